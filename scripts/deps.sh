@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# deps.sh [run|test]: make sure what the build needs is installed.
+# As root on Debian it installs what is missing; otherwise it prints the
+# exact command to run and fails.
+set -euo pipefail
+what=${1:-test}
+
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v make  >/dev/null 2>&1 || need+=(make)
+command -v gcc   >/dev/null 2>&1 || need+=(gcc)
+if [ "$what" = test ]; then
+	[ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
+	command -v clang >/dev/null 2>&1 || need+=(clang)
+fi
+if [ "$what" = plot ]; then
+	command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+
+cmd="apt-get update && apt-get install -y ${need[*]}"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq "${need[@]}" >&2
+	exit 0
+fi
+echo "deps: missing ${need[*]}; run as root:" >&2
+echo "  $cmd" >&2
+exit 1

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * buddy.c - the buddy allocator proper: free_area lists per order and
+ * migratetype, merging on free (__free_one_page), expand on allocation,
+ * pageblock migratetypes and fallback stealing.
+ *
+ * Invariants (checked by pmm_check):
+ *  - a block on free_area[o].free_list[mt] has PG_buddy, private == o, is
+ *    aligned to 2^o, lies in one zone and one section, and mt is its
+ *    pageblock's migratetype (every pageblock it covers, when o >= pageblock_order);
+ *  - two buddies are never both free at the same order unless their
+ *    migratetypes may not merge (ISOLATE or HIGHATOMIC at pageblock order+);
+ *  - zone->free_pages is the sum of 2^o over all listed blocks.
+ */
+#include "internal.h"
+
+static inline uint8_t *pageblock_slot(const struct pmm_zone *zone, pmm_pfn_t pfn)
+{
+	return &zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pmm->pageblock_order];
+}
+
+int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn_t pfn)
+{
+	return __atomic_load_n(pageblock_slot(zone, pfn), __ATOMIC_RELAXED);
+}
+
+/* Context: zone->lock held (or the zone not yet published). */
+void set_pageblock_migratetype(struct pmm_zone *zone, pmm_pfn_t pfn, int mt)
+{
+	__atomic_store_n(pageblock_slot(zone, pfn), (uint8_t)mt, __ATOMIC_RELAXED);
+}
+
+/* Every pageblock of the 2^order block at @pfn (order >= pageblock_order). */
+static void set_pageblock_range_mt(struct pmm_zone *zone, pmm_pfn_t pfn,
+				   unsigned int order, int mt)
+{
+	pmm_pfn_t end = pfn + ((pmm_pfn_t)1 << order);
+
+	for (; pfn < end; pfn += pageblock_nr_pages(zone->pmm))
+		set_pageblock_migratetype(zone, pfn, mt);
+}
+
+static void add_to_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
+				    unsigned int order, int mt, bool tail)
+{
+	struct free_area *area = &zone->free_area[order];
+
+	page->private = order;
+	page_flags_set(page, PF(PG_buddy));
+	if (tail)
+		list_add_tail(&page->lru, &area->free_list[mt]);
+	else
+		list_add(&page->lru, &area->free_list[mt]);
+	area->nr_free++;
+}
+
+void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
+				    unsigned int order, int mt)
+{
+	(void)mt;
+	lockdep_assert_held(&zone->lock);
+	list_del(&page->lru);
+	page_flags_clear(page, PF(PG_buddy));
+	page->private = 0;
+	zone->free_area[order].nr_free--;
+}
+
+/*
+ * __free_one_page_locked - put a free block back, merging with its buddies.
+ * @mt: the block's pageblock migratetype, read under the zone lock.
+ *
+ * A block never crosses a section (max_order + page_shift <= section_shift),
+ * so page arithmetic inside it is valid in both memmap models.
+ * Context: zone->lock held.
+ */
+void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
+			    pmm_pfn_t pfn, unsigned int order, int mt, bool to_tail)
+{
+	const pmm_t *pmm = zone->pmm;
+
+	lockdep_assert_held(&zone->lock);
+	PMM_BUG_ON(pfn & (((pmm_pfn_t)1 << order) - 1));
+	account_freepages(zone, 1L << order);
+	stat_add(&zone->stats, buddy_free, 1);
+
+	while (order < pmm->max_order) {
+		pmm_pfn_t bpfn = buddy_pfn(pfn, order);
+		struct pmm_page *buddy = page + ((long)bpfn - (long)pfn);
+		int bmt = mt;
+
+		if (!page_is_buddy(zone, buddy, order))
+			break;
+		/* Pageblocks of different types merge only if both may change type. */
+		if (order >= pmm->pageblock_order) {
+			bmt = get_pageblock_migratetype(zone, bpfn);
+			if (bmt != mt && (!migratetype_is_mergeable(mt) ||
+					  !migratetype_is_mergeable(bmt)))
+				break;
+		}
+		del_page_from_free_list_locked(zone, buddy, order, bmt);
+		if (bmt != mt)
+			set_pageblock_range_mt(zone, bpfn, order, mt);
+		stat_add(&zone->stats, buddy_merge, 1);
+		pmm_pfn_t combined = bpfn & pfn;
+		page += (long)combined - (long)pfn;
+		pfn = combined;
+		order++;
+	}
+	add_to_free_list_locked(zone, page, order, mt, to_tail);
+}
+
+/*
+ * free_one_page - free a prepared block straight to the buddy lists.
+ * Blocks above pageblock order are freed one pageblock at a time, each with
+ * its own migratetype, so a free list never holds a block whose pageblocks
+ * disagree (kernel split_large_buddy()).
+ */
+void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
+		   unsigned int order)
+{
+	const pmm_t *pmm = zone->pmm;
+	unsigned int step = order > pmm->pageblock_order ? pmm->pageblock_order : order;
+	pmm_pfn_t end = pfn + ((pmm_pfn_t)1 << order);
+
+	spin_lock(&zone->lock);
+	stat_add(&zone->stats, pgfree, 1UL << order);
+	for (; pfn < end; pfn += (pmm_pfn_t)1 << step, page += 1L << step)
+		__free_one_page_locked(zone, page, pfn, step,
+				       get_pageblock_migratetype(zone, pfn), false);
+	spin_unlock(&zone->lock);
+}
+
+/*
+ * expand - give back the upper halves of a 2^high block, keeping 2^low.
+ * Loop invariant: [page, page + 2^high) is still ours.
+ */
+static void expand_locked(struct pmm_zone *zone, struct pmm_page *page,
+			  unsigned int low, unsigned int high, int mt)
+{
+	unsigned long size = 1UL << high;
+
+	while (high > low) {
+		high--;
+		size >>= 1;
+		add_to_free_list_locked(zone, page + size, high, mt, false);
+		stat_add(&zone->stats, buddy_split, 1);
+	}
+}
+
+static struct pmm_page *first_free_page(struct free_area *area, int mt)
+{
+	struct pmm_list *l = &area->free_list[mt];
+
+	return list_empty(l) ? NULL : container_of(l->next, struct pmm_page, lru);
+}
+
+/* Take a block of @order from the smallest sufficient order of list @mt. */
+static struct pmm_page *__rmqueue_smallest_locked(struct pmm_zone *zone,
+						  unsigned int order, int mt)
+{
+	for (unsigned int o = order; o <= zone->pmm->max_order; o++) {
+		struct pmm_page *page = first_free_page(&zone->free_area[o], mt);
+
+		if (!page)
+			continue;
+		del_page_from_free_list_locked(zone, page, o, mt);
+		expand_locked(zone, page, order, o, mt);
+		return page;
+	}
+	return NULL;
+}
+
+static const int fallbacks[PMM_MIGRATE_PCPTYPES][2] = {
+	[PMM_MIGRATE_UNMOVABLE] = { PMM_MIGRATE_RECLAIMABLE, PMM_MIGRATE_MOVABLE },
+	[PMM_MIGRATE_MOVABLE] = { PMM_MIGRATE_RECLAIMABLE, PMM_MIGRATE_UNMOVABLE },
+	[PMM_MIGRATE_RECLAIMABLE] = { PMM_MIGRATE_UNMOVABLE, PMM_MIGRATE_MOVABLE },
+};
+
+static int find_suitable_fallback(struct free_area *area, int mt)
+{
+	for (int i = 0; i < 2; i++)
+		if (!list_empty(&area->free_list[fallbacks[mt][i]]))
+			return fallbacks[mt][i];
+	return -1;
+}
+
+/* Kernel can_steal_fallback(): claim the pageblock when the block found is big
+ * or the request is unmovable/reclaimable (those pollute pageblocks). */
+static bool can_claim_block(const pmm_t *pmm, unsigned int order, int start_mt)
+{
+	return order >= pmm->pageblock_order / 2 || start_mt == PMM_MIGRATE_UNMOVABLE ||
+	       start_mt == PMM_MIGRATE_RECLAIMABLE;
+}
+
+/*
+ * move_freepages_block_locked - move every free block of the pageblock at
+ * @pfn from list @old_mt to @new_mt and retag the pageblock.
+ * Return: frames moved.
+ */
+unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn,
+					  int old_mt, int new_mt)
+{
+	const pmm_t *pmm = zone->pmm;
+	pmm_pfn_t start = pageblock_start_pfn(pmm, pfn);
+	pmm_pfn_t end = start + pageblock_nr_pages(pmm);
+	unsigned long moved = 0;
+
+	lockdep_assert_held(&zone->lock);
+	for (pfn = start; pfn < end;) {
+		struct pmm_page *page;
+		unsigned int order;
+
+		if (!pfn_present(pmm, pfn)) {
+			pfn++;
+			continue;
+		}
+		page = pfn_to_page(pmm, pfn);
+		if (!page_is_buddy(zone, page, (unsigned int)page->private) ||
+		    page->private > pmm->pageblock_order) {
+			pfn++;
+			continue;
+		}
+		order = (unsigned int)page->private;
+		list_del(&page->lru);
+		list_add_tail(&page->lru, &zone->free_area[order].free_list[new_mt]);
+		moved += 1UL << order;
+		pfn += (pmm_pfn_t)1 << order;
+	}
+	set_pageblock_migratetype(zone, start, new_mt);
+	(void)old_mt;
+	return moved;
+}
+
+/*
+ * Take @page (order @cur, on list @fallback_mt) for a @start_mt request of
+ * @order: claim its pageblock(s) for @start_mt when the block is big or the
+ * pageblock is mostly free, else steal just this block (its leftovers go
+ * back to the pageblock's own type, so lists keep matching pageblocks).
+ */
+static struct pmm_page *steal_suitable_fallback_locked(struct pmm_zone *zone,
+						       struct pmm_page *page,
+						       unsigned int order, unsigned int cur,
+						       int start_mt, int fallback_mt)
+{
+	const pmm_t *pmm = zone->pmm;
+	pmm_pfn_t pfn = page_to_pfn(pmm, page);
+
+	if (cur >= pmm->pageblock_order) {
+		del_page_from_free_list_locked(zone, page, cur, fallback_mt);
+		set_pageblock_range_mt(zone, pfn, cur, start_mt);
+		expand_locked(zone, page, order, cur, start_mt);
+		stat_add(&zone->stats, steal_block, 1);
+		return page;
+	}
+	if (can_claim_block(pmm, cur, start_mt)) {
+		unsigned long nfree = 0;
+		pmm_pfn_t s = pageblock_start_pfn(pmm, pfn);
+
+		/* Count first: a pageblock that is mostly in use stays its type. */
+		for (pmm_pfn_t p = s; p < s + pageblock_nr_pages(pmm);) {
+			struct pmm_page *q = pfn_present(pmm, p) ? pfn_to_page(pmm, p) : NULL;
+
+			if (q && page_is_buddy(zone, q, (unsigned int)q->private)) {
+				nfree += 1UL << q->private;
+				p += (pmm_pfn_t)1 << q->private;
+			} else {
+				p++;
+			}
+		}
+		if (nfree >= pageblock_nr_pages(pmm) / 2) {
+			move_freepages_block_locked(zone, pfn, fallback_mt, start_mt);
+			del_page_from_free_list_locked(zone, page, cur, start_mt);
+			expand_locked(zone, page, order, cur, start_mt);
+			stat_add(&zone->stats, steal_block, 1);
+			return page;
+		}
+	}
+	del_page_from_free_list_locked(zone, page, cur, fallback_mt);
+	expand_locked(zone, page, order, cur, fallback_mt);
+	stat_add(&zone->stats, steal_page, 1);
+	return page;
+}
+
+/*
+ * Kernel __rmqueue_fallback(): look for the largest block of a fallback
+ * type (stealing big blocks fragments least); for a movable request that
+ * could not claim the pageblock, take the smallest instead.
+ */
+static struct pmm_page *__rmqueue_fallback_locked(struct pmm_zone *zone,
+						  unsigned int order, int start_mt)
+{
+	const pmm_t *pmm = zone->pmm;
+	int fmt = -1;
+	int cur;
+
+	if (start_mt >= PMM_MIGRATE_PCPTYPES)
+		return NULL;
+	for (cur = (int)pmm->max_order; cur >= (int)order; cur--) {
+		fmt = find_suitable_fallback(&zone->free_area[cur], start_mt);
+		if (fmt < 0)
+			continue;
+		if (start_mt == PMM_MIGRATE_MOVABLE && (unsigned int)cur > order &&
+		    !can_claim_block(pmm, (unsigned int)cur, start_mt))
+			goto find_smallest;
+		goto steal;
+	}
+	return NULL;
+
+find_smallest:
+	for (cur = (int)order; cur <= (int)pmm->max_order; cur++) {
+		fmt = find_suitable_fallback(&zone->free_area[cur], start_mt);
+		if (fmt >= 0)
+			break;
+	}
+steal:
+	return steal_suitable_fallback_locked(zone, first_free_page(&zone->free_area[cur], fmt),
+					      order, (unsigned int)cur, start_mt, fmt);
+}
+
+/*
+ * __rmqueue_locked - take a block of 2^@order frames from the buddy lists.
+ * Atomic requests may take the HIGHATOMIC reserve last.
+ * Context: zone->lock held.
+ */
+struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
+				  pmm_gfp_t gfp)
+{
+	struct pmm_page *page;
+
+	lockdep_assert_held(&zone->lock);
+	page = __rmqueue_smallest_locked(zone, order, mt);
+	if (!page)
+		page = __rmqueue_fallback_locked(zone, order, mt);
+	if (!page && (gfp & PMM_GFP_ATOMIC_RES))
+		page = __rmqueue_smallest_locked(zone, order, PMM_MIGRATE_HIGHATOMIC);
+	if (page) {
+		account_freepages(zone, -(1L << order));
+		stat_add(&zone->stats, buddy_alloc, 1);
+	}
+	return page;
+}
+
+/* rmqueue_buddy - one block under one zone-lock hold (the non-pcp path). */
+struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt,
+			       pmm_gfp_t gfp)
+{
+	struct pmm_page *page;
+
+	spin_lock(&zone->lock);
+	page = __rmqueue_locked(zone, order, mt, gfp);
+	if (page)
+		stat_add(&zone->stats, pgalloc, 1UL << order);
+	spin_unlock(&zone->lock);
+	return page;
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.c - pmm_check(): every invariant of design.md section 8.
+ *
+ * It takes every pcp lock and zone lock (pcp before zone, zones in index
+ * order, the allocator's own order) so that it sees one consistent state,
+ * then:
+ *  1. walks each free list: PG_buddy, order, alignment, zone, section,
+ *     pageblock type, no overlap, no unmerged buddy pair, counters;
+ *  2. walks each pcp list: PG_pcp, order, alignment, no overlap, count;
+ *  3. classifies every frame: free, allocated (refcount > 0), frozen
+ *     (handed out, refcount 0) or leaked (PG_bad), with the folio and
+ *     tail invariants, and checks that the four add up to the managed count.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define MAX_REPORTS 20
+
+struct checker {
+	pmm_t *pmm;
+	unsigned long errors;
+	uint64_t *free_map;	/* one bit per frame of [min_pfn, max_pfn) */
+	size_t map_bytes;
+	uint64_t free, allocated, frozen, leaked, managed, listed;
+};
+
+static void violation(struct checker *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void violation(struct checker *c, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (c->errors++ >= MAX_REPORTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* Violations are always reported, quiet or not: they are the result. */
+	if (c->pmm->cfg.log_fn)
+		c->pmm->cfg.log_fn(c->pmm->cfg.log_arg, line);
+	else
+		os_log_stderr(line);
+}
+
+static bool test_and_mark(struct checker *c, pmm_pfn_t pfn, unsigned long nr)
+{
+	bool overlap = false;
+
+	for (pmm_pfn_t p = pfn - c->pmm->min_pfn, e = p + nr; p < e; p++) {
+		uint64_t bit = 1ULL << (p % 64);
+
+		overlap |= !!(c->free_map[p / 64] & bit);
+		c->free_map[p / 64] |= bit;
+	}
+	return overlap;
+}
+
+static bool is_marked(const struct checker *c, pmm_pfn_t pfn)
+{
+	pmm_pfn_t p = pfn - c->pmm->min_pfn;
+
+	return c->free_map[p / 64] >> (p % 64) & 1;
+}
+
+/* A free block of 2^@order frames at @page, found on a list of @zone. */
+static bool check_free_block(struct checker *c, struct pmm_zone *zone, struct pmm_page *page,
+			     unsigned int order, const char *where, pmm_pfn_t *pfn_out)
+{
+	pmm_t *pmm = c->pmm;
+	pmm_pfn_t pfn, last;
+
+	if (!page_belongs(pmm, page)) {
+		violation(c, "%s: list entry %p is not a managed page", where, (void *)page);
+		return false;
+	}
+	pfn = page_to_pfn(pmm, page);
+	last = pfn + (1UL << order) - 1;
+	*pfn_out = pfn;
+	if (page->private != order)
+		violation(c, "%s: pfn %#llx has order %llu on the order-%u list", where,
+			  (unsigned long long)pfn, (unsigned long long)page->private, order);
+	if (pfn & ((1UL << order) - 1))
+		violation(c, "%s: pfn %#llx not aligned to order %u", where,
+			  (unsigned long long)pfn, order);
+	if (page_zone(pmm, page) != zone || pfn < zone->start_pfn || last >= zone->end_pfn)
+		violation(c, "%s: block %#llx+%lu outside its zone", where,
+			  (unsigned long long)pfn, 1UL << order);
+	else if (!same_section(pmm, pfn, last))
+		violation(c, "%s: block %#llx order %u crosses a section", where,
+			  (unsigned long long)pfn, order);
+	else if (test_and_mark(c, pfn, 1UL << order))
+		violation(c, "%s: block %#llx order %u overlaps another free block", where,
+			  (unsigned long long)pfn, order);
+	else
+		return true;
+	return false;
+}
+
+static void check_buddy_lists(struct checker *c, struct pmm_zone *zone)
+{
+	pmm_t *pmm = c->pmm;
+	uint64_t frames = 0;
+
+	for (unsigned int o = 0; o <= pmm->max_order; o++) {
+		uint64_t blocks = 0;
+
+		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++) {
+			struct pmm_list *head = &zone->free_area[o].free_list[mt];
+
+			for (struct pmm_list *l = head->next; l != head; l = l->next) {
+				struct pmm_page *page = container_of(l, struct pmm_page, lru);
+				pmm_pfn_t pfn;
+
+				if (++blocks > pmm->managed_pages) {
+					violation(c, "zone %u order %u: free list loops", zone->id, o);
+					return;
+				}
+				if (!page_test(page, PG_buddy))
+					violation(c, "free list: page without PG_buddy");
+				if (!check_free_block(c, zone, page, o, "free list", &pfn))
+					continue;
+				frames += 1UL << o;
+				for (pmm_pfn_t p = pfn; p < pfn + (1UL << o); p += pageblock_nr_pages(pmm))
+					if (get_pageblock_migratetype(zone, p) != mt)
+						violation(c, "free block %#llx on the %s list, pageblock is %s",
+							  (unsigned long long)pfn, pmm_migratetype_name(mt),
+							  pmm_migratetype_name(get_pageblock_migratetype(zone, p)));
+				/* Two free buddies of one order must have merged. */
+				pmm_pfn_t bpfn = buddy_pfn(pfn, o);
+				if (o < pmm->max_order && pfn_present(pmm, bpfn) &&
+				    page_is_buddy(zone, pfn_to_page(pmm, bpfn), o)) {
+					int bmt = get_pageblock_migratetype(zone, bpfn);
+
+					if (o < pmm->pageblock_order || bmt == mt ||
+					    (migratetype_is_mergeable(mt) && migratetype_is_mergeable(bmt)))
+						violation(c, "unmerged buddies %#llx and %#llx at order %u",
+							  (unsigned long long)pfn, (unsigned long long)bpfn, o);
+				}
+			}
+		}
+		if (blocks != zone->free_area[o].nr_free)
+			violation(c, "zone %u order %u: nr_free %llu, lists hold %llu", zone->id, o,
+				  (unsigned long long)zone->free_area[o].nr_free,
+				  (unsigned long long)blocks);
+	}
+	if ((int64_t)frames != atomic_load_explicit(&zone->free_pages, memory_order_relaxed))
+		violation(c, "zone %u: free_pages %lld, lists hold %llu", zone->id,
+			  (long long)atomic_load_explicit(&zone->free_pages, memory_order_relaxed),
+			  (unsigned long long)frames);
+	c->listed += frames;
+}
+
+static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm_pcp *pcp)
+{
+	pmm_t *pmm = c->pmm;
+	int frames = 0;
+
+	for (int i = 0; i < NR_PCP_LISTS; i++) {
+		unsigned int oi = (unsigned int)i / PMM_MIGRATE_PCPTYPES;
+		unsigned int order = oi <= PCP_MAX_LOW_ORDER ? oi : pmm->pageblock_order;
+		struct pmm_list *head = &pcp->lists[i];
+		uint64_t n = 0;
+
+		for (struct pmm_list *l = head->next; l != head; l = l->next) {
+			struct pmm_page *page = container_of(l, struct pmm_page, lru);
+			pmm_pfn_t pfn;
+
+			if (++n > pmm->managed_pages) {
+				violation(c, "pcp list loops");
+				return;
+			}
+			if (!page_test(page, PG_pcp))
+				violation(c, "pcp list: page without PG_pcp");
+			if (check_free_block(c, zone, page, order, "pcp list", &pfn))
+				frames += 1 << order;
+		}
+	}
+	if (frames != pcp->count)
+		violation(c, "pcp count %d, lists hold %d", pcp->count, frames);
+	c->listed += (uint64_t)frames;
+}
+
+/* refcount >= total mapcount, mapcounts >= -1, for a block handed out. */
+static void check_owned_block(struct checker *c, struct pmm_page *page, pmm_pfn_t pfn,
+			      unsigned int order)
+{
+	uint64_t f = page_flags(page);
+	int refs = page_ref_count(page);
+	long maps = 0;
+
+	for (unsigned long i = 0; i < (1UL << order); i++) {
+		struct pmm_page *p = &page[i];
+		int mc = atomic_load_explicit(&p->mapcount, memory_order_relaxed);
+
+		if (mc < -1)
+			violation(c, "pfn %#llx: mapcount %d below -1", (unsigned long long)pfn + i, mc);
+		maps += mc + 1;
+		if (i == 0)
+			continue;
+		if (is_marked(c, pfn + i))
+			violation(c, "pfn %#llx: tail of a block in use is on a free list",
+				  (unsigned long long)pfn + i);
+		if (f & PF(PG_head)) {
+			if (p->compound_head != ((uintptr_t)page | 1))
+				violation(c, "pfn %#llx: tail does not point to its head %#llx",
+					  (unsigned long long)pfn + i, (unsigned long long)pfn);
+		} else if (page_flags(p) & PAGE_FLAGS_MASK) {
+			violation(c, "pfn %#llx: tail of a non-compound block has flags %#llx",
+				  (unsigned long long)pfn + i,
+				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK));
+		}
+		if (page_ref_count(p))
+			violation(c, "pfn %#llx: tail page has refcount %d",
+				  (unsigned long long)pfn + i, page_ref_count(p));
+	}
+	if ((f & PF(PG_head)) && folio_order((struct pmm_folio *)page) != order)
+		violation(c, "pfn %#llx: folio order %u, block order %u", (unsigned long long)pfn,
+			  folio_order((struct pmm_folio *)page), order);
+	if (refs < 0)
+		violation(c, "pfn %#llx: refcount %d", (unsigned long long)pfn, refs);
+	else if (refs < maps && !(f & PF(PG_bad)))
+		violation(c, "pfn %#llx: refcount %d below mapcount %ld", (unsigned long long)pfn,
+			  refs, maps);
+}
+
+static void classify_frames(struct checker *c)
+{
+	pmm_t *pmm = c->pmm;
+
+	for (pmm_pfn_t pfn = pmm->min_pfn; pfn < pmm->max_pfn;) {
+		struct pmm_page *page;
+		uint64_t f;
+
+		if (!pfn_present(pmm, pfn)) {
+			pfn = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+			continue;
+		}
+		page = pfn_to_page(pmm, pfn);
+		f = page_flags(page);
+		if (f & PF(PG_reserved)) {
+			pfn++;
+			continue;
+		}
+		if (is_marked(c, pfn)) {
+			if (!(f & (PF(PG_buddy) | PF(PG_pcp))) &&
+			    (f & (PF(PG_owned) | PF(PG_head) | PF(PG_bad)) || page_ref_count(page)))
+				violation(c, "pfn %#llx: inside a free block but in use",
+					  (unsigned long long)pfn);
+			c->free++;
+			c->managed++;
+			pfn++;
+			continue;
+		}
+		if (!(f & PF(PG_owned))) {
+			violation(c, "pfn %#llx: in no state (not free, not allocated, not leaked)",
+				  (unsigned long long)pfn);
+			c->managed++;
+			pfn++;
+			continue;
+		}
+		unsigned int order = page->alloc_order;
+		pmm_pfn_t last = pfn + (1UL << order) - 1;
+
+		if (order > pmm->max_order || (pfn & ((1UL << order) - 1)) ||
+		    !same_section(pmm, pfn, last) || last >= pmm->max_pfn) {
+			violation(c, "pfn %#llx: bad block order %u", (unsigned long long)pfn, order);
+			order = 0;
+		}
+		check_owned_block(c, page, pfn, order);
+		if (f & PF(PG_bad))
+			c->leaked += 1UL << order;
+		else if (page_ref_count(page) > 0)
+			c->allocated += 1UL << order;
+		else
+			c->frozen += 1UL << order;
+		c->managed += 1UL << order;
+		pfn += 1UL << order;
+	}
+}
+
+static void lock_all(pmm_t *pmm, bool lock)
+{
+	for (unsigned int z = 0; z < MAX_ZONES; z++) {
+		struct pmm_zone *zone = &pmm->zones[z];
+
+		if (!zone->populated)
+			continue;
+		for (unsigned int cpu = 0; cpu < pmm->nr_cpus; cpu++)
+			lock ? spin_lock(&zone->pcp[cpu].lock) : spin_unlock(&zone->pcp[cpu].lock);
+		lock ? spin_lock(&zone->lock) : spin_unlock(&zone->lock);
+	}
+}
+
+int pmm_check(pmm_t *pmm)
+{
+	struct checker c = { .pmm = pmm };
+	uint64_t span = pmm->max_pfn - pmm->min_pfn;
+
+	c.map_bytes = (size_t)((span + 63) / 64 * 8);
+	c.free_map = os_map_anon(c.map_bytes);
+	if (!c.free_map)
+		return -PMM_ENOMEM;
+
+	lock_all(pmm, true);
+	for (unsigned int z = 0; z < MAX_ZONES; z++) {
+		struct pmm_zone *zone = &pmm->zones[z];
+
+		if (!zone->populated)
+			continue;
+		check_buddy_lists(&c, zone);
+		for (unsigned int cpu = 0; cpu < pmm->nr_cpus; cpu++)
+			check_pcp_lists(&c, zone, &zone->pcp[cpu]);
+		for (size_t b = 0; b < zone->nr_pageblocks; b++)
+			if (zone->pageblock_mt[b] >= PMM_MIGRATE_TYPES)
+				violation(&c, "zone %u pageblock %zu: bad migratetype %u", z, b,
+					  zone->pageblock_mt[b]);
+	}
+	classify_frames(&c);
+	lock_all(pmm, false);
+
+	if (c.free != c.listed)
+		violation(&c, "frames marked free %llu, lists hold %llu",
+			  (unsigned long long)c.free, (unsigned long long)c.listed);
+	if (c.managed != pmm->managed_pages ||
+	    c.free + c.allocated + c.frozen + c.leaked != pmm->managed_pages)
+		violation(&c, "free %llu + allocated %llu + frozen %llu + leaked %llu != managed %llu",
+			  (unsigned long long)c.free, (unsigned long long)c.allocated,
+			  (unsigned long long)c.frozen, (unsigned long long)c.leaked,
+			  (unsigned long long)pmm->managed_pages);
+	if (c.leaked != pmm_leaked_frames(pmm))
+		violation(&c, "leaked frames %llu, counter says %llu", (unsigned long long)c.leaked,
+			  (unsigned long long)pmm_leaked_frames(pmm));
+	os_unmap(c.free_map, c.map_bytes);
+	if (c.errors > MAX_REPORTS)
+		violation(&c, "%lu more violations not shown", c.errors - MAX_REPORTS);
+	return c.errors ? -PMM_ECORRUPT : 0;
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * contig.c - contiguous ranges: free_contig_range (batched and per page),
+ * the frozen variant, free_pages_bulk, alloc_contig_range and
+ * alloc_contig_pages (design.md section 5).
+ *
+ * The batched path is the 2026 series "mm/page_alloc: Optimize
+ * free_contig_range()": every order-0 page still gets its own reference
+ * drop and free checks, but a run of pages that passed both is freed as the
+ * largest naturally aligned power-of-two chunks, each handed to the normal
+ * free path already prepared. Cached orders land on the pcp, the rest on
+ * the buddy, so memory stays in high orders instead of 512 order-0 pcp
+ * entries. A run ends at a page that keeps references or fails the checks,
+ * and at a section boundary: in the sparse model the memmap is not
+ * contiguous there, so the page pointer is re-derived from the pfn.
+ */
+#include "internal.h"
+
+/*
+ * Free a run of prepared order-0 pages as maximal aligned chunks.
+ * Precondition: [pfn, pfn + nr) lies in one section, @page is pfn's page.
+ */
+static void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn,
+				       unsigned long nr)
+{
+	unsigned long chunks = 0;
+
+	while (nr) {
+		unsigned int order = pfn_align_order(pfn, pmm->max_order);
+		unsigned int fit = ilog2_ul(nr);
+
+		if (order > fit)
+			order = fit;
+		free_frozen_pages(pmm, page, order, FPI_PREPARED);
+		page += 1L << order;
+		pfn += 1UL << order;
+		nr -= 1UL << order;
+		chunks++;
+	}
+	gstat_add(pmm, contig_chunks, chunks);
+}
+
+/* The page of a pfn the caller named: reported and NULL if not managed. */
+static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn)
+{
+	if (likely(pfn_present(pmm, pfn))) {
+		struct pmm_page *page = pfn_to_page(pmm, pfn);
+
+		if (likely(!page_test(page, PG_reserved)))
+			return page;
+	}
+	gstat_add(pmm, bad_page, 1);
+	if (pmm->cfg.bad_page_fn)
+		pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn, "pfn outside managed memory");
+	pmm_log(pmm, true, "bad pfn %#llx: outside managed memory", (unsigned long long)pfn);
+	return NULL;
+}
+
+/* Drop the caller's reference (unless @frozen) and run the free checks. */
+static inline bool contig_page_put_prepare(pmm_t *pmm, struct pmm_page *page, bool frozen)
+{
+	if (!frozen && !page_ref_put_testzero(pmm, page))
+		return false;
+	return free_pages_prepare(pmm, page, 0);
+}
+
+/* The pre-2026 kernel loop: __free_page() on every pfn. */
+static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, bool frozen)
+{
+	for (; nr--; pfn++) {
+		struct pmm_page *page = contig_pfn_to_page(pmm, pfn);
+
+		if (page && contig_page_put_prepare(pmm, page, frozen))
+			free_frozen_pages(pmm, page, 0, FPI_PREPARED);
+	}
+}
+
+static void free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, bool frozen)
+{
+	const pmm_pfn_t section_mask = ((pmm_pfn_t)1 << pmm->pfn_section_shift) - 1;
+	struct pmm_page *page = NULL, *start = NULL;
+	pmm_pfn_t start_pfn = 0;
+
+	for (pmm_pfn_t end = pfn + nr; pfn < end; pfn++) {
+		bool can_free;
+
+		/* The memmap is only known contiguous inside a section. */
+		if (page && (pfn & section_mask))
+			page++;
+		else
+			page = NULL;
+		if (!page || unlikely(page_test(page, PG_reserved))) {
+			if (start)
+				free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
+			start = NULL;
+			page = contig_pfn_to_page(pmm, pfn);
+			if (!page)
+				continue;
+		}
+		can_free = contig_page_put_prepare(pmm, page, frozen);
+		if (!can_free) {
+			if (start)
+				free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
+			start = NULL;
+		} else if (!start) {
+			start = page;
+			start_pfn = pfn;
+		}
+	}
+	if (start)
+		free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
+}
+
+/*
+ * free_contig_range_common - both public entry points; the instance option
+ * picks the algorithm so that both run in one binary.
+ */
+void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages, bool frozen)
+{
+	if (!nr_pages)
+		return;
+	if (pmm->cfg.contig_per_page)
+		free_contig_range_per_page(pmm, pfn, nr_pages, frozen);
+	else
+		free_contig_range_batched(pmm, pfn, nr_pages, frozen);
+}
+
+void pmm_free_contig_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
+{
+	struct pmm_page *first;
+
+	if (!nr_pages)
+		return;
+	first = contig_pfn_to_page(pmm, pfn);
+	if (!first)
+		return;
+	if (unlikely(page_test(first, PG_head))) {
+		bad_page_report(pmm, first, "pmm_free_contig_range on a compound head: nothing freed");
+		return;
+	}
+	free_contig_range_common(pmm, pfn, nr_pages, false);
+}
+
+void pmm_free_contig_frozen_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
+{
+	struct pmm_page *first;
+
+	if (!nr_pages)
+		return;
+	first = contig_pfn_to_page(pmm, pfn);
+	if (!first)
+		return;
+	if (unlikely(page_test(first, PG_head))) {
+		bad_page_report(pmm, first,
+				"pmm_free_contig_frozen_range on a compound head: nothing freed");
+		return;
+	}
+	free_contig_range_common(pmm, pfn, nr_pages, true);
+}
+
+/*
+ * pmm_free_pages_bulk - kernel free_pages_bulk(): each run of consecutive
+ * pfns in the array goes to the contig path as one range. An unsorted
+ * array is still correct, just freed in shorter runs. A page given twice
+ * finds its count already 0 the second time: reported, not freed again.
+ */
+void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr)
+{
+	unsigned long i = 0;
+
+	if (!array)
+		return;
+	while (i < nr) {
+		pmm_pfn_t start;
+		unsigned long n = 1;
+
+		if (!array[i]) {
+			i++;
+			continue;
+		}
+		if (!page_valid_for_free(pmm, array[i],
+					 "pmm_free_pages_bulk: page not managed by this instance")) {
+			i++;
+			continue;
+		}
+		start = page_to_pfn(pmm, array[i]);
+		while (i + n < nr && array[i + n] && page_belongs(pmm, array[i + n]) &&
+		       page_to_pfn(pmm, array[i + n]) == start + n)
+			n++;
+		if (unlikely(page_test(array[i], PG_head)))
+			bad_page_report(pmm, array[i], "pmm_free_pages_bulk on a compound page");
+		else
+			free_contig_range_common(pmm, start, n, false);
+		i += n;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * alloc_contig_range
+ * ------------------------------------------------------------------------ */
+
+int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp)
+{
+	struct pmm_zone *zone;
+	struct isolation iso;
+	pmm_pfn_t outer_start, outer_end;
+	int err;
+
+	(void)gfp;
+	if (start >= end)
+		return -PMM_EINVAL;
+	for (pmm_pfn_t pfn = start; pfn < end; pfn++)
+		if (!pfn_managed(pmm, pfn))
+			return -PMM_ERANGE;
+	zone = page_zone(pmm, pfn_to_page(pmm, start));
+	if (page_zone(pmm, pfn_to_page(pmm, end - 1)) != zone)
+		return -PMM_EINVAL;
+
+	err = start_isolate_page_range(zone, start, end, &iso);
+	if (err)
+		return err;
+	/* Pages of the isolated pageblocks sitting on pcp lists go back to the buddy. */
+	pmm_drain_all_pages(pmm);
+	err = take_isolated_range(zone, start, end, &outer_start, &outer_end);
+	undo_isolate_page_range(zone, &iso);
+	if (err)
+		return err;
+
+	/* The overhang of the first and last block goes back through the batched path. */
+	free_contig_range_common(pmm, outer_start, start - outer_start, true);
+	free_contig_range_common(pmm, end, outer_end - end, true);
+	for (pmm_pfn_t pfn = start; pfn < end; pfn++)
+		set_page_count(pfn_to_page(pmm, pfn), 1);
+	return 0;
+}
+
+/* Could [pfn, pfn + nr) be taken? A cheap look before isolating anything. */
+static bool contig_range_looks_free(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t pfn,
+				    unsigned long nr)
+{
+	for (pmm_pfn_t end = pfn + nr; pfn < end; pfn++) {
+		struct pmm_page *page;
+
+		if (!pfn_managed(pmm, pfn))
+			return false;
+		page = pfn_to_page(pmm, pfn);
+		if (page_zone(pmm, page) != zone || page_ref_count(page) ||
+		    (page_flags(page) & (PF(PG_owned) | PF(PG_bad))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * pmm_alloc_contig_pages - kernel alloc_contig_pages(): try naturally
+ * aligned candidate ranges in each zone of the zonelist.
+ */
+struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages, pmm_gfp_t gfp, int nid)
+{
+	const struct zonelist *zl = zonelist_for(pmm, nid < 0 ? 0 : nid, gfp);
+	pmm_pfn_t align;
+
+	if (!nr_pages)
+		return NULL;
+	align = (pmm_pfn_t)1 << (nr_pages == 1 ? 0 : ilog2_ul(nr_pages - 1) + 1);
+	for (unsigned int i = 0; i < zl->nr; i++) {
+		struct pmm_zone *zone = zl->zones[i];
+		pmm_pfn_t pfn = (zone->start_pfn + align - 1) & ~(align - 1);
+
+		if (nid >= 0 && (gfp & PMM_GFP_THISNODE) && zone->nid != nid)
+			continue;
+		for (; pfn + nr_pages <= zone->end_pfn && pfn + nr_pages > pfn; pfn += align) {
+			if (!contig_range_looks_free(pmm, zone, pfn, nr_pages))
+				continue;
+			if (pmm_alloc_contig_range(pmm, pfn, pfn + nr_pages, gfp) == 0)
+				return pfn_to_page(pmm, pfn);
+		}
+	}
+	gstat_add(pmm, alloc_fail, 1);
+	return NULL;
+}

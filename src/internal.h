@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - private structures of pmm and the prototypes shared between
+ * its files, grouped by the file that defines them.
+ *
+ * Locking (design.md section 10):
+ *   zone->lock     free_area lists, zone->free_pages, pageblock migratetypes,
+ *                  zone->stats
+ *   pcp->lock      one CPU's pcp lists of one zone, pcp->count, pcp->stats;
+ *                  taken with trylock on the fast paths
+ *   pmm->log_lock  the log rate limiter
+ *   atomics        refcount, mapcount, flags of allocated pages, pmm->gstats
+ * Lock order: pcp->lock before zone->lock. Functions that expect a lock held
+ * end in _locked and assert it in debug builds.
+ */
+#ifndef PMM_INTERNAL_H
+#define PMM_INTERNAL_H
+
+#include "pmm.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------
+ * Assertions: PMM_DEBUG builds check, release builds never abort.
+ * ------------------------------------------------------------------------ */
+
+#ifdef PMM_DEBUG
+void pmm_assert_fail(const char *expr, const char *file, int line);
+#define PMM_BUG_ON(cond)                                                       \
+	do {                                                                   \
+		if (__builtin_expect(!!(cond), 0))                             \
+			pmm_assert_fail(#cond, __FILE__, __LINE__);            \
+	} while (0)
+#else
+#define PMM_BUG_ON(cond) ((void)sizeof(cond))
+#endif
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define PMM_CACHELINE 64
+#define PMM_ALIGNED __attribute__((aligned(PMM_CACHELINE)))
+
+/* ------------------------------------------------------------------------
+ * Intrusive lists (free lists, pcp lists, later the LRU)
+ * ------------------------------------------------------------------------ */
+
+struct pmm_list {
+	struct pmm_list *next, *prev;
+};
+
+static inline void list_init(struct pmm_list *l) { l->next = l->prev = l; }
+static inline bool list_empty(const struct pmm_list *l) { return l->next == l; }
+
+static inline void list_insert(struct pmm_list *n, struct pmm_list *prev,
+			       struct pmm_list *next)
+{
+	next->prev = n;
+	n->next = next;
+	n->prev = prev;
+	prev->next = n;
+}
+
+static inline void list_add(struct pmm_list *n, struct pmm_list *head)
+{
+	list_insert(n, head, head->next);
+}
+
+static inline void list_add_tail(struct pmm_list *n, struct pmm_list *head)
+{
+	list_insert(n, head->prev, head);
+}
+
+static inline void list_del(struct pmm_list *n)
+{
+	n->next->prev = n->prev;
+	n->prev->next = n->next;
+	n->next = n->prev = NULL;
+}
+
+#define container_of(ptr, type, member)                                        \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* ------------------------------------------------------------------------
+ * Spinlock: test-and-test-and-set, yielding after a bounded spin so that
+ * more threads than CPUs still make progress.
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+	atomic_int locked;		/* 0 free, 1 held */
+#ifdef PMM_DEBUG
+	const void *_Atomic owner;	/* holder's thread marker, for _locked asserts */
+#endif
+} pmm_spinlock_t;
+
+void spin_lock_slow(pmm_spinlock_t *l);
+const void *pmm_thread_marker(void);
+
+#ifdef PMM_DEBUG
+static inline void spin_set_owner(pmm_spinlock_t *l, const void *o)
+{
+	atomic_store_explicit(&l->owner, o, memory_order_relaxed);
+}
+static inline bool spin_held_by_me(pmm_spinlock_t *l)
+{
+	return atomic_load_explicit(&l->owner, memory_order_relaxed) == pmm_thread_marker();
+}
+#else
+static inline void spin_set_owner(pmm_spinlock_t *l, const void *o) { (void)l; (void)o; }
+static inline bool spin_held_by_me(pmm_spinlock_t *l) { (void)l; return true; }
+#endif
+
+static inline void spin_lock_init(pmm_spinlock_t *l)
+{
+	atomic_init(&l->locked, 0);
+	spin_set_owner(l, NULL);
+}
+
+static inline bool spin_trylock(pmm_spinlock_t *l)
+{
+	if (atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
+		return false;
+	spin_set_owner(l, pmm_thread_marker());
+	return true;
+}
+
+static inline void spin_lock(pmm_spinlock_t *l)
+{
+	if (unlikely(!spin_trylock(l)))
+		spin_lock_slow(l);
+}
+
+static inline void spin_unlock(pmm_spinlock_t *l)
+{
+	spin_set_owner(l, NULL);
+	atomic_store_explicit(&l->locked, 0, memory_order_release);
+}
+
+#define lockdep_assert_held(l) PMM_BUG_ON(!spin_held_by_me(l))
+
+/* ------------------------------------------------------------------------
+ * struct pmm_page: 64 bytes per frame, laid out like the kernel's
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Page flags (low 24 bits of page->flags). The upper bits hold the zone id
+ * and the section number so that page_zone() and (sparse) page_to_pfn()
+ * need no lookup. Flags of a free page change only under the zone lock (or
+ * the pcp lock for PG_pcp); flags of an allocated page belong to its owner.
+ */
+enum pageflags {
+	PG_buddy,	/* head of a free block on a buddy list; order in private */
+	PG_pcp,		/* on a pcp list; order in private */
+	PG_owned,	/* head of a block handed out (allocated or frozen) */
+	PG_head,	/* head of a compound page */
+	PG_bad,		/* head of a block leaked by a bad-page report */
+	PG_reserved,	/* not managed: a hole inside a present section */
+	PG_isolated,	/* taken by alloc_contig_range while it works */
+	PG_lru,		/* on an LRU list (address spaces) */
+	PG_locked,
+	PG_swapcache,
+	PG_mlocked,
+	PG_active,
+	PG_dirty,
+	PG_private,	/* page->private holds owner data */
+	NR_PAGEFLAGS,
+};
+
+#define PF(bit) (1ULL << (bit))
+#define PAGE_FLAGS_MASK ((1ULL << 24) - 1)
+#define PAGE_ZONE_SHIFT 24
+#define PAGE_ZONE_MASK 0xffULL
+#define PAGE_SECTION_SHIFT 32
+
+/* Flags that must be clear when a page is freed (free_pages_prepare). */
+#define PAGE_FLAGS_CHECK_AT_FREE                                               \
+	(PF(PG_buddy) | PF(PG_pcp) | PF(PG_bad) | PF(PG_reserved) |            \
+	 PF(PG_lru) | PF(PG_locked) | PF(PG_swapcache) | PF(PG_mlocked) |      \
+	 PF(PG_active) | PF(PG_private) | PF(PG_isolated))
+/* Flags that must be clear on a free page being handed out. */
+#define PAGE_FLAGS_CHECK_AT_PREP (PAGE_FLAGS_MASK & ~PF(PG_buddy) & ~PF(PG_pcp))
+
+struct pmm_page {
+	_Atomic uint64_t flags;		/* PG_* bits | zone id << 24 | section << 32 */
+	union {
+		struct pmm_list lru;	/* free list, pcp list, LRU */
+		struct {
+			uintptr_t compound_head;	/* tail page: head address | 1 */
+			uintptr_t tail_word;		/* first tail: folio order */
+		};
+	};
+	void *mapping;			/* owner (anon_vma-like); NULL when free */
+	uint64_t index;			/* offset in mapping / swap entry */
+	uint64_t private;		/* order when free; owner data otherwise */
+	atomic_int mapcount;		/* mappings - 1; -1 = unmapped */
+	atomic_int refcount;		/* references; 0 when free, frozen or a tail */
+	uint8_t alloc_order;		/* PG_owned head: order of the block handed out */
+	uint8_t reserved0[7];		/* room for memcg-like owner data */
+};
+
+_Static_assert(sizeof(struct pmm_page) == 64, "struct pmm_page must be 64 bytes");
+
+/*
+ * struct pmm_folio overlays the head page and the first two tails, as the
+ * kernel's struct folio does. Tail words that tail pages need (flags,
+ * compound_head, mapcount, refcount) stay where struct pmm_page has them.
+ */
+struct pmm_folio {
+	/* page 0: the head */
+	struct pmm_page page;
+	/* page 1 */
+	_Atomic uint64_t flags_1;
+	uintptr_t head_1;
+	uintptr_t order_1;		/* folio order (tail_word) */
+	atomic_int large_mapcount;	/* PTE mappings of the folio - 1 */
+	atomic_int entire_mapcount;	/* PMD-style mappings - 1 */
+	atomic_int nr_pages_mapped;	/* pages with mapcount >= 0 */
+	atomic_int pincount;
+	uint64_t private_1;
+	atomic_int mapcount_1;		/* page 1's own mapcount */
+	atomic_int refcount_1;		/* page 1's own refcount (0) */
+	uint64_t rsvd_1;
+	/* page 2 (orders >= 2) */
+	_Atomic uint64_t flags_2;
+	uintptr_t head_2;
+	uintptr_t rsvd_2a;
+	struct pmm_list deferred_list;	/* deferred split queue link */
+	uint64_t rsvd_2b;
+	atomic_int mapcount_2;
+	atomic_int refcount_2;
+	uint64_t rsvd_2c;
+};
+
+#define FOLIO_MATCH(pf, ff)                                                    \
+	_Static_assert(offsetof(struct pmm_page, pf) + 64 == offsetof(struct pmm_folio, ff), #ff)
+FOLIO_MATCH(flags, flags_1);
+FOLIO_MATCH(compound_head, head_1);
+FOLIO_MATCH(tail_word, order_1);
+FOLIO_MATCH(mapcount, mapcount_1);
+FOLIO_MATCH(refcount, refcount_1);
+#define FOLIO_MATCH2(pf, ff)                                                   \
+	_Static_assert(offsetof(struct pmm_page, pf) + 128 == offsetof(struct pmm_folio, ff), #ff)
+FOLIO_MATCH2(flags, flags_2);
+FOLIO_MATCH2(compound_head, head_2);
+FOLIO_MATCH2(mapcount, mapcount_2);
+FOLIO_MATCH2(refcount, refcount_2);
+_Static_assert(sizeof(struct pmm_folio) == 3 * sizeof(struct pmm_page), "folio overlay");
+
+static inline uint64_t page_flags(const struct pmm_page *page)
+{
+	return atomic_load_explicit(&((struct pmm_page *)page)->flags, memory_order_relaxed);
+}
+
+/* Non-atomic update: the caller owns the page or holds the lock that guards it. */
+static inline void page_flags_set(struct pmm_page *page, uint64_t bits)
+{
+	atomic_store_explicit(&page->flags, page_flags(page) | bits, memory_order_relaxed);
+}
+
+static inline void page_flags_clear(struct pmm_page *page, uint64_t bits)
+{
+	atomic_store_explicit(&page->flags, page_flags(page) & ~bits, memory_order_relaxed);
+}
+
+static inline bool page_test(const struct pmm_page *page, enum pageflags bit)
+{
+	return page_flags(page) & PF(bit);
+}
+
+static inline bool page_is_tail(const struct pmm_page *page)
+{
+	return page->compound_head & 1;
+}
+
+static inline struct pmm_page *compound_head(const struct pmm_page *page)
+{
+	uintptr_t head = page->compound_head;
+
+	if (head & 1)
+		return (struct pmm_page *)(head - 1);
+	return (struct pmm_page *)page;
+}
+
+static inline unsigned int folio_order(const struct pmm_folio *folio)
+{
+	if (!(page_flags(&folio->page) & PF(PG_head)))
+		return 0;
+	return (unsigned int)folio->order_1;
+}
+
+static inline struct pmm_folio *page_folio(const struct pmm_page *page)
+{
+	return (struct pmm_folio *)compound_head(page);
+}
+
+static inline int page_ref_count(const struct pmm_page *page)
+{
+	return atomic_load_explicit(&((struct pmm_page *)page)->refcount, memory_order_relaxed);
+}
+
+static inline void set_page_count(struct pmm_page *page, int v)
+{
+	atomic_store_explicit(&page->refcount, v, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------
+ * Zones, pcp, the instance
+ * ------------------------------------------------------------------------ */
+
+#define MAX_ZONES (PMM_MAX_NODES * PMM_NR_ZONE_TYPES)
+#define NR_PCP_ORDERS 5			/* orders 0..3 and pageblock_order */
+#define PCP_MAX_LOW_ORDER 3		/* PAGE_ALLOC_COSTLY_ORDER */
+#define NR_PCP_LISTS (NR_PCP_ORDERS * PMM_MIGRATE_PCPTYPES)
+
+struct free_area {
+	struct pmm_list free_list[PMM_MIGRATE_TYPES];	/* per migratetype */
+	uint64_t nr_free;				/* blocks on all lists */
+};
+
+struct pmm_pcp {
+	pmm_spinlock_t lock;		/* trylock on fast paths */
+	int count;			/* frames on the lists */
+	int high;			/* drain when count reaches this */
+	int batch;			/* frames per refill / drain step */
+	unsigned int drain_rr;		/* next list to drain from */
+	struct pmm_list lists[NR_PCP_LISTS];	/* [order index][migratetype] */
+	struct pmm_stats stats;		/* under lock */
+} PMM_ALIGNED;
+
+struct pmm_zone {
+	pmm_spinlock_t lock PMM_ALIGNED;	/* buddy lists and counters */
+	struct free_area free_area[PMM_MAX_ORDER_LIMIT + 1];
+	_Atomic int64_t free_pages;	/* frames on buddy lists; written under lock */
+	struct pmm_stats stats;		/* under lock */
+
+	struct pmm *pmm PMM_ALIGNED;	/* back pointer */
+	unsigned int id;		/* index in pmm->zones; stored in page flags */
+	int nid;			/* node */
+	enum pmm_zone_type type;
+	bool populated;			/* has managed frames */
+	pmm_pfn_t start_pfn, end_pfn;	/* spanned [start, end) */
+	uint64_t managed_pages;		/* frames in regions */
+	uint64_t wmark[3];		/* WMARK_MIN/LOW/HIGH, frames */
+	pmm_pfn_t pb_base;		/* pageblock-aligned start for pageblock_mt[] */
+	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
+	size_t nr_pageblocks;
+	struct pmm_pcp *pcp;		/* [nr_cpus] */
+};
+
+enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH };
+
+struct mem_section {
+	struct pmm_page *memmap;	/* this section's pages; NULL = absent */
+	pmm_pfn_t start_pfn;		/* first pfn of the section */
+};
+
+/* Zones a request may use, in order: preferred node first, highest zone first. */
+struct zonelist {
+	unsigned int nr;
+	struct pmm_zone *zones[MAX_ZONES];
+};
+
+struct pmm_shrinker {
+	pmm_shrink_fn fn;
+	void *arg;
+};
+
+struct pmm {
+	struct pmm_config cfg;		/* resolved configuration */
+	unsigned int page_shift;
+	unsigned int max_order;
+	unsigned int pageblock_order;
+	unsigned int pfn_section_shift;	/* section_shift - page_shift */
+	unsigned int nr_cpus;
+	bool pcp_enabled;
+
+	/* memmap.c */
+	pmm_pfn_t min_pfn, max_pfn;	/* lowest present, one past highest */
+	pmm_pfn_t first_section;	/* section number of min_pfn */
+	uint64_t nr_sections;		/* table entries from first_section */
+	struct mem_section *sections;
+	struct pmm_page *vmemmap;	/* PMM_MEMMAP_VMEMMAP: page of first_section's pfn 0 */
+	size_t memmap_bytes;		/* vmemmap reservation */
+	char *direct_map;		/* frame min_pfn's address; NULL without backing */
+	size_t direct_map_size;
+	int memfd;
+
+	/* zone.c */
+	struct pmm_zone zones[MAX_ZONES];	/* index nid * PMM_NR_ZONE_TYPES + type */
+	unsigned int nr_nodes;
+	struct zonelist zonelists[PMM_MAX_NODES][2];	/* [nid][dma32 only?] */
+	uint64_t managed_pages;
+	pmm_spinlock_t shrinker_lock;	/* shrinkers[], nr_shrinkers */
+	struct pmm_shrinker shrinkers[PMM_MAX_SHRINKERS];
+	unsigned int nr_shrinkers;
+
+	/* page_alloc.c */
+	struct pmm_stats gstats;	/* updated with atomic builtins */
+	pmm_spinlock_t log_lock;
+	uint64_t log_window_start;	/* ns; under log_lock */
+	unsigned int log_in_window;
+	uint64_t log_suppressed;
+};
+
+static inline struct pmm_zone *page_zone(const pmm_t *pmm, const struct pmm_page *page)
+{
+	return (struct pmm_zone *)&pmm->zones[(page_flags(page) >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK];
+}
+
+static inline uint64_t page_section(const struct pmm_page *page)
+{
+	return page_flags(page) >> PAGE_SECTION_SHIFT;
+}
+
+static inline unsigned long pageblock_nr_pages(const pmm_t *pmm)
+{
+	return 1UL << pmm->pageblock_order;
+}
+
+static inline pmm_pfn_t pageblock_start_pfn(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return pfn & ~((pmm_pfn_t)pageblock_nr_pages(pmm) - 1);
+}
+
+static inline pmm_pfn_t buddy_pfn(pmm_pfn_t pfn, unsigned int order)
+{
+	return pfn ^ ((pmm_pfn_t)1 << order);
+}
+
+static inline unsigned int pfn_section_nr(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return (unsigned int)((pfn >> pmm->pfn_section_shift) - pmm->first_section);
+}
+
+static inline bool same_section(const pmm_t *pmm, pmm_pfn_t a, pmm_pfn_t b)
+{
+	return (a >> pmm->pfn_section_shift) == (b >> pmm->pfn_section_shift);
+}
+
+/* Largest order a chunk at @pfn may have: its alignment (pfn 0: any). */
+static inline unsigned int pfn_align_order(pmm_pfn_t pfn, unsigned int max_order)
+{
+	unsigned int o = pfn ? (unsigned int)__builtin_ctzll(pfn) : max_order;
+
+	return o < max_order ? o : max_order;
+}
+
+static inline unsigned int ilog2_ul(unsigned long n)
+{
+	return 63u - (unsigned int)__builtin_clzl(n);
+}
+
+static inline bool migratetype_is_mergeable(int mt)
+{
+	return mt < PMM_MIGRATE_PCPTYPES;
+}
+
+/* ------------------------------------------------------------------------
+ * os.c: the only place that talks to the operating system
+ * ------------------------------------------------------------------------ */
+
+void *os_map_anon(size_t size);		/* zeroed, NORESERVE; NULL on failure */
+void os_unmap(void *p, size_t size);
+int os_memfd_map(size_t size, int *fd, void **addr);
+void os_memfd_unmap(int fd, void *addr, size_t size);
+void os_advise_hugepage(void *p, size_t size);
+unsigned int os_getcpu(void);
+unsigned int os_online_cpus(void);
+void os_yield(void);
+uint64_t os_now_ns(void);
+void os_log_stderr(const char *line);
+
+/* ------------------------------------------------------------------------
+ * memmap.c
+ * ------------------------------------------------------------------------ */
+
+int memmap_init(pmm_t *pmm);
+void memmap_exit(pmm_t *pmm);
+/* The frame's page. Precondition: @pfn lies in a present section. */
+static inline struct pmm_page *pfn_to_page(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	if (pmm->vmemmap)
+		return pmm->vmemmap + (pfn - (pmm->first_section << pmm->pfn_section_shift));
+	const struct mem_section *ms = &pmm->sections[pfn_section_nr(pmm, pfn)];
+	return ms->memmap + (pfn - ms->start_pfn);
+}
+/* Precondition: @page is a page of this instance's memmap. */
+static inline pmm_pfn_t page_to_pfn(const pmm_t *pmm, const struct pmm_page *page)
+{
+	if (pmm->vmemmap)
+		return (pmm_pfn_t)(page - pmm->vmemmap) + (pmm->first_section << pmm->pfn_section_shift);
+	const struct mem_section *ms = &pmm->sections[page_section(page)];
+	return ms->start_pfn + (pmm_pfn_t)(page - ms->memmap);
+}
+bool pfn_present(const pmm_t *pmm, pmm_pfn_t pfn);	/* in a present section */
+bool pfn_managed(const pmm_t *pmm, pmm_pfn_t pfn);	/* present and not a hole */
+bool page_belongs(const pmm_t *pmm, const struct pmm_page *page);	/* foreign pointer check */
+
+/* ------------------------------------------------------------------------
+ * zone.c
+ * ------------------------------------------------------------------------ */
+
+int zones_init(pmm_t *pmm);
+void zones_exit(pmm_t *pmm);
+const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp);
+const char *zone_name(enum pmm_zone_type type);
+
+/* ------------------------------------------------------------------------
+ * buddy.c
+ * ------------------------------------------------------------------------ */
+
+int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn_t pfn);
+void set_pageblock_migratetype(struct pmm_zone *zone, pmm_pfn_t pfn, int mt);
+void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
+			    pmm_pfn_t pfn, unsigned int order, int mt, bool to_tail);
+void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
+		   unsigned int order);
+struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
+				  pmm_gfp_t gfp);
+struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt,
+			       pmm_gfp_t gfp);
+/* Is @buddy the free head of an order-@order block of @zone? */
+static inline bool page_is_buddy(const struct pmm_zone *zone, const struct pmm_page *buddy,
+				 unsigned int order)
+{
+	uint64_t f = page_flags(buddy);
+
+	return (f & PF(PG_buddy)) && buddy->private == order &&
+	       ((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK) == zone->id;
+}
+
+/* zone->free_pages is written under zone->lock and read racily by watermark checks. */
+static inline void account_freepages(struct pmm_zone *zone, long nr)
+{
+	atomic_store_explicit(&zone->free_pages,
+			      atomic_load_explicit(&zone->free_pages, memory_order_relaxed) + nr,
+			      memory_order_relaxed);
+}
+
+void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
+				    unsigned int order, int mt);
+unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn,
+					  int old_mt, int new_mt);
+
+/* ------------------------------------------------------------------------
+ * isolate.c
+ * ------------------------------------------------------------------------ */
+
+struct isolation {
+	pmm_pfn_t pb_start, pb_end;	/* pageblock-aligned span */
+	unsigned long nr;		/* pageblocks */
+	uint8_t *saved;			/* their migratetypes before isolation */
+};
+
+int start_isolate_page_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
+			     struct isolation *iso);
+void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso);
+int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
+			pmm_pfn_t *outer_start, pmm_pfn_t *outer_end);
+
+/* ------------------------------------------------------------------------
+ * pcp.c
+ * ------------------------------------------------------------------------ */
+
+void pcp_init(struct pmm_pcp *pcp, int batch, int high);
+int pcp_order_index(const pmm_t *pmm, unsigned int order);	/* -1: not cached */
+struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zone);
+struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
+					unsigned int order, int mt, pmm_gfp_t gfp);
+void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
+			    struct pmm_page *page, unsigned int order, int mt);
+void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp);
+
+/* ------------------------------------------------------------------------
+ * page_alloc.c
+ * ------------------------------------------------------------------------ */
+
+/* fpi_t: how a free is done */
+#define FPI_NONE 0u
+#define FPI_PREPARED (1u << 0)	/* free_pages_prepare() already ran */
+#define FPI_TO_TAIL (1u << 1)	/* queue at the tail of the free list */
+
+void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason);
+void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason);
+void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order);
+void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order,
+		       unsigned int fpi);
+bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order, pmm_gfp_t gfp);
+int gfp_migratetype(pmm_gfp_t gfp);
+bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page);
+bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr);
+bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *what);
+
+#define stat_add(st, name, n) ((st)->name += (uint64_t)(n))
+#define gstat_add(pmm, name, n)                                                \
+	__atomic_fetch_add(&(pmm)->gstats.name, (uint64_t)(n), __ATOMIC_RELAXED)
+
+/* ------------------------------------------------------------------------
+ * folio.c
+ * ------------------------------------------------------------------------ */
+
+void prep_compound_page(struct pmm_page *page, unsigned int order);
+bool free_tail_pages_check(pmm_t *pmm, struct pmm_page *head, unsigned int order);
+
+/* ------------------------------------------------------------------------
+ * contig.c
+ * ------------------------------------------------------------------------ */
+
+void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
+			      bool frozen);
+
+#endif /* PMM_INTERNAL_H */

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memmap.c - sections, memmap storage, pfn <-> page, and the backing memory.
+ *
+ * Physical space is cut into sections of 2^section_shift bytes. A section
+ * that holds any region frame is present and has memmap for all of its
+ * frames; frames of a present section outside every region are holes,
+ * marked PG_reserved and never managed.
+ *
+ * PMM_MEMMAP_SPARSE gives each present section its own memmap chunk, as
+ * classic SPARSEMEM does, so page + 1 is not the next pfn's page across a
+ * section boundary: code that walks a pfn range re-derives the page there.
+ * PMM_MEMMAP_VMEMMAP reserves one virtually contiguous memmap for the whole
+ * span and populates present sections only.
+ *
+ * The direct map (backed instances) maps frame min_pfn at direct_map and
+ * every later frame linearly after it, holes included, so
+ * pmm_page_address() is one shift and one add.
+ */
+#include "internal.h"
+
+static uint64_t section_pages(const pmm_t *pmm)
+{
+	return 1ULL << pmm->pfn_section_shift;
+}
+
+bool pfn_present(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	uint64_t sec = pfn >> pmm->pfn_section_shift;
+
+	return pfn >= pmm->min_pfn && pfn < pmm->max_pfn &&
+	       pmm->sections[sec - pmm->first_section].memmap;
+}
+
+bool pfn_managed(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return pfn_present(pmm, pfn) && !page_test(pfn_to_page(pmm, pfn), PG_reserved);
+}
+
+/*
+ * Is @page a managed page of this instance? Used on pointers that callers
+ * hand in, so it must not trust the page: bounds first, flags after.
+ */
+bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
+{
+	uintptr_t p = (uintptr_t)page;
+	const struct mem_section *ms;
+	uint64_t sec;
+
+	if (!page || p % _Alignof(struct pmm_page))
+		return false;
+	if (pmm->vmemmap) {
+		uintptr_t base = (uintptr_t)pmm->vmemmap;
+
+		if (p < base || p >= base + pmm->memmap_bytes || (p - base) % sizeof(*page))
+			return false;
+		sec = (p - base) / sizeof(*page) >> pmm->pfn_section_shift;
+	} else {
+		sec = page_section(page);
+		if (sec >= pmm->nr_sections)
+			return false;
+	}
+	ms = &pmm->sections[sec];
+	if (!ms->memmap || p < (uintptr_t)ms->memmap ||
+	    p >= (uintptr_t)(ms->memmap + section_pages(pmm)) ||
+	    (p - (uintptr_t)ms->memmap) % sizeof(*page))
+		return false;
+	return !page_test(page, PG_reserved);
+}
+
+static void init_section_pages(pmm_t *pmm, uint64_t sec)
+{
+	struct pmm_page *map = pmm->sections[sec].memmap;
+
+	for (uint64_t i = 0; i < section_pages(pmm); i++) {
+		atomic_init(&map[i].flags, PF(PG_reserved) | sec << PAGE_SECTION_SHIFT);
+		atomic_init(&map[i].mapcount, -1);
+		atomic_init(&map[i].refcount, 0);
+	}
+}
+
+static int backing_init(pmm_t *pmm)
+{
+	const struct pmm_config *cfg = &pmm->cfg;
+	size_t size = (size_t)(pmm->max_pfn - pmm->min_pfn) << pmm->page_shift;
+	void *p = NULL;
+
+	pmm->memfd = -1;
+	switch (cfg->backing) {
+	case PMM_BACKING_NONE:
+		return 0;
+	case PMM_BACKING_USER:
+		if (!cfg->user_base || cfg->user_size < size ||
+		    (uintptr_t)cfg->user_base % ((uintptr_t)1 << pmm->page_shift))
+			return -PMM_EINVAL;
+		pmm->direct_map = cfg->user_base;
+		pmm->direct_map_size = size;
+		return 0;
+	case PMM_BACKING_ANON:
+		p = os_map_anon(size);
+		if (!p)
+			return -PMM_EBACKING;
+		if (cfg->anon_hugepages)
+			os_advise_hugepage(p, size);
+		break;
+	case PMM_BACKING_MEMFD:
+		if (os_memfd_map(size, &pmm->memfd, &p) < 0)
+			return -PMM_EBACKING;
+		break;
+	default:
+		return -PMM_EINVAL;
+	}
+	pmm->direct_map = p;
+	pmm->direct_map_size = size;
+	return 0;
+}
+
+static void backing_exit(pmm_t *pmm)
+{
+	switch (pmm->cfg.backing) {
+	case PMM_BACKING_ANON:
+		os_unmap(pmm->direct_map, pmm->direct_map_size);
+		break;
+	case PMM_BACKING_MEMFD:
+		os_memfd_unmap(pmm->memfd, pmm->direct_map, pmm->direct_map_size);
+		break;
+	default:
+		break;
+	}
+	pmm->direct_map = NULL;
+}
+
+/*
+ * memmap_init - sections, memmap, backing for the validated regions.
+ * Every page of a present section starts reserved; zones_init() turns the
+ * region frames into managed pages of their zone.
+ */
+int memmap_init(pmm_t *pmm)
+{
+	const struct pmm_config *cfg = &pmm->cfg;
+	uint64_t last_section;
+	size_t chunk = section_pages(pmm) * sizeof(struct pmm_page);
+
+	pmm->min_pfn = UINT64_MAX;
+	pmm->max_pfn = 0;
+	for (unsigned int i = 0; i < cfg->nr_regions; i++) {
+		const struct pmm_region *r = &cfg->regions[i];
+
+		if (r->start_pfn < pmm->min_pfn)
+			pmm->min_pfn = r->start_pfn;
+		if (r->start_pfn + r->nr_pages > pmm->max_pfn)
+			pmm->max_pfn = r->start_pfn + r->nr_pages;
+	}
+	pmm->first_section = pmm->min_pfn >> pmm->pfn_section_shift;
+	last_section = (pmm->max_pfn - 1) >> pmm->pfn_section_shift;
+	pmm->nr_sections = last_section - pmm->first_section + 1;
+	pmm->sections = os_map_anon(pmm->nr_sections * sizeof(struct mem_section));
+	if (!pmm->sections)
+		return -PMM_ENOMEM;
+
+	if (cfg->memmap == PMM_MEMMAP_VMEMMAP) {
+		pmm->memmap_bytes = pmm->nr_sections * chunk;
+		pmm->vmemmap = os_map_anon(pmm->memmap_bytes);
+		if (!pmm->vmemmap)
+			return -PMM_ENOMEM;
+	}
+
+	for (unsigned int i = 0; i < cfg->nr_regions; i++) {
+		const struct pmm_region *r = &cfg->regions[i];
+		uint64_t s = (r->start_pfn >> pmm->pfn_section_shift) - pmm->first_section;
+		uint64_t e = ((r->start_pfn + r->nr_pages - 1) >> pmm->pfn_section_shift) -
+			     pmm->first_section;
+
+		for (; s <= e; s++) {
+			struct mem_section *ms = &pmm->sections[s];
+
+			if (ms->memmap)
+				continue;
+			ms->start_pfn = (s + pmm->first_section) << pmm->pfn_section_shift;
+			if (pmm->vmemmap)
+				ms->memmap = pmm->vmemmap + s * section_pages(pmm);
+			else if (!(ms->memmap = os_map_anon(chunk)))
+				return -PMM_ENOMEM;
+			init_section_pages(pmm, s);
+		}
+	}
+	return backing_init(pmm);
+}
+
+void memmap_exit(pmm_t *pmm)
+{
+	size_t chunk = section_pages(pmm) * sizeof(struct pmm_page);
+
+	backing_exit(pmm);
+	if (pmm->sections && !pmm->vmemmap)
+		for (uint64_t s = 0; s < pmm->nr_sections; s++)
+			os_unmap(pmm->sections[s].memmap, chunk);
+	os_unmap(pmm->vmemmap, pmm->memmap_bytes);
+	os_unmap(pmm->sections, pmm->nr_sections * sizeof(struct mem_section));
+	pmm->sections = NULL;
+	pmm->vmemmap = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Public frame API
+ * ------------------------------------------------------------------------ */
+
+struct pmm_page *pmm_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return pfn_managed(pmm, pfn) ? pfn_to_page(pmm, pfn) : NULL;
+}
+
+pmm_pfn_t pmm_page_to_pfn(pmm_t *pmm, const struct pmm_page *page)
+{
+	return page_to_pfn(pmm, page);
+}
+
+void *pmm_page_address(pmm_t *pmm, const struct pmm_page *page)
+{
+	if (!pmm->direct_map || !page)
+		return NULL;
+	return pmm->direct_map + ((page_to_pfn(pmm, page) - pmm->min_pfn) << pmm->page_shift);
+}
+
+struct pmm_page *pmm_virt_to_page(pmm_t *pmm, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr, base = (uintptr_t)pmm->direct_map;
+
+	if (!pmm->direct_map || a < base || a - base >= pmm->direct_map_size)
+		return NULL;
+	return pmm_pfn_to_page(pmm, pmm->min_pfn + ((a - base) >> pmm->page_shift));
+}
+
+size_t pmm_page_size(const pmm_t *pmm)
+{
+	return (size_t)1 << pmm->page_shift;
+}
+
+int pmm_page_count(const struct pmm_page *page)
+{
+	return page_ref_count(page);
+}
+
+int pmm_page_mapcount(const struct pmm_page *page)
+{
+	return atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) + 1;
+}
+
+int pmm_page_nid(pmm_t *pmm, const struct pmm_page *page)
+{
+	return page_zone(pmm, page)->nid;
+}
+
+enum pmm_zone_type pmm_page_zone(pmm_t *pmm, const struct pmm_page *page)
+{
+	return page_zone(pmm, page)->type;
+}

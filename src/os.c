@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.c - everything pmm asks of the operating system, in one file, so that
+ * a freestanding build replaces this file and nothing else: anonymous
+ * memory for metadata, the memfd direct map, the current CPU, time, yield,
+ * and the default log sink.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+void *os_map_anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void os_unmap(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+/* A memfd of @size bytes mapped shared: the instance's "physical" memory. */
+int os_memfd_map(size_t size, int *fd, void **addr)
+{
+	int f = memfd_create("pmm", MFD_CLOEXEC);
+	void *p;
+
+	if (f < 0)
+		return -1;
+	if (ftruncate(f, (off_t)size) < 0)
+		goto fail;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, f, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	*fd = f;
+	*addr = p;
+	return 0;
+fail:
+	close(f);
+	return -1;
+}
+
+void os_memfd_unmap(int fd, void *addr, size_t size)
+{
+	if (addr)
+		munmap(addr, size);
+	if (fd >= 0)
+		close(fd);
+}
+
+void os_advise_hugepage(void *p, size_t size)
+{
+	(void)madvise(p, size, MADV_HUGEPAGE);
+}
+
+/* glibc reads the CPU from rseq: a couple of loads, no system call. */
+unsigned int os_getcpu(void)
+{
+	int cpu = sched_getcpu();
+
+	return cpu < 0 ? 0 : (unsigned int)cpu;
+}
+
+unsigned int os_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (unsigned int)n;
+}
+
+void os_yield(void)
+{
+	sched_yield();
+}
+
+uint64_t os_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void os_log_stderr(const char *line)
+{
+	fprintf(stderr, "pmm: %s\n", line);
+}
+
+#ifdef PMM_DEBUG
+void pmm_assert_fail(const char *expr, const char *file, int line)
+{
+	fprintf(stderr, "pmm: assertion failed: %s at %s:%d\n", expr, file, line);
+	abort();
+}
+#endif
+
+/* Any per-thread address identifies the thread for lock-owner asserts. */
+static _Thread_local char thread_marker;
+
+const void *pmm_thread_marker(void)
+{
+	return &thread_marker;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+static inline void cpu_relax(void) { __builtin_ia32_pause(); }
+#elif defined(__aarch64__)
+static inline void cpu_relax(void) { __asm__ __volatile__("yield"); }
+#else
+static inline void cpu_relax(void) { }
+#endif
+
+void spin_lock_slow(pmm_spinlock_t *l)
+{
+	unsigned int spins = 0;
+
+	for (;;) {
+		while (atomic_load_explicit(&l->locked, memory_order_relaxed)) {
+			if (++spins < 256)
+				cpu_relax();
+			else {
+				os_yield();
+				spins = 0;
+			}
+		}
+		if (spin_trylock(l))
+			return;
+	}
+}

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * page_alloc.c - the allocation and free entry points: gfp -> zonelist ->
+ * watermarks -> pcp or buddy, the checks at allocation (check_new_page)
+ * and at free (free_pages_prepare), bad-page reports, and the reference
+ * count primitives every free path shares.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Errors and logs
+ * ------------------------------------------------------------------------ */
+
+const char *pmm_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+#define PMM_ERROR_CASE(name, value, msg)                                       \
+	case value:                                                            \
+		return msg;
+		PMM_ERRORS(PMM_ERROR_CASE)
+#undef PMM_ERROR_CASE
+	}
+	return "unknown error";
+}
+
+#define LOG_BURST 10
+#define LOG_INTERVAL_NS (5ull * 1000000000ull)
+
+/*
+ * pmm_log - one line to the configured sink. Rate limited like the kernel's
+ * printk_ratelimit() (LOG_BURST lines per LOG_INTERVAL_NS) when @ratelimit,
+ * so that a storm of bad pages cannot flood the caller's log.
+ */
+void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
+{
+	char line[256];
+	uint64_t suppressed = 0;
+	va_list ap;
+
+	if (pmm->cfg.quiet)
+		return;
+	if (ratelimit) {
+		uint64_t now = os_now_ns();
+		bool ok;
+
+		spin_lock(&pmm->log_lock);
+		if (now - pmm->log_window_start > LOG_INTERVAL_NS) {
+			suppressed = pmm->log_suppressed;
+			pmm->log_window_start = now;
+			pmm->log_in_window = 0;
+			pmm->log_suppressed = 0;
+		}
+		ok = pmm->log_in_window++ < LOG_BURST;
+		if (!ok)
+			pmm->log_suppressed++;
+		spin_unlock(&pmm->log_lock);
+		if (!ok)
+			return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (suppressed) {
+		char note[64];
+
+		snprintf(note, sizeof(note), "%llu log lines suppressed",
+			 (unsigned long long)suppressed);
+		pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, note) : os_log_stderr(note);
+	}
+	pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, line) : os_log_stderr(line);
+}
+
+/*
+ * Bad pages. bad_page_leak() takes the 2^order block at @page, which the
+ * caller owns, out of circulation for good, as Linux does: PG_bad marks it
+ * for pmm_check(). bad_page_report() only reports: the page belongs to
+ * someone else (a free list, another owner) and is left exactly as it is.
+ */
+static void report_bad(pmm_t *pmm, pmm_pfn_t pfn, const char *reason, const struct pmm_page *page)
+{
+	gstat_add(pmm, bad_page, 1);
+	if (pmm->cfg.bad_page_fn)
+		pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn, reason);
+	if (page)
+		pmm_log(pmm, true, "bad page pfn %#llx: %s (flags %#llx count %d mapcount %d)",
+			(unsigned long long)pfn, reason,
+			(unsigned long long)(page_flags(page) & PAGE_FLAGS_MASK),
+			page_ref_count(page),
+			atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed));
+	else
+		pmm_log(pmm, true, "bad page: %s", reason);
+}
+
+void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason)
+{
+	report_bad(pmm, page_to_pfn(pmm, page), reason, page);
+	page->alloc_order = (uint8_t)order;
+	page_flags_set(page, PF(PG_bad) | PF(PG_owned));
+	gstat_add(pmm, leaked_pages, 1UL << order);
+}
+
+void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason)
+{
+	report_bad(pmm, page_to_pfn(pmm, page), reason, page);
+}
+
+/* A page pointer handed in by a caller: ours and managed? Reported if not. */
+bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *what)
+{
+	if (likely(page_belongs(pmm, page)))
+		return true;
+	report_bad(pmm, (pmm_pfn_t)-1, what, NULL);
+	return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Reference counts
+ * ------------------------------------------------------------------------ */
+
+/*
+ * page_ref_sub_testzero - drop @nr references; true if they were the last.
+ *
+ * The rule that lets the common case skip the locked instruction: a caller
+ * may only drop references it holds, and pmm never takes a reference on a
+ * page it does not already hold one on (no speculative get like the
+ * kernel's get_page_unless_zero() from pfn walkers). So when the count
+ * equals @nr, every remaining reference is the caller's and no other thread
+ * can change the count: a plain store of 0 is exact. The acquire load pairs
+ * with the release decrement of the previous holder, so its writes to the
+ * page are visible before the page is freed. Otherwise a fetch_sub does the
+ * shared case. A count below @nr is an underflow: reported, not applied.
+ */
+bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr)
+{
+	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
+
+	if (likely(c == nr)) {
+		atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+		return true;
+	}
+	if (unlikely(c < nr))
+		goto underflow;
+	c = atomic_fetch_sub_explicit(&page->refcount, nr, memory_order_acq_rel);
+	if (c == nr)
+		return true;
+	if (likely(c > nr))
+		return false;
+	atomic_fetch_add_explicit(&page->refcount, nr, memory_order_relaxed);
+underflow:
+	bad_page_report(pmm, page, c == 0 ? "refcount underflow: page already free (double free?)"
+					  : "refcount underflow: dropping more references than held");
+	return false;
+}
+
+bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page)
+{
+	return page_ref_sub_testzero(pmm, page, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Checks at free and at allocation
+ * ------------------------------------------------------------------------ */
+
+static const char *page_bad_reason(const struct pmm_page *page, uint64_t bad_flags)
+{
+	if (atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) != -1)
+		return "nonzero mapcount";
+	if (page->mapping)
+		return "non-NULL mapping";
+	if (page_ref_count(page))
+		return "nonzero refcount";
+	if (page_flags(page) & (PF(PG_buddy) | PF(PG_pcp)))
+		return "page is already free";
+	if (page_flags(page) & bad_flags)
+		return "page flags set that must be clear";
+	return NULL;
+}
+
+/*
+ * free_pages_prepare - the checks and clean-up every freed block gets
+ * (kernel free_pages_prepare()). A block that fails is reported and leaked
+ * when the caller owns it.
+ * Return: true if the block may go to a free list.
+ */
+bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+{
+	uint64_t f = page_flags(page);
+	const char *why;
+
+	if (unlikely(!(f & PF(PG_owned)) || (f & PF(PG_bad)))) {
+		report_bad(pmm, page_to_pfn(pmm, page),
+			   (f & (PF(PG_buddy) | PF(PG_pcp))) ? "freeing a free page (double free?)"
+							     : "freeing a page that is not allocated",
+			   page);
+		return false;
+	}
+	why = page_bad_reason(page, PAGE_FLAGS_CHECK_AT_FREE);
+	if (unlikely(why)) {
+		bad_page_leak(pmm, page, order, why);
+		return false;
+	}
+	if (f & PF(PG_head)) {
+		if (unlikely(!free_tail_pages_check(pmm, page, order)))
+			return false;
+	} else if (order) {
+		for (unsigned long i = 1; i < (1UL << order); i++) {
+			if (unlikely((page_flags(&page[i]) & PAGE_FLAGS_MASK) ||
+				     page_bad_reason(&page[i], 0))) {
+				bad_page_leak(pmm, page, order, "tail page of a non-compound block in use");
+				return false;
+			}
+		}
+	}
+	page_flags_clear(page, PF(PG_owned) | PF(PG_head) | PF(PG_dirty));
+	page->private = 0;
+	page->index = 0;
+	page->alloc_order = 0;
+	return true;
+}
+
+static bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+{
+	for (unsigned long i = 0; i < (1UL << order); i++) {
+		const char *why = page_bad_reason(&page[i], PAGE_FLAGS_CHECK_AT_PREP);
+
+		if (unlikely(why)) {
+			bad_page_leak(pmm, page, order, why);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * prep_new_page - turn a block taken from a free list into an allocation:
+ * checks, refcount 1, PG_owned + order, compound and zeroing per @gfp.
+ * Return: false if the block was bad (it is leaked; the caller retries).
+ */
+bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order, pmm_gfp_t gfp)
+{
+	if (unlikely(!check_new_pages(pmm, page, order)))
+		return false;
+	page->alloc_order = (uint8_t)order;
+	page_flags_set(page, PF(PG_owned));
+	set_page_count(page, 1);
+	if ((gfp & PMM_GFP_COMP) && order)
+		prep_compound_page(page, order);
+	if ((gfp & PMM_GFP_ZERO) && pmm->direct_map)
+		memset(pmm_page_address(pmm, page), 0, (size_t)1 << (pmm->page_shift + order));
+	return true;
+}
+
+int gfp_migratetype(pmm_gfp_t gfp)
+{
+	if (gfp & PMM_GFP_MOVABLE)
+		return PMM_MIGRATE_MOVABLE;
+	if (gfp & PMM_GFP_RECLAIMABLE)
+		return PMM_MIGRATE_RECLAIMABLE;
+	return PMM_MIGRATE_UNMOVABLE;
+}
+
+/* ------------------------------------------------------------------------
+ * Allocation
+ * ------------------------------------------------------------------------ */
+
+/* Kernel __zone_watermark_ok() without lowmem_reserve. */
+static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned int order, int mark,
+			      pmm_gfp_t gfp)
+{
+	int64_t free = atomic_load_explicit(&((struct pmm_zone *)zone)->free_pages,
+					    memory_order_relaxed) - ((1L << order) - 1);
+	int64_t min = (int64_t)zone->wmark[mark];
+
+	if (gfp & PMM_GFP_HIGH)
+		min -= min / 2;
+	if (gfp & PMM_GFP_ATOMIC_RES)
+		min -= min / 4;
+	return free > min;
+}
+
+/* One block from @zone: this CPU's pcp for cached orders, else the buddy. */
+static struct pmm_page *rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order,
+				int mt, pmm_gfp_t gfp)
+{
+	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0) {
+		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
+
+		if (likely(spin_trylock(&pcp->lock))) {
+			struct pmm_page *page = rmqueue_pcplist_locked(zone, pcp, order, mt, gfp);
+
+			spin_unlock(&pcp->lock);
+			return page;
+		}
+		gstat_add(pmm, pcp_lock_miss, 1);
+	}
+	return rmqueue_buddy(zone, order, mt, gfp);
+}
+
+static struct pmm_page *get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp,
+					       unsigned int order, int mark)
+{
+	const struct zonelist *zl = zonelist_for(pmm, nid, gfp);
+	int mt = gfp_migratetype(gfp);
+
+	for (unsigned int i = 0; i < zl->nr; i++) {
+		struct pmm_zone *zone = zl->zones[i];
+		struct pmm_page *page;
+
+		if ((gfp & PMM_GFP_THISNODE) && zone->nid != zl->zones[0]->nid)
+			break;
+		if (!zone_watermark_ok(zone, order, mark, gfp))
+			continue;
+		while ((page = rmqueue(pmm, zone, order, mt, gfp))) {
+			if (likely(prep_new_page(pmm, page, order, gfp)))
+				return page;
+		}
+	}
+	return NULL;
+}
+
+static bool run_shrinkers(pmm_t *pmm, unsigned long want)
+{
+	struct pmm_shrinker list[PMM_MAX_SHRINKERS];
+	unsigned int n;
+	unsigned long freed = 0;
+
+	spin_lock(&pmm->shrinker_lock);
+	n = pmm->nr_shrinkers;
+	memcpy(list, pmm->shrinkers, n * sizeof(list[0]));
+	spin_unlock(&pmm->shrinker_lock);
+	for (unsigned int i = 0; i < n && freed < want; i++) {
+		gstat_add(pmm, shrinker_calls, 1);
+		freed += list[i].fn(list[i].arg, pmm, want - freed);
+	}
+	return freed > 0;
+}
+
+/*
+ * The slow path, in the kernel's order: the min watermark (lowered for
+ * HIGH/ATOMIC), then reclaim (shrinkers) unless NOWAIT, then draining every
+ * CPU's pcp lists. It never waits: failure is NULL.
+ */
+static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
+{
+	struct pmm_page *page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+
+	if (page)
+		return page;
+	if (!(gfp & PMM_GFP_NOWAIT) && run_shrinkers(pmm, 32UL << order)) {
+		page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+		if (page)
+			return page;
+	}
+	pmm_drain_all_pages(pmm);
+	return get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+}
+
+struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
+{
+	struct pmm_page *page;
+
+	if (unlikely(order > pmm->max_order)) {
+		gstat_add(pmm, alloc_fail, 1);
+		if (!(gfp & PMM_GFP_NOWARN))
+			pmm_log(pmm, true, "allocation of order %u refused: max_order is %u",
+				order, pmm->max_order);
+		return NULL;
+	}
+	page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_LOW);
+	if (unlikely(!page))
+		page = alloc_slowpath(pmm, nid, gfp, order);
+	if (unlikely(!page)) {
+		gstat_add(pmm, alloc_fail, 1);
+		if (!(gfp & PMM_GFP_NOWARN))
+			pmm_log(pmm, true, "page allocation failure: order %u gfp %#x", order, gfp);
+	}
+	return page;
+}
+
+struct pmm_page *pmm_alloc_pages(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order)
+{
+	return pmm_alloc_pages_node(pmm, 0, gfp, order);
+}
+
+/*
+ * Fill NULL slots from one pcp under one lock hold (kernel
+ * alloc_pages_bulk_noprof()); whatever is left goes through the normal
+ * allocator one page at a time until it fails.
+ */
+unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
+				   struct pmm_page **array)
+{
+	const struct zonelist *zl = zonelist_for(pmm, 0, gfp);
+	int mt = gfp_migratetype(gfp);
+	unsigned long filled = 0, missing = 0;
+	struct pmm_zone *zone = NULL;
+	unsigned long i;
+
+	if (!array)
+		return 0;
+	for (i = 0; i < nr; i++)
+		missing += !array[i];
+	if (!missing)
+		return nr;
+	for (i = 0; i < zl->nr && pmm->pcp_enabled; i++) {
+		if (zone_watermark_ok(zl->zones[i], 0, WMARK_LOW, gfp) &&
+		    atomic_load_explicit(&zl->zones[i]->free_pages, memory_order_relaxed) -
+			    (int64_t)missing > (int64_t)zl->zones[i]->wmark[WMARK_LOW]) {
+			zone = zl->zones[i];
+			break;
+		}
+	}
+	if (zone) {
+		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
+
+		if (spin_trylock(&pcp->lock)) {
+			for (i = 0; i < nr; i++) {
+				struct pmm_page *page;
+
+				if (array[i])
+					continue;
+				page = rmqueue_pcplist_locked(zone, pcp, 0, mt, gfp);
+				if (!page)
+					break;
+				if (prep_new_page(pmm, page, 0, gfp))
+					array[i] = page;
+				else
+					i--;	/* bad page leaked: retry this slot */
+			}
+			spin_unlock(&pcp->lock);
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		if (!array[i] && !(array[i] = pmm_alloc_pages_node(pmm, 0, gfp | PMM_GFP_NOWARN, 0)))
+			break;
+	}
+	for (i = 0; i < nr; i++)
+		filled += !!array[i];
+	return filled;
+}
+
+/* ------------------------------------------------------------------------
+ * Free
+ * ------------------------------------------------------------------------ */
+
+/*
+ * free_frozen_pages - free a block whose refcount is already 0.
+ * @fpi: FPI_PREPARED when free_pages_prepare() already ran (contig path).
+ * Cached orders go to this CPU's pcp unless the pageblock is isolated or
+ * the pcp lock is busy; the rest go to the buddy under the zone lock.
+ */
+void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsigned int fpi)
+{
+	struct pmm_zone *zone;
+	pmm_pfn_t pfn;
+
+	if (!(fpi & FPI_PREPARED) && unlikely(!free_pages_prepare(pmm, page, order)))
+		return;
+	zone = page_zone(pmm, page);
+	pfn = page_to_pfn(pmm, page);
+	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0) {
+		int mt = get_pageblock_migratetype(zone, pfn);
+
+		if (unlikely(mt >= PMM_MIGRATE_PCPTYPES)) {
+			if (mt == PMM_MIGRATE_ISOLATE)
+				goto buddy;
+			mt = PMM_MIGRATE_MOVABLE;
+		}
+		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
+		if (likely(spin_trylock(&pcp->lock))) {
+			free_pcp_commit_locked(zone, pcp, page, order, mt);
+			spin_unlock(&pcp->lock);
+			return;
+		}
+		gstat_add(pmm, pcp_lock_miss, 1);
+	}
+buddy:
+	free_one_page(zone, page, pfn, order);
+}
+
+/* Mark the 2^@order block at @page as handed out, so it can be freed. */
+static void set_block_owned(struct pmm_page *page, unsigned int order)
+{
+	page->alloc_order = (uint8_t)order;
+	page_flags_set(page, PF(PG_owned));
+}
+
+/*
+ * pmm_free_pages - Linux __free_pages(). For a non-compound block whose head
+ * keeps references, the tail halves are freed now and the head becomes an
+ * order-0 page: alloc_order drops to 0 before the reference does, so the
+ * holder whose put is last frees exactly what is left.
+ */
+void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+{
+	uint64_t f;
+	unsigned int expected;
+
+	if (!page)
+		return;
+	if (!page_valid_for_free(pmm, page, "pmm_free_pages: page not managed by this instance"))
+		return;
+	f = page_flags(page);
+	if (unlikely(page_is_tail(page))) {
+		bad_page_report(pmm, page, "pmm_free_pages on a tail page");
+		return;
+	}
+	if (unlikely(!(f & PF(PG_owned)) || (f & PF(PG_bad)))) {
+		bad_page_report(pmm, page, (f & (PF(PG_buddy) | PF(PG_pcp))) ?
+				"pmm_free_pages: page already free (double free?)" :
+				"pmm_free_pages: page not allocated");
+		return;
+	}
+	expected = (f & PF(PG_head)) ? folio_order((struct pmm_folio *)page) : page->alloc_order;
+	if (unlikely(order != expected)) {
+		char why[80];
+
+		snprintf(why, sizeof(why), "pmm_free_pages: order %u but block has order %u",
+			 order, expected);
+		bad_page_report(pmm, page, why);
+		return;
+	}
+	if ((f & PF(PG_head)) || !order) {
+		if (page_ref_put_testzero(pmm, page))
+			free_frozen_pages(pmm, page, order, FPI_NONE);
+		return;
+	}
+	page->alloc_order = 0;
+	if (page_ref_put_testzero(pmm, page)) {
+		page->alloc_order = (uint8_t)order;
+		free_frozen_pages(pmm, page, order, FPI_NONE);
+		return;
+	}
+	while (order-- > 0) {
+		struct pmm_page *half = page + (1L << order);
+
+		set_block_owned(half, order);
+		free_frozen_pages(pmm, half, order, FPI_NONE);
+	}
+}
+
+void pmm_get_page(pmm_t *pmm, struct pmm_page *page)
+{
+	struct pmm_page *head;
+
+	if (!page_valid_for_free(pmm, page, "pmm_get_page: page not managed by this instance"))
+		return;
+	head = compound_head(page);
+	if (unlikely(page_ref_count(head) <= 0)) {
+		bad_page_report(pmm, head, "pmm_get_page on a page without references");
+		return;
+	}
+	atomic_fetch_add_explicit(&head->refcount, 1, memory_order_relaxed);
+}
+
+/* Drop @refs references on @page's folio (or page); free it at zero. */
+static void put_page_refs(pmm_t *pmm, struct pmm_page *page, int refs)
+{
+	struct pmm_page *head = compound_head(page);
+
+	if (!page_ref_sub_testzero(pmm, head, refs))
+		return;
+	if (page_flags(head) & PF(PG_head))
+		free_frozen_pages(pmm, head, folio_order((struct pmm_folio *)head), FPI_NONE);
+	else
+		free_frozen_pages(pmm, head, head->alloc_order, FPI_NONE);
+}
+
+void pmm_put_page(pmm_t *pmm, struct pmm_page *page)
+{
+	if (!page_valid_for_free(pmm, page, "pmm_put_page: page not managed by this instance"))
+		return;
+	put_page_refs(pmm, page, 1);
+}
+
+void pmm_folio_put_refs(pmm_t *pmm, struct pmm_folio *folio, int refs)
+{
+	if (!folio || !page_valid_for_free(pmm, &folio->page,
+					   "pmm_folio_put_refs: folio not managed by this instance"))
+		return;
+	if (refs <= 0) {
+		bad_page_report(pmm, &folio->page, "pmm_folio_put_refs: refs must be positive");
+		return;
+	}
+	put_page_refs(pmm, &folio->page, refs);
+}
+
+void pmm_folio_put(pmm_t *pmm, struct pmm_folio *folio)
+{
+	pmm_folio_put_refs(pmm, folio, 1);
+}

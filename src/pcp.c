@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcp.c - per-CPU page lists in front of each zone's buddy lists.
+ *
+ * Each zone has one struct pmm_pcp per CPU with a list per (cached order,
+ * pcp migratetype). Cached orders are 0..PAGE_ALLOC_COSTLY_ORDER and
+ * pageblock_order. Frees push on the list head; once count reaches high,
+ * frames go back to the buddy in one zone-lock hold. Allocations pop; an
+ * empty list is refilled with batch frames in one zone-lock hold.
+ *
+ * The pcp lock is taken with trylock on the fast paths: a thread that
+ * finds it held (another thread on the same CPU, or a drain) uses the zone
+ * path instead of waiting. Pages on a pcp list carry PG_pcp and their
+ * order in private; their refcount is 0.
+ */
+#include "internal.h"
+
+void pcp_init(struct pmm_pcp *pcp, int batch, int high)
+{
+	spin_lock_init(&pcp->lock);
+	pcp->count = 0;
+	pcp->batch = batch;
+	pcp->high = high;
+	for (int i = 0; i < NR_PCP_LISTS; i++)
+		list_init(&pcp->lists[i]);
+}
+
+/* Which order slot a cached order uses; -1 if @order is not cached. */
+int pcp_order_index(const pmm_t *pmm, unsigned int order)
+{
+	if (order <= PCP_MAX_LOW_ORDER)
+		return (int)order;
+	if (order == pmm->pageblock_order)
+		return PCP_MAX_LOW_ORDER + 1;
+	return -1;
+}
+
+static inline int order_to_pindex(const pmm_t *pmm, unsigned int order, int mt)
+{
+	return pcp_order_index(pmm, order) * PMM_MIGRATE_PCPTYPES + mt;
+}
+
+static inline unsigned int pindex_to_order(const pmm_t *pmm, int pindex)
+{
+	int oi = pindex / PMM_MIGRATE_PCPTYPES;
+
+	return oi <= PCP_MAX_LOW_ORDER ? (unsigned int)oi : pmm->pageblock_order;
+}
+
+struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zone)
+{
+	unsigned int cpu = pmm->cfg.cpu_fn ? pmm->cfg.cpu_fn(pmm->cfg.cpu_arg) : os_getcpu();
+
+	return &zone->pcp[cpu < pmm->nr_cpus ? cpu : cpu % pmm->nr_cpus];
+}
+
+/*
+ * free_pcppages_bulk_locked - return at least @count frames to the buddy,
+ * round robin over the lists, oldest pages (list tail) first.
+ * Context: pcp->lock held; takes zone->lock once.
+ */
+static void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int count)
+{
+	const pmm_t *pmm = zone->pmm;
+	unsigned int rr = pcp->drain_rr;
+
+	lockdep_assert_held(&pcp->lock);
+	if (count > pcp->count)
+		count = pcp->count;
+	if (count <= 0)
+		return;
+	spin_lock(&zone->lock);
+	while (count > 0) {
+		struct pmm_list *list;
+		int pindex;
+
+		do {
+			pindex = (int)(rr++ % NR_PCP_LISTS);
+			list = &pcp->lists[pindex];
+		} while (list_empty(list));
+
+		unsigned int order = pindex_to_order(pmm, pindex);
+		do {
+			struct pmm_page *page = container_of(list->prev, struct pmm_page, lru);
+			pmm_pfn_t pfn = page_to_pfn(pmm, page);
+
+			list_del(&page->lru);
+			page_flags_clear(page, PF(PG_pcp));
+			page->private = 0;
+			pcp->count -= 1 << order;
+			count -= 1 << order;
+			/* The pageblock may have changed type since the free. */
+			__free_one_page_locked(zone, page, pfn, order,
+					       get_pageblock_migratetype(zone, pfn), false);
+		} while (count > 0 && !list_empty(list));
+	}
+	spin_unlock(&zone->lock);
+	pcp->drain_rr = rr;
+	stat_add(&pcp->stats, pcp_drain, 1);
+}
+
+void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
+{
+	free_pcppages_bulk_locked(zone, pcp, pcp->count);
+}
+
+/*
+ * free_pcp_commit_locked - queue a prepared block on this CPU's list.
+ * Past high, drain down to high - batch so the next frees stay cheap.
+ */
+void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
+			    struct pmm_page *page, unsigned int order, int mt)
+{
+	const pmm_t *pmm = zone->pmm;
+
+	page->private = order;
+	page_flags_set(page, PF(PG_pcp));
+	list_add(&page->lru, &pcp->lists[order_to_pindex(pmm, order, mt)]);
+	pcp->count += 1 << order;
+	stat_add(&pcp->stats, pcp_free, 1);
+	stat_add(&pcp->stats, pgfree, 1UL << order);
+	if (unlikely(pcp->count >= pcp->high))
+		free_pcppages_bulk_locked(zone, pcp, pcp->count - pcp->high + pcp->batch);
+}
+
+/* Refill an empty list with batch frames' worth of blocks, one zone-lock hold. */
+static void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
+				unsigned int order, int mt, pmm_gfp_t gfp, struct pmm_list *list)
+{
+	int n = pcp->batch >> order;
+
+	if (n < 1)
+		n = 1;
+	spin_lock(&zone->lock);
+	for (int i = 0; i < n; i++) {
+		struct pmm_page *page = __rmqueue_locked(zone, order, mt, gfp);
+
+		if (!page)
+			break;
+		page->private = order;
+		page_flags_set(page, PF(PG_pcp));
+		list_add_tail(&page->lru, list);
+		pcp->count += 1 << order;
+	}
+	spin_unlock(&zone->lock);
+	stat_add(&pcp->stats, pcp_refill, 1);
+}
+
+/*
+ * rmqueue_pcplist_locked - pop a block of @order from this pcp, refilling
+ * the list from the buddy when it is empty.
+ * Context: pcp->lock held. Return: the block (not yet prepared) or NULL.
+ */
+struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
+					unsigned int order, int mt, pmm_gfp_t gfp)
+{
+	struct pmm_list *list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
+	struct pmm_page *page;
+
+	lockdep_assert_held(&pcp->lock);
+	if (list_empty(list)) {
+		rmqueue_bulk_locked(zone, pcp, order, mt, gfp, list);
+		if (list_empty(list))
+			return NULL;
+	}
+	page = container_of(list->next, struct pmm_page, lru);
+	list_del(&page->lru);
+	page_flags_clear(page, PF(PG_pcp));
+	page->private = 0;
+	pcp->count -= 1 << order;
+	stat_add(&pcp->stats, pcp_alloc, 1);
+	stat_add(&pcp->stats, pgalloc, 1UL << order);
+	return page;
+}
+
+void pmm_drain_all_pages(pmm_t *pmm)
+{
+	if (!pmm)
+		return;
+	for (unsigned int z = 0; z < MAX_ZONES; z++) {
+		struct pmm_zone *zone = &pmm->zones[z];
+
+		if (!zone->populated)
+			continue;
+		for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
+			struct pmm_pcp *pcp = &zone->pcp[c];
+
+			spin_lock(&pcp->lock);
+			drain_pcp_locked(zone, pcp);
+			spin_unlock(&pcp->lock);
+		}
+	}
+}

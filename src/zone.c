@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zone.c - configuration, nodes, zones, watermarks, zonelists, and the
+ * instance's create/destroy.
+ *
+ * Each (node, zone type) pair that holds region frames is a populated zone
+ * with its own lock, free lists, watermarks and pcp sets. A region that
+ * crosses dma32_end_pfn is split between DMA32 and Normal.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#define DEFAULT_START_PFN 0x100000ULL	/* 4 GiB with 4 KiB pages */
+#define DEFAULT_BYTES (1ULL << 30)
+
+void pmm_config_init(struct pmm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->page_shift = 12;
+	cfg->section_shift = 27;
+	cfg->max_order = 10;
+	cfg->pageblock_order = 9;
+	cfg->dma32_end_pfn = PMM_AUTO;
+	cfg->memmap = PMM_MEMMAP_SPARSE;
+	cfg->backing = PMM_BACKING_MEMFD;
+	cfg->min_free_pages = PMM_AUTO;
+}
+
+const char *zone_name(enum pmm_zone_type type)
+{
+	return type == PMM_ZONE_DMA32 ? "DMA32" : "Normal";
+}
+
+/* Fill what the caller left at "default" and refuse what cannot work. */
+static int config_resolve(struct pmm_config *cfg)
+{
+	if (cfg->page_shift < 12 || cfg->page_shift > 16)
+		return -PMM_EINVAL;
+	if (cfg->max_order > PMM_MAX_ORDER_LIMIT || cfg->pageblock_order > cfg->max_order)
+		return -PMM_EINVAL;
+	/* A buddy block must never cross a section. */
+	if (cfg->max_order + cfg->page_shift > cfg->section_shift || cfg->section_shift > 40)
+		return -PMM_EINVAL;
+	if (cfg->memmap != PMM_MEMMAP_SPARSE && cfg->memmap != PMM_MEMMAP_VMEMMAP)
+		return -PMM_EINVAL;
+	if ((unsigned int)cfg->backing > PMM_BACKING_USER)
+		return -PMM_EINVAL;
+	if (cfg->nr_regions > PMM_MAX_REGIONS)
+		return -PMM_EINVAL;
+	if (cfg->nr_regions == 0) {
+		cfg->nr_regions = 1;
+		cfg->regions[0] = (struct pmm_region){
+			.start_pfn = DEFAULT_START_PFN >> (cfg->page_shift - 12),
+			.nr_pages = DEFAULT_BYTES >> cfg->page_shift,
+			.nid = 0,
+		};
+	}
+	if (cfg->dma32_end_pfn == PMM_AUTO)
+		cfg->dma32_end_pfn = (1ULL << 32) >> cfg->page_shift;
+
+	pmm_pfn_t limit = 1ULL << (52 - cfg->page_shift);	/* 52-bit physical space */
+	pmm_pfn_t lo = UINT64_MAX, hi = 0;
+	for (unsigned int i = 0; i < cfg->nr_regions; i++) {
+		const struct pmm_region *r = &cfg->regions[i];
+
+		if (!r->nr_pages || r->start_pfn >= limit || r->nr_pages > limit - r->start_pfn)
+			return -PMM_EINVAL;
+		if (r->nid < 0 || r->nid >= PMM_MAX_NODES)
+			return -PMM_EINVAL;
+		for (unsigned int j = 0; j < i; j++) {
+			const struct pmm_region *o = &cfg->regions[j];
+
+			if (r->start_pfn < o->start_pfn + o->nr_pages &&
+			    o->start_pfn < r->start_pfn + r->nr_pages)
+				return -PMM_EINVAL;
+		}
+		if (r->start_pfn < lo)
+			lo = r->start_pfn;
+		if (r->start_pfn + r->nr_pages > hi)
+			hi = r->start_pfn + r->nr_pages;
+	}
+	/* Bound the section table (and the vmemmap reservation) to 64K sections. */
+	unsigned int pss = cfg->section_shift - cfg->page_shift;
+	if (((hi - 1) >> pss) - (lo >> pss) >= (1u << 16))
+		return -PMM_EINVAL;
+
+	if (cfg->nr_cpus == 0)
+		cfg->nr_cpus = os_online_cpus();
+	if (cfg->nr_cpus > PMM_MAX_CPUS)
+		return -PMM_EINVAL;
+	if (cfg->pcp_high && cfg->pcp_batch && cfg->pcp_high < cfg->pcp_batch)
+		return -PMM_EINVAL;
+	return 0;
+}
+
+/* Kernel zone_batchsize(): a quarter of a MiB's worth, 2^n - 1. */
+static int zone_batchsize(const pmm_t *pmm, const struct pmm_zone *zone)
+{
+	uint64_t batch = zone->managed_pages >> 10;
+	uint64_t cap = (1ULL << 20) >> pmm->page_shift;
+
+	if (pmm->cfg.pcp_batch)
+		return (int)pmm->cfg.pcp_batch;
+	if (batch > cap)
+		batch = cap;
+	batch /= 4;
+	if (batch < 1)
+		batch = 1;
+	batch = (1ULL << ilog2_ul(batch + batch / 2)) - 1;
+	return batch ? (int)batch : 1;
+}
+
+static uint64_t isqrt(uint64_t x)
+{
+	uint64_t r = 0, bit = 1ULL << 62;
+
+	while (bit > x)
+		bit >>= 2;
+	for (; bit; bit >>= 2) {
+		if (x >= r + bit) {
+			x -= r + bit;
+			r = (r >> 1) + bit;
+		} else {
+			r >>= 1;
+		}
+	}
+	return r;
+}
+
+/*
+ * Kernel __setup_per_zone_wmarks(): min_free_kbytes = sqrt(16 * lowmem KiB),
+ * clamped to [128 KiB, 256 MiB], shared between zones by size; low and high
+ * sit a quarter of min (or 0.1% of the zone) above it.
+ */
+static void setup_watermarks(pmm_t *pmm)
+{
+	uint64_t min_total = pmm->cfg.min_free_pages;
+
+	if (min_total == PMM_AUTO) {
+		uint64_t kib = pmm->managed_pages << (pmm->page_shift - 10);
+		uint64_t min_kib = isqrt(kib * 16);
+
+		if (min_kib < 128)
+			min_kib = 128;
+		if (min_kib > 262144)
+			min_kib = 262144;
+		min_total = min_kib >> (pmm->page_shift - 10);
+		if (min_total > pmm->managed_pages / 4)
+			min_total = pmm->managed_pages / 4;
+	}
+	for (unsigned int i = 0; i < MAX_ZONES; i++) {
+		struct pmm_zone *zone = &pmm->zones[i];
+		uint64_t min, gap;
+
+		if (!zone->populated)
+			continue;
+		min = pmm->managed_pages ? min_total * zone->managed_pages / pmm->managed_pages : 0;
+		gap = zone->managed_pages * 10 / 10000;
+		if (gap < min / 4)
+			gap = min / 4;
+		if (min_total == 0)
+			gap = 0;
+		zone->wmark[WMARK_MIN] = min;
+		zone->wmark[WMARK_LOW] = min + gap;
+		zone->wmark[WMARK_HIGH] = min + 2 * gap;
+	}
+}
+
+/* Preferred node first, then the others in id order; highest zone first. */
+static void build_zonelists(pmm_t *pmm)
+{
+	for (int nid = 0; nid < PMM_MAX_NODES; nid++) {
+		for (int dma = 0; dma < 2; dma++) {
+			struct zonelist *zl = &pmm->zonelists[nid][dma];
+
+			zl->nr = 0;
+			for (int k = 0; k < PMM_MAX_NODES; k++) {
+				int n = (nid + k) % PMM_MAX_NODES;
+
+				for (int t = PMM_NR_ZONE_TYPES - 1; t >= 0; t--) {
+					struct pmm_zone *zone = &pmm->zones[n * PMM_NR_ZONE_TYPES + t];
+
+					if (!zone->populated || (dma && t != PMM_ZONE_DMA32))
+						continue;
+					zl->zones[zl->nr++] = zone;
+				}
+			}
+		}
+	}
+}
+
+const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp)
+{
+	if (nid < 0 || nid >= PMM_MAX_NODES)
+		nid = 0;
+	return &pmm->zonelists[nid][!!(gfp & PMM_GFP_DMA32)];
+}
+
+/* Account [start, end) of one region to @zone and make its pages managed. */
+static void zone_add_range(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end)
+{
+	if (!zone->populated || start < zone->start_pfn)
+		zone->start_pfn = start;
+	if (!zone->populated || end > zone->end_pfn)
+		zone->end_pfn = end;
+	zone->populated = true;
+	zone->managed_pages += end - start;
+	for (pmm_pfn_t pfn = start; pfn < end; pfn++) {
+		struct pmm_page *page = pfn_to_page(pmm, pfn);
+		uint64_t f = page_flags(page) & ~(PAGE_FLAGS_MASK | (PAGE_ZONE_MASK << PAGE_ZONE_SHIFT));
+
+		atomic_store_explicit(&page->flags, f | (uint64_t)zone->id << PAGE_ZONE_SHIFT,
+				      memory_order_relaxed);
+	}
+}
+
+/* Hand [start, end) to the buddy as maximal aligned blocks (memblock_free_all). */
+static void zone_free_range(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end)
+{
+	spin_lock(&zone->lock);
+	while (start < end) {
+		unsigned int order = pfn_align_order(start, pmm->max_order);
+
+		while (((pmm_pfn_t)1 << order) > end - start)
+			order--;
+		__free_one_page_locked(zone, pfn_to_page(pmm, start), start, order,
+				       get_pageblock_migratetype(zone, start), false);
+		start += (pmm_pfn_t)1 << order;
+	}
+	spin_unlock(&zone->lock);
+}
+
+/* Calls f(pmm, zone, start, end) for every (region, zone) piece. */
+static void for_each_zone_range(pmm_t *pmm,
+				void (*f)(pmm_t *, struct pmm_zone *, pmm_pfn_t, pmm_pfn_t))
+{
+	for (unsigned int i = 0; i < pmm->cfg.nr_regions; i++) {
+		const struct pmm_region *r = &pmm->cfg.regions[i];
+		pmm_pfn_t s = r->start_pfn, e = r->start_pfn + r->nr_pages;
+		pmm_pfn_t split = pmm->cfg.dma32_end_pfn;
+		struct pmm_zone *zones = &pmm->zones[r->nid * PMM_NR_ZONE_TYPES];
+
+		if (s < split)
+			f(pmm, &zones[PMM_ZONE_DMA32], s, e < split ? e : split);
+		if (e > split)
+			f(pmm, &zones[PMM_ZONE_NORMAL], s > split ? s : split, e);
+	}
+}
+
+int zones_init(pmm_t *pmm)
+{
+	for (unsigned int i = 0; i < MAX_ZONES; i++) {
+		struct pmm_zone *zone = &pmm->zones[i];
+
+		zone->pmm = pmm;
+		zone->id = i;
+		zone->nid = (int)(i / PMM_NR_ZONE_TYPES);
+		zone->type = (enum pmm_zone_type)(i % PMM_NR_ZONE_TYPES);
+		spin_lock_init(&zone->lock);
+		for (unsigned int o = 0; o <= PMM_MAX_ORDER_LIMIT; o++)
+			for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++)
+				list_init(&zone->free_area[o].free_list[mt]);
+	}
+	for_each_zone_range(pmm, zone_add_range);
+
+	for (unsigned int i = 0; i < MAX_ZONES; i++) {
+		struct pmm_zone *zone = &pmm->zones[i];
+		int batch, high;
+
+		if (!zone->populated)
+			continue;
+		if (zone->nid + 1 > (int)pmm->nr_nodes)
+			pmm->nr_nodes = (unsigned int)zone->nid + 1;
+		pmm->managed_pages += zone->managed_pages;
+		/* Kernel init: every pageblock starts MOVABLE. */
+		zone->pb_base = pageblock_start_pfn(pmm, zone->start_pfn);
+		zone->nr_pageblocks = (size_t)((zone->end_pfn - zone->pb_base +
+						pageblock_nr_pages(pmm) - 1) >> pmm->pageblock_order);
+		zone->pageblock_mt = os_map_anon(zone->nr_pageblocks);
+		if (!zone->pageblock_mt)
+			return -PMM_ENOMEM;
+		memset(zone->pageblock_mt, PMM_MIGRATE_MOVABLE, zone->nr_pageblocks);
+
+		zone->pcp = os_map_anon(pmm->nr_cpus * sizeof(struct pmm_pcp));
+		if (!zone->pcp)
+			return -PMM_ENOMEM;
+		batch = zone_batchsize(pmm, zone);
+		high = pmm->cfg.pcp_high ? (int)pmm->cfg.pcp_high : 4 * batch;
+		for (unsigned int c = 0; c < pmm->nr_cpus; c++)
+			pcp_init(&zone->pcp[c], batch, high);
+	}
+	setup_watermarks(pmm);
+	build_zonelists(pmm);
+	for_each_zone_range(pmm, zone_free_range);
+	return 0;
+}
+
+void zones_exit(pmm_t *pmm)
+{
+	for (unsigned int i = 0; i < MAX_ZONES; i++) {
+		struct pmm_zone *zone = &pmm->zones[i];
+
+		os_unmap(zone->pageblock_mt, zone->nr_pageblocks);
+		os_unmap(zone->pcp, pmm->nr_cpus * sizeof(struct pmm_pcp));
+	}
+}
+
+int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
+{
+	struct pmm_config cfg;
+	pmm_t *pmm;
+	int err;
+
+	if (!out)
+		return -PMM_EINVAL;
+	*out = NULL;
+	if (cfg_in)
+		cfg = *cfg_in;
+	else
+		pmm_config_init(&cfg);
+	err = config_resolve(&cfg);
+	if (err)
+		return err;
+
+	pmm = os_map_anon(sizeof(*pmm));
+	if (!pmm)
+		return -PMM_ENOMEM;
+	pmm->cfg = cfg;
+	pmm->page_shift = cfg.page_shift;
+	pmm->max_order = cfg.max_order;
+	pmm->pageblock_order = cfg.pageblock_order;
+	pmm->pfn_section_shift = cfg.section_shift - cfg.page_shift;
+	pmm->nr_cpus = cfg.nr_cpus;
+	pmm->pcp_enabled = !cfg.pcp_disable;
+	spin_lock_init(&pmm->log_lock);
+	spin_lock_init(&pmm->shrinker_lock);
+
+	err = memmap_init(pmm);
+	if (!err)
+		err = zones_init(pmm);
+	if (err) {
+		pmm_destroy(pmm);
+		return err;
+	}
+	*out = pmm;
+	return 0;
+}
+
+void pmm_destroy(pmm_t *pmm)
+{
+	if (!pmm)
+		return;
+	zones_exit(pmm);
+	memmap_exit(pmm);
+	os_unmap(pmm, sizeof(*pmm));
+}
+
+const struct pmm_config *pmm_get_config(const pmm_t *pmm)
+{
+	return &pmm->cfg;
+}
+
+int pmm_register_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg)
+{
+	int err = 0;
+
+	if (!fn)
+		return -PMM_EINVAL;
+	spin_lock(&pmm->shrinker_lock);
+	if (pmm->nr_shrinkers < PMM_MAX_SHRINKERS)
+		pmm->shrinkers[pmm->nr_shrinkers++] = (struct pmm_shrinker){ .fn = fn, .arg = arg };
+	else
+		err = -PMM_ENOMEM;
+	spin_unlock(&pmm->shrinker_lock);
+	return err;
+}
