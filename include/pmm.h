@@ -160,7 +160,7 @@ struct pmm_config {
 	void *cpu_arg;
 	bool pcp_disable;		/* every allocation and free uses the zone path */
 	unsigned int pcp_batch;		/* 0 = kernel formula (63 for >= 1 GiB zones) */
-	unsigned int pcp_high;		/* 0 = 4 * batch; must be >= batch */
+	unsigned int pcp_high;		/* 0 = kernel zone_highsize(): low watermark / CPUs, >= 4 * batch */
 
 	uint64_t min_free_pages;	/* instance-wide min watermark; PMM_AUTO = kernel formula */
 

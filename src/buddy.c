@@ -14,20 +14,11 @@
  */
 #include "internal.h"
 
-static inline uint8_t *pageblock_slot(const struct pmm_zone *zone, pmm_pfn_t pfn)
-{
-	return &zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pmm->pageblock_order];
-}
-
-int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn_t pfn)
-{
-	return __atomic_load_n(pageblock_slot(zone, pfn), __ATOMIC_RELAXED);
-}
-
 /* Context: zone->lock held (or the zone not yet published). */
 void set_pageblock_migratetype(struct pmm_zone *zone, pmm_pfn_t pfn, int mt)
 {
-	__atomic_store_n(pageblock_slot(zone, pfn), (uint8_t)mt, __ATOMIC_RELAXED);
+	__atomic_store_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pmm->pageblock_order],
+			 (uint8_t)mt, __ATOMIC_RELAXED);
 }
 
 /* Every pageblock of the 2^order block at @pfn (order >= pageblock_order). */

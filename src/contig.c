@@ -20,7 +20,7 @@
  * Free a run of prepared order-0 pages as maximal aligned chunks.
  * Precondition: [pfn, pfn + nr) lies in one section, @page is pfn's page.
  */
-static void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn,
+void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn,
 				       unsigned long nr)
 {
 	unsigned long chunks = 0;
@@ -40,71 +40,78 @@ static void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pf
 	gstat_add(pmm, contig_chunks, chunks);
 }
 
-/* The page of a pfn the caller named: reported and NULL if not managed. */
-static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn)
+/*
+ * The page of a pfn the caller named, or NULL (reported) when its section
+ * has no memmap; *@next then says where to resume. Holes inside a present
+ * section have pages (PG_reserved) and are refused by the per-page checks.
+ */
+static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t *next)
 {
-	if (likely(pfn_present(pmm, pfn))) {
-		struct pmm_page *page = pfn_to_page(pmm, pfn);
-
-		if (likely(!page_test(page, PG_reserved)))
-			return page;
-	}
+	if (likely(pfn_present(pmm, pfn)))
+		return pfn_to_page(pmm, pfn);
 	gstat_add(pmm, bad_page, 1);
 	if (pmm->cfg.bad_page_fn)
 		pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn, "pfn outside managed memory");
 	pmm_log(pmm, true, "bad pfn %#llx: outside managed memory", (unsigned long long)pfn);
+	*next = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
 	return NULL;
 }
 
 /* Drop the caller's reference (unless @frozen) and run the free checks. */
-static inline bool contig_page_put_prepare(pmm_t *pmm, struct pmm_page *page, bool frozen)
+static inline bool contig_page_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
 {
-	if (!frozen && !page_ref_put_testzero(pmm, page))
-		return false;
-	return free_pages_prepare(pmm, page, 0);
+	return (frozen || page_ref_put_testzero(pmm, page)) && free_pages_prepare(pmm, page, 0);
 }
 
 /* The pre-2026 kernel loop: __free_page() on every pfn. */
 static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, bool frozen)
 {
-	for (; nr--; pfn++) {
-		struct pmm_page *page = contig_pfn_to_page(pmm, pfn);
+	for (pmm_pfn_t end = pfn + nr; pfn < end;) {
+		pmm_pfn_t next = pfn + 1;
+		struct pmm_page *page = contig_pfn_to_page(pmm, pfn, &next);
 
 		if (page && contig_page_put_prepare(pmm, page, frozen))
 			free_frozen_pages(pmm, page, 0, FPI_PREPARED);
+		pfn = next;
 	}
 }
 
-static void free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, bool frozen)
+/*
+ * The 2026 loop. Loop invariant: [start_pfn, pfn) are prepared pages of one
+ * section whose pages start at @start (empty when start is NULL). Inlined
+ * twice so that @frozen is a constant in the hot loop.
+ */
+static inline void free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr,
+					     const bool frozen)
 {
 	const pmm_pfn_t section_mask = ((pmm_pfn_t)1 << pmm->pfn_section_shift) - 1;
 	struct pmm_page *page = NULL, *start = NULL;
 	pmm_pfn_t start_pfn = 0;
 
 	for (pmm_pfn_t end = pfn + nr; pfn < end; pfn++) {
-		bool can_free;
-
 		/* The memmap is only known contiguous inside a section. */
-		if (page && (pfn & section_mask))
+		if (likely(page && (pfn & section_mask))) {
 			page++;
-		else
-			page = NULL;
-		if (!page || unlikely(page_test(page, PG_reserved))) {
+		} else {
+			pmm_pfn_t next = pfn + 1;
+
 			if (start)
 				free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
 			start = NULL;
-			page = contig_pfn_to_page(pmm, pfn);
-			if (!page)
+			page = contig_pfn_to_page(pmm, pfn, &next);
+			if (!page) {
+				pfn = next - 1;
 				continue;
+			}
 		}
-		can_free = contig_page_put_prepare(pmm, page, frozen);
-		if (!can_free) {
-			if (start)
-				free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
+		if (likely(contig_page_put_prepare(pmm, page, frozen))) {
+			if (!start) {
+				start = page;
+				start_pfn = pfn;
+			}
+		} else if (start) {
+			free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
 			start = NULL;
-		} else if (!start) {
-			start = page;
-			start_pfn = pfn;
 		}
 	}
 	if (start)
@@ -121,17 +128,20 @@ void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
 		return;
 	if (pmm->cfg.contig_per_page)
 		free_contig_range_per_page(pmm, pfn, nr_pages, frozen);
+	else if (frozen)
+		free_contig_range_batched(pmm, pfn, nr_pages, true);
 	else
-		free_contig_range_batched(pmm, pfn, nr_pages, frozen);
+		free_contig_range_batched(pmm, pfn, nr_pages, false);
 }
 
 void pmm_free_contig_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
 {
+	pmm_pfn_t next;
 	struct pmm_page *first;
 
 	if (!nr_pages)
 		return;
-	first = contig_pfn_to_page(pmm, pfn);
+	first = contig_pfn_to_page(pmm, pfn, &next);
 	if (!first)
 		return;
 	if (unlikely(page_test(first, PG_head))) {
@@ -143,11 +153,12 @@ void pmm_free_contig_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
 
 void pmm_free_contig_frozen_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
 {
+	pmm_pfn_t next;
 	struct pmm_page *first;
 
 	if (!nr_pages)
 		return;
-	first = contig_pfn_to_page(pmm, pfn);
+	first = contig_pfn_to_page(pmm, pfn, &next);
 	if (!first)
 		return;
 	if (unlikely(page_test(first, PG_head))) {

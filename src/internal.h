@@ -511,7 +511,11 @@ const char *zone_name(enum pmm_zone_type type);
  * buddy.c
  * ------------------------------------------------------------------------ */
 
-int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn_t pfn);
+static inline int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn_t pfn)
+{
+	return __atomic_load_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pmm->pageblock_order],
+			       __ATOMIC_RELAXED);
+}
 void set_pageblock_migratetype(struct pmm_zone *zone, pmm_pfn_t pfn, int mt);
 void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 			    pmm_pfn_t pfn, unsigned int order, int mt, bool to_tail);
@@ -586,14 +590,68 @@ void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason);
 void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason);
 void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order);
+bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int order);
 void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order,
 		       unsigned int fpi);
 bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order, pmm_gfp_t gfp);
 int gfp_migratetype(pmm_gfp_t gfp);
-bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page);
-bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr);
+bool page_ref_sub_testzero_slow(pmm_t *pmm, struct pmm_page *page, int nr, int seen);
 bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *what);
+
+/*
+ * page_ref_sub_testzero - drop @nr references; true if they were the last.
+ *
+ * The rule that lets the common case skip the locked instruction: a caller
+ * may only drop references it holds, and pmm never takes a reference on a
+ * page it does not already hold one on (no speculative get like the
+ * kernel's get_page_unless_zero() from pfn walkers). So when the count
+ * equals @nr, every remaining reference is the caller's and no other thread
+ * can change the count: a plain store of 0 is exact. The acquire load pairs
+ * with the release decrement of the previous holder, so its writes to the
+ * page are visible before the page is freed. Otherwise a fetch_sub does the
+ * shared case (out of line). Both free_contig_range paths use this.
+ */
+static inline bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr)
+{
+	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
+
+	if (likely(c == nr)) {
+		atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+		return true;
+	}
+	return page_ref_sub_testzero_slow(pmm, page, nr, c);
+}
+
+static inline bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page)
+{
+	return page_ref_sub_testzero(pmm, page, 1);
+}
+
+/*
+ * free_pages_prepare - the checks and clean-up every freed block gets
+ * (kernel free_pages_prepare()). The common case, a clean order-0 page, is
+ * decided inline from one flags word; everything else (reports, compound
+ * and high-order blocks) is out of line. A block that fails is reported and
+ * leaked when the caller owns it.
+ * Return: true if the block may go to a free list.
+ */
+static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+{
+	uint64_t f = page_flags(page);
+
+	if (likely(!order && (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) ==
+				     PF(PG_owned) &&
+		   atomic_load_explicit(&page->mapcount, memory_order_relaxed) == -1 &&
+		   !page->mapping && !atomic_load_explicit(&page->refcount, memory_order_relaxed))) {
+		atomic_store_explicit(&page->flags, f & ~(PF(PG_owned) | PF(PG_dirty)),
+				      memory_order_relaxed);
+		page->private = 0;
+		page->index = 0;
+		page->alloc_order = 0;
+		return true;
+	}
+	return free_pages_prepare_slow(pmm, page, order);
+}
 
 #define stat_add(st, name, n) ((st)->name += (uint64_t)(n))
 #define gstat_add(pmm, name, n)                                                \
@@ -610,6 +668,8 @@ bool free_tail_pages_check(pmm_t *pmm, struct pmm_page *head, unsigned int order
  * contig.c
  * ------------------------------------------------------------------------ */
 
+void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn,
+				unsigned long nr);
 void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
 			      bool frozen);
 

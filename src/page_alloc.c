@@ -123,44 +123,24 @@ bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *wh
  * Reference counts
  * ------------------------------------------------------------------------ */
 
-/*
- * page_ref_sub_testzero - drop @nr references; true if they were the last.
- *
- * The rule that lets the common case skip the locked instruction: a caller
- * may only drop references it holds, and pmm never takes a reference on a
- * page it does not already hold one on (no speculative get like the
- * kernel's get_page_unless_zero() from pfn walkers). So when the count
- * equals @nr, every remaining reference is the caller's and no other thread
- * can change the count: a plain store of 0 is exact. The acquire load pairs
- * with the release decrement of the previous holder, so its writes to the
- * page are visible before the page is freed. Otherwise a fetch_sub does the
- * shared case. A count below @nr is an underflow: reported, not applied.
- */
-bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr)
+/* The shared and the underflow cases of page_ref_sub_testzero(). */
+bool page_ref_sub_testzero_slow(pmm_t *pmm, struct pmm_page *page, int nr, int c)
 {
-	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
-
-	if (likely(c == nr)) {
-		atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
-		return true;
-	}
-	if (unlikely(c < nr))
-		goto underflow;
-	c = atomic_fetch_sub_explicit(&page->refcount, nr, memory_order_acq_rel);
-	if (c == nr)
-		return true;
-	if (likely(c > nr))
+	if (unlikely(page_test(page, PG_reserved))) {
+		bad_page_report(pmm, page, "pfn not managed (a hole between regions)");
 		return false;
-	atomic_fetch_add_explicit(&page->refcount, nr, memory_order_relaxed);
-underflow:
+	}
+	if (c >= nr) {
+		c = atomic_fetch_sub_explicit(&page->refcount, nr, memory_order_acq_rel);
+		if (c == nr)
+			return true;
+		if (likely(c > nr))
+			return false;
+		atomic_fetch_add_explicit(&page->refcount, nr, memory_order_relaxed);
+	}
 	bad_page_report(pmm, page, c == 0 ? "refcount underflow: page already free (double free?)"
 					  : "refcount underflow: dropping more references than held");
 	return false;
-}
-
-bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page)
-{
-	return page_ref_sub_testzero(pmm, page, 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -182,17 +162,16 @@ static const char *page_bad_reason(const struct pmm_page *page, uint64_t bad_fla
 	return NULL;
 }
 
-/*
- * free_pages_prepare - the checks and clean-up every freed block gets
- * (kernel free_pages_prepare()). A block that fails is reported and leaked
- * when the caller owns it.
- * Return: true if the block may go to a free list.
- */
-bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+/* free_pages_prepare() for everything but a clean order-0 page. */
+bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
 	uint64_t f = page_flags(page);
 	const char *why;
 
+	if (unlikely(f & PF(PG_reserved))) {
+		bad_page_report(pmm, page, "pfn not managed (a hole between regions)");
+		return false;
+	}
 	if (unlikely(!(f & PF(PG_owned)) || (f & PF(PG_bad)))) {
 		report_bad(pmm, page_to_pfn(pmm, page),
 			   (f & (PF(PG_buddy) | PF(PG_pcp))) ? "freeing a free page (double free?)"

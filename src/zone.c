@@ -111,6 +111,18 @@ static int zone_batchsize(const pmm_t *pmm, const struct pmm_zone *zone)
 	return batch ? (int)batch : 1;
 }
 
+/*
+ * Kernel zone_highsize() with the default high fraction: a CPU's lists may
+ * hold the zone's low watermark shared among the CPUs, so full pcp lists
+ * never push the zone below low, and at least four batches.
+ */
+static int zone_highsize(const pmm_t *pmm, const struct pmm_zone *zone, int batch)
+{
+	uint64_t high = zone->wmark[WMARK_LOW] / pmm->nr_cpus;
+
+	return high > (uint64_t)batch * 4 ? (int)high : batch * 4;
+}
+
 static uint64_t isqrt(uint64_t x)
 {
 	uint64_t r = 0, bit = 1ULL << 62;
@@ -266,7 +278,6 @@ int zones_init(pmm_t *pmm)
 
 	for (unsigned int i = 0; i < MAX_ZONES; i++) {
 		struct pmm_zone *zone = &pmm->zones[i];
-		int batch, high;
 
 		if (!zone->populated)
 			continue;
@@ -285,12 +296,19 @@ int zones_init(pmm_t *pmm)
 		zone->pcp = os_map_anon(pmm->nr_cpus * sizeof(struct pmm_pcp));
 		if (!zone->pcp)
 			return -PMM_ENOMEM;
+	}
+	setup_watermarks(pmm);
+	for (unsigned int i = 0; i < MAX_ZONES; i++) {
+		struct pmm_zone *zone = &pmm->zones[i];
+		int batch, high;
+
+		if (!zone->populated)
+			continue;
 		batch = zone_batchsize(pmm, zone);
-		high = pmm->cfg.pcp_high ? (int)pmm->cfg.pcp_high : 4 * batch;
+		high = pmm->cfg.pcp_high ? (int)pmm->cfg.pcp_high : zone_highsize(pmm, zone, batch);
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++)
 			pcp_init(&zone->pcp[c], batch, high);
 	}
-	setup_watermarks(pmm);
 	build_zonelists(pmm);
 	for_each_zone_range(pmm, zone_free_range);
 	return 0;
