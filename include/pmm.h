@@ -161,6 +161,7 @@ struct pmm_config {
 	bool pcp_disable;		/* every allocation and free uses the zone path */
 	unsigned int pcp_batch;		/* 0 = kernel formula (63 for >= 1 GiB zones) */
 	unsigned int pcp_high;		/* 0 = kernel zone_highsize(): low watermark / CPUs, >= 4 * batch */
+					/* (resolved: the largest zone's; see pmm_zone_info) */
 
 	uint64_t min_free_pages;	/* instance-wide min watermark; PMM_AUTO = kernel formula */
 
@@ -197,7 +198,11 @@ int pmm_create(const struct pmm_config *cfg, pmm_t **out);
  */
 void pmm_destroy(pmm_t *pmm);
 
-/** pmm_get_config - the configuration the instance runs with (defaults resolved). */
+/**
+ * pmm_get_config - the configuration the instance runs with, defaults
+ * resolved (regions, nr_cpus, dma32_end_pfn, min_free_pages, and the
+ * largest zone's pcp_batch/pcp_high).
+ */
 const struct pmm_config *pmm_get_config(const pmm_t *pmm);
 
 /** pmm_page_size - bytes per frame. */
@@ -424,6 +429,7 @@ struct pmm_zone_info {
 	uint64_t free_pages;			/* in the buddy lists */
 	uint64_t pcp_pages;			/* on pcp lists of all CPUs */
 	uint64_t wmark_min, wmark_low, wmark_high;	/* watermarks, frames */
+	unsigned int pcp_batch, pcp_high;		/* per-CPU list sizing */
 	uint64_t nr_free[PMM_MAX_ORDER_LIMIT + 1];	/* buddyinfo */
 	uint64_t nr_free_mt[PMM_MIGRATE_TYPES][PMM_MAX_ORDER_LIMIT + 1];	/* pagetypeinfo */
 	uint64_t nr_pageblocks_mt[PMM_MIGRATE_TYPES];	/* pageblocks per migratetype */

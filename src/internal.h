@@ -347,6 +347,7 @@ struct pmm_zone {
 	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
 	size_t nr_pageblocks;
 	struct pmm_pcp *pcp;		/* [nr_cpus] */
+	int pcp_batch, pcp_high;	/* every CPU's pcp starts with these */
 };
 
 enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH };

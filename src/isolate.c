@@ -80,8 +80,10 @@ int start_isolate_page_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t e
 }
 
 /*
- * undo_isolate_page_range - give every pageblock its saved type back and
- * refree its free blocks so they merge with their (now compatible) buddies.
+ * undo_isolate_page_range - give every pageblock its saved type back, then
+ * refree each free block of the range, a pageblock at a time, so that it
+ * merges with its (now compatible) buddies. Blocks above pageblock order
+ * exist here: two isolated pageblocks merge with each other.
  */
 void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 {
@@ -89,25 +91,24 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 	const pmm_pfn_t pb = pageblock_nr_pages(pmm);
 
 	spin_lock(&zone->lock);
-	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb) {
-		int mt = iso->saved[pb_index(iso, pmm, p)];
+	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb)
+		set_pageblock_migratetype(zone, p, iso->saved[pb_index(iso, pmm, p)]);
+	for (pmm_pfn_t q = iso->pb_start; q < iso->pb_end;) {
+		struct pmm_page *page = pfn_present(pmm, q) ? pfn_to_page(pmm, q) : NULL;
+		unsigned int o, step;
 
-		set_pageblock_migratetype(zone, p, mt);
-		for (pmm_pfn_t q = p; q < p + pb;) {
-			struct pmm_page *page = pfn_present(pmm, q) ? pfn_to_page(pmm, q) : NULL;
-			unsigned int o;
-
-			if (!page || !page_is_buddy(zone, page, (unsigned int)page->private) ||
-			    page->private > pmm->pageblock_order) {
-				q++;
-				continue;
-			}
-			o = (unsigned int)page->private;
-			del_page_from_free_list_locked(zone, page, o, PMM_MIGRATE_ISOLATE);
-			account_freepages(zone, -(1L << o));
-			__free_one_page_locked(zone, page, q, o, mt, false);
-			q += (pmm_pfn_t)1 << o;
+		if (!page || !page_is_buddy(zone, page, (unsigned int)page->private)) {
+			q++;
+			continue;
 		}
+		o = (unsigned int)page->private;
+		step = o < pmm->pageblock_order ? o : pmm->pageblock_order;
+		del_page_from_free_list_locked(zone, page, o, PMM_MIGRATE_ISOLATE);
+		account_freepages(zone, -(1L << o));
+		for (pmm_pfn_t r = q; r < q + ((pmm_pfn_t)1 << o); r += (pmm_pfn_t)1 << step)
+			__free_one_page_locked(zone, pfn_to_page(pmm, r), r, step,
+					       get_pageblock_migratetype(zone, r), false);
+		q += (pmm_pfn_t)1 << o;
 	}
 	spin_unlock(&zone->lock);
 	os_unmap(iso->saved, iso->nr);

@@ -103,6 +103,8 @@ int pmm_zone_info(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *out)
 	out->wmark_min = zone->wmark[WMARK_MIN];
 	out->wmark_low = zone->wmark[WMARK_LOW];
 	out->wmark_high = zone->wmark[WMARK_HIGH];
+	out->pcp_batch = (unsigned int)zone->pcp_batch;
+	out->pcp_high = (unsigned int)zone->pcp_high;
 	for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
 		spin_lock(&zone->pcp[c].lock);
 		out->pcp_pages += (uint64_t)zone->pcp[c].count;

@@ -160,6 +160,7 @@ static void setup_watermarks(pmm_t *pmm)
 		min_total = min_kib >> (pmm->page_shift - 10);
 		if (min_total > pmm->managed_pages / 4)
 			min_total = pmm->managed_pages / 4;
+		pmm->cfg.min_free_pages = min_total;
 	}
 	for (unsigned int i = 0; i < MAX_ZONES; i++) {
 		struct pmm_zone *zone = &pmm->zones[i];
@@ -298,17 +299,23 @@ int zones_init(pmm_t *pmm)
 			return -PMM_ENOMEM;
 	}
 	setup_watermarks(pmm);
+	const struct pmm_zone *largest = NULL;
 	for (unsigned int i = 0; i < MAX_ZONES; i++) {
 		struct pmm_zone *zone = &pmm->zones[i];
-		int batch, high;
 
 		if (!zone->populated)
 			continue;
-		batch = zone_batchsize(pmm, zone);
-		high = pmm->cfg.pcp_high ? (int)pmm->cfg.pcp_high : zone_highsize(pmm, zone, batch);
+		zone->pcp_batch = zone_batchsize(pmm, zone);
+		zone->pcp_high = pmm->cfg.pcp_high ? (int)pmm->cfg.pcp_high
+						   : zone_highsize(pmm, zone, zone->pcp_batch);
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++)
-			pcp_init(&zone->pcp[c], batch, high);
+			pcp_init(&zone->pcp[c], zone->pcp_batch, zone->pcp_high);
+		if (!largest || zone->managed_pages > largest->managed_pages)
+			largest = zone;
 	}
+	/* pmm_get_config() shows the largest zone's; pmm_zone_info() has each zone's. */
+	pmm->cfg.pcp_batch = (unsigned int)largest->pcp_batch;
+	pmm->cfg.pcp_high = (unsigned int)largest->pcp_high;
 	build_zonelists(pmm);
 	for_each_zone_range(pmm, zone_free_range);
 	return 0;
