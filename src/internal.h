@@ -343,6 +343,7 @@ struct pmm_zone {
 	pmm_pfn_t start_pfn, end_pfn;	/* spanned [start, end) */
 	uint64_t managed_pages;		/* frames in regions */
 	uint64_t wmark[3];		/* WMARK_MIN/LOW/HIGH, frames */
+	uint64_t lowmem_reserve;	/* kept from requests that could use a higher zone */
 	pmm_pfn_t pb_base;		/* pageblock-aligned start for pageblock_mt[] */
 	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
 	size_t nr_pageblocks;

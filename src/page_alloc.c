@@ -248,7 +248,7 @@ int gfp_migratetype(pmm_gfp_t gfp)
  * Allocation
  * ------------------------------------------------------------------------ */
 
-/* Kernel __zone_watermark_ok() without lowmem_reserve. */
+/* Kernel __zone_watermark_ok(): free frames above the mark plus lowmem_reserve. */
 static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned int order, int mark,
 			      pmm_gfp_t gfp)
 {
@@ -260,6 +260,8 @@ static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned int order, i
 		min -= min / 2;
 	if (gfp & PMM_GFP_ATOMIC_RES)
 		min -= min / 4;
+	if (!(gfp & PMM_GFP_DMA32))
+		min += (int64_t)zone->lowmem_reserve;
 	return free > min;
 }
 

@@ -105,6 +105,7 @@ int pmm_zone_info(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *out)
 	out->wmark_high = zone->wmark[WMARK_HIGH];
 	out->pcp_batch = (unsigned int)zone->pcp_batch;
 	out->pcp_high = (unsigned int)zone->pcp_high;
+	out->lowmem_reserve = zone->lowmem_reserve;
 	for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
 		spin_lock(&zone->pcp[c].lock);
 		out->pcp_pages += (uint64_t)zone->pcp[c].count;
@@ -213,14 +214,15 @@ int pmm_zoneinfo(pmm_t *pmm, FILE *f, int json)
 		fprintf(f,
 			json ? "%s{\"node\":%d,\"zone\":\"%s\",\"start_pfn\":%llu,\"spanned\":%llu,"
 			       "\"managed\":%llu,\"free\":%llu,\"pcp\":%llu,\"min\":%llu,\"low\":%llu,"
-			       "\"high\":%llu}"
+			       "\"high\":%llu,\"lowmem_reserve\":%llu}"
 			     : "%sNode %d, zone %s\n  start_pfn %#llx\n  spanned   %llu\n  managed   %llu\n"
-			       "  free      %llu\n  pcp       %llu\n  min %llu low %llu high %llu\n",
+			       "  free      %llu\n  pcp       %llu\n  min %llu low %llu high %llu\n"
+			       "  lowmem_reserve %llu\n",
 			z && json ? "," : "", zi.nid, zi.name, (unsigned long long)zi.start_pfn,
 			(unsigned long long)zi.spanned_pages, (unsigned long long)zi.managed_pages,
 			(unsigned long long)zi.free_pages, (unsigned long long)zi.pcp_pages,
 			(unsigned long long)zi.wmark_min, (unsigned long long)zi.wmark_low,
-			(unsigned long long)zi.wmark_high);
+			(unsigned long long)zi.wmark_high, (unsigned long long)zi.lowmem_reserve);
 	}
 	if (json)
 		fputs("]}\n", f);

@@ -13,6 +13,7 @@
 
 #define DEFAULT_START_PFN 0x100000ULL	/* 4 GiB with 4 KiB pages */
 #define DEFAULT_BYTES (1ULL << 30)
+#define LOWMEM_RESERVE_RATIO 256	/* kernel sysctl_lowmem_reserve_ratio for DMA32 */
 
 void pmm_config_init(struct pmm_config *cfg)
 {
@@ -177,6 +178,18 @@ static void setup_watermarks(pmm_t *pmm)
 		zone->wmark[WMARK_MIN] = min;
 		zone->wmark[WMARK_LOW] = min + gap;
 		zone->wmark[WMARK_HIGH] = min + 2 * gap;
+	}
+	/*
+	 * Kernel setup_per_zone_lowmem_reserve(): DMA32 keeps 1/256 of its
+	 * node's Normal zone from requests that could have used Normal, so
+	 * they cannot exhaust the memory only DMA32 requests can use.
+	 */
+	for (int nid = 0; nid < PMM_MAX_NODES; nid++) {
+		struct pmm_zone *dma = &pmm->zones[nid * PMM_NR_ZONE_TYPES + PMM_ZONE_DMA32];
+		struct pmm_zone *normal = &pmm->zones[nid * PMM_NR_ZONE_TYPES + PMM_ZONE_NORMAL];
+
+		if (dma->populated && normal->populated)
+			dma->lowmem_reserve = normal->managed_pages / LOWMEM_RESERVE_RATIO;
 	}
 }
 

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/* testutil.c - helpers shared by the cmocka API tests. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct tu_bad tu_bad_global;
+
+void tu_bad_page_cb(void *arg, pmm_pfn_t pfn, const char *reason)
+{
+	struct tu_bad *bad = arg;
+
+	atomic_fetch_add(&bad->count, 1);
+	atomic_store(&bad->last_pfn, pfn);
+	snprintf(bad->last_reason, sizeof(bad->last_reason), "%s", reason ? reason : "(null)");
+}
+
+void tu_bad_reset(struct tu_bad *bad)
+{
+	atomic_store(&bad->count, 0);
+	atomic_store(&bad->last_pfn, 0);
+	bad->last_reason[0] = '\0';
+}
+
+unsigned long tu_bad_count(struct tu_bad *bad)
+{
+	return atomic_load(&bad->count);
+}
+
+void tu_report_mark(pmm_t *pmm, struct tu_bad *bad, struct tu_report_mark *m)
+{
+	struct pmm_stats st;
+
+	pmm_stats_get(pmm, &st);
+	m->cb = tu_bad_count(bad);
+	m->stat = st.bad_page;
+}
+
+uint64_t tu_reports_since(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m)
+{
+	struct pmm_stats st;
+	uint64_t cb, stat;
+
+	pmm_stats_get(pmm, &st);
+	cb = tu_bad_count(bad) - m->cb;
+	stat = st.bad_page - m->stat;
+	return cb > stat ? cb : stat;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static _Thread_local unsigned int tu_this_cpu;
+
+unsigned int tu_cpu_fn(void *arg)
+{
+	unsigned int n = (unsigned int)(uintptr_t)arg;
+
+	return n ? tu_this_cpu % n : 0;
+}
+
+void tu_set_cpu(unsigned int cpu)
+{
+	tu_this_cpu = cpu;
+}
+
+void tu_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad)
+{
+	pmm_config_init(cfg);
+	cfg->nr_regions = 1;
+	cfg->regions[0].start_pfn = TU_BASE_PFN;
+	cfg->regions[0].nr_pages = TU_MIB(mib) >> cfg->page_shift;
+	cfg->regions[0].nid = 0;
+	cfg->backing = PMM_BACKING_MEMFD;
+	cfg->min_free_pages = 0;
+	cfg->quiet = true;
+	cfg->bad_page_fn = tu_bad_page_cb;
+	cfg->bad_page_arg = bad ? bad : &tu_bad_global;
+	tu_config_cpus(cfg, 1);
+}
+
+void tu_config_cpus(struct pmm_config *cfg, unsigned int n)
+{
+	cfg->nr_cpus = n;
+	cfg->cpu_fn = tu_cpu_fn;
+	cfg->cpu_arg = (void *)(uintptr_t)n;
+}
+
+void tu_config_region(struct pmm_config *cfg, unsigned int idx, pmm_pfn_t start,
+		      uint64_t nr_pages, int nid)
+{
+	assert_true(idx < PMM_MAX_REGIONS);
+	cfg->regions[idx].start_pfn = start;
+	cfg->regions[idx].nr_pages = nr_pages;
+	cfg->regions[idx].nid = nid;
+	if (cfg->nr_regions <= idx)
+		cfg->nr_regions = idx + 1;
+}
+
+pmm_t *tu_create(const struct pmm_config *cfg)
+{
+	pmm_t *pmm = NULL;
+	int rc = pmm_create(cfg, &pmm);
+
+	if (rc != 0)
+		print_message("pmm_create: %d (%s)\n", rc, pmm_strerror(rc));
+	assert_int_equal(rc, 0);
+	assert_non_null(pmm);
+	return pmm;
+}
+
+void tu_assert_conserved(pmm_t *pmm, uint64_t held)
+{
+	uint64_t free_frames, leaked, managed;
+
+	pmm_drain_all_pages(pmm);
+	free_frames = pmm_free_frames(pmm);
+	leaked = pmm_leaked_frames(pmm);
+	managed = pmm_managed_frames(pmm);
+	if (free_frames + leaked + held != managed)
+		print_message("conservation: free %" PRIu64 " + leaked %" PRIu64
+			      " + held %" PRIu64 " != managed %" PRIu64 "\n",
+			      free_frames, leaked, held, managed);
+	assert_int_equal(free_frames + leaked + held, managed);
+	tu_check(pmm);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t tu_seed(void)
+{
+	static int done;
+	static uint64_t seed;
+
+	if (!done) {
+		const char *env = getenv("PMM_TEST_SEED");
+
+		if (env && *env) {
+			seed = strtoull(env, NULL, 0);
+		} else {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^
+			       ((uint64_t)getpid() << 32);
+		}
+		done = 1;
+		print_message("seed: PMM_TEST_SEED=%" PRIu64 "\n", seed);
+	}
+	return seed;
+}
+
+void tu_rng_init(struct tu_rng *r, const char *what, uint64_t salt)
+{
+	uint64_t seed = tu_seed();
+
+	r->s = seed ^ (salt * 0x2545f4914f6cdd1dull);
+	print_message("%s: PMM_TEST_SEED=%" PRIu64 " salt %" PRIu64 "\n", what, seed, salt);
+}
+
+uint64_t tu_rand(struct tu_rng *r)
+{
+	return splitmix64(&r->s);
+}
+
+uint64_t tu_rand_below(struct tu_rng *r, uint64_t n)
+{
+	return tu_rand(r) % n;
+}
+
+void tu_shuffle(struct tu_rng *r, void **v, size_t n)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = tu_rand_below(r, i);
+		void *t = v[i - 1];
+
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+
+void tu_zone(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *zi)
+{
+	memset(zi, 0, sizeof(*zi));
+	assert_int_equal(pmm_zone_info(pmm, idx, zi), 0);
+}
+
+uint64_t tu_pcp_pages(pmm_t *pmm)
+{
+	uint64_t sum = 0;
+	unsigned int n = pmm_nr_zones(pmm);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct pmm_zone_info zi;
+
+		tu_zone(pmm, i, &zi);
+		sum += zi.pcp_pages;
+	}
+	return sum;
+}
+
+uint64_t tu_free_after_drain(pmm_t *pmm)
+{
+	pmm_drain_all_pages(pmm);
+	return pmm_free_frames(pmm);
+}
+
+void tu_buddy_snap(pmm_t *pmm, struct tu_buddy *out)
+{
+	memset(out, 0, sizeof(*out));
+	pmm_drain_all_pages(pmm);
+	out->nr_zones = pmm_nr_zones(pmm);
+	assert_true(out->nr_zones <= TU_MAX_ZONES);
+	for (unsigned int i = 0; i < out->nr_zones; i++) {
+		struct pmm_zone_info zi;
+
+		tu_zone(pmm, i, &zi);
+		out->z[i].nid = zi.nid;
+		out->z[i].type = zi.type;
+		out->z[i].free_pages = zi.free_pages;
+		memcpy(out->z[i].nr_free, zi.nr_free, sizeof(zi.nr_free));
+	}
+}
+
+void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b)
+{
+	int diffs = 0;
+
+	assert_int_equal(a->nr_zones, b->nr_zones);
+	for (unsigned int i = 0; i < a->nr_zones; i++) {
+		if (a->z[i].free_pages != b->z[i].free_pages) {
+			print_message("zone %u (node %d type %d): free_pages %" PRIu64
+				      " != %" PRIu64 "\n", i, a->z[i].nid, (int)a->z[i].type,
+				      a->z[i].free_pages, b->z[i].free_pages);
+			diffs++;
+		}
+		for (unsigned int o = 0; o <= PMM_MAX_ORDER_LIMIT; o++) {
+			if (a->z[i].nr_free[o] == b->z[i].nr_free[o])
+				continue;
+			print_message("zone %u (node %d type %d): nr_free[%u] %" PRIu64
+				      " != %" PRIu64 "\n", i, a->z[i].nid, (int)a->z[i].type, o,
+				      a->z[i].nr_free[o], b->z[i].nr_free[o]);
+			diffs++;
+		}
+	}
+	assert_int_equal(diffs, 0);
+}
+
+void tu_buddy_assert_fresh(pmm_t *pmm, const struct tu_buddy *fresh)
+{
+	struct tu_buddy now;
+
+	tu_buddy_snap(pmm, &now);
+	tu_buddy_assert_equal(&now, fresh);
+}
+
+/* ------------------------------------------------------------------------ */
+
+void tu_list_push(struct tu_list *l, struct pmm_page *page, unsigned int order,
+		  enum tu_kind kind, uint64_t tag)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct tu_alloc *v = realloc(l->v, cap * sizeof(*v));
+
+		assert_non_null(v);
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct tu_alloc){ .page = page, .order = order, .kind = kind, .tag = tag };
+}
+
+struct tu_alloc tu_list_take(struct tu_list *l, size_t i)
+{
+	struct tu_alloc a;
+
+	assert_true(i < l->n);
+	a = l->v[i];
+	l->v[i] = l->v[--l->n];
+	return a;
+}
+
+void tu_list_free(struct tu_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+void tu_free_one(pmm_t *pmm, const struct tu_alloc *a)
+{
+	if (a->tag)
+		tu_pattern_verify(pmm, a->page, a->order, a->tag);
+	if (a->kind == TU_FOLIO)
+		pmm_folio_put(pmm, pmm_page_folio(a->page));
+	else
+		pmm_free_pages(pmm, a->page, a->order);
+}
+
+void tu_free_all(pmm_t *pmm, struct tu_list *l)
+{
+	while (l->n) {
+		struct tu_alloc a = l->v[--l->n];
+
+		tu_free_one(pmm, &a);
+	}
+	pmm_drain_all_pages(pmm);
+}
+
+size_t tu_fill_exhaust(pmm_t *pmm, struct tu_list *l, pmm_gfp_t gfp, unsigned int order)
+{
+	uint64_t limit = (pmm_managed_frames(pmm) >> order) + 1;
+	size_t n = 0;
+
+	while (n < limit) {
+		struct pmm_page *p = pmm_alloc_pages(pmm, gfp | PMM_GFP_NOWARN, order);
+
+		if (!p) {
+			/* pcp pages are invisible to the watermark check: retry once drained */
+			pmm_drain_all_pages(pmm);
+			p = pmm_alloc_pages(pmm, gfp | PMM_GFP_NOWARN, order);
+			if (!p)
+				break;
+		}
+		tu_list_push(l, p, order, TU_PAGES, 0);
+		n++;
+	}
+	assert_true(n < limit);
+	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static uint64_t tu_pattern_word(pmm_pfn_t pfn, uint64_t tag)
+{
+	uint64_t x = pfn ^ (tag << 1);
+
+	return splitmix64(&x);
+}
+
+void tu_pattern_write(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag)
+{
+	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
+	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
+
+	for (uint64_t i = 0; i < (1ull << order); i++) {
+		uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
+		uint64_t base;
+
+		if (!w)
+			return;
+		base = tu_pattern_word(pfn + i, tag);
+		for (size_t k = 0; k < words; k++)
+			w[k] = base + k;
+	}
+}
+
+int tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag)
+{
+	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
+	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
+
+	for (uint64_t i = 0; i < (1ull << order); i++) {
+		const uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
+		uint64_t base;
+
+		if (!w)
+			return 1;
+		base = tu_pattern_word(pfn + i, tag);
+		for (size_t k = 0; k < words; k++) {
+			if (w[k] != base + k) {
+				print_message("pattern mismatch: pfn %#" PRIx64 " word %zu: %#" PRIx64
+					      " != %#" PRIx64 "\n", pfn + i, k, w[k], base + k);
+				return 0;
+			}
+		}
+	}
+	return 1;
+}

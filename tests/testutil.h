@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testutil.h - helpers shared by the cmocka API tests (pmm.h only).
+ *
+ * Every helper that can fail asserts through cmocka, so it must run on the
+ * test's own thread. Instances built by tu_config() are deterministic: one
+ * pcp set selected by a thread-local CPU number instead of sched_getcpu(),
+ * no min watermark, quiet, and bad pages counted into a struct tu_bad.
+ */
+#ifndef PMM_TESTUTIL_H
+#define PMM_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pmm.h"
+
+#define TU_MIB(n) ((uint64_t)(n) << 20)
+/* Default first pfn of tu_config() instances: 4 GiB, so one Normal zone. */
+#define TU_BASE_PFN 0x100000ull
+
+/* ------------------------------------------------------------------------
+ * Bad-page reports
+ * ------------------------------------------------------------------------ */
+
+struct tu_bad {
+	atomic_ulong count;
+	_Atomic pmm_pfn_t last_pfn;
+	char last_reason[160];	/* last report; read only from single-threaded tests */
+};
+
+/* The pmm_bad_page_fn tu_config() installs; @arg is a struct tu_bad. */
+void tu_bad_page_cb(void *arg, pmm_pfn_t pfn, const char *reason);
+void tu_bad_reset(struct tu_bad *bad);
+unsigned long tu_bad_count(struct tu_bad *bad);
+
+/*
+ * tu_reports - bad-page reports seen since a baseline: the larger of the
+ * callback count and the bad_page statistic, so either channel counts.
+ */
+struct tu_report_mark {
+	unsigned long cb;
+	uint64_t stat;
+};
+void tu_report_mark(pmm_t *pmm, struct tu_bad *bad, struct tu_report_mark *m);
+uint64_t tu_reports_since(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m);
+
+/* ------------------------------------------------------------------------
+ * Configuration and instances
+ * ------------------------------------------------------------------------ */
+
+/*
+ * tu_config - a small instance: one region of @mib MiB at TU_BASE_PFN,
+ * memfd backing, min_free_pages 0 (tests may exhaust memory), quiet, one
+ * CPU chosen by tu_cpu_fn, bad pages counted into @bad (NULL: a global).
+ */
+void tu_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
+/* tu_config_cpus - use @n pcp sets, selected per thread with tu_set_cpu(). */
+void tu_config_cpus(struct pmm_config *cfg, unsigned int n);
+/* tu_config_region - replace region @idx (nr_regions grows to cover it). */
+void tu_config_region(struct pmm_config *cfg, unsigned int idx, pmm_pfn_t start,
+		      uint64_t nr_pages, int nid);
+
+unsigned int tu_cpu_fn(void *arg);
+/* tu_set_cpu - the CPU this thread's calls use (mod the instance's nr_cpus). */
+void tu_set_cpu(unsigned int cpu);
+
+extern struct tu_bad tu_bad_global;
+
+/* tu_create - pmm_create() that fails the test with the error's name. */
+pmm_t *tu_create(const struct pmm_config *cfg);
+
+/* tu_check - the invariant checker must pass; a macro for the line number. */
+#define tu_check(pmm) assert_int_equal(pmm_check(pmm), 0)
+
+/*
+ * tu_assert_conserved - after draining, every frame is free or counted as
+ * leaked, except @held frames the test still owns.
+ */
+void tu_assert_conserved(pmm_t *pmm, uint64_t held);
+
+/* ------------------------------------------------------------------------
+ * Seeded randomness: the seed is printed so a failure can be replayed
+ * with PMM_TEST_SEED=<seed>.
+ * ------------------------------------------------------------------------ */
+
+struct tu_rng {
+	uint64_t s;
+};
+
+/* tu_seed - PMM_TEST_SEED or a time-based seed, printed once. */
+uint64_t tu_seed(void);
+/* tu_rng_init - seed @r from tu_seed() and @salt, and print both. */
+void tu_rng_init(struct tu_rng *r, const char *what, uint64_t salt);
+uint64_t tu_rand(struct tu_rng *r);
+/* tu_rand_below - uniform in [0, n); n > 0. */
+uint64_t tu_rand_below(struct tu_rng *r, uint64_t n);
+void tu_shuffle(struct tu_rng *r, void **v, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Buddyinfo snapshots
+ * ------------------------------------------------------------------------ */
+
+#define TU_MAX_ZONES (PMM_MAX_NODES * PMM_NR_ZONE_TYPES)
+
+struct tu_buddy {
+	unsigned int nr_zones;
+	struct {
+		int nid;
+		enum pmm_zone_type type;
+		uint64_t free_pages;
+		uint64_t nr_free[PMM_MAX_ORDER_LIMIT + 1];
+	} z[TU_MAX_ZONES];
+};
+
+/* tu_buddy_snap - drain the pcp lists and record nr_free per order per zone. */
+void tu_buddy_snap(pmm_t *pmm, struct tu_buddy *out);
+/* tu_buddy_assert_equal - fail, after printing every difference, unless equal. */
+void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b);
+/* tu_buddy_assert_fresh - drain, then buddyinfo must equal @fresh. */
+void tu_buddy_assert_fresh(pmm_t *pmm, const struct tu_buddy *fresh);
+
+/* tu_zone - zone info by index, asserted to succeed. */
+void tu_zone(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *zi);
+/* tu_pcp_pages - pcp pages over every zone. */
+uint64_t tu_pcp_pages(pmm_t *pmm);
+/* tu_free_after_drain - pmm_free_frames() once the pcp lists are empty. */
+uint64_t tu_free_after_drain(pmm_t *pmm);
+
+/* ------------------------------------------------------------------------
+ * Allocation tracking
+ * ------------------------------------------------------------------------ */
+
+enum tu_kind {
+	TU_PAGES,	/* pmm_alloc_pages, freed with pmm_free_pages(order) */
+	TU_FOLIO,	/* pmm_folio_alloc, freed with pmm_folio_put */
+};
+
+struct tu_alloc {
+	struct pmm_page *page;
+	unsigned int order;
+	enum tu_kind kind;
+	uint64_t tag;	/* pattern seed written to backed memory; 0: none */
+};
+
+struct tu_list {
+	struct tu_alloc *v;
+	size_t n, cap;
+};
+
+void tu_list_push(struct tu_list *l, struct pmm_page *page, unsigned int order,
+		  enum tu_kind kind, uint64_t tag);
+/* tu_list_take - remove entry @i (order not kept) and return it. */
+struct tu_alloc tu_list_take(struct tu_list *l, size_t i);
+void tu_list_free(struct tu_list *l);
+/* tu_free_one - verify the pattern of @a (if tagged), then give it back. */
+void tu_free_one(pmm_t *pmm, const struct tu_alloc *a);
+/* tu_free_all - tu_free_one() every entry, empty the list, drain. */
+void tu_free_all(pmm_t *pmm, struct tu_list *l);
+
+/*
+ * tu_fill_exhaust - allocate order-@order blocks with @gfp until one fails,
+ * recording them in @l. Return: how many succeeded. Bounded by the managed
+ * frames, so a library that never fails still ends the test.
+ */
+size_t tu_fill_exhaust(pmm_t *pmm, struct tu_list *l, pmm_gfp_t gfp, unsigned int order);
+
+/* ------------------------------------------------------------------------
+ * Memory patterns (no-ops on unbacked instances)
+ * ------------------------------------------------------------------------ */
+
+/* tu_pattern_write - write a pfn- and @tag-dependent pattern into 2^@order frames. */
+void tu_pattern_write(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
+/* tu_pattern_ok - true when the pattern of tu_pattern_write() is intact. */
+int tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
+#define tu_pattern_verify(pmm, page, order, tag) \
+	assert_true(tu_pattern_ok(pmm, page, order, tag))
+
+/* tu_pfn - page to pfn, for brevity. */
+static inline pmm_pfn_t tu_pfn(pmm_t *pmm, const struct pmm_page *page)
+{
+	return pmm_page_to_pfn(pmm, page);
+}
+
+#endif /* PMM_TESTUTIL_H */
