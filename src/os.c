@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/rseq.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,9 +65,22 @@ void os_advise_hugepage(void *p, size_t size)
 	(void)madvise(p, size, MADV_HUGEPAGE);
 }
 
-/* glibc reads the CPU from rseq: a couple of loads, no system call. */
+/*
+ * The CPU this thread runs on. glibc (>= 2.35) registers an rseq area for
+ * every thread, whose cpu_id the kernel keeps current: one load from the
+ * thread pointer, instead of sched_getcpu()'s call. It is only a hint (the
+ * thread may migrate right after), which is all pcp selection needs.
+ */
 unsigned int os_getcpu(void)
 {
+	if (likely(__rseq_size)) {
+		const struct rseq *rs = (const struct rseq *)((char *)__builtin_thread_pointer() +
+							     __rseq_offset);
+		int cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+
+		if (likely(cpu >= 0))
+			return (unsigned int)cpu;
+	}
 	int cpu = sched_getcpu();
 
 	return cpu < 0 ? 0 : (unsigned int)cpu;
