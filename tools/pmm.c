@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pmm.c - the `pmm` command: inspect an instance (info), verify it (check),
+ * hammer it from several threads (stress), measure it (bench NAME) and run
+ * the whole tour (report, the README's first command).
+ *
+ * Every command builds its instance from the same flags (bench/options.c),
+ * so any figure or failure can be reproduced with the same command line.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------
+ * info
+ * ------------------------------------------------------------------------ */
+
+/* What info prints; report wants only the first two. */
+enum {
+	INFO_LAYOUT = 1 << 0,
+	INFO_BUDDYINFO = 1 << 1,
+	INFO_PAGETYPEINFO = 1 << 2,
+	INFO_COUNTERS = 1 << 3,
+	INFO_ALL = INFO_LAYOUT | INFO_BUDDYINFO | INFO_PAGETYPEINFO | INFO_COUNTERS,
+};
+
+typedef int (*lib_printer_fn)(pmm_t *pmm, FILE *f, int json);
+
+static const struct {
+	unsigned int bit;
+	const char *name;	/* section title and JSON member */
+	lib_printer_fn fn;
+} info_printers[] = {
+	{ INFO_BUDDYINFO, "buddyinfo", pmm_buddyinfo },
+	{ INFO_PAGETYPEINFO, "pagetypeinfo", pmm_pagetypeinfo },
+	{ INFO_COUNTERS, "counters", pmm_stats_print },
+};
+
+/*
+ * Run one of the library's JSON printers into memory so that its output can
+ * be embedded as a member: `info --json` must be ONE object, and the
+ * library's printers stay the single source of their format.
+ * Return: malloc'd text without trailing whitespace, or NULL.
+ */
+static char *capture_json(pmm_t *pmm, lib_printer_fn fn, const char *what)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f) {
+		fprintf(stderr, "pmm info: out of memory\n");
+		return NULL;
+	}
+	err = fn(pmm, f, 1);
+	fclose(f);
+	if (err) {
+		fprintf(stderr, "pmm info: %s failed: %s (%d)\n", what, pmm_strerror(err), err);
+		free(buf);
+		return NULL;
+	}
+	while (len && strchr(" \t\r\n", buf[len - 1]))
+		buf[--len] = '\0';
+	return buf;
+}
+
+/*
+ * The library's printers wrap their JSON in an object named after the
+ * view ({"buddyinfo": [...]}); embedding that under the same key would say
+ * the name twice. Return the value inside such a one-member wrapper (its
+ * text is edited in place), or @json itself when it has another shape.
+ */
+static char *json_unwrap(char *json, const char *key)
+{
+	size_t klen = strlen(key);
+	char *p = json, *value, *end;
+	int depth = 0;
+	bool in_str = false;
+
+	while (*p == ' ' || *p == '\n')
+		p++;
+	if (*p++ != '{')
+		return json;
+	while (*p == ' ' || *p == '\n')
+		p++;
+	if (*p != '"' || strncmp(p + 1, key, klen) || p[1 + klen] != '"')
+		return json;
+	p += klen + 2;
+	while (*p == ' ' || *p == '\n')
+		p++;
+	if (*p++ != ':')
+		return json;
+	value = p;
+	/* The value must run to the wrapper's closing brace: one member only. */
+	for (end = p; *end; end++) {
+		if (in_str) {
+			if (*end == '\\' && end[1])
+				end++;
+			else if (*end == '"')
+				in_str = false;
+		} else if (*end == '"') {
+			in_str = true;
+		} else if (*end == '{' || *end == '[') {
+			depth++;
+		} else if (*end == '}' || *end == ']') {
+			if (depth-- == 0)
+				break;
+		} else if (*end == ',' && depth == 0) {
+			return json;
+		}
+	}
+	if (*end != '}' || end[1] != '\0')
+		return json;
+	*end = '\0';
+	return value;
+}
+
+static double mib(uint64_t frames, size_t page_size)
+{
+	return (double)frames * (double)page_size / (1024.0 * 1024.0);
+}
+
+/* A pcp knob: 0 means the kernel formula, resolved per zone by the library. */
+static const char *pcp_knob(unsigned int v, char buf[16])
+{
+	if (!v)
+		return "auto";
+	snprintf(buf, 16, "%u", v);
+	return buf;
+}
+
+static void info_layout_text(pmm_t *pmm)
+{
+	const struct pmm_config *c = pmm_get_config(pmm);
+	size_t ps = pmm_page_size(pmm);
+	char batch[16], high[16];
+
+	printf("instance\n");
+	printf("  page size %zu B, max_order %u, pageblock_order %u, section %llu MiB\n", ps,
+	       c->max_order, c->pageblock_order,
+	       (unsigned long long)((1ull << c->section_shift) >> 20));
+	printf("  memmap %s, backing %s, cpus %u, pcp %s (batch %s, high %s), "
+	       "dma32_end_pfn %#llx, build %s\n", pmm_opts_memmap_name(c->memmap),
+	       pmm_opts_backing_name(c->backing), c->nr_cpus, c->pcp_disable ? "off" : "on",
+	       pcp_knob(c->pcp_batch, batch), pcp_knob(c->pcp_high, high),
+	       (unsigned long long)c->dma32_end_pfn, bench_build_type());
+	printf("  managed %llu frames (%.1f MiB), free %llu, leaked %llu\n",
+	       (unsigned long long)pmm_managed_frames(pmm), mib(pmm_managed_frames(pmm), ps),
+	       (unsigned long long)pmm_free_frames(pmm),
+	       (unsigned long long)pmm_leaked_frames(pmm));
+
+	printf("regions\n  %2s %12s %12s %10s %9s %4s\n", "#", "start_pfn", "end_pfn",
+	       "frames", "MiB", "node");
+	for (unsigned int i = 0; i < c->nr_regions; i++) {
+		const struct pmm_region *r = &c->regions[i];
+
+		printf("  %2u %#12llx %#12llx %10llu %9.1f %4d\n", i,
+		       (unsigned long long)r->start_pfn,
+		       (unsigned long long)(r->start_pfn + r->nr_pages),
+		       (unsigned long long)r->nr_pages, mib(r->nr_pages, ps), r->nid);
+	}
+
+	printf("zones\n  %4s %-7s %12s %12s %9s %9s %9s %6s %6s %6s %6s  %s\n", "node",
+	       "zone", "start_pfn", "end_pfn", "spanned", "managed", "free", "pcp", "min",
+	       "low", "high", "pageblocks");
+	for (unsigned int i = 0; i < pmm_nr_zones(pmm); i++) {
+		struct pmm_zone_info z;
+
+		if (pmm_zone_info(pmm, i, &z))
+			continue;
+		printf("  %4d %-7s %#12llx %#12llx %9llu %9llu %9llu %6llu %6llu %6llu %6llu ",
+		       z.nid, z.name, (unsigned long long)z.start_pfn,
+		       (unsigned long long)(z.start_pfn + z.spanned_pages),
+		       (unsigned long long)z.spanned_pages, (unsigned long long)z.managed_pages,
+		       (unsigned long long)z.free_pages, (unsigned long long)z.pcp_pages,
+		       (unsigned long long)z.wmark_min, (unsigned long long)z.wmark_low,
+		       (unsigned long long)z.wmark_high);
+		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++)
+			if (z.nr_pageblocks_mt[mt])
+				printf(" %s:%llu", pmm_migratetype_name(mt),
+				       (unsigned long long)z.nr_pageblocks_mt[mt]);
+		printf("\n");
+	}
+}
+
+static void info_layout_json(struct jw *w, pmm_t *pmm)
+{
+	const struct pmm_config *c = pmm_get_config(pmm);
+
+	jw_obj_begin(w, "instance");
+	jw_u64(w, "page_size", pmm_page_size(pmm));
+	jw_u64(w, "max_order", c->max_order);
+	jw_u64(w, "pageblock_order", c->pageblock_order);
+	jw_u64(w, "section_shift", c->section_shift);
+	jw_str(w, "memmap", pmm_opts_memmap_name(c->memmap));
+	jw_str(w, "backing", pmm_opts_backing_name(c->backing));
+	jw_u64(w, "nr_cpus", c->nr_cpus);
+	jw_bool(w, "pcp", !c->pcp_disable);
+	jw_u64(w, "pcp_batch", c->pcp_batch);
+	jw_u64(w, "pcp_high", c->pcp_high);
+	jw_u64(w, "dma32_end_pfn", c->dma32_end_pfn);
+	jw_u64(w, "managed_frames", pmm_managed_frames(pmm));
+	jw_u64(w, "free_frames", pmm_free_frames(pmm));
+	jw_u64(w, "leaked_frames", pmm_leaked_frames(pmm));
+	jw_str(w, "build", bench_build_type());
+	jw_obj_end(w);
+
+	jw_arr_begin(w, "regions");
+	for (unsigned int i = 0; i < c->nr_regions; i++) {
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "start_pfn", c->regions[i].start_pfn);
+		jw_u64(w, "nr_pages", c->regions[i].nr_pages);
+		jw_i64(w, "nid", c->regions[i].nid);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+
+	jw_arr_begin(w, "zones");
+	for (unsigned int i = 0; i < pmm_nr_zones(pmm); i++) {
+		struct pmm_zone_info z;
+
+		if (pmm_zone_info(pmm, i, &z))
+			continue;
+		jw_obj_begin(w, NULL);
+		jw_i64(w, "nid", z.nid);
+		jw_str(w, "zone", z.name);
+		jw_u64(w, "start_pfn", z.start_pfn);
+		jw_u64(w, "end_pfn", z.start_pfn + z.spanned_pages);
+		jw_u64(w, "spanned_pages", z.spanned_pages);
+		jw_u64(w, "managed_pages", z.managed_pages);
+		jw_u64(w, "free_pages", z.free_pages);
+		jw_u64(w, "pcp_pages", z.pcp_pages);
+		jw_u64(w, "wmark_min", z.wmark_min);
+		jw_u64(w, "wmark_low", z.wmark_low);
+		jw_u64(w, "wmark_high", z.wmark_high);
+		jw_obj_begin(w, "pageblocks");
+		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++)
+			jw_u64(w, pmm_migratetype_name(mt), z.nr_pageblocks_mt[mt]);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+/* Print the sections in @what of @pmm; Return: 0, or -1 if a printer failed. */
+static int info_print(pmm_t *pmm, unsigned int what, bool json)
+{
+	struct jw w;
+	int ret = 0;
+
+	if (!json) {
+		if (what & INFO_LAYOUT)
+			info_layout_text(pmm);
+		for (size_t i = 0; i < ARRAY_SIZE(info_printers); i++) {
+			int err;
+
+			if (!(what & info_printers[i].bit))
+				continue;
+			printf("%s\n", info_printers[i].name);
+			fflush(stdout);	/* the library may write through its own FILE path */
+			err = info_printers[i].fn(pmm, stdout, 0);
+			if (err) {
+				fprintf(stderr, "pmm info: %s failed: %s (%d)\n",
+					info_printers[i].name, pmm_strerror(err), err);
+				ret = -1;
+			}
+		}
+		return ret;
+	}
+
+	jw_init(&w, stdout);
+	jw_obj_begin(&w, NULL);
+	if (what & INFO_LAYOUT)
+		info_layout_json(&w, pmm);
+	for (size_t i = 0; i < ARRAY_SIZE(info_printers); i++) {
+		char *text;
+
+		if (!(what & info_printers[i].bit))
+			continue;
+		text = capture_json(pmm, info_printers[i].fn, info_printers[i].name);
+		if (!text)
+			ret = -1;
+		jw_raw(&w, info_printers[i].name,
+		       text ? json_unwrap(text, info_printers[i].name) : NULL);
+		free(text);
+	}
+	jw_obj_end(&w);
+	fputc('\n', stdout);
+	return ret;
+}
+
+static void info_usage(FILE *f)
+{
+	fputs("usage: pmm info [--json] [instance flags]\n"
+	      "Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
+	      "buddyinfo, pagetypeinfo and counters. --json prints one JSON object.\n", f);
+	pmm_opts_usage(f);
+}
+
+/* info and report's layout section share this; @what selects the sections. */
+static int info_run(int argc, char **argv, unsigned int what, const char *who)
+{
+	struct pmm_config cfg;
+	bool json = false;
+	pmm_t *pmm;
+	int ret;
+
+	pmm_config_init(&cfg);
+	if (pmm_opts_parse(&argc, argv, &cfg))
+		return PMM_EXIT_USAGE;
+	for (int i = 1, out = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			argv[out++] = argv[i];
+		if (i + 1 == argc) {
+			argc = out;
+			argv[out] = NULL;
+		}
+	}
+	if (pmm_opts_reject_rest(argc, argv, who))
+		return PMM_EXIT_USAGE;
+	pmm = pmm_opts_create(&cfg, who);
+	if (!pmm)
+		return PMM_EXIT_FAIL;
+	ret = info_print(pmm, what, json) ? PMM_EXIT_FAIL : PMM_EXIT_OK;
+	pmm_destroy(pmm);
+	return ret;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (pmm_opts_is_help(argv[i])) {
+			info_usage(stdout);
+			return PMM_EXIT_OK;
+		}
+	return info_run(argc, argv, INFO_ALL, "info");
+}
+
+/* ------------------------------------------------------------------------
+ * check
+ * ------------------------------------------------------------------------ */
+
+#define CHECK_MAX_HELD 256
+
+/* What the check workload holds; everything is freed before the final check. */
+struct check_ctx {
+	pmm_t *pmm;
+	struct pmm_page *blocks[CHECK_MAX_HELD];	/* non-compound, order below */
+	unsigned int orders[CHECK_MAX_HELD];
+	unsigned int nr_blocks;
+	unsigned int failures;
+	unsigned long skipped;	/* allocations refused (small instances) */
+};
+
+/* @what names the failed call or state; @why says what was wrong. */
+static void check_fail(struct check_ctx *c, const char *what, const char *why)
+{
+	fprintf(stderr, "check: FAILED: %s: %s\n", what, why);
+	c->failures++;
+}
+
+static struct pmm_page *check_alloc(struct check_ctx *c, pmm_gfp_t gfp, unsigned int order)
+{
+	struct pmm_page *page = pmm_alloc_pages(c->pmm, gfp | PMM_GFP_NOWARN, order);
+
+	if (!page) {
+		c->skipped++;
+		return NULL;
+	}
+	if (pmm_page_count(page) != 1)
+		check_fail(c, "alloc_pages", "new page's refcount is not 1");
+	if (pmm_page_to_pfn(c->pmm, page) & ((1ull << order) - 1))
+		check_fail(c, "alloc_pages", "block not aligned to its order");
+	return page;
+}
+
+static void check_hold(struct check_ctx *c, struct pmm_page *page, unsigned int order)
+{
+	if (!page)
+		return;
+	if (c->nr_blocks == CHECK_MAX_HELD) {
+		pmm_free_pages(c->pmm, page, order);
+		return;
+	}
+	c->orders[c->nr_blocks] = order;
+	c->blocks[c->nr_blocks++] = page;
+}
+
+/*
+ * A fixed sequence that touches every allocation and free path once:
+ * plain blocks of every order, split pages freed singly and as a contig
+ * range (from an unaligned start), a folio with extra references, a
+ * non-compound block freed while its head keeps a reference, bulk
+ * allocation into a half-filled array, exact allocations and a contiguous
+ * range. The instance is checked while all of it is held, then after
+ * everything is freed.
+ */
+static void check_workload(struct check_ctx *c)
+{
+	pmm_t *pmm = c->pmm;
+	const struct pmm_config *cfg = pmm_get_config(pmm);
+	struct pmm_page *bulk[96], *page;
+	struct pmm_folio *folio;
+	unsigned long n;
+	int err;
+
+	for (unsigned int round = 0; round < 2; round++)
+		for (unsigned int order = 0; order <= cfg->max_order; order++)
+			check_hold(c, check_alloc(c, round ? PMM_GFP_MOVABLE : PMM_GFP_KERNEL,
+						  order), order);
+
+	/* split_page: the odd pages one by one, the even ones by put. */
+	page = check_alloc(c, PMM_GFP_KERNEL, 3);
+	if (page) {
+		pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
+
+		pmm_split_page(pmm, page, 3);
+		for (unsigned int i = 0; i < 8; i++)
+			if (pmm_page_count(pmm_pfn_to_page(pmm, pfn + i)) != 1)
+				check_fail(c, "split_page", "a page's refcount is not 1");
+		for (unsigned int i = 1; i < 8; i += 2)
+			pmm_free_pages(pmm, pmm_pfn_to_page(pmm, pfn + i), 0);
+		for (unsigned int i = 0; i < 8; i += 2)
+			pmm_put_page(pmm, pmm_pfn_to_page(pmm, pfn + i));
+	}
+	/* free_contig_range from an unaligned start, in two parts. */
+	page = check_alloc(c, PMM_GFP_KERNEL, 5);
+	if (page) {
+		pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
+
+		pmm_split_page(pmm, page, 5);
+		pmm_free_contig_range(pmm, pfn + 3, 29);
+		pmm_free_contig_range(pmm, pfn, 3);
+	}
+	/* folio with two extra references dropped at once. */
+	folio = pmm_folio_alloc(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 2);
+	if (folio) {
+		if (pmm_folio_order(folio) != 2 || pmm_folio_ref_count(folio) != 1)
+			check_fail(c, "folio_alloc", "wrong order or refcount");
+		if (pmm_page_folio(pmm_folio_page(pmm, folio, 3)) != folio)
+			check_fail(c, "folio_alloc", "tail does not lead to its folio");
+		pmm_folio_get(pmm, folio);
+		pmm_folio_get(pmm, folio);
+		pmm_folio_put_refs(pmm, folio, 2);
+		if (pmm_folio_ref_count(folio) != 1)
+			check_fail(c, "folio_put_refs", "refcount not back to 1");
+		pmm_folio_put(pmm, folio);
+	} else {
+		c->skipped++;
+	}
+	/* non-compound block whose head keeps a reference (Linux __free_pages). */
+	page = check_alloc(c, PMM_GFP_KERNEL, 2);
+	if (page) {
+		pmm_get_page(pmm, page);
+		pmm_free_pages(pmm, page, 2);
+		if (pmm_page_count(page) != 1)
+			check_fail(c, "free_pages", "head lost its extra reference");
+		pmm_put_page(pmm, page);
+	}
+	/* bulk into an array whose every third slot is already taken. */
+	memset(bulk, 0, sizeof(bulk));
+	for (unsigned int i = 0; i < ARRAY_SIZE(bulk); i += 3)
+		bulk[i] = check_alloc(c, PMM_GFP_KERNEL, 0);
+	{
+		struct pmm_page *before[ARRAY_SIZE(bulk)];
+		unsigned long nonnull = 0;
+
+		memcpy(before, bulk, sizeof(bulk));
+		n = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, ARRAY_SIZE(bulk), bulk);
+		for (unsigned int i = 0; i < ARRAY_SIZE(bulk); i++) {
+			if (before[i] && bulk[i] != before[i])
+				check_fail(c, "alloc_pages_bulk", "replaced a slot that held a page");
+			nonnull += bulk[i] != NULL;
+		}
+		if (n != nonnull)
+			check_fail(c, "alloc_pages_bulk", "return value is not the filled-slot count");
+	}
+
+	/* exact allocations: pfn form everywhere, address form when backed. */
+	page = pmm_alloc_pages_exact_pfn(pmm, 7, PMM_GFP_KERNEL | PMM_GFP_NOWARN);
+	if (page)
+		pmm_free_contig_range(pmm, pmm_page_to_pfn(pmm, page), 7);
+	else
+		c->skipped++;
+	if (cfg->backing != PMM_BACKING_NONE) {
+		size_t size = 5 * pmm_page_size(pmm) + 1;
+		void *addr = pmm_alloc_pages_exact(pmm, size, PMM_GFP_ZERO | PMM_GFP_NOWARN);
+
+		if (addr) {
+			for (size_t i = 0; i < size; i++)
+				if (((unsigned char *)addr)[i]) {
+					check_fail(c, "alloc_pages_exact", "memory not zeroed");
+					break;
+				}
+			memset(addr, 0x5a, size);
+			pmm_free_pages_exact(pmm, addr, size);
+		} else {
+			c->skipped++;
+		}
+	}
+	/* a contiguous range found by search. */
+	page = pmm_alloc_contig_pages(pmm, 300, PMM_GFP_KERNEL | PMM_GFP_NOWARN, -1);
+	if (page)
+		pmm_free_contig_range(pmm, pmm_page_to_pfn(pmm, page), 300);
+	else
+		c->skipped++;
+
+	err = pmm_check(pmm);
+	if (err)
+		check_fail(c, "pmm_check with allocations held", pmm_strerror(err));
+
+	pmm_free_pages_bulk(pmm, bulk, ARRAY_SIZE(bulk));
+	while (c->nr_blocks) {
+		c->nr_blocks--;
+		pmm_free_pages(pmm, c->blocks[c->nr_blocks], c->orders[c->nr_blocks]);
+	}
+}
+
+/* Per-zone buddyinfo, to compare the end state with the fresh instance. */
+struct check_snapshot {
+	unsigned int nr_zones;
+	uint64_t nr_free[PMM_NR_ZONE_TYPES * PMM_MAX_NODES][PMM_MAX_ORDER_LIMIT + 1];
+};
+
+static void check_snapshot(pmm_t *pmm, struct check_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->nr_zones = pmm_nr_zones(pmm);
+	if (s->nr_zones > ARRAY_SIZE(s->nr_free))
+		s->nr_zones = ARRAY_SIZE(s->nr_free);
+	for (unsigned int i = 0; i < s->nr_zones; i++) {
+		struct pmm_zone_info z;
+
+		if (!pmm_zone_info(pmm, i, &z))
+			memcpy(s->nr_free[i], z.nr_free, sizeof(s->nr_free[i]));
+	}
+}
+
+static void check_usage(FILE *f)
+{
+	fputs("usage: pmm check [instance flags]\n"
+	      "Run a short deterministic workload over every allocation and free path,\n"
+	      "free everything, drain the pcp lists and verify the invariants\n"
+	      "(pmm_check, no lost frames, buddyinfo back to the fresh instance's).\n"
+	      "Prints \"check: ok\" and exits 0, or exits 1.\n", f);
+	pmm_opts_usage(f);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct check_snapshot fresh, end;
+	struct check_ctx c;
+	struct pmm_stats st;
+	struct pmm_config cfg;
+	uint64_t free_frames, expect;
+	int err;
+
+	for (int i = 1; i < argc; i++)
+		if (pmm_opts_is_help(argv[i])) {
+			check_usage(stdout);
+			return PMM_EXIT_OK;
+		}
+	pmm_config_init(&cfg);
+	if (pmm_opts_parse(&argc, argv, &cfg) || pmm_opts_reject_rest(argc, argv, "check"))
+		return PMM_EXIT_USAGE;
+	memset(&c, 0, sizeof(c));
+	c.pmm = pmm_opts_create(&cfg, "check");
+	if (!c.pmm)
+		return PMM_EXIT_FAIL;
+
+	err = pmm_check(c.pmm);
+	if (err)
+		check_fail(&c, "pmm_check on the fresh instance", pmm_strerror(err));
+	check_snapshot(c.pmm, &fresh);
+
+	check_workload(&c);
+
+	pmm_drain_all_pages(c.pmm);
+	err = pmm_check(c.pmm);
+	if (err)
+		check_fail(&c, "pmm_check after freeing everything", pmm_strerror(err));
+	free_frames = pmm_free_frames(c.pmm);
+	expect = pmm_managed_frames(c.pmm) - pmm_leaked_frames(c.pmm);
+	if (free_frames != expect) {
+		fprintf(stderr, "check: FAILED: %llu frames free, expected %llu\n",
+			(unsigned long long)free_frames, (unsigned long long)expect);
+		c.failures++;
+	}
+	pmm_stats_get(c.pmm, &st);
+	if (st.bad_page) {
+		fprintf(stderr, "check: FAILED: %llu bad page reports\n",
+			(unsigned long long)st.bad_page);
+		c.failures++;
+	}
+	check_snapshot(c.pmm, &end);
+	if (memcmp(&fresh, &end, sizeof(fresh)))
+		check_fail(&c, "buddyinfo", "differs from the fresh instance's "
+			   "(free memory not merged back)");
+	if (c.skipped)
+		printf("check: note: %lu allocations refused (small instance?)\n", c.skipped);
+	pmm_destroy(c.pmm);
+	if (c.failures) {
+		printf("check: FAILED (%u problems)\n", c.failures);
+		return PMM_EXIT_FAIL;
+	}
+	printf("check: ok\n");
+	return PMM_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * bench
+ * ------------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} bench_families[] = {
+	{ "fastpath", bench_fastpath, "order-0 alloc+free pair: pcp hit, pcp miss, buddy only" },
+	{ "contig", bench_contig, "free_contig_range: per page vs batched vs floor, orders 0..max" },
+};
+
+static void bench_usage(FILE *f)
+{
+	fputs("usage: pmm bench NAME [--json] [flags] [instance flags]\n"
+	      "Benchmarks (both variants in one process, interleaved, median of repetitions):\n",
+	      f);
+	for (size_t i = 0; i < ARRAY_SIZE(bench_families); i++)
+		fprintf(f, "  %-10s %s\n", bench_families[i].name, bench_families[i].what);
+	fputs("'pmm bench NAME --help' lists a benchmark's own flags.\n", f);
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	if (argc < 2 || pmm_opts_is_help(argv[1])) {
+		bench_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? PMM_EXIT_USAGE : PMM_EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bench_families); i++)
+		if (!strcmp(argv[1], bench_families[i].name))
+			return bench_families[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "pmm bench: unknown benchmark '%s'\n", argv[1]);
+	bench_usage(stderr);
+	return PMM_EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------------
+ * report: the README's first command
+ * ------------------------------------------------------------------------ */
+
+static int report_layout(int argc, char **argv)
+{
+	return info_run(argc, argv, INFO_LAYOUT | INFO_BUDDYINFO, "report");
+}
+
+/*
+ * The report is a list of sections run in order; each gets argv[0] = its
+ * name plus the instance flags given to `pmm report`. A new benchmark
+ * family joins the report with one line here.
+ */
+static const struct {
+	const char *title;
+	int (*fn)(int argc, char **argv);
+} report_sections[] = {
+	{ "layout", report_layout },
+	{ "fastpath", bench_fastpath },
+	{ "contig", bench_contig },
+};
+
+static void report_usage(FILE *f)
+{
+	fputs("usage: pmm report [instance flags]\n"
+	      "The default instance's layout and buddyinfo, then every benchmark family's\n"
+	      "figures in text form. Instance flags apply to every section.\n", f);
+	pmm_opts_usage(f);
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	struct pmm_config cfg;
+	char **args, **probe;
+	int failed = 0, n;
+
+	for (int i = 1; i < argc; i++)
+		if (pmm_opts_is_help(argv[i])) {
+			report_usage(stdout);
+			return PMM_EXIT_OK;
+		}
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	probe = calloc((size_t)argc + 1, sizeof(*probe));
+	if (!args || !probe) {
+		free(args);
+		free(probe);
+		fprintf(stderr, "pmm report: out of memory\n");
+		return PMM_EXIT_FAIL;
+	}
+	/* Reject bad flags before spending time on any section. */
+	memcpy(probe, argv, (size_t)argc * sizeof(*argv));
+	n = argc;
+	pmm_config_init(&cfg);
+	if (pmm_opts_parse(&n, probe, &cfg) || pmm_opts_reject_rest(n, probe, "report")) {
+		free(args);
+		free(probe);
+		return PMM_EXIT_USAGE;
+	}
+	printf("pmm report (build %s)\n", bench_build_type());
+	for (size_t s = 0; s < ARRAY_SIZE(report_sections); s++) {
+		uint64_t t0 = bench_now_ns();
+		int ret;
+
+		/* Each section parses (and reorders) its own copy of the flags. */
+		args[0] = (char *)report_sections[s].title;
+		memcpy(args + 1, argv + 1, (size_t)(argc - 1) * sizeof(*argv));
+		args[argc] = NULL;
+		printf("\n== %s ==\n", report_sections[s].title);
+		fflush(stdout);
+		ret = report_sections[s].fn(argc, args);
+		fflush(stdout);
+		if (ret != PMM_EXIT_OK) {
+			fprintf(stderr, "pmm report: section %s failed (exit %d)\n",
+				report_sections[s].title, ret);
+			failed = 1;
+		}
+		printf("(%s: %.1f s)\n", report_sections[s].title,
+		       (double)(bench_now_ns() - t0) / 1e9);
+	}
+	free(args);
+	free(probe);
+	return failed ? PMM_EXIT_FAIL : PMM_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * main
+ * ------------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} commands[] = {
+	{ "report", cmd_report, "layout, buddyinfo and every benchmark (the README's command)" },
+	{ "info", cmd_info, "print an instance's layout, buddyinfo, pagetypeinfo, counters" },
+	{ "check", cmd_check, "deterministic workload, then verify invariants" },
+	{ "stress", cmd_stress, "multi-threaded random workload with verification" },
+	{ "bench", cmd_bench, "run a benchmark family: pmm bench NAME" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: pmm <command> [flags]\n\ncommands:\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
+	fputs("  help     this text\n\n"
+	      "'pmm <command> --help' describes a command's flags. Every command takes\n"
+	      "the instance flags (--mem, --memmap, --backing, --cpus, ...).\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || pmm_opts_is_help(argv[1])) {
+		usage(stdout);
+		return PMM_EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "pmm: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return PMM_EXIT_USAGE;
+}
