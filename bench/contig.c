@@ -3,7 +3,8 @@
  * contig.c - `pmm bench contig`: the 2026 free_contig_range series, measured.
  *
  * The kernel patch's loop: alloc order-k, split_page, free_contig_range of
- * the 2^k pages, with three variants interleaved in one process:
+ * the 2^k pages, with three variants interleaved iteration by iteration in
+ * one process (the order rotates, so drift hits all three alike):
  *   per_page  an instance with contig_per_page: the pre-2026 loop, one
  *             __free_page() per pfn (reference drop, checks, pcp free);
  *   batched   the default instance: drops and checks per page, then the
@@ -33,7 +34,6 @@
 #include "internal.h"
 
 enum { V_PER_PAGE, V_BATCHED, V_FLOOR, NR_VARIANTS };
-static const char *const variant_names[NR_VARIANTS] = { "per_page", "batched", "floor" };
 
 struct contig_opts {
 	bool json;
@@ -46,22 +46,15 @@ struct contig_opts {
 	unsigned long cma_pages;
 };
 
-struct contig_ctx {
-	pmm_t *pmm;
-	int variant;
-	unsigned int order;
-	unsigned long iterations;
-	uint64_t clock_ns;		/* cost of one bench_now_ns() pair */
-	unsigned int nloops;
-	double loop_ns[BENCH_MAX_REPS + 8];	/* whole-loop ns per iteration, per sample */
-};
-
 struct contig_result {
 	unsigned int order;
-	unsigned long iterations;
-	double ns[NR_VARIANTS];		/* free step, median ns per iteration */
+	unsigned long iterations;	/* per variant */
+	unsigned int samples;
+	double ns[NR_VARIANTS];		/* free step, median over samples, ns per iteration */
 	double min_ns[NR_VARIANTS], max_ns[NR_VARIANTS];
-	double loop_ns[NR_VARIANTS];	/* whole loop, median ns per iteration */
+	double loop_ns[NR_VARIANTS];	/* whole loop (alloc + split + free), median */
+	double speedup;			/* median over samples of per_page / batched */
+	double over_floor;		/* median over samples of batched / floor */
 };
 
 static uint64_t clock_overhead(void)
@@ -79,20 +72,6 @@ static uint64_t clock_overhead(void)
 	return best;
 }
 
-/* The floor's timed part: what every path must do for each page. */
-static void floor_free(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn, unsigned long nr,
-		       uint64_t *ns)
-{
-	uint64_t t0 = bench_now_ns();
-	unsigned long ok = 0;
-
-	for (unsigned long i = 0; i < nr; i++)
-		ok += page_ref_put_testzero(pmm, &page[i]) && free_pages_prepare(pmm, &page[i], 0);
-	*ns += bench_now_ns() - t0;
-	if (ok == nr)
-		free_prepared_contig_range(pmm, page, pfn, nr);
-}
-
 static double median(double *v, unsigned int n)
 {
 	for (unsigned int i = 1; i < n; i++)
@@ -104,65 +83,113 @@ static double median(double *v, unsigned int n)
 	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
 }
 
-static int contig_run(void *arg, struct bench_sample *s)
+static double min_of(const double *v, unsigned int n)
 {
-	struct contig_ctx *c = arg;
-	unsigned long nr = 1UL << c->order;
-	uint64_t timed = 0, start = bench_now_ns();
+	double m = v[0];
 
-	for (unsigned long it = 0; it < c->iterations; it++) {
-		struct pmm_page *page = pmm_alloc_pages(c->pmm, PMM_GFP_KERNEL, c->order);
-		pmm_pfn_t pfn;
+	for (unsigned int i = 1; i < n; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
 
-		if (!page) {
-			fprintf(stderr, "bench contig: order-%u allocation failed\n", c->order);
-			return -1;
-		}
-		pmm_split_page(c->pmm, page, c->order);
-		pfn = pmm_page_to_pfn(c->pmm, page);
-		if (c->variant == V_FLOOR) {
-			floor_free(c->pmm, page, pfn, nr, &timed);
-		} else {
-			uint64_t t0 = bench_now_ns();
+static double max_of(const double *v, unsigned int n)
+{
+	double m = v[0];
 
-			pmm_free_contig_range(c->pmm, pfn, nr);
-			timed += bench_now_ns() - t0;
-		}
+	for (unsigned int i = 1; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+/*
+ * One iteration of one variant: alloc order-k, split, free. Returns the
+ * free step's ns in *free_ns and the whole iteration's in *loop_ns.
+ * The floor's timed part is only what every path must do per page (the
+ * reference drop and the free checks); its prepared pages are then freed
+ * untimed.
+ */
+static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_t *free_ns,
+			    uint64_t *loop_ns)
+{
+	unsigned long nr = 1UL << order;
+	uint64_t t0 = bench_now_ns(), t1, t2;
+	struct pmm_page *page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
+	pmm_pfn_t pfn;
+
+	if (!page) {
+		fprintf(stderr, "bench contig: order-%u allocation failed\n", order);
+		return -1;
 	}
-	uint64_t overhead = c->clock_ns * c->iterations;
-	s->ns = timed > overhead ? timed - overhead : 1;
-	s->ops = c->iterations;
-	if (c->nloops < sizeof(c->loop_ns) / sizeof(c->loop_ns[0]))
-		c->loop_ns[c->nloops++] = (double)(bench_now_ns() - start) / (double)c->iterations;
+	pmm_split_page(pmm, page, order);
+	pfn = pmm_page_to_pfn(pmm, page);
+	t1 = bench_now_ns();
+	if (variant == V_FLOOR) {
+		unsigned long ok = 0;
+
+		for (unsigned long i = 0; i < nr; i++)
+			ok += page_ref_put_testzero(pmm, &page[i]) &&
+			      free_pages_prepare(pmm, &page[i], 0);
+		t2 = bench_now_ns();
+		if (ok == nr)
+			free_prepared_contig_range(pmm, page, pfn, nr);
+		*loop_ns += t2 - t0;
+	} else {
+		pmm_free_contig_range(pmm, pfn, nr);
+		t2 = bench_now_ns();
+		*loop_ns += t2 - t0;
+	}
+	*free_ns += t2 - t1;
 	return 0;
 }
 
-/* One order: the three variants interleaved, `reps` samples each after one warm-up. */
+/*
+ * One order: every iteration runs the three variants back to back, in an
+ * order that rotates, so drift (frequency, the other core's load) hits
+ * them alike. A sample is a block of iterations; medians are over samples,
+ * and the ratios are medians of per-sample ratios.
+ */
 static int measure_order(pmm_t *per_page, pmm_t *batched, unsigned int order,
-			 unsigned long iterations, unsigned int reps, uint64_t clock_ns,
+			 unsigned long iterations, unsigned int samples, uint64_t clock_ns,
 			 struct contig_result *r)
 {
-	struct contig_ctx ctx[NR_VARIANTS];
-	struct bench_variant var[NR_VARIANTS];
-	struct bench_result res[NR_VARIANTS];
 	pmm_t *inst[NR_VARIANTS] = { per_page, batched, batched };
+	static double fns[NR_VARIANTS][BENCH_MAX_REPS], lns[NR_VARIANTS][BENCH_MAX_REPS];
+	static double speed[BENCH_MAX_REPS], over[BENCH_MAX_REPS];
+	unsigned long per_sample = iterations / samples ? iterations / samples : 1;
 
-	for (int v = 0; v < NR_VARIANTS; v++) {
-		ctx[v] = (struct contig_ctx){ .pmm = inst[v], .variant = v, .order = order,
-					      .iterations = iterations, .clock_ns = clock_ns };
-		var[v] = (struct bench_variant){ variant_names[v], contig_run, &ctx[v] };
+	for (unsigned int s = 0; s <= samples; s++) {	/* sample 0 warms up */
+		uint64_t f[NR_VARIANTS] = { 0 }, l[NR_VARIANTS] = { 0 };
+		unsigned long n = s ? per_sample : (per_sample < 1000 ? per_sample : 1000);
+
+		for (unsigned long it = 0; it < n; it++)
+			for (int k = 0; k < NR_VARIANTS; k++) {
+				int v = (int)((it + (unsigned long)k) % NR_VARIANTS);
+
+				if (contig_iteration(inst[v], v, order, &f[v], &l[v]))
+					return -1;
+			}
+		if (!s)
+			continue;
+		for (int v = 0; v < NR_VARIANTS; v++) {
+			double fo = (double)f[v] / (double)n - (double)clock_ns;
+
+			fns[v][s - 1] = fo > 1 ? fo : 1;
+			lns[v][s - 1] = (double)l[v] / (double)n - (double)clock_ns;
+		}
+		speed[s - 1] = fns[V_PER_PAGE][s - 1] / fns[V_BATCHED][s - 1];
+		over[s - 1] = fns[V_BATCHED][s - 1] / fns[V_FLOOR][s - 1];
 	}
-	if (bench_run(var, NR_VARIANTS, 1, reps, res))
-		return -1;
 	r->order = order;
-	r->iterations = iterations;
+	r->iterations = per_sample * samples;
+	r->samples = samples;
 	for (int v = 0; v < NR_VARIANTS; v++) {
-		r->ns[v] = res[v].median_ns;
-		r->min_ns[v] = res[v].min_ns;
-		r->max_ns[v] = res[v].max_ns;
-		/* sample 0 is the warm-up */
-		r->loop_ns[v] = median(ctx[v].loop_ns + 1, ctx[v].nloops - 1);
+		r->min_ns[v] = min_of(fns[v], samples);
+		r->max_ns[v] = max_of(fns[v], samples);
+		r->ns[v] = median(fns[v], samples);
+		r->loop_ns[v] = median(lns[v], samples);
 	}
+	r->speedup = median(speed, samples);
+	r->over_floor = median(over, samples);
 	return 0;
 }
 
@@ -197,8 +224,9 @@ static void usage(FILE *f)
 	      "                        [--no-sweep] [--no-models] [--cma [--cma-pages N]]\n"
 	      "                        [instance flags]\n"
 	      "  The kernel patch's loop (alloc order-K, split_page, free_contig_range),\n"
-	      "  per page vs batched vs floor, interleaved in one process; ns per iteration\n"
-	      "  of the free step (medians), plus the whole loop. Default K=9, N=100000, R=3;\n"
+	      "  per page vs batched vs floor, interleaved iteration by iteration in one\n"
+	      "  process; ns per iteration of the free step (medians over R samples of N/R\n"
+	      "  iterations), plus the whole loop. Default K=9, N=100000, R=5;\n"
 	      "  the sweep runs orders 0..max_order with fewer iterations; --no-models skips\n"
 	      "  the headline order on the other memmap model.\n"
 	      "  --cma: alloc_contig_pages(N=16384) then free, per page vs batched.\n",
@@ -250,7 +278,7 @@ static void print_result(const struct contig_result *r, const char *memmap)
 {
 	printf("%-8s %5u %10lu %12.0f %12.0f %12.0f %8.2fx %8.2f %14.0f %14.0f\n", memmap,
 	       r->order, r->iterations, r->ns[V_PER_PAGE], r->ns[V_BATCHED], r->ns[V_FLOOR],
-	       r->ns[V_PER_PAGE] / r->ns[V_BATCHED], r->ns[V_BATCHED] / r->ns[V_FLOOR],
+	       r->speedup, r->over_floor,
 	       r->loop_ns[V_PER_PAGE], r->loop_ns[V_BATCHED]);
 }
 
@@ -263,8 +291,9 @@ static void json_result(struct jw *w, const struct contig_result *r, const char 
 	jw_double(w, "per_page_ns", r->ns[V_PER_PAGE]);
 	jw_double(w, "batched_ns", r->ns[V_BATCHED]);
 	jw_double(w, "floor_ns", r->ns[V_FLOOR]);
-	jw_double(w, "speedup", r->ns[V_PER_PAGE] / r->ns[V_BATCHED]);
-	jw_double(w, "batched_over_floor", r->ns[V_BATCHED] / r->ns[V_FLOOR]);
+	jw_double(w, "speedup", r->speedup);
+	jw_double(w, "batched_over_floor", r->over_floor);
+	jw_u64(w, "samples", r->samples);
 	jw_double(w, "per_page_min_ns", r->min_ns[V_PER_PAGE]);
 	jw_double(w, "per_page_max_ns", r->max_ns[V_PER_PAGE]);
 	jw_double(w, "batched_min_ns", r->min_ns[V_BATCHED]);
@@ -272,40 +301,46 @@ static void json_result(struct jw *w, const struct contig_result *r, const char 
 	jw_double(w, "loop_per_page_ns", r->loop_ns[V_PER_PAGE]);
 	jw_double(w, "loop_batched_ns", r->loop_ns[V_BATCHED]);
 	jw_double(w, "loop_speedup", r->loop_ns[V_PER_PAGE] / r->loop_ns[V_BATCHED]);
+	jw_double(w, "floor_min_ns", r->min_ns[V_FLOOR]);
 }
 
-/* --cma: one iteration = alloc_contig_pages + free_contig_range. */
+/* --cma: one iteration = alloc_contig_pages(nr) + free_contig_range. */
+struct cma_ctx {
+	pmm_t *pmm;
+	unsigned long nr_pages;
+	unsigned int iterations;
+};
+
 static int cma_run(void *arg, struct bench_sample *s)
 {
-	struct contig_ctx *c = arg;
-	unsigned long nr = c->iterations;	/* pages per iteration */
+	struct cma_ctx *c = arg;
 
-	for (unsigned int it = 0; it < c->order; it++) {	/* order = iterations here */
-		struct pmm_page *page = pmm_alloc_contig_pages(c->pmm, nr, PMM_GFP_KERNEL, -1);
+	for (unsigned int it = 0; it < c->iterations; it++) {
+		struct pmm_page *page = pmm_alloc_contig_pages(c->pmm, c->nr_pages, PMM_GFP_KERNEL, -1);
 
 		if (!page) {
-			fprintf(stderr, "bench contig --cma: alloc_contig_pages(%lu) failed\n", nr);
+			fprintf(stderr, "bench contig --cma: alloc_contig_pages(%lu) failed\n",
+				c->nr_pages);
 			return -1;
 		}
-		pmm_free_contig_range(c->pmm, pmm_page_to_pfn(c->pmm, page), nr);
+		pmm_free_contig_range(c->pmm, pmm_page_to_pfn(c->pmm, page), c->nr_pages);
 	}
-	s->ops = c->order;
+	s->ops = c->iterations;
 	return 0;
 }
 
 static int bench_cma(const struct pmm_config *cfg, const struct contig_opts *o)
 {
 	pmm_t *pp, *bt;
-	struct contig_ctx ctx[2];
+	struct cma_ctx ctx[2];
 	struct bench_variant var[2];
 	struct bench_result res[2];
-	unsigned int iters = 20;
 	int ret = PMM_EXIT_FAIL;
 
 	if (!make_pair(cfg, &pp, &bt))
 		return PMM_EXIT_FAIL;
-	ctx[0] = (struct contig_ctx){ .pmm = pp, .iterations = o->cma_pages, .order = iters };
-	ctx[1] = (struct contig_ctx){ .pmm = bt, .iterations = o->cma_pages, .order = iters };
+	ctx[0] = (struct cma_ctx){ .pmm = pp, .nr_pages = o->cma_pages, .iterations = 20 };
+	ctx[1] = (struct cma_ctx){ .pmm = bt, .nr_pages = o->cma_pages, .iterations = 20 };
 	var[0] = (struct bench_variant){ "per_page", cma_run, &ctx[0] };
 	var[1] = (struct bench_variant){ "batched", cma_run, &ctx[1] };
 	if (bench_run(var, 2, 1, o->reps < 5 ? 5 : o->reps, res) || verify(pp, "per_page") ||
@@ -353,7 +388,7 @@ static unsigned long sweep_iterations(unsigned int order, unsigned long headline
 int bench_contig(int argc, char **argv)
 {
 	struct contig_opts o = { .sweep = true, .models = true, .order = 9, .iterations = 100000,
-				 .reps = 3, .cma_pages = 16384 };
+				 .reps = 5, .cma_pages = 16384 };
 	struct contig_result head, other, sweep[PMM_MAX_ORDER_LIMIT + 1];
 	struct pmm_config cfg, other_cfg;
 	struct bench_pin *pin;
@@ -384,8 +419,9 @@ int bench_contig(int argc, char **argv)
 		goto out;
 	if (!o.json) {
 		bench_print_config(stdout, bt);
-		printf("free step ns per iteration (median of %u, clock overhead %llu ns subtracted);"
-		       " loop = alloc+split+free\n", o.reps, (unsigned long long)clock_ns);
+		printf("free step ns per iteration (median of %u samples, variants interleaved per "
+		       "iteration,\nclock overhead %llu ns subtracted); ratios are medians of per-sample "
+		       "ratios; loop = alloc+split+free\n", o.reps, (unsigned long long)clock_ns);
 		printf("%-8s %5s %10s %12s %12s %12s %9s %8s %14s %14s\n", "memmap", "order", "iters",
 		       "per_page", "batched", "floor", "speedup", "b/floor", "loop_per_page",
 		       "loop_batched");
@@ -458,8 +494,7 @@ int bench_contig(int argc, char **argv)
 		putchar('\n');
 	} else {
 		printf("order %u: batched is %.2fx faster than per page (kernel: 5.6x), %.2fx the floor\n",
-		       o.order, head.ns[V_PER_PAGE] / head.ns[V_BATCHED],
-		       head.ns[V_BATCHED] / head.ns[V_FLOOR]);
+		       o.order, head.speedup, head.over_floor);
 	}
 	ret = PMM_EXIT_OK;
 out:

@@ -57,10 +57,18 @@ static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t 
 	return NULL;
 }
 
-/* Drop the caller's reference (unless @frozen) and run the free checks. */
+/*
+ * Drop the caller's reference and run the free checks. A frozen page has no
+ * reference to drop, but its count must really be 0.
+ */
 static inline bool contig_page_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
 {
-	return (frozen || page_ref_put_testzero(pmm, page)) && free_pages_prepare(pmm, page, 0);
+	if (frozen ? unlikely(page_ref_count(page)) : !page_ref_put_testzero(pmm, page)) {
+		if (frozen)
+			bad_page_report(pmm, page, "frozen range: page has references");
+		return false;
+	}
+	return free_pages_prepare(pmm, page, 0);
 }
 
 /* The pre-2026 kernel loop: __free_page() on every pfn. */
@@ -77,45 +85,44 @@ static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long 
 }
 
 /*
- * The 2026 loop. Loop invariant: [start_pfn, pfn) are prepared pages of one
- * section whose pages start at @start (empty when start is NULL). Inlined
- * twice so that @frozen is a constant in the hot loop.
+ * The 2026 loop, one section at a time (the memmap is only known
+ * contiguous inside a section). The inner loop is the per-page work and
+ * nothing else; it stops at a page that keeps a reference or fails the
+ * checks. Loop invariant: [run, pfn) are prepared pages at @start.
+ * Always inlined twice so that @frozen is a constant in the inner loop.
  */
-static inline void free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr,
-					     const bool frozen)
+static inline __attribute__((always_inline)) void
+free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const bool frozen)
 {
-	const pmm_pfn_t section_mask = ((pmm_pfn_t)1 << pmm->pfn_section_shift) - 1;
-	struct pmm_page *page = NULL, *start = NULL;
-	pmm_pfn_t start_pfn = 0;
+	const pmm_pfn_t end = pfn + nr;
 
-	for (pmm_pfn_t end = pfn + nr; pfn < end; pfn++) {
-		/* The memmap is only known contiguous inside a section. */
-		if (likely(page && (pfn & section_mask))) {
-			page++;
-		} else {
-			pmm_pfn_t next = pfn + 1;
+	while (pfn < end) {
+		pmm_pfn_t seg_end = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+		pmm_pfn_t next = pfn + 1;
+		struct pmm_page *page = contig_pfn_to_page(pmm, pfn, &next);
 
-			if (start)
-				free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
-			start = NULL;
-			page = contig_pfn_to_page(pmm, pfn, &next);
-			if (!page) {
-				pfn = next - 1;
-				continue;
-			}
+		if (!page) {
+			pfn = next;
+			continue;
 		}
-		if (likely(contig_page_put_prepare(pmm, page, frozen))) {
-			if (!start) {
-				start = page;
-				start_pfn = pfn;
+		if (seg_end > end)
+			seg_end = end;
+		while (pfn < seg_end) {
+			struct pmm_page *start = page;
+			pmm_pfn_t run = pfn;
+
+			while (pfn < seg_end && likely(contig_page_put_prepare(pmm, page, frozen))) {
+				pfn++;
+				page++;
 			}
-		} else if (start) {
-			free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
-			start = NULL;
+			if (pfn > run)
+				free_prepared_contig_range(pmm, start, run, pfn - run);
+			if (pfn < seg_end) {	/* a page that stays: it ends the run */
+				pfn++;
+				page++;
+			}
 		}
 	}
-	if (start)
-		free_prepared_contig_range(pmm, start, start_pfn, pfn - start_pfn);
 }
 
 /*

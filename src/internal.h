@@ -635,16 +635,19 @@ static inline bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page)
  * decided inline from one flags word; everything else (reports, compound
  * and high-order blocks) is out of line. A block that fails is reported and
  * leaked when the caller owns it.
+ * Precondition: the refcount is 0 (its last reference was just dropped, or
+ * the caller checked a frozen page), so the fast path does not reread it.
  * Return: true if the block may go to a free list.
  */
 static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
 	uint64_t f = page_flags(page);
 
+	PMM_BUG_ON(atomic_load_explicit(&page->refcount, memory_order_relaxed));
 	if (likely(!order && (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) ==
 				     PF(PG_owned) &&
 		   atomic_load_explicit(&page->mapcount, memory_order_relaxed) == -1 &&
-		   !page->mapping && !atomic_load_explicit(&page->refcount, memory_order_relaxed))) {
+		   !page->mapping)) {
 		atomic_store_explicit(&page->flags, f & ~(PF(PG_owned) | PF(PG_dirty)),
 				      memory_order_relaxed);
 		page->private = 0;
