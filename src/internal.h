@@ -571,8 +571,21 @@ int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
  * ------------------------------------------------------------------------ */
 
 void pcp_init(struct pmm_pcp *pcp, int batch, int high);
-int pcp_order_index(const pmm_t *pmm, unsigned int order);	/* -1: not cached */
-struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zone);
+/* Which order slot a cached order uses; -1 if @order is not cached. */
+static inline int pcp_order_index(const pmm_t *pmm, unsigned int order)
+{
+	if (order <= PCP_MAX_LOW_ORDER)
+		return (int)order;
+	return order == pmm->pageblock_order ? PCP_MAX_LOW_ORDER + 1 : -1;
+}
+
+/* This CPU's pcp set of @zone; the CPU is a hint (the thread may migrate). */
+static inline struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zone)
+{
+	unsigned int cpu = pmm->cfg.cpu_fn ? pmm->cfg.cpu_fn(pmm->cfg.cpu_arg) : os_getcpu();
+
+	return &zone->pcp[likely(cpu < pmm->nr_cpus) ? cpu : cpu % pmm->nr_cpus];
+}
 struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
 					unsigned int order, int mt, pmm_gfp_t gfp);
 void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,

@@ -203,13 +203,16 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 	return true;
 }
 
-static bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+/* Kernel check_new_pages(): every page of a block leaving a free list must be clean. */
+static inline bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
 	for (unsigned long i = 0; i < (1UL << order); i++) {
-		const char *why = page_bad_reason(&page[i], PAGE_FLAGS_CHECK_AT_PREP);
+		struct pmm_page *p = &page[i];
 
-		if (unlikely(why)) {
-			bad_page_leak(pmm, page, order, why);
+		if (unlikely((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) ||
+			     atomic_load_explicit(&p->mapcount, memory_order_relaxed) != -1 ||
+			     p->mapping || page_ref_count(p))) {
+			bad_page_leak(pmm, page, order, page_bad_reason(p, PAGE_FLAGS_CHECK_AT_PREP));
 			return false;
 		}
 	}

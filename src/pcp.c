@@ -25,16 +25,6 @@ void pcp_init(struct pmm_pcp *pcp, int batch, int high)
 		list_init(&pcp->lists[i]);
 }
 
-/* Which order slot a cached order uses; -1 if @order is not cached. */
-int pcp_order_index(const pmm_t *pmm, unsigned int order)
-{
-	if (order <= PCP_MAX_LOW_ORDER)
-		return (int)order;
-	if (order == pmm->pageblock_order)
-		return PCP_MAX_LOW_ORDER + 1;
-	return -1;
-}
-
 static inline int order_to_pindex(const pmm_t *pmm, unsigned int order, int mt)
 {
 	return pcp_order_index(pmm, order) * PMM_MIGRATE_PCPTYPES + mt;
@@ -45,13 +35,6 @@ static inline unsigned int pindex_to_order(const pmm_t *pmm, int pindex)
 	int oi = pindex / PMM_MIGRATE_PCPTYPES;
 
 	return oi <= PCP_MAX_LOW_ORDER ? (unsigned int)oi : pmm->pageblock_order;
-}
-
-struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zone)
-{
-	unsigned int cpu = pmm->cfg.cpu_fn ? pmm->cfg.cpu_fn(pmm->cfg.cpu_arg) : os_getcpu();
-
-	return &zone->pcp[cpu < pmm->nr_cpus ? cpu : cpu % pmm->nr_cpus];
 }
 
 /*
