@@ -132,6 +132,36 @@ struct pmm_region {
 	int nid;		/* NUMA node, 0..PMM_MAX_NODES-1 */
 };
 
+/*
+ * Fault injection, in the manner of the kernel's fail_page_alloc/failslab:
+ * eligible calls are counted from 1; call @nth is the first that may fail,
+ * then every @interval-th one (0 or 1: each), each with @probability
+ * percent, at most @times failures in all (-1: no limit). nth == 0
+ * disables the attribute. Draws are a hash of (seed, call number), so a
+ * run repeats exactly.
+ */
+struct pmm_fault_attr {
+	uint64_t nth;			/* first call that may fail; 0 = off */
+	uint64_t interval;		/* then every interval-th call */
+	unsigned int probability;	/* percent, 0..100 (pmm_config_init: 100) */
+	int64_t times;			/* failures left; -1 = unlimited (default) */
+	unsigned int min_order;		/* page allocations: lower orders never fail */
+	uint64_t seed;			/* for @probability */
+};
+
+enum pmm_fault_kind {
+	PMM_FAULT_PAGE_ALLOC,	/* page allocations (alloc_pages, bulk, folio, exact, contig) */
+	PMM_FAULT_META_ALLOC,	/* metadata: memmap, zone arrays, isolation state, ... */
+	PMM_NR_FAULT_KINDS,
+};
+
+/*
+ * Metadata allocator: returns @size zeroed bytes (or NULL); the default maps
+ * anonymous memory. An embedder without mmap supplies its own.
+ */
+typedef void *(*pmm_meta_alloc_fn)(void *arg, size_t size);
+typedef void (*pmm_meta_free_fn)(void *arg, void *p, size_t size);
+
 /* Called for each bad page found at free or allocation; the page is leaked. */
 typedef void (*pmm_bad_page_fn)(void *arg, pmm_pfn_t pfn, const char *reason);
 /* Picks the CPU whose pcp lists a call uses; must return 0..nr_cpus-1. */
@@ -172,6 +202,11 @@ struct pmm_config {
 	pmm_log_fn log_fn;		/* NULL: stderr, rate limited */
 	void *log_arg;
 	bool quiet;			/* no log lines at all */
+
+	pmm_meta_alloc_fn meta_alloc;	/* NULL: anonymous mmap (both or neither) */
+	pmm_meta_free_fn meta_free;
+	void *meta_arg;
+	struct pmm_fault_attr fault[PMM_NR_FAULT_KINDS];	/* all off by default */
 };
 
 /**
@@ -340,6 +375,13 @@ void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr);
 int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp);
 
 /**
+ * pmm_alloc_contig_frozen_range - pmm_alloc_contig_range() leaving every
+ * frame frozen (refcount 0); give them back with
+ * pmm_free_contig_frozen_range().
+ */
+int pmm_alloc_contig_frozen_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp);
+
+/**
  * pmm_alloc_contig_pages - find and take @nr_pages free contiguous frames
  * on node @nid (-1: any node).
  * Return: the first page (each frame refcount 1) or NULL.
@@ -367,6 +409,13 @@ void pmm_folio_put(pmm_t *pmm, struct pmm_folio *folio);
 void pmm_folio_put_refs(pmm_t *pmm, struct pmm_folio *folio, int refs);
 /** pmm_folio_ref_count - the folio's reference count. */
 int pmm_folio_ref_count(const struct pmm_folio *folio);
+
+/**
+ * pmm_fault_set - replace a fault attribute at run time and restart its
+ * call count (tests sweep @attr.nth over the calls an operation makes).
+ * Return: 0 or -PMM_EINVAL.
+ */
+int pmm_fault_set(pmm_t *pmm, enum pmm_fault_kind kind, const struct pmm_fault_attr *attr);
 
 /* ------------------------------------------------------------------------
  * Reclaim hooks
@@ -406,7 +455,8 @@ int pmm_register_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 	X(contig_chunks, "chunks freed by the batched contig path")            \
 	X(bad_page, "bad pages reported")                                      \
 	X(leaked_pages, "frames deliberately leaked as bad")                   \
-	X(shrinker_calls, "shrinker invocations")
+	X(shrinker_calls, "shrinker invocations")                              \
+	X(fault_injected, "failures injected by a fault attribute")
 
 struct pmm_stats {
 #define PMM_STAT_FIELD(name, desc) uint64_t name;

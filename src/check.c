@@ -302,7 +302,10 @@ int pmm_check(pmm_t *pmm)
 	uint64_t span = pmm->max_pfn - pmm->min_pfn;
 
 	c.map_bytes = (size_t)((span + 63) / 64 * 8);
-	c.free_map = os_map_anon(c.map_bytes);
+	/* The checker's own scratch memory is not subject to fault injection. */
+	struct fault_state never = { 0 };
+
+	c.free_map = meta_alloc_cfg(&pmm->cfg, &never, c.map_bytes);
 	if (!c.free_map)
 		return -PMM_ENOMEM;
 
@@ -335,7 +338,7 @@ int pmm_check(pmm_t *pmm)
 	if (c.leaked != pmm_leaked_frames(pmm))
 		violation(&c, "leaked frames %llu, counter says %llu", (unsigned long long)c.leaked,
 			  (unsigned long long)pmm_leaked_frames(pmm));
-	os_unmap(c.free_map, c.map_bytes);
+	meta_free(pmm, c.free_map, c.map_bytes);
 	if (c.errors > MAX_REPORTS)
 		violation(&c, "%lu more violations not shown", c.errors - MAX_REPORTS);
 	return c.errors ? -PMM_ECORRUPT : 0;

@@ -16,6 +16,8 @@
  */
 #include "internal.h"
 
+#include <string.h>
+
 /*
  * Free a run of prepared order-0 pages as maximal aligned chunks.
  * Precondition: [pfn, pfn + nr) lies in one section, @page is pfn's page.
@@ -217,14 +219,19 @@ void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr)
  * alloc_contig_range
  * ------------------------------------------------------------------------ */
 
-int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp)
+/*
+ * Kernel alloc_contig_frozen_range(): isolate, drain, take, undo, and give
+ * the overhang back. On success every frame of [start, end) is a frozen
+ * order-0 page (PG_owned, refcount 0).
+ */
+static int alloc_contig_frozen(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp)
 {
 	struct pmm_zone *zone;
 	struct isolation iso;
 	pmm_pfn_t outer_start, outer_end;
+	unsigned int order;
 	int err;
 
-	(void)gfp;
 	if (start >= end)
 		return -PMM_EINVAL;
 	for (pmm_pfn_t pfn = start; pfn < end; pfn++)
@@ -233,6 +240,9 @@ int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t
 	zone = page_zone(pmm, pfn_to_page(pmm, start));
 	if (page_zone(pmm, pfn_to_page(pmm, end - 1)) != zone)
 		return -PMM_EINVAL;
+	order = ilog2_ul((unsigned long)(end - start));
+	if (should_fail_alloc_page(pmm, gfp, order > pmm->max_order ? pmm->max_order : order))
+		return -PMM_ENOMEM;
 
 	err = start_isolate_page_range(zone, start, end, &iso);
 	if (err)
@@ -247,6 +257,23 @@ int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t
 	/* The overhang of the first and last block goes back through the batched path. */
 	free_contig_range_common(pmm, outer_start, start - outer_start, true);
 	free_contig_range_common(pmm, end, outer_end - end, true);
+	if ((gfp & PMM_GFP_ZERO) && pmm->direct_map)
+		memset(pmm_page_address(pmm, pfn_to_page(pmm, start)), 0,
+		       (size_t)(end - start) << pmm->page_shift);
+	return 0;
+}
+
+int pmm_alloc_contig_frozen_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp)
+{
+	return alloc_contig_frozen(pmm, start, end, gfp);
+}
+
+int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp)
+{
+	int err = alloc_contig_frozen(pmm, start, end, gfp);
+
+	if (err)
+		return err;
 	for (pmm_pfn_t pfn = start; pfn < end; pfn++)
 		set_page_count(pfn_to_page(pmm, pfn), 1);
 	return 0;

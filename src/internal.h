@@ -364,6 +364,12 @@ struct zonelist {
 	struct pmm_zone *zones[MAX_ZONES];
 };
 
+struct fault_state {
+	struct pmm_fault_attr attr;	/* the attribute in force */
+	_Atomic uint64_t calls;		/* eligible calls so far */
+	_Atomic int64_t failed;		/* failures counted against attr.times */
+};
+
 struct pmm_shrinker {
 	pmm_shrink_fn fn;
 	void *arg;
@@ -397,6 +403,9 @@ struct pmm {
 	pmm_spinlock_t shrinker_lock;	/* shrinkers[], nr_shrinkers */
 	struct pmm_shrinker shrinkers[PMM_MAX_SHRINKERS];
 	unsigned int nr_shrinkers;
+
+	/* fault.c */
+	struct fault_state fault[PMM_NR_FAULT_KINDS];
 
 	/* page_alloc.c */
 	struct pmm_stats gstats;	/* updated with atomic builtins */
@@ -473,6 +482,17 @@ unsigned int os_online_cpus(void);
 void os_yield(void);
 uint64_t os_now_ns(void);
 void os_log_stderr(const char *line);
+
+/* ------------------------------------------------------------------------
+ * fault.c
+ * ------------------------------------------------------------------------ */
+
+void fault_init(struct fault_state *fs, const struct pmm_fault_attr *attr);
+bool should_fail_alloc_page(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order);
+void *meta_alloc_cfg(const struct pmm_config *cfg, struct fault_state *fs, size_t size);
+void meta_free_cfg(const struct pmm_config *cfg, void *p, size_t size);
+void *meta_alloc(pmm_t *pmm, size_t size);	/* zeroed; NULL on failure */
+void meta_free(pmm_t *pmm, void *p, size_t size);
 
 /* ------------------------------------------------------------------------
  * memmap.c

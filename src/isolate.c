@@ -55,7 +55,7 @@ int start_isolate_page_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t e
 	iso->pb_start = pageblock_start_pfn(pmm, start);
 	iso->pb_end = pageblock_start_pfn(pmm, end + pb - 1);
 	iso->nr = (unsigned long)((iso->pb_end - iso->pb_start) >> pmm->pageblock_order);
-	iso->saved = os_map_anon(iso->nr);
+	iso->saved = meta_alloc(zone->pmm, iso->nr);
 	if (!iso->saved)
 		return -PMM_ENOMEM;
 
@@ -65,7 +65,7 @@ int start_isolate_page_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t e
 
 		if (mt == PMM_MIGRATE_ISOLATE) {
 			spin_unlock(&zone->lock);
-			os_unmap(iso->saved, iso->nr);
+			meta_free(zone->pmm, iso->saved, iso->nr);
 			return -PMM_EBUSY;
 		}
 		iso->saved[pb_index(iso, pmm, p)] = (uint8_t)mt;
@@ -111,7 +111,7 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 		q += (pmm_pfn_t)1 << o;
 	}
 	spin_unlock(&zone->lock);
-	os_unmap(iso->saved, iso->nr);
+	meta_free(zone->pmm, iso->saved, iso->nr);
 	iso->saved = NULL;
 }
 

@@ -154,13 +154,13 @@ int memmap_init(pmm_t *pmm)
 	pmm->first_section = pmm->min_pfn >> pmm->pfn_section_shift;
 	last_section = (pmm->max_pfn - 1) >> pmm->pfn_section_shift;
 	pmm->nr_sections = last_section - pmm->first_section + 1;
-	pmm->sections = os_map_anon(pmm->nr_sections * sizeof(struct mem_section));
+	pmm->sections = meta_alloc(pmm, pmm->nr_sections * sizeof(struct mem_section));
 	if (!pmm->sections)
 		return -PMM_ENOMEM;
 
 	if (cfg->memmap == PMM_MEMMAP_VMEMMAP) {
 		pmm->memmap_bytes = pmm->nr_sections * chunk;
-		pmm->vmemmap = os_map_anon(pmm->memmap_bytes);
+		pmm->vmemmap = meta_alloc(pmm, pmm->memmap_bytes);
 		if (!pmm->vmemmap)
 			return -PMM_ENOMEM;
 	}
@@ -179,7 +179,7 @@ int memmap_init(pmm_t *pmm)
 			ms->start_pfn = (s + pmm->first_section) << pmm->pfn_section_shift;
 			if (pmm->vmemmap)
 				ms->memmap = pmm->vmemmap + s * section_pages(pmm);
-			else if (!(ms->memmap = os_map_anon(chunk)))
+			else if (!(ms->memmap = meta_alloc(pmm, chunk)))
 				return -PMM_ENOMEM;
 			init_section_pages(pmm, s);
 		}
@@ -194,9 +194,9 @@ void memmap_exit(pmm_t *pmm)
 	backing_exit(pmm);
 	if (pmm->sections && !pmm->vmemmap)
 		for (uint64_t s = 0; s < pmm->nr_sections; s++)
-			os_unmap(pmm->sections[s].memmap, chunk);
-	os_unmap(pmm->vmemmap, pmm->memmap_bytes);
-	os_unmap(pmm->sections, pmm->nr_sections * sizeof(struct mem_section));
+			meta_free(pmm, pmm->sections[s].memmap, chunk);
+	meta_free(pmm, pmm->vmemmap, pmm->memmap_bytes);
+	meta_free(pmm, pmm->sections, pmm->nr_sections * sizeof(struct mem_section));
 	pmm->sections = NULL;
 	pmm->vmemmap = NULL;
 }

@@ -356,8 +356,9 @@ struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsign
 				order, pmm->max_order);
 		return NULL;
 	}
-	page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_LOW);
-	if (unlikely(!page))
+	if (unlikely(should_fail_alloc_page(pmm, gfp, order)))
+		page = NULL;
+	else if (unlikely(!(page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_LOW))))
 		page = alloc_slowpath(pmm, nid, gfp, order);
 	if (unlikely(!page)) {
 		gstat_add(pmm, alloc_fail, 1);
@@ -392,6 +393,8 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 		missing += !array[i];
 	if (!missing)
 		return nr;
+	if (should_fail_alloc_page(pmm, gfp, 0))
+		return nr - missing;
 	for (i = 0; i < zl->nr && pmm->pcp_enabled; i++) {
 		if (zone_watermark_ok(zl->zones[i], 0, WMARK_LOW, gfp) &&
 		    atomic_load_explicit(&zl->zones[i]->free_pages, memory_order_relaxed) -

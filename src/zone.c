@@ -26,6 +26,10 @@ void pmm_config_init(struct pmm_config *cfg)
 	cfg->memmap = PMM_MEMMAP_SPARSE;
 	cfg->backing = PMM_BACKING_MEMFD;
 	cfg->min_free_pages = PMM_AUTO;
+	for (int k = 0; k < PMM_NR_FAULT_KINDS; k++) {
+		cfg->fault[k].probability = 100;
+		cfg->fault[k].times = -1;
+	}
 }
 
 const char *zone_name(enum pmm_zone_type type)
@@ -92,6 +96,11 @@ static int config_resolve(struct pmm_config *cfg)
 		return -PMM_EINVAL;
 	if (cfg->pcp_high && cfg->pcp_batch && cfg->pcp_high < cfg->pcp_batch)
 		return -PMM_EINVAL;
+	if (!cfg->meta_alloc != !cfg->meta_free)
+		return -PMM_EINVAL;
+	for (int k = 0; k < PMM_NR_FAULT_KINDS; k++)
+		if (cfg->fault[k].probability > 100)
+			return -PMM_EINVAL;
 	return 0;
 }
 
@@ -302,12 +311,12 @@ int zones_init(pmm_t *pmm)
 		zone->pb_base = pageblock_start_pfn(pmm, zone->start_pfn);
 		zone->nr_pageblocks = (size_t)((zone->end_pfn - zone->pb_base +
 						pageblock_nr_pages(pmm) - 1) >> pmm->pageblock_order);
-		zone->pageblock_mt = os_map_anon(zone->nr_pageblocks);
+		zone->pageblock_mt = meta_alloc(pmm, zone->nr_pageblocks);
 		if (!zone->pageblock_mt)
 			return -PMM_ENOMEM;
 		memset(zone->pageblock_mt, PMM_MIGRATE_MOVABLE, zone->nr_pageblocks);
 
-		zone->pcp = os_map_anon(pmm->nr_cpus * sizeof(struct pmm_pcp));
+		zone->pcp = meta_alloc(pmm, pmm->nr_cpus * sizeof(struct pmm_pcp));
 		if (!zone->pcp)
 			return -PMM_ENOMEM;
 	}
@@ -339,13 +348,14 @@ void zones_exit(pmm_t *pmm)
 	for (unsigned int i = 0; i < MAX_ZONES; i++) {
 		struct pmm_zone *zone = &pmm->zones[i];
 
-		os_unmap(zone->pageblock_mt, zone->nr_pageblocks);
-		os_unmap(zone->pcp, pmm->nr_cpus * sizeof(struct pmm_pcp));
+		meta_free(pmm, zone->pageblock_mt, zone->nr_pageblocks);
+		meta_free(pmm, zone->pcp, pmm->nr_cpus * sizeof(struct pmm_pcp));
 	}
 }
 
 int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 {
+	struct fault_state meta_fault;
 	struct pmm_config cfg;
 	pmm_t *pmm;
 	int err;
@@ -361,7 +371,9 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	if (err)
 		return err;
 
-	pmm = os_map_anon(sizeof(*pmm));
+	/* The instance itself is the first metadata allocation. */
+	fault_init(&meta_fault, &cfg.fault[PMM_FAULT_META_ALLOC]);
+	pmm = meta_alloc_cfg(&cfg, &meta_fault, sizeof(*pmm));
 	if (!pmm)
 		return -PMM_ENOMEM;
 	pmm->cfg = cfg;
@@ -373,6 +385,10 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	pmm->pcp_enabled = !cfg.pcp_disable;
 	spin_lock_init(&pmm->log_lock);
 	spin_lock_init(&pmm->shrinker_lock);
+	fault_init(&pmm->fault[PMM_FAULT_PAGE_ALLOC], &cfg.fault[PMM_FAULT_PAGE_ALLOC]);
+	fault_init(&pmm->fault[PMM_FAULT_META_ALLOC], &cfg.fault[PMM_FAULT_META_ALLOC]);
+	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].calls, atomic_load(&meta_fault.calls));
+	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].failed, atomic_load(&meta_fault.failed));
 
 	err = memmap_init(pmm);
 	if (!err)
@@ -387,11 +403,14 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 
 void pmm_destroy(pmm_t *pmm)
 {
+	struct pmm_config cfg;
+
 	if (!pmm)
 		return;
 	zones_exit(pmm);
 	memmap_exit(pmm);
-	os_unmap(pmm, sizeof(*pmm));
+	cfg = pmm->cfg;
+	meta_free_cfg(&cfg, pmm, sizeof(*pmm));
 }
 
 const struct pmm_config *pmm_get_config(const pmm_t *pmm)
