@@ -143,39 +143,30 @@ void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
 		free_contig_range_batched(pmm, pfn, nr_pages, false);
 }
 
-void pmm_free_contig_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
+/* The public entry points: a compound head at @pfn is refused, nothing freed. */
+static void free_contig_range_checked(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
+				      bool frozen)
 {
 	pmm_pfn_t next;
 	struct pmm_page *first;
 
-	if (!nr_pages)
-		return;
-	first = contig_pfn_to_page(pmm, pfn, &next);
-	if (!first)
+	if (!nr_pages || !(first = contig_pfn_to_page(pmm, pfn, &next)))
 		return;
 	if (unlikely(page_test(first, PG_head))) {
-		bad_page_report(pmm, first, "pmm_free_contig_range on a compound head: nothing freed");
+		bad_page_report(pmm, first, "free_contig_range on a compound head: nothing freed");
 		return;
 	}
-	free_contig_range_common(pmm, pfn, nr_pages, false);
+	free_contig_range_common(pmm, pfn, nr_pages, frozen);
+}
+
+void pmm_free_contig_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
+{
+	free_contig_range_checked(pmm, pfn, nr_pages, false);
 }
 
 void pmm_free_contig_frozen_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages)
 {
-	pmm_pfn_t next;
-	struct pmm_page *first;
-
-	if (!nr_pages)
-		return;
-	first = contig_pfn_to_page(pmm, pfn, &next);
-	if (!first)
-		return;
-	if (unlikely(page_test(first, PG_head))) {
-		bad_page_report(pmm, first,
-				"pmm_free_contig_frozen_range on a compound head: nothing freed");
-		return;
-	}
-	free_contig_range_common(pmm, pfn, nr_pages, true);
+	free_contig_range_checked(pmm, pfn, nr_pages, true);
 }
 
 /*

@@ -251,12 +251,15 @@ int gfp_migratetype(pmm_gfp_t gfp)
  * Allocation
  * ------------------------------------------------------------------------ */
 
-/* Kernel __zone_watermark_ok(): free frames above the mark plus lowmem_reserve. */
-static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned int order, int mark,
+/*
+ * Kernel __zone_watermark_ok(): would the zone keep more than the mark
+ * (plus lowmem_reserve) free after handing out @nr_pages frames?
+ */
+static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned long nr_pages, int mark,
 			      pmm_gfp_t gfp)
 {
 	int64_t free = atomic_load_explicit(&((struct pmm_zone *)zone)->free_pages,
-					    memory_order_relaxed) - ((1L << order) - 1);
+					    memory_order_relaxed) - (int64_t)(nr_pages - 1);
 	int64_t min = (int64_t)zone->wmark[mark];
 
 	if (gfp & PMM_GFP_HIGH)
@@ -298,7 +301,7 @@ static struct pmm_page *get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gf
 
 		if ((gfp & PMM_GFP_THISNODE) && zone->nid != zl->zones[0]->nid)
 			break;
-		if (!zone_watermark_ok(zone, order, mark, gfp))
+		if (!zone_watermark_ok(zone, 1UL << order, mark, gfp))
 			continue;
 		while ((page = rmqueue(pmm, zone, order, mt, gfp))) {
 			if (likely(prep_new_page(pmm, page, order, gfp)))
@@ -396,9 +399,7 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 	if (should_fail_alloc_page(pmm, gfp, 0))
 		return nr - missing;
 	for (i = 0; i < zl->nr && pmm->pcp_enabled; i++) {
-		if (zone_watermark_ok(zl->zones[i], 0, WMARK_LOW, gfp) &&
-		    atomic_load_explicit(&zl->zones[i]->free_pages, memory_order_relaxed) -
-			    (int64_t)missing > (int64_t)zl->zones[i]->wmark[WMARK_LOW]) {
+		if (zone_watermark_ok(zl->zones[i], missing, WMARK_LOW, gfp)) {
 			zone = zl->zones[i];
 			break;
 		}
