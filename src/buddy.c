@@ -184,41 +184,59 @@ static bool can_claim_block(const pmm_t *pmm, unsigned int order, int start_mt)
 }
 
 /*
- * move_freepages_block_locked - move every free block of the pageblock at
- * @pfn from list @old_mt to @new_mt and retag the pageblock.
- * Return: frames moved.
+ * The next free block (order <= pageblock_order) whose head lies in
+ * [*pfn, end), or NULL; *pfn moves past it. Walks one pageblock's frames.
  */
-unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn,
-					  int old_mt, int new_mt)
+static struct pmm_page *next_free_block_locked(struct pmm_zone *zone, pmm_pfn_t *pfn,
+					       pmm_pfn_t end)
 {
 	const pmm_t *pmm = zone->pmm;
-	pmm_pfn_t start = pageblock_start_pfn(pmm, pfn);
-	pmm_pfn_t end = start + pageblock_nr_pages(pmm);
+
+	while (*pfn < end) {
+		struct pmm_page *page = pfn_present(pmm, *pfn) ? pfn_to_page(pmm, *pfn) : NULL;
+
+		if (page && page->private <= pmm->pageblock_order &&
+		    page_is_buddy(zone, page, (unsigned int)page->private)) {
+			*pfn += (pmm_pfn_t)1 << page->private;
+			return page;
+		}
+		(*pfn)++;
+	}
+	return NULL;
+}
+
+/* Frames free in the pageblock at @pfn. */
+static unsigned long pageblock_free_pages_locked(struct pmm_zone *zone, pmm_pfn_t pfn)
+{
+	pmm_pfn_t p = pageblock_start_pfn(zone->pmm, pfn);
+	pmm_pfn_t end = p + pageblock_nr_pages(zone->pmm);
+	unsigned long nfree = 0;
+	struct pmm_page *page;
+
+	while ((page = next_free_block_locked(zone, &p, end)))
+		nfree += 1UL << page->private;
+	return nfree;
+}
+
+/*
+ * move_freepages_block_locked - move every free block of the pageblock at
+ * @pfn to the @new_mt lists and retag the pageblock.
+ * Return: frames moved.
+ */
+unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int new_mt)
+{
+	pmm_pfn_t p = pageblock_start_pfn(zone->pmm, pfn);
+	pmm_pfn_t end = p + pageblock_nr_pages(zone->pmm);
 	unsigned long moved = 0;
+	struct pmm_page *page;
 
 	lockdep_assert_held(&zone->lock);
-	for (pfn = start; pfn < end;) {
-		struct pmm_page *page;
-		unsigned int order;
-
-		if (!pfn_present(pmm, pfn)) {
-			pfn++;
-			continue;
-		}
-		page = pfn_to_page(pmm, pfn);
-		if (!page_is_buddy(zone, page, (unsigned int)page->private) ||
-		    page->private > pmm->pageblock_order) {
-			pfn++;
-			continue;
-		}
-		order = (unsigned int)page->private;
+	while ((page = next_free_block_locked(zone, &p, end))) {
 		list_del(&page->lru);
-		list_add_tail(&page->lru, &zone->free_area[order].free_list[new_mt]);
-		moved += 1UL << order;
-		pfn += (pmm_pfn_t)1 << order;
+		list_add_tail(&page->lru, &zone->free_area[page->private].free_list[new_mt]);
+		moved += 1UL << page->private;
 	}
-	set_pageblock_migratetype(zone, start, new_mt);
-	(void)old_mt;
+	set_pageblock_migratetype(zone, pageblock_start_pfn(zone->pmm, pfn), new_mt);
 	return moved;
 }
 
@@ -243,28 +261,14 @@ static struct pmm_page *steal_suitable_fallback_locked(struct pmm_zone *zone,
 		stat_add(&zone->stats, steal_block, 1);
 		return page;
 	}
-	if (can_claim_block(pmm, cur, start_mt)) {
-		unsigned long nfree = 0;
-		pmm_pfn_t s = pageblock_start_pfn(pmm, pfn);
-
-		/* Count first: a pageblock that is mostly in use stays its type. */
-		for (pmm_pfn_t p = s; p < s + pageblock_nr_pages(pmm);) {
-			struct pmm_page *q = pfn_present(pmm, p) ? pfn_to_page(pmm, p) : NULL;
-
-			if (q && page_is_buddy(zone, q, (unsigned int)q->private)) {
-				nfree += 1UL << q->private;
-				p += (pmm_pfn_t)1 << q->private;
-			} else {
-				p++;
-			}
-		}
-		if (nfree >= pageblock_nr_pages(pmm) / 2) {
-			move_freepages_block_locked(zone, pfn, fallback_mt, start_mt);
-			del_page_from_free_list_locked(zone, page, cur, start_mt);
-			expand_locked(zone, page, order, cur, start_mt);
-			stat_add(&zone->stats, steal_block, 1);
-			return page;
-		}
+	/* A pageblock that is mostly in use keeps its type. */
+	if (can_claim_block(pmm, cur, start_mt) &&
+	    pageblock_free_pages_locked(zone, pfn) >= pageblock_nr_pages(pmm) / 2) {
+		move_freepages_block_locked(zone, pfn, start_mt);
+		del_page_from_free_list_locked(zone, page, cur, start_mt);
+		expand_locked(zone, page, order, cur, start_mt);
+		stat_add(&zone->stats, steal_block, 1);
+		return page;
 	}
 	del_page_from_free_list_locked(zone, page, cur, fallback_mt);
 	expand_locked(zone, page, order, cur, fallback_mt);

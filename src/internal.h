@@ -567,8 +567,7 @@ static inline void account_freepages(struct pmm_zone *zone, long nr)
 
 void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
 				    unsigned int order, int mt);
-unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn,
-					  int old_mt, int new_mt);
+unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int new_mt);
 
 /* ------------------------------------------------------------------------
  * isolate.c

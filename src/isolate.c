@@ -71,8 +71,7 @@ int start_isolate_page_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t e
 		iso->saved[pb_index(iso, pmm, p)] = (uint8_t)mt;
 	}
 	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb)
-		move_freepages_block_locked(zone, p, iso->saved[pb_index(iso, pmm, p)],
-					    PMM_MIGRATE_ISOLATE);
+		move_freepages_block_locked(zone, p, PMM_MIGRATE_ISOLATE);
 	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb)
 		split_large_buddy_locked(zone, p);
 	spin_unlock(&zone->lock);
