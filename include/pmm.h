@@ -481,6 +481,7 @@ struct pmm_zone_info {
 	uint64_t wmark_min, wmark_low, wmark_high;	/* watermarks, frames */
 	unsigned int pcp_batch, pcp_high;		/* per-CPU list sizing */
 	uint64_t lowmem_reserve;			/* kept from higher-zone requests */
+	uint64_t reserved_highatomic;			/* set aside for high-order atomic */
 	uint64_t nr_free[PMM_MAX_ORDER_LIMIT + 1];	/* buddyinfo */
 	uint64_t nr_free_mt[PMM_MIGRATE_TYPES][PMM_MAX_ORDER_LIMIT + 1];	/* pagetypeinfo */
 	uint64_t nr_pageblocks_mt[PMM_MIGRATE_TYPES];	/* pageblocks per migratetype */

@@ -57,6 +57,28 @@ void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page
 }
 
 /*
+ * A HIGHATOMIC pageblock that is entirely free again goes back to MOVABLE.
+ * The kernel keeps such a pageblock reserved until memory runs short; pmm
+ * releases it here so that freeing everything restores the fresh buddyinfo
+ * (design.md section 8). Nothing is lost: the whole pageblock is a free
+ * block that high-order requests, atomic ones included, can take.
+ */
+/* Written under zone->lock, read without it by zone_watermark_ok(). */
+static void account_highatomic_locked(struct pmm_zone *zone, int64_t nr)
+{
+	int64_t v = (int64_t)zone->nr_reserved_highatomic + nr;
+
+	__atomic_store_n(&zone->nr_reserved_highatomic, v > 0 ? (uint64_t)v : 0, __ATOMIC_RELAXED);
+}
+
+static int release_free_highatomic_locked(struct pmm_zone *zone, pmm_pfn_t pfn, unsigned int order)
+{
+	set_pageblock_range_mt(zone, pfn, order, PMM_MIGRATE_MOVABLE);
+	account_highatomic_locked(zone, -(1LL << order));
+	return PMM_MIGRATE_MOVABLE;
+}
+
+/*
  * __free_one_page_locked - put a free block back, merging with its buddies.
  * @mt: the block's pageblock migratetype, read under the zone lock.
  *
@@ -74,12 +96,14 @@ void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 	account_freepages(zone, 1L << order);
 	stat_add(&zone->stats, buddy_free, 1);
 
-	while (order < pmm->max_order) {
+	for (;;) {
 		pmm_pfn_t bpfn = buddy_pfn(pfn, order);
 		struct pmm_page *buddy = page + ((long)bpfn - (long)pfn);
 		int bmt = mt;
 
-		if (!page_is_buddy(zone, buddy, order))
+		if (unlikely(mt == PMM_MIGRATE_HIGHATOMIC) && order >= pmm->pageblock_order)
+			mt = release_free_highatomic_locked(zone, pfn, order);
+		if (order >= pmm->max_order || !page_is_buddy(zone, buddy, order))
 			break;
 		/* Pageblocks of different types merge only if both may change type. */
 		if (order >= pmm->pageblock_order) {
@@ -314,16 +338,20 @@ steal:
 
 /*
  * __rmqueue_locked - take a block of 2^@order frames from the buddy lists.
- * Atomic requests may take the HIGHATOMIC reserve last.
+ * High-order atomic requests try the HIGHATOMIC reserve first; other
+ * atomic requests may take it last.
  * Context: zone->lock held.
  */
 struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
 				  pmm_gfp_t gfp)
 {
-	struct pmm_page *page;
+	struct pmm_page *page = NULL;
 
 	lockdep_assert_held(&zone->lock);
-	page = __rmqueue_smallest_locked(zone, order, mt);
+	if (gfp_highatomic(gfp, order))
+		page = __rmqueue_smallest_locked(zone, order, PMM_MIGRATE_HIGHATOMIC);
+	if (!page)
+		page = __rmqueue_smallest_locked(zone, order, mt);
 	if (!page)
 		page = __rmqueue_fallback_locked(zone, order, mt);
 	if (!page && (gfp & PMM_GFP_ATOMIC_RES))
@@ -347,4 +375,63 @@ struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt
 		stat_add(&zone->stats, pgalloc, 1UL << order);
 	spin_unlock(&zone->lock);
 	return page;
+}
+
+/*
+ * reserve_highatomic_pageblock - kernel reserve_highatomic_pageblock():
+ * after a high-order atomic allocation succeeds, set its pageblock aside
+ * for later ones (up to 1% of the zone), so that they still find
+ * contiguous memory when ordinary allocations have fragmented the rest.
+ */
+void reserve_highatomic_pageblock(struct pmm_zone *zone, struct pmm_page *page)
+{
+	const pmm_t *pmm = zone->pmm;
+	uint64_t max = zone->managed_pages / 100 + pageblock_nr_pages(pmm);
+	pmm_pfn_t pfn = page_to_pfn(pmm, page);
+	int mt;
+
+	max &= ~(uint64_t)(pageblock_nr_pages(pmm) - 1);
+	if (__atomic_load_n(&zone->nr_reserved_highatomic, __ATOMIC_RELAXED) >= max)
+		return;
+	spin_lock(&zone->lock);
+	mt = get_pageblock_migratetype(zone, pfn);
+	if (zone->nr_reserved_highatomic < max && migratetype_is_mergeable(mt)) {
+		move_freepages_block_locked(zone, pfn, PMM_MIGRATE_HIGHATOMIC);
+		account_highatomic_locked(zone, (int64_t)pageblock_nr_pages(pmm));
+	}
+	spin_unlock(&zone->lock);
+}
+
+/*
+ * unreserve_highatomic_pageblock - give one reserved pageblock back to
+ * @mt before an allocation is allowed to fail (kernel
+ * unreserve_highatomic_pageblock(), forced).
+ * Return: true if a pageblock was released.
+ */
+bool unreserve_highatomic_pageblock(struct pmm_zone *zone, int mt)
+{
+	const pmm_t *pmm = zone->pmm;
+	bool done = false;
+
+	if (!__atomic_load_n(&zone->nr_reserved_highatomic, __ATOMIC_RELAXED))
+		return false;
+	spin_lock(&zone->lock);
+	for (unsigned int o = 0; o <= pmm->max_order && !done; o++) {
+		struct pmm_page *page = first_free_page(&zone->free_area[o], PMM_MIGRATE_HIGHATOMIC);
+		pmm_pfn_t pfn;
+
+		if (!page)
+			continue;
+		pfn = page_to_pfn(pmm, page);
+		for (unsigned int i = 0; i < (o > pmm->pageblock_order ?
+					      1U << (o - pmm->pageblock_order) : 1); i++) {
+			pmm_pfn_t pb = pfn + ((pmm_pfn_t)i << pmm->pageblock_order);
+
+			move_freepages_block_locked(zone, pb, mt);
+			account_highatomic_locked(zone, -(int64_t)pageblock_nr_pages(pmm));
+		}
+		done = true;
+	}
+	spin_unlock(&zone->lock);
+	return done;
 }

@@ -344,6 +344,7 @@ struct pmm_zone {
 	uint64_t managed_pages;		/* frames in regions */
 	uint64_t wmark[3];		/* WMARK_MIN/LOW/HIGH, frames */
 	uint64_t lowmem_reserve;	/* kept from requests that could use a higher zone */
+	uint64_t nr_reserved_highatomic;	/* frames in HIGHATOMIC pageblocks; under lock */
 	pmm_pfn_t pb_base;		/* pageblock-aligned start for pageblock_mt[] */
 	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
 	size_t nr_pageblocks;
@@ -568,6 +569,14 @@ static inline void account_freepages(struct pmm_zone *zone, long nr)
 void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
 				    unsigned int order, int mt);
 unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int new_mt);
+void reserve_highatomic_pageblock(struct pmm_zone *zone, struct pmm_page *page);
+bool unreserve_highatomic_pageblock(struct pmm_zone *zone, int mt);
+
+/* Kernel ALLOC_HIGHATOMIC: a high-order allocation that may not wait. */
+static inline bool gfp_highatomic(pmm_gfp_t gfp, unsigned int order)
+{
+	return order && (gfp & PMM_GFP_ATOMIC_RES);
+}
 
 /* ------------------------------------------------------------------------
  * isolate.c

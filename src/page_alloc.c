@@ -268,6 +268,9 @@ static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned long nr_page
 		min -= min / 4;
 	if (!(gfp & PMM_GFP_DMA32))
 		min += (int64_t)zone->lowmem_reserve;
+	/* The highatomic reserve is not there for requests that may not use it. */
+	if (!(gfp & PMM_GFP_ATOMIC_RES))
+		free -= (int64_t)__atomic_load_n(&zone->nr_reserved_highatomic, __ATOMIC_RELAXED);
 	return free > min;
 }
 
@@ -304,8 +307,11 @@ static struct pmm_page *get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gf
 		if (!zone_watermark_ok(zone, 1UL << order, mark, gfp))
 			continue;
 		while ((page = rmqueue(pmm, zone, order, mt, gfp))) {
-			if (likely(prep_new_page(pmm, page, order, gfp)))
+			if (likely(prep_new_page(pmm, page, order, gfp))) {
+				if (unlikely(gfp_highatomic(gfp, order)))
+					reserve_highatomic_pageblock(zone, page);
 				return page;
+			}
 		}
 	}
 	return NULL;
@@ -331,7 +337,8 @@ static bool run_shrinkers(pmm_t *pmm, unsigned long want)
 /*
  * The slow path, in the kernel's order: the min watermark (lowered for
  * HIGH/ATOMIC), then reclaim (shrinkers) unless NOWAIT, then draining every
- * CPU's pcp lists. It never waits: failure is NULL.
+ * CPU's pcp lists, then the highatomic reserve. It never waits: failure is
+ * NULL.
  */
 static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
 {
@@ -345,7 +352,16 @@ static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsig
 			return page;
 	}
 	pmm_drain_all_pages(pmm);
-	return get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+	page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+	if (page)
+		return page;
+	/* Last, what was set aside for high-order atomic requests. */
+	const struct zonelist *zl = zonelist_for(pmm, nid, gfp);
+	bool released = false;
+
+	for (unsigned int i = 0; i < zl->nr; i++)
+		released |= unreserve_highatomic_pageblock(zl->zones[i], gfp_migratetype(gfp));
+	return released ? get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN) : NULL;
 }
 
 struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)

@@ -106,6 +106,7 @@ int pmm_zone_info(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *out)
 	out->pcp_batch = (unsigned int)zone->pcp_batch;
 	out->pcp_high = (unsigned int)zone->pcp_high;
 	out->lowmem_reserve = zone->lowmem_reserve;
+	out->reserved_highatomic = zone->nr_reserved_highatomic;
 	for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
 		spin_lock(&zone->pcp[c].lock);
 		out->pcp_pages += (uint64_t)zone->pcp[c].count;
