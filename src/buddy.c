@@ -131,7 +131,7 @@ void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
  * disagree (kernel split_large_buddy()).
  */
 void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
-		   unsigned int order)
+		   unsigned int order, unsigned int fpi)
 {
 	const pmm_t *pmm = zone->pmm;
 	unsigned int step = order > pmm->pageblock_order ? pmm->pageblock_order : order;
@@ -139,9 +139,10 @@ void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
 
 	spin_lock(&zone->lock);
 	stat_add(&zone->stats, pgfree, 1UL << order);
+	stat_add(&zone->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
 	for (; pfn < end; pfn += (pmm_pfn_t)1 << step, page += 1L << step)
 		__free_one_page_locked(zone, page, pfn, step,
-				       get_pageblock_migratetype(zone, pfn), false);
+				       get_pageblock_migratetype(zone, pfn), fpi & FPI_TO_TAIL);
 	spin_unlock(&zone->lock);
 }
 

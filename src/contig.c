@@ -23,23 +23,19 @@
  * Precondition: [pfn, pfn + nr) lies in one section, @page is pfn's page.
  */
 void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn,
-				       unsigned long nr)
+				unsigned long nr)
 {
-	unsigned long chunks = 0;
-
 	while (nr) {
 		unsigned int order = pfn_align_order(pfn, pmm->max_order);
 		unsigned int fit = ilog2_ul(nr);
 
 		if (order > fit)
 			order = fit;
-		free_frozen_pages(pmm, page, order, FPI_PREPARED);
+		free_frozen_pages(pmm, page, order, FPI_PREPARED | FPI_CONTIG_CHUNK);
 		page += 1L << order;
 		pfn += 1UL << order;
 		nr -= 1UL << order;
-		chunks++;
 	}
-	gstat_add(pmm, contig_chunks, chunks);
 }
 
 /*
@@ -103,7 +99,7 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 		pmm_pfn_t next = pfn + 1;
 		struct pmm_page *page = contig_pfn_to_page(pmm, pfn, &next);
 
-		if (!page) {
+		if (unlikely(!page)) {
 			pfn = next;
 			continue;
 		}

@@ -543,7 +543,7 @@ void set_pageblock_migratetype(struct pmm_zone *zone, pmm_pfn_t pfn, int mt);
 void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 			    pmm_pfn_t pfn, unsigned int order, int mt, bool to_tail);
 void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
-		   unsigned int order);
+		   unsigned int order, unsigned int fpi);
 struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
 				  pmm_gfp_t gfp);
 struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt,
@@ -617,7 +617,7 @@ static inline struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zo
 struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
 					unsigned int order, int mt, pmm_gfp_t gfp);
 void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-			    struct pmm_page *page, unsigned int order, int mt);
+			    struct pmm_page *page, unsigned int order, int mt, unsigned int fpi);
 void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp);
 
 /* ------------------------------------------------------------------------
@@ -628,6 +628,7 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp);
 #define FPI_NONE 0u
 #define FPI_PREPARED (1u << 0)	/* free_pages_prepare() already ran */
 #define FPI_TO_TAIL (1u << 1)	/* queue at the tail of the free list */
+#define FPI_CONTIG_CHUNK (1u << 2)	/* a chunk of the batched contig path (counted) */
 
 void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason);
 void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason);

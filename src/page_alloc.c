@@ -478,14 +478,14 @@ void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, un
 		}
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
 		if (likely(spin_trylock(&pcp->lock))) {
-			free_pcp_commit_locked(zone, pcp, page, order, mt);
+			free_pcp_commit_locked(zone, pcp, page, order, mt, fpi);
 			spin_unlock(&pcp->lock);
 			return;
 		}
 		gstat_add(pmm, pcp_lock_miss, 1);
 	}
 buddy:
-	free_one_page(zone, page, pfn, order);
+	free_one_page(zone, page, pfn, order, fpi);
 }
 
 /* Mark the 2^@order block at @page as handed out, so it can be freed. */

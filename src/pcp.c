@@ -92,7 +92,7 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
  * Past high, drain down to high - batch so the next frees stay cheap.
  */
 void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-			    struct pmm_page *page, unsigned int order, int mt)
+			    struct pmm_page *page, unsigned int order, int mt, unsigned int fpi)
 {
 	const pmm_t *pmm = zone->pmm;
 
@@ -102,6 +102,7 @@ void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
 	pcp->count += 1 << order;
 	stat_add(&pcp->stats, pcp_free, 1);
 	stat_add(&pcp->stats, pgfree, 1UL << order);
+	stat_add(&pcp->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
 	if (unlikely(pcp->count >= pcp->high))
 		free_pcppages_bulk_locked(zone, pcp, pcp->count - pcp->high + pcp->batch);
 }
