@@ -219,10 +219,10 @@ static struct pmm_page *next_free_block_locked(struct pmm_zone *zone, pmm_pfn_t 
 
 	while (*pfn < end) {
 		struct pmm_page *page = pfn_present(pmm, *pfn) ? pfn_to_page(pmm, *pfn) : NULL;
+		int order = page ? buddy_order_locked(zone, page) : -1;
 
-		if (page && page->private <= pmm->pageblock_order &&
-		    page_is_buddy(zone, page, (unsigned int)page->private)) {
-			*pfn += (pmm_pfn_t)1 << page->private;
+		if (order >= 0 && (unsigned int)order <= pmm->pageblock_order) {
+			*pfn += (pmm_pfn_t)1 << order;
 			return page;
 		}
 		(*pfn)++;

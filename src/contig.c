@@ -39,9 +39,10 @@ void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn
 }
 
 /*
- * The page of a pfn the caller named, or NULL (reported) when its section
- * has no memmap; *@next then says where to resume. Holes inside a present
- * section have pages (PG_reserved) and are refused by the per-page checks.
+ * The page of a pfn the caller named, or NULL (reported once) when it has
+ * no memmap; *@next then says where managed memory may resume: the lowest
+ * managed pfn, the next section, or nowhere (max_pfn). Holes inside a
+ * present section have pages (PG_reserved): the per-page checks refuse them.
  */
 static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t *next)
 {
@@ -51,16 +52,28 @@ static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t 
 	if (pmm->cfg.bad_page_fn)
 		pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn, "pfn outside managed memory");
 	pmm_log(pmm, true, "bad pfn %#llx: outside managed memory", (unsigned long long)pfn);
-	*next = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+	if (pfn < pmm->min_pfn)
+		*next = pmm->min_pfn;
+	else if (pfn >= pmm->max_pfn)
+		*next = pmm->max_pfn;
+	else
+		*next = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
 	return NULL;
 }
 
 /*
- * Drop the caller's reference and run the free checks. A frozen page has no
- * reference to drop, but its count must really be 0.
+ * Drop the caller's reference and run the free checks. Only an order-0
+ * page may be freed here: the head of a block that was never split, or of
+ * a folio, is refused before its reference is touched (freeing it as one
+ * page would lose its tails). A frozen page has no reference to drop, but
+ * its count must really be 0.
  */
 static inline bool contig_page_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
 {
+	if (unlikely(page->alloc_order || page_test(page, PG_head))) {
+		bad_page_report(pmm, page, "free_contig_range: not an order-0 page (split it first)");
+		return false;
+	}
 	if (frozen ? unlikely(page_ref_count(page)) : !page_ref_put_testzero(pmm, page)) {
 		if (frozen)
 			bad_page_report(pmm, page, "frozen range: page has references");
@@ -139,17 +152,30 @@ void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
 		free_contig_range_batched(pmm, pfn, nr_pages, false);
 }
 
-/* The public entry points: a compound head at @pfn is refused, nothing freed. */
+/*
+ * The public entry points: a compound head at @pfn is refused and nothing
+ * is freed (kernel free_contig_range()); a range running past managed
+ * memory is reported once and clamped to it.
+ */
 static void free_contig_range_checked(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
 				      bool frozen)
 {
-	pmm_pfn_t next;
-	struct pmm_page *first;
-
-	if (!nr_pages || !(first = contig_pfn_to_page(pmm, pfn, &next)))
+	if (!nr_pages)
 		return;
-	if (unlikely(page_test(first, PG_head))) {
-		bad_page_report(pmm, first, "free_contig_range on a compound head: nothing freed");
+	if (pfn >= pmm->max_pfn || nr_pages > pmm->max_pfn - pfn) {
+		gstat_add(pmm, bad_page, 1);
+		if (pmm->cfg.bad_page_fn)
+			pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn,
+					     "free_contig_range: range runs past managed memory");
+		pmm_log(pmm, true, "free_contig_range(%#llx, %lu): range runs past managed memory",
+			(unsigned long long)pfn, nr_pages);
+		if (pfn >= pmm->max_pfn)
+			return;
+		nr_pages = (unsigned long)(pmm->max_pfn - pfn);
+	}
+	if (pfn_present(pmm, pfn) && unlikely(page_test(pfn_to_page(pmm, pfn), PG_head))) {
+		bad_page_report(pmm, pfn_to_page(pmm, pfn),
+				"free_contig_range on a compound head: nothing freed");
 		return;
 	}
 	free_contig_range_common(pmm, pfn, nr_pages, frozen);
@@ -292,7 +318,7 @@ struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages, pmm_
 	const struct zonelist *zl = zonelist_for(pmm, nid < 0 ? 0 : nid, gfp);
 	pmm_pfn_t align;
 
-	if (!nr_pages)
+	if (!nr_pages || nr_pages > pmm->managed_pages)
 		return NULL;
 	align = (pmm_pfn_t)1 << (nr_pages == 1 ? 0 : ilog2_ul(nr_pages - 1) + 1);
 	for (unsigned int i = 0; i < zl->nr; i++) {

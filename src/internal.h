@@ -558,6 +558,23 @@ static inline bool page_is_buddy(const struct pmm_zone *zone, const struct pmm_p
 	       ((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK) == zone->id;
 }
 
+/*
+ * buddy_order_locked - the order of the free block whose head is @page, or
+ * -1 if @page heads no free block of @zone. For scanners that walk pfns:
+ * PG_buddy is tested first because a page that is not free belongs to its
+ * owner, who may be writing ->private; a free head's private is stable
+ * under the zone lock (kernel PageBuddy() before buddy_order()).
+ * Context: zone->lock held.
+ */
+static inline int buddy_order_locked(const struct pmm_zone *zone, const struct pmm_page *page)
+{
+	uint64_t f = page_flags(page);
+
+	if (!(f & PF(PG_buddy)) || ((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK) != zone->id)
+		return -1;
+	return (int)page->private;
+}
+
 /* zone->free_pages is written under zone->lock and read racily by watermark checks. */
 static inline void account_freepages(struct pmm_zone *zone, long nr)
 {

@@ -94,13 +94,14 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 		set_pageblock_migratetype(zone, p, iso->saved[pb_index(iso, pmm, p)]);
 	for (pmm_pfn_t q = iso->pb_start; q < iso->pb_end;) {
 		struct pmm_page *page = pfn_present(pmm, q) ? pfn_to_page(pmm, q) : NULL;
+		int order = page ? buddy_order_locked(zone, page) : -1;
 		unsigned int o, step;
 
-		if (!page || !page_is_buddy(zone, page, (unsigned int)page->private)) {
+		if (order < 0) {
 			q++;
 			continue;
 		}
-		o = (unsigned int)page->private;
+		o = (unsigned int)order;
 		step = o < pmm->pageblock_order ? o : pmm->pageblock_order;
 		del_page_from_free_list_locked(zone, page, o, PMM_MIGRATE_ISOLATE);
 		account_freepages(zone, -(1L << o));
@@ -148,11 +149,11 @@ int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
 	if (!find_buddy_block(zone, start, &first))
 		goto busy;
 	for (pfn = first; pfn < end;) {
-		struct pmm_page *page = pfn_to_page(pmm, pfn);
+		int order = buddy_order_locked(zone, pfn_to_page(pmm, pfn));
 
-		if (!page_is_buddy(zone, page, (unsigned int)page->private))
+		if (order < 0)
 			goto busy;
-		pfn += (pmm_pfn_t)1 << page->private;
+		pfn += (pmm_pfn_t)1 << order;
 	}
 	*outer_start = first;
 	*outer_end = pfn;

@@ -85,7 +85,6 @@ static int backing_init(pmm_t *pmm)
 	size_t size = (size_t)(pmm->max_pfn - pmm->min_pfn) << pmm->page_shift;
 	void *p = NULL;
 
-	pmm->memfd = -1;
 	switch (cfg->backing) {
 	case PMM_BACKING_NONE:
 		return 0;

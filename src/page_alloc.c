@@ -17,9 +17,10 @@
 
 const char *pmm_strerror(int err)
 {
-	if (err < 0)
-		err = -err;
-	switch (err) {
+	/* Negate in unsigned arithmetic: -INT_MIN does not exist. */
+	unsigned int code = err < 0 ? 0u - (unsigned int)err : (unsigned int)err;
+
+	switch (code) {
 #define PMM_ERROR_CASE(name, value, msg)                                       \
 	case value:                                                            \
 		return msg;
@@ -302,8 +303,8 @@ static struct pmm_page *get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gf
 		struct pmm_zone *zone = zl->zones[i];
 		struct pmm_page *page;
 
-		if ((gfp & PMM_GFP_THISNODE) && zone->nid != zl->zones[0]->nid)
-			break;
+		if ((gfp & PMM_GFP_THISNODE) && zone->nid != nid)
+			continue;
 		if (!zone_watermark_ok(zone, 1UL << order, mark, gfp))
 			continue;
 		while ((page = rmqueue(pmm, zone, order, mt, gfp))) {
@@ -367,6 +368,9 @@ static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsig
 struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
 {
 	struct pmm_page *page;
+
+	if (nid < 0 || nid >= PMM_MAX_NODES)
+		nid = 0;
 
 	if (unlikely(order > pmm->max_order)) {
 		gstat_add(pmm, alloc_fail, 1);

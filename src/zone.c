@@ -377,6 +377,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	if (!pmm)
 		return -PMM_ENOMEM;
 	pmm->cfg = cfg;
+	pmm->memfd = -1;	/* teardown of a partial instance must not close fd 0 */
 	pmm->page_shift = cfg.page_shift;
 	pmm->max_order = cfg.max_order;
 	pmm->pageblock_order = cfg.pageblock_order;
