@@ -1,10 +1,17 @@
 # The README's two commands:
 #   make run    Release build, then the main job (pmm report)
-#   make test   build, then every test (debug, ASan+UBSan, TSan)
+#   make test   build, then every test (debug, ASan+UBSan, TSan), then a bounded fuzz run
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+# make fuzz: libFuzzer on the model-based target; stops at whichever bound comes first.
+# A fixed seed keeps CI's run reproducible; FUZZ_SEED=0 lets libFuzzer pick one.
+FUZZ_RUNS ?= 200000
+FUZZ_SECONDS ?= 120
+FUZZ_SEED ?= 1
+FUZZ_CFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
 
-.PHONY: run test release debug asan tsan clean plot
+.PHONY: run test release debug asan tsan fuzz clean plot
 
 run: release
 	./build/release/pmm report
@@ -25,6 +32,21 @@ test: debug asan tsan
 	cd build/debug && ctest --output-on-failure -j $(JOBS)
 	cd build/asan && ctest --output-on-failure -j $(JOBS)
 	cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz
+
+# clang + libFuzzer, the library instrumented too. libFuzzer grows a copy of
+# the committed corpus (build/fuzz/corpus) and writes crashes under build/fuzz/;
+# 1602 bytes = the 2-byte header + 200 operations of 8 (tests/fuzz/fuzz_ops.h).
+fuzz:
+	@scripts/deps.sh test
+	CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPMM_FUZZ=ON \
+	  -DCMAKE_C_FLAGS="$(FUZZ_CFLAGS)" $(CMAKE_FLAGS) >/dev/null
+	cmake --build build/fuzz -j $(JOBS) --target fuzz_pmm
+	mkdir -p build/fuzz/corpus
+	for f in tests/fuzz/corpus/*; do \
+	  [ -e build/fuzz/corpus/$${f##*/} ] || cp $$f build/fuzz/corpus/ || exit 1; done
+	./build/fuzz/tests/fuzz_pmm -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) \
+	  -seed=$(FUZZ_SEED) -max_len=1602 -artifact_prefix=build/fuzz/ -print_final_stats=1 build/fuzz/corpus
 
 plot: release
 	@scripts/deps.sh plot

@@ -12,6 +12,8 @@ command -v gcc   >/dev/null 2>&1 || need+=(gcc)
 if [ "$what" = test ]; then
 	[ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
 	command -v clang >/dev/null 2>&1 || need+=(clang)
+	compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null ||
+		need+=(libclang-rt-14-dev)
 fi
 if [ "$what" = plot ]; then
 	command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_ops.h - the model-based fuzz target shared by the libFuzzer entry
+ * (fuzz_main.c) and the deterministic ctest runner (replay.c).
+ *
+ * Input format (every byte string is valid; missing bytes read as 0):
+ *   byte 0      layout: FZ_NR_LAYOUTS small instances (holes, pfn 0, small
+ *               sections, two zones, two nodes, tiny max_order, 64 KiB pages)
+ *   byte 1      knobs: bit 0 vmemmap, bits 1 and 7 backing (NONE, MEMFD,
+ *               USER, ANON), bit 2 pcp off, bit 3 two CPUs, bit 4
+ *               contig_per_page, bits 5-6 pcp batch/high preset
+ *   then records of FZ_REC bytes: opcode + 7 parameters, at most
+ *   FZ_MAX_OPS of them.
+ * Layout, opcode and bad-input selectors below their counts keep their
+ * meaning as entries are appended (larger values wrap modulo the count):
+ * append new operations and bad inputs at the end of their lists.
+ */
+#ifndef PMM_FUZZ_OPS_H
+#define PMM_FUZZ_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FZ_NR_LAYOUTS 8
+#define FZ_REC 8
+#define FZ_MAX_OPS 200
+
+/* X(name): one list for the enum and the names. */
+#define FZ_OPS(X)                                                              \
+	X(ALLOC)	/* pmm_alloc_pages / _node, any gfp, sometimes a bad order */ \
+	X(FREE)		/* pmm_free_pages (right order) or folio put */        \
+	X(GET)		/* pmm_get_page on a held page */                      \
+	X(PUT)		/* pmm_put_page on a held page */                      \
+	X(SPLIT)	/* pmm_split_page of a non-compound block */           \
+	X(EXACT)	/* pmm_alloc_pages_exact_pfn / pmm_alloc_pages_exact */ \
+	X(FREE_RANGE)	/* pmm_free_contig_range of order-0 runs, extra refs */ \
+	X(ALLOC_BULK)	/* pmm_alloc_pages_bulk with pre-filled slots */       \
+	X(FREE_BULK)	/* pmm_free_pages_bulk, sorted or shuffled, NULL slots */ \
+	X(CONTIG_RANGE)	/* pmm_alloc_contig_range / _frozen_range */           \
+	X(FREE_FROZEN)	/* pmm_free_contig_frozen_range */                     \
+	X(CONTIG_PAGES)	/* pmm_alloc_contig_pages */                           \
+	X(FOLIO_ALLOC)	/* pmm_folio_alloc */                                  \
+	X(FOLIO_GET)	/* pmm_folio_get / get_page on a tail */               \
+	X(FOLIO_PUT)	/* pmm_folio_put_refs */                               \
+	X(DRAIN)	/* pmm_drain_all_pages */                              \
+	X(SET_CPU)	/* which pcp set the next calls use */                 \
+	X(BAD)		/* bad input: reported; changes nothing it should not */ \
+	X(FAULT)	/* pmm_fault_set: one injected page/metadata failure */ \
+	X(SHRINKER)	/* pmm_register_shrinker: reclaim frees model handles */
+
+enum fz_op {
+#define FZ_OP_ENUM(name) FZ_##name,
+	FZ_OPS(FZ_OP_ENUM)
+#undef FZ_OP_ENUM
+	FZ_NR_OPS
+};
+
+/* Kinds of deliberate bad input (parameter 0 of FZ_BAD). */
+#define FZ_BADS(X)                                                             \
+	X(DOUBLE_FREE)	/* free a block, then free it again */                 \
+	X(WRONG_ORDER)	/* pmm_free_pages with another order */                \
+	X(PUT_FREE)	/* pmm_put_page on a free frame */                     \
+	X(GET_FREE)	/* pmm_get_page on a free frame */                     \
+	X(FOREIGN_RANGE) /* free_contig_range over unmanaged pfns */           \
+	X(RANGE_FREE)	/* free_contig_range over free frames */               \
+	X(SPLIT_FOLIO)	/* pmm_split_page on a folio */                        \
+	X(RANGE_FOLIO)	/* free_contig_range at a folio head */                \
+	X(FOLIO_OVERPUT) /* folio_put_refs with more refs than held */         \
+	X(FROZEN_HELD)	/* free_contig_frozen_range on referenced pages */     \
+	X(RANGE_FROZEN)	/* free_contig_range on frozen pages */                \
+	X(FREE_TAIL)	/* pmm_free_pages on a folio tail */                   \
+	X(FAKE_PAGE)	/* a page pointer that is not the instance's */        \
+	X(BULK_DUP)	/* free_pages_bulk with a page given twice */          \
+	X(PUT_FROZEN)	/* pmm_put_page on a frozen page */                    \
+	X(SPLIT_ORDER)	/* pmm_split_page with the wrong order */              \
+	X(GET_TAIL)	/* pmm_get_page on a tail of a non-compound block */   \
+	X(EXACT_FOREIGN) /* pmm_free_pages_exact on an address outside the map */ \
+	X(RANGE_BLOCK)	/* free_contig_range / free_pages_bulk on an unsplit block */ \
+	X(RANGE_MIXED)	/* an order-0 page, then a folio or block head, in one range */ \
+	X(RANGE_EDGE)	/* a range from below min_pfn / past max_pfn into held pages */
+
+enum fz_bad {
+#define FZ_BAD_ENUM(name) FZ_BAD_##name,
+	FZ_BADS(FZ_BAD_ENUM)
+#undef FZ_BAD_ENUM
+	FZ_NR_BAD
+};
+
+/* How often each operation ran and succeeded, over every call (seed search, reports). */
+struct pmm_fuzz_counts {
+	unsigned long inputs, ops;
+	unsigned long ok[FZ_NR_OPS];	/* the call did something (allocated, freed, ...) */
+	unsigned long fail[FZ_NR_OPS];	/* allocation failed (plausibly) or nothing to act on */
+	unsigned long bad[FZ_NR_BAD];	/* bad inputs actually issued */
+	unsigned long shrinks;		/* shrinker callbacks the allocator made */
+};
+extern struct pmm_fuzz_counts pmm_fuzz_counts;
+
+const char *pmm_fuzz_op_name(int op);
+const char *pmm_fuzz_bad_name(int bad);
+
+/*
+ * pmm_fuzz_one - build an instance from @data, run its operations against
+ * the shadow model, free everything and compare with the fresh instance.
+ * @verbose: print every operation and the violation, if any, to stderr.
+ * Return: 0, or 1 on a violation (the model and the library disagree).
+ */
+int pmm_fuzz_one(const uint8_t *data, size_t size, bool verbose);
+
+#endif /* PMM_FUZZ_OPS_H */
