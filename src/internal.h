@@ -20,6 +20,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/rseq.h>	/* os_getcpu(): glibc's per-thread rseq area */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,30 +100,31 @@ void spin_lock_slow(pmm_spinlock_t *l);
 const void *pmm_thread_marker(void);
 
 #ifdef PMM_DEBUG
-static inline void spin_set_owner(pmm_spinlock_t *l, const void *o)
+/* @mine: record the calling thread as owner, else clear the owner. */
+static inline void spin_set_owner(pmm_spinlock_t *l, bool mine)
 {
-	atomic_store_explicit(&l->owner, o, memory_order_relaxed);
+	atomic_store_explicit(&l->owner, mine ? pmm_thread_marker() : NULL, memory_order_relaxed);
 }
 static inline bool spin_held_by_me(pmm_spinlock_t *l)
 {
 	return atomic_load_explicit(&l->owner, memory_order_relaxed) == pmm_thread_marker();
 }
 #else
-static inline void spin_set_owner(pmm_spinlock_t *l, const void *o) { (void)l; (void)o; }
+static inline void spin_set_owner(pmm_spinlock_t *l, bool mine) { (void)l; (void)mine; }
 static inline bool spin_held_by_me(pmm_spinlock_t *l) { (void)l; return true; }
 #endif
 
 static inline void spin_lock_init(pmm_spinlock_t *l)
 {
 	atomic_init(&l->locked, 0);
-	spin_set_owner(l, NULL);
+	spin_set_owner(l, false);
 }
 
 static inline bool spin_trylock(pmm_spinlock_t *l)
 {
 	if (atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
 		return false;
-	spin_set_owner(l, pmm_thread_marker());
+	spin_set_owner(l, true);
 	return true;
 }
 
@@ -134,7 +136,7 @@ static inline void spin_lock(pmm_spinlock_t *l)
 
 static inline void spin_unlock(pmm_spinlock_t *l)
 {
-	spin_set_owner(l, NULL);
+	spin_set_owner(l, false);
 	atomic_store_explicit(&l->locked, 0, memory_order_release);
 }
 
@@ -416,6 +418,17 @@ struct pmm {
 	uint64_t log_suppressed;
 };
 
+/* fpi_t: how a free is done */
+#define FPI_NONE 0u
+#define FPI_PREPARED (1u << 0)	/* free_pages_prepare() already ran */
+#define FPI_TO_TAIL (1u << 1)	/* queue at the tail of the free list */
+#define FPI_CONTIG_CHUNK (1u << 2)	/* a chunk of the batched contig path (counted) */
+
+/* Counters: stat_add under the lock that guards @st, gstat_add anywhere. */
+#define stat_add(st, name, n) ((st)->name += (uint64_t)(n))
+#define gstat_add(pmm, name, n)                                                \
+	__atomic_fetch_add(&(pmm)->gstats.name, (uint64_t)(n), __ATOMIC_RELAXED)
+
 static inline struct pmm_zone *page_zone(const pmm_t *pmm, const struct pmm_page *page)
 {
 	return (struct pmm_zone *)&pmm->zones[(page_flags(page) >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK];
@@ -478,7 +491,26 @@ void os_unmap(void *p, size_t size);
 int os_memfd_map(size_t size, int *fd, void **addr);
 void os_memfd_unmap(int fd, void *addr, size_t size);
 void os_advise_hugepage(void *p, size_t size);
-unsigned int os_getcpu(void);
+unsigned int os_getcpu_slow(void);
+
+/*
+ * os_getcpu - the CPU this thread runs on. glibc (>= 2.35) registers an
+ * rseq area for every thread whose cpu_id the kernel keeps current: one
+ * load from the thread pointer. Only a hint (the thread may migrate right
+ * after), which is all pcp selection needs. Inline: two per alloc+free.
+ */
+static inline unsigned int os_getcpu(void)
+{
+	if (likely(__rseq_size)) {
+		const struct rseq *rs = (const struct rseq *)((char *)__builtin_thread_pointer() +
+							     __rseq_offset);
+		int cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+
+		if (likely(cpu >= 0))
+			return (unsigned int)cpu;
+	}
+	return os_getcpu_slow();
+}
 unsigned int os_online_cpus(void);
 void os_yield(void);
 uint64_t os_now_ns(void);
@@ -519,7 +551,37 @@ static inline pmm_pfn_t page_to_pfn(const pmm_t *pmm, const struct pmm_page *pag
 }
 bool pfn_present(const pmm_t *pmm, pmm_pfn_t pfn);	/* in a present section */
 bool pfn_managed(const pmm_t *pmm, pmm_pfn_t pfn);	/* present and not a hole */
-bool page_belongs(const pmm_t *pmm, const struct pmm_page *page);	/* foreign pointer check */
+/*
+ * page_belongs - is @page a managed page of this instance? Used on pointers
+ * callers hand in, so it must not trust the page: bounds first, flags after.
+ * Inline: every public free path runs it.
+ */
+static inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
+{
+	uintptr_t p = (uintptr_t)page;
+	const struct mem_section *ms;
+	uint64_t sec;
+
+	if (unlikely(!page || p % _Alignof(struct pmm_page)))
+		return false;
+	if (pmm->vmemmap) {
+		uintptr_t base = (uintptr_t)pmm->vmemmap;
+
+		if (p < base || p >= base + pmm->memmap_bytes || (p - base) % sizeof(*page))
+			return false;
+		sec = (p - base) / sizeof(*page) >> pmm->pfn_section_shift;
+	} else {
+		sec = page_section(page);
+		if (sec >= pmm->nr_sections)
+			return false;
+	}
+	ms = &pmm->sections[sec];
+	if (!ms->memmap || p < (uintptr_t)ms->memmap ||
+	    p >= (uintptr_t)(ms->memmap + (1ULL << pmm->pfn_section_shift)) ||
+	    (p - (uintptr_t)ms->memmap) % sizeof(*page))
+		return false;
+	return !page_test(page, PG_reserved);
+}
 
 /* ------------------------------------------------------------------------
  * zone.c
@@ -527,7 +589,12 @@ bool page_belongs(const pmm_t *pmm, const struct pmm_page *page);	/* foreign poi
 
 int zones_init(pmm_t *pmm);
 void zones_exit(pmm_t *pmm);
-const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp);
+static inline const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp)
+{
+	if (nid < 0 || nid >= PMM_MAX_NODES)
+		nid = 0;
+	return &pmm->zonelists[nid][!!(gfp & PMM_GFP_DMA32)];
+}
 const char *zone_name(enum pmm_zone_type type);
 
 /* ------------------------------------------------------------------------
@@ -631,21 +698,73 @@ static inline struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zo
 
 	return &zone->pcp[likely(cpu < pmm->nr_cpus) ? cpu : cpu % pmm->nr_cpus];
 }
-struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-					unsigned int order, int mt, pmm_gfp_t gfp);
-void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-			    struct pmm_page *page, unsigned int order, int mt, unsigned int fpi);
+void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned int order, int mt,
+			 pmm_gfp_t gfp, struct pmm_list *list);
+void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int count);
 void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp);
+
+static inline int order_to_pindex(const pmm_t *pmm, unsigned int order, int mt)
+{
+	return pcp_order_index(pmm, order) * PMM_MIGRATE_PCPTYPES + mt;
+}
+
+/*
+ * The pcp fast paths are header inlines so that a pcp hit costs no call
+ * whatever the compiler decides across files; refill and drain are out of
+ * line in pcp.c.
+ */
+
+/*
+ * rmqueue_pcplist_locked - pop a block of @order from this pcp, refilling
+ * the list from the buddy when it is empty.
+ * Context: pcp->lock held. Return: the block (not yet prepared) or NULL.
+ */
+static inline struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
+						      unsigned int order, int mt, pmm_gfp_t gfp)
+{
+	struct pmm_list *list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
+	struct pmm_page *page;
+
+	lockdep_assert_held(&pcp->lock);
+	if (unlikely(list_empty(list))) {
+		rmqueue_bulk_locked(zone, pcp, order, mt, gfp, list);
+		if (list_empty(list))
+			return NULL;
+	}
+	page = container_of(list->next, struct pmm_page, lru);
+	list_del(&page->lru);
+	page_flags_clear(page, PF(PG_pcp));
+	page->private = 0;
+	pcp->count -= 1 << order;
+	stat_add(&pcp->stats, pcp_alloc, 1);
+	stat_add(&pcp->stats, pgalloc, 1UL << order);
+	return page;
+}
+
+/*
+ * free_pcp_commit_locked - queue a prepared block on this CPU's list.
+ * Past high, drain down to high - batch so the next frees stay cheap.
+ * Context: pcp->lock held.
+ */
+static inline void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
+					  struct pmm_page *page, unsigned int order, int mt,
+					  unsigned int fpi)
+{
+	page->private = order;
+	page_flags_set(page, PF(PG_pcp));
+	list_add(&page->lru, &pcp->lists[order_to_pindex(zone->pmm, order, mt)]);
+	pcp->count += 1 << order;
+	stat_add(&pcp->stats, pcp_free, 1);
+	stat_add(&pcp->stats, pgfree, 1UL << order);
+	stat_add(&pcp->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
+	if (unlikely(pcp->count >= pcp->high))
+		free_pcppages_bulk_locked(zone, pcp, pcp->count - pcp->high + pcp->batch);
+}
 
 /* ------------------------------------------------------------------------
  * page_alloc.c
  * ------------------------------------------------------------------------ */
 
-/* fpi_t: how a free is done */
-#define FPI_NONE 0u
-#define FPI_PREPARED (1u << 0)	/* free_pages_prepare() already ran */
-#define FPI_TO_TAIL (1u << 1)	/* queue at the tail of the free list */
-#define FPI_CONTIG_CHUNK (1u << 2)	/* a chunk of the batched contig path (counted) */
 
 void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason);
 void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason);
@@ -654,10 +773,18 @@ void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
 bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int order);
 void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order,
 		       unsigned int fpi);
-bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order, pmm_gfp_t gfp);
 int gfp_migratetype(pmm_gfp_t gfp);
 bool page_ref_sub_testzero_slow(pmm_t *pmm, struct pmm_page *page, int nr, int seen);
-bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *what);
+void report_foreign_page(pmm_t *pmm, const char *what);
+
+/* A page pointer handed in by a caller: ours and managed? Reported if not. */
+static inline bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *what)
+{
+	if (likely(page_belongs(pmm, page)))
+		return true;
+	report_foreign_page(pmm, what);
+	return false;
+}
 
 /*
  * page_ref_sub_testzero - drop @nr references; true if they were the last.
@@ -717,9 +844,6 @@ static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigne
 	return free_pages_prepare_slow(pmm, page, order);
 }
 
-#define stat_add(st, name, n) ((st)->name += (uint64_t)(n))
-#define gstat_add(pmm, name, n)                                                \
-	__atomic_fetch_add(&(pmm)->gstats.name, (uint64_t)(n), __ATOMIC_RELAXED)
 
 /* ------------------------------------------------------------------------
  * folio.c

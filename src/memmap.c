@@ -37,37 +37,6 @@ bool pfn_managed(const pmm_t *pmm, pmm_pfn_t pfn)
 	return pfn_present(pmm, pfn) && !page_test(pfn_to_page(pmm, pfn), PG_reserved);
 }
 
-/*
- * Is @page a managed page of this instance? Used on pointers that callers
- * hand in, so it must not trust the page: bounds first, flags after.
- */
-bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
-{
-	uintptr_t p = (uintptr_t)page;
-	const struct mem_section *ms;
-	uint64_t sec;
-
-	if (!page || p % _Alignof(struct pmm_page))
-		return false;
-	if (pmm->vmemmap) {
-		uintptr_t base = (uintptr_t)pmm->vmemmap;
-
-		if (p < base || p >= base + pmm->memmap_bytes || (p - base) % sizeof(*page))
-			return false;
-		sec = (p - base) / sizeof(*page) >> pmm->pfn_section_shift;
-	} else {
-		sec = page_section(page);
-		if (sec >= pmm->nr_sections)
-			return false;
-	}
-	ms = &pmm->sections[sec];
-	if (!ms->memmap || p < (uintptr_t)ms->memmap ||
-	    p >= (uintptr_t)(ms->memmap + section_pages(pmm)) ||
-	    (p - (uintptr_t)ms->memmap) % sizeof(*page))
-		return false;
-	return !page_test(page, PG_reserved);
-}
-
 static void init_section_pages(pmm_t *pmm, uint64_t sec)
 {
 	struct pmm_page *map = pmm->sections[sec].memmap;

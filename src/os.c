@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/rseq.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,22 +64,9 @@ void os_advise_hugepage(void *p, size_t size)
 	(void)madvise(p, size, MADV_HUGEPAGE);
 }
 
-/*
- * The CPU this thread runs on. glibc (>= 2.35) registers an rseq area for
- * every thread, whose cpu_id the kernel keeps current: one load from the
- * thread pointer, instead of sched_getcpu()'s call. It is only a hint (the
- * thread may migrate right after), which is all pcp selection needs.
- */
-unsigned int os_getcpu(void)
+/* os_getcpu() without an rseq area (glibc < 2.35, or rseq disabled). */
+unsigned int os_getcpu_slow(void)
 {
-	if (likely(__rseq_size)) {
-		const struct rseq *rs = (const struct rseq *)((char *)__builtin_thread_pointer() +
-							     __rseq_offset);
-		int cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-
-		if (likely(cpu >= 0))
-			return (unsigned int)cpu;
-	}
 	int cpu = sched_getcpu();
 
 	return cpu < 0 ? 0 : (unsigned int)cpu;

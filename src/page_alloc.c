@@ -111,13 +111,10 @@ void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason)
 	report_bad(pmm, page_to_pfn(pmm, page), reason, page);
 }
 
-/* A page pointer handed in by a caller: ours and managed? Reported if not. */
-bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *what)
+/* page_valid_for_free() found a pointer that is not a managed page of @pmm. */
+void report_foreign_page(pmm_t *pmm, const char *what)
 {
-	if (likely(page_belongs(pmm, page)))
-		return true;
 	report_bad(pmm, (pmm_pfn_t)-1, what, NULL);
-	return false;
 }
 
 /* ------------------------------------------------------------------------
@@ -225,7 +222,8 @@ static inline bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned i
  * checks, refcount 1, PG_owned + order, compound and zeroing per @gfp.
  * Return: false if the block was bad (it is leaked; the caller retries).
  */
-bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order, pmm_gfp_t gfp)
+static inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order,
+				 pmm_gfp_t gfp)
 {
 	if (unlikely(!check_new_pages(pmm, page, order)))
 		return false;
@@ -256,8 +254,8 @@ int gfp_migratetype(pmm_gfp_t gfp)
  * Kernel __zone_watermark_ok(): would the zone keep more than the mark
  * (plus lowmem_reserve) free after handing out @nr_pages frames?
  */
-static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned long nr_pages, int mark,
-			      pmm_gfp_t gfp)
+static inline bool zone_watermark_ok(const struct pmm_zone *zone, unsigned long nr_pages,
+				     int mark, pmm_gfp_t gfp)
 {
 	int64_t free = atomic_load_explicit(&((struct pmm_zone *)zone)->free_pages,
 					    memory_order_relaxed) - (int64_t)(nr_pages - 1);
@@ -276,7 +274,8 @@ static bool zone_watermark_ok(const struct pmm_zone *zone, unsigned long nr_page
 }
 
 /* One block from @zone: this CPU's pcp for cached orders, else the buddy. */
-static struct pmm_page *rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order,
+static inline __attribute__((always_inline)) struct pmm_page *
+rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order,
 				int mt, pmm_gfp_t gfp)
 {
 	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0) {
@@ -293,7 +292,8 @@ static struct pmm_page *rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int 
 	return rmqueue_buddy(zone, order, mt, gfp);
 }
 
-static struct pmm_page *get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp,
+static inline __attribute__((always_inline)) struct pmm_page *
+get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp,
 					       unsigned int order, int mark)
 {
 	const struct zonelist *zl = zonelist_for(pmm, nid, gfp);
@@ -379,10 +379,15 @@ struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsign
 				order, pmm->max_order);
 		return NULL;
 	}
-	if (unlikely(should_fail_alloc_page(pmm, gfp, order)))
+	if (unlikely(should_fail_alloc_page(pmm, gfp, order))) {
 		page = NULL;
-	else if (unlikely(!(page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_LOW))))
-		page = alloc_slowpath(pmm, nid, gfp, order);
+	} else {
+		/* Order 0 gets its own copy of the fast path, with order a constant. */
+		page = likely(!order) ? get_page_from_freelist(pmm, nid, gfp, 0, WMARK_LOW)
+				      : get_page_from_freelist(pmm, nid, gfp, order, WMARK_LOW);
+		if (unlikely(!page))
+			page = alloc_slowpath(pmm, nid, gfp, order);
+	}
 	if (unlikely(!page)) {
 		gstat_add(pmm, alloc_fail, 1);
 		if (!(gfp & PMM_GFP_NOWARN))
@@ -463,7 +468,8 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
  * Cached orders go to this CPU's pcp unless the pageblock is isolated or
  * the pcp lock is busy; the rest go to the buddy under the zone lock.
  */
-void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsigned int fpi)
+static inline __attribute__((always_inline)) void
+__free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsigned int fpi)
 {
 	struct pmm_zone *zone;
 	pmm_pfn_t pfn;
@@ -490,6 +496,12 @@ void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, un
 	}
 buddy:
 	free_one_page(zone, page, pfn, order, fpi);
+}
+
+/* Out of line for the paths that are not the order-0 public free. */
+void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsigned int fpi)
+{
+	__free_frozen_pages(pmm, page, order, fpi);
 }
 
 /* Mark the 2^@order block at @page as handed out, so it can be freed. */
@@ -534,7 +546,12 @@ void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 		bad_page_report(pmm, page, why);
 		return;
 	}
-	if ((f & PF(PG_head)) || !order) {
+	if (likely(!order)) {
+		if (page_ref_put_testzero(pmm, page))
+			__free_frozen_pages(pmm, page, 0, FPI_NONE);
+		return;
+	}
+	if (f & PF(PG_head)) {
 		if (page_ref_put_testzero(pmm, page))
 			free_frozen_pages(pmm, page, order, FPI_NONE);
 		return;

@@ -25,11 +25,6 @@ void pcp_init(struct pmm_pcp *pcp, int batch, int high)
 		list_init(&pcp->lists[i]);
 }
 
-static inline int order_to_pindex(const pmm_t *pmm, unsigned int order, int mt)
-{
-	return pcp_order_index(pmm, order) * PMM_MIGRATE_PCPTYPES + mt;
-}
-
 static inline unsigned int pindex_to_order(const pmm_t *pmm, int pindex)
 {
 	int oi = pindex / PMM_MIGRATE_PCPTYPES;
@@ -42,7 +37,7 @@ static inline unsigned int pindex_to_order(const pmm_t *pmm, int pindex)
  * round robin over the lists, oldest pages (list tail) first.
  * Context: pcp->lock held; takes zone->lock once.
  */
-static void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int count)
+void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int count)
 {
 	const pmm_t *pmm = zone->pmm;
 	unsigned int rr = pcp->drain_rr;
@@ -87,29 +82,9 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
 	free_pcppages_bulk_locked(zone, pcp, pcp->count);
 }
 
-/*
- * free_pcp_commit_locked - queue a prepared block on this CPU's list.
- * Past high, drain down to high - batch so the next frees stay cheap.
- */
-void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-			    struct pmm_page *page, unsigned int order, int mt, unsigned int fpi)
-{
-	const pmm_t *pmm = zone->pmm;
-
-	page->private = order;
-	page_flags_set(page, PF(PG_pcp));
-	list_add(&page->lru, &pcp->lists[order_to_pindex(pmm, order, mt)]);
-	pcp->count += 1 << order;
-	stat_add(&pcp->stats, pcp_free, 1);
-	stat_add(&pcp->stats, pgfree, 1UL << order);
-	stat_add(&pcp->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
-	if (unlikely(pcp->count >= pcp->high))
-		free_pcppages_bulk_locked(zone, pcp, pcp->count - pcp->high + pcp->batch);
-}
-
 /* Refill an empty list with batch frames' worth of blocks, one zone-lock hold. */
-static void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-				unsigned int order, int mt, pmm_gfp_t gfp, struct pmm_list *list)
+void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned int order, int mt,
+			 pmm_gfp_t gfp, struct pmm_list *list)
 {
 	int n = pcp->batch >> order;
 
@@ -128,33 +103,6 @@ static void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
 	}
 	spin_unlock(&zone->lock);
 	stat_add(&pcp->stats, pcp_refill, 1);
-}
-
-/*
- * rmqueue_pcplist_locked - pop a block of @order from this pcp, refilling
- * the list from the buddy when it is empty.
- * Context: pcp->lock held. Return: the block (not yet prepared) or NULL.
- */
-struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-					unsigned int order, int mt, pmm_gfp_t gfp)
-{
-	struct pmm_list *list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
-	struct pmm_page *page;
-
-	lockdep_assert_held(&pcp->lock);
-	if (list_empty(list)) {
-		rmqueue_bulk_locked(zone, pcp, order, mt, gfp, list);
-		if (list_empty(list))
-			return NULL;
-	}
-	page = container_of(list->next, struct pmm_page, lru);
-	list_del(&page->lru);
-	page_flags_clear(page, PF(PG_pcp));
-	page->private = 0;
-	pcp->count -= 1 << order;
-	stat_add(&pcp->stats, pcp_alloc, 1);
-	stat_add(&pcp->stats, pgalloc, 1UL << order);
-	return page;
 }
 
 void pmm_drain_all_pages(pmm_t *pmm)

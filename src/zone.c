@@ -225,13 +225,6 @@ static void build_zonelists(pmm_t *pmm)
 	}
 }
 
-const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp)
-{
-	if (nid < 0 || nid >= PMM_MAX_NODES)
-		nid = 0;
-	return &pmm->zonelists[nid][!!(gfp & PMM_GFP_DMA32)];
-}
-
 /* Account [start, end) of one region to @zone and make its pages managed. */
 static void zone_add_range(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end)
 {
