@@ -16,9 +16,9 @@
  * subtracted); the whole loop (alloc + split + free, untimed setup
  * included) is reported too, as the kernel patch measured it.
  *
- * The floor reaches into src/ for the two per-page primitives every path
- * shares (page_ref_put_testzero, free_pages_prepare): a benchmark of an
- * internal algorithm needs its internals.
+ * The floor reaches into src/ for the per-page primitive both paths share
+ * (contig_put_prepare: the order-0 test, the reference drop, the free
+ * checks): a benchmark of an internal algorithm needs its internals.
  *
  * --cma: the series' CMA case: alloc_contig_pages(16384) then free them,
  * per page vs batched.
@@ -104,9 +104,8 @@ static double max_of(const double *v, unsigned int n)
 /*
  * One iteration of one variant: alloc order-k, split, free. Returns the
  * free step's ns in *free_ns and the whole iteration's in *loop_ns.
- * The floor's timed part is only what every path must do per page (the
- * reference drop and the free checks); its prepared pages are then freed
- * untimed.
+ * The floor's timed part is only what every path must do per page
+ * (contig_put_prepare); its prepared pages are then freed untimed.
  */
 static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_t *free_ns,
 			    uint64_t *loop_ns)
@@ -127,8 +126,7 @@ static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_
 		unsigned long ok = 0;
 
 		for (unsigned long i = 0; i < nr; i++)
-			ok += page_ref_put_testzero(pmm, &page[i]) &&
-			      free_pages_prepare(pmm, &page[i], 0);
+			ok += contig_put_prepare(pmm, &page[i], false);
 		t2 = bench_now_ns();
 		if (ok == nr)
 			free_prepared_contig_range(pmm, page, pfn, nr);

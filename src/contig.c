@@ -61,27 +61,6 @@ static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t 
 	return NULL;
 }
 
-/*
- * Drop the caller's reference and run the free checks. Only an order-0
- * page may be freed here: the head of a block that was never split, or of
- * a folio, is refused before its reference is touched (freeing it as one
- * page would lose its tails). A frozen page has no reference to drop, but
- * its count must really be 0.
- */
-static inline bool contig_page_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
-{
-	if (unlikely(page->alloc_order || page_test(page, PG_head))) {
-		bad_page_report(pmm, page, "free_contig_range: not an order-0 page (split it first)");
-		return false;
-	}
-	if (frozen ? unlikely(page_ref_count(page)) : !page_ref_put_testzero(pmm, page)) {
-		if (frozen)
-			bad_page_report(pmm, page, "frozen range: page has references");
-		return false;
-	}
-	return free_pages_prepare(pmm, page, 0);
-}
-
 /* The pre-2026 kernel loop: __free_page() on every pfn. */
 static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, bool frozen)
 {
@@ -89,7 +68,7 @@ static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long 
 		pmm_pfn_t next = pfn + 1;
 		struct pmm_page *page = contig_pfn_to_page(pmm, pfn, &next);
 
-		if (page && contig_page_put_prepare(pmm, page, frozen))
+		if (page && contig_put_prepare(pmm, page, frozen))
 			free_frozen_pages(pmm, page, 0, FPI_PREPARED);
 		pfn = next;
 	}
@@ -122,7 +101,7 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 			struct pmm_page *start = page;
 			pmm_pfn_t run = pfn;
 
-			while (pfn < seg_end && likely(contig_page_put_prepare(pmm, page, frozen))) {
+			while (pfn < seg_end && likely(contig_put_prepare(pmm, page, frozen))) {
 				pfn++;
 				page++;
 			}

@@ -845,6 +845,29 @@ static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigne
 }
 
 
+/*
+ * contig_put_prepare - the per-page work of both free_contig_range paths
+ * (and of the benchmark's floor): drop the caller's reference and run the
+ * free checks. Only an order-0
+ * page may be freed here: the head of a block that was never split, or of
+ * a folio, is refused before its reference is touched (freeing it as one
+ * page would lose its tails). A frozen page has no reference to drop, but
+ * its count must really be 0.
+ */
+static inline bool contig_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
+{
+	if (unlikely(page->alloc_order || page_test(page, PG_head))) {
+		bad_page_report(pmm, page, "free_contig_range: not an order-0 page (split it first)");
+		return false;
+	}
+	if (frozen ? unlikely(page_ref_count(page)) : !page_ref_put_testzero(pmm, page)) {
+		if (frozen)
+			bad_page_report(pmm, page, "frozen range: page has references");
+		return false;
+	}
+	return free_pages_prepare(pmm, page, 0);
+}
+
 /* ------------------------------------------------------------------------
  * folio.c
  * ------------------------------------------------------------------------ */
