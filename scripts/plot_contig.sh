@@ -20,22 +20,23 @@ sed 's/.*"orders":\[//; s/\].*//; s/},{/}\n{/g' "$json" |
 [ -s "$dat" ] || { echo "plot_contig: no \"orders\" array in $json" >&2; exit 1; }
 memmap=$(sed -n 's/.*"memmap":"\([a-z]*\)".*/\1/p' "$json" | head -n1)
 gnuplot <<GP
-set terminal pngcairo size 900,520 font ",11"
+set terminal pngcairo size 900,560 font ",11"
 set output "$out/contig_speedup.png"
-set title "free\\\\_contig\\\\_range: batched vs per-page, per order ($memmap memmap)"
-set xlabel "order of the split block (2^order pages freed)"
-set ylabel "speedup (per-page ns / batched ns)"
-set y2label "batched / floor"
+set title "free_contig_range, batched vs per-page, per order ($memmap memmap)" noenhanced
+set xlabel "order k of the split block (2^k pages freed per call)"
+set ylabel "speedup: per-page ns / batched ns"
+set y2label "batched ns / floor ns (log scale)"
 set xtics 1
 set ytics nomirror
 set y2tics
-set grid ytics
-set key top left
-set style data linespoints
+set logscale y2
+set y2range [0.8:50]
 set yrange [0:*]
-set y2range [0:*]
-plot "$dat" using 1:2 title "speedup" lw 2 pt 7, \
-     "$dat" using 1:3 axes x1y2 title "batched / floor (right axis)" lw 2 pt 5 dt 2, \
-     1.25 axes x1y2 title "1.25x floor goal" lc rgb "gray" dt 3
+set grid ytics
+set key outside bottom center horizontal
+set style data linespoints
+plot "$dat" using 1:2 title "speedup" lw 2 pt 7, \\
+     "$dat" using 1:3 axes x1y2 title "batched / floor" lw 2 pt 5 dt 2, \\
+     1.25 axes x1y2 title "1.25x floor goal" lc rgb "gray40" dt 3 lw 2
 GP
 echo "plot_contig: wrote $out/contig_speedup.png"
