@@ -48,10 +48,7 @@ static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t 
 {
 	if (likely(pfn_present(pmm, pfn)))
 		return pfn_to_page(pmm, pfn);
-	gstat_add(pmm, bad_page, 1);
-	if (pmm->cfg.bad_page_fn)
-		pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn, "pfn outside managed memory");
-	pmm_log(pmm, true, "bad pfn %#llx: outside managed memory", (unsigned long long)pfn);
+	bad_pfn_report(pmm, pfn, "pfn outside managed memory");
 	if (pfn < pmm->min_pfn)
 		*next = pmm->min_pfn;
 	else if (pfn >= pmm->max_pfn)
@@ -142,12 +139,7 @@ static void free_contig_range_checked(pmm_t *pmm, pmm_pfn_t pfn, unsigned long n
 	if (!nr_pages)
 		return;
 	if (pfn >= pmm->max_pfn || nr_pages > pmm->max_pfn - pfn) {
-		gstat_add(pmm, bad_page, 1);
-		if (pmm->cfg.bad_page_fn)
-			pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn,
-					     "free_contig_range: range runs past managed memory");
-		pmm_log(pmm, true, "free_contig_range(%#llx, %lu): range runs past managed memory",
-			(unsigned long long)pfn, nr_pages);
+		bad_pfn_report(pmm, pfn, "free_contig_range: range runs past managed memory");
 		if (pfn >= pmm->max_pfn)
 			return;
 		nr_pages = (unsigned long)(pmm->max_pfn - pfn);

@@ -767,6 +767,7 @@ static inline void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp 
 
 
 void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason);
+void bad_pfn_report(pmm_t *pmm, pmm_pfn_t pfn, const char *reason);
 void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason);
 void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

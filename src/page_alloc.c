@@ -94,8 +94,16 @@ static void report_bad(pmm_t *pmm, pmm_pfn_t pfn, const char *reason, const stru
 			(unsigned long long)(page_flags(page) & PAGE_FLAGS_MASK),
 			page_ref_count(page),
 			atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed));
+	else if (pfn != (pmm_pfn_t)-1)
+		pmm_log(pmm, true, "bad pfn %#llx: %s", (unsigned long long)pfn, reason);
 	else
 		pmm_log(pmm, true, "bad page: %s", reason);
+}
+
+/* A pfn a caller named that has no page to look at (outside managed memory). */
+void bad_pfn_report(pmm_t *pmm, pmm_pfn_t pfn, const char *reason)
+{
+	report_bad(pmm, pfn, reason, NULL);
 }
 
 void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason)
