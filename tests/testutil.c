@@ -393,3 +393,61 @@ int tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_
 	}
 	return 1;
 }
+
+/* ------------------------------------------------------------------------
+ * Contiguous-range helpers
+ * ------------------------------------------------------------------------ */
+
+void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad,
+		      enum pmm_memmap_model model, bool per_page)
+{
+	tu_config(cfg, mib, bad);
+	cfg->section_shift = TU_CONTIG_SECTION_SHIFT;
+	cfg->max_order = TU_CONTIG_MAX_ORDER;
+	cfg->memmap = model;
+	cfg->contig_per_page = per_page;
+}
+
+struct pmm_stats tu_stats(pmm_t *pmm)
+{
+	struct pmm_stats st;
+
+	pmm_stats_get(pmm, &st);
+	return st;
+}
+
+/* An aligned chunk never crosses a section (max_order + page_shift <= section_shift). */
+unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order)
+{
+	unsigned long chunks = 0;
+
+	while (nr) {
+		unsigned int o = max_order;
+
+		while (o && ((pfn & ((1ull << o) - 1)) || (1ul << o) > nr))
+			o--;
+		pfn += 1ull << o;
+		nr -= 1ul << o;
+		chunks++;
+	}
+	return chunks;
+}
+
+pmm_pfn_t tu_alloc_split(pmm_t *pmm, unsigned int order)
+{
+	struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
+
+	assert_non_null(p);
+	pmm_split_page(pmm, p, order);
+	return pmm_page_to_pfn(pmm, p);
+}
+
+struct pmm_page *tu_page_at(pmm_t *pmm, pmm_pfn_t pfn)
+{
+	struct pmm_page *p = pmm_pfn_to_page(pmm, pfn);
+
+	if (!p)
+		print_message("pfn %#" PRIx64 " is not managed\n", pfn);
+	assert_non_null(p);
+	return p;
+}

@@ -186,4 +186,29 @@ static inline pmm_pfn_t tu_pfn(pmm_t *pmm, const struct pmm_page *page)
 	return pmm_page_to_pfn(pmm, page);
 }
 
+
+/* ------------------------------------------------------------------------
+ * Contiguous-range helpers (test_contig.c, test_contig_internal.c)
+ * ------------------------------------------------------------------------ */
+
+/* Sections of 4 MiB = 1024 frames, so a 64 MiB instance has 16 of them. */
+#define TU_CONTIG_SECTION_SHIFT 22
+#define TU_CONTIG_MAX_ORDER 10
+
+/* tu_contig_config - tu_config() with 4 MiB sections, a memmap model and a contig path. */
+void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad,
+		      enum pmm_memmap_model model, bool per_page);
+/* tu_stats - pmm_stats_get() as a value. */
+struct pmm_stats tu_stats(pmm_t *pmm);
+/*
+ * tu_ref_chunks - the chunks the batched path must use for one run
+ * (design.md section 5 item 2): order = min(alignment of pfn (any at pfn
+ * 0), floor(log2(remaining)), max_order).
+ */
+unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order);
+/* tu_alloc_split - a split order-@order block: 2^order pages, refcount 1 each. */
+pmm_pfn_t tu_alloc_split(pmm_t *pmm, unsigned int order);
+/* tu_page_at - the page of a managed pfn (the test fails otherwise). */
+struct pmm_page *tu_page_at(pmm_t *pmm, pmm_pfn_t pfn);
+
 #endif /* PMM_TESTUTIL_H */

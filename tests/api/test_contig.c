@@ -27,90 +27,29 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Sections of 4 MiB = 1024 frames, so a 64 MiB instance has 16 of them. */
-#define SECTION_SHIFT 22
+#define SECTION_SHIFT TU_CONTIG_SECTION_SHIFT
 #define SECTION_PAGES 1024ul
-#define MAX_ORDER 10
+#define MAX_ORDER TU_CONTIG_MAX_ORDER
 
 /* ------------------------------------------------------------------------
  * Local helpers
  * ------------------------------------------------------------------------ */
-
-/* tu_config() with 4 MiB sections, a memmap model and a contig path. */
-static void contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad,
-			  enum pmm_memmap_model model, bool per_page)
-{
-	tu_config(cfg, mib, bad);
-	cfg->section_shift = SECTION_SHIFT;
-	cfg->max_order = MAX_ORDER;
-	cfg->memmap = model;
-	cfg->contig_per_page = per_page;
-}
 
 static const char *path_name(bool per_page)
 {
 	return per_page ? "per-page" : "batched";
 }
 
-static struct pmm_stats stats_of(pmm_t *pmm)
-{
-	struct pmm_stats st;
-
-	pmm_stats_get(pmm, &st);
-	return st;
-}
-
 static uint64_t contig_chunks(pmm_t *pmm)
 {
-	return stats_of(pmm).contig_chunks;
-}
-
-/*
- * Reference for the batched path's chunking of one run (contract item 2):
- * order = min(alignment of pfn (any at pfn 0), floor(log2(remaining)),
- * max_order). An aligned chunk never crosses a section because
- * max_order + page_shift <= section_shift, so sections need no care here.
- */
-static unsigned long ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order)
-{
-	unsigned long chunks = 0;
-
-	while (nr) {
-		unsigned int o = max_order;
-
-		while (o && ((pfn & ((1ull << o) - 1)) || (1ul << o) > nr))
-			o--;
-		pfn += 1ull << o;
-		nr -= 1ul << o;
-		chunks++;
-	}
-	return chunks;
-}
-
-/* A split order-@order block: 2^order independent pages, refcount 1 each. */
-static pmm_pfn_t alloc_split(pmm_t *pmm, unsigned int order)
-{
-	struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
-
-	assert_non_null(p);
-	pmm_split_page(pmm, p, order);
-	return tu_pfn(pmm, p);
-}
-
-static struct pmm_page *page_at(pmm_t *pmm, pmm_pfn_t pfn)
-{
-	struct pmm_page *p = pmm_pfn_to_page(pmm, pfn);
-
-	if (!p)
-		print_message("pfn %#" PRIx64 " is not managed\n", pfn);
-	assert_non_null(p);
-	return p;
+	return tu_stats(pmm).contig_chunks;
 }
 
 /* Every frame of [pfn, pfn + nr) has refcount @count. */
 static void assert_counts(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, int count)
 {
 	for (unsigned long i = 0; i < nr; i++) {
-		int c = pmm_page_count(page_at(pmm, pfn + i));
+		int c = pmm_page_count(tu_page_at(pmm, pfn + i));
 
 		if (c != count)
 			print_message("pfn %#" PRIx64 ": refcount %d, expected %d\n", pfn + i, c,
@@ -134,7 +73,7 @@ static void assert_no_reports(pmm_t *pmm, struct tu_bad *bad, const struct tu_re
 static void assert_reports_exactly(pmm_t *pmm, struct tu_bad *bad,
 				   const struct tu_report_mark *m, uint64_t n)
 {
-	struct pmm_stats st = stats_of(pmm);
+	struct pmm_stats st = tu_stats(pmm);
 
 	assert_int_equal(tu_bad_count(bad) - m->cb, n);
 	assert_int_equal(st.bad_page - m->stat, n);
@@ -180,7 +119,7 @@ static void section_crossing(enum pmm_memmap_model model)
 		pmm_t *pmm;
 		uint64_t managed;
 
-		contig_config(&cfg, 64, &bad, model, per_page);
+		tu_contig_config(&cfg, 64, &bad, model, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
@@ -204,7 +143,7 @@ static void section_crossing(enum pmm_memmap_model model)
 			c0 = contig_chunks(pmm);
 			pmm_free_contig_range(pmm, s, nr);
 			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : ref_chunks(s, nr, MAX_ORDER));
+					 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
 			assert_counts(pmm, s, nr, 0);
 			tu_check(pmm);
 			assert_int_equal(tu_free_after_drain(pmm), managed);
@@ -221,21 +160,21 @@ static void section_crossing(enum pmm_memmap_model model)
 
 			assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 2 * SECTION_PAGES, 0), 0);
 			/* hold frames on both sides so runs also end inside each section */
-			pmm_get_page(pmm, page_at(pmm, b - 1));
-			pmm_get_page(pmm, page_at(pmm, b + 3));
+			pmm_get_page(pmm, tu_page_at(pmm, b - 1));
+			pmm_get_page(pmm, tu_page_at(pmm, b + 3));
 			c0 = contig_chunks(pmm);
 			pmm_free_contig_range(pmm, s, 2 * SECTION_PAGES);
 			if (!per_page)
 				assert_int_equal(contig_chunks(pmm) - c0,
-						 ref_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
-							 ref_chunks(b, 3, MAX_ORDER) +
-							 ref_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
-			assert_int_equal(pmm_page_count(page_at(pmm, b - 1)), 1);
-			assert_int_equal(pmm_page_count(page_at(pmm, b + 3)), 1);
+						 tu_ref_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
+							 tu_ref_chunks(b, 3, MAX_ORDER) +
+							 tu_ref_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
+			assert_int_equal(pmm_page_count(tu_page_at(pmm, b - 1)), 1);
+			assert_int_equal(pmm_page_count(tu_page_at(pmm, b + 3)), 1);
 			assert_int_equal(tu_free_after_drain(pmm), managed - 2);
 			tu_check(pmm);
-			pmm_put_page(pmm, page_at(pmm, b - 1));
-			pmm_put_page(pmm, page_at(pmm, b + 3));
+			pmm_put_page(pmm, tu_page_at(pmm, b - 1));
+			pmm_put_page(pmm, tu_page_at(pmm, b + 3));
 			tu_buddy_assert_fresh(pmm, &fresh);
 		}
 
@@ -278,7 +217,7 @@ static void test_pfn_zero(void **state)
 		uint64_t managed, c0;
 		size_t n;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		tu_config_region(&cfg, 0, 0, TU_MIB(64) >> 12, 0);
 		pmm = tu_create(&cfg);
 		assert_non_null(pmm_pfn_to_page(pmm, 0));
@@ -296,13 +235,13 @@ static void test_pfn_zero(void **state)
 			pmm_free_contig_range(pmm, 0, lens[i]);
 			/* 1024 from pfn 0 is one order-10 chunk, 7 is 4 + 2 + 1 */
 			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : ref_chunks(0, lens[i], MAX_ORDER));
+					 per_page ? 0 : tu_ref_chunks(0, lens[i], MAX_ORDER));
 			tu_check(pmm);
 			tu_buddy_assert_fresh(pmm, &fresh);
 		}
 		if (!per_page) {
-			assert_int_equal(ref_chunks(0, 1024, MAX_ORDER), 1);
-			assert_int_equal(ref_chunks(0, 7, MAX_ORDER), 3);
+			assert_int_equal(tu_ref_chunks(0, 1024, MAX_ORDER), 1);
+			assert_int_equal(tu_ref_chunks(0, 7, MAX_ORDER), 3);
 		}
 
 		/* the order-10 block at pfn 0 from pmm_alloc_pages, split, freed as a range */
@@ -319,19 +258,19 @@ static void test_pfn_zero(void **state)
 		assert_int_equal(zero_pfn, 0);
 		tu_free_all(pmm, &l);
 		tu_list_free(&l);
-		pmm_split_page(pmm, page_at(pmm, 0), MAX_ORDER);
+		pmm_split_page(pmm, tu_page_at(pmm, 0), MAX_ORDER);
 		assert_counts(pmm, 0, 1024, 1);
 		/* page 0 keeps a reference: the run starts at pfn 1 */
-		pmm_get_page(pmm, page_at(pmm, 0));
+		pmm_get_page(pmm, tu_page_at(pmm, 0));
 		c0 = contig_chunks(pmm);
 		pmm_free_contig_range(pmm, 0, 1024);
 		assert_int_equal(contig_chunks(pmm) - c0,
-				 per_page ? 0 : ref_chunks(1, 1023, MAX_ORDER));
-		assert_int_equal(pmm_page_count(page_at(pmm, 0)), 1);
+				 per_page ? 0 : tu_ref_chunks(1, 1023, MAX_ORDER));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, 0)), 1);
 		assert_counts(pmm, 1, 1023, 0);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 1);
 		tu_check(pmm);
-		pmm_put_page(pmm, page_at(pmm, 0));
+		pmm_put_page(pmm, tu_page_at(pmm, 0));
 		tu_buddy_assert_fresh(pmm, &fresh);
 
 		/* again, with the whole block from pfn 0 in one run */
@@ -376,56 +315,56 @@ static void test_held_pages_end_runs(void **state)
 		uint64_t managed, c0;
 		pmm_pfn_t pfn;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
 		tu_report_mark(pmm, &bad, &m);
 
 		/* The brief's case: order 4, an extra reference on page 5. */
-		pfn = alloc_split(pmm, 4);
-		pmm_get_page(pmm, page_at(pmm, pfn + 5));
-		assert_int_equal(pmm_page_count(page_at(pmm, pfn + 5)), 2);
+		pfn = tu_alloc_split(pmm, 4);
+		pmm_get_page(pmm, tu_page_at(pmm, pfn + 5));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 2);
 		c0 = contig_chunks(pmm);
 		pmm_free_contig_range(pmm, pfn, 16);
 		/* runs [0,5) and [6,16): 4+1 and 2+8 */
 		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 4);
-		assert_int_equal(pmm_page_count(page_at(pmm, pfn + 5)), 1);
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 1);
 		for (unsigned long i = 0; i < 16; i++)
 			if (i != 5)
-				assert_int_equal(pmm_page_count(page_at(pmm, pfn + i)), 0);
+				assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + i)), 0);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 1);
 		tu_check(pmm);
-		pmm_put_page(pmm, page_at(pmm, pfn + 5));
-		assert_int_equal(pmm_page_count(page_at(pmm, pfn + 5)), 0);
+		pmm_put_page(pmm, tu_page_at(pmm, pfn + 5));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 0);
 		assert_int_equal(tu_free_after_drain(pmm), managed);
 		tu_check(pmm);
 		tu_buddy_assert_fresh(pmm, &fresh);
 
 		/* Held pages at both ends and in the middle of an order-9 block, two extra refs on one. */
-		pfn = alloc_split(pmm, 9);
+		pfn = tu_alloc_split(pmm, 9);
 		{
 			static const unsigned long held[] = { 0, 100, 101, 300, 511 };
 
 			for (unsigned int i = 0; i < ARRAY_SIZE(held); i++)
-				pmm_get_page(pmm, page_at(pmm, pfn + held[i]));
-			pmm_get_page(pmm, page_at(pmm, pfn + 300));
+				pmm_get_page(pmm, tu_page_at(pmm, pfn + held[i]));
+			pmm_get_page(pmm, tu_page_at(pmm, pfn + 300));
 			c0 = contig_chunks(pmm);
 			pmm_free_contig_range(pmm, pfn, 512);
 			if (!per_page)
 				assert_int_equal(contig_chunks(pmm) - c0,
-						 ref_chunks(pfn + 1, 99, MAX_ORDER) +
-							 ref_chunks(pfn + 102, 198, MAX_ORDER) +
-							 ref_chunks(pfn + 301, 210, MAX_ORDER));
-			assert_int_equal(pmm_page_count(page_at(pmm, pfn + 300)), 2);
+						 tu_ref_chunks(pfn + 1, 99, MAX_ORDER) +
+							 tu_ref_chunks(pfn + 102, 198, MAX_ORDER) +
+							 tu_ref_chunks(pfn + 301, 210, MAX_ORDER));
+			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 2);
 			assert_int_equal(tu_free_after_drain(pmm), managed - ARRAY_SIZE(held));
 			tu_check(pmm);
 			/* the second round of puts: only 300 survives it */
 			pmm_free_contig_range(pmm, pfn + 100, 2);
-			pmm_put_page(pmm, page_at(pmm, pfn + 0));
-			pmm_put_page(pmm, page_at(pmm, pfn + 511));
-			pmm_put_page(pmm, page_at(pmm, pfn + 300));
-			assert_int_equal(pmm_page_count(page_at(pmm, pfn + 300)), 1);
+			pmm_put_page(pmm, tu_page_at(pmm, pfn + 0));
+			pmm_put_page(pmm, tu_page_at(pmm, pfn + 511));
+			pmm_put_page(pmm, tu_page_at(pmm, pfn + 300));
+			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 1);
 			assert_int_equal(tu_free_after_drain(pmm), managed - 1);
 			tu_check(pmm);
 			pmm_free_contig_range(pmm, pfn + 300, 1);
@@ -456,7 +395,7 @@ static void test_compound_head_refused(void **state)
 		uint64_t managed, c0;
 		pmm_pfn_t pfn;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
@@ -509,12 +448,12 @@ static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
 	pmm_pfn_t b, s;
 	int refs;
 
-	contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+	tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 	cfg.pcp_disable = true;	/* the folio lands where the order-3 hole is */
 	pmm = tu_create(&cfg);
 	managed = pmm_managed_frames(pmm);
 	/* order-5 block, split; its pages [8, 16) become an order-3 folio */
-	b = alloc_split(pmm, 5);
+	b = tu_alloc_split(pmm, 5);
 	pmm_free_contig_range(pmm, b + 8, 8);
 	while (!folio) {
 		struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
@@ -541,7 +480,7 @@ static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
 
 		for (pmm_pfn_t p = b; p < b + 32; p++)
 			if (p <= b + 8 || p >= b + 16)
-				arr[n++] = page_at(pmm, p);
+				arr[n++] = tu_page_at(pmm, p);
 		pmm_free_pages_bulk(pmm, arr, n);
 	} else {
 		pmm_free_contig_range(pmm, s, (unsigned long)(b + 32 - s));
@@ -625,14 +564,14 @@ static void test_unaligned_ranges(void **state)
 		uint64_t managed, c0;
 		pmm_pfn_t pfn;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
 		tu_report_mark(pmm, &bad, &m);
 
 		/* The brief's case: [pfn+3, pfn+1000) of a split order-10 block. */
-		pfn = alloc_split(pmm, MAX_ORDER);
+		pfn = tu_alloc_split(pmm, MAX_ORDER);
 		assert_int_equal(pfn % 1024, 0);
 		c0 = contig_chunks(pmm);
 		pmm_free_contig_range(pmm, pfn + 3, 997);
@@ -656,7 +595,7 @@ static void test_unaligned_ranges(void **state)
 		if (!per_page) {
 			struct pmm_zone_info before, after;
 
-			pfn = alloc_split(pmm, MAX_ORDER);
+			pfn = tu_alloc_split(pmm, MAX_ORDER);
 			pmm_drain_all_pages(pmm);
 			zone_of_pfn(pmm, pfn, &before);
 			pmm_free_contig_range(pmm, pfn, 1024);
@@ -674,7 +613,7 @@ static void test_unaligned_ranges(void **state)
 			unsigned long size = 1ul << order;
 			unsigned int idx[66];
 
-			pfn = alloc_split(pmm, order);
+			pfn = tu_alloc_split(pmm, order);
 			cut[ncut++] = 0;
 			for (unsigned int k = 0; k < 1 + tu_rand_below(&rng, 16); k++)
 				cut[ncut++] = 1 + tu_rand_below(&rng, size - 1);
@@ -707,7 +646,7 @@ static void test_unaligned_ranges(void **state)
 				c0 = contig_chunks(pmm);
 				pmm_free_contig_range(pmm, s, nr);
 				assert_int_equal(contig_chunks(pmm) - c0,
-						 per_page ? 0 : ref_chunks(s, nr, MAX_ORDER));
+						 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
 				assert_counts(pmm, s, nr, 0);
 			}
 			tu_check(pmm);
@@ -747,8 +686,8 @@ static void cmp_compare(struct cmp_ctx *c, const char *when)
 
 	tu_buddy_snap(c->pmm[0], &a);
 	tu_buddy_snap(c->pmm[1], &b);
-	sa = stats_of(c->pmm[0]);
-	sb = stats_of(c->pmm[1]);
+	sa = tu_stats(c->pmm[0]);
+	sb = tu_stats(c->pmm[1]);
 	if (sa.pgfree != sb.pgfree || sa.pgalloc != sb.pgalloc)
 		print_message("%s: batched pgfree %" PRIu64 " pgalloc %" PRIu64
 			      ", per-page pgfree %" PRIu64 " pgalloc %" PRIu64 "\n",
@@ -782,7 +721,7 @@ static void shuffle_sz(struct tu_rng *r, size_t *v, size_t n)
 static void cmp_get(struct cmp_ctx *c, size_t i)
 {
 	for (int k = 0; k < 2; k++)
-		pmm_get_page(c->pmm[k], page_at(c->pmm[k], cmp_pfn(i)));
+		pmm_get_page(c->pmm[k], tu_page_at(c->pmm[k], cmp_pfn(i)));
 	c->refs[i]++;
 }
 
@@ -822,7 +761,7 @@ static void test_batched_matches_per_page(void **state)
 	for (int k = 0; k < 2; k++) {
 		struct pmm_config cfg;
 
-		contig_config(&cfg, CMP_MIB, &c.bad[k], model, k == 1);
+		tu_contig_config(&cfg, CMP_MIB, &c.bad[k], model, k == 1);
 		c.pmm[k] = tu_create(&cfg);
 		assert_int_equal(pmm_managed_frames(c.pmm[k]), CMP_PAGES);
 	}
@@ -898,7 +837,7 @@ static void test_batched_matches_per_page(void **state)
 				shuffle_sz(&rng, idx, cnt);
 			for (size_t j = 0; j < cnt; j++)
 				for (int k = 0; k < 2; k++)
-					arr[k][j] = page_at(c.pmm[k], cmp_pfn(idx[j]));
+					arr[k][j] = tu_page_at(c.pmm[k], cmp_pfn(idx[j]));
 			if (tu_rand_below(&rng, 2) && cnt > 2) {
 				/* a NULL slot: that frame keeps its reference */
 				size_t j = tu_rand_below(&rng, cnt);
@@ -944,7 +883,7 @@ static void test_batched_matches_per_page(void **state)
 	cmp_compare(&c, "all freed");
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(tu_bad_count(&c.bad[k]), 0);
-		assert_int_equal(stats_of(c.pmm[k]).bad_page, 0);
+		assert_int_equal(tu_stats(c.pmm[k]).bad_page, 0);
 		tu_buddy_assert_fresh(c.pmm[k], &fresh);
 		tu_assert_conserved(c.pmm[k], 0);
 		pmm_destroy(c.pmm[k]);
@@ -995,7 +934,7 @@ static void test_alloc_contig_range_busy(void **state)
 		pmm_t *pmm;
 		uint64_t managed;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
@@ -1174,7 +1113,7 @@ static void test_alloc_contig_range_bad_ranges(void **state)
 	const pmm_pfn_t r1 = r0_end + SECTION_PAGES + 100, r1_end = r1 + 3 * SECTION_PAGES;
 
 	(void)state;
-	contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, false);
+	tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, false);
 	tu_config_region(&cfg, 0, r0, r0_end - r0, 0);
 	tu_config_region(&cfg, 1, r1, r1_end - r1, 0);
 	pmm = tu_create(&cfg);
@@ -1269,7 +1208,7 @@ static void test_frozen_range_api(void **state)
 			unsigned long nr;
 		} ranges[] = { { b - 3, 7 }, { b - SECTION_PAGES, 1024 }, { b - 600, 1900 }, { b, 1 } };
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
@@ -1286,7 +1225,7 @@ static void test_frozen_range_api(void **state)
 			c0 = contig_chunks(pmm);
 			pmm_free_contig_frozen_range(pmm, s, nr);
 			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : ref_chunks(s, nr, MAX_ORDER));
+					 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
 			tu_check(pmm);
 			tu_buddy_assert_fresh(pmm, &fresh);
 		}
@@ -1330,7 +1269,7 @@ static void test_alloc_contig_pages(void **state)
 	uint64_t managed;
 
 	(void)state;
-	contig_config(&cfg, 256, &bad, PMM_MEMMAP_SPARSE, false);
+	tu_contig_config(&cfg, 256, &bad, PMM_MEMMAP_SPARSE, false);
 	pmm = tu_create(&cfg);
 	tu_buddy_snap(pmm, &fresh);
 	managed = pmm_managed_frames(pmm);
@@ -1358,7 +1297,7 @@ static void test_alloc_contig_pages(void **state)
 
 		for (int i = 0; i < 3; i++) {
 			assert_int_equal(pmm_alloc_contig_range(pmm, at[i], at[i] + 1, 0), 0);
-			held[i] = page_at(pmm, at[i]);
+			held[i] = tu_page_at(pmm, at[i]);
 		}
 		p = pmm_alloc_contig_pages(pmm, 16384, PMM_GFP_KERNEL, -1);
 		assert_non_null(p);
@@ -1402,16 +1341,16 @@ static void test_free_pages_bulk(void **state)
 		uint64_t managed, c0;
 		pmm_pfn_t pfn;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
 		tu_report_mark(pmm, &bad, &m);
 
 		/* sorted: one aligned run of 256 is one chunk */
-		pfn = alloc_split(pmm, 8);
+		pfn = tu_alloc_split(pmm, 8);
 		for (int i = 0; i < 256; i++)
-			arr[i] = page_at(pmm, pfn + i);
+			arr[i] = tu_page_at(pmm, pfn + i);
 		c0 = contig_chunks(pmm);
 		pmm_free_pages_bulk(pmm, arr, 256);
 		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 1);
@@ -1420,9 +1359,9 @@ static void test_free_pages_bulk(void **state)
 		tu_buddy_assert_fresh(pmm, &fresh);
 
 		/* shuffled: every page freed once */
-		pfn = alloc_split(pmm, 9);
+		pfn = tu_alloc_split(pmm, 9);
 		for (int i = 0; i < 512; i++)
-			arr[i] = page_at(pmm, pfn + i);
+			arr[i] = tu_page_at(pmm, pfn + i);
 		tu_shuffle(&rng, (void **)arr, 512);
 		pmm_free_pages_bulk(pmm, arr, 512);
 		assert_counts(pmm, pfn, 512, 0);
@@ -1468,9 +1407,9 @@ static void test_free_pages_bulk(void **state)
 		for (int variant = 0; variant < 4; variant++) {
 			unsigned int n = 64, dup = 17;
 
-			pfn = alloc_split(pmm, 6);
+			pfn = tu_alloc_split(pmm, 6);
 			for (unsigned int i = 0; i < n; i++)
-				arr[i] = page_at(pmm, pfn + i);
+				arr[i] = tu_page_at(pmm, pfn + i);
 			switch (variant) {
 			case 0:	/* ..., 17, 17, 18, ... */
 				memmove(&arr[dup + 1], &arr[dup], (n - dup) * sizeof(arr[0]));
@@ -1480,7 +1419,7 @@ static void test_free_pages_bulk(void **state)
 				break;
 			case 2:	/* at the start */
 				memmove(&arr[1], &arr[0], n * sizeof(arr[0]));
-				arr[0] = page_at(pmm, pfn + dup);
+				arr[0] = tu_page_at(pmm, pfn + dup);
 				break;
 			default:
 				arr[n] = arr[dup];
@@ -1521,7 +1460,7 @@ static void test_alloc_pages_exact_tail_batched(void **state)
 		void *a;
 		pmm_pfn_t pfn;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
@@ -1712,7 +1651,7 @@ static void test_threads_shared_references(void **state)
 	(void)state;
 	tu_rng_init(&rng, "threads_shared_references", 13);
 	for (int per_page = 0; per_page <= 1; per_page++) {
-		contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
 		tu_config_cpus(&cfg, NTHREADS);
 		pmm = tu_create(&cfg);
 		memset(&c, 0, sizeof(c));
@@ -1742,7 +1681,7 @@ static void test_threads_shared_references(void **state)
 		tu_check(pmm);
 		assert_int_equal(pmm_free_frames(pmm), pmm_managed_frames(pmm));
 		assert_int_equal(tu_bad_count(&bad), 0);
-		assert_int_equal(stats_of(pmm).bad_page, 0);
+		assert_int_equal(tu_stats(pmm).bad_page, 0);
 		assert_int_equal(pmm_leaked_frames(pmm), 0);
 		pmm_destroy(pmm);
 	}
@@ -1815,7 +1754,7 @@ static void test_threads_concurrent_free_contig(void **state)
 		pthread_t th[NTHREADS];
 		pmm_t *pmm;
 
-		contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
 		tu_config_cpus(&cfg, NTHREADS);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
@@ -1832,7 +1771,7 @@ static void test_threads_concurrent_free_contig(void **state)
 			unsigned int order = 4 + (unsigned int)tu_rand_below(&rng, MAX_ORDER - 3);
 			unsigned long size = 1ul << order;
 
-			c.pfn = alloc_split(pmm, order);
+			c.pfn = tu_alloc_split(pmm, order);
 			c.cut[0] = 0;
 			c.cut[NTHREADS] = size;
 			for (int i = 1; i < NTHREADS; i++) {
@@ -1843,7 +1782,7 @@ static void test_threads_concurrent_free_contig(void **state)
 			if (shared)
 				for (unsigned long i = 0; i < size; i++)
 					for (int k = 1; k < NTHREADS; k++)
-						pmm_get_page(pmm, page_at(pmm, c.pfn + i));
+						pmm_get_page(pmm, tu_page_at(pmm, c.pfn + i));
 			pthread_barrier_wait(&c.start);
 			pthread_barrier_wait(&c.done);
 			assert_counts(pmm, c.pfn, size, 0);
@@ -1860,7 +1799,7 @@ static void test_threads_concurrent_free_contig(void **state)
 			      shared ? "shared" : "disjoint");
 		assert_int_equal(atomic_load(&c.errors), 0);
 		assert_int_equal(tu_bad_count(&bad), 0);
-		assert_int_equal(stats_of(pmm).bad_page, 0);
+		assert_int_equal(tu_stats(pmm).bad_page, 0);
 		tu_check(pmm);
 		assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
 		tu_buddy_assert_fresh(pmm, &fresh);
@@ -1955,7 +1894,7 @@ static void test_threads_alloc_contig_range(void **state)
 		pthread_t th[NTHREADS];
 		pmm_t *pmm;
 
-		contig_config(&cfg, 32, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 32, &bad, PMM_MEMMAP_SPARSE, per_page);
 		tu_config_cpus(&cfg, NTHREADS);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);

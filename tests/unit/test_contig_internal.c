@@ -23,61 +23,9 @@
 #include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define SECTION_SHIFT 22
+#define SECTION_SHIFT TU_CONTIG_SECTION_SHIFT
 #define SECTION_PAGES 1024ul
-#define MAX_ORDER 10
-
-static void contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad,
-			  enum pmm_memmap_model model, bool per_page)
-{
-	tu_config(cfg, mib, bad);
-	cfg->section_shift = SECTION_SHIFT;
-	cfg->max_order = MAX_ORDER;
-	cfg->memmap = model;
-	cfg->contig_per_page = per_page;
-}
-
-static struct pmm_stats stats_of(pmm_t *pmm)
-{
-	struct pmm_stats st;
-
-	pmm_stats_get(pmm, &st);
-	return st;
-}
-
-/* Chunks the batched path must use for one run (contract item 2). */
-static unsigned long ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order)
-{
-	unsigned long chunks = 0;
-
-	while (nr) {
-		unsigned int o = max_order;
-
-		while (o && ((pfn & ((1ull << o) - 1)) || (1ul << o) > nr))
-			o--;
-		pfn += 1ull << o;
-		nr -= 1ul << o;
-		chunks++;
-	}
-	return chunks;
-}
-
-static pmm_pfn_t alloc_split(pmm_t *pmm, unsigned int order)
-{
-	struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
-
-	assert_non_null(p);
-	pmm_split_page(pmm, p, order);
-	return pmm_page_to_pfn(pmm, p);
-}
-
-static struct pmm_page *page_at(pmm_t *pmm, pmm_pfn_t pfn)
-{
-	struct pmm_page *p = pmm_pfn_to_page(pmm, pfn);
-
-	assert_non_null(p);
-	return p;
-}
+#define MAX_ORDER TU_CONTIG_MAX_ORDER
 
 /* ------------------------------------------------------------------------
  * Bad pages inside a range
@@ -131,13 +79,13 @@ static void bad_pages_case(pmm_t *pmm, struct tu_bad *bad, bool per_page, enum c
 	const unsigned long size = 1ul << order;
 	uint64_t leaked0 = pmm_leaked_frames(pmm);
 	uint64_t free0 = tu_free_after_drain(pmm);
-	struct pmm_stats st0 = stats_of(pmm), st1;
+	struct pmm_stats st0 = tu_stats(pmm), st1;
 	unsigned long cb0 = tu_bad_count(bad);
 	unsigned long expect_chunks = 0, run = 0;
-	pmm_pfn_t pfn = alloc_split(pmm, order);
+	pmm_pfn_t pfn = tu_alloc_split(pmm, order);
 
 	for (unsigned int i = 0; i < nbad; i++)
-		corrupt(page_at(pmm, pfn + badidx[i]), how);
+		corrupt(tu_page_at(pmm, pfn + badidx[i]), how);
 	tu_check(pmm);	/* a corrupted allocated page is still just allocated */
 
 	for (unsigned long i = 0; i <= size; i++) {
@@ -147,7 +95,7 @@ static void bad_pages_case(pmm_t *pmm, struct tu_bad *bad, bool per_page, enum c
 			is_bad |= badidx[k] == i;
 		if (i == size || is_bad) {
 			if (run)
-				expect_chunks += ref_chunks(pfn + i - run, run, MAX_ORDER);
+				expect_chunks += tu_ref_chunks(pfn + i - run, run, MAX_ORDER);
 			run = 0;
 		} else {
 			run++;
@@ -155,7 +103,7 @@ static void bad_pages_case(pmm_t *pmm, struct tu_bad *bad, bool per_page, enum c
 	}
 
 	pmm_free_contig_range(pmm, pfn, size);
-	st1 = stats_of(pmm);
+	st1 = tu_stats(pmm);
 	if (tu_bad_count(bad) - cb0 != nbad)
 		print_message("%s, %s: %lu reports for %u bad pages (last \"%s\")\n",
 			      per_page ? "per-page" : "batched", corruption_name[how],
@@ -166,7 +114,7 @@ static void bad_pages_case(pmm_t *pmm, struct tu_bad *bad, bool per_page, enum c
 	assert_int_equal(pmm_leaked_frames(pmm) - leaked0, nbad);
 	assert_int_equal(st1.contig_chunks - st0.contig_chunks, per_page ? 0 : expect_chunks);
 	for (unsigned long i = 0; i < size; i++) {
-		struct pmm_page *p = page_at(pmm, pfn + i);
+		struct pmm_page *p = tu_page_at(pmm, pfn + i);
 		bool is_bad = false;
 
 		for (unsigned int k = 0; k < nbad; k++)
@@ -200,7 +148,7 @@ static void test_bad_pages_leaked(void **state)
 			struct tu_bad bad = { 0 };
 			pmm_t *pmm;
 
-			contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+			tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 			pmm = tu_create(&cfg);
 			bad_pages_case(pmm, &bad, per_page, how, 4, one, 1);
 			bad_pages_case(pmm, &bad, per_page, how, 4, ends, 2);
@@ -226,22 +174,22 @@ static void test_bad_page_at_section_boundary(void **state)
 		uint64_t managed;
 		struct pmm_stats st0, st1;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		managed = pmm_managed_frames(pmm);
 		assert_int_equal(pmm_alloc_contig_range(pmm, b - 100, b + 100, 0), 0);
-		corrupt(page_at(pmm, b), BAD_MAPPING);
-		corrupt(page_at(pmm, b - 1), BAD_MLOCKED);
-		st0 = stats_of(pmm);
+		corrupt(tu_page_at(pmm, b), BAD_MAPPING);
+		corrupt(tu_page_at(pmm, b - 1), BAD_MLOCKED);
+		st0 = tu_stats(pmm);
 		pmm_free_contig_range(pmm, b - 100, 200);
-		st1 = stats_of(pmm);
+		st1 = tu_stats(pmm);
 		assert_int_equal(tu_bad_count(&bad), 2);
 		assert_int_equal(st1.bad_page - st0.bad_page, 2);
 		assert_int_equal(pmm_leaked_frames(pmm), 2);
 		if (!per_page)
 			assert_int_equal(st1.contig_chunks - st0.contig_chunks,
-					 ref_chunks(b - 100, 99, MAX_ORDER) +
-						 ref_chunks(b + 1, 99, MAX_ORDER));
+					 tu_ref_chunks(b - 100, 99, MAX_ORDER) +
+						 tu_ref_chunks(b + 1, 99, MAX_ORDER));
 		assert_int_equal(tu_free_after_drain(pmm), managed - 2);
 		tu_check(pmm);
 		tu_assert_conserved(pmm, 0);
@@ -256,10 +204,10 @@ static void test_bad_page_at_section_boundary(void **state)
 /* A split order-@order block whose pages are frozen: PG_owned, refcount 0. */
 static pmm_pfn_t alloc_frozen(pmm_t *pmm, unsigned int order)
 {
-	pmm_pfn_t pfn = alloc_split(pmm, order);
+	pmm_pfn_t pfn = tu_alloc_split(pmm, order);
 
 	for (unsigned long i = 0; i < (1ul << order); i++) {
-		struct pmm_page *p = page_at(pmm, pfn + i);
+		struct pmm_page *p = tu_page_at(pmm, pfn + i);
 
 		assert_true(page_ref_put_testzero(pmm, p));
 		assert_int_equal(page_ref_count(p), 0);
@@ -282,7 +230,7 @@ static void test_frozen_range(void **state)
 		uint64_t managed, c0;
 		pmm_pfn_t pfn;
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 		tu_buddy_snap(pmm, &fresh);
 		managed = pmm_managed_frames(pmm);
@@ -291,11 +239,11 @@ static void test_frozen_range(void **state)
 		pfn = alloc_frozen(pmm, 3);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 8);
 		tu_check(pmm);	/* frozen frames are a valid state */
-		c0 = stats_of(pmm).contig_chunks;
+		c0 = tu_stats(pmm).contig_chunks;
 		pmm_free_contig_frozen_range(pmm, pfn, 8);
-		assert_int_equal(stats_of(pmm).contig_chunks - c0, per_page ? 0 : 1);
+		assert_int_equal(tu_stats(pmm).contig_chunks - c0, per_page ? 0 : 1);
 		for (unsigned long i = 0; i < 8; i++)
-			assert_false(page_test(page_at(pmm, pfn + i), PG_owned));
+			assert_false(page_test(tu_page_at(pmm, pfn + i), PG_owned));
 		tu_check(pmm);
 		tu_buddy_assert_fresh(pmm, &fresh);
 
@@ -304,11 +252,11 @@ static void test_frozen_range(void **state)
 			unsigned long a = 1 + tu_rand_below(&rng, 500), b2 = 524 + tu_rand_below(&rng, 499);
 
 			pfn = alloc_frozen(pmm, MAX_ORDER);
-			c0 = stats_of(pmm).contig_chunks;
+			c0 = tu_stats(pmm).contig_chunks;
 			pmm_free_contig_frozen_range(pmm, pfn + a, b2 - a);
 			if (!per_page)
-				assert_int_equal(stats_of(pmm).contig_chunks - c0,
-						 ref_chunks(pfn + a, b2 - a, MAX_ORDER));
+				assert_int_equal(tu_stats(pmm).contig_chunks - c0,
+						 tu_ref_chunks(pfn + a, b2 - a, MAX_ORDER));
 			tu_check(pmm);
 			assert_int_equal(tu_free_after_drain(pmm), managed - 1024 + (b2 - a));
 			if (tu_rand_below(&rng, 2)) {
@@ -328,7 +276,7 @@ static void test_frozen_range(void **state)
 
 			assert_int_equal(pmm_alloc_contig_range(pmm, b - 333, b + 444, 0), 0);
 			for (pmm_pfn_t p = b - 333; p < b + 444; p++)
-				assert_true(page_ref_put_testzero(pmm, page_at(pmm, p)));
+				assert_true(page_ref_put_testzero(pmm, tu_page_at(pmm, p)));
 			tu_check(pmm);
 			pmm_free_contig_frozen_range(pmm, b - 333, 777);
 			tu_check(pmm);
@@ -338,7 +286,7 @@ static void test_frozen_range(void **state)
 
 		/* A bad frozen page is leaked, the rest freed. */
 		pfn = alloc_frozen(pmm, 4);
-		page_at(pmm, pfn + 9)->mapping = &dummy_mapping;
+		tu_page_at(pmm, pfn + 9)->mapping = &dummy_mapping;
 		pmm_free_contig_frozen_range(pmm, pfn, 16);
 		assert_int_equal(tu_bad_count(&bad), 1);
 		assert_int_equal(bad.last_pfn, pfn + 9);
@@ -372,7 +320,7 @@ static void test_frozen_range(void **state)
 
 static struct pmm_zone *zone_of(pmm_t *pmm, pmm_pfn_t pfn)
 {
-	return page_zone(pmm, page_at(pmm, pfn));
+	return page_zone(pmm, tu_page_at(pmm, pfn));
 }
 
 static uint8_t *snap_types(pmm_t *pmm, struct pmm_zone *zone)
@@ -415,7 +363,7 @@ static void test_ebusy_keeps_pageblock_types(void **state)
 		pmm_t *pmm;
 		unsigned int seen[PMM_MIGRATE_TYPES] = { 0 };
 
-		contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
+		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
 		pmm = tu_create(&cfg);
 
 		/* claim pageblocks for unmovable and reclaimable requests, keep some busy */
@@ -482,7 +430,7 @@ static void test_ebusy_keeps_pageblock_types(void **state)
 				assert_int_equal(tu_free_after_drain(pmm), f0);
 				/* no frame is left isolated or taken */
 				for (pmm_pfn_t p = spans[k][0]; p < spans[k][1]; p++)
-					assert_false(page_test(page_at(pmm, p), PG_isolated));
+					assert_false(page_test(tu_page_at(pmm, p), PG_isolated));
 				tu_check(pmm);
 			}
 		}
@@ -522,7 +470,7 @@ static void test_ref_sub_testzero(void **state)
 	struct pmm_page *p;
 
 	(void)state;
-	contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, false);
+	tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, false);
 	pmm = tu_create(&cfg);
 	p = pmm_alloc_pages(pmm, 0, 0);
 	assert_non_null(p);
@@ -548,7 +496,7 @@ static void test_ref_sub_testzero(void **state)
 	tu_check(pmm);
 	pmm_free_contig_frozen_range(pmm, pmm_page_to_pfn(pmm, p), 1);
 	assert_int_equal(tu_bad_count(&bad), 2);
-	assert_int_equal(stats_of(pmm).bad_page, 2);
+	assert_int_equal(tu_stats(pmm).bad_page, 2);
 	assert_int_equal(pmm_leaked_frames(pmm), 0);
 	tu_assert_conserved(pmm, 0);
 	pmm_destroy(pmm);
