@@ -117,7 +117,7 @@ void pmm_opts_usage(FILE *f)
 	      "  --section-shift N     (default 27)\n"
 	      "  --no-pcp              no per-CPU lists: every call takes the zone path\n"
 	      "  --pcp-batch N         pcp batch (default: kernel formula)\n"
-	      "  --pcp-high N          pcp high (default: 4 * batch)\n"
+	      "  --pcp-high N          pcp high (default: low watermark / CPUs, >= 4 * batch)\n"
 	      "  --min-free N          min watermark in frames (default: kernel formula)\n"
 	      "  --contig-per-page     free_contig_range page by page (pre-2026 path)\n"
 	      "  --quiet               no library log lines\n"
