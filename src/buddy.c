@@ -32,23 +32,19 @@ static void set_pageblock_range_mt(struct pmm_zone *zone, pmm_pfn_t pfn,
 }
 
 static void add_to_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
-				    unsigned int order, int mt, bool tail)
+				    unsigned int order, int mt)
 {
 	struct free_area *area = &zone->free_area[order];
 
 	page->private = order;
 	page_flags_set(page, PF(PG_buddy));
-	if (tail)
-		list_add_tail(&page->lru, &area->free_list[mt]);
-	else
-		list_add(&page->lru, &area->free_list[mt]);
+	list_add(&page->lru, &area->free_list[mt]);
 	area->nr_free++;
 }
 
 void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
-				    unsigned int order, int mt)
+				    unsigned int order)
 {
-	(void)mt;
 	lockdep_assert_held(&zone->lock);
 	list_del(&page->lru);
 	page_flags_clear(page, PF(PG_buddy));
@@ -87,7 +83,7 @@ static int release_free_highatomic_locked(struct pmm_zone *zone, pmm_pfn_t pfn, 
  * Context: zone->lock held.
  */
 void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
-			    pmm_pfn_t pfn, unsigned int order, int mt, bool to_tail)
+			    pmm_pfn_t pfn, unsigned int order, int mt)
 {
 	const pmm_t *pmm = zone->pmm;
 
@@ -112,7 +108,7 @@ void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 					  !migratetype_is_mergeable(bmt)))
 				break;
 		}
-		del_page_from_free_list_locked(zone, buddy, order, bmt);
+		del_page_from_free_list_locked(zone, buddy, order);
 		if (bmt != mt)
 			set_pageblock_range_mt(zone, bpfn, order, mt);
 		stat_add(&zone->stats, buddy_merge, 1);
@@ -121,7 +117,7 @@ void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 		pfn = combined;
 		order++;
 	}
-	add_to_free_list_locked(zone, page, order, mt, to_tail);
+	add_to_free_list_locked(zone, page, order, mt);
 }
 
 /*
@@ -142,7 +138,7 @@ void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
 	stat_add(&zone->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
 	for (; pfn < end; pfn += (pmm_pfn_t)1 << step, page += 1L << step)
 		__free_one_page_locked(zone, page, pfn, step,
-				       get_pageblock_migratetype(zone, pfn), fpi & FPI_TO_TAIL);
+				       get_pageblock_migratetype(zone, pfn));
 	spin_unlock(&zone->lock);
 }
 
@@ -158,7 +154,7 @@ static void expand_locked(struct pmm_zone *zone, struct pmm_page *page,
 	while (high > low) {
 		high--;
 		size >>= 1;
-		add_to_free_list_locked(zone, page + size, high, mt, false);
+		add_to_free_list_locked(zone, page + size, high, mt);
 		stat_add(&zone->stats, buddy_split, 1);
 	}
 }
@@ -179,7 +175,7 @@ static struct pmm_page *__rmqueue_smallest_locked(struct pmm_zone *zone,
 
 		if (!page)
 			continue;
-		del_page_from_free_list_locked(zone, page, o, mt);
+		del_page_from_free_list_locked(zone, page, o);
 		expand_locked(zone, page, order, o, mt);
 		return page;
 	}
@@ -280,7 +276,7 @@ static struct pmm_page *steal_suitable_fallback_locked(struct pmm_zone *zone,
 	pmm_pfn_t pfn = page_to_pfn(pmm, page);
 
 	if (cur >= pmm->pageblock_order) {
-		del_page_from_free_list_locked(zone, page, cur, fallback_mt);
+		del_page_from_free_list_locked(zone, page, cur);
 		set_pageblock_range_mt(zone, pfn, cur, start_mt);
 		expand_locked(zone, page, order, cur, start_mt);
 		stat_add(&zone->stats, steal_block, 1);
@@ -290,12 +286,12 @@ static struct pmm_page *steal_suitable_fallback_locked(struct pmm_zone *zone,
 	if (can_claim_block(pmm, cur, start_mt) &&
 	    pageblock_free_pages_locked(zone, pfn) >= pageblock_nr_pages(pmm) / 2) {
 		move_freepages_block_locked(zone, pfn, start_mt);
-		del_page_from_free_list_locked(zone, page, cur, start_mt);
+		del_page_from_free_list_locked(zone, page, cur);
 		expand_locked(zone, page, order, cur, start_mt);
 		stat_add(&zone->stats, steal_block, 1);
 		return page;
 	}
-	del_page_from_free_list_locked(zone, page, cur, fallback_mt);
+	del_page_from_free_list_locked(zone, page, cur);
 	expand_locked(zone, page, order, cur, fallback_mt);
 	stat_add(&zone->stats, steal_page, 1);
 	return page;

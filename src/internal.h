@@ -421,8 +421,7 @@ struct pmm {
 /* fpi_t: how a free is done */
 #define FPI_NONE 0u
 #define FPI_PREPARED (1u << 0)	/* free_pages_prepare() already ran */
-#define FPI_TO_TAIL (1u << 1)	/* queue at the tail of the free list */
-#define FPI_CONTIG_CHUNK (1u << 2)	/* a chunk of the batched contig path (counted) */
+#define FPI_CONTIG_CHUNK (1u << 1)	/* a chunk of the batched contig path (counted) */
 
 /* Counters: stat_add under the lock that guards @st, gstat_add anywhere. */
 #define stat_add(st, name, n) ((st)->name += (uint64_t)(n))
@@ -608,7 +607,7 @@ static inline int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn
 }
 void set_pageblock_migratetype(struct pmm_zone *zone, pmm_pfn_t pfn, int mt);
 void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
-			    pmm_pfn_t pfn, unsigned int order, int mt, bool to_tail);
+			    pmm_pfn_t pfn, unsigned int order, int mt);
 void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
 		   unsigned int order, unsigned int fpi);
 struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
@@ -651,7 +650,7 @@ static inline void account_freepages(struct pmm_zone *zone, long nr)
 }
 
 void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
-				    unsigned int order, int mt);
+				    unsigned int order);
 unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int new_mt);
 void reserve_highatomic_pageblock(struct pmm_zone *zone, struct pmm_page *page);
 bool unreserve_highatomic_pageblock(struct pmm_zone *zone, int mt);

@@ -32,11 +32,11 @@ static void split_large_buddy_locked(struct pmm_zone *zone, pmm_pfn_t pfn)
 		page = pfn_to_page(pmm, head);
 		if (!page_is_buddy(zone, page, o))
 			continue;
-		del_page_from_free_list_locked(zone, page, o, 0);
+		del_page_from_free_list_locked(zone, page, o);
 		account_freepages(zone, -(1L << o));
 		for (pmm_pfn_t q = head; q < head + ((pmm_pfn_t)1 << o); q += pageblock_nr_pages(pmm))
 			__free_one_page_locked(zone, pfn_to_page(pmm, q), q, pmm->pageblock_order,
-					       get_pageblock_migratetype(zone, q), false);
+					       get_pageblock_migratetype(zone, q));
 		return;
 	}
 }
@@ -103,11 +103,11 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 		}
 		o = (unsigned int)order;
 		step = o < pmm->pageblock_order ? o : pmm->pageblock_order;
-		del_page_from_free_list_locked(zone, page, o, PMM_MIGRATE_ISOLATE);
+		del_page_from_free_list_locked(zone, page, o);
 		account_freepages(zone, -(1L << o));
 		for (pmm_pfn_t r = q; r < q + ((pmm_pfn_t)1 << o); r += (pmm_pfn_t)1 << step)
 			__free_one_page_locked(zone, pfn_to_page(pmm, r), r, step,
-					       get_pageblock_migratetype(zone, r), false);
+					       get_pageblock_migratetype(zone, r));
 		q += (pmm_pfn_t)1 << o;
 	}
 	spin_unlock(&zone->lock);
@@ -161,7 +161,7 @@ int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
 		struct pmm_page *page = pfn_to_page(pmm, pfn);
 		unsigned int o = (unsigned int)page->private;
 
-		del_page_from_free_list_locked(zone, page, o, PMM_MIGRATE_ISOLATE);
+		del_page_from_free_list_locked(zone, page, o);
 		account_freepages(zone, -(1L << o));
 		for (unsigned long i = 0; i < (1UL << o); i++) {
 			page[i].alloc_order = 0;

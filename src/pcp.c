@@ -69,7 +69,7 @@ void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int c
 			count -= 1 << order;
 			/* The pageblock may have changed type since the free. */
 			__free_one_page_locked(zone, page, pfn, order,
-					       get_pageblock_migratetype(zone, pfn), false);
+					       get_pageblock_migratetype(zone, pfn));
 		} while (count > 0 && !list_empty(list));
 	}
 	spin_unlock(&zone->lock);

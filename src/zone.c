@@ -253,7 +253,7 @@ static void zone_free_range(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t start, 
 		while (((pmm_pfn_t)1 << order) > end - start)
 			order--;
 		__free_one_page_locked(zone, pfn_to_page(pmm, start), start, order,
-				       get_pageblock_migratetype(zone, start), false);
+				       get_pageblock_migratetype(zone, start));
 		start += (pmm_pfn_t)1 << order;
 	}
 	spin_unlock(&zone->lock);
