@@ -335,23 +335,24 @@ steal:
 
 /*
  * __rmqueue_locked - take a block of 2^@order frames from the buddy lists.
- * High-order atomic requests try the HIGHATOMIC reserve first; other
- * atomic requests may take it last.
+ * @alloc_flags: ALLOC_HIGHATOMIC tries the highatomic reserve first,
+ * ALLOC_NON_BLOCK takes it last (kernel rmqueue_buddy()); 0 never touches
+ * it (kernel __rmqueue(), the pcp refill).
  * Context: zone->lock held.
  */
 struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
-				  pmm_gfp_t gfp)
+				  unsigned int alloc_flags)
 {
 	struct pmm_page *page = NULL;
 
 	lockdep_assert_held(&zone->lock);
-	if (gfp_highatomic(gfp, order))
+	if (alloc_flags & ALLOC_HIGHATOMIC)
 		page = __rmqueue_smallest_locked(zone, order, PMM_MIGRATE_HIGHATOMIC);
 	if (!page)
 		page = __rmqueue_smallest_locked(zone, order, mt);
 	if (!page)
 		page = __rmqueue_fallback_locked(zone, order, mt);
-	if (!page && (gfp & PMM_GFP_ATOMIC_RES))
+	if (!page && (alloc_flags & ALLOC_NON_BLOCK))
 		page = __rmqueue_smallest_locked(zone, order, PMM_MIGRATE_HIGHATOMIC);
 	if (page) {
 		account_freepages(zone, -(1L << order));
@@ -362,12 +363,12 @@ struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int
 
 /* rmqueue_buddy - one block under one zone-lock hold (the non-pcp path). */
 struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt,
-			       pmm_gfp_t gfp)
+			       unsigned int alloc_flags)
 {
 	struct pmm_page *page;
 
 	spin_lock(&zone->lock);
-	page = __rmqueue_locked(zone, order, mt, gfp);
+	page = __rmqueue_locked(zone, order, mt, alloc_flags);
 	if (page)
 		stat_add(&zone->stats, pgalloc, 1UL << order);
 	spin_unlock(&zone->lock);
@@ -376,7 +377,8 @@ struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt
 
 /*
  * reserve_highatomic_pageblock - kernel reserve_highatomic_pageblock():
- * after a high-order atomic allocation succeeds, set its pageblock aside
+ * after a high-order atomic allocation succeeds in the slow path (only
+ * there: ALLOC_HIGHATOMIC, so an idle instance reserves nothing), set its pageblock aside
  * for later ones (up to 1% of the zone), so that they still find
  * contiguous memory when ordinary allocations have fragmented the rest.
  */

@@ -67,12 +67,30 @@ static bool is_marked(const struct checker *c, pmm_pfn_t pfn)
 	return c->free_map[p / 64] >> (p % 64) & 1;
 }
 
+/*
+ * Does every page of the block belong to @zone? A zone's pfn span can hold
+ * another node's frames, so the span test alone does not tell. The block
+ * lies in one section, so page arithmetic is valid.
+ */
+static bool block_in_zone(const struct pmm_zone *zone, const struct pmm_page *page,
+			  unsigned int order, unsigned long *stray)
+{
+	for (unsigned long i = 0; i < (1UL << order); i++) {
+		if (((page_flags(&page[i]) >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK) != zone->id) {
+			*stray = i;
+			return false;
+		}
+	}
+	return true;
+}
+
 /* A free block of 2^@order frames at @page, found on a list of @zone. */
 static bool check_free_block(struct checker *c, struct pmm_zone *zone, struct pmm_page *page,
 			     unsigned int order, const char *where, pmm_pfn_t *pfn_out)
 {
 	pmm_t *pmm = c->pmm;
 	pmm_pfn_t pfn, last;
+	unsigned long stray;
 
 	if (!page_belongs(pmm, page)) {
 		violation(c, "%s: list entry %p is not a managed page", where, (void *)page);
@@ -93,6 +111,9 @@ static bool check_free_block(struct checker *c, struct pmm_zone *zone, struct pm
 	else if (!same_section(pmm, pfn, last))
 		violation(c, "%s: block %#llx order %u crosses a section", where,
 			  (unsigned long long)pfn, order);
+	else if (!block_in_zone(zone, page, order, &stray))
+		violation(c, "%s: block %#llx order %u holds pfn %#llx of another zone", where,
+			  (unsigned long long)pfn, order, (unsigned long long)pfn + stray);
 	else if (test_and_mark(c, pfn, 1UL << order))
 		violation(c, "%s: block %#llx order %u overlaps another free block", where,
 			  (unsigned long long)pfn, order);

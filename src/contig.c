@@ -72,11 +72,14 @@ static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long 
 }
 
 /*
- * The 2026 loop, one section at a time (the memmap is only known
- * contiguous inside a section). The inner loop is the per-page work and
- * nothing else; it stops at a page that keeps a reference or fails the
- * checks. Loop invariant: [run, pfn) are prepared pages at @start.
- * Always inlined twice so that @frozen is a constant in the inner loop.
+ * The 2026 loop, one segment at a time: a segment ends at a section
+ * boundary (the memmap is only known contiguous inside a section) and at a
+ * zone break (a chunk must not cross a zone or node: the kernel's
+ * page_is_buddy() never merges across one either). The inner loop is the
+ * per-page work and nothing else; it stops at a page that keeps a
+ * reference or fails the checks. Loop invariant: [run, pfn) are prepared
+ * pages at @start. Always inlined twice so that @frozen is a constant in
+ * the inner loop.
  */
 static inline __attribute__((always_inline)) void
 free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const bool frozen)
@@ -85,6 +88,7 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 
 	while (pfn < end) {
 		pmm_pfn_t seg_end = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+		pmm_pfn_t brk = next_zone_break(pmm, pfn);
 		pmm_pfn_t next = pfn + 1;
 		struct pmm_page *page = contig_pfn_to_page(pmm, pfn, &next);
 
@@ -92,6 +96,8 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 			pfn = next;
 			continue;
 		}
+		if (seg_end > brk)
+			seg_end = brk;
 		if (seg_end > end)
 			seg_end = end;
 		while (pfn < seg_end) {
@@ -218,12 +224,16 @@ static int alloc_contig_frozen(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_g
 
 	if (start >= end)
 		return -PMM_EINVAL;
-	for (pmm_pfn_t pfn = start; pfn < end; pfn++)
+	if (!pfn_managed(pmm, start))
+		return -PMM_ERANGE;
+	/* One zone, as in the kernel: its lock and lists are the only ones taken. */
+	zone = page_zone(pmm, pfn_to_page(pmm, start));
+	for (pmm_pfn_t pfn = start; pfn < end; pfn++) {
 		if (!pfn_managed(pmm, pfn))
 			return -PMM_ERANGE;
-	zone = page_zone(pmm, pfn_to_page(pmm, start));
-	if (page_zone(pmm, pfn_to_page(pmm, end - 1)) != zone)
-		return -PMM_EINVAL;
+		if (page_zone(pmm, pfn_to_page(pmm, pfn)) != zone)
+			return -PMM_EINVAL;
+	}
 	order = ilog2_ul((unsigned long)(end - start));
 	if (should_fail_alloc_page(pmm, gfp, order > pmm->max_order ? pmm->max_order : order))
 		return -PMM_ENOMEM;

@@ -361,6 +361,12 @@ struct mem_section {
 	pmm_pfn_t start_pfn;		/* first pfn of the section */
 };
 
+/* A present section's memmap chunk, for finding a page pointer's section by address. */
+struct memmap_chunk {
+	uintptr_t base;			/* ms->memmap */
+	uint64_t sec;			/* index in pmm->sections */
+};
+
 /* Zones a request may use, in order: preferred node first, highest zone first. */
 struct zonelist {
 	unsigned int nr;
@@ -392,6 +398,8 @@ struct pmm {
 	pmm_pfn_t first_section;	/* section number of min_pfn */
 	uint64_t nr_sections;		/* table entries from first_section */
 	struct mem_section *sections;
+	struct memmap_chunk *chunks;	/* PMM_MEMMAP_SPARSE: present sections by memmap address */
+	uint64_t nr_chunks;
 	struct pmm_page *vmemmap;	/* PMM_MEMMAP_VMEMMAP: page of first_section's pfn 0 */
 	size_t memmap_bytes;		/* vmemmap reservation */
 	char *direct_map;		/* frame min_pfn's address; NULL without backing */
@@ -400,6 +408,8 @@ struct pmm {
 
 	/* zone.c */
 	struct pmm_zone zones[MAX_ZONES];	/* index nid * PMM_NR_ZONE_TYPES + type */
+	pmm_pfn_t zone_breaks[2 * PMM_MAX_REGIONS + 1];	/* sorted pfns where the zone may change */
+	unsigned int nr_zone_breaks;
 	unsigned int nr_nodes;
 	struct zonelist zonelists[PMM_MAX_NODES][2];	/* [nid][dma32 only?] */
 	uint64_t managed_pages;
@@ -551,35 +561,73 @@ static inline pmm_pfn_t page_to_pfn(const pmm_t *pmm, const struct pmm_page *pag
 bool pfn_present(const pmm_t *pmm, pmm_pfn_t pfn);	/* in a present section */
 bool pfn_managed(const pmm_t *pmm, pmm_pfn_t pfn);	/* present and not a hole */
 /*
+ * memmap_chunk_find - the present section whose memmap holds address @p,
+ * found from the chunk addresses alone (a binary search over the sorted
+ * chunk table) so that a pointer into unreadable memory is never read.
+ * Return: the section index, or UINT64_MAX when @p is in no chunk.
+ */
+static inline uint64_t memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
+{
+	const struct memmap_chunk *c = pmm->chunks;
+	uint64_t n = pmm->nr_chunks;
+
+	while (n > 1) {
+		uint64_t half = n / 2;
+
+		if (c[half].base <= p)
+			c += half;
+		n -= half;
+	}
+	if (!n || p < c->base ||
+	    p - c->base >= (sizeof(struct pmm_page) << pmm->pfn_section_shift))
+		return UINT64_MAX;
+	return c->sec;
+}
+
+/*
  * page_belongs - is @page a managed page of this instance? Used on pointers
- * callers hand in, so it must not trust the page: bounds first, flags after.
+ * callers hand in, so it must not trust the page: the pointer is placed in
+ * a memmap chunk by address first, and only then are its flags read.
  * Inline: every public free path runs it.
  */
 static inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
 {
-	uintptr_t p = (uintptr_t)page;
-	const struct mem_section *ms;
-	uint64_t sec;
+	uintptr_t p = (uintptr_t)page, base;
 
 	if (unlikely(!page || p % _Alignof(struct pmm_page)))
 		return false;
 	if (pmm->vmemmap) {
-		uintptr_t base = (uintptr_t)pmm->vmemmap;
+		uint64_t sec;
 
-		if (p < base || p >= base + pmm->memmap_bytes || (p - base) % sizeof(*page))
+		base = (uintptr_t)pmm->vmemmap;
+		if (p < base || p >= base + pmm->memmap_bytes)
 			return false;
 		sec = (p - base) / sizeof(*page) >> pmm->pfn_section_shift;
-	} else {
-		sec = page_section(page);
-		if (sec >= pmm->nr_sections)
+		if (!pmm->sections[sec].memmap)
 			return false;
+	} else {
+		uint64_t sec = memmap_chunk_find(pmm, p);
+
+		if (sec == UINT64_MAX)
+			return false;
+		base = (uintptr_t)pmm->sections[sec].memmap;
 	}
-	ms = &pmm->sections[sec];
-	if (!ms->memmap || p < (uintptr_t)ms->memmap ||
-	    p >= (uintptr_t)(ms->memmap + (1ULL << pmm->pfn_section_shift)) ||
-	    (p - (uintptr_t)ms->memmap) % sizeof(*page))
+	if ((p - base) % sizeof(*page))
 		return false;
 	return !page_test(page, PG_reserved);
+}
+
+/*
+ * next_zone_break - the first pfn above @pfn where the zone may change (a
+ * region edge or the DMA32 end), or max_pfn. A run of pages below it lies
+ * in one zone, so a chunk built from it never crosses a zone or node.
+ */
+static inline pmm_pfn_t next_zone_break(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	for (unsigned int i = 0; i < pmm->nr_zone_breaks; i++)
+		if (pmm->zone_breaks[i] > pfn)
+			return pmm->zone_breaks[i];
+	return pmm->max_pfn;
 }
 
 /* ------------------------------------------------------------------------
@@ -611,9 +659,9 @@ void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
 		   unsigned int order, unsigned int fpi);
 struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
-				  pmm_gfp_t gfp);
+				  unsigned int alloc_flags);
 struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt,
-			       pmm_gfp_t gfp);
+			       unsigned int alloc_flags);
 /* Is @buddy the free head of an order-@order block of @zone? */
 static inline bool page_is_buddy(const struct pmm_zone *zone, const struct pmm_page *buddy,
 				 unsigned int order)
@@ -655,11 +703,17 @@ unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn, 
 void reserve_highatomic_pageblock(struct pmm_zone *zone, struct pmm_page *page);
 bool unreserve_highatomic_pageblock(struct pmm_zone *zone, int mt);
 
-/* Kernel ALLOC_HIGHATOMIC: a high-order allocation that may not wait. */
-static inline bool gfp_highatomic(pmm_gfp_t gfp, unsigned int order)
-{
-	return order && (gfp & PMM_GFP_ATOMIC_RES);
-}
+/*
+ * alloc_flags: what the slow path lets a request do (kernel
+ * gfp_to_alloc_flags()); the fast path passes 0, so every request sees the
+ * plain low watermark there, as in the kernel.
+ */
+#define ALLOC_NON_BLOCK (1u << 0)	/* cannot wait (NOWAIT): may take the highatomic reserve last */
+#define ALLOC_HIGHATOMIC (1u << 1)	/* non-blocking and order > 0: uses and makes the reserve */
+#define ALLOC_MIN_RESERVE (1u << 2)	/* PMM_GFP_HIGH: half of the min watermark */
+#define ALLOC_DEEP_RESERVE (1u << 3)	/* PMM_GFP_ATOMIC_RES: a further quarter of it */
+/* Requests that may count the highatomic reserve as free (kernel ALLOC_RESERVES). */
+#define ALLOC_RESERVES (ALLOC_NON_BLOCK | ALLOC_HIGHATOMIC | ALLOC_MIN_RESERVE | ALLOC_DEEP_RESERVE)
 
 /* ------------------------------------------------------------------------
  * isolate.c
@@ -698,7 +752,7 @@ static inline struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zo
 	return &zone->pcp[likely(cpu < pmm->nr_cpus) ? cpu : cpu % pmm->nr_cpus];
 }
 void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned int order, int mt,
-			 pmm_gfp_t gfp, struct pmm_list *list);
+			 struct pmm_list *list);
 void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int count);
 void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp);
 
@@ -719,14 +773,14 @@ static inline int order_to_pindex(const pmm_t *pmm, unsigned int order, int mt)
  * Context: pcp->lock held. Return: the block (not yet prepared) or NULL.
  */
 static inline struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
-						      unsigned int order, int mt, pmm_gfp_t gfp)
+						      unsigned int order, int mt)
 {
 	struct pmm_list *list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
 	struct pmm_page *page;
 
 	lockdep_assert_held(&pcp->lock);
 	if (unlikely(list_empty(list))) {
-		rmqueue_bulk_locked(zone, pcp, order, mt, gfp, list);
+		rmqueue_bulk_locked(zone, pcp, order, mt, list);
 		if (list_empty(list))
 			return NULL;
 	}

@@ -98,6 +98,61 @@ static void backing_exit(pmm_t *pmm)
 	pmm->direct_map = NULL;
 }
 
+/* Heapsort the chunk table by address (no libc qsort: the core is freestanding). */
+static void sift_down(struct memmap_chunk *c, uint64_t i, uint64_t n)
+{
+	for (;;) {
+		uint64_t big = i, l = 2 * i + 1, r = l + 1;
+		struct memmap_chunk t;
+
+		if (l < n && c[l].base > c[big].base)
+			big = l;
+		if (r < n && c[r].base > c[big].base)
+			big = r;
+		if (big == i)
+			return;
+		t = c[i];
+		c[i] = c[big];
+		c[big] = t;
+		i = big;
+	}
+}
+
+static void sort_chunks(struct memmap_chunk *c, uint64_t n)
+{
+	for (uint64_t i = n / 2; i-- > 0;)
+		sift_down(c, i, n);
+	for (uint64_t end = n; end-- > 1;) {
+		struct memmap_chunk t = c[0];
+
+		c[0] = c[end];
+		c[end] = t;
+		sift_down(c, 0, end);
+	}
+}
+
+/*
+ * The sparse model's chunk table: page_belongs() places a caller's pointer
+ * in a chunk by address before it reads anything through it.
+ */
+static int build_chunk_table(pmm_t *pmm)
+{
+	uint64_t n = 0;
+
+	for (uint64_t s = 0; s < pmm->nr_sections; s++)
+		n += pmm->sections[s].memmap != NULL;
+	pmm->chunks = meta_alloc(pmm, n * sizeof(*pmm->chunks));
+	if (!pmm->chunks)
+		return -PMM_ENOMEM;
+	pmm->nr_chunks = 0;
+	for (uint64_t s = 0; s < pmm->nr_sections; s++)
+		if (pmm->sections[s].memmap)
+			pmm->chunks[pmm->nr_chunks++] = (struct memmap_chunk){
+				.base = (uintptr_t)pmm->sections[s].memmap, .sec = s };
+	sort_chunks(pmm->chunks, pmm->nr_chunks);
+	return 0;
+}
+
 /*
  * memmap_init - sections, memmap, backing for the validated regions.
  * Every page of a present section starts reserved; zones_init() turns the
@@ -152,6 +207,12 @@ int memmap_init(pmm_t *pmm)
 			init_section_pages(pmm, s);
 		}
 	}
+	if (!pmm->vmemmap) {
+		int err = build_chunk_table(pmm);
+
+		if (err)
+			return err;
+	}
 	return backing_init(pmm);
 }
 
@@ -164,7 +225,9 @@ void memmap_exit(pmm_t *pmm)
 		for (uint64_t s = 0; s < pmm->nr_sections; s++)
 			meta_free(pmm, pmm->sections[s].memmap, chunk);
 	meta_free(pmm, pmm->vmemmap, pmm->memmap_bytes);
+	meta_free(pmm, pmm->chunks, pmm->nr_chunks * sizeof(*pmm->chunks));
 	meta_free(pmm, pmm->sections, pmm->nr_sections * sizeof(struct mem_section));
+	pmm->chunks = NULL;
 	pmm->sections = NULL;
 	pmm->vmemmap = NULL;
 }

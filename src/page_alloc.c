@@ -260,49 +260,55 @@ int gfp_migratetype(pmm_gfp_t gfp)
 
 /*
  * Kernel __zone_watermark_ok(): would the zone keep more than the mark
- * (plus lowmem_reserve) free after handing out @nr_pages frames?
+ * (plus lowmem_reserve) free after handing out @nr_pages frames? Only the
+ * slow path's @alloc_flags lower the mark or count the highatomic reserve.
  */
 static inline bool zone_watermark_ok(const struct pmm_zone *zone, unsigned long nr_pages,
-				     int mark, pmm_gfp_t gfp)
+				     int mark, pmm_gfp_t gfp, unsigned int alloc_flags)
 {
 	int64_t free = atomic_load_explicit(&((struct pmm_zone *)zone)->free_pages,
 					    memory_order_relaxed) - (int64_t)(nr_pages - 1);
 	int64_t min = (int64_t)zone->wmark[mark];
 
-	if (gfp & PMM_GFP_HIGH)
+	if (alloc_flags & ALLOC_MIN_RESERVE)
 		min -= min / 2;
-	if (gfp & PMM_GFP_ATOMIC_RES)
+	if (alloc_flags & ALLOC_DEEP_RESERVE)
 		min -= min / 4;
 	if (!(gfp & PMM_GFP_DMA32))
 		min += (int64_t)zone->lowmem_reserve;
 	/* The highatomic reserve is not there for requests that may not use it. */
-	if (!(gfp & PMM_GFP_ATOMIC_RES))
+	if (!(alloc_flags & ALLOC_RESERVES))
 		free -= (int64_t)__atomic_load_n(&zone->nr_reserved_highatomic, __ATOMIC_RELAXED);
 	return free > min;
 }
 
-/* One block from @zone: this CPU's pcp for cached orders, else the buddy. */
+/*
+ * One block from @zone: this CPU's pcp for cached orders, else (also when
+ * the pcp list could not be refilled) the buddy, where @alloc_flags may
+ * reach the highatomic reserve (kernel rmqueue()).
+ */
 static inline __attribute__((always_inline)) struct pmm_page *
-rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order,
-				int mt, pmm_gfp_t gfp)
+rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order, int mt, unsigned int alloc_flags)
 {
 	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0) {
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
 
 		if (likely(spin_trylock(&pcp->lock))) {
-			struct pmm_page *page = rmqueue_pcplist_locked(zone, pcp, order, mt, gfp);
+			struct pmm_page *page = rmqueue_pcplist_locked(zone, pcp, order, mt);
 
 			spin_unlock(&pcp->lock);
-			return page;
+			if (likely(page))
+				return page;
+		} else {
+			gstat_add(pmm, pcp_lock_miss, 1);
 		}
-		gstat_add(pmm, pcp_lock_miss, 1);
 	}
-	return rmqueue_buddy(zone, order, mt, gfp);
+	return rmqueue_buddy(zone, order, mt, alloc_flags);
 }
 
 static inline __attribute__((always_inline)) struct pmm_page *
-get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp,
-					       unsigned int order, int mark)
+get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order, int mark,
+		       unsigned int alloc_flags)
 {
 	const struct zonelist *zl = zonelist_for(pmm, nid, gfp);
 	int mt = gfp_migratetype(gfp);
@@ -313,11 +319,11 @@ get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp,
 
 		if ((gfp & PMM_GFP_THISNODE) && zone->nid != nid)
 			continue;
-		if (!zone_watermark_ok(zone, 1UL << order, mark, gfp))
+		if (!zone_watermark_ok(zone, 1UL << order, mark, gfp, alloc_flags))
 			continue;
-		while ((page = rmqueue(pmm, zone, order, mt, gfp))) {
+		while ((page = rmqueue(pmm, zone, order, mt, alloc_flags))) {
 			if (likely(prep_new_page(pmm, page, order, gfp))) {
-				if (unlikely(gfp_highatomic(gfp, order)))
+				if (unlikely(alloc_flags & ALLOC_HIGHATOMIC))
 					reserve_highatomic_pageblock(zone, page);
 				return page;
 			}
@@ -344,6 +350,26 @@ static bool run_shrinkers(pmm_t *pmm, unsigned long want)
 }
 
 /*
+ * Kernel gfp_to_alloc_flags(): HIGH and ATOMIC_RES lower the min watermark;
+ * a request that may not wait (no reclaim: NOWAIT, which GFP_ATOMIC
+ * includes) may take the highatomic reserve when nothing else is left, and
+ * a high-order one uses the reserve first and sets a pageblock aside on
+ * success. Only the slow path does any of this.
+ */
+static unsigned int gfp_to_alloc_flags(pmm_gfp_t gfp, unsigned int order)
+{
+	unsigned int af = 0;
+
+	if (gfp & PMM_GFP_HIGH)
+		af |= ALLOC_MIN_RESERVE;
+	if (gfp & PMM_GFP_ATOMIC_RES)
+		af |= ALLOC_DEEP_RESERVE;
+	if (gfp & PMM_GFP_NOWAIT)
+		af |= ALLOC_NON_BLOCK | (order ? ALLOC_HIGHATOMIC : 0);
+	return af;
+}
+
+/*
  * The slow path, in the kernel's order: the min watermark (lowered for
  * HIGH/ATOMIC), then reclaim (shrinkers) unless NOWAIT, then draining every
  * CPU's pcp lists, then the highatomic reserve. It never waits: failure is
@@ -351,17 +377,18 @@ static bool run_shrinkers(pmm_t *pmm, unsigned long want)
  */
 static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
 {
-	struct pmm_page *page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+	unsigned int af = gfp_to_alloc_flags(gfp, order);
+	struct pmm_page *page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN, af);
 
 	if (page)
 		return page;
 	if (!(gfp & PMM_GFP_NOWAIT) && run_shrinkers(pmm, 32UL << order)) {
-		page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+		page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN, af);
 		if (page)
 			return page;
 	}
 	pmm_drain_all_pages(pmm);
-	page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN);
+	page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN, af);
 	if (page)
 		return page;
 	/* Last, what was set aside for high-order atomic requests. */
@@ -370,7 +397,7 @@ static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsig
 
 	for (unsigned int i = 0; i < zl->nr; i++)
 		released |= unreserve_highatomic_pageblock(zl->zones[i], gfp_migratetype(gfp));
-	return released ? get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN) : NULL;
+	return released ? get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN, af) : NULL;
 }
 
 struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
@@ -391,8 +418,8 @@ struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsign
 		page = NULL;
 	} else {
 		/* Order 0 gets its own copy of the fast path, with order a constant. */
-		page = likely(!order) ? get_page_from_freelist(pmm, nid, gfp, 0, WMARK_LOW)
-				      : get_page_from_freelist(pmm, nid, gfp, order, WMARK_LOW);
+		page = likely(!order) ? get_page_from_freelist(pmm, nid, gfp, 0, WMARK_LOW, 0)
+				      : get_page_from_freelist(pmm, nid, gfp, order, WMARK_LOW, 0);
 		if (unlikely(!page))
 			page = alloc_slowpath(pmm, nid, gfp, order);
 	}
@@ -432,7 +459,7 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 	if (should_fail_alloc_page(pmm, gfp, 0))
 		return nr - missing;
 	for (i = 0; i < zl->nr && pmm->pcp_enabled; i++) {
-		if (zone_watermark_ok(zl->zones[i], missing, WMARK_LOW, gfp)) {
+		if (zone_watermark_ok(zl->zones[i], missing, WMARK_LOW, gfp, 0)) {
 			zone = zl->zones[i];
 			break;
 		}
@@ -446,7 +473,7 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 
 				if (array[i])
 					continue;
-				page = rmqueue_pcplist_locked(zone, pcp, 0, mt, gfp);
+				page = rmqueue_pcplist_locked(zone, pcp, 0, mt);
 				if (!page)
 					break;
 				if (prep_new_page(pmm, page, 0, gfp))

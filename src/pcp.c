@@ -82,9 +82,15 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
 	free_pcppages_bulk_locked(zone, pcp, pcp->count);
 }
 
-/* Refill an empty list with batch frames' worth of blocks, one zone-lock hold. */
+/*
+ * Refill an empty list with batch frames' worth of blocks, one zone-lock
+ * hold. Never from the highatomic reserve (kernel rmqueue_bulk() calls
+ * __rmqueue() without ALLOC_HIGHATOMIC): the list is shared by every
+ * request of its migratetype, so reserved blocks would leak to ordinary
+ * allocations through it.
+ */
 void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned int order, int mt,
-			 pmm_gfp_t gfp, struct pmm_list *list)
+			 struct pmm_list *list)
 {
 	int n = pcp->batch >> order;
 
@@ -92,7 +98,7 @@ void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned in
 		n = 1;
 	spin_lock(&zone->lock);
 	for (int i = 0; i < n; i++) {
-		struct pmm_page *page = __rmqueue_locked(zone, order, mt, gfp);
+		struct pmm_page *page = __rmqueue_locked(zone, order, mt, 0);
 
 		if (!page)
 			break;

@@ -276,8 +276,42 @@ static void for_each_zone_range(pmm_t *pmm,
 	}
 }
 
+/* Record @pfn as a place where the zone may change; the list stays sorted and unique. */
+static void add_zone_break(pmm_t *pmm, pmm_pfn_t pfn)
+{
+	unsigned int i = pmm->nr_zone_breaks;
+
+	if (pfn <= pmm->min_pfn || pfn >= pmm->max_pfn)
+		return;
+	for (unsigned int j = 0; j < pmm->nr_zone_breaks; j++)
+		if (pmm->zone_breaks[j] == pfn)
+			return;
+	while (i > 0 && pmm->zone_breaks[i - 1] > pfn) {
+		pmm->zone_breaks[i] = pmm->zone_breaks[i - 1];
+		i--;
+	}
+	pmm->zone_breaks[i] = pfn;
+	pmm->nr_zone_breaks++;
+}
+
+/*
+ * Zone and node boundaries need not be max_order aligned (Linux allows
+ * that too): a buddy never merges across them (page_is_buddy() compares
+ * zones) and the batched contig path ends its runs at these breaks.
+ */
+static void find_zone_breaks(pmm_t *pmm)
+{
+	pmm->nr_zone_breaks = 0;
+	for (unsigned int i = 0; i < pmm->cfg.nr_regions; i++) {
+		add_zone_break(pmm, pmm->cfg.regions[i].start_pfn);
+		add_zone_break(pmm, pmm->cfg.regions[i].start_pfn + pmm->cfg.regions[i].nr_pages);
+	}
+	add_zone_break(pmm, pmm->cfg.dma32_end_pfn);
+}
+
 int zones_init(pmm_t *pmm)
 {
+	find_zone_breaks(pmm);
 	for (unsigned int i = 0; i < MAX_ZONES; i++) {
 		struct pmm_zone *zone = &pmm->zones[i];
 
