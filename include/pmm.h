@@ -17,8 +17,15 @@
  *
  * Conventions: calls that can fail return 0 or a negative PMM_E* code;
  * allocation calls return NULL. Every call is thread safe unless it says
- * otherwise. Bad input never aborts: it gets an error code, or a bad-page
- * report (callback + counter), and the instance stays consistent.
+ * otherwise (pmm_destroy, pmm_fault_set, pmm_check). Bad input never
+ * aborts: it gets an error code, or a bad-page report (callback + counter),
+ * and the instance stays consistent.
+ *
+ * Callbacks (bad_page_fn, log_fn, shrinkers, meta_alloc/meta_free, cpu_fn)
+ * are called with no pmm lock held, so they may call back into the
+ * instance (a bad_page_fn may drain, check or print it); only pmm_destroy
+ * of the instance that calls them is off limits. cpu_fn runs on every
+ * allocation and free: keep it to a few instructions.
  */
 #ifndef PMM_H
 #define PMM_H
@@ -95,6 +102,10 @@ const char *pmm_strerror(int err);
 #define PMM_MAX_NODES   8
 #define PMM_MAX_ORDER_LIMIT 16	/* max_order may be at most this */
 #define PMM_MAX_CPUS    256
+#define PMM_MAX_SECTIONS 65536	/* lowest to highest region frame, in sections */
+#define PMM_PCP_BATCH_MAX 65536	/* pcp_batch may be at most this */
+#define PMM_PCP_HIGH_MAX (1u << 24)	/* pcp_high may be at most this */
+#define PMM_NUMA_NO_NODE (-1)	/* no node preference: the calling CPU's node */
 #define PMM_AUTO        UINT64_MAX	/* "compute the default" for a u64 knob */
 
 enum pmm_memmap_model {
@@ -125,7 +136,11 @@ enum pmm_migratetype {
 	PMM_MIGRATE_TYPES,
 };
 
-/* One range of present frames. Frames between regions are holes. */
+/*
+ * One range of present frames. Frames between regions are holes. Regions
+ * need no alignment: a region, node or zone boundary may fall anywhere
+ * (as in Linux); no free block ever crosses one.
+ */
 struct pmm_region {
 	pmm_pfn_t start_pfn;	/* first frame */
 	uint64_t nr_pages;	/* frames in the region, > 0 */
@@ -157,41 +172,59 @@ enum pmm_fault_kind {
 
 /*
  * Metadata allocator: returns @size zeroed bytes (or NULL); the default maps
- * anonymous memory. An embedder without mmap supplies its own.
+ * anonymous memory. An embedder without mmap supplies its own. Sizes are
+ * not page multiples; meta_free gets the size meta_alloc was asked for.
  */
 typedef void *(*pmm_meta_alloc_fn)(void *arg, size_t size);
 typedef void (*pmm_meta_free_fn)(void *arg, void *p, size_t size);
 
-/* Called for each bad page found at free or allocation; the page is leaked. */
+/*
+ * Called for each bad page or bad pointer a call is given. @pfn is the
+ * frame, or (pmm_pfn_t)-1 when the pointer is not a page of the instance.
+ * A page that fails the checks of its own free or allocation is leaked on
+ * purpose (pmm_leaked_frames(); the kernel does the same); every other
+ * report (a double free, a foreign or wrong page, a wrong order) leaves
+ * the page exactly as it was. Called with no pmm lock held.
+ */
 typedef void (*pmm_bad_page_fn)(void *arg, pmm_pfn_t pfn, const char *reason);
 /* Picks the CPU whose pcp lists a call uses; must return 0..nr_cpus-1. */
 typedef unsigned int (*pmm_cpu_fn)(void *arg);
 /* Receives log lines (bad pages, allocation failures); NULL = stderr. */
 typedef void (*pmm_log_fn)(void *arg, const char *line);
 
+/*
+ * The limits pmm_create() enforces (-PMM_EINVAL, with a log line that names
+ * the field and the rule) are given field by field below; besides them:
+ * regions may not overlap, and the lowest to the highest region frame may
+ * span at most PMM_MAX_SECTIONS sections and must end below 2^52 bytes.
+ */
 struct pmm_config {
 	unsigned int page_shift;	/* 12..16; default 12 (4 KiB) */
-	unsigned int section_shift;	/* default 27 (128 MiB) */
-	unsigned int max_order;		/* default 10; <= PMM_MAX_ORDER_LIMIT */
-	unsigned int pageblock_order;	/* default 9; <= max_order */
+	unsigned int section_shift;	/* max_order + page_shift..40; default 27 (128 MiB) */
+	unsigned int max_order;		/* 0..PMM_MAX_ORDER_LIMIT; default 10 */
+	unsigned int pageblock_order;	/* 0..max_order; default 9 */
 
-	unsigned int nr_regions;	/* 0: one default region (1 GiB at pfn 0x100000) */
-	struct pmm_region regions[PMM_MAX_REGIONS];
-	pmm_pfn_t dma32_end_pfn;	/* zone split; default 4 GiB >> page_shift */
+	unsigned int nr_regions;	/* 0..PMM_MAX_REGIONS; 0: one region of 1 GiB at pfn 0x100000 */
+	struct pmm_region regions[PMM_MAX_REGIONS];	/* nr_pages > 0, nid 0..PMM_MAX_NODES-1 */
+	pmm_pfn_t dma32_end_pfn;	/* zone split, any pfn; default 4 GiB >> page_shift */
 
 	enum pmm_memmap_model memmap;	/* default PMM_MEMMAP_SPARSE */
 	enum pmm_backing backing;	/* default PMM_BACKING_MEMFD */
-	void *user_base;		/* PMM_BACKING_USER: buffer for the lowest pfn */
-	size_t user_size;		/* PMM_BACKING_USER: its size in bytes */
+	void *user_base;		/* PMM_BACKING_USER: buffer for the lowest pfn, page aligned */
+	size_t user_size;		/* PMM_BACKING_USER: >= (highest - lowest pfn) pages */
 	bool anon_hugepages;		/* PMM_BACKING_ANON: madvise(MADV_HUGEPAGE) */
 
-	unsigned int nr_cpus;		/* pcp sets per zone; 0 = online CPUs */
+	unsigned int nr_cpus;		/* pcp sets per zone, 1..PMM_MAX_CPUS; 0 = online CPUs */
 	pmm_cpu_fn cpu_fn;		/* NULL = sched_getcpu() % nr_cpus */
 	void *cpu_arg;
+	uint8_t cpu_to_node[PMM_MAX_CPUS];	/* each CPU's node (kernel cpu_to_node()); default 0 */
 	bool pcp_disable;		/* every allocation and free uses the zone path */
-	unsigned int pcp_batch;		/* 0 = kernel formula (63 for >= 1 GiB zones) */
-	unsigned int pcp_high;		/* 0 = kernel zone_highsize(): low watermark / CPUs, >= 4 * batch */
-					/* (resolved: the largest zone's; see pmm_zone_info) */
+	unsigned int pcp_batch;		/* 0..PMM_PCP_BATCH_MAX; 0 = kernel formula (63 for >= 1 GiB zones) */
+	unsigned int pcp_high;		/* 0..PMM_PCP_HIGH_MAX, >= pcp_batch; 0 = kernel zone_highsize():
+					 * low watermark / CPUs, >= 4 * batch. Per zone, high is then
+					 * clamped so that all CPUs' lists hold at most 1/8 of the zone,
+					 * and batch to high / 4 (resolved: the largest zone's values;
+					 * pmm_zone_info() has each zone's) */
 
 	uint64_t min_free_pages;	/* instance-wide min watermark; PMM_AUTO = kernel formula */
 
@@ -201,12 +234,12 @@ struct pmm_config {
 	void *bad_page_arg;
 	pmm_log_fn log_fn;		/* NULL: stderr, rate limited */
 	void *log_arg;
-	bool quiet;			/* no log lines at all */
+	bool quiet;			/* no log lines, except one when pmm_create() fails */
 
 	pmm_meta_alloc_fn meta_alloc;	/* NULL: anonymous mmap (both or neither) */
 	pmm_meta_free_fn meta_free;
 	void *meta_arg;
-	struct pmm_fault_attr fault[PMM_NR_FAULT_KINDS];	/* all off by default */
+	struct pmm_fault_attr fault[PMM_NR_FAULT_KINDS];	/* off by default; probability 0..100 */
 };
 
 /**
@@ -222,8 +255,10 @@ void pmm_config_init(struct pmm_config *cfg);
  * pmm_create - build an instance: memmap, zones, backing; all memory free.
  * @cfg: configuration, copied; NULL means defaults.
  * @out: receives the instance.
- * Return: 0; -PMM_EINVAL for a bad config (overlapping or empty regions,
- * max_order + page_shift > section_shift, ...), -PMM_ENOMEM, -PMM_EBACKING.
+ * A failure logs one line through log_fn (stderr by default), even when
+ * quiet: for a bad config it names the field and the rule.
+ * Return: 0; -PMM_EINVAL for a bad config (the limits listed at struct
+ * pmm_config), -PMM_ENOMEM (metadata), -PMM_EBACKING (the memfd or mmap).
  */
 int pmm_create(const struct pmm_config *cfg, pmm_t **out);
 
@@ -255,7 +290,11 @@ pmm_pfn_t pmm_page_to_pfn(pmm_t *pmm, const struct pmm_page *page);
 void *pmm_page_address(pmm_t *pmm, const struct pmm_page *page);
 /** pmm_virt_to_page - the page whose direct-map frame holds @addr, or NULL. */
 struct pmm_page *pmm_virt_to_page(pmm_t *pmm, const void *addr);
-/** pmm_page_count - the page's reference count (0 for free and tail pages). */
+/**
+ * pmm_page_count - the page's reference count: for a page of a folio the
+ * folio's count, as Linux's page_count(); 0 for a free or frozen page and
+ * for the other pages of a non-compound block that was not split.
+ */
 int pmm_page_count(const struct pmm_page *page);
 /** pmm_page_mapcount - mappings of the page (0 when unmapped). */
 int pmm_page_mapcount(const struct pmm_page *page);
@@ -272,15 +311,26 @@ enum pmm_zone_type pmm_page_zone(pmm_t *pmm, const struct pmm_page *page);
  * @gfp: PMM_GFP_* flags.
  * @order: 0..max_order.
  *
- * Serves from the local node first, then the others (unless THISNODE); in
- * each node from the highest zone @gfp allows down to DMA32. Orders 0..3 and
- * pageblock_order come from the caller's CPU's pcp lists when it can.
- * Context: any thread; never blocks except on the zone lock.
+ * Serves from the local node first (the calling CPU's, cpu_to_node), then
+ * the others (unless THISNODE); in each node from the highest zone @gfp
+ * allows down to DMA32. Orders 0..3 and pageblock_order come from the
+ * caller's CPU's pcp lists when it can. Below the low watermark the slow
+ * path runs: the min watermark (lowered for HIGH and ATOMIC_RES), the
+ * shrinkers (unless NOWAIT), a drain of every CPU's pcp lists, and last
+ * the highatomic reserve.
+ * Context: any thread. Never sleeps and never fails by waiting, but it
+ * spins on zone and pcp locks, and its slow path calls the registered
+ * shrinkers (unless PMM_GFP_NOWAIT) and drains every CPU's lists.
  * Return: the first page with refcount 1, or NULL (no memory above the
  * watermark, bad order).
  */
 struct pmm_page *pmm_alloc_pages(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order);
-/** pmm_alloc_pages_node - pmm_alloc_pages() preferring node @nid (-1: node 0). */
+/**
+ * pmm_alloc_pages_node - pmm_alloc_pages() preferring node @nid.
+ * @nid: 0..PMM_MAX_NODES-1 (a node without memory falls back to the next
+ * nodes, as a memoryless node does in Linux), or PMM_NUMA_NO_NODE for the
+ * calling CPU's node. Any other value is refused: NULL and a log line.
+ */
 struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp,
 				      unsigned int order);
 
@@ -369,8 +419,11 @@ void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr);
  * Isolates the pageblocks covering the range, drains the pcp lists, takes
  * the free blocks and gives back the overhang outside the range. On success
  * every frame has refcount 1 (free them with pmm_free_contig_range()).
- * Return: 0; -PMM_EBUSY if a frame is in use (every pageblock keeps its
- * migratetype); -PMM_ERANGE or -PMM_EINVAL for a bad range.
+ * Return: 0; -PMM_EBUSY if a frame is in use or a pageblock of the range
+ * is isolated by a concurrent contig allocation (every pageblock keeps its
+ * migratetype); -PMM_ERANGE for a frame that is not managed; -PMM_EINVAL
+ * for an empty range or one that touches two zones; -PMM_ENOMEM when the
+ * isolation state cannot be allocated (or an injected fault).
  */
 int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp);
 
@@ -413,6 +466,8 @@ int pmm_folio_ref_count(const struct pmm_folio *folio);
 /**
  * pmm_fault_set - replace a fault attribute at run time and restart its
  * call count (tests sweep @attr.nth over the calls an operation makes).
+ * Context: not thread safe: call it while no other thread uses @pmm
+ * (the attribute is read without a lock on every allocation).
  * Return: 0 or -PMM_EINVAL.
  */
 int pmm_fault_set(pmm_t *pmm, enum pmm_fault_kind kind, const struct pmm_fault_attr *attr);
@@ -425,24 +480,41 @@ int pmm_fault_set(pmm_t *pmm, enum pmm_fault_kind kind, const struct pmm_fault_a
 typedef unsigned long (*pmm_shrink_fn)(void *arg, pmm_t *pmm, unsigned long nr_to_scan);
 
 /**
- * pmm_register_shrinker - call @fn when an allocation falls below the low
- * watermark (never for PMM_GFP_NOWAIT). The user-space analogue of reclaim.
- * Return: 0, or -PMM_ENOMEM when all PMM_MAX_SHRINKERS slots are taken.
+ * pmm_register_shrinker - call @fn when an allocation has failed at the
+ * min watermark (the slow path's first attempt), before the pcp lists are
+ * drained; never for PMM_GFP_NOWAIT. The user-space analogue of direct
+ * reclaim. Shrinkers run in registration order until the request's worth
+ * (32 << order pages) is freed, with no pmm lock held.
+ * Return: 0, -PMM_EINVAL for a NULL @fn, or -PMM_ENOMEM when all
+ * PMM_MAX_SHRINKERS slots are taken.
  */
 #define PMM_MAX_SHRINKERS 8
 int pmm_register_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
+/**
+ * pmm_unregister_shrinker - remove the shrinker registered with (@fn, @arg).
+ * A call already running may still finish after this returns.
+ * Return: 0, or -PMM_EINVAL when no such shrinker is registered.
+ */
+int pmm_unregister_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 
 /* ------------------------------------------------------------------------
  * Statistics and introspection
  * ------------------------------------------------------------------------ */
 
-/* X(name, description): one list for the struct, the names and the printers. */
+/*
+ * X(name, description): one list for the struct, the names and the
+ * printers. The page counters (pgalloc, pgfree, leaked_pages) count frames,
+ * as the kernel's vmstat PGALLOC/PGFREE do, so they end equal whichever
+ * contig path freed a range; every other counter counts events or blocks,
+ * and batching legitimately changes those (one order-9 chunk is one
+ * pcp_free where the per-page path makes 512).
+ */
 #define PMM_STATS(X)                                                           \
-	X(pgalloc, "pages allocated")                                          \
-	X(pgfree, "pages freed")                                               \
+	X(pgalloc, "pages allocated (frames)")                                 \
+	X(pgfree, "pages freed (frames)")                                      \
 	X(alloc_fail, "allocations that returned NULL")                        \
-	X(pcp_alloc, "allocations served by a pcp list")                       \
-	X(pcp_free, "frees that went to a pcp list")                           \
+	X(pcp_alloc, "blocks taken from a pcp list")                           \
+	X(pcp_free, "blocks put on a pcp list")                                \
 	X(pcp_refill, "pcp refills from the buddy (one zone-lock hold each)")  \
 	X(pcp_drain, "pcp batches returned to the buddy")                      \
 	X(pcp_lock_miss, "pcp trylock failures that took the zone path")       \
@@ -454,7 +526,7 @@ int pmm_register_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 	X(steal_page, "blocks stolen from another migratetype")                \
 	X(contig_chunks, "chunks freed by the batched contig path")            \
 	X(bad_page, "bad pages reported")                                      \
-	X(leaked_pages, "frames deliberately leaked as bad")                   \
+	X(leaked_pages, "frames deliberately leaked as bad (frames)")          \
 	X(shrinker_calls, "shrinker invocations")                              \
 	X(fault_injected, "failures injected by a fault attribute")
 

@@ -22,6 +22,7 @@
 struct checker {
 	pmm_t *pmm;
 	unsigned long errors;
+	char lines[MAX_REPORTS][256];	/* reported once every lock is dropped */
 	uint64_t *free_map;	/* one bit per frame of [min_pfn, max_pfn) */
 	size_t map_bytes;
 	uint64_t free, allocated, frozen, leaked, managed, listed;
@@ -32,19 +33,31 @@ static void violation(struct checker *c, const char *fmt, ...)
 
 static void violation(struct checker *c, const char *fmt, ...)
 {
-	char line[256];
 	va_list ap;
 
 	if (c->errors++ >= MAX_REPORTS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(c->lines[c->errors - 1], sizeof(c->lines[0]), fmt, ap);
 	va_end(ap);
-	/* Violations are always reported, quiet or not: they are the result. */
-	if (c->pmm->cfg.log_fn)
-		c->pmm->cfg.log_fn(c->pmm->cfg.log_arg, line);
-	else
-		os_log_stderr(line);
+}
+
+/*
+ * Violations are always reported, quiet or not: they are the result. They
+ * go out after every lock is dropped, so a log_fn may look at the instance.
+ */
+static void report_violations(struct checker *c)
+{
+	unsigned long n = c->errors < MAX_REPORTS ? c->errors : MAX_REPORTS;
+	char more[64];
+
+	for (unsigned long i = 0; i < n; i++)
+		c->pmm->cfg.log_fn ? c->pmm->cfg.log_fn(c->pmm->cfg.log_arg, c->lines[i])
+				   : os_log_stderr(c->lines[i]);
+	if (c->errors > MAX_REPORTS) {
+		snprintf(more, sizeof(more), "%lu more violations not shown", c->errors - MAX_REPORTS);
+		c->pmm->cfg.log_fn ? c->pmm->cfg.log_fn(c->pmm->cfg.log_arg, more) : os_log_stderr(more);
+	}
 }
 
 static bool test_and_mark(struct checker *c, pmm_pfn_t pfn, unsigned long nr)
@@ -360,7 +373,6 @@ int pmm_check(pmm_t *pmm)
 		violation(&c, "leaked frames %llu, counter says %llu", (unsigned long long)c.leaked,
 			  (unsigned long long)pmm_leaked_frames(pmm));
 	meta_free(pmm, c.free_map, c.map_bytes);
-	if (c.errors > MAX_REPORTS)
-		violation(&c, "%lu more violations not shown", c.errors - MAX_REPORTS);
+	report_violations(&c);
 	return c.errors ? -PMM_ECORRUPT : 0;
 }

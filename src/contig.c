@@ -168,11 +168,19 @@ void pmm_free_contig_frozen_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pa
 	free_contig_range_checked(pmm, pfn, nr_pages, true);
 }
 
+/* A page of a folio (head or tail): its pages are not order-0 pages to free. */
+static inline bool page_compound(const struct pmm_page *page)
+{
+	return page_test(page, PG_head) || page_is_tail(page);
+}
+
 /*
  * pmm_free_pages_bulk - kernel free_pages_bulk(): each run of consecutive
  * pfns in the array goes to the contig path as one range. An unsorted
  * array is still correct, just freed in shorter runs. A page given twice
  * finds its count already 0 the second time: reported, not freed again.
+ * A page of a folio is refused on its own (reported, left as it is) and
+ * ends the run, wherever it stands: the pages around it are still freed.
  */
 void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr)
 {
@@ -181,26 +189,26 @@ void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr)
 	if (!array)
 		return;
 	while (i < nr) {
+		struct pmm_page *page = array[i];
 		pmm_pfn_t start;
 		unsigned long n = 1;
 
-		if (!array[i]) {
+		if (!page || !page_valid_for_free(pmm, page,
+						  "pmm_free_pages_bulk: page not managed by this instance")) {
 			i++;
 			continue;
 		}
-		if (!page_valid_for_free(pmm, array[i],
-					 "pmm_free_pages_bulk: page not managed by this instance")) {
+		if (unlikely(page_compound(page))) {
+			bad_page_report(pmm, page, "pmm_free_pages_bulk on a compound page "
+					"(a folio's: free it with pmm_folio_put)");
 			i++;
 			continue;
 		}
-		start = page_to_pfn(pmm, array[i]);
+		start = page_to_pfn(pmm, page);
 		while (i + n < nr && array[i + n] && page_belongs(pmm, array[i + n]) &&
-		       page_to_pfn(pmm, array[i + n]) == start + n)
+		       !page_compound(array[i + n]) && page_to_pfn(pmm, array[i + n]) == start + n)
 			n++;
-		if (unlikely(page_test(array[i], PG_head)))
-			bad_page_report(pmm, array[i], "pmm_free_pages_bulk on a compound page");
-		else
-			free_contig_range_common(pmm, start, n, false);
+		free_contig_range_common(pmm, start, n, false);
 		i += n;
 	}
 }
@@ -296,11 +304,12 @@ static bool contig_range_looks_free(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t
  */
 struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages, pmm_gfp_t gfp, int nid)
 {
-	const struct zonelist *zl = zonelist_for(pmm, nid < 0 ? 0 : nid, gfp);
+	const struct zonelist *zl;
 	pmm_pfn_t align;
 
-	if (!nr_pages || nr_pages > pmm->managed_pages)
+	if (!nr_pages || nr_pages > pmm->managed_pages || nid < -1 || nid >= PMM_MAX_NODES)
 		return NULL;
+	zl = zonelist_for(pmm, nid < 0 ? numa_node_id(pmm) : nid, gfp);
 	align = (pmm_pfn_t)1 << (nr_pages == 1 ? 0 : ilog2_ul(nr_pages - 1) + 1);
 	for (unsigned int i = 0; i < zl->nr; i++) {
 		struct pmm_zone *zone = zl->zones[i];

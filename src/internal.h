@@ -17,10 +17,10 @@
 #define PMM_INTERNAL_H
 
 #include "pmm.h"
+#include "os.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <sys/rseq.h>	/* os_getcpu(): glibc's per-thread rseq area */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,8 +39,6 @@ void pmm_assert_fail(const char *expr, const char *file, int line);
 #define PMM_BUG_ON(cond) ((void)sizeof(cond))
 #endif
 
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 #define PMM_CACHELINE 64
 #define PMM_ALIGNED __attribute__((aligned(PMM_CACHELINE)))
 
@@ -130,8 +128,11 @@ static inline bool spin_trylock(pmm_spinlock_t *l)
 
 static inline void spin_lock(pmm_spinlock_t *l)
 {
-	if (unlikely(!spin_trylock(l)))
+	if (unlikely(!spin_trylock(l))) {
+		/* Debug builds: a thread spinning on a lock it holds would hang forever. */
+		PMM_BUG_ON(spin_held_by_me(l));
 		spin_lock_slow(l);
+	}
 }
 
 static inline void spin_unlock(pmm_spinlock_t *l)
@@ -392,6 +393,7 @@ struct pmm {
 	unsigned int pfn_section_shift;	/* section_shift - page_shift */
 	unsigned int nr_cpus;
 	bool pcp_enabled;
+	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
 
 	/* memmap.c */
 	pmm_pfn_t min_pfn, max_pfn;	/* lowest present, one past highest */
@@ -490,40 +492,6 @@ static inline bool migratetype_is_mergeable(int mt)
 {
 	return mt < PMM_MIGRATE_PCPTYPES;
 }
-
-/* ------------------------------------------------------------------------
- * os.c: the only place that talks to the operating system
- * ------------------------------------------------------------------------ */
-
-void *os_map_anon(size_t size);		/* zeroed, NORESERVE; NULL on failure */
-void os_unmap(void *p, size_t size);
-int os_memfd_map(size_t size, int *fd, void **addr);
-void os_memfd_unmap(int fd, void *addr, size_t size);
-void os_advise_hugepage(void *p, size_t size);
-unsigned int os_getcpu_slow(void);
-
-/*
- * os_getcpu - the CPU this thread runs on. glibc (>= 2.35) registers an
- * rseq area for every thread whose cpu_id the kernel keeps current: one
- * load from the thread pointer. Only a hint (the thread may migrate right
- * after), which is all pcp selection needs. Inline: two per alloc+free.
- */
-static inline unsigned int os_getcpu(void)
-{
-	if (likely(__rseq_size)) {
-		const struct rseq *rs = (const struct rseq *)((char *)__builtin_thread_pointer() +
-							     __rseq_offset);
-		int cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-
-		if (likely(cpu >= 0))
-			return (unsigned int)cpu;
-	}
-	return os_getcpu_slow();
-}
-unsigned int os_online_cpus(void);
-void os_yield(void);
-uint64_t os_now_ns(void);
-void os_log_stderr(const char *line);
 
 /* ------------------------------------------------------------------------
  * fault.c
@@ -636,10 +604,10 @@ static inline pmm_pfn_t next_zone_break(const pmm_t *pmm, pmm_pfn_t pfn)
 
 int zones_init(pmm_t *pmm);
 void zones_exit(pmm_t *pmm);
+/* Precondition: 0 <= @nid < PMM_MAX_NODES. */
 static inline const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp)
 {
-	if (nid < 0 || nid >= PMM_MAX_NODES)
-		nid = 0;
+	PMM_BUG_ON(nid < 0 || nid >= PMM_MAX_NODES);
 	return &pmm->zonelists[nid][!!(gfp & PMM_GFP_DMA32)];
 }
 const char *zone_name(enum pmm_zone_type type);
@@ -744,12 +712,24 @@ static inline int pcp_order_index(const pmm_t *pmm, unsigned int order)
 	return order == pmm->pageblock_order ? PCP_MAX_LOW_ORDER + 1 : -1;
 }
 
-/* This CPU's pcp set of @zone; the CPU is a hint (the thread may migrate). */
-static inline struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zone)
+/* The calling thread's CPU, 0..nr_cpus-1: a hint (the thread may migrate). */
+static inline unsigned int this_cpu(const pmm_t *pmm)
 {
 	unsigned int cpu = pmm->cfg.cpu_fn ? pmm->cfg.cpu_fn(pmm->cfg.cpu_arg) : os_getcpu();
 
-	return &zone->pcp[likely(cpu < pmm->nr_cpus) ? cpu : cpu % pmm->nr_cpus];
+	return likely(cpu < pmm->nr_cpus) ? cpu : cpu % pmm->nr_cpus;
+}
+
+/* This CPU's pcp set of @zone. */
+static inline struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zone)
+{
+	return &zone->pcp[this_cpu(pmm)];
+}
+
+/* Kernel numa_node_id(): the calling CPU's node; node 0 unless cpu_to_node says otherwise. */
+static inline int numa_node_id(const pmm_t *pmm)
+{
+	return unlikely(pmm->cpu_nodes) ? pmm->cfg.cpu_to_node[this_cpu(pmm)] : 0;
 }
 void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned int order, int mt,
 			 struct pmm_list *list);

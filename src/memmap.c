@@ -57,10 +57,7 @@ static int backing_init(pmm_t *pmm)
 	switch (cfg->backing) {
 	case PMM_BACKING_NONE:
 		return 0;
-	case PMM_BACKING_USER:
-		if (!cfg->user_base || cfg->user_size < size ||
-		    (uintptr_t)cfg->user_base % ((uintptr_t)1 << pmm->page_shift))
-			return -PMM_EINVAL;
+	case PMM_BACKING_USER:	/* base, alignment and size checked by config_resolve() */
 		pmm->direct_map = cfg->user_base;
 		pmm->direct_map_size = size;
 		return 0;
@@ -269,7 +266,7 @@ size_t pmm_page_size(const pmm_t *pmm)
 
 int pmm_page_count(const struct pmm_page *page)
 {
-	return page_ref_count(page);
+	return page_ref_count(compound_head(page));
 }
 
 int pmm_page_mapcount(const struct pmm_page *page)

@@ -93,7 +93,8 @@ static void report_bad(pmm_t *pmm, pmm_pfn_t pfn, const char *reason, const stru
 			(unsigned long long)pfn, reason,
 			(unsigned long long)(page_flags(page) & PAGE_FLAGS_MASK),
 			page_ref_count(page),
-			atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed));
+			/* the API's mapcount: the stored one starts at -1 */
+			atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) + 1);
 	else if (pfn != (pmm_pfn_t)-1)
 		pmm_log(pmm, true, "bad pfn %#llx: %s", (unsigned long long)pfn, reason);
 	else
@@ -400,13 +401,32 @@ static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsig
 	return released ? get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN, af) : NULL;
 }
 
+/*
+ * A node id a caller named: PMM_NUMA_NO_NODE is the calling CPU's node, any
+ * id of the node range is usable (a node without memory falls back through
+ * its zonelist); anything else is refused with a log line.
+ * Return: the node, or -1.
+ */
+static inline int resolve_nid(pmm_t *pmm, int nid, pmm_gfp_t gfp)
+{
+	if (likely(nid == PMM_NUMA_NO_NODE))
+		return numa_node_id(pmm);
+	if (likely(nid >= 0 && nid < PMM_MAX_NODES))
+		return nid;
+	gstat_add(pmm, alloc_fail, 1);
+	if (!(gfp & PMM_GFP_NOWARN))
+		pmm_log(pmm, true, "allocation refused: node %d is not 0..%d or PMM_NUMA_NO_NODE",
+			nid, PMM_MAX_NODES - 1);
+	return -1;
+}
+
 struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
 {
 	struct pmm_page *page;
 
-	if (nid < 0 || nid >= PMM_MAX_NODES)
-		nid = 0;
-
+	nid = resolve_nid(pmm, nid, gfp);
+	if (unlikely(nid < 0))
+		return NULL;
 	if (unlikely(order > pmm->max_order)) {
 		gstat_add(pmm, alloc_fail, 1);
 		if (!(gfp & PMM_GFP_NOWARN))
@@ -433,20 +453,26 @@ struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsign
 
 struct pmm_page *pmm_alloc_pages(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order)
 {
-	return pmm_alloc_pages_node(pmm, 0, gfp, order);
+	return pmm_alloc_pages_node(pmm, PMM_NUMA_NO_NODE, gfp, order);
 }
 
+#define BULK_CHUNK 256	/* pages popped per pcp lock hold */
+
 /*
- * Fill NULL slots from one pcp under one lock hold (kernel
- * alloc_pages_bulk_noprof()); whatever is left goes through the normal
- * allocator one page at a time until it fails.
+ * Fill NULL slots from one pcp, BULK_CHUNK pages per lock hold (kernel
+ * alloc_pages_bulk_noprof() holds it for the whole array); whatever is
+ * left goes through the normal allocator one page at a time until it
+ * fails. The pages are checked and prepared after the pcp lock is
+ * dropped, so a bad-page report (and the caller's bad_page_fn) never runs
+ * under a pmm lock; a bad page is leaked and its slot filled by the next.
  */
 unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 				   struct pmm_page **array)
 {
-	const struct zonelist *zl = zonelist_for(pmm, 0, gfp);
+	int nid = numa_node_id(pmm);
+	const struct zonelist *zl = zonelist_for(pmm, nid, gfp);
 	int mt = gfp_migratetype(gfp);
-	unsigned long filled = 0, missing = 0;
+	unsigned long filled = 0, missing = 0, slot = 0;
 	struct pmm_zone *zone = NULL;
 	unsigned long i;
 
@@ -464,28 +490,29 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 			break;
 		}
 	}
-	if (zone) {
+	while (zone && missing) {
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
+		struct pmm_page *got[BULK_CHUNK];
+		unsigned long want = missing < BULK_CHUNK ? missing : BULK_CHUNK, n = 0;
 
-		if (spin_trylock(&pcp->lock)) {
-			for (i = 0; i < nr; i++) {
-				struct pmm_page *page;
-
-				if (array[i])
-					continue;
-				page = rmqueue_pcplist_locked(zone, pcp, 0, mt);
-				if (!page)
-					break;
-				if (prep_new_page(pmm, page, 0, gfp))
-					array[i] = page;
-				else
-					i--;	/* bad page leaked: retry this slot */
-			}
-			spin_unlock(&pcp->lock);
+		if (!spin_trylock(&pcp->lock))
+			break;
+		while (n < want && (got[n] = rmqueue_pcplist_locked(zone, pcp, 0, mt)))
+			n++;
+		spin_unlock(&pcp->lock);
+		for (unsigned long k = 0; k < n; k++) {
+			if (!prep_new_page(pmm, got[k], 0, gfp))
+				continue;	/* leaked as bad */
+			while (array[slot])
+				slot++;
+			array[slot++] = got[k];
+			missing--;
 		}
+		if (n < want)
+			break;		/* the pcp could not be refilled */
 	}
 	for (i = 0; i < nr; i++) {
-		if (!array[i] && !(array[i] = pmm_alloc_pages_node(pmm, 0, gfp | PMM_GFP_NOWARN, 0)))
+		if (!array[i] && !(array[i] = pmm_alloc_pages_node(pmm, nid, gfp | PMM_GFP_NOWARN, 0)))
 			break;
 	}
 	for (i = 0; i < nr; i++)

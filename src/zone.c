@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define DEFAULT_START_PFN 0x100000ULL	/* 4 GiB with 4 KiB pages */
@@ -37,22 +39,45 @@ const char *zone_name(enum pmm_zone_type type)
 	return type == PMM_ZONE_DMA32 ? "DMA32" : "Normal";
 }
 
-/* Fill what the caller left at "default" and refuse what cannot work. */
-static int config_resolve(struct pmm_config *cfg)
+/* Format the reason a config is refused into @why; returns -PMM_EINVAL. */
+static int config_fail(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int config_fail(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -PMM_EINVAL;
+}
+
+/*
+ * Fill what the caller left at "default" and refuse what cannot work,
+ * naming the field and the rule in @why (pmm.h lists the same limits).
+ */
+static int config_resolve(struct pmm_config *cfg, char *why, size_t len)
 {
 	if (cfg->page_shift < 12 || cfg->page_shift > 16)
-		return -PMM_EINVAL;
-	if (cfg->max_order > PMM_MAX_ORDER_LIMIT || cfg->pageblock_order > cfg->max_order)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "page_shift %u: must be 12..16", cfg->page_shift);
+	if (cfg->max_order > PMM_MAX_ORDER_LIMIT)
+		return config_fail(why, len, "max_order %u: must be at most %u", cfg->max_order,
+				   PMM_MAX_ORDER_LIMIT);
+	if (cfg->pageblock_order > cfg->max_order)
+		return config_fail(why, len, "pageblock_order %u: must be at most max_order (%u)",
+				   cfg->pageblock_order, cfg->max_order);
 	/* A buddy block must never cross a section. */
 	if (cfg->max_order + cfg->page_shift > cfg->section_shift || cfg->section_shift > 40)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "section_shift %u: must be max_order + page_shift (%u)..40",
+				   cfg->section_shift, cfg->max_order + cfg->page_shift);
 	if (cfg->memmap != PMM_MEMMAP_SPARSE && cfg->memmap != PMM_MEMMAP_VMEMMAP)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "memmap %d: not a PMM_MEMMAP_* model", (int)cfg->memmap);
 	if ((unsigned int)cfg->backing > PMM_BACKING_USER)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "backing %d: not a PMM_BACKING_* kind", (int)cfg->backing);
 	if (cfg->nr_regions > PMM_MAX_REGIONS)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "nr_regions %u: at most %u", cfg->nr_regions,
+				   PMM_MAX_REGIONS);
 	if (cfg->nr_regions == 0) {
 		cfg->nr_regions = 1;
 		cfg->regions[0] = (struct pmm_region){
@@ -69,16 +94,21 @@ static int config_resolve(struct pmm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_regions; i++) {
 		const struct pmm_region *r = &cfg->regions[i];
 
-		if (!r->nr_pages || r->start_pfn >= limit || r->nr_pages > limit - r->start_pfn)
-			return -PMM_EINVAL;
+		if (!r->nr_pages)
+			return config_fail(why, len, "regions[%u].nr_pages: must be > 0", i);
+		if (r->start_pfn >= limit || r->nr_pages > limit - r->start_pfn)
+			return config_fail(why, len, "regions[%u]: must end below pfn %#llx "
+					   "(a 52-bit physical address space)", i,
+					   (unsigned long long)limit);
 		if (r->nid < 0 || r->nid >= PMM_MAX_NODES)
-			return -PMM_EINVAL;
+			return config_fail(why, len, "regions[%u].nid %d: must be 0..%d", i, r->nid,
+					   PMM_MAX_NODES - 1);
 		for (unsigned int j = 0; j < i; j++) {
 			const struct pmm_region *o = &cfg->regions[j];
 
 			if (r->start_pfn < o->start_pfn + o->nr_pages &&
 			    o->start_pfn < r->start_pfn + r->nr_pages)
-				return -PMM_EINVAL;
+				return config_fail(why, len, "regions[%u] overlaps regions[%u]", i, j);
 		}
 		if (r->start_pfn < lo)
 			lo = r->start_pfn;
@@ -87,20 +117,47 @@ static int config_resolve(struct pmm_config *cfg)
 	}
 	/* Bound the section table (and the vmemmap reservation) to 64K sections. */
 	unsigned int pss = cfg->section_shift - cfg->page_shift;
-	if (((hi - 1) >> pss) - (lo >> pss) >= (1u << 16))
-		return -PMM_EINVAL;
+	if (((hi - 1) >> pss) - (lo >> pss) >= PMM_MAX_SECTIONS)
+		return config_fail(why, len, "regions span %llu sections of 2^%u bytes: at most %u",
+				   (unsigned long long)(((hi - 1) >> pss) - (lo >> pss) + 1),
+				   cfg->section_shift, PMM_MAX_SECTIONS);
+	if (cfg->backing == PMM_BACKING_USER) {
+		uint64_t need = (hi - lo) << cfg->page_shift;
+
+		if (!cfg->user_base)
+			return config_fail(why, len, "user_base: PMM_BACKING_USER needs a buffer");
+		if ((uintptr_t)cfg->user_base % ((uintptr_t)1 << cfg->page_shift))
+			return config_fail(why, len, "user_base: must be aligned to the page size (%u)",
+					   1u << cfg->page_shift);
+		if (cfg->user_size < need)
+			return config_fail(why, len, "user_size %zu: the regions need %llu bytes "
+					   "(lowest to highest pfn)", cfg->user_size,
+					   (unsigned long long)need);
+	}
 
 	if (cfg->nr_cpus == 0)
 		cfg->nr_cpus = os_online_cpus();
 	if (cfg->nr_cpus > PMM_MAX_CPUS)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "nr_cpus %u: at most %u", cfg->nr_cpus, PMM_MAX_CPUS);
+	for (unsigned int c = 0; c < cfg->nr_cpus; c++)
+		if (cfg->cpu_to_node[c] >= PMM_MAX_NODES)
+			return config_fail(why, len, "cpu_to_node[%u] %u: must be 0..%d", c,
+					   cfg->cpu_to_node[c], PMM_MAX_NODES - 1);
+	if (cfg->pcp_batch > PMM_PCP_BATCH_MAX)
+		return config_fail(why, len, "pcp_batch %u: at most %u", cfg->pcp_batch,
+				   PMM_PCP_BATCH_MAX);
+	if (cfg->pcp_high > PMM_PCP_HIGH_MAX)
+		return config_fail(why, len, "pcp_high %u: at most %u", cfg->pcp_high,
+				   PMM_PCP_HIGH_MAX);
 	if (cfg->pcp_high && cfg->pcp_batch && cfg->pcp_high < cfg->pcp_batch)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "pcp_high %u: must be at least pcp_batch (%u)",
+				   cfg->pcp_high, cfg->pcp_batch);
 	if (!cfg->meta_alloc != !cfg->meta_free)
-		return -PMM_EINVAL;
+		return config_fail(why, len, "meta_alloc, meta_free: set both or neither");
 	for (int k = 0; k < PMM_NR_FAULT_KINDS; k++)
 		if (cfg->fault[k].probability > 100)
-			return -PMM_EINVAL;
+			return config_fail(why, len, "fault[%d].probability %u: must be 0..100", k,
+					   cfg->fault[k].probability);
 	return 0;
 }
 
@@ -131,6 +188,25 @@ static int zone_highsize(const pmm_t *pmm, const struct pmm_zone *zone, int batc
 	uint64_t high = zone->wmark[WMARK_LOW] / pmm->nr_cpus;
 
 	return high > (uint64_t)batch * 4 ? (int)high : batch * 4;
+}
+
+/*
+ * Whatever the configuration asks, every CPU's lists together hold at most
+ * an eighth of the zone (the kernel's MIN_PERCPU_PAGELIST_HIGH_FRACTION),
+ * and a refill or drain moves at most a quarter of high (the kernel's
+ * batch = high / 4 for an explicit fraction), so one allocation cannot
+ * move the zone onto a pcp list.
+ */
+static void pcp_clamp(const pmm_t *pmm, struct pmm_zone *zone)
+{
+	uint64_t high_max = zone->managed_pages / 8 / pmm->nr_cpus;
+
+	if (high_max < 4)
+		high_max = 4;
+	if ((uint64_t)zone->pcp_high > high_max)
+		zone->pcp_high = (int)high_max;
+	if (zone->pcp_batch > zone->pcp_high / 4)
+		zone->pcp_batch = zone->pcp_high / 4 ? zone->pcp_high / 4 : 1;
 }
 
 static uint64_t isqrt(uint64_t x)
@@ -357,6 +433,7 @@ int zones_init(pmm_t *pmm)
 		zone->pcp_batch = zone_batchsize(pmm, zone);
 		zone->pcp_high = pmm->cfg.pcp_high ? (int)pmm->cfg.pcp_high
 						   : zone_highsize(pmm, zone, zone->pcp_batch);
+		pcp_clamp(pmm, zone);
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++)
 			pcp_init(&zone->pcp[c], zone->pcp_batch, zone->pcp_high);
 		if (!largest || zone->managed_pages > largest->managed_pages)
@@ -380,10 +457,25 @@ void zones_exit(pmm_t *pmm)
 	}
 }
 
+/*
+ * A failed create is worth one line even when the config asks for quiet:
+ * the caller has no instance to ask, and -PMM_EINVAL alone does not say
+ * which of twenty rules it broke.
+ */
+static int create_failed(const struct pmm_config *cfg, int err, const char *why)
+{
+	char line[320];
+
+	snprintf(line, sizeof(line), "pmm_create: %s: %s", pmm_strerror(err), why);
+	cfg->log_fn ? cfg->log_fn(cfg->log_arg, line) : os_log_stderr(line);
+	return err;
+}
+
 int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 {
 	struct fault_state meta_fault;
 	struct pmm_config cfg;
+	char why[256];
 	pmm_t *pmm;
 	int err;
 
@@ -394,15 +486,15 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 		cfg = *cfg_in;
 	else
 		pmm_config_init(&cfg);
-	err = config_resolve(&cfg);
+	err = config_resolve(&cfg, why, sizeof(why));
 	if (err)
-		return err;
+		return create_failed(&cfg, err, why);
 
 	/* The instance itself is the first metadata allocation. */
 	fault_init(&meta_fault, &cfg.fault[PMM_FAULT_META_ALLOC]);
 	pmm = meta_alloc_cfg(&cfg, &meta_fault, sizeof(*pmm));
 	if (!pmm)
-		return -PMM_ENOMEM;
+		return create_failed(&cfg, -PMM_ENOMEM, "the instance's own metadata");
 	pmm->cfg = cfg;
 	pmm->memfd = -1;	/* teardown of a partial instance must not close fd 0 */
 	pmm->page_shift = cfg.page_shift;
@@ -411,6 +503,8 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	pmm->pfn_section_shift = cfg.section_shift - cfg.page_shift;
 	pmm->nr_cpus = cfg.nr_cpus;
 	pmm->pcp_enabled = !cfg.pcp_disable;
+	for (unsigned int c = 0; c < cfg.nr_cpus; c++)
+		pmm->cpu_nodes |= cfg.cpu_to_node[c] != 0;
 	spin_lock_init(&pmm->log_lock);
 	spin_lock_init(&pmm->shrinker_lock);
 	fault_init(&pmm->fault[PMM_FAULT_PAGE_ALLOC], &cfg.fault[PMM_FAULT_PAGE_ALLOC]);
@@ -423,7 +517,9 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 		err = zones_init(pmm);
 	if (err) {
 		pmm_destroy(pmm);
-		return err;
+		return create_failed(&cfg, err, err == -PMM_EBACKING ?
+				     "the backing memory (memfd or anonymous mmap) could not be mapped" :
+				     "a metadata allocation (memmap, zone tables) failed");
 	}
 	*out = pmm;
 	return 0;
@@ -444,6 +540,25 @@ void pmm_destroy(pmm_t *pmm)
 const struct pmm_config *pmm_get_config(const pmm_t *pmm)
 {
 	return &pmm->cfg;
+}
+
+int pmm_unregister_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg)
+{
+	int err = -PMM_EINVAL;
+
+	spin_lock(&pmm->shrinker_lock);
+	for (unsigned int i = 0; i < pmm->nr_shrinkers; i++) {
+		if (pmm->shrinkers[i].fn != fn || pmm->shrinkers[i].arg != arg)
+			continue;
+		/* Keep registration order: run_shrinkers() calls them in it. */
+		for (; i + 1 < pmm->nr_shrinkers; i++)
+			pmm->shrinkers[i] = pmm->shrinkers[i + 1];
+		pmm->nr_shrinkers--;
+		err = 0;
+		break;
+	}
+	spin_unlock(&pmm->shrinker_lock);
+	return err;
 }
 
 int pmm_register_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg)

@@ -367,6 +367,145 @@ static void test_shrinker_no_hang(void **state)
 	pmm_destroy(pmm);
 }
 
+/* An unregistered shrinker is not called again; unknown ones are refused. */
+static void test_shrinker_unregister(void **state)
+{
+	struct pmm_config cfg;
+	struct tu_list l = { 0 };
+	struct shrink_ctx a = { 0 }, b = { 0 };
+	pmm_t *pmm;
+
+	(void)state;
+	tu_config(&cfg, 16, NULL);
+	cfg.backing = PMM_BACKING_NONE;
+	cfg.pcp_disable = true;
+	pmm = tu_create(&cfg);
+	assert_int_equal(pmm_register_shrinker(pmm, shrink_cb, &a), 0);
+	assert_int_equal(pmm_register_shrinker(pmm, shrink_cb, &b), 0);
+	assert_int_equal(pmm_unregister_shrinker(pmm, shrink_cb, &a), 0);
+	assert_int_equal(pmm_unregister_shrinker(pmm, shrink_cb, &a), -PMM_EINVAL);
+	assert_int_equal(pmm_unregister_shrinker(pmm, NULL, NULL), -PMM_EINVAL);
+	tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
+	assert_int_equal(a.calls, 0);
+	assert_true(b.calls >= 1);
+	assert_int_equal(pmm_unregister_shrinker(pmm, shrink_cb, &b), 0);
+	b.calls = 0;
+	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0));
+	assert_int_equal(b.calls, 0);
+	tu_free_all(pmm, &l);
+	tu_assert_conserved(pmm, 0);
+	tu_list_free(&l);
+	pmm_destroy(pmm);
+}
+
+/* cpu_to_node makes PMM_NUMA_NO_NODE (and pmm_alloc_pages) start at the CPU's node. */
+static void test_local_node(void **state)
+{
+	struct pmm_config cfg;
+	struct pmm_page *p, *bulk[8] = { 0 };
+	pmm_t *pmm;
+
+	(void)state;
+	tu_config(&cfg, 16, NULL);
+	tu_config_region(&cfg, 1, TU_BASE_PFN + 8192, 4096, 1);
+	tu_config_cpus(&cfg, 2);
+	cfg.cpu_to_node[1] = 1;
+	pmm = tu_create(&cfg);
+	for (unsigned int cpu = 0; cpu < 2; cpu++) {
+		tu_set_cpu(cpu);
+		p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+		assert_non_null(p);
+		assert_int_equal(pmm_page_nid(pmm, p), (int)cpu);
+		pmm_free_pages(pmm, p, 0);
+		p = pmm_alloc_pages_node(pmm, PMM_NUMA_NO_NODE, PMM_GFP_KERNEL, 3);
+		assert_non_null(p);
+		assert_int_equal(pmm_page_nid(pmm, p), (int)cpu);
+		pmm_free_pages(pmm, p, 3);
+		assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, 8, bulk), 8);
+		for (int i = 0; i < 8; i++) {
+			assert_int_equal(pmm_page_nid(pmm, bulk[i]), (int)cpu);
+			pmm_free_pages(pmm, bulk[i], 0);
+			bulk[i] = NULL;
+		}
+	}
+	tu_set_cpu(0);
+	tu_assert_conserved(pmm, 0);
+	pmm_destroy(pmm);
+
+	tu_config(&cfg, 16, NULL);
+	cfg.cpu_to_node[0] = PMM_MAX_NODES;
+	assert_int_equal(pmm_create(&cfg, &pmm), -PMM_EINVAL);
+}
+
+/*
+ * Callbacks run with no pmm lock held: a bad_page_fn and a log_fn that
+ * drain, check and print the instance do not deadlock, from a free path,
+ * from the bulk allocator and from pmm_check() itself.
+ */
+struct reentrant {
+	pmm_t *pmm;
+	unsigned long calls;
+};
+
+static void reenter(struct reentrant *r)
+{
+	struct pmm_zone_info zi;
+
+	if (!r->pmm)
+		return;
+	r->calls++;
+	pmm_drain_all_pages(r->pmm);
+	assert_int_equal(pmm_zone_info(r->pmm, 0, &zi), 0);
+	(void)pmm_free_frames(r->pmm);
+}
+
+static void reentrant_bad_page(void *arg, pmm_pfn_t pfn, const char *reason)
+{
+	struct reentrant *r = arg;
+
+	(void)pfn;
+	(void)reason;
+	reenter(r);
+	if (r->pmm)
+		assert_int_equal(pmm_check(r->pmm), 0);
+}
+
+static void reentrant_log(void *arg, const char *line)
+{
+	(void)line;
+	reenter(arg);
+}
+
+static void test_callbacks_may_reenter(void **state)
+{
+	struct reentrant r = { 0 };
+	struct pmm_config cfg;
+	struct pmm_page *p, *bulk[4] = { 0 };
+	pmm_t *pmm;
+
+	(void)state;
+	tu_config(&cfg, 16, NULL);
+	cfg.bad_page_fn = reentrant_bad_page;
+	cfg.bad_page_arg = &r;
+	cfg.log_fn = reentrant_log;
+	cfg.log_arg = &r;
+	cfg.quiet = false;
+	pmm = tu_create(&cfg);
+	r.pmm = pmm;
+	p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+	assert_non_null(p);
+	pmm_free_pages(pmm, p, 0);
+	pmm_free_pages(pmm, p, 0);		/* double free: a report */
+	assert_true(r.calls >= 1);
+	assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, 4, bulk), 4);
+	pmm_free_pages_bulk(pmm, bulk, 4);
+	pmm_free_pages_bulk(pmm, bulk, 4);	/* four more reports */
+	assert_true(r.calls >= 5);
+	r.pmm = NULL;
+	tu_check(pmm);
+	pmm_destroy(pmm);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -383,6 +522,9 @@ int main(void)
 		cmocka_unit_test(test_node_fallback),
 		cmocka_unit_test(test_watermarks),
 		cmocka_unit_test(test_shrinker_no_hang),
+		cmocka_unit_test(test_shrinker_unregister),
+		cmocka_unit_test(test_local_node),
+		cmocka_unit_test(test_callbacks_may_reenter),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

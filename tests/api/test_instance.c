@@ -513,16 +513,40 @@ static void test_multi_node(void **state)
 	pmm_destroy(pmm);
 }
 
-/* Every bad config of design.md section 9 is refused with -PMM_EINVAL. */
-static void expect_einval(struct pmm_config *cfg, const char *what)
-{
-	pmm_t *pmm = NULL;
-	int rc = pmm_create(cfg, &pmm);
+struct log_capture {
+	unsigned int lines;
+	char last[320];
+};
 
+static void capture_log(void *arg, const char *line)
+{
+	struct log_capture *c = arg;
+
+	c->lines++;
+	snprintf(c->last, sizeof(c->last), "%s", line);
+}
+
+/*
+ * Every bad config of design.md section 9 is refused with -PMM_EINVAL and
+ * one log line, even from a quiet config, that names the field (@field).
+ */
+static void expect_einval_field(struct pmm_config *cfg, const char *what, const char *field)
+{
+	struct log_capture log = { 0 };
+	pmm_t *pmm = NULL;
+	int rc;
+
+	cfg->log_fn = capture_log;
+	cfg->log_arg = &log;
+	rc = pmm_create(cfg, &pmm);
 	if (rc != -PMM_EINVAL)
 		print_message("%s: pmm_create returned %d (%s)\n", what, rc, pmm_strerror(rc));
 	assert_int_equal(rc, -PMM_EINVAL);
 	assert_null(pmm);
+	assert_int_equal(log.lines, 1);
+	if (!strstr(log.last, field))
+		print_message("%s: log line \"%s\" does not name %s\n", what, log.last, field);
+	assert_non_null(strstr(log.last, field));
 }
 
 static void test_bad_configs(void **state)
@@ -533,92 +557,125 @@ static void test_bad_configs(void **state)
 	(void)state;
 	tu_config(&cfg, 16, NULL);
 	tu_config_region(&cfg, 1, TU_BASE_PFN + 1000, 2000, 0);
-	expect_einval(&cfg, "overlapping regions");
+	expect_einval_field(&cfg, "overlapping regions", "overlaps");
 
 	tu_config(&cfg, 16, NULL);
 	tu_config_region(&cfg, 1, TU_BASE_PFN, 4096, 0);
-	expect_einval(&cfg, "identical regions");
+	expect_einval_field(&cfg, "identical regions", "overlaps");
 
 	tu_config(&cfg, 16, NULL);
 	tu_config_region(&cfg, 1, TU_BASE_PFN - 100, 200, 1);
-	expect_einval(&cfg, "overlap on another node");
+	expect_einval_field(&cfg, "overlap on another node", "overlaps");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.regions[0].nr_pages = 0;
-	expect_einval(&cfg, "zero-length region");
+	expect_einval_field(&cfg, "zero-length region", "regions[0].nr_pages");
 
 	tu_config(&cfg, 16, NULL);
 	tu_config_region(&cfg, 1, TU_BASE_PFN + 8192, 0, 0);
-	expect_einval(&cfg, "zero-length second region");
+	expect_einval_field(&cfg, "zero-length second region", "regions[1].nr_pages");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.section_shift = 21;
-	expect_einval(&cfg, "max_order + page_shift > section_shift");
+	expect_einval_field(&cfg, "max_order + page_shift > section_shift", "section_shift");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.page_shift = 16;
 	cfg.section_shift = 25;
 	cfg.regions[0].nr_pages = 256;
-	expect_einval(&cfg, "max_order + page_shift > section_shift (64K pages)");
+	expect_einval_field(&cfg, "max_order + page_shift > section_shift (64K pages)", "section_shift");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.max_order = 8;
 	cfg.pageblock_order = 9;
-	expect_einval(&cfg, "pageblock_order > max_order");
+	expect_einval_field(&cfg, "pageblock_order > max_order", "pageblock_order");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.max_order = PMM_MAX_ORDER_LIMIT + 1;
 	cfg.section_shift = 40;
-	expect_einval(&cfg, "max_order > PMM_MAX_ORDER_LIMIT");
+	expect_einval_field(&cfg, "max_order > PMM_MAX_ORDER_LIMIT", "max_order");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.page_shift = 11;
-	expect_einval(&cfg, "page_shift 11");
+	expect_einval_field(&cfg, "page_shift 11", "page_shift");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.page_shift = 17;
 	cfg.section_shift = 40;
-	expect_einval(&cfg, "page_shift 17");
+	expect_einval_field(&cfg, "page_shift 17", "page_shift");
 
 	tu_config(&cfg, 16, NULL);
 	for (unsigned int i = 0; i < PMM_MAX_REGIONS; i++)
 		tu_config_region(&cfg, i, TU_BASE_PFN + i * 1024, 512, 0);
 	cfg.nr_regions = PMM_MAX_REGIONS + 1;
-	expect_einval(&cfg, "nr_regions > PMM_MAX_REGIONS");
+	expect_einval_field(&cfg, "nr_regions > PMM_MAX_REGIONS", "nr_regions");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.backing = PMM_BACKING_USER;
 	cfg.user_base = NULL;
 	cfg.user_size = TU_MIB(16);
-	expect_einval(&cfg, "USER backing without buffer");
+	expect_einval_field(&cfg, "USER backing without buffer", "user_base");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.regions[0].nr_pages = 16;
 	cfg.backing = PMM_BACKING_USER;
 	cfg.user_base = small;
 	cfg.user_size = sizeof(small) - 4096;
-	expect_einval(&cfg, "USER backing buffer one page short");
+	expect_einval_field(&cfg, "USER backing buffer one page short", "user_size");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.regions[0].nid = -1;
-	expect_einval(&cfg, "nid -1");
+	expect_einval_field(&cfg, "nid -1", "regions[0].nid");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.regions[0].nid = PMM_MAX_NODES;
-	expect_einval(&cfg, "nid PMM_MAX_NODES");
+	expect_einval_field(&cfg, "nid PMM_MAX_NODES", "regions[0].nid");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.pcp_batch = 32;
 	cfg.pcp_high = 16;
-	expect_einval(&cfg, "pcp_high < pcp_batch");
+	expect_einval_field(&cfg, "pcp_high < pcp_batch", "pcp_high");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.memmap = (enum pmm_memmap_model)7;
-	expect_einval(&cfg, "unknown memmap model");
+	expect_einval_field(&cfg, "unknown memmap model", "memmap");
 
 	tu_config(&cfg, 16, NULL);
 	cfg.backing = (enum pmm_backing)9;
-	expect_einval(&cfg, "unknown backing");
+	expect_einval_field(&cfg, "unknown backing", "backing");
+
+	tu_config(&cfg, 16, NULL);
+	cfg.pcp_batch = 1u << 30;
+	expect_einval_field(&cfg, "pcp_batch 2^30", "pcp_batch");
+
+	tu_config(&cfg, 16, NULL);
+	cfg.pcp_high = PMM_PCP_HIGH_MAX + 1;
+	expect_einval_field(&cfg, "pcp_high above PMM_PCP_HIGH_MAX", "pcp_high");
+
+	tu_config(&cfg, 16, NULL);
+	cfg.backing = PMM_BACKING_USER;
+	cfg.user_base = small + 8;
+	cfg.user_size = sizeof(small);
+	cfg.regions[0].nr_pages = 8;
+	expect_einval_field(&cfg, "USER backing buffer not page aligned", "user_base");
+
+	tu_config(&cfg, 16, NULL);
+	cfg.nr_cpus = PMM_MAX_CPUS + 1;
+	expect_einval_field(&cfg, "nr_cpus above PMM_MAX_CPUS", "nr_cpus");
+
+	tu_config(&cfg, 16, NULL);
+	cfg.meta_free = NULL;
+	cfg.meta_alloc = (pmm_meta_alloc_fn)(uintptr_t)1;
+	expect_einval_field(&cfg, "meta_alloc without meta_free", "meta_free");
+
+	tu_config(&cfg, 16, NULL);
+	cfg.fault[PMM_FAULT_PAGE_ALLOC].probability = 101;
+	expect_einval_field(&cfg, "fault probability 101", "probability");
+
+	tu_config(&cfg, 16, NULL);
+	cfg.regions[0].start_pfn = 0;
+	tu_config_region(&cfg, 1, 1ull << 36, 16, 0);
+	expect_einval_field(&cfg, "span of more than PMM_MAX_SECTIONS sections", "sections");
 
 	/* a region whose end wraps around the pfn space */
 	tu_config(&cfg, 16, NULL);
@@ -637,6 +694,37 @@ static void test_bad_configs(void **state)
 	tu_config(&cfg, 16, NULL);
 	pmm_t *pmm = tu_create(&cfg);
 	tu_check(pmm);
+	pmm_destroy(pmm);
+}
+
+/*
+ * The largest pcp sizes the config accepts are clamped per zone: every
+ * CPU's lists together hold at most an eighth of the zone and a refill
+ * moves at most a quarter of high, so one order-0 allocation on a small
+ * zone cannot take the zone onto a pcp list.
+ */
+static void test_pcp_limits_clamped(void **state)
+{
+	struct pmm_config cfg;
+	struct pmm_zone_info zi;
+	struct pmm_page *p;
+	pmm_t *pmm;
+
+	(void)state;
+	tu_config(&cfg, 16, NULL);
+	cfg.pcp_batch = PMM_PCP_BATCH_MAX;
+	cfg.pcp_high = PMM_PCP_HIGH_MAX;
+	pmm = tu_create(&cfg);
+	tu_zone(pmm, 0, &zi);
+	assert_true(zi.pcp_high <= zi.managed_pages / 8);
+	assert_true(zi.pcp_batch <= zi.pcp_high / 4);
+	assert_true(zi.pcp_batch >= 1);
+	p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+	assert_non_null(p);
+	tu_zone(pmm, 0, &zi);
+	assert_true(zi.pcp_pages <= zi.managed_pages / 8);
+	pmm_free_pages(pmm, p, 0);
+	tu_assert_conserved(pmm, 0);
 	pmm_destroy(pmm);
 }
 
@@ -675,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_region_unaligned),
 		cmocka_unit_test(test_multi_node),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_pcp_limits_clamped),
 		cmocka_unit_test(test_strerror),
 	};
 

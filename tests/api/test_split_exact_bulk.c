@@ -284,6 +284,9 @@ static void test_folios(void **state)
 			pmm_folio_get(pmm, f);
 		assert_int_equal(pmm_folio_ref_count(f), 4);
 		assert_int_equal(pmm_page_count(head), 4);
+		/* Every page of a folio reports the folio's count (Linux page_count()). */
+		for (unsigned long i = 1; i < (1ul << order); i++)
+			assert_int_equal(pmm_page_count(pmm_folio_page(pmm, f, i)), 4);
 		tu_check(pmm);
 		pmm_folio_put_refs(pmm, f, 3);
 		assert_int_equal(pmm_folio_ref_count(f), 1);
@@ -552,6 +555,92 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/*
+ * pmm_free_pages_bulk with a folio's pages in a run of consecutive pfns:
+ * the folio's four pages are refused one by one (one report each) and the
+ * order-0 pages on either side are freed, whether the run starts at the
+ * head or reaches it from below.
+ */
+static void test_bulk_refuses_folio_pages(void **state)
+{
+	struct pmm_config cfg;
+	struct tu_buddy fresh;
+	struct tu_bad bad = { 0 };
+	struct pmm_folio *folios[3], *f = NULL;
+	struct pmm_page **all, *p, *run[12];
+	pmm_pfn_t base = TU_BASE_PFN, x;
+	size_t n = 0;
+	pmm_t *pmm;
+
+	(void)state;
+	tu_config(&cfg, 1, &bad);
+	pmm = tu_create(&cfg);
+	tu_buddy_snap(pmm, &fresh);
+	/* Three folios: at least one has four frames on each side inside the instance. */
+	for (int i = 0; i < 3; i++) {
+		folios[i] = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 2);
+		assert_non_null(folios[i]);
+		x = tu_pfn(pmm, pmm_folio_page(pmm, folios[i], 0));
+		if (!f && x >= base + 4 && x + 8 <= base + pmm_managed_frames(pmm))
+			f = folios[i];
+	}
+	assert_non_null(f);
+	x = tu_pfn(pmm, pmm_folio_page(pmm, f, 0));
+	/* Only f stays a folio: the frames around it become order-0 pages. */
+	for (int i = 0; i < 3; i++)
+		if (folios[i] != f)
+			pmm_folio_put(pmm, folios[i]);
+	all = calloc(pmm_managed_frames(pmm), sizeof(*all));
+	assert_non_null(all);
+	while ((p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0)))
+		all[n++] = p;
+	assert_int_equal(n + 4, pmm_managed_frames(pmm));
+
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: [head, 3 tails, 4 pages above]; pass 1: [4 below, folio, 4 above]. */
+		pmm_pfn_t start = pass ? x - 4 : x;
+		unsigned long len = pass ? 12 : 8;
+		unsigned long before = tu_bad_count(&bad);
+
+		for (unsigned long i = 0; i < len; i++)
+			run[i] = tu_page_at(pmm, start + i);
+		pmm_free_pages_bulk(pmm, run, len);
+		assert_int_equal(tu_bad_count(&bad) - before, 4);
+		assert_int_equal(pmm_folio_ref_count(f), 1);
+		for (unsigned long i = 0; i < len; i++) {
+			pmm_pfn_t pfn = start + i;
+
+			if (pfn >= x && pfn < x + 4)
+				continue;
+			assert_int_equal(pmm_page_count(run[i]), 0);
+			/* Freed: take it back so the next pass finds the same layout. */
+			for (size_t k = 0; k < n; k++)
+				if (all[k] == run[i])
+					all[k] = NULL;
+		}
+		tu_check(pmm);
+		if (!pass) {
+			struct pmm_page *q;
+
+			while ((q = pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0))) {
+				for (size_t k = 0; k < n; k++)
+					if (!all[k]) {
+						all[k] = q;
+						break;
+					}
+			}
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		if (all[k])
+			pmm_free_pages(pmm, all[k], 0);
+	pmm_folio_put(pmm, f);
+	free(all);
+	tu_buddy_assert_fresh(pmm, &fresh);
+	tu_check(pmm);
+	pmm_destroy(pmm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_bulk_fills_null_slots),
 		cmocka_unit_test(test_bulk_under_pressure),
 		cmocka_unit_test(test_pcp_drain_merges),
+		cmocka_unit_test(test_bulk_refuses_folio_pages),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_callbacks_unlocked.c - the callbacks a caller installs run with no
+ * pmm lock held (pmm.h), even where the report is found under one: a bad
+ * page met while the bulk allocator holds a pcp lock, and the violations
+ * pmm_check() finds while it holds every lock. The callbacks here call back
+ * into the instance; debug builds assert that no thread takes a spinlock it
+ * already holds, so a report made under a lock fails at once instead of
+ * hanging.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+#include "internal.h"
+
+struct reenter {
+	pmm_t *pmm;
+	unsigned long calls;
+};
+
+static void reenter(struct reenter *r)
+{
+	struct pmm_zone_info zi;
+
+	if (!r->pmm)
+		return;
+	r->calls++;
+	pmm_drain_all_pages(r->pmm);
+	assert_int_equal(pmm_zone_info(r->pmm, 0, &zi), 0);
+}
+
+static void bad_cb(void *arg, pmm_pfn_t pfn, const char *reason)
+{
+	(void)pfn;
+	(void)reason;
+	reenter(arg);
+}
+
+static void log_cb(void *arg, const char *line)
+{
+	(void)line;
+	reenter(arg);
+}
+
+static pmm_t *create(struct reenter *r)
+{
+	struct pmm_config cfg;
+	pmm_t *pmm;
+
+	tu_config(&cfg, 16, NULL);
+	cfg.bad_page_fn = bad_cb;
+	cfg.bad_page_arg = r;
+	cfg.log_fn = log_cb;
+	cfg.log_arg = r;
+	cfg.quiet = false;
+	pmm = tu_create(&cfg);
+	r->pmm = pmm;
+	return pmm;
+}
+
+/* A page on the pcp list that fails check_new_page while bulk allocation holds the pcp lock. */
+static void test_bulk_bad_page_report_unlocked(void **state)
+{
+	struct reenter r = { 0 };
+	struct pmm_page *bulk[8] = { 0 }, *p;
+	pmm_t *pmm = create(&r);
+
+	(void)state;
+	p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+	assert_non_null(p);
+	pmm_free_pages(pmm, p, 0);	/* now at the head of this CPU's order-0 list */
+	assert_true(page_test(p, PG_pcp));
+	p->mapping = (void *)0x1;	/* corrupt it while it is free */
+	assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, 8, bulk), 8);
+	assert_true(r.calls >= 1);
+	assert_int_equal(pmm_leaked_frames(pmm), 1);
+	for (int i = 0; i < 8; i++)
+		assert_ptr_not_equal(bulk[i], p);
+	pmm_free_pages_bulk(pmm, bulk, 8);
+	r.pmm = NULL;
+	tu_assert_conserved(pmm, 0);
+	pmm_destroy(pmm);
+}
+
+/* pmm_check() reports its violations after dropping every lock. */
+static void test_check_violations_unlocked(void **state)
+{
+	struct reenter r = { 0 };
+	struct pmm_zone *zone;
+	pmm_t *pmm = create(&r);
+	int64_t saved;
+
+	(void)state;
+	zone = &pmm->zones[0 * PMM_NR_ZONE_TYPES + PMM_ZONE_NORMAL];
+	saved = atomic_load(&zone->free_pages);
+	atomic_store(&zone->free_pages, saved + 1);	/* a counter that disagrees with the lists */
+	assert_int_equal(pmm_check(pmm), -PMM_ECORRUPT);
+	assert_true(r.calls >= 1);
+	atomic_store(&zone->free_pages, saved);
+	r.pmm = NULL;
+	tu_check(pmm);
+	pmm_destroy(pmm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bulk_bad_page_report_unlocked),
+		cmocka_unit_test(test_check_violations_unlocked),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
