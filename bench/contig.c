@@ -62,10 +62,10 @@ static uint64_t clock_overhead(void)
 	uint64_t best = UINT64_MAX;
 
 	for (int r = 0; r < 5; r++) {
-		uint64_t t0 = bench_now_ns(), t = t0;
+		uint64_t t0 = cli_now_ns(), t = t0;
 
 		for (int i = 0; i < 10000; i++)
-			t = bench_now_ns();
+			t = cli_now_ns();
 		if ((t - t0) / 10000 < best)
 			best = (t - t0) / 10000;
 	}
@@ -111,7 +111,7 @@ static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_
 			    uint64_t *loop_ns)
 {
 	unsigned long nr = 1UL << order;
-	uint64_t t0 = bench_now_ns(), t1, t2;
+	uint64_t t0 = cli_now_ns(), t1, t2;
 	struct pmm_page *page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
 	pmm_pfn_t pfn;
 
@@ -121,19 +121,19 @@ static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_
 	}
 	pmm_split_page(pmm, page, order);
 	pfn = pmm_page_to_pfn(pmm, page);
-	t1 = bench_now_ns();
+	t1 = cli_now_ns();
 	if (variant == V_FLOOR) {
 		unsigned long ok = 0;
 
 		for (unsigned long i = 0; i < nr; i++)
 			ok += contig_put_prepare(pmm, &page[i], false);
-		t2 = bench_now_ns();
+		t2 = cli_now_ns();
 		if (ok == nr)
 			free_prepared_contig_range(pmm, page, pfn, nr);
 		*loop_ns += t2 - t0;
 	} else {
 		pmm_free_contig_range(pmm, pfn, nr);
-		t2 = bench_now_ns();
+		t2 = cli_now_ns();
 		*loop_ns += t2 - t0;
 	}
 	*free_ns += t2 - t1;
@@ -197,8 +197,8 @@ static bool make_pair(const struct pmm_config *cfg, pmm_t **per_page, pmm_t **ba
 
 	pc.contig_per_page = true;
 	bc.contig_per_page = false;
-	*per_page = pmm_opts_create(&pc, "bench contig");
-	*batched = *per_page ? pmm_opts_create(&bc, "bench contig") : NULL;
+	*per_page = cli_opts_create(&pc, "bench contig");
+	*batched = *per_page ? cli_opts_create(&bc, "bench contig") : NULL;
 	if (*batched)
 		return true;
 	pmm_destroy(*per_page);
@@ -229,7 +229,7 @@ static void usage(FILE *f)
 	      "  the headline order on the other memmap model.\n"
 	      "  --cma: alloc_contig_pages(N=16384) then free, per page vs batched.\n",
 	      f);
-	pmm_opts_usage(f);
+	cli_opts_usage(f);
 }
 
 static int parse(int argc, char **argv, struct contig_opts *o)
@@ -248,7 +248,7 @@ static int parse(int argc, char **argv, struct contig_opts *o)
 			o->models = false;
 		} else if ((!strcmp(a, "--order") || !strcmp(a, "--iterations") ||
 			    !strcmp(a, "--reps") || !strcmp(a, "--cma-pages")) && i + 1 < argc) {
-			if (pmm_opts_parse_u64(argv[++i], &v)) {
+			if (cli_opts_parse_u64(argv[++i], &v)) {
 				fprintf(stderr, "bench contig: bad number for %s: %s\n", a, argv[i]);
 				return -1;
 			}
@@ -333,10 +333,10 @@ static int bench_cma(const struct pmm_config *cfg, const struct contig_opts *o)
 	struct cma_ctx ctx[2];
 	struct bench_variant var[2];
 	struct bench_result res[2];
-	int ret = PMM_EXIT_FAIL;
+	int ret = CLI_EXIT_FAIL;
 
 	if (!make_pair(cfg, &pp, &bt))
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 	ctx[0] = (struct cma_ctx){ .pmm = pp, .nr_pages = o->cma_pages, .iterations = 20 };
 	ctx[1] = (struct cma_ctx){ .pmm = bt, .nr_pages = o->cma_pages, .iterations = 20 };
 	var[0] = (struct bench_variant){ "per_page", cma_run, &ctx[0] };
@@ -354,11 +354,11 @@ static int bench_cma(const struct pmm_config *cfg, const struct contig_opts *o)
 		jw_double(&w, "per_page_us", res[0].median_ns / 1000);
 		jw_double(&w, "batched_us", res[1].median_ns / 1000);
 		jw_double(&w, "speedup", res[0].median_ns / res[1].median_ns);
-		bench_json_config(&w, bt);
+		cli_json_config(&w, bt);
 		jw_obj_end(&w);
 		putchar('\n');
 	} else {
-		bench_print_config(stdout, bt);
+		cli_print_config(stdout, bt);
 		printf("alloc_contig_pages(%lu) + free_contig_range, us per iteration (median):\n"
 		       "  per_page %10.1f  (min %.1f max %.1f)\n  batched  %10.1f  (min %.1f max %.1f)\n"
 		       "  speedup  %10.2fx   (kernel patch 3: 1406 -> 402 us, 3.5x)\n",
@@ -366,7 +366,7 @@ static int bench_cma(const struct pmm_config *cfg, const struct contig_opts *o)
 		       res[0].max_ns / 1000, res[1].median_ns / 1000, res[1].min_ns / 1000,
 		       res[1].max_ns / 1000, res[0].median_ns / res[1].median_ns);
 	}
-	ret = PMM_EXIT_OK;
+	ret = CLI_EXIT_OK;
 out:
 	pmm_destroy(pp);
 	pmm_destroy(bt);
@@ -392,21 +392,21 @@ int bench_contig(int argc, char **argv)
 	struct bench_pin *pin;
 	pmm_t *pp = NULL, *bt = NULL;
 	uint64_t clock_ns;
-	int ret = PMM_EXIT_FAIL;
+	int ret = CLI_EXIT_FAIL;
 
 	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
+		if (cli_opts_is_help(argv[i])) {
 			usage(stdout);
-			return PMM_EXIT_OK;
+			return CLI_EXIT_OK;
 		}
 	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg) || parse(argc, argv, &o)) {
+	if (cli_opts_parse(&argc, argv, &cfg) || parse(argc, argv, &o)) {
 		usage(stderr);
-		return PMM_EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (o.order > cfg.max_order) {
 		fprintf(stderr, "bench contig: --order %u above max_order %u\n", o.order, cfg.max_order);
-		return PMM_EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (o.cma)
 		return bench_cma(&cfg, &o);
@@ -416,7 +416,7 @@ int bench_contig(int argc, char **argv)
 	if (!make_pair(&cfg, &pp, &bt))
 		goto out;
 	if (!o.json) {
-		bench_print_config(stdout, bt);
+		cli_print_config(stdout, bt);
 		printf("free step ns per iteration (median of %u samples, variants interleaved per "
 		       "iteration,\nclock overhead %llu ns subtracted); ratios are medians of per-sample "
 		       "ratios; loop = alloc+split+free\n", o.reps, (unsigned long long)clock_ns);
@@ -428,7 +428,7 @@ int bench_contig(int argc, char **argv)
 	    verify(pp, "per_page") || verify(bt, "batched"))
 		goto out;
 	if (!o.json)
-		print_result(&head, pmm_opts_memmap_name(cfg.memmap));
+		print_result(&head, cli_memmap_name(cfg.memmap));
 
 	if (o.models) {
 		pmm_t *opp, *obt;
@@ -442,21 +442,21 @@ int bench_contig(int argc, char **argv)
 		pmm_destroy(opp);
 		pmm_destroy(obt);
 		if (ret) {
-			ret = PMM_EXIT_FAIL;
+			ret = CLI_EXIT_FAIL;
 			goto out;
 		}
 		if (!o.json)
-			print_result(&other, pmm_opts_memmap_name(other_cfg.memmap));
+			print_result(&other, cli_memmap_name(other_cfg.memmap));
 	}
 	for (unsigned int k = 0; o.sweep && k <= cfg.max_order; k++) {
 		if (measure_order(pp, bt, k, sweep_iterations(k, o.iterations), o.reps, clock_ns,
 				  &sweep[k]) ||
 		    verify(pp, "per_page") || verify(bt, "batched")) {
-			ret = PMM_EXIT_FAIL;
+			ret = CLI_EXIT_FAIL;
 			goto out;
 		}
 		if (!o.json)
-			print_result(&sweep[k], pmm_opts_memmap_name(cfg.memmap));
+			print_result(&sweep[k], cli_memmap_name(cfg.memmap));
 	}
 
 	if (o.json) {
@@ -465,16 +465,16 @@ int bench_contig(int argc, char **argv)
 		jw_init(&w, stdout);
 		jw_obj_begin(&w, NULL);
 		jw_str(&w, "bench", "contig");
-		json_result(&w, &head, pmm_opts_memmap_name(cfg.memmap));
+		json_result(&w, &head, cli_memmap_name(cfg.memmap));
 		jw_u64(&w, "reps", o.reps);
 		jw_u64(&w, "clock_overhead_ns", clock_ns);
 		if (o.models) {
 			jw_arr_begin(&w, "models");
 			jw_obj_begin(&w, NULL);
-			json_result(&w, &head, pmm_opts_memmap_name(cfg.memmap));
+			json_result(&w, &head, cli_memmap_name(cfg.memmap));
 			jw_obj_end(&w);
 			jw_obj_begin(&w, NULL);
-			json_result(&w, &other, pmm_opts_memmap_name(other_cfg.memmap));
+			json_result(&w, &other, cli_memmap_name(other_cfg.memmap));
 			jw_obj_end(&w);
 			jw_arr_end(&w);
 		}
@@ -487,14 +487,14 @@ int bench_contig(int argc, char **argv)
 			}
 			jw_arr_end(&w);
 		}
-		bench_json_config(&w, bt);
+		cli_json_config(&w, bt);
 		jw_obj_end(&w);
 		putchar('\n');
 	} else {
 		printf("order %u: batched is %.2fx faster than per page (kernel: 5.6x), %.2fx the floor\n",
 		       o.order, head.speedup, head.over_floor);
 	}
-	ret = PMM_EXIT_OK;
+	ret = CLI_EXIT_OK;
 out:
 	pmm_destroy(pp);
 	pmm_destroy(bt);

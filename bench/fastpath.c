@@ -99,7 +99,7 @@ static void fp_usage(FILE *f)
 	      "  --warmup N  unmeasured rounds first (default 1)\n"
 	      "  --pairs N   alloc+free pairs per repetition (default 200000)\n"
 	      "  --burst N   pcp_miss pages per burst (default 8 * pcp high)\n", f);
-	pmm_opts_usage(f);
+	cli_opts_usage(f);
 }
 
 static int fp_parse(int argc, char **argv, struct fp_opts *o)
@@ -117,7 +117,7 @@ static int fp_parse(int argc, char **argv, struct fp_opts *o)
 				"(try 'pmm bench fastpath --help')\n", argv[i]);
 			return -1;
 		}
-		if (pmm_opts_parse_u64(argv[i + 1], &v)) {
+		if (cli_opts_parse_u64(argv[i + 1], &v)) {
 			fprintf(stderr, "pmm bench fastpath: %s: bad number '%s'\n",
 				argv[i], argv[i + 1]);
 			return -1;
@@ -168,7 +168,7 @@ static void fp_print_text(const struct fp_opts *o, pmm_t *pmm, struct fp_case_ct
 {
 	printf("fastpath: order-0 alloc+free pair, median of %u repetitions (%u warm-up), "
 	       "%lu pairs each\n", o->reps, o->warmup, o->pairs);
-	bench_print_config(stdout, pmm);
+	cli_print_config(stdout, pmm);
 	if (pmm_get_config(pmm)->pcp_disable)
 		printf("note: pcp disabled by flag: every case takes the zone path\n");
 	printf("  %-10s %9s %9s %9s %10s %11s %10s\n", "case", "ns/pair", "min",
@@ -213,7 +213,7 @@ static void fp_print_json(const struct fp_opts *o, pmm_t *pmm, struct fp_case_ct
 	jw_u64(&w, "warmup", o->warmup);
 	jw_u64(&w, "pairs", o->pairs);
 	jw_u64(&w, "burst", ctx[FP_PCP_MISS].burst);
-	bench_json_config(&w, pmm);
+	cli_json_config(&w, pmm);
 	jw_obj_end(&w);
 	fputc('\n', stdout);
 }
@@ -227,25 +227,25 @@ int bench_fastpath(int argc, char **argv)
 	struct pmm_config cfg, buddy_cfg;
 	const struct pmm_config *rc;
 	struct bench_pin *pin;
-	int ret = PMM_EXIT_FAIL;
+	int ret = CLI_EXIT_FAIL;
 	unsigned long high;
 
 	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
+		if (cli_opts_is_help(argv[i])) {
 			fp_usage(stdout);
-			return PMM_EXIT_OK;
+			return CLI_EXIT_OK;
 		}
 	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg) || fp_parse(argc, argv, &o))
-		return PMM_EXIT_USAGE;
+	if (cli_opts_parse(&argc, argv, &cfg) || fp_parse(argc, argv, &o))
+		return CLI_EXIT_USAGE;
 	buddy_cfg = cfg;
 	buddy_cfg.pcp_disable = true;
 
 	memset(ctx, 0, sizeof(ctx));
-	ctx[FP_PCP_HIT].pmm = pmm_opts_create(&cfg, "bench fastpath");
-	ctx[FP_PCP_MISS].pmm = ctx[FP_PCP_HIT].pmm ? pmm_opts_create(&cfg, "bench fastpath") : NULL;
+	ctx[FP_PCP_HIT].pmm = cli_opts_create(&cfg, "bench fastpath");
+	ctx[FP_PCP_MISS].pmm = ctx[FP_PCP_HIT].pmm ? cli_opts_create(&cfg, "bench fastpath") : NULL;
 	ctx[FP_BUDDY_ONLY].pmm = ctx[FP_PCP_MISS].pmm ?
-				 pmm_opts_create(&buddy_cfg, "bench fastpath") : NULL;
+				 cli_opts_create(&buddy_cfg, "bench fastpath") : NULL;
 	if (!ctx[FP_BUDDY_ONLY].pmm)
 		goto out;
 
@@ -277,9 +277,9 @@ int bench_fastpath(int argc, char **argv)
 
 	pin = bench_pin_begin();
 	if (bench_run(var, FP_NR_CASES, o.warmup, o.reps, res) == 0)
-		ret = PMM_EXIT_OK;
+		ret = CLI_EXIT_OK;
 	bench_pin_end(pin);
-	if (ret == PMM_EXIT_OK) {
+	if (ret == CLI_EXIT_OK) {
 		if (o.json)
 			fp_print_json(&o, ctx[FP_PCP_HIT].pmm, ctx, res);
 		else

@@ -4,7 +4,7 @@
  * hammer it from several threads (stress), measure it (bench NAME) and run
  * the whole tour (report, the README's first command).
  *
- * Every command builds its instance from the same flags (bench/options.c),
+ * Every command builds its instance from the same flags (tools/options.c),
  * so any figure or failure can be reproduced with the same command line.
  */
 #ifndef _POSIX_C_SOURCE
@@ -15,8 +15,6 @@
 #include <string.h>
 
 #include "bench.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------------
  * info
@@ -148,10 +146,10 @@ static void info_layout_text(pmm_t *pmm)
 	       c->max_order, c->pageblock_order,
 	       (unsigned long long)((1ull << c->section_shift) >> 20));
 	printf("  memmap %s, backing %s, cpus %u, pcp %s (batch %s, high %s), "
-	       "dma32_end_pfn %#llx, build %s\n", pmm_opts_memmap_name(c->memmap),
-	       pmm_opts_backing_name(c->backing), c->nr_cpus, c->pcp_disable ? "off" : "on",
+	       "dma32_end_pfn %#llx, build %s\n", cli_memmap_name(c->memmap),
+	       cli_backing_name(c->backing), c->nr_cpus, c->pcp_disable ? "off" : "on",
 	       pcp_knob(c->pcp_batch, batch), pcp_knob(c->pcp_high, high),
-	       (unsigned long long)c->dma32_end_pfn, bench_build_type());
+	       (unsigned long long)c->dma32_end_pfn, cli_build_type());
 	printf("  managed %llu frames (%.1f MiB), free %llu, leaked %llu\n",
 	       (unsigned long long)pmm_managed_frames(pmm), mib(pmm_managed_frames(pmm), ps),
 	       (unsigned long long)pmm_free_frames(pmm),
@@ -200,8 +198,8 @@ static void info_layout_json(struct jw *w, pmm_t *pmm)
 	jw_u64(w, "max_order", c->max_order);
 	jw_u64(w, "pageblock_order", c->pageblock_order);
 	jw_u64(w, "section_shift", c->section_shift);
-	jw_str(w, "memmap", pmm_opts_memmap_name(c->memmap));
-	jw_str(w, "backing", pmm_opts_backing_name(c->backing));
+	jw_str(w, "memmap", cli_memmap_name(c->memmap));
+	jw_str(w, "backing", cli_backing_name(c->backing));
 	jw_u64(w, "nr_cpus", c->nr_cpus);
 	jw_bool(w, "pcp", !c->pcp_disable);
 	jw_u64(w, "pcp_batch", c->pcp_batch);
@@ -210,7 +208,7 @@ static void info_layout_json(struct jw *w, pmm_t *pmm)
 	jw_u64(w, "managed_frames", pmm_managed_frames(pmm));
 	jw_u64(w, "free_frames", pmm_free_frames(pmm));
 	jw_u64(w, "leaked_frames", pmm_leaked_frames(pmm));
-	jw_str(w, "build", bench_build_type());
+	jw_str(w, "build", cli_build_type());
 	jw_obj_end(w);
 
 	jw_arr_begin(w, "regions");
@@ -302,7 +300,7 @@ static void info_usage(FILE *f)
 	fputs("usage: pmm info [--json] [instance flags]\n"
 	      "Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
 	      "buddyinfo, pagetypeinfo and counters. --json prints one JSON object.\n", f);
-	pmm_opts_usage(f);
+	cli_opts_usage(f);
 }
 
 /* info and report's layout section share this; @what selects the sections. */
@@ -314,8 +312,8 @@ static int info_run(int argc, char **argv, unsigned int what, const char *who)
 	int ret;
 
 	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg))
-		return PMM_EXIT_USAGE;
+	if (cli_opts_parse(&argc, argv, &cfg))
+		return CLI_EXIT_USAGE;
 	for (int i = 1, out = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
@@ -326,12 +324,12 @@ static int info_run(int argc, char **argv, unsigned int what, const char *who)
 			argv[out] = NULL;
 		}
 	}
-	if (pmm_opts_reject_rest(argc, argv, who))
-		return PMM_EXIT_USAGE;
-	pmm = pmm_opts_create(&cfg, who);
+	if (cli_opts_reject_rest(argc, argv, who))
+		return CLI_EXIT_USAGE;
+	pmm = cli_opts_create(&cfg, who);
 	if (!pmm)
-		return PMM_EXIT_FAIL;
-	ret = info_print(pmm, what, json) ? PMM_EXIT_FAIL : PMM_EXIT_OK;
+		return CLI_EXIT_FAIL;
+	ret = info_print(pmm, what, json) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 	pmm_destroy(pmm);
 	return ret;
 }
@@ -339,9 +337,9 @@ static int info_run(int argc, char **argv, unsigned int what, const char *who)
 static int cmd_info(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
+		if (cli_opts_is_help(argv[i])) {
 			info_usage(stdout);
-			return PMM_EXIT_OK;
+			return CLI_EXIT_OK;
 		}
 	return info_run(argc, argv, INFO_ALL, "info");
 }
@@ -553,7 +551,7 @@ static void check_usage(FILE *f)
 	      "free everything, drain the pcp lists and verify the invariants\n"
 	      "(pmm_check, no lost frames, buddyinfo back to the fresh instance's).\n"
 	      "Prints \"check: ok\" and exits 0, or exits 1.\n", f);
-	pmm_opts_usage(f);
+	cli_opts_usage(f);
 }
 
 static int cmd_check(int argc, char **argv)
@@ -566,17 +564,17 @@ static int cmd_check(int argc, char **argv)
 	int err;
 
 	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
+		if (cli_opts_is_help(argv[i])) {
 			check_usage(stdout);
-			return PMM_EXIT_OK;
+			return CLI_EXIT_OK;
 		}
 	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg) || pmm_opts_reject_rest(argc, argv, "check"))
-		return PMM_EXIT_USAGE;
+	if (cli_opts_parse(&argc, argv, &cfg) || cli_opts_reject_rest(argc, argv, "check"))
+		return CLI_EXIT_USAGE;
 	memset(&c, 0, sizeof(c));
-	c.pmm = pmm_opts_create(&cfg, "check");
+	c.pmm = cli_opts_create(&cfg, "check");
 	if (!c.pmm)
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 
 	err = pmm_check(c.pmm);
 	if (err)
@@ -611,10 +609,10 @@ static int cmd_check(int argc, char **argv)
 	pmm_destroy(c.pmm);
 	if (c.failures) {
 		printf("check: FAILED (%u problems)\n", c.failures);
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 	}
 	printf("check: ok\n");
-	return PMM_EXIT_OK;
+	return CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -642,16 +640,16 @@ static void bench_usage(FILE *f)
 
 static int cmd_bench(int argc, char **argv)
 {
-	if (argc < 2 || pmm_opts_is_help(argv[1])) {
+	if (argc < 2 || cli_opts_is_help(argv[1])) {
 		bench_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? PMM_EXIT_USAGE : PMM_EXIT_OK;
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(bench_families); i++)
 		if (!strcmp(argv[1], bench_families[i].name))
 			return bench_families[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "pmm bench: unknown benchmark '%s'\n", argv[1]);
 	bench_usage(stderr);
-	return PMM_EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }
 
 /* ------------------------------------------------------------------------
@@ -682,7 +680,7 @@ static void report_usage(FILE *f)
 	fputs("usage: pmm report [instance flags]\n"
 	      "The default instance's layout and buddyinfo, then every benchmark family's\n"
 	      "figures in text form. Instance flags apply to every section.\n", f);
-	pmm_opts_usage(f);
+	cli_opts_usage(f);
 }
 
 static int cmd_report(int argc, char **argv)
@@ -692,9 +690,9 @@ static int cmd_report(int argc, char **argv)
 	int failed = 0, n;
 
 	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
+		if (cli_opts_is_help(argv[i])) {
 			report_usage(stdout);
-			return PMM_EXIT_OK;
+			return CLI_EXIT_OK;
 		}
 	args = calloc((size_t)argc + 1, sizeof(*args));
 	probe = calloc((size_t)argc + 1, sizeof(*probe));
@@ -702,20 +700,20 @@ static int cmd_report(int argc, char **argv)
 		free(args);
 		free(probe);
 		fprintf(stderr, "pmm report: out of memory\n");
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 	}
 	/* Reject bad flags before spending time on any section. */
 	memcpy(probe, argv, (size_t)argc * sizeof(*argv));
 	n = argc;
 	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&n, probe, &cfg) || pmm_opts_reject_rest(n, probe, "report")) {
+	if (cli_opts_parse(&n, probe, &cfg) || cli_opts_reject_rest(n, probe, "report")) {
 		free(args);
 		free(probe);
-		return PMM_EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
-	printf("pmm report (build %s)\n", bench_build_type());
+	printf("pmm report (build %s)\n", cli_build_type());
 	for (size_t s = 0; s < ARRAY_SIZE(report_sections); s++) {
-		uint64_t t0 = bench_now_ns();
+		uint64_t t0 = cli_now_ns();
 		int ret;
 
 		/* Each section parses (and reorders) its own copy of the flags. */
@@ -726,17 +724,17 @@ static int cmd_report(int argc, char **argv)
 		fflush(stdout);
 		ret = report_sections[s].fn(argc, args);
 		fflush(stdout);
-		if (ret != PMM_EXIT_OK) {
+		if (ret != CLI_EXIT_OK) {
 			fprintf(stderr, "pmm report: section %s failed (exit %d)\n",
 				report_sections[s].title, ret);
 			failed = 1;
 		}
 		printf("(%s: %.1f s)\n", report_sections[s].title,
-		       (double)(bench_now_ns() - t0) / 1e9);
+		       (double)(cli_now_ns() - t0) / 1e9);
 	}
 	free(args);
 	free(probe);
-	return failed ? PMM_EXIT_FAIL : PMM_EXIT_OK;
+	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -767,14 +765,14 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || pmm_opts_is_help(argv[1])) {
+	if (argc < 2 || cli_opts_is_help(argv[1])) {
 		usage(stdout);
-		return PMM_EXIT_OK;
+		return CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "pmm: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
-	return PMM_EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }

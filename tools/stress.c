@@ -3,8 +3,7 @@
  * stress.c - `pmm stress`: several threads allocate and free at random
  * through every allocation path, hand objects to each other so frees cross
  * CPUs, and verify as they go. Not a benchmark: it reports counts, never
- * timings. (It lives in bench/ only because the build compiles tools/pmm.c
- * plus the bench/ sources into the `pmm` executable.)
+ * timings.
  *
  * What is verified, and why each check catches a different bug class:
  *   - a shared bitmap of owned frames: claiming a frame some other owner
@@ -31,7 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench.h"
+#include "cli.h"
 
 #define STRESS_MAX_OBJS 512	/* objects one thread holds at most */
 #define STRESS_POOL 256		/* objects waiting in the handoff pool */
@@ -178,7 +177,7 @@ static pmm_gfp_t pick_gfp(struct sthread *t)
 static bool stop(struct sthread *t)
 {
 	return atomic_load_explicit(&t->s->failed, memory_order_relaxed) ||
-	       bench_now_ns() >= t->s->deadline_ns;
+	       cli_now_ns() >= t->s->deadline_ns;
 }
 
 #if defined(__GNUC__)
@@ -907,7 +906,7 @@ static void stress_usage(FILE *f)
 	      "  --ops LIST    allocation kinds to use, to narrow down a failure (default\n"
 	      "                all): pages,folio,split,exact,bulk,contig; frees, handoffs\n"
 	      "                and drains always run\n", f);
-	pmm_opts_usage(f);
+	cli_opts_usage(f);
 }
 
 struct stress_opts {
@@ -953,7 +952,7 @@ static int stress_parse(int argc, char **argv, struct stress_opts *o)
 			return -1;
 		}
 		if (!strcmp(flag, "--threads")) {
-			if (pmm_opts_parse_u64(val, &v) || v < 1 || v > STRESS_MAX_THREADS) {
+			if (cli_opts_parse_u64(val, &v) || v < 1 || v > STRESS_MAX_THREADS) {
 				fprintf(stderr, "pmm stress: --threads: want 1..%d, got '%s'\n",
 					STRESS_MAX_THREADS, val);
 				return -1;
@@ -975,7 +974,7 @@ static int stress_parse(int argc, char **argv, struct stress_opts *o)
 				return -1;
 			}
 		} else if (!strcmp(flag, "--seed")) {
-			if (pmm_opts_parse_u64(val, &o->seed)) {
+			if (cli_opts_parse_u64(val, &o->seed)) {
 				fprintf(stderr, "pmm stress: --seed: bad number '%s'\n", val);
 				return -1;
 			}
@@ -1106,33 +1105,33 @@ int cmd_stress(int argc, char **argv)
 	struct pmm_config cfg;
 	struct stress *s;
 	unsigned long started = 0;
-	int ret = PMM_EXIT_FAIL;
+	int ret = CLI_EXIT_FAIL;
 	bool seeded = false;
 
 	for (int i = 1; i < argc; i++) {
-		if (pmm_opts_is_help(argv[i])) {
+		if (cli_opts_is_help(argv[i])) {
 			stress_usage(stdout);
-			return PMM_EXIT_OK;
+			return CLI_EXIT_OK;
 		}
 		seeded |= !strcmp(argv[i], "--seed");
 	}
 	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg) || stress_parse(argc, argv, &o))
-		return PMM_EXIT_USAGE;
+	if (cli_opts_parse(&argc, argv, &cfg) || stress_parse(argc, argv, &o))
+		return CLI_EXIT_USAGE;
 	if (!seeded)
-		o.seed = mix64(bench_now_ns() ^ (uint64_t)time(NULL));
+		o.seed = mix64(cli_now_ns() ^ (uint64_t)time(NULL));
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		fprintf(stderr, "pmm stress: out of memory\n");
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 	}
 	cfg.bad_page_fn = bad_page_cb;
 	cfg.bad_page_arg = s;
 	s->seed = o.seed;
 	printf("stress: seed %llu\n", (unsigned long long)o.seed);
 	fflush(stdout);
-	s->pmm = pmm_opts_create(&cfg, "stress");
+	s->pmm = cli_opts_create(&cfg, "stress");
 	if (!s->pmm || stress_layout(s))
 		goto out;
 	if (!o.threads)
@@ -1154,7 +1153,7 @@ int cmd_stress(int argc, char **argv)
 			s->kinds_weight += alloc_kinds[k].weight;
 		}
 	printf("\n");
-	bench_print_config(stdout, s->pmm);
+	cli_print_config(stdout, s->pmm);
 	fflush(stdout);
 
 	threads = calloc(o.threads + 1, sizeof(*threads));
@@ -1174,7 +1173,7 @@ int cmd_stress(int argc, char **argv)
 	}
 	main_t = threads[o.threads];	/* frees the pool's leftovers at the end */
 
-	t0 = bench_now_ns();
+	t0 = cli_now_ns();
 	s->deadline_ns = t0 + (uint64_t)(o.seconds * 1e9);
 	for (; started < o.threads; started++)
 		if (pthread_create(&threads[started]->tid, NULL, stress_thread, threads[started])) {
@@ -1194,7 +1193,7 @@ int cmd_stress(int argc, char **argv)
 	for (int k = 0; k < NR_OPS; k++)
 		total += counts[k];
 	printf("stress: %llu operations in %.2f s\n", (unsigned long long)total,
-	       (double)(bench_now_ns() - t0) / 1e9);
+	       (double)(cli_now_ns() - t0) / 1e9);
 	for (int k = 0; k < NR_OPS; k++)
 		printf("  %-22s %llu\n", op_names[k], (unsigned long long)counts[k]);
 	printf("  not failures: %llu allocations refused under memory pressure,\n"
@@ -1202,7 +1201,7 @@ int cmd_stress(int argc, char **argv)
 	       (unsigned long long)fails, (unsigned long long)busy);
 
 	if (stress_finish(s, main_t, fresh) == 0 && !atomic_load(&s->failed))
-		ret = PMM_EXIT_OK;
+		ret = CLI_EXIT_OK;
 	if (atomic_load(&s->failed))
 		printf("stress: FAILED (see the messages above; seed %llu)\n",
 		       (unsigned long long)o.seed);

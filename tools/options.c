@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "cli.h"
 
 /* The library's default region starts here (pmm.h: 1 GiB at pfn 0x100000). */
 #define OPTS_DEFAULT_START_PFN 0x100000ull
 #define OPTS_DEFAULT_MEM (1ull << 30)
 
-int pmm_opts_parse_u64(const char *s, uint64_t *out)
+int cli_opts_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -33,7 +33,7 @@ int pmm_opts_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-int pmm_opts_parse_size(const char *s, uint64_t *out)
+int cli_opts_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -66,7 +66,7 @@ int pmm_opts_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-const char *pmm_opts_memmap_name(enum pmm_memmap_model m)
+const char *cli_memmap_name(enum pmm_memmap_model m)
 {
 	switch (m) {
 	case PMM_MEMMAP_SPARSE: return "sparse";
@@ -75,7 +75,7 @@ const char *pmm_opts_memmap_name(enum pmm_memmap_model m)
 	return "?";
 }
 
-const char *pmm_opts_backing_name(enum pmm_backing b)
+const char *cli_backing_name(enum pmm_backing b)
 {
 	switch (b) {
 	case PMM_BACKING_MEMFD: return "memfd";
@@ -86,21 +86,12 @@ const char *pmm_opts_backing_name(enum pmm_backing b)
 	return "?";
 }
 
-uint64_t pmm_total_frames(const struct pmm_config *cfg)
-{
-	uint64_t n = 0;
-
-	for (unsigned int i = 0; i < cfg->nr_regions && i < PMM_MAX_REGIONS; i++)
-		n += cfg->regions[i].nr_pages;
-	return n;
-}
-
-bool pmm_opts_is_help(const char *arg)
+bool cli_opts_is_help(const char *arg)
 {
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "help");
 }
 
-void pmm_opts_usage(FILE *f)
+void cli_opts_usage(FILE *f)
 {
 	fputs("Instance flags (every command):\n"
 	      "  --mem SIZE            memory, e.g. 1G, 256M (default 1G)\n"
@@ -183,7 +174,7 @@ static int bad_range(const char *flag, const char *val, uint64_t lo, uint64_t hi
 /* An unsigned that must fit a struct field of @max. */
 static int get_uint(const char *flag, const char *val, uint64_t max, uint64_t *out)
 {
-	if (pmm_opts_parse_u64(val, out) || *out > max)
+	if (cli_opts_parse_u64(val, out) || *out > max)
 		return bad_value(flag, val, "a non-negative number");
 	return 0;
 }
@@ -195,19 +186,19 @@ static int apply(enum opt_id id, const char *flag, const char *val,
 
 	switch (id) {
 	case OPT_MEM:
-		if (pmm_opts_parse_size(val, &v) || v == 0)
+		if (cli_opts_parse_size(val, &v) || v == 0)
 			return bad_value(flag, val, "a size such as 1G or 256M");
 		rr->mem = v;
 		rr->set = true;
 		return 0;
 	case OPT_START_PFN:
-		if (pmm_opts_parse_u64(val, &v))
+		if (cli_opts_parse_u64(val, &v))
 			return bad_value(flag, val, "a frame number");
 		rr->start_pfn = v;
 		rr->set = true;
 		return 0;
 	case OPT_NODES:
-		if (pmm_opts_parse_u64(val, &v) || v < 1 || v > PMM_MAX_NODES)
+		if (cli_opts_parse_u64(val, &v) || v < 1 || v > PMM_MAX_NODES)
 			return bad_range(flag, val, 1, PMM_MAX_NODES);
 		rr->nodes = v;
 		rr->set = true;
@@ -231,12 +222,12 @@ static int apply(enum opt_id id, const char *flag, const char *val,
 			return bad_value(flag, val, "memfd, anon or none");
 		return 0;
 	case OPT_CPUS:
-		if (pmm_opts_parse_u64(val, &v) || v < 1 || v > PMM_MAX_CPUS)
+		if (cli_opts_parse_u64(val, &v) || v < 1 || v > PMM_MAX_CPUS)
 			return bad_range(flag, val, 1, PMM_MAX_CPUS);
 		cfg->nr_cpus = (unsigned int)v;
 		return 0;
 	case OPT_DMA32:
-		if (pmm_opts_parse_u64(val, &v))
+		if (cli_opts_parse_u64(val, &v))
 			return bad_value(flag, val, "a frame number");
 		cfg->dma32_end_pfn = v;
 		return 0;
@@ -320,7 +311,7 @@ static int build_regions(const struct region_req *rr, struct pmm_config *cfg)
 	return 0;
 }
 
-int pmm_opts_parse(int *argc, char **argv, struct pmm_config *cfg)
+int cli_opts_parse(int *argc, char **argv, struct pmm_config *cfg)
 {
 	struct region_req rr = { false, OPTS_DEFAULT_MEM, OPTS_DEFAULT_START_PFN, 1, false };
 	int out = 1;
@@ -365,7 +356,7 @@ int pmm_opts_parse(int *argc, char **argv, struct pmm_config *cfg)
 	return 0;
 }
 
-int pmm_opts_reject_rest(int argc, char **argv, const char *who)
+int cli_opts_reject_rest(int argc, char **argv, const char *who)
 {
 	if (argc <= 1)
 		return 0;
@@ -374,7 +365,7 @@ int pmm_opts_reject_rest(int argc, char **argv, const char *who)
 	return -1;
 }
 
-pmm_t *pmm_opts_create(const struct pmm_config *cfg, const char *who)
+pmm_t *cli_opts_create(const struct pmm_config *cfg, const char *who)
 {
 	pmm_t *pmm = NULL;
 	int err = pmm_create(cfg, &pmm);
