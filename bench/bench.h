@@ -5,8 +5,8 @@
  * shares, benchmarks or not (flags, JSON, the configuration banner, the
  * clock), is in tools/cli.h.
  */
-#ifndef PMM_BENCH_H
-#define PMM_BENCH_H
+#ifndef BENCH_H
+#define BENCH_H
 
 #include "cli.h"
 
@@ -76,4 +76,4 @@ void bench_pin_end(struct bench_pin *pin);
 int bench_fastpath(int argc, char **argv);	/* fastpath.c */
 int bench_contig(int argc, char **argv);	/* contig.c */
 
-#endif /* PMM_BENCH_H */
+#endif /* BENCH_H */

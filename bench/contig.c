@@ -27,6 +27,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,8 +198,8 @@ static bool make_pair(const struct pmm_config *cfg, pmm_t **per_page, pmm_t **ba
 
 	pc.contig_per_page = true;
 	bc.contig_per_page = false;
-	*per_page = cli_opts_create(&pc, "bench contig");
-	*batched = *per_page ? cli_opts_create(&bc, "bench contig") : NULL;
+	*per_page = cli_create(&pc, "bench contig");
+	*batched = *per_page ? cli_create(&bc, "bench contig") : NULL;
 	if (*batched)
 		return true;
 	pmm_destroy(*per_page);
@@ -216,61 +217,78 @@ static int verify(pmm_t *pmm, const char *what)
 	return 0;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: pmm bench contig [--json] [--order K] [--iterations N] [--reps R]\n"
-	      "                        [--no-sweep] [--no-models] [--cma [--cma-pages N]]\n"
-	      "                        [instance flags]\n"
-	      "  The kernel patch's loop (alloc order-K, split_page, free_contig_range),\n"
-	      "  per page vs batched vs floor, interleaved iteration by iteration in one\n"
-	      "  process; ns per iteration of the free step (medians over R samples of N/R\n"
-	      "  iterations), plus the whole loop. Default K=9, N=100000, R=5;\n"
-	      "  the sweep runs orders 0..max_order with fewer iterations; --no-models skips\n"
-	      "  the headline order on the other memmap model.\n"
-	      "  --cma: alloc_contig_pages(N=16384) then free, per page vs batched.\n",
-	      f);
-	cli_opts_usage(f);
-}
+enum { CT_JSON, CT_ORDER, CT_ITERATIONS, CT_REPS, CT_NO_SWEEP, CT_NO_MODELS, CT_CMA,
+       CT_CMA_PAGES };
 
-static int parse(int argc, char **argv, struct contig_opts *o)
-{
-	for (int i = 1; i < argc; i++) {
-		uint64_t v = 0;
-		const char *a = argv[i];
+static const struct cli_flag contig_flags[] = {
+	{ "json", NULL, CT_JSON, "one line of JSON" },
+	{ "order", "K", CT_ORDER, "the headline order (default 9)" },
+	{ "iterations", "N", CT_ITERATIONS, "headline iterations per variant (default 100000)" },
+	{ "reps", "R", CT_REPS, "samples the iterations are split into (default 5)" },
+	{ "no-sweep", NULL, CT_NO_SWEEP, "skip orders 0..max_order" },
+	{ "no-models", NULL, CT_NO_MODELS, "skip the headline order on the other memmap model" },
+	{ "cma", NULL, CT_CMA, "the CMA case instead: alloc_contig_pages + free" },
+	{ "cma-pages", "N", CT_CMA_PAGES, "--cma's pages per allocation (default 16384)" },
+	{ NULL, NULL, 0, NULL },
+};
 
-		if (!strcmp(a, "--json")) {
-			o->json = true;
-		} else if (!strcmp(a, "--cma")) {
-			o->cma = true;
-		} else if (!strcmp(a, "--no-sweep")) {
-			o->sweep = false;
-		} else if (!strcmp(a, "--no-models")) {
-			o->models = false;
-		} else if ((!strcmp(a, "--order") || !strcmp(a, "--iterations") ||
-			    !strcmp(a, "--reps") || !strcmp(a, "--cma-pages")) && i + 1 < argc) {
-			if (cli_opts_parse_u64(argv[++i], &v)) {
-				fprintf(stderr, "bench contig: bad number for %s: %s\n", a, argv[i]);
-				return -1;
-			}
-			if (!strcmp(a, "--order"))
-				o->order = (unsigned int)v;
-			else if (!strcmp(a, "--iterations"))
-				o->iterations = (unsigned long)v;
-			else if (!strcmp(a, "--reps"))
-				o->reps = (unsigned int)v;
-			else
-				o->cma_pages = (unsigned long)v;
-		} else {
-			fprintf(stderr, "bench contig: unknown argument: %s\n", a);
+static int contig_apply(const struct cli_arg *a, void *ctx)
+{
+	struct contig_opts *o = ctx;
+	uint64_t v = 0;
+
+	switch (a->flag->id) {
+	case CT_JSON:
+		o->json = true;
+		return 0;
+	case CT_NO_SWEEP:
+		o->sweep = false;
+		return 0;
+	case CT_NO_MODELS:
+		o->models = false;
+		return 0;
+	case CT_CMA:
+		o->cma = true;
+		return 0;
+	case CT_ORDER:
+		if (cli_arg_u64(a, 0, PMM_MAX_ORDER_LIMIT, NULL, &v))
 			return -1;
-		}
+		o->order = (unsigned int)v;
+		return 0;
+	case CT_ITERATIONS:
+		if (cli_arg_u64(a, 1, ULONG_MAX, NULL, &v))
+			return -1;
+		o->iterations = (unsigned long)v;
+		return 0;
+	case CT_REPS:
+		/* measure_order()'s per-sample arrays hold BENCH_MAX_REPS. */
+		if (cli_arg_u64(a, 1, BENCH_MAX_REPS - 1, NULL, &v))
+			return -1;
+		o->reps = (unsigned int)v;
+		return 0;
+	case CT_CMA_PAGES:
+		if (cli_arg_u64(a, 1, ULONG_MAX, NULL, &v))
+			return -1;
+		o->cma_pages = (unsigned long)v;
+		return 0;
 	}
-	if (!o->iterations || !o->reps || o->reps > BENCH_MAX_REPS - 1 || !o->cma_pages) {
-		fprintf(stderr, "bench contig: --iterations, --reps, --cma-pages must be positive\n");
-		return -1;
-	}
-	return 0;
+	return -1;
 }
+
+static const struct cli_cmd contig_cmd = {
+	.name = "bench contig",
+	.help = "usage: pmm bench contig [--json] [--order K] [--iterations N] [--reps R]\n"
+		"                        [--no-sweep] [--no-models] [--cma [--cma-pages N]]\n"
+		"                        [instance flags]\n"
+		"  The kernel patch's loop (alloc order-K, split_page, free_contig_range),\n"
+		"  per page vs batched vs floor, interleaved iteration by iteration in one\n"
+		"  process; ns per iteration of the free step (medians over R samples of N/R\n"
+		"  iterations), plus the whole loop. The sweep runs orders 0..max_order with\n"
+		"  fewer iterations. --cma: alloc_contig_pages(N) then free, per page vs\n"
+		"  batched.\n",
+	.flags = contig_flags,
+	.apply = contig_apply,
+};
 
 static void print_result(const struct contig_result *r, const char *memmap)
 {
@@ -392,20 +410,13 @@ int bench_contig(int argc, char **argv)
 	struct bench_pin *pin;
 	pmm_t *pp = NULL, *bt = NULL;
 	uint64_t clock_ns;
-	int ret = CLI_EXIT_FAIL;
+	int ret = CLI_EXIT_FAIL, parsed;
 
-	for (int i = 1; i < argc; i++)
-		if (cli_opts_is_help(argv[i])) {
-			usage(stdout);
-			return CLI_EXIT_OK;
-		}
-	pmm_config_init(&cfg);
-	if (cli_opts_parse(&argc, argv, &cfg) || parse(argc, argv, &o)) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
+	parsed = cli_parse(&contig_cmd, argc, argv, &cfg, &o);
+	if (parsed != CLI_RUN)
+		return parsed;
 	if (o.order > cfg.max_order) {
-		fprintf(stderr, "bench contig: --order %u above max_order %u\n", o.order, cfg.max_order);
+		fprintf(stderr, "pmm bench contig: --order %u above max_order %u\n", o.order, cfg.max_order);
 		return CLI_EXIT_USAGE;
 	}
 	if (o.cma)

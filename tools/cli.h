@@ -9,8 +9,8 @@
  * src/. Nothing here keeps process-global state: every helper works on
  * objects the caller passes in.
  */
-#ifndef PMM_CLI_H
-#define PMM_CLI_H
+#ifndef CLI_H
+#define CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,48 +31,92 @@ enum {
 };
 
 /* ------------------------------------------------------------------------
- * Instance flags (options.c): every command accepts the same set
+ * Flags (options.c): the instance flags every command takes, plus its own
  * ------------------------------------------------------------------------ */
 
-/**
- * cli_opts_parse - apply the instance flags in @argv to @cfg.
- * @argc: in: number of arguments; out: number left after removing the
- *        instance flags (argv[0], the command name, is always kept).
- * @argv: the command's arguments; instance flags are removed in place so
- *        the command only sees its own flags. argv[*argc] is set to NULL.
- * @cfg: already filled by pmm_config_init() (callers may preset fields
- *       that flags then override).
- *
- * Flags take "--flag VALUE" or "--flag=VALUE". Sizes accept K/M/G/T
- * suffixes (binary); numbers accept 0x hex.
- * Return: 0, or -1 after printing an error to stderr.
+/*
+ * One flag: getopt_long()'s entry and the --help line both come from it.
+ * Every flag takes "--NAME VALUE" or "--NAME=VALUE"; names are never
+ * abbreviated.
  */
-int cli_opts_parse(int *argc, char **argv, struct pmm_config *cfg);
+struct cli_flag {
+	const char *name;	/* without the leading "--"; NULL ends a table */
+	const char *arg;	/* the value's name in --help ("N"); NULL: no value */
+	int id;			/* what the command's apply function switches on */
+	const char *help;	/* --help text; a '\n' continues it on the next line */
+};
 
-/** cli_opts_usage - print the instance flags, for every command's --help. */
-void cli_opts_usage(FILE *f);
+/* One flag as given, for an apply function and its error messages. */
+struct cli_arg {
+	const char *cmd;		/* the command, as in struct cli_cmd */
+	const struct cli_flag *flag;	/* the flag's table entry */
+	const char *val;		/* its value; NULL when it takes none */
+};
+
+/* A command's command line: its help, its own flags and what they do. */
+struct cli_cmd {
+	const char *name;		/* as typed after "pmm": "info", "bench contig" */
+	const char *help;		/* --help's text before the flag lists */
+	const struct cli_flag *flags;	/* own flags, ending at name == NULL; NULL: none */
+	/* Apply one of @flags to @ctx; Return: 0, or -1 after a message. */
+	int (*apply)(const struct cli_arg *a, void *ctx);
+};
+
+/* cli_parse() found nothing wrong: the command goes on. */
+#define CLI_RUN (-1)
 
 /**
- * cli_opts_create - pmm_create() that explains a failure on stderr.
+ * cli_parse - parse a command's command line in one getopt_long() loop.
+ * @cmd: the command: its own flags and help.
+ * @argc: number of arguments.
+ * @argv: argv[0] is the command's name; not modified. Every argument must
+ *        be a flag of @cmd or an instance flag.
+ * @cfg: out: pmm_config_init()'s defaults with the instance flags applied.
+ * @ctx: the command's options, passed to @cmd->apply for its own flags.
+ *
+ * "-h", "--help" or "help" anywhere prints cli_usage() to stdout. A flag
+ * that is unknown, lacks its value or has a bad one gets one line on
+ * stderr naming the command and the flag.
+ * Context: getopt_long() keeps its state in globals: one parse at a time.
+ * Return: CLI_RUN to go on, or the command's exit code: CLI_EXIT_OK after
+ * the help, CLI_EXIT_USAGE after an error.
+ */
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct pmm_config *cfg,
+	      void *ctx);
+
+/** cli_usage - @cmd's help text, its own flags, then the instance flags. */
+void cli_usage(const struct cli_cmd *cmd, FILE *f);
+
+/**
+ * cli_bad_value - report @a's value as bad, for an apply function.
+ * @want: what would have been accepted, e.g. "full, edges or off".
+ * Return: -1, what an apply function returns after a message.
+ */
+int cli_bad_value(const struct cli_arg *a, const char *want);
+
+/**
+ * cli_arg_u64 - @a's value as an unsigned number (decimal or 0x hex).
+ * @lo: smallest value accepted.
+ * @hi: largest value accepted.
+ * @want: for the message when the value is bad; NULL: "@lo..@hi".
+ * @out: the number, when it is good.
+ * Return: 0, or -1 after cli_bad_value().
+ */
+int cli_arg_u64(const struct cli_arg *a, uint64_t lo, uint64_t hi, const char *want,
+		uint64_t *out);
+
+/** cli_is_help - true for "-h", "--help" and "help". */
+bool cli_is_help(const char *arg);
+
+/**
+ * cli_create - pmm_create() that explains a failure on stderr.
+ * @cfg: the configuration, usually from cli_parse().
  * @who: the command name, for the message.
  * Return: the instance or NULL.
  */
-pmm_t *cli_opts_create(const struct pmm_config *cfg, const char *who);
+pmm_t *cli_create(const struct pmm_config *cfg, const char *who);
 
-/**
- * cli_opts_reject_rest - complain about arguments a command did not take.
- * Return: 0 when argv[1..argc) is empty, else -1 after a message.
- */
-int cli_opts_reject_rest(int argc, char **argv, const char *who);
-
-/** cli_opts_is_help - true for "-h", "--help" and "help". */
-bool cli_opts_is_help(const char *arg);
-
-/** cli_opts_parse_u64 - strict unsigned number (decimal or 0x hex). */
-int cli_opts_parse_u64(const char *s, uint64_t *out);
-/** cli_opts_parse_size - a byte count with optional K/M/G/T suffix. */
-int cli_opts_parse_size(const char *s, uint64_t *out);
-
+/* The flags' spelling of a memmap model and a backing ("sparse", "memfd"). */
 const char *cli_memmap_name(enum pmm_memmap_model m);
 const char *cli_backing_name(enum pmm_backing b);
 
@@ -128,4 +172,4 @@ void cli_json_config(struct jw *w, pmm_t *pmm);
 /* argv[0] is the command name. Return: an exit code (CLI_EXIT_*). */
 int cmd_stress(int argc, char **argv);		/* stress.c */
 
-#endif /* PMM_CLI_H */
+#endif /* CLI_H */

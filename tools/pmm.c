@@ -295,13 +295,28 @@ static int info_print(pmm_t *pmm, unsigned int what, bool json)
 	return ret;
 }
 
-static void info_usage(FILE *f)
+enum { INFO_JSON };
+
+static const struct cli_flag info_flags[] = {
+	{ "json", NULL, INFO_JSON, "print one JSON object" },
+	{ NULL, NULL, 0, NULL },
+};
+
+/* info's only flag is --json; @ctx is its bool. */
+static int info_apply(const struct cli_arg *a, void *ctx)
 {
-	fputs("usage: pmm info [--json] [instance flags]\n"
-	      "Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
-	      "buddyinfo, pagetypeinfo and counters. --json prints one JSON object.\n", f);
-	cli_opts_usage(f);
+	*(bool *)ctx = true;
+	return 0;
 }
+
+static const struct cli_cmd info_cmd = {
+	.name = "info",
+	.help = "usage: pmm info [--json] [instance flags]\n"
+		"Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
+		"buddyinfo, pagetypeinfo and counters.\n",
+	.flags = info_flags,
+	.apply = info_apply,
+};
 
 /* info and report's layout section share this; @what selects the sections. */
 static int info_run(int argc, char **argv, unsigned int what, const char *who)
@@ -309,24 +324,12 @@ static int info_run(int argc, char **argv, unsigned int what, const char *who)
 	struct pmm_config cfg;
 	bool json = false;
 	pmm_t *pmm;
-	int ret;
+	int ret, parsed;
 
-	pmm_config_init(&cfg);
-	if (cli_opts_parse(&argc, argv, &cfg))
-		return CLI_EXIT_USAGE;
-	for (int i = 1, out = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else
-			argv[out++] = argv[i];
-		if (i + 1 == argc) {
-			argc = out;
-			argv[out] = NULL;
-		}
-	}
-	if (cli_opts_reject_rest(argc, argv, who))
-		return CLI_EXIT_USAGE;
-	pmm = cli_opts_create(&cfg, who);
+	parsed = cli_parse(&info_cmd, argc, argv, &cfg, &json);
+	if (parsed != CLI_RUN)
+		return parsed;
+	pmm = cli_create(&cfg, who);
 	if (!pmm)
 		return CLI_EXIT_FAIL;
 	ret = info_print(pmm, what, json) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
@@ -336,11 +339,6 @@ static int info_run(int argc, char **argv, unsigned int what, const char *who)
 
 static int cmd_info(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (cli_opts_is_help(argv[i])) {
-			info_usage(stdout);
-			return CLI_EXIT_OK;
-		}
 	return info_run(argc, argv, INFO_ALL, "info");
 }
 
@@ -544,15 +542,14 @@ static void check_snapshot(pmm_t *pmm, struct check_snapshot *s)
 	}
 }
 
-static void check_usage(FILE *f)
-{
-	fputs("usage: pmm check [instance flags]\n"
-	      "Run a short deterministic workload over every allocation and free path,\n"
-	      "free everything, drain the pcp lists and verify the invariants\n"
-	      "(pmm_check, no lost frames, buddyinfo back to the fresh instance's).\n"
-	      "Prints \"check: ok\" and exits 0, or exits 1.\n", f);
-	cli_opts_usage(f);
-}
+static const struct cli_cmd check_cmd = {
+	.name = "check",
+	.help = "usage: pmm check [instance flags]\n"
+		"Run a short deterministic workload over every allocation and free path,\n"
+		"free everything, drain the pcp lists and verify the invariants\n"
+		"(pmm_check, no lost frames, buddyinfo back to the fresh instance's).\n"
+		"Prints \"check: ok\" and exits 0, or exits 1.\n",
+};
 
 static int cmd_check(int argc, char **argv)
 {
@@ -561,18 +558,13 @@ static int cmd_check(int argc, char **argv)
 	struct pmm_stats st;
 	struct pmm_config cfg;
 	uint64_t free_frames, expect;
-	int err;
+	int err, parsed;
 
-	for (int i = 1; i < argc; i++)
-		if (cli_opts_is_help(argv[i])) {
-			check_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-	pmm_config_init(&cfg);
-	if (cli_opts_parse(&argc, argv, &cfg) || cli_opts_reject_rest(argc, argv, "check"))
-		return CLI_EXIT_USAGE;
+	parsed = cli_parse(&check_cmd, argc, argv, &cfg, NULL);
+	if (parsed != CLI_RUN)
+		return parsed;
 	memset(&c, 0, sizeof(c));
-	c.pmm = cli_opts_create(&cfg, "check");
+	c.pmm = cli_create(&cfg, "check");
 	if (!c.pmm)
 		return CLI_EXIT_FAIL;
 
@@ -640,7 +632,7 @@ static void bench_usage(FILE *f)
 
 static int cmd_bench(int argc, char **argv)
 {
-	if (argc < 2 || cli_opts_is_help(argv[1])) {
+	if (argc < 2 || cli_is_help(argv[1])) {
 		bench_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
@@ -662,9 +654,9 @@ static int report_layout(int argc, char **argv)
 }
 
 /*
- * The report is a list of sections run in order; each gets argv[0] = its
- * name plus the instance flags given to `pmm report`. A new benchmark
- * family joins the report with one line here.
+ * The report is a list of sections run in order; each gets `pmm report`'s
+ * own command line, so the instance flags apply to every section. A new
+ * benchmark family joins the report with one line here.
  */
 static const struct {
 	const char *title;
@@ -675,54 +667,30 @@ static const struct {
 	{ "contig", bench_contig },
 };
 
-static void report_usage(FILE *f)
-{
-	fputs("usage: pmm report [instance flags]\n"
-	      "The default instance's layout and buddyinfo, then every benchmark family's\n"
-	      "figures in text form. Instance flags apply to every section.\n", f);
-	cli_opts_usage(f);
-}
+static const struct cli_cmd report_cmd = {
+	.name = "report",
+	.help = "usage: pmm report [instance flags]\n"
+		"The default instance's layout and buddyinfo, then every benchmark family's\n"
+		"figures in text form. Instance flags apply to every section.\n",
+};
 
 static int cmd_report(int argc, char **argv)
 {
 	struct pmm_config cfg;
-	char **args, **probe;
-	int failed = 0, n;
+	int failed = 0, parsed;
 
-	for (int i = 1; i < argc; i++)
-		if (cli_opts_is_help(argv[i])) {
-			report_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-	args = calloc((size_t)argc + 1, sizeof(*args));
-	probe = calloc((size_t)argc + 1, sizeof(*probe));
-	if (!args || !probe) {
-		free(args);
-		free(probe);
-		fprintf(stderr, "pmm report: out of memory\n");
-		return CLI_EXIT_FAIL;
-	}
 	/* Reject bad flags before spending time on any section. */
-	memcpy(probe, argv, (size_t)argc * sizeof(*argv));
-	n = argc;
-	pmm_config_init(&cfg);
-	if (cli_opts_parse(&n, probe, &cfg) || cli_opts_reject_rest(n, probe, "report")) {
-		free(args);
-		free(probe);
-		return CLI_EXIT_USAGE;
-	}
+	parsed = cli_parse(&report_cmd, argc, argv, &cfg, NULL);
+	if (parsed != CLI_RUN)
+		return parsed;
 	printf("pmm report (build %s)\n", cli_build_type());
 	for (size_t s = 0; s < ARRAY_SIZE(report_sections); s++) {
 		uint64_t t0 = cli_now_ns();
 		int ret;
 
-		/* Each section parses (and reorders) its own copy of the flags. */
-		args[0] = (char *)report_sections[s].title;
-		memcpy(args + 1, argv + 1, (size_t)(argc - 1) * sizeof(*argv));
-		args[argc] = NULL;
 		printf("\n== %s ==\n", report_sections[s].title);
 		fflush(stdout);
-		ret = report_sections[s].fn(argc, args);
+		ret = report_sections[s].fn(argc, argv);
 		fflush(stdout);
 		if (ret != CLI_EXIT_OK) {
 			fprintf(stderr, "pmm report: section %s failed (exit %d)\n",
@@ -732,8 +700,6 @@ static int cmd_report(int argc, char **argv)
 		printf("(%s: %.1f s)\n", report_sections[s].title,
 		       (double)(cli_now_ns() - t0) / 1e9);
 	}
-	free(args);
-	free(probe);
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
@@ -765,7 +731,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || cli_opts_is_help(argv[1])) {
+	if (argc < 2 || cli_is_help(argv[1])) {
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
