@@ -290,6 +290,32 @@ static const struct cli_cmd contig_cmd = {
 	.apply = contig_apply,
 };
 
+/* The whole loop's ratio, as the kernel patch measured it: a ratio of the
+ * medians (the free step's is a median of per-sample ratios). */
+static double loop_speedup(const struct contig_result *r)
+{
+	return r->loop_ns[V_PER_PAGE] / r->loop_ns[V_BATCHED];
+}
+
+/*
+ * The kernel patch timed the whole loop at order 9 (alloc + split_page +
+ * free_contig_range: 5.6x), so its figure compares with our whole-loop
+ * speedup at that order only; the free step alone has no kernel figure.
+ */
+#define KERNEL_LOOP_ORDER 9
+#define KERNEL_LOOP_SPEEDUP 5.6
+
+static void print_headline(const struct contig_result *r)
+{
+	printf("order %u: free step: batched is %.2fx faster than per page, %.2fx the floor\n",
+	       r->order, r->speedup, r->over_floor);
+	printf("order %u: whole loop (alloc+split+free): batched is %.2fx faster than per page",
+	       r->order, loop_speedup(r));
+	if (r->order == KERNEL_LOOP_ORDER)
+		printf(" (kernel patch, same loop: %.1fx)", KERNEL_LOOP_SPEEDUP);
+	putchar('\n');
+}
+
 static void print_result(const struct contig_result *r, const char *memmap)
 {
 	printf("%-8s %5u %10lu %12.0f %12.0f %12.0f %8.2fx %8.2f %14.0f %14.0f\n", memmap,
@@ -316,7 +342,7 @@ static void json_result(struct jw *w, const struct contig_result *r, const char 
 	jw_double(w, "batched_max_ns", r->max_ns[V_BATCHED]);
 	jw_double(w, "loop_per_page_ns", r->loop_ns[V_PER_PAGE]);
 	jw_double(w, "loop_batched_ns", r->loop_ns[V_BATCHED]);
-	jw_double(w, "loop_speedup", r->loop_ns[V_PER_PAGE] / r->loop_ns[V_BATCHED]);
+	jw_double(w, "loop_speedup", loop_speedup(r));
 	jw_double(w, "floor_min_ns", r->min_ns[V_FLOOR]);
 }
 
@@ -502,8 +528,7 @@ int bench_contig(int argc, char **argv)
 		jw_obj_end(&w);
 		putchar('\n');
 	} else {
-		printf("order %u: batched is %.2fx faster than per page (kernel: 5.6x), %.2fx the floor\n",
-		       o.order, head.speedup, head.over_floor);
+		print_headline(&head);
 	}
 	ret = CLI_EXIT_OK;
 out:
