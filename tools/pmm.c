@@ -731,7 +731,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || cli_is_help(argv[1])) {
+	/* Asked for, help goes to stdout; a missing command is misuse. */
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_is_help(argv[1])) {
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
