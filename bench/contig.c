@@ -235,7 +235,6 @@ static const struct cli_flag contig_flags[] = {
 static int contig_apply(const struct cli_arg *a, void *ctx)
 {
 	struct contig_opts *o = ctx;
-	uint64_t v = 0;
 
 	switch (a->flag->id) {
 	case CT_JSON:
@@ -251,26 +250,14 @@ static int contig_apply(const struct cli_arg *a, void *ctx)
 		o->cma = true;
 		return 0;
 	case CT_ORDER:
-		if (cli_arg_u64(a, 0, PMM_MAX_ORDER_LIMIT, NULL, &v))
-			return -1;
-		o->order = (unsigned int)v;
-		return 0;
+		return cli_arg_uint(a, 0, PMM_MAX_ORDER_LIMIT, &o->order);
 	case CT_ITERATIONS:
-		if (cli_arg_u64(a, 1, ULONG_MAX, NULL, &v))
-			return -1;
-		o->iterations = (unsigned long)v;
-		return 0;
+		return cli_arg_ulong(a, 1, ULONG_MAX, &o->iterations);
 	case CT_REPS:
 		/* measure_order()'s per-sample arrays hold BENCH_MAX_REPS. */
-		if (cli_arg_u64(a, 1, BENCH_MAX_REPS - 1, NULL, &v))
-			return -1;
-		o->reps = (unsigned int)v;
-		return 0;
+		return cli_arg_uint(a, 1, BENCH_MAX_REPS - 1, &o->reps);
 	case CT_CMA_PAGES:
-		if (cli_arg_u64(a, 1, ULONG_MAX, NULL, &v))
-			return -1;
-		o->cma_pages = (unsigned long)v;
-		return 0;
+		return cli_arg_ulong(a, 1, ULONG_MAX, &o->cma_pages);
 	}
 	return -1;
 }

@@ -110,25 +110,16 @@ static int fp_apply(const struct cli_arg *a, void *ctx)
 		o->json = true;
 		return 0;
 	case FP_REPS:
-		if (cli_arg_u64(a, 1, BENCH_MAX_REPS, NULL, &v))
-			return -1;
-		o->reps = (unsigned int)v;
-		return 0;
+		return cli_arg_uint(a, 1, BENCH_MAX_REPS, &o->reps);
 	case FP_WARMUP:
 		if (cli_arg_u64(a, 0, UINT64_MAX, NULL, &v))
 			return -1;
 		o->warmup = v > 100 ? 100u : (unsigned int)v;
 		return 0;
 	case FP_PAIRS:
-		if (cli_arg_u64(a, 1, ULONG_MAX, NULL, &v))
-			return -1;
-		o->pairs = (unsigned long)v;
-		return 0;
+		return cli_arg_ulong(a, 1, ULONG_MAX, &o->pairs);
 	case FP_BURST:
-		if (cli_arg_u64(a, 0, ULONG_MAX, NULL, &v))
-			return -1;
-		o->burst = (unsigned long)v;
-		return 0;
+		return cli_arg_ulong(a, 0, ULONG_MAX, &o->burst);
 	}
 	return -1;
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli.h - what the `pmm` command's files share: exit codes, the instance
- * flags, the JSON writer, and what every command says about its run (build
- * type, configuration banner, clock). The benchmark harness and families
- * have their own header, bench/bench.h.
+ * cli.h - what the `pmm` command's files share: exit codes, the flag
+ * parser (instance flags plus each command's own), the JSON writer, and
+ * what every command says about its run (build type, configuration banner,
+ * clock). The benchmark harness and families have their own header,
+ * bench/bench.h.
  *
  * Everything here programs against include/pmm.h only; nothing reaches into
- * src/. Nothing here keeps process-global state: every helper works on
- * objects the caller passes in.
+ * src/. Nothing here keeps process-global state of its own (cli_parse()
+ * borrows getopt_long()'s): every helper works on objects the caller
+ * passes in.
  */
 #ifndef CLI_H
 #define CLI_H
@@ -104,6 +106,12 @@ int cli_bad_value(const struct cli_arg *a, const char *want);
  */
 int cli_arg_u64(const struct cli_arg *a, uint64_t lo, uint64_t hi, const char *want,
 		uint64_t *out);
+
+/** cli_arg_uint - cli_arg_u64() into an unsigned int, @lo..@hi. */
+int cli_arg_uint(const struct cli_arg *a, unsigned int lo, unsigned int hi, unsigned int *out);
+/** cli_arg_ulong - cli_arg_u64() into an unsigned long, @lo..@hi. */
+int cli_arg_ulong(const struct cli_arg *a, unsigned long lo, unsigned long hi,
+		  unsigned long *out);
 
 /** cli_is_help - true for "-h", "--help" and "help". */
 bool cli_is_help(const char *arg);

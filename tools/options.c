@@ -150,6 +150,27 @@ int cli_arg_u64(const struct cli_arg *a, uint64_t lo, uint64_t hi, const char *w
 	return cli_bad_value(a, want);
 }
 
+int cli_arg_uint(const struct cli_arg *a, unsigned int lo, unsigned int hi, unsigned int *out)
+{
+	uint64_t v;
+
+	if (cli_arg_u64(a, lo, hi, NULL, &v))
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int cli_arg_ulong(const struct cli_arg *a, unsigned long lo, unsigned long hi,
+		  unsigned long *out)
+{
+	uint64_t v;
+
+	if (cli_arg_u64(a, lo, hi, NULL, &v))
+		return -1;
+	*out = (unsigned long)v;
+	return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Instance flags
  * ------------------------------------------------------------------------ */
@@ -194,17 +215,6 @@ struct inst_req {
 	bool pageblock_set;	/* --pageblock-order given */
 };
 
-/* A flag that sets an unsigned int config field to @lo..@hi; 0 or -1. */
-static int inst_uint(const struct cli_arg *a, uint64_t lo, uint64_t hi, unsigned int *field)
-{
-	uint64_t v;
-
-	if (cli_arg_u64(a, lo, hi, NULL, &v))
-		return -1;
-	*field = (unsigned int)v;
-	return 0;
-}
-
 static int inst_apply(const struct cli_arg *a, struct inst_req *rq)
 {
 	struct pmm_config *cfg = rq->cfg;
@@ -238,25 +248,25 @@ static int inst_apply(const struct cli_arg *a, struct inst_req *rq)
 		cfg->anon_hugepages = true;
 		return 0;
 	case INST_CPUS:
-		return inst_uint(a, 1, PMM_MAX_CPUS, &cfg->nr_cpus);
+		return cli_arg_uint(a, 1, PMM_MAX_CPUS, &cfg->nr_cpus);
 	case INST_DMA32:
 		return cli_arg_u64(a, 0, UINT64_MAX, "a frame number", &cfg->dma32_end_pfn);
 	case INST_PAGE_SHIFT:
-		return inst_uint(a, 0, 63, &cfg->page_shift);
+		return cli_arg_uint(a, 0, 63, &cfg->page_shift);
 	case INST_MAX_ORDER:
-		return inst_uint(a, 0, 63, &cfg->max_order);
+		return cli_arg_uint(a, 0, 63, &cfg->max_order);
 	case INST_PB_ORDER:
 		rq->pageblock_set = true;
-		return inst_uint(a, 0, 63, &cfg->pageblock_order);
+		return cli_arg_uint(a, 0, 63, &cfg->pageblock_order);
 	case INST_SECTION:
-		return inst_uint(a, 0, 63, &cfg->section_shift);
+		return cli_arg_uint(a, 0, 63, &cfg->section_shift);
 	case INST_NO_PCP:
 		cfg->pcp_disable = true;
 		return 0;
 	case INST_PCP_BATCH:
-		return inst_uint(a, 0, UINT32_MAX, &cfg->pcp_batch);
+		return cli_arg_uint(a, 0, UINT32_MAX, &cfg->pcp_batch);
 	case INST_PCP_HIGH:
-		return inst_uint(a, 0, UINT32_MAX, &cfg->pcp_high);
+		return cli_arg_uint(a, 0, UINT32_MAX, &cfg->pcp_high);
 	case INST_MIN_FREE:
 		/* PMM_AUTO itself would silently mean the default. */
 		return cli_arg_u64(a, 0, PMM_AUTO - 1, NULL, &cfg->min_free_pages);

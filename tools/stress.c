@@ -940,15 +940,11 @@ static const struct cli_flag stress_flags[] = {
 static int stress_apply(const struct cli_arg *a, void *ctx)
 {
 	struct stress_opts *o = ctx;
-	uint64_t v;
 	char *end;
 
 	switch (a->flag->id) {
 	case ST_THREADS:
-		if (cli_arg_u64(a, 1, STRESS_MAX_THREADS, NULL, &v))
-			return -1;
-		o->threads = (unsigned long)v;
-		return 0;
+		return cli_arg_ulong(a, 1, STRESS_MAX_THREADS, &o->threads);
 	case ST_SECONDS:
 		o->seconds = strtod(a->val, &end);
 		if (*end || !(o->seconds > 0 && o->seconds <= 86400))
