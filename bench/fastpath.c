@@ -17,6 +17,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,57 +89,50 @@ static int fp_burst(void *arg, struct bench_sample *s)
 	return 0;
 }
 
-static void fp_usage(FILE *f)
+enum { FP_JSON, FP_REPS, FP_WARMUP, FP_PAIRS, FP_BURST };
+
+static const struct cli_flag fp_flags[] = {
+	{ "json", NULL, FP_JSON, "one line of JSON" },
+	{ "reps", "N", FP_REPS, "measured repetitions (default 7)" },
+	{ "warmup", "N", FP_WARMUP, "unmeasured rounds first (default 1, at most 100)" },
+	{ "pairs", "N", FP_PAIRS, "alloc+free pairs per repetition (default 200000)" },
+	{ "burst", "N", FP_BURST, "pcp_miss pages per burst (default 8 * pcp high)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static int fp_apply(const struct cli_arg *a, void *ctx)
 {
-	fputs("usage: pmm bench fastpath [--json] [--reps N] [--warmup N] [--pairs N]\n"
-	      "                          [--burst N] [instance flags]\n"
-	      "Order-0 alloc+free pair cost: pcp_hit, pcp_miss (bursts past pcp high),\n"
-	      "buddy_only (pcp disabled). Median over repetitions, cases interleaved.\n"
-	      "  --json      one line of JSON\n"
-	      "  --reps N    measured repetitions (default 7)\n"
-	      "  --warmup N  unmeasured rounds first (default 1)\n"
-	      "  --pairs N   alloc+free pairs per repetition (default 200000)\n"
-	      "  --burst N   pcp_miss pages per burst (default 8 * pcp high)\n", f);
-	pmm_opts_usage(f);
+	struct fp_opts *o = ctx;
+	uint64_t v;
+
+	switch (a->flag->id) {
+	case FP_JSON:
+		o->json = true;
+		return 0;
+	case FP_REPS:
+		return cli_arg_uint(a, 1, BENCH_MAX_REPS, &o->reps);
+	case FP_WARMUP:
+		if (cli_arg_u64(a, 0, UINT64_MAX, NULL, &v))
+			return -1;
+		o->warmup = v > 100 ? 100u : (unsigned int)v;
+		return 0;
+	case FP_PAIRS:
+		return cli_arg_ulong(a, 1, ULONG_MAX, &o->pairs);
+	case FP_BURST:
+		return cli_arg_ulong(a, 0, ULONG_MAX, &o->burst);
+	}
+	return -1;
 }
 
-static int fp_parse(int argc, char **argv, struct fp_opts *o)
-{
-	for (int i = 1; i < argc; i++) {
-		uint64_t v;
-
-		if (!strcmp(argv[i], "--json")) {
-			o->json = true;
-			continue;
-		}
-		if (i + 1 >= argc || (strcmp(argv[i], "--reps") && strcmp(argv[i], "--warmup") &&
-				      strcmp(argv[i], "--pairs") && strcmp(argv[i], "--burst"))) {
-			fprintf(stderr, "pmm bench fastpath: unknown argument '%s' "
-				"(try 'pmm bench fastpath --help')\n", argv[i]);
-			return -1;
-		}
-		if (pmm_opts_parse_u64(argv[i + 1], &v)) {
-			fprintf(stderr, "pmm bench fastpath: %s: bad number '%s'\n",
-				argv[i], argv[i + 1]);
-			return -1;
-		}
-		if (!strcmp(argv[i], "--reps"))
-			o->reps = v > BENCH_MAX_REPS ? BENCH_MAX_REPS + 1u : (unsigned int)v;
-		else if (!strcmp(argv[i], "--warmup"))
-			o->warmup = v > 100 ? 100u : (unsigned int)v;
-		else if (!strcmp(argv[i], "--pairs"))
-			o->pairs = (unsigned long)v;
-		else
-			o->burst = (unsigned long)v;
-		i++;
-	}
-	if (o->reps == 0 || o->reps > BENCH_MAX_REPS || o->pairs == 0) {
-		fprintf(stderr, "pmm bench fastpath: --reps must be 1..%d and --pairs > 0\n",
-			BENCH_MAX_REPS);
-		return -1;
-	}
-	return 0;
-}
+static const struct cli_cmd fp_cmd = {
+	.name = "bench fastpath",
+	.help = "usage: pmm bench fastpath [--json] [--reps N] [--warmup N] [--pairs N]\n"
+		"                          [--burst N] [instance flags]\n"
+		"Order-0 alloc+free pair cost: pcp_hit, pcp_miss (bursts past pcp high),\n"
+		"buddy_only (pcp disabled). Median over repetitions, cases interleaved.\n",
+	.flags = fp_flags,
+	.apply = fp_apply,
+};
 
 /* Counter deltas per 1000 pairs: what shows a case did what it claims. */
 struct fp_counts {
@@ -168,7 +162,7 @@ static void fp_print_text(const struct fp_opts *o, pmm_t *pmm, struct fp_case_ct
 {
 	printf("fastpath: order-0 alloc+free pair, median of %u repetitions (%u warm-up), "
 	       "%lu pairs each\n", o->reps, o->warmup, o->pairs);
-	bench_print_config(stdout, pmm);
+	cli_print_config(stdout, pmm);
 	if (pmm_get_config(pmm)->pcp_disable)
 		printf("note: pcp disabled by flag: every case takes the zone path\n");
 	printf("  %-10s %9s %9s %9s %10s %11s %10s\n", "case", "ns/pair", "min",
@@ -213,7 +207,7 @@ static void fp_print_json(const struct fp_opts *o, pmm_t *pmm, struct fp_case_ct
 	jw_u64(&w, "warmup", o->warmup);
 	jw_u64(&w, "pairs", o->pairs);
 	jw_u64(&w, "burst", ctx[FP_PCP_MISS].burst);
-	bench_json_config(&w, pmm);
+	cli_json_config(&w, pmm);
 	jw_obj_end(&w);
 	fputc('\n', stdout);
 }
@@ -227,25 +221,20 @@ int bench_fastpath(int argc, char **argv)
 	struct pmm_config cfg, buddy_cfg;
 	const struct pmm_config *rc;
 	struct bench_pin *pin;
-	int ret = PMM_EXIT_FAIL;
+	int ret = CLI_EXIT_FAIL, parsed;
 	unsigned long high;
 
-	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
-			fp_usage(stdout);
-			return PMM_EXIT_OK;
-		}
-	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg) || fp_parse(argc, argv, &o))
-		return PMM_EXIT_USAGE;
+	parsed = cli_parse(&fp_cmd, argc, argv, &cfg, &o);
+	if (parsed != CLI_RUN)
+		return parsed;
 	buddy_cfg = cfg;
 	buddy_cfg.pcp_disable = true;
 
 	memset(ctx, 0, sizeof(ctx));
-	ctx[FP_PCP_HIT].pmm = pmm_opts_create(&cfg, "bench fastpath");
-	ctx[FP_PCP_MISS].pmm = ctx[FP_PCP_HIT].pmm ? pmm_opts_create(&cfg, "bench fastpath") : NULL;
+	ctx[FP_PCP_HIT].pmm = cli_create(&cfg, "bench fastpath");
+	ctx[FP_PCP_MISS].pmm = ctx[FP_PCP_HIT].pmm ? cli_create(&cfg, "bench fastpath") : NULL;
 	ctx[FP_BUDDY_ONLY].pmm = ctx[FP_PCP_MISS].pmm ?
-				 pmm_opts_create(&buddy_cfg, "bench fastpath") : NULL;
+				 cli_create(&buddy_cfg, "bench fastpath") : NULL;
 	if (!ctx[FP_BUDDY_ONLY].pmm)
 		goto out;
 
@@ -277,9 +266,9 @@ int bench_fastpath(int argc, char **argv)
 
 	pin = bench_pin_begin();
 	if (bench_run(var, FP_NR_CASES, o.warmup, o.reps, res) == 0)
-		ret = PMM_EXIT_OK;
+		ret = CLI_EXIT_OK;
 	bench_pin_end(pin);
-	if (ret == PMM_EXIT_OK) {
+	if (ret == CLI_EXIT_OK) {
 		if (o.json)
 			fp_print_json(&o, ctx[FP_PCP_HIT].pmm, ctx, res);
 		else

@@ -4,7 +4,7 @@
  * hammer it from several threads (stress), measure it (bench NAME) and run
  * the whole tour (report, the README's first command).
  *
- * Every command builds its instance from the same flags (bench/options.c),
+ * Every command builds its instance from the same flags (tools/options.c),
  * so any figure or failure can be reproduced with the same command line.
  */
 #ifndef _POSIX_C_SOURCE
@@ -15,8 +15,6 @@
 #include <string.h>
 
 #include "bench.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------------
  * info
@@ -148,10 +146,10 @@ static void info_layout_text(pmm_t *pmm)
 	       c->max_order, c->pageblock_order,
 	       (unsigned long long)((1ull << c->section_shift) >> 20));
 	printf("  memmap %s, backing %s, cpus %u, pcp %s (batch %s, high %s), "
-	       "dma32_end_pfn %#llx, build %s\n", pmm_opts_memmap_name(c->memmap),
-	       pmm_opts_backing_name(c->backing), c->nr_cpus, c->pcp_disable ? "off" : "on",
+	       "dma32_end_pfn %#llx, build %s\n", cli_memmap_name(c->memmap),
+	       cli_backing_name(c->backing), c->nr_cpus, c->pcp_disable ? "off" : "on",
 	       pcp_knob(c->pcp_batch, batch), pcp_knob(c->pcp_high, high),
-	       (unsigned long long)c->dma32_end_pfn, bench_build_type());
+	       (unsigned long long)c->dma32_end_pfn, cli_build_type());
 	printf("  managed %llu frames (%.1f MiB), free %llu, leaked %llu\n",
 	       (unsigned long long)pmm_managed_frames(pmm), mib(pmm_managed_frames(pmm), ps),
 	       (unsigned long long)pmm_free_frames(pmm),
@@ -200,8 +198,8 @@ static void info_layout_json(struct jw *w, pmm_t *pmm)
 	jw_u64(w, "max_order", c->max_order);
 	jw_u64(w, "pageblock_order", c->pageblock_order);
 	jw_u64(w, "section_shift", c->section_shift);
-	jw_str(w, "memmap", pmm_opts_memmap_name(c->memmap));
-	jw_str(w, "backing", pmm_opts_backing_name(c->backing));
+	jw_str(w, "memmap", cli_memmap_name(c->memmap));
+	jw_str(w, "backing", cli_backing_name(c->backing));
 	jw_u64(w, "nr_cpus", c->nr_cpus);
 	jw_bool(w, "pcp", !c->pcp_disable);
 	jw_u64(w, "pcp_batch", c->pcp_batch);
@@ -210,7 +208,7 @@ static void info_layout_json(struct jw *w, pmm_t *pmm)
 	jw_u64(w, "managed_frames", pmm_managed_frames(pmm));
 	jw_u64(w, "free_frames", pmm_free_frames(pmm));
 	jw_u64(w, "leaked_frames", pmm_leaked_frames(pmm));
-	jw_str(w, "build", bench_build_type());
+	jw_str(w, "build", cli_build_type());
 	jw_obj_end(w);
 
 	jw_arr_begin(w, "regions");
@@ -297,13 +295,28 @@ static int info_print(pmm_t *pmm, unsigned int what, bool json)
 	return ret;
 }
 
-static void info_usage(FILE *f)
+enum { INFO_JSON };
+
+static const struct cli_flag info_flags[] = {
+	{ "json", NULL, INFO_JSON, "print one JSON object" },
+	{ NULL, NULL, 0, NULL },
+};
+
+/* info's only flag is --json; @ctx is its bool. */
+static int info_apply(const struct cli_arg *a, void *ctx)
 {
-	fputs("usage: pmm info [--json] [instance flags]\n"
-	      "Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
-	      "buddyinfo, pagetypeinfo and counters. --json prints one JSON object.\n", f);
-	pmm_opts_usage(f);
+	*(bool *)ctx = true;
+	return 0;
 }
+
+static const struct cli_cmd info_cmd = {
+	.name = "info",
+	.help = "usage: pmm info [--json] [instance flags]\n"
+		"Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
+		"buddyinfo, pagetypeinfo and counters.\n",
+	.flags = info_flags,
+	.apply = info_apply,
+};
 
 /* info and report's layout section share this; @what selects the sections. */
 static int info_run(int argc, char **argv, unsigned int what, const char *who)
@@ -311,38 +324,21 @@ static int info_run(int argc, char **argv, unsigned int what, const char *who)
 	struct pmm_config cfg;
 	bool json = false;
 	pmm_t *pmm;
-	int ret;
+	int ret, parsed;
 
-	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg))
-		return PMM_EXIT_USAGE;
-	for (int i = 1, out = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else
-			argv[out++] = argv[i];
-		if (i + 1 == argc) {
-			argc = out;
-			argv[out] = NULL;
-		}
-	}
-	if (pmm_opts_reject_rest(argc, argv, who))
-		return PMM_EXIT_USAGE;
-	pmm = pmm_opts_create(&cfg, who);
+	parsed = cli_parse(&info_cmd, argc, argv, &cfg, &json);
+	if (parsed != CLI_RUN)
+		return parsed;
+	pmm = cli_create(&cfg, who);
 	if (!pmm)
-		return PMM_EXIT_FAIL;
-	ret = info_print(pmm, what, json) ? PMM_EXIT_FAIL : PMM_EXIT_OK;
+		return CLI_EXIT_FAIL;
+	ret = info_print(pmm, what, json) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 	pmm_destroy(pmm);
 	return ret;
 }
 
 static int cmd_info(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
-			info_usage(stdout);
-			return PMM_EXIT_OK;
-		}
 	return info_run(argc, argv, INFO_ALL, "info");
 }
 
@@ -546,15 +542,14 @@ static void check_snapshot(pmm_t *pmm, struct check_snapshot *s)
 	}
 }
 
-static void check_usage(FILE *f)
-{
-	fputs("usage: pmm check [instance flags]\n"
-	      "Run a short deterministic workload over every allocation and free path,\n"
-	      "free everything, drain the pcp lists and verify the invariants\n"
-	      "(pmm_check, no lost frames, buddyinfo back to the fresh instance's).\n"
-	      "Prints \"check: ok\" and exits 0, or exits 1.\n", f);
-	pmm_opts_usage(f);
-}
+static const struct cli_cmd check_cmd = {
+	.name = "check",
+	.help = "usage: pmm check [instance flags]\n"
+		"Run a short deterministic workload over every allocation and free path,\n"
+		"free everything, drain the pcp lists and verify the invariants\n"
+		"(pmm_check, no lost frames, buddyinfo back to the fresh instance's).\n"
+		"Prints \"check: ok\" and exits 0, or exits 1.\n",
+};
 
 static int cmd_check(int argc, char **argv)
 {
@@ -563,20 +558,15 @@ static int cmd_check(int argc, char **argv)
 	struct pmm_stats st;
 	struct pmm_config cfg;
 	uint64_t free_frames, expect;
-	int err;
+	int err, parsed;
 
-	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
-			check_usage(stdout);
-			return PMM_EXIT_OK;
-		}
-	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg) || pmm_opts_reject_rest(argc, argv, "check"))
-		return PMM_EXIT_USAGE;
+	parsed = cli_parse(&check_cmd, argc, argv, &cfg, NULL);
+	if (parsed != CLI_RUN)
+		return parsed;
 	memset(&c, 0, sizeof(c));
-	c.pmm = pmm_opts_create(&cfg, "check");
+	c.pmm = cli_create(&cfg, "check");
 	if (!c.pmm)
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 
 	err = pmm_check(c.pmm);
 	if (err)
@@ -611,10 +601,10 @@ static int cmd_check(int argc, char **argv)
 	pmm_destroy(c.pmm);
 	if (c.failures) {
 		printf("check: FAILED (%u problems)\n", c.failures);
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 	}
 	printf("check: ok\n");
-	return PMM_EXIT_OK;
+	return CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -642,16 +632,16 @@ static void bench_usage(FILE *f)
 
 static int cmd_bench(int argc, char **argv)
 {
-	if (argc < 2 || pmm_opts_is_help(argv[1])) {
+	if (argc < 2 || cli_is_help(argv[1])) {
 		bench_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? PMM_EXIT_USAGE : PMM_EXIT_OK;
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(bench_families); i++)
 		if (!strcmp(argv[1], bench_families[i].name))
 			return bench_families[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "pmm bench: unknown benchmark '%s'\n", argv[1]);
 	bench_usage(stderr);
-	return PMM_EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }
 
 /* ------------------------------------------------------------------------
@@ -664,9 +654,9 @@ static int report_layout(int argc, char **argv)
 }
 
 /*
- * The report is a list of sections run in order; each gets argv[0] = its
- * name plus the instance flags given to `pmm report`. A new benchmark
- * family joins the report with one line here.
+ * The report is a list of sections run in order; each gets `pmm report`'s
+ * own command line, so the instance flags apply to every section. A new
+ * benchmark family joins the report with one line here.
  */
 static const struct {
 	const char *title;
@@ -677,66 +667,40 @@ static const struct {
 	{ "contig", bench_contig },
 };
 
-static void report_usage(FILE *f)
-{
-	fputs("usage: pmm report [instance flags]\n"
-	      "The default instance's layout and buddyinfo, then every benchmark family's\n"
-	      "figures in text form. Instance flags apply to every section.\n", f);
-	pmm_opts_usage(f);
-}
+static const struct cli_cmd report_cmd = {
+	.name = "report",
+	.help = "usage: pmm report [instance flags]\n"
+		"The default instance's layout and buddyinfo, then every benchmark family's\n"
+		"figures in text form. Instance flags apply to every section.\n",
+};
 
 static int cmd_report(int argc, char **argv)
 {
 	struct pmm_config cfg;
-	char **args, **probe;
-	int failed = 0, n;
+	int failed = 0, parsed;
 
-	for (int i = 1; i < argc; i++)
-		if (pmm_opts_is_help(argv[i])) {
-			report_usage(stdout);
-			return PMM_EXIT_OK;
-		}
-	args = calloc((size_t)argc + 1, sizeof(*args));
-	probe = calloc((size_t)argc + 1, sizeof(*probe));
-	if (!args || !probe) {
-		free(args);
-		free(probe);
-		fprintf(stderr, "pmm report: out of memory\n");
-		return PMM_EXIT_FAIL;
-	}
 	/* Reject bad flags before spending time on any section. */
-	memcpy(probe, argv, (size_t)argc * sizeof(*argv));
-	n = argc;
-	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&n, probe, &cfg) || pmm_opts_reject_rest(n, probe, "report")) {
-		free(args);
-		free(probe);
-		return PMM_EXIT_USAGE;
-	}
-	printf("pmm report (build %s)\n", bench_build_type());
+	parsed = cli_parse(&report_cmd, argc, argv, &cfg, NULL);
+	if (parsed != CLI_RUN)
+		return parsed;
+	printf("pmm report (build %s)\n", cli_build_type());
 	for (size_t s = 0; s < ARRAY_SIZE(report_sections); s++) {
-		uint64_t t0 = bench_now_ns();
+		uint64_t t0 = cli_now_ns();
 		int ret;
 
-		/* Each section parses (and reorders) its own copy of the flags. */
-		args[0] = (char *)report_sections[s].title;
-		memcpy(args + 1, argv + 1, (size_t)(argc - 1) * sizeof(*argv));
-		args[argc] = NULL;
 		printf("\n== %s ==\n", report_sections[s].title);
 		fflush(stdout);
-		ret = report_sections[s].fn(argc, args);
+		ret = report_sections[s].fn(argc, argv);
 		fflush(stdout);
-		if (ret != PMM_EXIT_OK) {
+		if (ret != CLI_EXIT_OK) {
 			fprintf(stderr, "pmm report: section %s failed (exit %d)\n",
 				report_sections[s].title, ret);
 			failed = 1;
 		}
 		printf("(%s: %.1f s)\n", report_sections[s].title,
-		       (double)(bench_now_ns() - t0) / 1e9);
+		       (double)(cli_now_ns() - t0) / 1e9);
 	}
-	free(args);
-	free(probe);
-	return failed ? PMM_EXIT_FAIL : PMM_EXIT_OK;
+	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -767,14 +731,19 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || pmm_opts_is_help(argv[1])) {
+	/* Asked for, help goes to stdout; a missing command is misuse. */
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_is_help(argv[1])) {
 		usage(stdout);
-		return PMM_EXIT_OK;
+		return CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "pmm: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
-	return PMM_EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }

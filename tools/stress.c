@@ -3,8 +3,7 @@
  * stress.c - `pmm stress`: several threads allocate and free at random
  * through every allocation path, hand objects to each other so frees cross
  * CPUs, and verify as they go. Not a benchmark: it reports counts, never
- * timings. (It lives in bench/ only because the build compiles tools/pmm.c
- * plus the bench/ sources into the `pmm` executable.)
+ * timings.
  *
  * What is verified, and why each check catches a different bug class:
  *   - a shared bitmap of owned frames: claiming a frame some other owner
@@ -31,7 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench.h"
+#include "cli.h"
 
 #define STRESS_MAX_OBJS 512	/* objects one thread holds at most */
 #define STRESS_POOL 256		/* objects waiting in the handoff pool */
@@ -61,6 +60,10 @@ static const char *const op_names[NR_OPS] = {
 };
 
 enum fill_mode { FILL_OFF, FILL_EDGES, FILL_FULL };
+
+static const char *const fill_names[] = {
+	[FILL_OFF] = "off", [FILL_EDGES] = "edges", [FILL_FULL] = "full",
+};
 
 /* How an object was allocated decides how it may be freed. */
 enum obj_kind {
@@ -178,7 +181,7 @@ static pmm_gfp_t pick_gfp(struct sthread *t)
 static bool stop(struct sthread *t)
 {
 	return atomic_load_explicit(&t->s->failed, memory_order_relaxed) ||
-	       bench_now_ns() >= t->s->deadline_ns;
+	       cli_now_ns() >= t->s->deadline_ns;
 }
 
 #if defined(__GNUC__)
@@ -891,29 +894,11 @@ static void *stress_thread(void *arg)
  * Command
  * ------------------------------------------------------------------------ */
 
-static void stress_usage(FILE *f)
-{
-	fputs("usage: pmm stress [--threads N] [--seconds S] [--seed X]\n"
-	      "                  [--fill full|edges|off] [instance flags]\n"
-	      "Threads allocate and free at random through every path (pages, folios,\n"
-	      "split_page, exact, bulk, contig), hand objects to each other, and verify\n"
-	      "frame ownership and memory patterns. At the end everything is freed and the\n"
-	      "instance checked; prints \"lost frames: 0\" and exits 0 when nothing is lost.\n"
-	      "  --threads N   worker threads (default: online CPUs)\n"
-	      "  --seconds S   run time, may be fractional (default 5)\n"
-	      "  --seed X      RNG seed; thread i uses seed + i (default: from the clock)\n"
-	      "  --fill MODE   pattern per frame: full (default), edges (first and last\n"
-	      "                64 bytes), off; always off without backing\n"
-	      "  --ops LIST    allocation kinds to use, to narrow down a failure (default\n"
-	      "                all): pages,folio,split,exact,bulk,contig; frees, handoffs\n"
-	      "                and drains always run\n", f);
-	pmm_opts_usage(f);
-}
-
 struct stress_opts {
 	unsigned long threads;
 	double seconds;
 	uint64_t seed;
+	bool seeded;		/* --seed given */
 	enum fill_mode fill;
 	unsigned int kinds;
 };
@@ -939,59 +924,62 @@ static int parse_kinds(const char *list, unsigned int *mask)
 	return *mask ? 0 : -1;
 }
 
-static int stress_parse(int argc, char **argv, struct stress_opts *o)
+enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS };
+
+static const struct cli_flag stress_flags[] = {
+	{ "threads", "N", ST_THREADS, "worker threads (default: online CPUs)" },
+	{ "seconds", "S", ST_SECONDS, "run time, may be fractional (default 5)" },
+	{ "seed", "X", ST_SEED, "RNG seed; thread i uses seed + i (default: from the clock)" },
+	{ "fill", "MODE", ST_FILL, "pattern per frame: full (default), edges (first and last\n"
+	  "64 bytes), off; always off without backing" },
+	{ "ops", "LIST", ST_OPS, "allocation kinds to use, to narrow down a failure (default\n"
+	  "all): pages,folio,split,exact,bulk,contig; frees, handoffs\nand drains always run" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static int stress_apply(const struct cli_arg *a, void *ctx)
 {
-	for (int i = 1; i < argc; i += 2) {
-		const char *flag = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		uint64_t v;
+	struct stress_opts *o = ctx;
+	char *end;
 
-		if (!val || (strcmp(flag, "--threads") && strcmp(flag, "--seconds") &&
-			     strcmp(flag, "--seed") && strcmp(flag, "--fill") &&
-			     strcmp(flag, "--ops"))) {
-			fprintf(stderr, "pmm stress: %s '%s' (try 'pmm stress --help')\n",
-				val ? "unknown argument" : "missing value or unknown argument", flag);
-			return -1;
-		}
-		if (!strcmp(flag, "--threads")) {
-			if (pmm_opts_parse_u64(val, &v) || v < 1 || v > STRESS_MAX_THREADS) {
-				fprintf(stderr, "pmm stress: --threads: want 1..%d, got '%s'\n",
-					STRESS_MAX_THREADS, val);
-				return -1;
+	switch (a->flag->id) {
+	case ST_THREADS:
+		return cli_arg_ulong(a, 1, STRESS_MAX_THREADS, &o->threads);
+	case ST_SECONDS:
+		o->seconds = strtod(a->val, &end);
+		if (*end || !(o->seconds > 0 && o->seconds <= 86400))
+			return cli_bad_value(a, "0 < S <= 86400");
+		return 0;
+	case ST_SEED:
+		o->seeded = true;
+		return cli_arg_u64(a, 0, UINT64_MAX, NULL, &o->seed);
+	case ST_FILL:
+		for (size_t i = 0; i < ARRAY_SIZE(fill_names); i++)
+			if (!strcmp(a->val, fill_names[i])) {
+				o->fill = (enum fill_mode)i;
+				return 0;
 			}
-			o->threads = (unsigned long)v;
-		} else if (!strcmp(flag, "--seconds")) {
-			char *end;
-
-			o->seconds = strtod(val, &end);
-			if (*end || !(o->seconds > 0 && o->seconds <= 86400)) {
-				fprintf(stderr, "pmm stress: --seconds: want 0 < S <= 86400, got '%s'\n",
-					val);
-				return -1;
-			}
-		} else if (!strcmp(flag, "--ops")) {
-			if (parse_kinds(val, &o->kinds)) {
-				fprintf(stderr, "pmm stress: --ops: want a comma-separated list of "
-					"pages,folio,split,exact,bulk,contig; got '%s'\n", val);
-				return -1;
-			}
-		} else if (!strcmp(flag, "--seed")) {
-			if (pmm_opts_parse_u64(val, &o->seed)) {
-				fprintf(stderr, "pmm stress: --seed: bad number '%s'\n", val);
-				return -1;
-			}
-		} else if (!strcmp(val, "full")) {
-			o->fill = FILL_FULL;
-		} else if (!strcmp(val, "edges")) {
-			o->fill = FILL_EDGES;
-		} else if (!strcmp(val, "off")) {
-			o->fill = FILL_OFF;
-		} else {
-			fprintf(stderr, "pmm stress: --fill: want full, edges or off, got '%s'\n", val);
-			return -1;
-		}
+		return cli_bad_value(a, "full, edges or off");
+	case ST_OPS:
+		if (parse_kinds(a->val, &o->kinds))
+			return cli_bad_value(a, "a comma-separated list of "
+					     "pages,folio,split,exact,bulk,contig");
+		return 0;
 	}
-	return 0;
+	return -1;
 }
+
+static const struct cli_cmd stress_cmd = {
+	.name = "stress",
+	.help = "usage: pmm stress [--threads N] [--seconds S] [--seed X]\n"
+		"                  [--fill full|edges|off] [--ops LIST] [instance flags]\n"
+		"Threads allocate and free at random through every path (pages, folios,\n"
+		"split_page, exact, bulk, contig), hand objects to each other, and verify\n"
+		"frame ownership and memory patterns. At the end everything is freed and the\n"
+		"instance checked; prints \"lost frames: 0\" and exits 0 when nothing is lost.\n",
+	.flags = stress_flags,
+	.apply = stress_apply,
+};
 
 /* Span, nodes and zones of the instance, for the bitmap and the op mix. */
 static int stress_layout(struct stress *s)
@@ -1100,39 +1088,31 @@ static int stress_finish(struct stress *s, struct sthread *main_t, const uint64_
 
 int cmd_stress(int argc, char **argv)
 {
-	struct stress_opts o = { 0, 5.0, 0, FILL_FULL, 0 };
+	struct stress_opts o = { 0, 5.0, 0, false, FILL_FULL, 0 };
 	uint64_t fresh[SNAP_LEN], total = 0, fails = 0, busy = 0, counts[NR_OPS] = { 0 }, t0;
 	struct sthread **threads = NULL, *main_t = NULL;
 	struct pmm_config cfg;
 	struct stress *s;
 	unsigned long started = 0;
-	int ret = PMM_EXIT_FAIL;
-	bool seeded = false;
+	int ret = CLI_EXIT_FAIL, parsed;
 
-	for (int i = 1; i < argc; i++) {
-		if (pmm_opts_is_help(argv[i])) {
-			stress_usage(stdout);
-			return PMM_EXIT_OK;
-		}
-		seeded |= !strcmp(argv[i], "--seed");
-	}
-	pmm_config_init(&cfg);
-	if (pmm_opts_parse(&argc, argv, &cfg) || stress_parse(argc, argv, &o))
-		return PMM_EXIT_USAGE;
-	if (!seeded)
-		o.seed = mix64(bench_now_ns() ^ (uint64_t)time(NULL));
+	parsed = cli_parse(&stress_cmd, argc, argv, &cfg, &o);
+	if (parsed != CLI_RUN)
+		return parsed;
+	if (!o.seeded)
+		o.seed = mix64(cli_now_ns() ^ (uint64_t)time(NULL));
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		fprintf(stderr, "pmm stress: out of memory\n");
-		return PMM_EXIT_FAIL;
+		return CLI_EXIT_FAIL;
 	}
 	cfg.bad_page_fn = bad_page_cb;
 	cfg.bad_page_arg = s;
 	s->seed = o.seed;
 	printf("stress: seed %llu\n", (unsigned long long)o.seed);
 	fflush(stdout);
-	s->pmm = pmm_opts_create(&cfg, "stress");
+	s->pmm = cli_create(&cfg, "stress");
 	if (!s->pmm || stress_layout(s))
 		goto out;
 	if (!o.threads)
@@ -1147,14 +1127,14 @@ int cmd_stress(int argc, char **argv)
 
 	s->kinds = o.kinds ? o.kinds : (1u << NR_ALLOC_KINDS) - 1;
 	printf("stress: %u threads, %.1f s, fill %s, ops", s->nr_threads, o.seconds,
-	       s->fill == FILL_FULL ? "full" : s->fill == FILL_EDGES ? "edges" : "off");
+	       fill_names[s->fill]);
 	for (size_t k = 0; k < NR_ALLOC_KINDS; k++)
 		if (s->kinds & (1u << k)) {
 			printf("%c%s", s->kinds_weight ? ',' : ' ', alloc_kinds[k].name);
 			s->kinds_weight += alloc_kinds[k].weight;
 		}
 	printf("\n");
-	bench_print_config(stdout, s->pmm);
+	cli_print_config(stdout, s->pmm);
 	fflush(stdout);
 
 	threads = calloc(o.threads + 1, sizeof(*threads));
@@ -1174,7 +1154,7 @@ int cmd_stress(int argc, char **argv)
 	}
 	main_t = threads[o.threads];	/* frees the pool's leftovers at the end */
 
-	t0 = bench_now_ns();
+	t0 = cli_now_ns();
 	s->deadline_ns = t0 + (uint64_t)(o.seconds * 1e9);
 	for (; started < o.threads; started++)
 		if (pthread_create(&threads[started]->tid, NULL, stress_thread, threads[started])) {
@@ -1194,7 +1174,7 @@ int cmd_stress(int argc, char **argv)
 	for (int k = 0; k < NR_OPS; k++)
 		total += counts[k];
 	printf("stress: %llu operations in %.2f s\n", (unsigned long long)total,
-	       (double)(bench_now_ns() - t0) / 1e9);
+	       (double)(cli_now_ns() - t0) / 1e9);
 	for (int k = 0; k < NR_OPS; k++)
 		printf("  %-22s %llu\n", op_names[k], (unsigned long long)counts[k]);
 	printf("  not failures: %llu allocations refused under memory pressure,\n"
@@ -1202,7 +1182,7 @@ int cmd_stress(int argc, char **argv)
 	       (unsigned long long)fails, (unsigned long long)busy);
 
 	if (stress_finish(s, main_t, fresh) == 0 && !atomic_load(&s->failed))
-		ret = PMM_EXIT_OK;
+		ret = CLI_EXIT_OK;
 	if (atomic_load(&s->failed))
 		printf("stress: FAILED (see the messages above; seed %llu)\n",
 		       (unsigned long long)o.seed);
