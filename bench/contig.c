@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "internal.h"
+#include "contig.h"	/* white box: the floor runs the batched loop's own primitive */
 
 enum { V_PER_PAGE, V_BATCHED, V_FLOOR, NR_VARIANTS };
 

@@ -39,6 +39,9 @@
 extern "C" {
 #endif
 
+/* Only what this header declares leaves the library (built -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 /* ------------------------------------------------------------------------
  * Types and errors
  * ------------------------------------------------------------------------ */
@@ -584,6 +587,8 @@ int pmm_check(pmm_t *pmm);
 uint64_t pmm_free_frames(pmm_t *pmm);	/* buddy + pcp */
 uint64_t pmm_managed_frames(pmm_t *pmm);
 uint64_t pmm_leaked_frames(pmm_t *pmm);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -12,11 +12,14 @@
  *    migratetypes may not merge (ISOLATE or HIGHATOMIC at pageblock order+);
  *  - zone->free_pages is the sum of 2^o over all listed blocks.
  */
+#include "buddy.h"
 #include "internal.h"
+#include "memmap.h"
 
-/* Context: zone->lock held (or the zone not yet published). */
-void set_pageblock_migratetype(struct pmm_zone *zone, pmm_pfn_t pfn, int mt)
+/* Context: zone->lock held. */
+void set_pageblock_migratetype_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int mt)
 {
+	lockdep_assert_held(&zone->lock);
 	__atomic_store_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pmm->pageblock_order],
 			 (uint8_t)mt, __ATOMIC_RELAXED);
 }
@@ -28,7 +31,7 @@ static void set_pageblock_range_mt(struct pmm_zone *zone, pmm_pfn_t pfn,
 	pmm_pfn_t end = pfn + ((pmm_pfn_t)1 << order);
 
 	for (; pfn < end; pfn += pageblock_nr_pages(zone->pmm))
-		set_pageblock_migratetype(zone, pfn, mt);
+		set_pageblock_migratetype_locked(zone, pfn, mt);
 }
 
 static void add_to_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
@@ -36,8 +39,9 @@ static void add_to_free_list_locked(struct pmm_zone *zone, struct pmm_page *page
 {
 	struct free_area *area = &zone->free_area[order];
 
+	lockdep_assert_held(&zone->lock);
 	page->private = order;
-	page_flags_set(page, PF(PG_buddy));
+	__SetPageBuddy(page);		/* free: every writer holds zone->lock */
 	list_add(&page->lru, &area->free_list[mt]);
 	area->nr_free++;
 }
@@ -47,7 +51,7 @@ void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page
 {
 	lockdep_assert_held(&zone->lock);
 	list_del(&page->lru);
-	page_flags_clear(page, PF(PG_buddy));
+	__ClearPageBuddy(page);
 	page->private = 0;
 	zone->free_area[order].nr_free--;
 }
@@ -64,11 +68,13 @@ static void account_highatomic_locked(struct pmm_zone *zone, int64_t nr)
 {
 	int64_t v = (int64_t)zone->nr_reserved_highatomic + nr;
 
+	lockdep_assert_held(&zone->lock);
 	__atomic_store_n(&zone->nr_reserved_highatomic, v > 0 ? (uint64_t)v : 0, __ATOMIC_RELAXED);
 }
 
 static int release_free_highatomic_locked(struct pmm_zone *zone, pmm_pfn_t pfn, unsigned int order)
 {
+	lockdep_assert_held(&zone->lock);
 	set_pageblock_range_mt(zone, pfn, order, PMM_MIGRATE_MOVABLE);
 	account_highatomic_locked(zone, -(1LL << order));
 	return PMM_MIGRATE_MOVABLE;
@@ -89,7 +95,7 @@ void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 
 	lockdep_assert_held(&zone->lock);
 	PMM_BUG_ON(pfn & (((pmm_pfn_t)1 << order) - 1));
-	account_freepages(zone, 1L << order);
+	account_freepages_locked(zone, 1L << order);
 	stat_add(&zone->stats, buddy_free, 1);
 
 	for (;;) {
@@ -120,6 +126,30 @@ void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 	add_to_free_list_locked(zone, page, order, mt);
 }
 
+/* Validator: each free list well formed, nr_free and free_pages equal to what the lists hold. */
+bool free_area_counts_valid_locked(struct pmm_zone *zone)
+{
+	const pmm_t *pmm = zone->pmm;
+	int64_t frames = 0;
+
+	lockdep_assert_held(&zone->lock);
+	for (unsigned int o = 0; o <= pmm->max_order; o++) {
+		unsigned long blocks = 0;
+
+		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++) {
+			unsigned long n;
+
+			if (!list_valid(&zone->free_area[o].free_list[mt], pmm->managed_pages, &n))
+				return false;
+			blocks += n;
+		}
+		if (blocks != zone->free_area[o].nr_free)
+			return false;
+		frames += (int64_t)blocks << o;
+	}
+	return frames == atomic_load_explicit(&zone->free_pages, memory_order_relaxed);
+}
+
 /*
  * free_one_page - free a prepared block straight to the buddy lists.
  * Blocks above pageblock order are freed one pageblock at a time, each with
@@ -139,6 +169,7 @@ void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
 	for (; pfn < end; pfn += (pmm_pfn_t)1 << step, page += 1L << step)
 		__free_one_page_locked(zone, page, pfn, step,
 				       get_pageblock_migratetype(zone, pfn));
+	PMM_ASSERT_EXPENSIVE(free_area_counts_valid_locked(zone));
 	spin_unlock(&zone->lock);
 }
 
@@ -151,6 +182,7 @@ static void expand_locked(struct pmm_zone *zone, struct pmm_page *page,
 {
 	unsigned long size = 1UL << high;
 
+	lockdep_assert_held(&zone->lock);
 	while (high > low) {
 		high--;
 		size >>= 1;
@@ -170,6 +202,7 @@ static struct pmm_page *first_free_page(struct free_area *area, int mt)
 static struct pmm_page *__rmqueue_smallest_locked(struct pmm_zone *zone,
 						  unsigned int order, int mt)
 {
+	lockdep_assert_held(&zone->lock);
 	for (unsigned int o = order; o <= zone->pmm->max_order; o++) {
 		struct pmm_page *page = first_free_page(&zone->free_area[o], mt);
 
@@ -213,6 +246,7 @@ static struct pmm_page *next_free_block_locked(struct pmm_zone *zone, pmm_pfn_t 
 {
 	const pmm_t *pmm = zone->pmm;
 
+	lockdep_assert_held(&zone->lock);
 	while (*pfn < end) {
 		struct pmm_page *page = pfn_present(pmm, *pfn) ? pfn_to_page(pmm, *pfn) : NULL;
 		int order = page ? buddy_order_locked(zone, page) : -1;
@@ -234,6 +268,7 @@ static unsigned long pageblock_free_pages_locked(struct pmm_zone *zone, pmm_pfn_
 	unsigned long nfree = 0;
 	struct pmm_page *page;
 
+	lockdep_assert_held(&zone->lock);
 	while ((page = next_free_block_locked(zone, &p, end)))
 		nfree += 1UL << page->private;
 	return nfree;
@@ -257,7 +292,7 @@ unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn, 
 		list_add_tail(&page->lru, &zone->free_area[page->private].free_list[new_mt]);
 		moved += 1UL << page->private;
 	}
-	set_pageblock_migratetype(zone, pageblock_start_pfn(zone->pmm, pfn), new_mt);
+	set_pageblock_migratetype_locked(zone, pageblock_start_pfn(zone->pmm, pfn), new_mt);
 	return moved;
 }
 
@@ -275,6 +310,7 @@ static struct pmm_page *steal_suitable_fallback_locked(struct pmm_zone *zone,
 	const pmm_t *pmm = zone->pmm;
 	pmm_pfn_t pfn = page_to_pfn(pmm, page);
 
+	lockdep_assert_held(&zone->lock);
 	if (cur >= pmm->pageblock_order) {
 		del_page_from_free_list_locked(zone, page, cur);
 		set_pageblock_range_mt(zone, pfn, cur, start_mt);
@@ -309,6 +345,7 @@ static struct pmm_page *__rmqueue_fallback_locked(struct pmm_zone *zone,
 	int fmt = -1;
 	int cur;
 
+	lockdep_assert_held(&zone->lock);
 	if (start_mt >= PMM_MIGRATE_PCPTYPES)
 		return NULL;
 	for (cur = (int)pmm->max_order; cur >= (int)order; cur--) {
@@ -355,7 +392,7 @@ struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int
 	if (!page && (alloc_flags & ALLOC_NON_BLOCK))
 		page = __rmqueue_smallest_locked(zone, order, PMM_MIGRATE_HIGHATOMIC);
 	if (page) {
-		account_freepages(zone, -(1L << order));
+		account_freepages_locked(zone, -(1L << order));
 		stat_add(&zone->stats, buddy_alloc, 1);
 	}
 	return page;

@@ -12,7 +12,11 @@
  *     (handed out, refcount 0) or leaked (PG_bad), with the folio and
  *     tail invariants, and checks that the four add up to the managed count.
  */
+#include "buddy.h"
 #include "internal.h"
+#include "memmap.h"
+#include "page_ref.h"
+#include "pcp.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -145,16 +149,18 @@ static void check_buddy_lists(struct checker *c, struct pmm_zone *zone)
 
 		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++) {
 			struct pmm_list *head = &zone->free_area[o].free_list[mt];
+			unsigned long n;
 
+			if (!list_valid(head, pmm->managed_pages, &n)) {
+				violation(c, "zone %u order %u: free list is broken or loops", zone->id, o);
+				return;
+			}
+			blocks += n;
 			for (struct pmm_list *l = head->next; l != head; l = l->next) {
 				struct pmm_page *page = container_of(l, struct pmm_page, lru);
 				pmm_pfn_t pfn;
 
-				if (++blocks > pmm->managed_pages) {
-					violation(c, "zone %u order %u: free list loops", zone->id, o);
-					return;
-				}
-				if (!page_test(page, PG_buddy))
+				if (!PageBuddy(page))
 					violation(c, "free list: page without PG_buddy");
 				if (!check_free_block(c, zone, page, o, "free list", &pfn))
 					continue;
@@ -186,6 +192,8 @@ static void check_buddy_lists(struct checker *c, struct pmm_zone *zone)
 		violation(c, "zone %u: free_pages %lld, lists hold %llu", zone->id,
 			  (long long)atomic_load_explicit(&zone->free_pages, memory_order_relaxed),
 			  (unsigned long long)frames);
+	else if (!free_area_counts_valid_locked(zone))
+		violation(c, "zone %u: free_area counters disagree with the lists", zone->id);
 	c->listed += frames;
 }
 
@@ -198,17 +206,17 @@ static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm
 		unsigned int oi = (unsigned int)i / PMM_MIGRATE_PCPTYPES;
 		unsigned int order = oi <= PCP_MAX_LOW_ORDER ? oi : pmm->pageblock_order;
 		struct pmm_list *head = &pcp->lists[i];
-		uint64_t n = 0;
+		unsigned long n;
 
+		if (!list_valid(head, pmm->managed_pages, &n)) {
+			violation(c, "pcp list is broken or loops");
+			return;
+		}
 		for (struct pmm_list *l = head->next; l != head; l = l->next) {
 			struct pmm_page *page = container_of(l, struct pmm_page, lru);
 			pmm_pfn_t pfn;
 
-			if (++n > pmm->managed_pages) {
-				violation(c, "pcp list loops");
-				return;
-			}
-			if (!page_test(page, PG_pcp))
+			if (!PagePcp(page))
 				violation(c, "pcp list: page without PG_pcp");
 			if (check_free_block(c, zone, page, order, "pcp list", &pfn))
 				frames += 1 << order;
@@ -216,6 +224,8 @@ static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm
 	}
 	if (frames != pcp->count)
 		violation(c, "pcp count %d, lists hold %d", pcp->count, frames);
+	else if (!pcp_count_valid_locked(pmm, pcp))
+		violation(c, "pcp counters disagree with the lists");
 	c->listed += (uint64_t)frames;
 }
 
@@ -319,11 +329,9 @@ static void classify_frames(struct checker *c)
 
 static void lock_all(pmm_t *pmm, bool lock)
 {
-	for (unsigned int z = 0; z < MAX_ZONES; z++) {
-		struct pmm_zone *zone = &pmm->zones[z];
+	struct pmm_zone *zone;
 
-		if (!zone->populated)
-			continue;
+	for_each_populated_zone(pmm, zone) {
 		for (unsigned int cpu = 0; cpu < pmm->nr_cpus; cpu++)
 			lock ? spin_lock(&zone->pcp[cpu].lock) : spin_unlock(&zone->pcp[cpu].lock);
 		lock ? spin_lock(&zone->lock) : spin_unlock(&zone->lock);
@@ -332,6 +340,7 @@ static void lock_all(pmm_t *pmm, bool lock)
 
 int pmm_check(pmm_t *pmm)
 {
+	struct pmm_zone *zone;
 	struct checker c = { .pmm = pmm };
 	uint64_t span = pmm->max_pfn - pmm->min_pfn;
 
@@ -344,17 +353,13 @@ int pmm_check(pmm_t *pmm)
 		return -PMM_ENOMEM;
 
 	lock_all(pmm, true);
-	for (unsigned int z = 0; z < MAX_ZONES; z++) {
-		struct pmm_zone *zone = &pmm->zones[z];
-
-		if (!zone->populated)
-			continue;
+	for_each_populated_zone(pmm, zone) {
 		check_buddy_lists(&c, zone);
 		for (unsigned int cpu = 0; cpu < pmm->nr_cpus; cpu++)
 			check_pcp_lists(&c, zone, &zone->pcp[cpu]);
 		for (size_t b = 0; b < zone->nr_pageblocks; b++)
 			if (zone->pageblock_mt[b] >= PMM_MIGRATE_TYPES)
-				violation(&c, "zone %u pageblock %zu: bad migratetype %u", z, b,
+				violation(&c, "zone %u pageblock %zu: bad migratetype %u", zone->id, b,
 					  zone->pageblock_mt[b]);
 	}
 	classify_frames(&c);

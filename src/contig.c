@@ -14,6 +14,8 @@
  * and at a section boundary: in the sparse model the memmap is not
  * contiguous there, so the page pointer is re-derived from the pfn.
  */
+#include "buddy.h"
+#include "contig.h"
 #include "internal.h"
 
 #include <string.h>
@@ -150,7 +152,7 @@ static void free_contig_range_checked(pmm_t *pmm, pmm_pfn_t pfn, unsigned long n
 			return;
 		nr_pages = (unsigned long)(pmm->max_pfn - pfn);
 	}
-	if (pfn_present(pmm, pfn) && unlikely(page_test(pfn_to_page(pmm, pfn), PG_head))) {
+	if (pfn_present(pmm, pfn) && unlikely(PageHead(pfn_to_page(pmm, pfn)))) {
 		bad_page_report(pmm, pfn_to_page(pmm, pfn),
 				"free_contig_range on a compound head: nothing freed");
 		return;
@@ -171,7 +173,7 @@ void pmm_free_contig_frozen_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pa
 /* A page of a folio (head or tail): its pages are not order-0 pages to free. */
 static inline bool page_compound(const struct pmm_page *page)
 {
-	return page_test(page, PG_head) || page_is_tail(page);
+	return PageHead(page) || page_is_tail(page);
 }
 
 /*

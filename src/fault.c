@@ -10,6 +10,7 @@
  * uses the instance.
  */
 #include "internal.h"
+#include "os.h"
 
 static uint64_t mix64(uint64_t x)
 {

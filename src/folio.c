@@ -7,7 +7,9 @@
  * folio-wide mapcounts live in the first tail, the deferred-split link in
  * the second (struct pmm_folio). Only the head holds references.
  */
+#include "contig.h"
 #include "internal.h"
+#include "page_alloc.h"
 
 /* Kernel prep_compound_page(): link the tails and reset the folio counters. */
 void prep_compound_page(struct pmm_page *page, unsigned int order)
@@ -15,7 +17,7 @@ void prep_compound_page(struct pmm_page *page, unsigned int order)
 	struct pmm_folio *folio = (struct pmm_folio *)page;
 	uintptr_t link = (uintptr_t)page | 1;
 
-	page_flags_set(page, PF(PG_head));
+	__SetPageHead(page);		/* being allocated: not yet visible to others */
 	for (unsigned long i = 1; i < (1UL << order); i++)
 		page[i].compound_head = link;
 	folio->order_1 = order;
@@ -106,7 +108,7 @@ void pmm_split_page(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 	page->alloc_order = 0;
 	for (unsigned long i = 1; i < (1UL << order); i++) {
 		page[i].alloc_order = 0;
-		page_flags_set(&page[i], PF(PG_owned));
+		__SetPageOwned(&page[i]);	/* the caller owns the whole block */
 		set_page_count(&page[i], 1);
 	}
 }

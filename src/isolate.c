@@ -7,7 +7,9 @@
  * frees into them bypass the pcp. Undo restores each pageblock's old type
  * and lets its free pages merge again.
  */
+#include "buddy.h"
 #include "internal.h"
+#include "memmap.h"
 
 static unsigned long pb_index(const struct isolation *iso, const pmm_t *pmm, pmm_pfn_t pfn)
 {
@@ -23,6 +25,7 @@ static void split_large_buddy_locked(struct pmm_zone *zone, pmm_pfn_t pfn)
 {
 	const pmm_t *pmm = zone->pmm;
 
+	lockdep_assert_held(&zone->lock);
 	for (unsigned int o = pmm->pageblock_order + 1; o <= pmm->max_order; o++) {
 		pmm_pfn_t head = pfn & ~(((pmm_pfn_t)1 << o) - 1);
 		struct pmm_page *page;
@@ -33,7 +36,7 @@ static void split_large_buddy_locked(struct pmm_zone *zone, pmm_pfn_t pfn)
 		if (!page_is_buddy(zone, page, o))
 			continue;
 		del_page_from_free_list_locked(zone, page, o);
-		account_freepages(zone, -(1L << o));
+		account_freepages_locked(zone, -(1L << o));
 		for (pmm_pfn_t q = head; q < head + ((pmm_pfn_t)1 << o); q += pageblock_nr_pages(pmm))
 			__free_one_page_locked(zone, pfn_to_page(pmm, q), q, pmm->pageblock_order,
 					       get_pageblock_migratetype(zone, q));
@@ -91,7 +94,7 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 
 	spin_lock(&zone->lock);
 	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb)
-		set_pageblock_migratetype(zone, p, iso->saved[pb_index(iso, pmm, p)]);
+		set_pageblock_migratetype_locked(zone, p, iso->saved[pb_index(iso, pmm, p)]);
 	for (pmm_pfn_t q = iso->pb_start; q < iso->pb_end;) {
 		struct pmm_page *page = pfn_present(pmm, q) ? pfn_to_page(pmm, q) : NULL;
 		int order = page ? buddy_order_locked(zone, page) : -1;
@@ -104,12 +107,13 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 		o = (unsigned int)order;
 		step = o < pmm->pageblock_order ? o : pmm->pageblock_order;
 		del_page_from_free_list_locked(zone, page, o);
-		account_freepages(zone, -(1L << o));
+		account_freepages_locked(zone, -(1L << o));
 		for (pmm_pfn_t r = q; r < q + ((pmm_pfn_t)1 << o); r += (pmm_pfn_t)1 << step)
 			__free_one_page_locked(zone, pfn_to_page(pmm, r), r, step,
 					       get_pageblock_migratetype(zone, r));
 		q += (pmm_pfn_t)1 << o;
 	}
+	PMM_ASSERT_EXPENSIVE(free_area_counts_valid_locked(zone));
 	spin_unlock(&zone->lock);
 	meta_free(zone->pmm, iso->saved, iso->nr);
 	iso->saved = NULL;
@@ -162,10 +166,10 @@ int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
 		unsigned int o = (unsigned int)page->private;
 
 		del_page_from_free_list_locked(zone, page, o);
-		account_freepages(zone, -(1L << o));
+		account_freepages_locked(zone, -(1L << o));
 		for (unsigned long i = 0; i < (1UL << o); i++) {
 			page[i].alloc_order = 0;
-			page_flags_set(&page[i], PF(PG_owned));
+			__SetPageOwned(&page[i]);	/* off the free lists, under zone->lock */
 		}
 		pfn += (pmm_pfn_t)1 << o;
 	}

@@ -18,6 +18,8 @@
  * pmm_page_address() is one shift and one add.
  */
 #include "internal.h"
+#include "memmap.h"
+#include "os.h"
 
 static uint64_t section_pages(const pmm_t *pmm)
 {
@@ -34,7 +36,7 @@ bool pfn_present(const pmm_t *pmm, pmm_pfn_t pfn)
 
 bool pfn_managed(const pmm_t *pmm, pmm_pfn_t pfn)
 {
-	return pfn_present(pmm, pfn) && !page_test(pfn_to_page(pmm, pfn), PG_reserved);
+	return pfn_present(pmm, pfn) && !PageReserved(pfn_to_page(pmm, pfn));
 }
 
 static void init_section_pages(pmm_t *pmm, uint64_t sec)

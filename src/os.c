@@ -6,7 +6,9 @@
  * and the default log sink.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "debug.h"
+#include "os.h"
+#include "spinlock.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -97,13 +99,11 @@ void os_log_stderr(const char *line)
 	fprintf(stderr, "pmm: %s\n", line);
 }
 
-#ifdef PMM_DEBUG
 void pmm_assert_fail(const char *expr, const char *file, int line)
 {
 	fprintf(stderr, "pmm: assertion failed: %s at %s:%d\n", expr, file, line);
 	abort();
 }
-#endif
 
 /* Any per-thread address identifies the thread for lock-owner asserts. */
 static _Thread_local char thread_marker;

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/rseq.h>	/* os_getcpu(): glibc's per-thread rseq area */
 
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#include "compiler.h"
+
 
 void *os_map_anon(size_t size);		/* zeroed, NORESERVE; NULL on failure */
 void os_unmap(void *p, size_t size);

@@ -2,129 +2,16 @@
 /*
  * page_alloc.c - the allocation and free entry points: gfp -> zonelist ->
  * watermarks -> pcp or buddy, the checks at allocation (check_new_page)
- * and at free (free_pages_prepare), bad-page reports, and the reference
- * count primitives every free path shares.
+ * and at free (free_pages_prepare), and the reference-count slow path
+ * every free path shares.
  */
+#include "buddy.h"
 #include "internal.h"
+#include "page_alloc.h"
+#include "pcp.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------------
- * Errors and logs
- * ------------------------------------------------------------------------ */
-
-const char *pmm_strerror(int err)
-{
-	/* Negate in unsigned arithmetic: -INT_MIN does not exist. */
-	unsigned int code = err < 0 ? 0u - (unsigned int)err : (unsigned int)err;
-
-	switch (code) {
-#define PMM_ERROR_CASE(name, value, msg)                                       \
-	case value:                                                            \
-		return msg;
-		PMM_ERRORS(PMM_ERROR_CASE)
-#undef PMM_ERROR_CASE
-	}
-	return "unknown error";
-}
-
-#define LOG_BURST 10
-#define LOG_INTERVAL_NS (5ull * 1000000000ull)
-
-/*
- * pmm_log - one line to the configured sink. Rate limited like the kernel's
- * printk_ratelimit() (LOG_BURST lines per LOG_INTERVAL_NS) when @ratelimit,
- * so that a storm of bad pages cannot flood the caller's log.
- */
-void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
-{
-	char line[256];
-	uint64_t suppressed = 0;
-	va_list ap;
-
-	if (pmm->cfg.quiet)
-		return;
-	if (ratelimit) {
-		uint64_t now = os_now_ns();
-		bool ok;
-
-		spin_lock(&pmm->log_lock);
-		if (now - pmm->log_window_start > LOG_INTERVAL_NS) {
-			suppressed = pmm->log_suppressed;
-			pmm->log_window_start = now;
-			pmm->log_in_window = 0;
-			pmm->log_suppressed = 0;
-		}
-		ok = pmm->log_in_window++ < LOG_BURST;
-		if (!ok)
-			pmm->log_suppressed++;
-		spin_unlock(&pmm->log_lock);
-		if (!ok)
-			return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (suppressed) {
-		char note[64];
-
-		snprintf(note, sizeof(note), "%llu log lines suppressed",
-			 (unsigned long long)suppressed);
-		pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, note) : os_log_stderr(note);
-	}
-	pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, line) : os_log_stderr(line);
-}
-
-/*
- * Bad pages. bad_page_leak() takes the 2^order block at @page, which the
- * caller owns, out of circulation for good, as Linux does: PG_bad marks it
- * for pmm_check(). bad_page_report() only reports: the page belongs to
- * someone else (a free list, another owner) and is left exactly as it is.
- */
-static void report_bad(pmm_t *pmm, pmm_pfn_t pfn, const char *reason, const struct pmm_page *page)
-{
-	gstat_add(pmm, bad_page, 1);
-	if (pmm->cfg.bad_page_fn)
-		pmm->cfg.bad_page_fn(pmm->cfg.bad_page_arg, pfn, reason);
-	if (page)
-		pmm_log(pmm, true, "bad page pfn %#llx: %s (flags %#llx count %d mapcount %d)",
-			(unsigned long long)pfn, reason,
-			(unsigned long long)(page_flags(page) & PAGE_FLAGS_MASK),
-			page_ref_count(page),
-			/* the API's mapcount: the stored one starts at -1 */
-			atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) + 1);
-	else if (pfn != (pmm_pfn_t)-1)
-		pmm_log(pmm, true, "bad pfn %#llx: %s", (unsigned long long)pfn, reason);
-	else
-		pmm_log(pmm, true, "bad page: %s", reason);
-}
-
-/* A pfn a caller named that has no page to look at (outside managed memory). */
-void bad_pfn_report(pmm_t *pmm, pmm_pfn_t pfn, const char *reason)
-{
-	report_bad(pmm, pfn, reason, NULL);
-}
-
-void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason)
-{
-	report_bad(pmm, page_to_pfn(pmm, page), reason, page);
-	page->alloc_order = (uint8_t)order;
-	page_flags_set(page, PF(PG_bad) | PF(PG_owned));
-	gstat_add(pmm, leaked_pages, 1UL << order);
-}
-
-void bad_page_report(pmm_t *pmm, struct pmm_page *page, const char *reason)
-{
-	report_bad(pmm, page_to_pfn(pmm, page), reason, page);
-}
-
-/* page_valid_for_free() found a pointer that is not a managed page of @pmm. */
-void report_foreign_page(pmm_t *pmm, const char *what)
-{
-	report_bad(pmm, (pmm_pfn_t)-1, what, NULL);
-}
 
 /* ------------------------------------------------------------------------
  * Reference counts
@@ -133,7 +20,7 @@ void report_foreign_page(pmm_t *pmm, const char *what)
 /* The shared and the underflow cases of page_ref_sub_testzero(). */
 bool page_ref_sub_testzero_slow(pmm_t *pmm, struct pmm_page *page, int nr, int c)
 {
-	if (unlikely(page_test(page, PG_reserved))) {
+	if (unlikely(PageReserved(page))) {
 		bad_page_report(pmm, page, "pfn not managed (a hole between regions)");
 		return false;
 	}
@@ -203,7 +90,8 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 			}
 		}
 	}
-	page_flags_clear(page, PF(PG_owned) | PF(PG_head) | PF(PG_dirty));
+	/* refcount 0: nobody else sees the page */
+	__page_flags_store(page, page_flags(page) & ~(PF(PG_owned) | PF(PG_head) | PF(PG_dirty)));
 	page->private = 0;
 	page->index = 0;
 	page->alloc_order = 0;
@@ -237,7 +125,7 @@ static inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int
 	if (unlikely(!check_new_pages(pmm, page, order)))
 		return false;
 	page->alloc_order = (uint8_t)order;
-	page_flags_set(page, PF(PG_owned));
+	__SetPageOwned(page);		/* just taken off a free list: ours alone */
 	set_page_count(page, 1);
 	if ((gfp & PMM_GFP_COMP) && order)
 		prep_compound_page(page, order);
@@ -333,23 +221,6 @@ get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order, i
 	return NULL;
 }
 
-static bool run_shrinkers(pmm_t *pmm, unsigned long want)
-{
-	struct pmm_shrinker list[PMM_MAX_SHRINKERS];
-	unsigned int n;
-	unsigned long freed = 0;
-
-	spin_lock(&pmm->shrinker_lock);
-	n = pmm->nr_shrinkers;
-	memcpy(list, pmm->shrinkers, n * sizeof(list[0]));
-	spin_unlock(&pmm->shrinker_lock);
-	for (unsigned int i = 0; i < n && freed < want; i++) {
-		gstat_add(pmm, shrinker_calls, 1);
-		freed += list[i].fn(list[i].arg, pmm, want - freed);
-	}
-	return freed > 0;
-}
-
 /*
  * Kernel gfp_to_alloc_flags(): HIGH and ATOMIC_RES lower the min watermark;
  * a request that may not wait (no reclaim: NOWAIT, which GFP_ATOMIC
@@ -383,7 +254,7 @@ static struct pmm_page *alloc_slowpath(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsig
 
 	if (page)
 		return page;
-	if (!(gfp & PMM_GFP_NOWAIT) && run_shrinkers(pmm, 32UL << order)) {
+	if (!(gfp & PMM_GFP_NOWAIT) && shrink_slab(pmm, 32UL << order)) {
 		page = get_page_from_freelist(pmm, nid, gfp, order, WMARK_MIN, af);
 		if (page)
 			return page;
@@ -570,7 +441,7 @@ void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, un
 static void set_block_owned(struct pmm_page *page, unsigned int order)
 {
 	page->alloc_order = (uint8_t)order;
-	page_flags_set(page, PF(PG_owned));
+	__SetPageOwned(page);		/* a tail half being freed: no reference, nobody else */
 }
 
 /*

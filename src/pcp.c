@@ -14,6 +14,8 @@
  * order in private; their refcount is 0.
  */
 #include "internal.h"
+#include "memmap.h"
+#include "pcp.h"
 
 void pcp_init(struct pmm_pcp *pcp, int batch, int high)
 {
@@ -63,7 +65,7 @@ void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int c
 			pmm_pfn_t pfn = page_to_pfn(pmm, page);
 
 			list_del(&page->lru);
-			page_flags_clear(page, PF(PG_pcp));
+			__ClearPagePcp(page);
 			page->private = 0;
 			pcp->count -= 1 << order;
 			count -= 1 << order;
@@ -75,10 +77,28 @@ void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int c
 	spin_unlock(&zone->lock);
 	pcp->drain_rr = rr;
 	stat_add(&pcp->stats, pcp_drain, 1);
+	PMM_ASSERT_EXPENSIVE(pcp_count_valid_locked(pmm, pcp));
+}
+
+/* Validator: every list well formed and their frames adding up to pcp->count. */
+bool pcp_count_valid_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
+{
+	long frames = 0;
+
+	lockdep_assert_held(&pcp->lock);
+	for (int i = 0; i < NR_PCP_LISTS; i++) {
+		unsigned long n;
+
+		if (!list_valid(&pcp->lists[i], pmm->managed_pages, &n))
+			return false;
+		frames += (long)n << pindex_to_order(pmm, i);
+	}
+	return frames == pcp->count;
 }
 
 void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
 {
+	lockdep_assert_held(&pcp->lock);
 	free_pcppages_bulk_locked(zone, pcp, pcp->count);
 }
 
@@ -94,6 +114,7 @@ void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned in
 {
 	int n = pcp->batch >> order;
 
+	lockdep_assert_held(&pcp->lock);
 	if (n < 1)
 		n = 1;
 	spin_lock(&zone->lock);
@@ -103,23 +124,23 @@ void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned in
 		if (!page)
 			break;
 		page->private = order;
-		page_flags_set(page, PF(PG_pcp));
+		__SetPagePcp(page);
 		list_add_tail(&page->lru, list);
 		pcp->count += 1 << order;
 	}
+	PMM_ASSERT_EXPENSIVE(free_area_counts_valid_locked(zone));
 	spin_unlock(&zone->lock);
 	stat_add(&pcp->stats, pcp_refill, 1);
+	PMM_ASSERT_EXPENSIVE(pcp_count_valid_locked(zone->pmm, pcp));
 }
 
 void pmm_drain_all_pages(pmm_t *pmm)
 {
 	if (!pmm)
 		return;
-	for (unsigned int z = 0; z < MAX_ZONES; z++) {
-		struct pmm_zone *zone = &pmm->zones[z];
+	struct pmm_zone *zone;
 
-		if (!zone->populated)
-			continue;
+	for_each_populated_zone(pmm, zone) {
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
 			struct pmm_pcp *pcp = &zone->pcp[c];
 

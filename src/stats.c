@@ -8,6 +8,7 @@
  * that hold none. A snapshot sums them, taking each lock briefly.
  */
 #include "internal.h"
+#include "mmzone.h"
 
 #include <string.h>
 
@@ -22,12 +23,10 @@ static void stats_add(struct pmm_stats *dst, const struct pmm_stats *src, bool a
 void pmm_stats_get(pmm_t *pmm, struct pmm_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	stats_add(out, &pmm->gstats, true);
-	for (unsigned int z = 0; z < MAX_ZONES; z++) {
-		struct pmm_zone *zone = &pmm->zones[z];
+	struct pmm_zone *zone;
 
-		if (!zone->populated)
-			continue;
+	stats_add(out, &pmm->gstats, true);
+	for_each_populated_zone(pmm, zone) {
 		spin_lock(&zone->lock);
 		stats_add(out, &zone->stats, false);
 		spin_unlock(&zone->lock);
@@ -72,18 +71,21 @@ const char *pmm_migratetype_name(int mt)
 
 static struct pmm_zone *nth_zone(pmm_t *pmm, unsigned int idx)
 {
-	for (unsigned int z = 0; z < MAX_ZONES; z++)
-		if (pmm->zones[z].populated && idx-- == 0)
-			return &pmm->zones[z];
+	struct pmm_zone *zone;
+
+	for_each_populated_zone(pmm, zone)
+		if (idx-- == 0)
+			return zone;
 	return NULL;
 }
 
 unsigned int pmm_nr_zones(pmm_t *pmm)
 {
+	struct pmm_zone *zone;
 	unsigned int n = 0;
 
-	for (unsigned int z = 0; z < MAX_ZONES; z++)
-		n += pmm->zones[z].populated;
+	for_each_populated_zone(pmm, zone)
+		n++;
 	return n;
 }
 

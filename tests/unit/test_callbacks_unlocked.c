@@ -10,7 +10,8 @@
  */
 #define _GNU_SOURCE
 #include "testutil.h"
-#include "internal.h"
+#include "contig.h"
+#include "pcp.h"
 
 struct reenter {
 	pmm_t *pmm;
@@ -90,7 +91,7 @@ static void test_check_violations_unlocked(void **state)
 	int64_t saved;
 
 	(void)state;
-	zone = &pmm->zones[0 * PMM_NR_ZONE_TYPES + PMM_ZONE_NORMAL];
+	zone = &NODE_DATA(pmm, 0)->node_zones[PMM_ZONE_NORMAL];
 	saved = atomic_load(&zone->free_pages);
 	atomic_store(&zone->free_pages, saved + 1);	/* a counter that disagrees with the lists */
 	assert_int_equal(pmm_check(pmm), -PMM_ECORRUPT);

@@ -16,7 +16,8 @@
  */
 #define _GNU_SOURCE
 #include "testutil.h"
-#include "internal.h"
+#include "contig.h"
+#include "pcp.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -53,13 +54,13 @@ static void corrupt(struct pmm_page *p, enum corruption how)
 		p->mapping = &dummy_mapping;
 		break;
 	case BAD_MLOCKED:
-		page_flags_set(p, PF(PG_mlocked));
+		SetPageMlocked(p);
 		break;
 	case BAD_LRU:
-		page_flags_set(p, PF(PG_lru));
+		SetPageLRU(p);
 		break;
 	case BAD_PRIVATE:
-		page_flags_set(p, PF(PG_private));
+		SetPagePrivate(p);
 		break;
 	default:
 		atomic_store(&p->mapcount, 0);

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memmap.h - pfn <-> page in both memmap models, and placing a page
+ * pointer a caller hands in (memmap.c has the storage and the backing).
+ */
+#ifndef PMM_MEMMAP_H
+#define PMM_MEMMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmzone.h"
+#include "page_flags.h"
+
+int memmap_init(pmm_t *pmm);
+void memmap_exit(pmm_t *pmm);
+bool pfn_present(const pmm_t *pmm, pmm_pfn_t pfn);	/* in a present section */
+bool pfn_managed(const pmm_t *pmm, pmm_pfn_t pfn);	/* present and not a hole */
+
+/* The frame's page. Precondition: @pfn lies in a present section. */
+static inline struct pmm_page *pfn_to_page(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	if (pmm->vmemmap)
+		return pmm->vmemmap + (pfn - (pmm->first_section << pmm->pfn_section_shift));
+	const struct mem_section *ms = &pmm->sections[pfn_section_nr(pmm, pfn)];
+	return ms->memmap + (pfn - ms->start_pfn);
+}
+
+/* Precondition: @page is a page of this instance's memmap. */
+static inline pmm_pfn_t page_to_pfn(const pmm_t *pmm, const struct pmm_page *page)
+{
+	if (pmm->vmemmap)
+		return (pmm_pfn_t)(page - pmm->vmemmap) + (pmm->first_section << pmm->pfn_section_shift);
+	const struct mem_section *ms = &pmm->sections[page_section(page)];
+	return ms->start_pfn + (pmm_pfn_t)(page - ms->memmap);
+}
+
+/* The frame's direct-map address. Precondition: a backed instance. */
+static inline void *pfn_to_virt(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return pmm->direct_map + ((pfn - pmm->min_pfn) << pmm->page_shift);
+}
+
+/*
+ * memmap_chunk_find - the present section whose memmap holds address @p,
+ * found from the chunk addresses alone (a binary search over the sorted
+ * chunk table) so that a pointer into unreadable memory is never read.
+ * Return: the section index, or UINT64_MAX when @p is in no chunk.
+ */
+static inline uint64_t memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
+{
+	const struct memmap_chunk *c = pmm->chunks;
+	uint64_t n = pmm->nr_chunks;
+
+	while (n > 1) {
+		uint64_t half = n / 2;
+
+		if (c[half].base <= p)
+			c += half;
+		n -= half;
+	}
+	if (!n || p < c->base ||
+	    p - c->base >= (sizeof(struct pmm_page) << pmm->pfn_section_shift))
+		return UINT64_MAX;
+	return c->sec;
+}
+
+/*
+ * page_belongs - is @page a managed page of this instance? Used on pointers
+ * callers hand in, so it must not trust the page: the pointer is placed in
+ * a memmap chunk by address first, and only then are its flags read.
+ * Inline: every public free path runs it.
+ */
+static inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
+{
+	uintptr_t p = (uintptr_t)page, base;
+
+	if (__builtin_expect(!page || p % _Alignof(struct pmm_page), 0))
+		return false;
+	if (pmm->vmemmap) {
+		uint64_t sec;
+
+		base = (uintptr_t)pmm->vmemmap;
+		if (p < base || p >= base + pmm->memmap_bytes)
+			return false;
+		sec = (p - base) / sizeof(*page) >> pmm->pfn_section_shift;
+		if (!pmm->sections[sec].memmap)
+			return false;
+	} else {
+		uint64_t sec = memmap_chunk_find(pmm, p);
+
+		if (sec == UINT64_MAX)
+			return false;
+		base = (uintptr_t)pmm->sections[sec].memmap;
+	}
+	if ((p - base) % sizeof(*page))
+		return false;
+	return !PageReserved(page);
+}
+
+#endif /* PMM_MEMMAP_H */

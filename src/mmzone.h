@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmzone.h - the machine: nodes (the kernel's pglist_data), their zones and
+ * zonelists, each zone's free_area and per-CPU lists, the memmap sections,
+ * and struct pmm, the instance that owns them all; plus the pfn and
+ * pageblock arithmetic every mechanism shares.
+ *
+ * Locking (docs/design.md, "Locking"):
+ *   zone->lock     free_area lists, zone->free_pages, pageblock migratetypes,
+ *                  zone->stats
+ *   pcp->lock      one CPU's pcp lists of one zone, pcp->count, pcp->stats;
+ *                  taken with trylock on the fast paths
+ *   pmm->log_lock  the log rate limiter
+ *   shrinker_lock  the shrinker registry
+ *   atomics        refcount, mapcount, flags of allocated pages, pmm->gstats
+ * Lock order: pcp->lock before zone->lock.
+ */
+#ifndef PMM_MMZONE_H
+#define PMM_MMZONE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pmm.h"
+#include "compiler.h"
+#include "list.h"
+#include "page.h"
+#include "spinlock.h"
+
+#define MAX_ZONES (PMM_MAX_NODES * PMM_NR_ZONE_TYPES)
+#define NR_PCP_ORDERS 5			/* orders 0..3 and pageblock_order */
+#define PCP_MAX_LOW_ORDER 3		/* PAGE_ALLOC_COSTLY_ORDER */
+#define NR_PCP_LISTS (NR_PCP_ORDERS * PMM_MIGRATE_PCPTYPES)
+
+struct free_area {
+	struct pmm_list free_list[PMM_MIGRATE_TYPES];	/* per migratetype */
+	uint64_t nr_free;				/* blocks on all lists */
+};
+
+struct pmm_pcp {
+	pmm_spinlock_t lock;		/* trylock on fast paths */
+	int count;			/* frames on the lists */
+	int high;			/* drain when count reaches this */
+	int batch;			/* frames per refill / drain step */
+	unsigned int drain_rr;		/* next list to drain from */
+	struct pmm_list lists[NR_PCP_LISTS];	/* [order index][migratetype] */
+	struct pmm_stats stats;		/* under lock */
+} PMM_ALIGNED;
+
+struct pmm_zone {
+	pmm_spinlock_t lock PMM_ALIGNED;	/* buddy lists and counters */
+	struct free_area free_area[PMM_MAX_ORDER_LIMIT + 1];
+	_Atomic int64_t free_pages;	/* frames on buddy lists; written under lock */
+	struct pmm_stats stats;		/* under lock */
+
+	struct pmm *pmm PMM_ALIGNED;	/* back pointer */
+	unsigned int id;		/* nid * PMM_NR_ZONE_TYPES + type; stored in page flags */
+	int nid;			/* node */
+	enum pmm_zone_type type;
+	bool populated;			/* has managed frames */
+	pmm_pfn_t start_pfn, end_pfn;	/* spanned [start, end) */
+	uint64_t managed_pages;		/* frames in regions */
+	uint64_t wmark[3];		/* WMARK_MIN/LOW/HIGH, frames */
+	uint64_t lowmem_reserve;	/* kept from requests that could use a higher zone */
+	uint64_t nr_reserved_highatomic;	/* frames in HIGHATOMIC pageblocks; under lock */
+	pmm_pfn_t pb_base;		/* pageblock-aligned start for pageblock_mt[] */
+	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
+	size_t nr_pageblocks;
+	struct pmm_pcp *pcp;		/* [nr_cpus] */
+	int pcp_batch, pcp_high;	/* every CPU's pcp starts with these */
+};
+
+enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH };
+
+/* Zones a request may use, in order: preferred node first, highest zone first. */
+struct zonelist {
+	unsigned int nr;
+	struct pmm_zone *zones[MAX_ZONES];
+};
+
+enum { ZONELIST_ALL, ZONELIST_DMA32, NR_ZONELISTS };
+
+/*
+ * struct pmm_node - one NUMA node (the kernel's pglist_data): its zones,
+ * the zonelists requests preferring it walk, and (with address spaces) its
+ * lruvec and deferred split queue.
+ */
+struct pmm_node {
+	struct pmm_zone node_zones[PMM_NR_ZONE_TYPES];	/* DMA32, Normal */
+	struct zonelist node_zonelists[NR_ZONELISTS];	/* every zone / DMA32 only */
+	int node_id;
+	bool populated;			/* some zone has managed frames */
+};
+
+struct mem_section {
+	struct pmm_page *memmap;	/* this section's pages; NULL = absent */
+	pmm_pfn_t start_pfn;		/* first pfn of the section */
+};
+
+/* A present section's memmap chunk, for finding a page pointer's section by address. */
+struct memmap_chunk {
+	uintptr_t base;			/* ms->memmap */
+	uint64_t sec;			/* index in pmm->sections */
+};
+
+struct fault_state {
+	struct pmm_fault_attr attr;	/* the attribute in force */
+	_Atomic uint64_t calls;		/* eligible calls so far */
+	_Atomic int64_t failed;		/* failures counted against attr.times */
+};
+
+struct pmm_shrinker {
+	pmm_shrink_fn fn;
+	void *arg;
+};
+
+/* struct pmm - one machine's physical memory; everything hangs off it (no globals). */
+struct pmm {
+	struct pmm_config cfg;		/* resolved configuration */
+	unsigned int page_shift;
+	unsigned int max_order;
+	unsigned int pageblock_order;
+	unsigned int pfn_section_shift;	/* section_shift - page_shift */
+	unsigned int nr_cpus;
+	bool pcp_enabled;
+	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
+
+	/* memmap.c */
+	pmm_pfn_t min_pfn, max_pfn;	/* lowest present, one past highest */
+	pmm_pfn_t first_section;	/* section number of min_pfn */
+	uint64_t nr_sections;		/* table entries from first_section */
+	struct mem_section *sections;
+	struct memmap_chunk *chunks;	/* PMM_MEMMAP_SPARSE: present sections by memmap address */
+	uint64_t nr_chunks;
+	struct pmm_page *vmemmap;	/* PMM_MEMMAP_VMEMMAP: page of first_section's pfn 0 */
+	size_t memmap_bytes;		/* vmemmap reservation */
+	char *direct_map;		/* frame min_pfn's address; NULL without backing */
+	size_t direct_map_size;
+	int memfd;
+
+	/* zone.c */
+	struct pmm_node nodes[PMM_MAX_NODES];
+	pmm_pfn_t zone_breaks[2 * PMM_MAX_REGIONS + 1];	/* sorted pfns where the zone may change */
+	unsigned int nr_zone_breaks;
+	unsigned int nr_nodes;		/* highest populated node + 1 */
+	uint64_t managed_pages;
+
+	/* init.c */
+	pmm_spinlock_t shrinker_lock;	/* shrinkers[], nr_shrinkers */
+	struct pmm_shrinker shrinkers[PMM_MAX_SHRINKERS];
+	unsigned int nr_shrinkers;
+
+	/* fault.c */
+	struct fault_state fault[PMM_NR_FAULT_KINDS];
+
+	/* page_alloc.c */
+	struct pmm_stats gstats;	/* updated with atomic builtins */
+	pmm_spinlock_t log_lock;
+	uint64_t log_window_start;	/* ns; under log_lock */
+	unsigned int log_in_window;
+	uint64_t log_suppressed;
+};
+
+/* Counters: stat_add under the lock that guards @st, gstat_add anywhere. */
+#define stat_add(st, name, n) ((st)->name += (uint64_t)(n))
+#define gstat_add(pmm, name, n)                                                \
+	__atomic_fetch_add(&(pmm)->gstats.name, (uint64_t)(n), __ATOMIC_RELAXED)
+
+static inline struct pmm_node *NODE_DATA(const pmm_t *pmm, int nid)
+{
+	return (struct pmm_node *)&pmm->nodes[nid];
+}
+
+static inline struct pmm_zone *zone_by_id(const pmm_t *pmm, unsigned int id)
+{
+	return (struct pmm_zone *)&pmm->nodes[id / PMM_NR_ZONE_TYPES]
+		.node_zones[id % PMM_NR_ZONE_TYPES];
+}
+
+static inline struct pmm_zone *page_zone(const pmm_t *pmm, const struct pmm_page *page)
+{
+	return zone_by_id(pmm, page_zone_id(page));
+}
+
+/* for_each_zone's step: point *@zone at zone @id; false past the last. */
+static inline bool zone_iter(const pmm_t *pmm, unsigned int id, struct pmm_zone **zone)
+{
+	if (id >= MAX_ZONES)
+		return false;
+	*zone = zone_by_id(pmm, id);
+	return true;
+}
+
+/* Every zone of every node, populated or not, in id order. */
+#define for_each_zone(pmm, zone)                                               \
+	for (unsigned int zone##_id = 0; zone_iter(pmm, zone##_id, &(zone)); zone##_id++)
+#define for_each_populated_zone(pmm, zone)                                     \
+	for_each_zone(pmm, zone)                                               \
+		if (!(zone)->populated) {} else
+
+/* Precondition: 0 <= @nid < PMM_MAX_NODES. */
+static inline const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp)
+{
+	PMM_BUG_ON(nid < 0 || nid >= PMM_MAX_NODES);
+	return &pmm->nodes[nid].node_zonelists[gfp & PMM_GFP_DMA32 ? ZONELIST_DMA32 : ZONELIST_ALL];
+}
+
+static inline unsigned long pageblock_nr_pages(const pmm_t *pmm)
+{
+	return 1UL << pmm->pageblock_order;
+}
+
+static inline pmm_pfn_t pageblock_start_pfn(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return pfn & ~((pmm_pfn_t)pageblock_nr_pages(pmm) - 1);
+}
+
+static inline pmm_pfn_t buddy_pfn(pmm_pfn_t pfn, unsigned int order)
+{
+	return pfn ^ ((pmm_pfn_t)1 << order);
+}
+
+static inline unsigned int pfn_section_nr(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return (unsigned int)((pfn >> pmm->pfn_section_shift) - pmm->first_section);
+}
+
+static inline bool same_section(const pmm_t *pmm, pmm_pfn_t a, pmm_pfn_t b)
+{
+	return (a >> pmm->pfn_section_shift) == (b >> pmm->pfn_section_shift);
+}
+
+/* The first pfn of the section after @pfn's. */
+static inline pmm_pfn_t next_section_pfn(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	return ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+}
+
+/* Largest order a chunk at @pfn may have: its alignment (pfn 0: any). */
+static inline unsigned int pfn_align_order(pmm_pfn_t pfn, unsigned int max_order)
+{
+	unsigned int o = pfn ? (unsigned int)__builtin_ctzll(pfn) : max_order;
+
+	return o < max_order ? o : max_order;
+}
+
+static inline unsigned int ilog2_ul(unsigned long n)
+{
+	return 63u - (unsigned int)__builtin_clzl(n);
+}
+
+static inline bool migratetype_is_mergeable(int mt)
+{
+	return mt < PMM_MIGRATE_PCPTYPES;
+}
+
+/*
+ * next_zone_break - the first pfn above @pfn where the zone may change (a
+ * region edge or the DMA32 end), or max_pfn. A run of pages below it lies
+ * in one zone, so a chunk built from it never crosses a zone or node.
+ */
+static inline pmm_pfn_t next_zone_break(const pmm_t *pmm, pmm_pfn_t pfn)
+{
+	for (unsigned int i = 0; i < pmm->nr_zone_breaks; i++)
+		if (pmm->zone_breaks[i] > pfn)
+			return pmm->zone_breaks[i];
+	return pmm->max_pfn;
+}
+
+#endif /* PMM_MMZONE_H */

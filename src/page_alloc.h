@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * page_alloc.h - the free path's checks and entry points (page_alloc.c):
+ * free_pages_prepare() inline for the common order-0 case, the frozen-page
+ * free that every path ends in, and the test every public call applies to
+ * a page pointer it is handed.
+ */
+#ifndef PMM_PAGE_ALLOC_H
+#define PMM_PAGE_ALLOC_H
+
+#include <stdbool.h>
+
+#include "internal.h"
+#include "memmap.h"
+#include "page_flags.h"
+#include "page_ref.h"
+
+bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int order);
+void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order,
+		       unsigned int fpi);
+int gfp_migratetype(pmm_gfp_t gfp);
+
+/* A page pointer handed in by a caller: ours and managed? Reported if not. */
+static inline bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, const char *what)
+{
+	if (likely(page_belongs(pmm, page)))
+		return true;
+	report_foreign_page(pmm, what);
+	return false;
+}
+
+/*
+ * free_pages_prepare - the checks and clean-up every freed block gets
+ * (kernel free_pages_prepare()). The common case, a clean order-0 page, is
+ * decided inline from one flags word; everything else (reports, compound
+ * and high-order blocks) is out of line. A block that fails is reported and
+ * leaked when the caller owns it.
+ * Precondition: the refcount is 0 (its last reference was just dropped, or
+ * the caller checked a frozen page), so the fast path does not reread it,
+ * and no other thread can see the page: its flags change with plain stores.
+ * Return: true if the block may go to a free list.
+ */
+static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+{
+	uint64_t f = page_flags(page);
+
+	PMM_BUG_ON_PAGE(page_ref_count(page), page);
+	if (likely(!order && (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) ==
+				     PF(PG_owned) &&
+		   atomic_load_explicit(&page->mapcount, memory_order_relaxed) == -1 &&
+		   !page->mapping)) {
+		__page_flags_store(page, f & ~(PF(PG_owned) | PF(PG_dirty)));
+		page->private = 0;
+		page->index = 0;
+		page->alloc_order = 0;
+		return true;
+	}
+	return free_pages_prepare_slow(pmm, page, order);
+}
+
+#endif /* PMM_PAGE_ALLOC_H */

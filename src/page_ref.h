@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * page_ref.h - reference counts of pages and folios (kernel page_ref.h).
+ *
+ * Only a head (or an order-0 page) holds references; a tail's own count
+ * stays 0 and its references are its folio's.
+ *
+ * THE REFERENCE-DROP RULE. page_ref_sub_testzero() frees the common case
+ * of a locked read-modify-write: when the count it reads equals the
+ * references being dropped, it stores 0 with a plain store. That is exact
+ * because (1) a caller may only drop references it holds, and (2) pmm never
+ * takes a reference it does not already hold one on: every get is a
+ * holder's get (pmm_get_page requires one; a mapping's get is made by the
+ * faulting or forking mm, which maps the folio; the LRU add batch, the swap
+ * cache and the deferred split queue each keep a reference of their own and
+ * take it from a holder). There is no speculative get_page_unless_zero()
+ * anywhere: no pfn walker, no lockless lookup. So when the count equals what
+ * the caller holds, no other thread holds a reference and none can acquire
+ * one, and nothing can change the count between the load and the store.
+ * The load is an acquire that pairs with the release of the previous
+ * holder's decrement, so that holder's writes happen before the free.
+ * A path that takes a speculative reference must switch this to a
+ * compare-and-swap first (design.md section 6).
+ */
+#ifndef PMM_PAGE_REF_H
+#define PMM_PAGE_REF_H
+
+#include <stdbool.h>
+
+#include "page.h"
+
+typedef struct pmm pmm_t;
+
+static inline int page_ref_count(const struct pmm_page *page)
+{
+	return atomic_load_explicit(&((struct pmm_page *)page)->refcount, memory_order_relaxed);
+}
+
+static inline void set_page_count(struct pmm_page *page, int v)
+{
+	atomic_store_explicit(&page->refcount, v, memory_order_relaxed);
+}
+
+/* A holder's get (the rule above): the caller already holds a reference. */
+static inline void page_ref_add(struct pmm_page *page, int nr)
+{
+	atomic_fetch_add_explicit(&page->refcount, nr, memory_order_relaxed);
+}
+
+static inline int folio_ref_count(const struct pmm_folio *folio)
+{
+	return page_ref_count(&folio->page);
+}
+
+static inline void folio_ref_add(struct pmm_folio *folio, int nr)
+{
+	page_ref_add(&folio->page, nr);
+}
+
+/* The shared and the underflow cases of page_ref_sub_testzero() (page_alloc.c). */
+bool page_ref_sub_testzero_slow(pmm_t *pmm, struct pmm_page *page, int nr, int seen);
+
+/* page_ref_sub_testzero - drop @nr references; true if they were the last. */
+static inline bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr)
+{
+	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
+
+	if (__builtin_expect(c == nr, 1)) {
+		atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+		return true;
+	}
+	return page_ref_sub_testzero_slow(pmm, page, nr, c);
+}
+
+static inline bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page)
+{
+	return page_ref_sub_testzero(pmm, page, 1);
+}
+
+static inline bool folio_ref_sub_testzero(pmm_t *pmm, struct pmm_folio *folio, int nr)
+{
+	return page_ref_sub_testzero(pmm, &folio->page, nr);
+}
+
+#endif /* PMM_PAGE_REF_H */
