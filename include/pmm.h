@@ -501,6 +501,186 @@ int pmm_register_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 int pmm_unregister_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 
 /* ------------------------------------------------------------------------
+ * Address spaces (design.md section 6)
+ *
+ * A pmm_mm_t is one process's anonymous memory: a 4-level software page
+ * table (512 entries per level, 4 KiB pages: an instance with another page
+ * size gets -PMM_ENOTSUP), VMAs, and the folios its faults allocate from
+ * the instance. Its teardown (unmap, destroy) goes through an mmu_gather
+ * in one of three modes. Calls on one mm are serialised by the mm's lock;
+ * calls on different mms, even ones sharing folios after a fork, run in
+ * parallel.
+ * ------------------------------------------------------------------------ */
+
+typedef struct pmm_mm pmm_mm_t;
+
+/* How the mmu_gather batches teardown (design.md section 6). */
+enum pmm_gather_mode {
+	PMM_GATHER_PER_PAGE,	/* pre-2023: rmap removed at zap, one entry and one put per page */
+	PMM_GATHER_RANGES,	/* 2023 patch: pfn ranges of one folio, rmap once per range after the flush */
+	PMM_GATHER_ENCODED,	/* mainline: PTE batches per folio, an encoded nr_pages slot */
+	PMM_NR_GATHER_MODES,
+};
+
+/* How a large folio counts its mappings. */
+enum pmm_mapcount_model {
+	PMM_MAPCOUNT_PER_PAGE,	/* per-page mapcounts + folio counters (2023 kernel; default) */
+	PMM_MAPCOUNT_FOLIO,	/* folio counters only (mainline CONFIG_NO_PAGE_MAPCOUNT) */
+};
+
+/* Called before pages whose mappings in [start, end) were cleared are freed. */
+typedef void (*pmm_tlb_flush_fn)(void *arg, uint64_t start, uint64_t end);
+
+struct pmm_mm_config {
+	enum pmm_gather_mode gather;		/* default PMM_GATHER_PER_PAGE */
+	enum pmm_mapcount_model mapcount;	/* default PMM_MAPCOUNT_PER_PAGE */
+	pmm_tlb_flush_fn tlb_flush;		/* NULL: none (still counted) */
+	void *tlb_arg;
+	bool phase_times;	/* time teardown's rmap and free phases (rmap_ns,
+				 * free_ns): two clock reads per page table and
+				 * per batch freed; off by default */
+};
+
+/** pmm_mm_config_init - fill @cfg with the defaults. */
+void pmm_mm_config_init(struct pmm_mm_config *cfg);
+
+/**
+ * pmm_mm_create - a new, empty address space on @pmm.
+ * @cfg: NULL means defaults.
+ * Return: 0; -PMM_EINVAL (bad config), -PMM_ENOTSUP (page size not 4 KiB),
+ * -PMM_ENOMEM (the page-table root or metadata).
+ */
+int pmm_mm_create(pmm_t *pmm, const struct pmm_mm_config *cfg, pmm_mm_t **out);
+
+/**
+ * pmm_mm_destroy - exit: unmap everything through the mmu_gather, free
+ * the page tables and the mm. NULL is ignored.
+ */
+void pmm_mm_destroy(pmm_mm_t *mm);
+
+#define PMM_MAP_WRITE    (1u << 0)	/* writable (else faults map read-only) */
+#define PMM_MAP_POPULATE (1u << 1)	/* fault the whole range in now */
+
+/**
+ * pmm_mm_map_anon - an anonymous mapping of [@addr, @addr + @len).
+ * @addr, @len: page aligned, @len > 0, inside the 48-bit user space
+ * [0, 2^47), not overlapping another VMA.
+ * @folio_order: faults allocate folios of this order (0..pageblock_order,
+ * the mTHP policy), naturally aligned, falling back to smaller orders.
+ * Return: 0; -PMM_EINVAL; -PMM_ENOMEM (with POPULATE: nothing stays mapped).
+ */
+int pmm_mm_map_anon(pmm_mm_t *mm, uint64_t addr, uint64_t len, unsigned int folio_order,
+		    unsigned int flags);
+
+/**
+ * pmm_mm_unmap - munmap(): zap and free whatever is mapped in the range,
+ * split VMAs, free page tables left empty. Unmapped space is no error.
+ * Return: 0; -PMM_EINVAL (unaligned, empty or wrapping range).
+ */
+int pmm_mm_unmap(pmm_mm_t *mm, uint64_t addr, uint64_t len);
+
+/**
+ * pmm_mm_fault - handle a fault at @addr: map a folio if nothing is mapped
+ * (the VMA's order, or a smaller one), or copy a shared page on write (COW).
+ * Return: 0; -PMM_EINVAL (no VMA, or write to a read-only VMA); -PMM_ENOMEM.
+ */
+int pmm_mm_fault(pmm_mm_t *mm, uint64_t addr, bool write);
+
+/**
+ * pmm_mm_access - fault as needed and give the direct-map address of the
+ * byte at @addr (valid until the mapping changes).
+ * Return: 0 with *@ptr set; errors as pmm_mm_fault(); -PMM_ENOTSUP on an
+ * instance without backing (*@ptr NULL).
+ */
+int pmm_mm_access(pmm_mm_t *mm, uint64_t addr, bool write, void **ptr);
+
+/** pmm_mm_lookup - the page mapped at @addr, or NULL; never faults. */
+struct pmm_page *pmm_mm_lookup(pmm_mm_t *mm, uint64_t addr);
+
+/**
+ * pmm_mm_fork - a child sharing every anonymous folio read-only (both
+ * sides write-protected: the next write copies).
+ * Return: 0; -PMM_ENOMEM (no child, the parent unchanged).
+ */
+int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **child);
+
+/**
+ * pmm_mm_swapcache_add - put the folios mapped in the range into the swap
+ * cache (one reference per page held by the cache, PG_swapcache set).
+ * Teardown drops a folio from it once its last mapping goes.
+ * Return: 0; -PMM_EINVAL (bad range); -PMM_ENOMEM.
+ */
+int pmm_mm_swapcache_add(pmm_mm_t *mm, uint64_t addr, uint64_t len);
+
+/** pmm_swapcache_nr - folios in the instance's swap cache. */
+unsigned long pmm_swapcache_nr(pmm_t *pmm);
+
+/**
+ * pmm_deferred_split_scan - split up to @nr_to_scan partially mapped large
+ * folios from the per-node deferred split queues to order 0 and free their
+ * unmapped pages. Also runs as a shrinker under allocation pressure.
+ * Return: pages freed.
+ */
+unsigned long pmm_deferred_split_scan(pmm_t *pmm, unsigned long nr_to_scan);
+
+/** pmm_lru_add_drain - move every CPU's pending LRU additions to the lists. */
+void pmm_lru_add_drain(pmm_t *pmm);
+
+struct pmm_mm_stats {
+	uint64_t rss_anon;		/* pages mapped */
+	uint64_t pgtable_pages;		/* page-table pages, the root included */
+	uint64_t nr_vmas;
+	uint64_t faults;		/* pmm_mm_fault calls that mapped something */
+	uint64_t cow_faults;		/* of which copies on write */
+	uint64_t fault_fallbacks;	/* faults that fell back to a smaller order */
+	uint64_t tlb_flushes;		/* TLB-flush callbacks (made or due) */
+	uint64_t gather_batches;	/* page-sized gather batches allocated */
+	uint64_t gather_forced_flushes;	/* flushes forced by a full gather */
+	uint64_t rmap_ns, free_ns;	/* teardown time in rmap removal / freeing (phase_times) */
+};
+
+/** pmm_mm_stats_get - the mm's counters. */
+void pmm_mm_stats_get(pmm_mm_t *mm, struct pmm_mm_stats *out);
+
+/* Per node: the lruvec, the deferred split queue, the swap cache share. */
+struct pmm_node_info {
+	int nid;
+	uint64_t lru_inactive_anon;	/* folios */
+	uint64_t lru_active_anon;
+	uint64_t lru_pages;		/* pages of the folios on the lists */
+	uint64_t deferred_split;	/* folios queued */
+};
+
+/** pmm_node_info - fill @out for node @nid; 0 or -PMM_EINVAL. */
+int pmm_node_info(pmm_t *pmm, int nid, struct pmm_node_info *out);
+
+/* ------------------------------------------------------------------------
+ * mmu_gather for code that keeps its own mappings (a hypervisor's guest
+ * memory, a device MMU): collect pages whose mappings were removed, flush
+ * the TLB once, then drop the references and free what reaches zero.
+ * ------------------------------------------------------------------------ */
+
+#define PMM_GATHER_WORDS 40
+struct pmm_gather {
+	uint64_t priv[PMM_GATHER_WORDS];	/* private; the layout is src/gather.h's */
+};
+
+/** pmm_gather_init - start a gather on the caller's stack. */
+void pmm_gather_init(struct pmm_gather *tlb, pmm_t *pmm, enum pmm_gather_mode mode,
+		     pmm_tlb_flush_fn flush, void *arg);
+/**
+ * pmm_gather_add - hand over one reference on each of @nr pages starting
+ * at @page, all of one folio (a run of consecutive pfns). The references
+ * are dropped after the next flush.
+ * Return: true if the gather filled up and was flushed now.
+ */
+bool pmm_gather_add(struct pmm_gather *tlb, struct pmm_page *page, unsigned long nr);
+/** pmm_gather_flush - TLB flush, then drop and free everything gathered. */
+void pmm_gather_flush(struct pmm_gather *tlb);
+/** pmm_gather_finish - flush and release the gather's batches. */
+void pmm_gather_finish(struct pmm_gather *tlb);
+
+/* ------------------------------------------------------------------------
  * Statistics and introspection
  * ------------------------------------------------------------------------ */
 
@@ -531,6 +711,13 @@ int pmm_unregister_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 	X(bad_page, "bad pages reported")                                      \
 	X(leaked_pages, "frames deliberately leaked as bad (frames)")          \
 	X(shrinker_calls, "shrinker invocations")                              \
+	X(lru_add, "folios added to an LRU list")                              \
+	X(deferred_split, "folios queued for deferred split")                  \
+	X(deferred_split_lock, "deferred split queue lock acquisitions")       \
+	X(split_folios, "folios split by the deferred split scan")             \
+	X(split_freed, "unmapped pages the split freed (frames)")              \
+	X(swapcache_add, "folios added to the swap cache")                     \
+	X(swapcache_del, "folios removed from the swap cache")                 \
 	X(fault_injected, "failures injected by a fault attribute")
 
 struct pmm_stats {

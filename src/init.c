@@ -4,9 +4,13 @@
  * defaults and their resolution, pmm_create() / pmm_destroy(), and the
  * shrinker registry the allocator's slow path calls (kernel shrink_slab()).
  */
+#include "deferred_split.h"
 #include "internal.h"
+#include "lru.h"
 #include "memmap.h"
+#include "mm.h"
 #include "os.h"
+#include "swap.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -204,6 +208,10 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 		pmm->cpu_nodes |= cfg.cpu_to_node[c] != 0;
 	spin_lock_init(&pmm->log_lock);
 	spin_lock_init(&pmm->shrinker_lock);
+	spin_lock_init(&pmm->mm_list_lock);
+	list_init(&pmm->mm_list);
+	deferred_split_init(pmm);
+	swap_cache_init(pmm);
 	fault_init(&pmm->fault[PMM_FAULT_PAGE_ALLOC], &cfg.fault[PMM_FAULT_PAGE_ALLOC]);
 	fault_init(&pmm->fault[PMM_FAULT_META_ALLOC], &cfg.fault[PMM_FAULT_META_ALLOC]);
 	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].calls, atomic_load(&meta_fault.calls));
@@ -212,6 +220,8 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	err = memmap_init(pmm);
 	if (!err)
 		err = zones_init(pmm);
+	if (!err)
+		err = lru_init(pmm);
 	if (err) {
 		pmm_destroy(pmm);
 		return create_failed(&cfg, err, err == -PMM_EBACKING ?
@@ -228,6 +238,13 @@ void pmm_destroy(pmm_t *pmm)
 
 	if (!pmm)
 		return;
+	/* Address spaces the caller left behind go first: they hold frames. */
+	while (pmm->mm_list.next && !list_empty(&pmm->mm_list))
+		pmm_mm_destroy(container_of(pmm->mm_list.next, struct pmm_mm, mm_link));
+	if (pmm->lru_batches)
+		lru_add_drain_all(pmm);
+	lru_exit(pmm);
+	swap_cache_exit(pmm);
 	zones_exit(pmm);
 	memmap_exit(pmm);
 	cfg = pmm->cfg;
@@ -244,15 +261,19 @@ const struct pmm_config *pmm_get_config(const pmm_t *pmm)
  * ------------------------------------------------------------------------ */
 
 /*
- * Run in registration order with no lock held: the list is copied under
- * the lock, so a shrinker may register or unregister others.
+ * The deferred split queue is the first shrinker (the kernel registers
+ * deferred_split_shrinker); the registered ones run after it, in
+ * registration order with no lock held: the list is copied under the lock,
+ * so a shrinker may register or unregister others.
  */
 bool shrink_slab(pmm_t *pmm, unsigned long want)
 {
 	struct pmm_shrinker list[PMM_MAX_SHRINKERS];
 	unsigned int n;
-	unsigned long freed = 0;
+	unsigned long freed = deferred_split_shrink(pmm, want);
 
+	if (freed >= want)
+		return true;
 	spin_lock(&pmm->shrinker_lock);
 	n = pmm->nr_shrinkers;
 	memcpy(list, pmm->shrinkers, n * sizeof(list[0]));

@@ -81,16 +81,63 @@ struct zonelist {
 
 enum { ZONELIST_ALL, ZONELIST_DMA32, NR_ZONELISTS };
 
+enum lru_list { LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, NR_LRU_LISTS };
+
+/* A node's LRU lists (lru.c); anonymous folios only. */
+struct lruvec {
+	pmm_spinlock_t lock PMM_ALIGNED;	/* lists, counts, PG_lru/PG_active changes of listed folios */
+	struct pmm_list lists[NR_LRU_LISTS];
+	uint64_t nr_folios[NR_LRU_LISTS];	/* under lock */
+	uint64_t nr_pages;			/* pages of the listed folios; under lock */
+};
+
+/*
+ * A node's deferred split queue (deferred_split.c): partially mapped large
+ * anonymous folios, linked through folio->deferred_list. The queue holds a
+ * reference on each folio it lists (the reference-drop rule, page_ref.h).
+ */
+struct deferred_split {
+	pmm_spinlock_t lock PMM_ALIGNED;	/* queue, len, PG_deferred */
+	struct pmm_list queue;
+	uint64_t len;
+};
+
 /*
  * struct pmm_node - one NUMA node (the kernel's pglist_data): its zones,
- * the zonelists requests preferring it walk, and (with address spaces) its
- * lruvec and deferred split queue.
+ * the zonelists requests preferring it walk, its lruvec and its deferred
+ * split queue.
  */
 struct pmm_node {
 	struct pmm_zone node_zones[PMM_NR_ZONE_TYPES];	/* DMA32, Normal */
 	struct zonelist node_zonelists[NR_ZONELISTS];	/* every zone / DMA32 only */
 	int node_id;
 	bool populated;			/* some zone has managed frames */
+	struct lruvec lruvec;		/* lru.c */
+	struct deferred_split split_queue;	/* deferred_split.c */
+};
+
+/* The per-CPU LRU add batch (kernel lru_add folio_batch): each entry holds a reference. */
+#define LRU_BATCH 31
+struct lru_batch {
+	pmm_spinlock_t lock;		/* any thread may drain any CPU's batch */
+	unsigned int nr;
+	struct pmm_folio *folios[LRU_BATCH];
+} PMM_ALIGNED;
+
+/* One swap entry's slot in the swap cache's open-addressed index. */
+struct swap_slot {
+	uint64_t entry;			/* 0: empty; SWAP_TOMBSTONE: deleted */
+	struct pmm_folio *folio;
+};
+
+/* The swap cache (swap_cache.c): swap entry -> folio, one reference per page. */
+struct swap_cache {
+	pmm_spinlock_t lock;		/* everything below */
+	struct swap_slot *slots;	/* meta memory, cap entries */
+	uint64_t cap;			/* a power of two */
+	uint64_t used;			/* slots not empty (tombstones included) */
+	uint64_t nr_folios, nr_pages;
+	uint64_t next_entry;		/* entries are handed out once, never reused */
 };
 
 struct mem_section {
@@ -150,6 +197,12 @@ struct pmm {
 	pmm_spinlock_t shrinker_lock;	/* shrinkers[], nr_shrinkers */
 	struct pmm_shrinker shrinkers[PMM_MAX_SHRINKERS];
 	unsigned int nr_shrinkers;
+
+	/* mm.c, lru.c, swap_cache.c */
+	pmm_spinlock_t mm_list_lock;	/* mm_list */
+	struct pmm_list mm_list;	/* every live address space */
+	struct lru_batch *lru_batches;	/* [nr_cpus] */
+	struct swap_cache swap_cache;
 
 	/* fault.c */
 	struct fault_state fault[PMM_NR_FAULT_KINDS];

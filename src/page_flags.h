@@ -47,7 +47,8 @@
 	X(active, Active, "on the active LRU list")                            \
 	X(dirty, Dirty, "written since it was last clean")                     \
 	X(private, Private, "page->private holds owner data")                  \
-	X(table, Table, "a page-table page of an address space")
+	X(table, Table, "a page-table page of an address space")              \
+	X(deferred, Deferred, "on its node's deferred split queue")
 
 enum pageflags {
 #define PG_ENUM(lname, Name, what) PG_##lname,
@@ -63,7 +64,8 @@ _Static_assert(NR_PAGEFLAGS <= 24, "page flags share the word with the zone id")
 #define PAGE_FLAGS_CHECK_AT_FREE                                               \
 	(PF(PG_buddy) | PF(PG_pcp) | PF(PG_bad) | PF(PG_reserved) |            \
 	 PF(PG_lru) | PF(PG_locked) | PF(PG_swapcache) | PF(PG_mlocked) |      \
-	 PF(PG_active) | PF(PG_private) | PF(PG_isolated) | PF(PG_table))
+	 PF(PG_active) | PF(PG_private) | PF(PG_isolated) | PF(PG_table) |     \
+	 PF(PG_deferred))
 /* Flags that must be clear on a free page being handed out. */
 #define PAGE_FLAGS_CHECK_AT_PREP (PAGE_FLAGS_MASK & ~PF(PG_buddy) & ~PF(PG_pcp))
 

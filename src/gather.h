@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gather.h - the mmu_gather (gather.c; kernel mm/mmu_gather.c and
+ * include/asm-generic/tlb.h): pages whose mappings were cleared wait here
+ * until the TLB is flushed, then their references are dropped and what
+ * reaches zero is freed. One implementation, three storage formats:
+ *
+ *   PER_PAGE  one word per page: its page pointer (pre-2023 kernel)
+ *   RANGES    two words per range: first pfn, number of pages; a range
+ *             never spans two folios (range_limit), and the last entry of
+ *             a full batch holds a single page (the 2023 patch)
+ *   ENCODED   one word per run of PTEs of one folio: the page pointer with
+ *             ENCODED_NR_NEXT set when a second word with the page count
+ *             follows (mainline encoded_page)
+ *
+ * Storage is a local bundle of GATHER_BUNDLE entries on the caller's stack
+ * plus page-sized batches, allocated with NOWAIT semantics and capped so
+ * that one gather holds about 10000 entries; when neither is possible the
+ * caller flushes (a forced flush) instead of failing.
+ */
+#ifndef PMM_GATHER_H
+#define PMM_GATHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mm.h"
+
+#define GATHER_BUNDLE 8			/* kernel MMU_GATHER_BUNDLE */
+#define GATHER_MAX_ENTRIES 10000	/* kernel MAX_GATHER_BATCH_COUNT * MAX_GATHER_BATCH */
+#define ENCODED_NR_NEXT 0x2UL		/* kernel ENCODED_PAGE_BIT_NR_PAGES_NEXT */
+#define ENCODED_NR_SHIFT 2
+
+struct gather_batch {
+	struct gather_batch *next;
+	struct pmm_page *page;		/* the frame this batch lives in; NULL: the local bundle */
+	unsigned int nr, max;		/* words used, capacity in words */
+	uint64_t words[];
+};
+
+struct mmu_gather {
+	pmm_t *pmm;
+	struct pmm_mm *mm;		/* NULL: the public API (no rmap to remove) */
+	pmm_tlb_flush_fn flush;
+	void *flush_arg;
+	uint64_t start, end;		/* virtual range to flush; start >= end: none */
+	struct gather_batch *active;
+	pmm_pfn_t range_limit;		/* RANGES: one past the open range's folio; 0: none open */
+	struct gather_batch *rmap_pend;	/* RANGES: ranges from here on still need rmap removal */
+	unsigned int rmap_pend_first;	/* the first such word of rmap_pend */
+	unsigned int batch_count;	/* page-sized batches allocated */
+	uint8_t mode;			/* enum pmm_gather_mode */
+	bool fullmm;			/* exit: the whole mm goes */
+	bool phase_times;		/* time rmap removal and freeing */
+	bool need_flush;		/* pages gathered since the last TLB flush */
+	uint32_t nr_flushes, nr_forced;	/* TLB flushes, flushes forced by a full gather */
+	uint64_t rmap_ns, free_ns;
+	struct gather_batch local;
+	uint64_t local_words[2 * GATHER_BUNDLE];
+};
+
+void tlb_gather_mmu(struct mmu_gather *tlb, pmm_t *pmm, struct pmm_mm *mm,
+		    enum pmm_gather_mode mode, bool fullmm);
+/* The mm's TLB entries for [start, end) must go before the pages do. */
+static inline void tlb_track_range(struct mmu_gather *tlb, uint64_t start, uint64_t end)
+{
+	if (start < tlb->start)
+		tlb->start = start;
+	if (end > tlb->end)
+		tlb->end = end;
+	tlb->need_flush = true;
+}
+
+/* The zap side; each returns true when the gather is full: the caller must flush. */
+bool tlb_remove_page(struct mmu_gather *tlb, struct pmm_page *page);		/* PER_PAGE */
+bool tlb_remove_folio_pages(struct mmu_gather *tlb, struct pmm_page *page, unsigned int nr);	/* ENCODED */
+bool tlb_remove_pfns(struct mmu_gather *tlb, pmm_pfn_t pfn, unsigned int nr,
+		     pmm_pfn_t folio_end);						/* RANGES */
+
+void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb);
+void tlb_flush_rmaps(struct mmu_gather *tlb);	/* RANGES: rmap removal once per range */
+void tlb_flush_mmu(struct mmu_gather *tlb);
+void tlb_finish_mmu(struct mmu_gather *tlb);
+
+#endif /* PMM_GATHER_H */

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kpage.h - frames the instance uses for its own structures (page tables,
+ * mmu_gather batches), taken from its own buddy allocator as the kernel's
+ * pagetable_alloc() and __get_free_page() are: counted in pgalloc, subject
+ * to fault injection, and real memory where the instance has backing.
+ * Without backing a frame is only a number, so its contents live in a
+ * metadata shadow whose address the page's ->private keeps (PG_private).
+ */
+#ifndef PMM_KPAGE_H
+#define PMM_KPAGE_H
+
+#include "memmap.h"
+#include "page_flags.h"
+
+/* Return: the zeroed contents of a new order-0 frame (*@pagep), or NULL. */
+void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep);
+/* Free a frame from kpage_alloc(); the caller cleared any flag it set. */
+void kpage_free(pmm_t *pmm, struct pmm_page *page);
+
+/* The contents of a kpage_alloc() frame. */
+static inline void *kpage_address(const pmm_t *pmm, const struct pmm_page *page)
+{
+	if (pmm->direct_map)
+		return pfn_to_virt(pmm, page_to_pfn(pmm, page));
+	return (void *)(uintptr_t)page->private;
+}
+
+#endif /* PMM_KPAGE_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm.h - address spaces (mm.c): struct pmm_mm, its VMAs, and the anon_vma
+ * that the mms of one fork family share.
+ *
+ * Locking: mm->lock is the mmap lock and the page-table lock in one; every
+ * operation on an mm holds it, so its tables, VMAs and counters need no
+ * other. Lock order: mm->lock, then anon_vma->lock, then the leaf locks
+ * (lruvec, deferred split queue, swap cache, lru batch, pcp, zone). The
+ * deferred split scan takes an anon_vma's lock and then only trylocks its
+ * mms' locks, so it cannot deadlock against a faulting or forking mm.
+ */
+#ifndef PMM_MM_H
+#define PMM_MM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmzone.h"
+#include "pgtable.h"
+
+struct vma {
+	uint64_t start, end;		/* [start, end), page aligned */
+	unsigned int folio_order;	/* the mTHP policy of its faults */
+	unsigned int flags;		/* PMM_MAP_WRITE */
+};
+
+/*
+ * struct anon_vma - what an anonymous folio's ->mapping points at (tagged
+ * PAGE_MAPPING_ANON): the fork family of mms that may map it. Every folio
+ * of the family maps at the same virtual address in every mm of it
+ * (->index), so the rmap walk is a page-table lookup per mm.
+ */
+struct anon_vma {
+	pmm_spinlock_t lock;		/* mms, nr_mms */
+	struct pmm_list mms;		/* struct pmm_mm.anon_vma_link */
+	unsigned int nr_mms;
+	enum pmm_mapcount_model model;	/* the family's mapcount model */
+};
+
+#define PMM_MM_MAGIC 0x706d6d21u	/* "pmm!": a live mm */
+
+struct pmm_mm {
+	uint32_t magic;			/* PMM_MM_MAGIC while live */
+	pmm_t *pmm;
+	struct pmm_mm_config cfg;
+	pmm_spinlock_t lock;		/* mmap lock + page-table lock */
+	struct pmm_page *pgd;		/* the root table */
+	struct vma *vmas;		/* sorted by start, not overlapping */
+	unsigned int nr_vmas, max_vmas;
+	struct anon_vma *anon_vma;	/* the fork family */
+	struct pmm_list anon_vma_link;	/* on anon_vma->mms, under its lock */
+	struct pmm_list mm_link;	/* on pmm->mm_list, under mm_list_lock */
+	struct pmm_mm_stats stats;	/* under lock */
+};
+
+/* The PTE at @addr inside its table's entries. */
+static inline pte_t *pte_of(const pmm_t *pmm, struct pmm_page *ptable, uint64_t addr)
+{
+	return table_entries(pmm, ptable) + pt_index(addr, 0);
+}
+
+/* mm.c: the teardown floor of the teardown benchmark (white box). */
+int mm_floor_exit(struct pmm_mm *mm, uint64_t *ns);
+
+#endif /* PMM_MM_H */
