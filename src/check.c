@@ -10,18 +10,32 @@
  *  2. walks each pcp list: PG_pcp, order, alignment, no overlap, count;
  *  3. classifies every frame: free, allocated (refcount > 0), frozen
  *     (handed out, refcount 0) or leaked (PG_bad), with the folio and
- *     tail invariants, and checks that the four add up to the managed count.
+ *     tail invariants, and checks that the four add up to the managed count;
+ *  4. with address spaces: walks every live mm's page tables (table pages
+ *     marked and counted, RSS), counts the PTEs mapping each frame, and
+ *     checks every anonymous folio's mapcounts against those counts in its
+ *     mapcount model, its refcount against its mappings, and its LRU,
+ *     deferred split and swap cache membership against those structures.
+ * Address spaces are locked first (mm, then the lruvec, queue and swap
+ * cache locks), then pcp and zone locks: the allocator's own order.
  */
 #include "buddy.h"
+#include "deferred_split.h"
+#include "lru.h"
+#include "mm.h"
 #include "internal.h"
 #include "memmap.h"
 #include "page_ref.h"
 #include "pcp.h"
+#include "rmap.h"
+#include "swap.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
 #define MAX_REPORTS 20
+
+enum { MARK_LRU = 1, MARK_DEFERRED = 2 };
 
 struct checker {
 	pmm_t *pmm;
@@ -30,6 +44,10 @@ struct checker {
 	uint64_t *free_map;	/* one bit per frame of [min_pfn, max_pfn) */
 	size_t map_bytes;
 	uint64_t free, allocated, frozen, leaked, managed, listed;
+	/* with address spaces: per frame of [min_pfn, max_pfn) */
+	uint32_t *ptes;		/* PTEs of every mm mapping the frame */
+	uint8_t *marks;		/* MARK_*: listed on an LRU list / a deferred split queue */
+	uint64_t table_pages;	/* PG_table frames the mms' tables use */
 };
 
 static void violation(struct checker *c, const char *fmt, ...)
@@ -265,6 +283,9 @@ static void check_owned_block(struct checker *c, struct pmm_page *page, pmm_pfn_
 	if ((f & PF(PG_head)) && folio_order((struct pmm_folio *)page) != order)
 		violation(c, "pfn %#llx: folio order %u, block order %u", (unsigned long long)pfn,
 			  folio_order((struct pmm_folio *)page), order);
+	/* A large folio counting per folio keeps its mappings in large_mapcount only. */
+	if ((f & PF(PG_head)) && folio_counts_per_folio((struct pmm_folio *)page))
+		maps = folio_mapcount((struct pmm_folio *)page);
 	if (refs < 0)
 		violation(c, "pfn %#llx: refcount %d", (unsigned long long)pfn, refs);
 	else if (refs < maps && !(f & PF(PG_bad)))
@@ -327,6 +348,232 @@ static void classify_frames(struct checker *c)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * Address spaces, LRU, deferred split queues, swap cache
+ * ------------------------------------------------------------------------ */
+
+/* Walk an mm's level-@level @table: tables marked and counted, PTEs counted per frame. */
+static uint64_t check_mm_table(struct checker *c, struct pmm_mm *mm, struct pmm_page *table,
+			       int level, uint64_t *rss)
+{
+	pmm_t *pmm = c->pmm;
+	pte_t *e = table_entries(pmm, table);
+	uint64_t tables = 1, used = 0;
+
+	if (!PageTable(table) || page_ref_count(table) != 1)
+		violation(c, "mm %p: table pfn %#llx not a PG_table page with one reference",
+			  (void *)mm, (unsigned long long)page_to_pfn(pmm, table));
+	for (unsigned int i = 0; i < PTRS_PER_TABLE; i++) {
+		pmm_pfn_t pfn;
+
+		if (!e[i])
+			continue;
+		used++;
+		pfn = pte_pfn(e[i]);
+		if (!pte_present(e[i]) || !pfn_managed(pmm, pfn)) {
+			violation(c, "mm %p: level-%d entry %#llx names no managed frame", (void *)mm,
+				  level, (unsigned long long)e[i]);
+			continue;
+		}
+		if (level) {
+			tables += check_mm_table(c, mm, pfn_to_page(pmm, pfn), level - 1, rss);
+		} else {
+			c->ptes[pfn - pmm->min_pfn]++;
+			(*rss)++;
+		}
+	}
+	if (used != table->index)
+		violation(c, "mm %p: table pfn %#llx has %llu entries, counts %llu", (void *)mm,
+			  (unsigned long long)page_to_pfn(pmm, table), (unsigned long long)used,
+			  (unsigned long long)table->index);
+	return tables;
+}
+
+static void check_lru_and_queues(struct checker *c)
+{
+	pmm_t *pmm = c->pmm;
+
+	for (int nid = 0; nid < PMM_MAX_NODES; nid++) {
+		struct lruvec *lruvec = &NODE_DATA(pmm, nid)->lruvec;
+		struct deferred_split *ds = &NODE_DATA(pmm, nid)->split_queue;
+		uint64_t pages = 0;
+		unsigned long n;
+
+		for (int l = 0; l < NR_LRU_LISTS; l++) {
+			struct pmm_list *head = &lruvec->lists[l];
+
+			if (!list_valid(head, pmm->managed_pages, &n) || n != lruvec->nr_folios[l]) {
+				violation(c, "node %d LRU list %d broken or miscounted", nid, l);
+				continue;
+			}
+			for (struct pmm_list *e = head->next; e != head; e = e->next) {
+				struct pmm_folio *folio = container_of(e, struct pmm_folio, page.lru);
+
+				if (!page_belongs(pmm, &folio->page) || !folio_test_lru(folio) ||
+				    page_is_tail(&folio->page) || folio_ref_count(folio) <= 0) {
+					violation(c, "node %d LRU: entry %p is not a live PG_lru folio", nid,
+						  (void *)folio);
+					continue;
+				}
+				c->marks[page_to_pfn(pmm, &folio->page) - pmm->min_pfn] |= MARK_LRU;
+				pages += folio_nr_pages(folio);
+			}
+		}
+		if (pages != lruvec->nr_pages)
+			violation(c, "node %d LRU: lists hold %llu pages, counter says %llu", nid,
+				  (unsigned long long)pages, (unsigned long long)lruvec->nr_pages);
+		if (!list_valid(&ds->queue, pmm->managed_pages, &n) || n != ds->len) {
+			violation(c, "node %d deferred split queue broken or miscounted", nid);
+			continue;
+		}
+		for (struct pmm_list *e = ds->queue.next; e != &ds->queue; e = e->next) {
+			struct pmm_folio *folio = container_of(e, struct pmm_folio, deferred_list);
+
+			if (!page_belongs(pmm, &folio->page) || !folio_test_deferred(folio) ||
+			    folio_order(folio) < 2 || folio_ref_count(folio) <= 0) {
+				violation(c, "node %d deferred split queue: entry %p is not a queued folio",
+					  nid, (void *)folio);
+				continue;
+			}
+			c->marks[page_to_pfn(pmm, &folio->page) - pmm->min_pfn] |= MARK_DEFERRED;
+		}
+	}
+}
+
+/* One anonymous folio (or a frame some PTE maps) against the PTE counts and the lists. */
+static void check_anon_folio(struct checker *c, struct pmm_folio *folio, pmm_pfn_t pfn,
+			     uint64_t *swapcached)
+{
+	pmm_t *pmm = c->pmm;
+	unsigned long nr = folio_nr_pages(folio);
+	uint8_t mark = c->marks[pfn - pmm->min_pfn];
+	long total = 0, mapped_pages = 0;
+	bool per_folio = folio_counts_per_folio(folio);
+
+	for (unsigned long i = 0; i < nr; i++) {
+		uint32_t maps = c->ptes[pfn + i - pmm->min_pfn];
+		int mc = atomic_load_explicit(&folio_page(folio, i)->mapcount, memory_order_relaxed);
+
+		total += maps;
+		mapped_pages += maps > 0;
+		if ((!per_folio || !folio_test_large(folio)) && mc + 1 != (int)maps)
+			violation(c, "pfn %#llx: mapcount %d, %u PTEs map it", (unsigned long long)(pfn + i),
+				  mc + 1, maps);
+		else if (per_folio && folio_test_large(folio) && mc != -1)
+			violation(c, "pfn %#llx: per-folio model but the page counts %d mappings",
+				  (unsigned long long)(pfn + i), mc + 1);
+	}
+	if (folio_test_large(folio)) {
+		if (folio_mapcount(folio) != total)
+			violation(c, "folio %#llx: large_mapcount says %d mappings, %ld PTEs map it",
+				  (unsigned long long)pfn, folio_mapcount(folio), total);
+		if (!per_folio &&
+		    atomic_load_explicit(&folio->nr_pages_mapped, memory_order_relaxed) != mapped_pages)
+			violation(c, "folio %#llx: nr_pages_mapped %d, %ld pages mapped",
+				  (unsigned long long)pfn,
+				  atomic_load_explicit(&folio->nr_pages_mapped, memory_order_relaxed),
+				  mapped_pages);
+	}
+	if (folio_ref_count(folio) < total)
+		violation(c, "folio %#llx: refcount %d below its %ld mappings", (unsigned long long)pfn,
+			  folio_ref_count(folio), total);
+	if (folio_test_lru(folio) != !!(mark & MARK_LRU))
+		violation(c, "folio %#llx: PG_lru %d but %son an LRU list", (unsigned long long)pfn,
+			  folio_test_lru(folio), mark & MARK_LRU ? "" : "not ");
+	if (folio_test_deferred(folio) != !!(mark & MARK_DEFERRED))
+		violation(c, "folio %#llx: PG_deferred %d but %son a deferred split queue",
+			  (unsigned long long)pfn, folio_test_deferred(folio),
+			  mark & MARK_DEFERRED ? "" : "not ");
+	if (folio_test_swapcache(folio)) {
+		(*swapcached)++;
+		if (!swap_cache_holds_locked(pmm, folio))
+			violation(c, "folio %#llx: PG_swapcache but the swap cache does not name it",
+				  (unsigned long long)pfn);
+	}
+}
+
+static void check_frames_against_mms(struct checker *c)
+{
+	pmm_t *pmm = c->pmm;
+	uint64_t swapcached = 0, tables = 0;
+
+	for (pmm_pfn_t pfn = pmm->min_pfn; pfn < pmm->max_pfn;) {
+		struct pmm_page *page;
+
+		if (!pfn_present(pmm, pfn)) {
+			pfn = next_section_pfn(pmm, pfn);
+			continue;
+		}
+		page = pfn_to_page(pmm, pfn);
+		tables += PageTable(page);
+		if (PageBad(page)) {		/* leaked as bad: it keeps whatever it had */
+			pfn += 1UL << page->alloc_order;
+			continue;
+		}
+		if (PageOwned(page) && folio_test_anon((struct pmm_folio *)page)) {
+			struct pmm_folio *folio = (struct pmm_folio *)page;
+
+			check_anon_folio(c, folio, pfn, &swapcached);
+			pfn += folio_nr_pages(folio);
+			continue;
+		}
+		if (c->ptes[pfn - pmm->min_pfn])
+			violation(c, "pfn %#llx: mapped by a PTE but not an anonymous folio",
+				  (unsigned long long)pfn);
+		if (c->marks[pfn - pmm->min_pfn] || PageLRU(page) || PageDeferred(page))
+			violation(c, "pfn %#llx: on an LRU list or split queue, not an anonymous folio",
+				  (unsigned long long)pfn);
+		pfn++;
+	}
+	if (tables != c->table_pages)
+		violation(c, "%llu PG_table frames, the mms' tables use %llu", (unsigned long long)tables,
+			  (unsigned long long)c->table_pages);
+	if (swapcached != pmm->swap_cache.nr_folios)
+		violation(c, "%llu PG_swapcache folios, the swap cache holds %llu",
+			  (unsigned long long)swapcached, (unsigned long long)pmm->swap_cache.nr_folios);
+}
+
+static void check_address_spaces(struct checker *c)
+{
+	pmm_t *pmm = c->pmm;
+
+	for (struct pmm_list *l = pmm->mm_list.next; l != &pmm->mm_list; l = l->next) {
+		struct pmm_mm *mm = container_of(l, struct pmm_mm, mm_link);
+		uint64_t rss = 0, tables = check_mm_table(c, mm, mm->pgd, PT_LEVELS - 1, &rss);
+
+		if (tables != mm->stats.pgtable_pages)
+			violation(c, "mm %p: %llu table pages, pgtable_pages says %llu", (void *)mm,
+				  (unsigned long long)tables, (unsigned long long)mm->stats.pgtable_pages);
+		if (rss != mm->stats.rss_anon)
+			violation(c, "mm %p: %llu PTEs present, rss_anon says %llu", (void *)mm,
+				  (unsigned long long)rss, (unsigned long long)mm->stats.rss_anon);
+		c->table_pages += tables;
+	}
+	check_lru_and_queues(c);
+	check_frames_against_mms(c);
+}
+
+/* Every lock of the address-space side, in order (mm first), or their release. */
+static void lock_mm_side(pmm_t *pmm, bool lock)
+{
+	if (lock)
+		spin_lock(&pmm->mm_list_lock);
+	for (struct pmm_list *l = pmm->mm_list.next; l != &pmm->mm_list; l = l->next) {
+		struct pmm_mm *mm = container_of(l, struct pmm_mm, mm_link);
+
+		lock ? spin_lock(&mm->lock) : spin_unlock(&mm->lock);
+	}
+	for (int nid = 0; nid < PMM_MAX_NODES; nid++) {
+		struct pmm_node *node = NODE_DATA(pmm, nid);
+
+		lock ? spin_lock(&node->lruvec.lock) : spin_unlock(&node->lruvec.lock);
+		lock ? spin_lock(&node->split_queue.lock) : spin_unlock(&node->split_queue.lock);
+	}
+	lock ? spin_lock(&pmm->swap_cache.lock) : spin_unlock(&pmm->swap_cache.lock);
+	if (!lock)
+		spin_unlock(&pmm->mm_list_lock);
+}
+
 static void lock_all(pmm_t *pmm, bool lock)
 {
 	struct pmm_zone *zone;
@@ -349,9 +596,16 @@ int pmm_check(pmm_t *pmm)
 	struct fault_state never = { 0 };
 
 	c.free_map = meta_alloc_cfg(&pmm->cfg, &never, c.map_bytes);
-	if (!c.free_map)
+	c.ptes = meta_alloc_cfg(&pmm->cfg, &never, (size_t)span * sizeof(*c.ptes));
+	c.marks = meta_alloc_cfg(&pmm->cfg, &never, (size_t)span);
+	if (!c.free_map || !c.ptes || !c.marks) {
+		meta_free(pmm, c.free_map, c.map_bytes);
+		meta_free(pmm, c.ptes, (size_t)span * sizeof(*c.ptes));
+		meta_free(pmm, c.marks, (size_t)span);
 		return -PMM_ENOMEM;
+	}
 
+	lock_mm_side(pmm, true);
 	lock_all(pmm, true);
 	for_each_populated_zone(pmm, zone) {
 		check_buddy_lists(&c, zone);
@@ -363,7 +617,9 @@ int pmm_check(pmm_t *pmm)
 					  zone->pageblock_mt[b]);
 	}
 	classify_frames(&c);
+	check_address_spaces(&c);
 	lock_all(pmm, false);
+	lock_mm_side(pmm, false);
 
 	if (c.free != c.listed)
 		violation(&c, "frames marked free %llu, lists hold %llu",
@@ -378,6 +634,8 @@ int pmm_check(pmm_t *pmm)
 		violation(&c, "leaked frames %llu, counter says %llu", (unsigned long long)c.leaked,
 			  (unsigned long long)pmm_leaked_frames(pmm));
 	meta_free(pmm, c.free_map, c.map_bytes);
+	meta_free(pmm, c.ptes, (size_t)span * sizeof(*c.ptes));
+	meta_free(pmm, c.marks, (size_t)span);
 	report_violations(&c);
 	return c.errors ? -PMM_ECORRUPT : 0;
 }

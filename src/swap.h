@@ -25,5 +25,7 @@ void swap_cache_del(pmm_t *pmm, struct pmm_folio *folio);
 void free_swap_cache(pmm_t *pmm, struct pmm_folio *folio);
 /* The folio cached for @entry, or NULL. */
 struct pmm_folio *swap_cache_lookup(pmm_t *pmm, uint64_t entry);
+/* Validator (pmm_check): every entry of @folio names it. Context: the swap cache lock held. */
+bool swap_cache_holds_locked(pmm_t *pmm, const struct pmm_folio *folio);
 
 #endif /* PMM_SWAP_H */

@@ -163,6 +163,19 @@ struct pmm_folio *swap_cache_lookup(pmm_t *pmm, uint64_t entry)
 	return folio;
 }
 
+bool swap_cache_holds_locked(pmm_t *pmm, const struct pmm_folio *folio)
+{
+	struct swap_cache *sc = &pmm->swap_cache;
+
+	for (unsigned long i = 0; i < folio_nr_pages(folio); i++) {
+		struct swap_slot *s = slot_find_locked(sc, folio->page.private + i);
+
+		if (!s || s->folio != folio)
+			return false;
+	}
+	return true;
+}
+
 unsigned long pmm_swapcache_nr(pmm_t *pmm)
 {
 	unsigned long nr;
