@@ -132,15 +132,6 @@ void tu_assert_conserved(pmm_t *pmm, uint64_t held)
 
 /* ------------------------------------------------------------------------ */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 uint64_t tu_seed(void)
 {
 	static int done;
@@ -164,33 +155,12 @@ uint64_t tu_seed(void)
 	return seed;
 }
 
-void tu_rng_init(struct tu_rng *r, const char *what, uint64_t salt)
+void tu_rng_init(struct prng *r, const char *what, uint64_t salt)
 {
 	uint64_t seed = tu_seed();
 
-	r->s = seed ^ (salt * 0x2545f4914f6cdd1dull);
+	prng_init(r, seed, salt);
 	print_message("%s: PMM_TEST_SEED=%" PRIu64 " salt %" PRIu64 "\n", what, seed, salt);
-}
-
-uint64_t tu_rand(struct tu_rng *r)
-{
-	return splitmix64(&r->s);
-}
-
-uint64_t tu_rand_below(struct tu_rng *r, uint64_t n)
-{
-	return tu_rand(r) % n;
-}
-
-void tu_shuffle(struct tu_rng *r, void **v, size_t n)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = tu_rand_below(r, i);
-		void *t = v[i - 1];
-
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -347,51 +317,20 @@ size_t tu_fill_exhaust(pmm_t *pmm, struct tu_list *l, pmm_gfp_t gfp, unsigned in
 
 /* ------------------------------------------------------------------------ */
 
-static uint64_t tu_pattern_word(pmm_pfn_t pfn, uint64_t tag)
-{
-	uint64_t x = pfn ^ (tag << 1);
-
-	return splitmix64(&x);
-}
-
 void tu_pattern_write(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag)
 {
-	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
-
-	for (uint64_t i = 0; i < (1ull << order); i++) {
-		uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-		uint64_t base;
-
-		if (!w)
-			return;
-		base = tu_pattern_word(pfn + i, tag);
-		for (size_t k = 0; k < words; k++)
-			w[k] = base + k;
-	}
+	pattern_write(pmm, pmm_page_to_pfn(pmm, page), 1ul << order, tag, PATTERN_ALL);
 }
 
-int tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag)
+bool tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag)
 {
-	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
+	struct pattern_mismatch bad;
 
-	for (uint64_t i = 0; i < (1ull << order); i++) {
-		const uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-		uint64_t base;
-
-		if (!w)
-			return 1;
-		base = tu_pattern_word(pfn + i, tag);
-		for (size_t k = 0; k < words; k++) {
-			if (w[k] != base + k) {
-				print_message("pattern mismatch: pfn %#" PRIx64 " word %zu: %#" PRIx64
-					      " != %#" PRIx64 "\n", pfn + i, k, w[k], base + k);
-				return 0;
-			}
-		}
-	}
-	return 1;
+	if (pattern_verify(pmm, pmm_page_to_pfn(pmm, page), 1ul << order, tag, PATTERN_ALL, &bad))
+		return true;
+	print_message("pattern mismatch: pfn %#" PRIx64 " word %zu: %#" PRIx64 " != %#" PRIx64 "\n",
+		      bad.pfn, bad.word, bad.got, bad.want);
+	return false;
 }
 
 /* ------------------------------------------------------------------------

@@ -13,11 +13,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
 #include "pmm.h"
+#include "common/pattern.h"
+#include "common/prng.h"
 
 #define TU_MIB(n) ((uint64_t)(n) << 20)
 /* Default first pfn of tu_config() instances: 4 GiB, so one Normal zone. */
@@ -84,22 +87,14 @@ pmm_t *tu_create(const struct pmm_config *cfg);
 void tu_assert_conserved(pmm_t *pmm, uint64_t held);
 
 /* ------------------------------------------------------------------------
- * Seeded randomness: the seed is printed so a failure can be replayed
- * with PMM_TEST_SEED=<seed>.
+ * Seeded randomness (common/prng.h): the seed is printed so a failure can
+ * be replayed with PMM_TEST_SEED=<seed>.
  * ------------------------------------------------------------------------ */
-
-struct tu_rng {
-	uint64_t s;
-};
 
 /* tu_seed - PMM_TEST_SEED or a time-based seed, printed once. */
 uint64_t tu_seed(void);
-/* tu_rng_init - seed @r from tu_seed() and @salt, and print both. */
-void tu_rng_init(struct tu_rng *r, const char *what, uint64_t salt);
-uint64_t tu_rand(struct tu_rng *r);
-/* tu_rand_below - uniform in [0, n); n > 0. */
-uint64_t tu_rand_below(struct tu_rng *r, uint64_t n);
-void tu_shuffle(struct tu_rng *r, void **v, size_t n);
+/* tu_rng_init - seed @r with stream @salt of tu_seed(), and print both. */
+void tu_rng_init(struct prng *r, const char *what, uint64_t salt);
 
 /* ------------------------------------------------------------------------
  * Buddyinfo snapshots
@@ -170,13 +165,13 @@ void tu_free_all(pmm_t *pmm, struct tu_list *l);
 size_t tu_fill_exhaust(pmm_t *pmm, struct tu_list *l, pmm_gfp_t gfp, unsigned int order);
 
 /* ------------------------------------------------------------------------
- * Memory patterns (no-ops on unbacked instances)
+ * Memory patterns (common/pattern.h; no-ops on unbacked instances)
  * ------------------------------------------------------------------------ */
 
-/* tu_pattern_write - write a pfn- and @tag-dependent pattern into 2^@order frames. */
+/* tu_pattern_write - write the pattern of @tag into every word of 2^@order frames. */
 void tu_pattern_write(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
-/* tu_pattern_ok - true when the pattern of tu_pattern_write() is intact. */
-int tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
+/* tu_pattern_ok - true when the pattern of tu_pattern_write() is intact; prints the first mismatch. */
+bool tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
 #define tu_pattern_verify(pmm, page, order, tag) \
 	assert_true(tu_pattern_ok(pmm, page, order, tag))
 

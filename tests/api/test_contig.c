@@ -551,7 +551,7 @@ static void test_range_from_folio_tail_per_page(void **state)
 
 static void test_unaligned_ranges(void **state)
 {
-	struct tu_rng rng;
+	struct prng rng;
 
 	(void)state;
 	tu_rng_init(&rng, "unaligned_ranges", 6);
@@ -609,14 +609,14 @@ static void test_unaligned_ranges(void **state)
 		/* Random partitions of split order-10 blocks, pieces freed in random order. */
 		for (int round = 0; round < 40; round++) {
 			pmm_pfn_t cut[66];
-			unsigned int ncut = 0, order = 1 + (unsigned int)tu_rand_below(&rng, MAX_ORDER);
+			unsigned int ncut = 0, order = 1 + (unsigned int)prng_below(&rng, MAX_ORDER);
 			unsigned long size = 1ul << order;
 			unsigned int idx[66];
 
 			pfn = tu_alloc_split(pmm, order);
 			cut[ncut++] = 0;
-			for (unsigned int k = 0; k < 1 + tu_rand_below(&rng, 16); k++)
-				cut[ncut++] = 1 + tu_rand_below(&rng, size - 1);
+			for (unsigned int k = 0; k < 1 + prng_below(&rng, 16); k++)
+				cut[ncut++] = 1 + prng_below(&rng, size - 1);
 			cut[ncut++] = size;
 			/* sort and dedupe the cuts */
 			for (unsigned int a = 1; a < ncut; a++)
@@ -633,12 +633,7 @@ static void test_unaligned_ranges(void **state)
 			ncut = w;
 			for (unsigned int a = 0; a + 1 < ncut; a++)
 				idx[a] = a;
-			for (unsigned int a = ncut - 1; a > 1; a--) {
-				unsigned int j = (unsigned int)tu_rand_below(&rng, a), t = idx[a - 1];
-
-				idx[a - 1] = idx[j];
-				idx[j] = t;
-			}
+			prng_shuffle(&rng, idx, ncut - 1, sizeof(idx[0]));
 			for (unsigned int a = 0; a + 1 < ncut; a++) {
 				pmm_pfn_t s = pfn + cut[idx[a]];
 				unsigned long nr = (unsigned long)(cut[idx[a] + 1] - cut[idx[a]]);
@@ -708,16 +703,6 @@ static void cmp_compare(struct cmp_ctx *c, const char *when)
 	}
 }
 
-static void shuffle_sz(struct tu_rng *r, size_t *v, size_t n)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = tu_rand_below(r, i), t = v[i - 1];
-
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
-}
-
 static void cmp_get(struct cmp_ctx *c, size_t i)
 {
 	for (int k = 0; k < 2; k++)
@@ -726,13 +711,13 @@ static void cmp_get(struct cmp_ctx *c, size_t i)
 }
 
 /* A random run of held frames starting at or after @from (wrapping); false if none. */
-static bool cmp_pick_held_run(struct cmp_ctx *c, struct tu_rng *r, size_t *s, size_t *n)
+static bool cmp_pick_held_run(struct cmp_ctx *c, struct prng *r, size_t *s, size_t *n)
 {
-	size_t from = tu_rand_below(r, CMP_PAGES);
+	size_t from = prng_below(r, CMP_PAGES);
 
 	for (size_t k = 0; k < CMP_PAGES; k++) {
 		size_t i = (from + k) % CMP_PAGES;
-		size_t max = 1 + tu_rand_below(r, tu_rand_below(r, 4) ? 64 : 2048), len = 0;
+		size_t max = 1 + prng_below(r, prng_below(r, 4) ? 64 : 2048), len = 0;
 
 		if (!c->refs[i])
 			continue;
@@ -749,14 +734,14 @@ static void test_batched_matches_per_page(void **state)
 {
 	struct cmp_ctx c = { 0 };
 	struct tu_buddy fresh;
-	struct tu_rng rng;
+	struct prng rng;
 	enum pmm_memmap_model model;
 	const int nops = 1500;
 	unsigned long n_alloc = 0, n_busy = 0, n_free = 0, n_get = 0, n_bulk = 0, n_cmp = 0;
 
 	(void)state;
 	tu_rng_init(&rng, "batched_vs_per_page", 7);
-	model = tu_rand_below(&rng, 2) ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
+	model = prng_below(&rng, 2) ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
 	print_message("memmap model: %s\n", model == PMM_MEMMAP_SPARSE ? "sparse" : "vmemmap");
 	for (int k = 0; k < 2; k++) {
 		struct pmm_config cfg;
@@ -770,13 +755,13 @@ static void test_batched_matches_per_page(void **state)
 	assert_non_null(c.refs);
 
 	for (int op = 0; op < nops; op++) {
-		unsigned int kind = (unsigned int)tu_rand_below(&rng, 100);
+		unsigned int kind = (unsigned int)prng_below(&rng, 100);
 		size_t s, n;
 
 		if (kind < 35) {
 			/* alloc_contig_range: short or long, anywhere (section crossings included) */
-			n = 1 + tu_rand_below(&rng, tu_rand_below(&rng, 3) ? 300 : 3000);
-			s = tu_rand_below(&rng, CMP_PAGES - n + 1);
+			n = 1 + prng_below(&rng, prng_below(&rng, 3) ? 300 : 3000);
+			s = prng_below(&rng, CMP_PAGES - n + 1);
 			bool busy = false;
 			for (size_t i = s; i < s + n; i++)
 				busy |= c.refs[i] != 0;
@@ -833,14 +818,14 @@ static void test_batched_matches_per_page(void **state)
 			}
 			if (!cnt)
 				continue;
-			if (tu_rand_below(&rng, 2))
-				shuffle_sz(&rng, idx, cnt);
+			if (prng_below(&rng, 2))
+				prng_shuffle(&rng, idx, cnt, sizeof(idx[0]));
 			for (size_t j = 0; j < cnt; j++)
 				for (int k = 0; k < 2; k++)
 					arr[k][j] = tu_page_at(c.pmm[k], cmp_pfn(idx[j]));
-			if (tu_rand_below(&rng, 2) && cnt > 2) {
+			if (prng_below(&rng, 2) && cnt > 2) {
 				/* a NULL slot: that frame keeps its reference */
-				size_t j = tu_rand_below(&rng, cnt);
+				size_t j = prng_below(&rng, cnt);
 
 				arr[0][j] = arr[1][j] = NULL;
 				idx[j] = SIZE_MAX;
@@ -1327,7 +1312,7 @@ static void test_alloc_contig_pages(void **state)
 
 static void test_free_pages_bulk(void **state)
 {
-	struct tu_rng rng;
+	struct prng rng;
 
 	(void)state;
 	tu_rng_init(&rng, "free_pages_bulk", 10);
@@ -1362,7 +1347,7 @@ static void test_free_pages_bulk(void **state)
 		pfn = tu_alloc_split(pmm, 9);
 		for (int i = 0; i < 512; i++)
 			arr[i] = tu_page_at(pmm, pfn + i);
-		tu_shuffle(&rng, (void **)arr, 512);
+		prng_shuffle(&rng, arr, 512, sizeof(arr[0]));
 		pmm_free_pages_bulk(pmm, arr, 512);
 		assert_counts(pmm, pfn, 512, 0);
 		tu_check(pmm);
@@ -1376,8 +1361,8 @@ static void test_free_pages_bulk(void **state)
 			memset(arr, 0, sizeof(arr));
 			assert_int_equal(pmm_alloc_pages_bulk(pmm, 0, 600, arr), 600);
 			if (variant)
-				tu_shuffle(&rng, (void **)arr, 600);
-			for (int i = 0; i < 600; i += 1 + (int)tu_rand_below(&rng, 20)) {
+				prng_shuffle(&rng, arr, 600, sizeof(arr[0]));
+			for (int i = 0; i < 600; i += 1 + (int)prng_below(&rng, 20)) {
 				nulled[nn++] = arr[i];
 				arr[i] = NULL;
 			}
@@ -1423,7 +1408,7 @@ static void test_free_pages_bulk(void **state)
 				break;
 			default:
 				arr[n] = arr[dup];
-				tu_shuffle(&rng, (void **)arr, n + 1);
+				prng_shuffle(&rng, arr, n + 1, sizeof(arr[0]));
 				break;
 			}
 			tu_report_mark(pmm, &bad, &m);
@@ -1587,16 +1572,17 @@ static void *share_thread(void *arg)
 {
 	struct share_arg *a = arg;
 	struct share_ctx *c = a->ctx;
-	uint64_t x = c->seed ^ (a->id * 0x9e3779b97f4a7c15ull);
+	struct prng rng;
 
+	prng_init(&rng, c->seed, a->id);
 	tu_set_cpu(a->id);
 	for (int round = 0; round < SHARE_ROUNDS; round++) {
+		uint64_t x = prng_next(&rng);
 		struct pmm_page *p;
 		uint64_t *w;
 		unsigned int others;
 		bool drop_first;
 
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		p = pmm_alloc_pages(c->pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0);
 		if (!p) {
 			/* everything is out in queues: make room by consuming */
@@ -1645,7 +1631,7 @@ static void test_threads_shared_references(void **state)
 	struct share_ctx c;
 	struct share_arg args[NTHREADS];
 	pthread_t th[NTHREADS];
-	struct tu_rng rng;
+	struct prng rng;
 	pmm_t *pmm;
 
 	(void)state;
@@ -1656,7 +1642,7 @@ static void test_threads_shared_references(void **state)
 		pmm = tu_create(&cfg);
 		memset(&c, 0, sizeof(c));
 		c.pmm = pmm;
-		c.seed = tu_rand(&rng);
+		c.seed = prng_next(&rng);
 		for (int i = 0; i < NTHREADS; i++)
 			pthread_mutex_init(&c.q[i].lock, NULL);
 		pthread_barrier_init(&c.produced, NULL, NTHREADS);
@@ -1740,7 +1726,7 @@ static void *cf_thread(void *arg)
 
 static void test_threads_concurrent_free_contig(void **state)
 {
-	struct tu_rng rng;
+	struct prng rng;
 
 	(void)state;
 	tu_rng_init(&rng, "threads_concurrent_free_contig", 14);
@@ -1768,7 +1754,7 @@ static void test_threads_concurrent_free_contig(void **state)
 			assert_int_equal(pthread_create(&th[i], NULL, cf_thread, &args[i]), 0);
 		}
 		for (int round = 0; round < CF_ROUNDS; round++) {
-			unsigned int order = 4 + (unsigned int)tu_rand_below(&rng, MAX_ORDER - 3);
+			unsigned int order = 4 + (unsigned int)prng_below(&rng, MAX_ORDER - 3);
 			unsigned long size = 1ul << order;
 
 			c.pfn = tu_alloc_split(pmm, order);
@@ -1777,7 +1763,7 @@ static void test_threads_concurrent_free_contig(void **state)
 			for (int i = 1; i < NTHREADS; i++) {
 				/* unaligned, increasing cuts */
 				c.cut[i] = c.cut[i - 1] +
-					   tu_rand_below(&rng, (size - c.cut[i - 1]) / 2 + 1);
+					   prng_below(&rng, (size - c.cut[i - 1]) / 2 + 1);
 			}
 			if (shared)
 				for (unsigned long i = 0; i < size; i++)
@@ -1833,13 +1819,15 @@ static void *ac_thread(void *arg)
 {
 	struct ac_arg *a = arg;
 	struct ac_ctx *c = a->ctx;
-	uint64_t x = c->seed ^ ((a->id + 1) * 0x9e3779b97f4a7c15ull);
 	struct pmm_page *held[256] = { 0 };
 	unsigned int held_order[256] = { 0 };
+	struct prng rng;
 
+	prng_init(&rng, c->seed, a->id);
 	tu_set_cpu(a->id);
 	for (int round = 0; round < AC_ROUNDS; round++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t x = prng_next(&rng);
+
 		if (a->id < 2) {
 			unsigned long nr = 1 + (unsigned long)(x % 1500);
 			pmm_pfn_t s = TU_BASE_PFN + (x >> 16) % (2 * c->half - nr);
@@ -1881,7 +1869,7 @@ static void *ac_thread(void *arg)
 
 static void test_threads_alloc_contig_range(void **state)
 {
-	struct tu_rng rng;
+	struct prng rng;
 
 	(void)state;
 	tu_rng_init(&rng, "threads_alloc_contig_range", 15);
@@ -1900,7 +1888,7 @@ static void test_threads_alloc_contig_range(void **state)
 		tu_buddy_snap(pmm, &fresh);
 		memset(&c, 0, sizeof(c));
 		c.pmm = pmm;
-		c.seed = tu_rand(&rng);
+		c.seed = prng_next(&rng);
 		c.half = (unsigned long)(pmm_managed_frames(pmm) / 2);
 		for (unsigned int i = 0; i < NTHREADS; i++) {
 			args[i] = (struct ac_arg){ .ctx = &c, .id = i };

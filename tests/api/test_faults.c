@@ -1439,15 +1439,6 @@ struct mt_ctx {
 	unsigned long ops;
 };
 
-static uint64_t mt_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static void mt_free(pmm_t *pmm, struct mt_held *h)
 {
 	if (h->folio)
@@ -1461,19 +1452,21 @@ static void *mt_thread(void *arg)
 	struct mt_ctx *c = arg;
 	struct mt_held held[MT_HELD + 16];
 	unsigned int n = 0;
-	uint64_t s = c->seed;
+	struct prng rng;
+
+	prng_init(&rng, c->seed, c->id);
 
 	tu_set_cpu(c->id);
 	for (unsigned int op = 0; op < MT_OPS; op++) {
-		unsigned int r = (unsigned int)(mt_rand(&s) % 10);
+		unsigned int r = (unsigned int)prng_below(&rng, 10);
 
 		if (n >= MT_HELD || (r >= 7 && n)) {
-			unsigned int i = (unsigned int)(mt_rand(&s) % n);
+			unsigned int i = (unsigned int)prng_below(&rng, n);
 
 			mt_free(c->pmm, &held[i]);
 			held[i] = held[--n];
 		} else if (r <= 3) {
-			unsigned int o = (unsigned int)(mt_rand(&s) % 4);
+			unsigned int o = (unsigned int)prng_below(&rng, 4);
 			struct pmm_page *p = pmm_alloc_pages(c->pmm, (r & 1 ? PMM_GFP_MOVABLE : 0) |
 								    PMM_GFP_NOWARN, o);
 
@@ -1484,7 +1477,7 @@ static void *mt_thread(void *arg)
 				held[n++] = (struct mt_held){ p, o, false };
 			}
 		} else if (r <= 5) {
-			unsigned int o = (unsigned int)(mt_rand(&s) % 5);
+			unsigned int o = (unsigned int)prng_below(&rng, 5);
 			struct pmm_folio *f = pmm_folio_alloc(c->pmm, PMM_GFP_NOWARN, o);
 
 			if (!f) {
@@ -1521,7 +1514,7 @@ static void test_threads_probabilistic_faults(void **state)
 {
 	struct pmm_config cfg;
 	struct tu_bad bad;
-	struct tu_rng rng;
+	struct prng rng;
 	struct mt_ctx ctx[MT_THREADS];
 	pthread_t th[MT_THREADS];
 	unsigned long failures = 0;
@@ -1533,10 +1526,10 @@ static void test_threads_probabilistic_faults(void **state)
 	tu_config(&cfg, 128, &bad);
 	tu_config_cpus(&cfg, MT_THREADS);
 	cfg.fault[PMM_FAULT_PAGE_ALLOC] = (struct pmm_fault_attr){
-		.nth = 1, .probability = 10, .times = -1, .seed = tu_rand(&rng) };
+		.nth = 1, .probability = 10, .times = -1, .seed = prng_next(&rng) };
 	pmm = tu_create(&cfg);
 	for (unsigned int i = 0; i < MT_THREADS; i++) {
-		ctx[i] = (struct mt_ctx){ .pmm = pmm, .id = i, .seed = tu_rand(&rng) };
+		ctx[i] = (struct mt_ctx){ .pmm = pmm, .id = i, .seed = prng_next(&rng) };
 		assert_int_equal(pthread_create(&th[i], NULL, mt_thread, &ctx[i]), 0);
 	}
 	for (unsigned int i = 0; i < MT_THREADS; i++) {

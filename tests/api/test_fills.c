@@ -67,20 +67,20 @@ static void test_optimistic(void **state)
 {
 	pmm_t *pmm = fill_instance(TU_BASE_PFN, (1u << (MAXO + 1)) - 1);
 	struct tu_buddy fresh;
-	struct tu_rng rng;
+	struct prng rng;
 	struct pmm_page *blk[MAXO + 1];
-	void *orders[MAXO + 1];
+	unsigned int orders[MAXO + 1];
 
 	(void)state;
 	tu_rng_init(&rng, "optimistic", 1);
 	tu_buddy_snap(pmm, &fresh);
 	for (unsigned int o = 0; o <= MAXO; o++) {
 		assert_int_equal(fresh.z[0].nr_free[o], 1);
-		orders[o] = (void *)(uintptr_t)o;
+		orders[o] = o;
 	}
-	tu_shuffle(&rng, orders, MAXO + 1);
+	prng_shuffle(&rng, orders, MAXO + 1, sizeof(orders[0]));
 	for (unsigned int i = 0; i <= MAXO; i++) {
-		unsigned int o = (unsigned int)(uintptr_t)orders[i];
+		unsigned int o = orders[i];
 
 		blk[o] = must_alloc(pmm, o, o + 1);
 	}
@@ -304,7 +304,7 @@ static void test_random_churn(void **state)
 	struct pmm_config cfg;
 	struct tu_buddy fresh;
 	struct tu_list l = { 0 };
-	struct tu_rng rng;
+	struct prng rng;
 	pmm_t *pmm;
 	uint64_t held = 0;
 	static const pmm_gfp_t gfps[] = { PMM_GFP_KERNEL, PMM_GFP_MOVABLE, PMM_GFP_RECLAIMABLE,
@@ -318,22 +318,22 @@ static void test_random_churn(void **state)
 	tu_buddy_snap(pmm, &fresh);
 
 	for (int step = 0; step < 10000; step++) {
-		tu_set_cpu((unsigned int)tu_rand_below(&rng, 2));
-		if (l.n && (tu_rand_below(&rng, 100) < 45 || held > 12000)) {
-			struct tu_alloc a = tu_list_take(&l, tu_rand_below(&rng, l.n));
+		tu_set_cpu((unsigned int)prng_below(&rng, 2));
+		if (l.n && (prng_below(&rng, 100) < 45 || held > 12000)) {
+			struct tu_alloc a = tu_list_take(&l, prng_below(&rng, l.n));
 
 			tu_free_one(pmm, &a);
 			held -= 1ull << a.order;
 		} else {
-			uint64_t r = tu_rand_below(&rng, 100);
-			unsigned int order = r < 60 ? 0 : r < 85 ? (unsigned int)tu_rand_below(&rng, 4)
-				: r < 98 ? 4 + (unsigned int)tu_rand_below(&rng, 5) : 9 + (unsigned int)tu_rand_below(&rng, 2);
-			pmm_gfp_t gfp = gfps[tu_rand_below(&rng, 5)] | PMM_GFP_NOWARN;
+			uint64_t r = prng_below(&rng, 100);
+			unsigned int order = r < 60 ? 0 : r < 85 ? (unsigned int)prng_below(&rng, 4)
+				: r < 98 ? 4 + (unsigned int)prng_below(&rng, 5) : 9 + (unsigned int)prng_below(&rng, 2);
+			pmm_gfp_t gfp = gfps[prng_below(&rng, 5)] | PMM_GFP_NOWARN;
 			uint64_t tag = (uint64_t)step + 1;
 			struct pmm_page *p;
 			enum tu_kind kind = TU_PAGES;
 
-			if (tu_rand_below(&rng, 4) == 0) {
+			if (prng_below(&rng, 4) == 0) {
 				struct pmm_folio *f = pmm_folio_alloc(pmm, gfp, order);
 
 				p = f ? pmm_folio_page(pmm, f, 0) : NULL;

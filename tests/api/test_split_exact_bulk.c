@@ -26,7 +26,7 @@ static void test_split_page_random_free(void **state)
 	static const unsigned int orders[] = { 1, 2, 3, 5, 9, 10 };
 	struct pmm_config cfg;
 	struct tu_buddy fresh;
-	struct tu_rng rng;
+	struct prng rng;
 	pmm_t *pmm;
 
 	(void)state;
@@ -56,7 +56,7 @@ static void test_split_page_random_free(void **state)
 			pages[j] = p;
 		}
 		tu_check(pmm);
-		tu_shuffle(&rng, pages, n);
+		prng_shuffle(&rng, pages, n, sizeof(pages[0]));
 		for (unsigned long j = 0; j < n; j++) {
 			struct pmm_page *p = pages[j];
 
@@ -470,7 +470,7 @@ static void test_pcp_drain_merges(void **state)
 	struct pmm_config cfg;
 	struct tu_buddy fresh;
 	struct tu_list l = { 0 };
-	struct tu_rng rng;
+	struct prng rng;
 	struct pmm_stats st;
 	pmm_t *pmm;
 	static const unsigned int orders[] = { 0, 0, 0, 1, 2, 3 };
@@ -487,7 +487,7 @@ static void test_pcp_drain_merges(void **state)
 		tu_set_cpu(0);
 		for (int i = 0; i < 308; i++) {
 			/* eight pageblock-order blocks: that order has a pcp list too */
-			unsigned int o = i < 8 ? 9 : orders[tu_rand_below(&rng, 6)];
+			unsigned int o = i < 8 ? 9 : orders[prng_below(&rng, 6)];
 			struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, o);
 
 			assert_non_null(p);
@@ -496,9 +496,9 @@ static void test_pcp_drain_merges(void **state)
 		}
 		tu_check(pmm);
 		while (l.n) {
-			struct tu_alloc a = tu_list_take(&l, tu_rand_below(&rng, l.n));
+			struct tu_alloc a = tu_list_take(&l, prng_below(&rng, l.n));
 
-			tu_set_cpu((unsigned int)tu_rand_below(&rng, 2));
+			tu_set_cpu((unsigned int)prng_below(&rng, 2));
 			tu_free_one(pmm, &a);
 		}
 		assert_int_equal(pmm_free_frames(pmm), pmm_managed_frames(pmm));

@@ -48,52 +48,40 @@ static void record_error(struct shared *sh, const char *fmt, unsigned long long 
 		snprintf(sh->first_error, sizeof(sh->first_error), fmt, a, b);
 }
 
-/* First and last word of each frame: cheap enough under TSan. */
+/* A sampled pattern (start, middle, end of each frame): cheap enough under TSan. */
 static void mark(pmm_t *pmm, const struct item *it)
 {
-	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, it->page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
-
-	for (uint64_t i = 0; i < (1ull << it->order); i++) {
-		uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-
-		w[0] = (pfn + i) ^ it->tag;
-		w[words - 1] = ~((pfn + i) ^ it->tag);
-	}
+	pattern_write(pmm, pmm_page_to_pfn(pmm, it->page), 1ul << it->order, it->tag, PATTERN_SAMPLED);
 }
 
 static void verify_and_free(struct shared *sh, const struct item *it)
 {
 	pmm_t *pmm = sh->pmm;
 	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, it->page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
+	struct pattern_mismatch bad;
 
 	if (pmm_page_count(it->page) < 1)
 		record_error(sh, "pfn %#llx held with refcount %lld", pfn,
 			     (unsigned long long)pmm_page_count(it->page));
-	for (uint64_t i = 0; i < (1ull << it->order); i++) {
-		const uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-
-		if (w[0] != ((pfn + i) ^ it->tag) || w[words - 1] != ~((pfn + i) ^ it->tag))
-			record_error(sh, "pfn %#llx pattern overwritten (tag %#llx): shared frame?",
-				     pfn + i, it->tag);
-	}
+	if (!pattern_verify(pmm, pfn, 1ul << it->order, it->tag, PATTERN_SAMPLED, &bad))
+		record_error(sh, "pfn %#llx pattern overwritten (tag %#llx): shared frame?",
+			     bad.pfn, it->tag);
 	if (it->folio)
 		pmm_folio_put(pmm, pmm_page_folio(it->page));
 	else
 		pmm_free_pages(pmm, it->page, it->order);
 }
 
-static unsigned int pick_order(struct tu_rng *r)
+static unsigned int pick_order(struct prng *r)
 {
-	uint64_t x = tu_rand_below(r, 100);
+	uint64_t x = prng_below(r, 100);
 
 	if (x < 55)
 		return 0;
 	if (x < 85)
-		return 1 + (unsigned int)tu_rand_below(r, 3);
+		return 1 + (unsigned int)prng_below(r, 3);
 	if (x < 98)
-		return 4 + (unsigned int)tu_rand_below(r, 4);
+		return 4 + (unsigned int)prng_below(r, 4);
 	return 9;
 }
 
@@ -102,10 +90,11 @@ static void *worker_fn(void *arg)
 	struct worker *w = arg;
 	struct shared *sh = w->sh;
 	pmm_t *pmm = sh->pmm;
-	struct tu_rng rng = { .s = sh->seed ^ (0x9e3779b97f4a7c15ull * (w->id + 1)) };
+	struct prng rng;
 	size_t cap = 4096;
 	uint64_t counter = 0;
 
+	prng_init(&rng, sh->seed, w->id + 1);
 	tu_set_cpu(w->id);
 	w->mine = calloc(cap, sizeof(*w->mine));
 	if (!w->mine) {
@@ -113,7 +102,7 @@ static void *worker_fn(void *arg)
 		return NULL;
 	}
 	for (int it = 0; it < ITERS && !atomic_load(&sh->errors); it++) {
-		uint64_t r = tu_rand_below(&rng, 100);
+		uint64_t r = prng_below(&rng, 100);
 
 		if (w->id == 0 && it % 256 == 0) {
 			struct pmm_stats st;
@@ -123,7 +112,7 @@ static void *worker_fn(void *arg)
 		}
 		if (r < 45) {
 			struct item x = { .order = pick_order(&rng),
-					  .folio = tu_rand_below(&rng, 4) == 0,
+					  .folio = prng_below(&rng, 4) == 0,
 					  .tag = ((uint64_t)w->id << 48) | ++counter };
 
 			if (x.folio) {
@@ -137,7 +126,7 @@ static void *worker_fn(void *arg)
 			if (!x.page)
 				continue;
 			mark(pmm, &x);
-			if (tu_rand_below(&rng, 2)) {
+			if (prng_below(&rng, 2)) {
 				pthread_mutex_lock(&sh->lock);
 				if (sh->n < SHARED_MAX) {
 					sh->items[sh->n++] = x;
@@ -157,7 +146,7 @@ static void *worker_fn(void *arg)
 
 			pthread_mutex_lock(&sh->lock);
 			if (sh->n) {
-				size_t i = tu_rand_below(&rng, sh->n);
+				size_t i = prng_below(&rng, sh->n);
 
 				x = sh->items[i];
 				sh->items[i] = sh->items[--sh->n];
@@ -167,7 +156,7 @@ static void *worker_fn(void *arg)
 				verify_and_free(sh, &x);
 		} else if (r < 95) {
 			if (w->n_mine) {
-				size_t i = tu_rand_below(&rng, w->n_mine);
+				size_t i = prng_below(&rng, w->n_mine);
 				struct item x = w->mine[i];
 
 				w->mine[i] = w->mine[--w->n_mine];
@@ -205,7 +194,7 @@ static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu
 {
 	struct pmm_config cfg;
 	struct tu_buddy fresh;
-	struct tu_rng rng;
+	struct prng rng;
 	struct shared *sh = calloc(1, sizeof(*sh));
 	struct worker w[NTHREADS];
 	pthread_t th[NTHREADS];
@@ -222,7 +211,7 @@ static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu
 		cfg.cpu_arg = NULL;
 	}
 	sh->pmm = tu_create(&cfg);
-	sh->seed = tu_rand(&rng);
+	sh->seed = prng_next(&rng);
 	pthread_mutex_init(&sh->lock, NULL);
 	tu_buddy_snap(sh->pmm, &fresh);
 

@@ -16,6 +16,7 @@
 #include "fuzz_ops.h"
 
 #include "pmm.h"
+#include "common/pattern.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,6 +204,12 @@ static void bad_cb(void *arg, pmm_pfn_t pfn, const char *reason)
 			(unsigned long long)pfn, reason ? reason : "(null)");
 }
 
+/*
+ * The in-record stream of FZ_ALLOC_BULK and FZ_FREE_BULK (which slots are
+ * pre-filled, NULL or swapped), seeded from the record's bytes. It is part
+ * of the input format, not the tests' PRNG (common/prng.h): another
+ * generator would give every committed seed another meaning.
+ */
 static uint32_t rnd(struct fz *f)
 {
 	uint32_t x = f->rng ? f->rng : 0x9e3779b9u;
@@ -263,55 +270,37 @@ static unsigned int order_for(unsigned long nr)
 }
 
 /* ------------------------------------------------------------------------
- * Page contents (memfd instances): a (tag, pfn) pattern in every held frame
+ * Page contents (backed instances): the (pfn, tag) pattern of common/pattern.h
+ * in every held frame, sampled so that checking every frame after every
+ * operation stays cheap
  * ------------------------------------------------------------------------ */
-
-static uint64_t *words(struct fz *f, pmm_pfn_t pfn)
-{
-	return f->backed ? pmm_page_address(f->pmm, pg(f, pfn)) : NULL;
-}
-
-/* Words checked per frame: the first 4 KiB of it (every page size is at least that). */
-#define LASTW (4096 / 8 - 1)
 
 static void pat_write(struct fz *f, pmm_pfn_t pfn, uint64_t tag)
 {
-	uint64_t *w = words(f, pfn);
-
-	if (!w)
-		return;
-	w[0] = tag;
-	w[1] = pfn;
-	w[LASTW / 2] = tag ^ 0x5a5a5a5a5a5a5a5aull;
-	w[LASTW] = ~(tag ^ pfn);
+	if (f->backed)
+		pattern_write(f->pmm, pfn, 1, tag, PATTERN_SAMPLED);
 }
 
 static void pat_check(struct fz *f, pmm_pfn_t pfn)
 {
 	struct frame *x = frm(f, pfn);
-	uint64_t *w = words(f, pfn), tag;
+	struct pattern_mismatch bad;
 
-	if (!w || !x || x->state != F_HELD)
+	if (!f->backed || !x || x->state != F_HELD)
 		return;
-	tag = f->h[x->h].tag;
-	if (w[0] != tag || w[1] != pfn || w[LASTW / 2] != (tag ^ 0x5a5a5a5a5a5a5a5aull) ||
-	    w[LASTW] != ~(tag ^ pfn))
-		fz_fail(f, "pfn %#llx (handle %u, %s): contents changed while held: %#llx %#llx",
-			(unsigned long long)pfn, x->h, hkind_names[f->h[x->h].kind],
-			(unsigned long long)w[0], (unsigned long long)w[1]);
+	if (!pattern_verify(f->pmm, pfn, 1, f->h[x->h].tag, PATTERN_SAMPLED, &bad))
+		fz_fail(f, "pfn %#llx (handle %u, %s): contents changed while held: word %zu is %#llx, not %#llx",
+			(unsigned long long)pfn, x->h, hkind_names[f->h[x->h].kind], bad.word,
+			(unsigned long long)bad.got, (unsigned long long)bad.want);
 }
 
 static void zero_check(struct fz *f, pmm_pfn_t pfn, unsigned long n, const char *what)
 {
-	for (unsigned long i = 0; i < n; i++) {
-		uint64_t *w = words(f, pfn + i);
+	struct pattern_mismatch bad;
 
-		if (w && (w[0] || w[1] || w[LASTW / 2] || w[LASTW])) {
-			fz_fail(f, "%s with PMM_GFP_ZERO: pfn %#llx is not zeroed", what,
-				(unsigned long long)(pfn + i));
-			return;
-		}
-	}
+	if (f->backed && !pattern_zeroed(f->pmm, pfn, n, PATTERN_SAMPLED, &bad))
+		fz_fail(f, "%s with PMM_GFP_ZERO: pfn %#llx is not zeroed (word %zu is %#llx)", what,
+			(unsigned long long)bad.pfn, bad.word, (unsigned long long)bad.got);
 }
 
 /* Verify every frame of handle @hi, before any call that may free them. */

@@ -218,7 +218,7 @@ static pmm_pfn_t alloc_frozen(pmm_t *pmm, unsigned int order)
 
 static void test_frozen_range(void **state)
 {
-	struct tu_rng rng;
+	struct prng rng;
 
 	(void)state;
 	tu_rng_init(&rng, "frozen_range", 11);
@@ -249,7 +249,7 @@ static void test_frozen_range(void **state)
 
 		/* Frozen order-10 blocks freed in unaligned pieces, random order. */
 		for (int round = 0; round < 10; round++) {
-			unsigned long a = 1 + tu_rand_below(&rng, 500), b2 = 524 + tu_rand_below(&rng, 499);
+			unsigned long a = 1 + prng_below(&rng, 500), b2 = 524 + prng_below(&rng, 499);
 
 			pfn = alloc_frozen(pmm, MAX_ORDER);
 			c0 = tu_stats(pmm).contig_chunks;
@@ -259,7 +259,7 @@ static void test_frozen_range(void **state)
 						 tu_ref_chunks(pfn + a, b2 - a, MAX_ORDER));
 			tu_check(pmm);
 			assert_int_equal(tu_free_after_drain(pmm), managed - 1024 + (b2 - a));
-			if (tu_rand_below(&rng, 2)) {
+			if (prng_below(&rng, 2)) {
 				pmm_free_contig_frozen_range(pmm, pfn, a);
 				pmm_free_contig_frozen_range(pmm, pfn + b2, 1024 - b2);
 			} else {
