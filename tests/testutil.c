@@ -53,6 +53,57 @@ uint64_t tu_reports_since(pmm_t *pmm, struct tu_bad *bad, const struct tu_report
 	return cb > stat ? cb : stat;
 }
 
+static int tu_buddy_diff(const struct tu_buddy *a, const struct tu_buddy *b);
+
+/* Fail the test at the caller's @file:@line, with a message, unless @ok. */
+static void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (ok)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	print_error("%s:%d: %s\n", file, line, msg);
+	_fail(file, line);
+}
+
+/* Reports on each channel since @m, or since tu_bad_reset() without one. */
+static void tu_reports_each(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			    uint64_t *cb, uint64_t *stat)
+{
+	struct tu_report_mark zero = { 0 };
+
+	if (!m)
+		m = &zero;
+	*cb = tu_bad_count(bad) - m->cb;
+	*stat = tu_stats(pmm).bad_page - m->stat;
+}
+
+void tu_assert_reports_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			  uint64_t n, const char *reason, const char *file, int line)
+{
+	uint64_t cb, stat;
+
+	tu_reports_each(pmm, bad, m, &cb, &stat);
+	tu_expect_at(cb == n && stat == n, file, line,
+		     "bad-page reports: callback %" PRIu64 ", counter %" PRIu64 ", expected %" PRIu64
+		     " (last \"%s\")", cb, stat, n, bad->last_reason);
+	tu_expect_at(!reason || strstr(bad->last_reason, reason), file, line,
+		     "last report \"%s\" lacks \"%s\"", bad->last_reason, reason ? reason : "");
+}
+
+void tu_assert_reported_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			   const char *what, const char *file, int line)
+{
+	tu_expect_at(tu_reports_since(pmm, bad, m) > 0, file, line, "%s: no bad-page report", what);
+}
+
 /* ------------------------------------------------------------------------ */
 
 static _Thread_local unsigned int tu_this_cpu;
@@ -102,32 +153,81 @@ void tu_config_region(struct pmm_config *cfg, unsigned int idx, pmm_pfn_t start,
 		cfg->nr_regions = idx + 1;
 }
 
+/*
+ * The instances tu_create() made that no tu_finish() has ended yet, so a
+ * fixture's teardown can destroy what a failed test left behind. Tests
+ * create at most a few at a time.
+ */
+static pmm_t *tu_live[8];
+
 pmm_t *tu_create(const struct pmm_config *cfg)
 {
 	pmm_t *pmm = NULL;
 	int rc = pmm_create(cfg, &pmm);
+	size_t i = 0;
 
 	if (rc != 0)
 		print_message("pmm_create: %d (%s)\n", rc, pmm_strerror(rc));
 	assert_int_equal(rc, 0);
 	assert_non_null(pmm);
+	while (i < ARRAY_SIZE(tu_live) && tu_live[i])
+		i++;
+	assert_true(i < ARRAY_SIZE(tu_live));
+	tu_live[i] = pmm;
 	return pmm;
 }
 
-void tu_assert_conserved(pmm_t *pmm, uint64_t held)
+void tu_destroy_leftovers(void)
 {
-	uint64_t free_frames, leaked, managed;
+	for (size_t i = 0; i < ARRAY_SIZE(tu_live); i++) {
+		pmm_destroy(tu_live[i]);
+		tu_live[i] = NULL;
+	}
+}
+
+void tu_assert_conserved_at(pmm_t *pmm, uint64_t held, const char *file, int line)
+{
+	uint64_t free_frames, leaked, managed, leaked_stat;
+	int rc;
 
 	pmm_drain_all_pages(pmm);
+	rc = pmm_check(pmm);
+	tu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));
 	free_frames = pmm_free_frames(pmm);
 	leaked = pmm_leaked_frames(pmm);
 	managed = pmm_managed_frames(pmm);
-	if (free_frames + leaked + held != managed)
-		print_message("conservation: free %" PRIu64 " + leaked %" PRIu64
-			      " + held %" PRIu64 " != managed %" PRIu64 "\n",
-			      free_frames, leaked, held, managed);
-	assert_int_equal(free_frames + leaked + held, managed);
-	tu_check(pmm);
+	tu_expect_at(free_frames + leaked + held == managed, file, line,
+		     "conservation: free %" PRIu64 " + leaked %" PRIu64 " + held %" PRIu64
+		     " != managed %" PRIu64, free_frames, leaked, held, managed);
+	leaked_stat = tu_stats(pmm).leaked_pages;
+	tu_expect_at(leaked_stat == leaked, file, line,
+		     "leak counters: pmm_leaked_frames %" PRIu64 ", stats leaked_pages %" PRIu64,
+		     leaked, leaked_stat);
+}
+
+void tu_finish_at(const struct tu_end *e)
+{
+	pmm_t *pmm = e->pmm;
+	uint64_t leaked;
+
+	tu_expect_at(pmm != NULL, e->file, e->line, "tu_finish without an instance");
+	tu_assert_conserved_at(pmm, e->held, e->file, e->line);
+	leaked = pmm_leaked_frames(pmm);
+	tu_expect_at(e->leaked == TU_LEAKED_ANY || leaked == e->leaked, e->file, e->line,
+		     "%" PRIu64 " frames leaked, expected %" PRIu64, leaked, e->leaked);
+	if (e->bad)
+		tu_assert_reports_at(pmm, e->bad, e->since, e->reports, NULL, e->file, e->line);
+	if (e->fresh) {
+		struct tu_buddy now;
+
+		tu_buddy_snap(pmm, &now);
+		tu_expect_at(tu_buddy_diff(&now, e->fresh) == 0, e->file, e->line,
+			     "buddyinfo differs from the fresh instance's");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tu_live); i++)
+		if (tu_live[i] == pmm)
+			tu_live[i] = NULL;
+	pmm_destroy(pmm);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -208,11 +308,15 @@ void tu_buddy_snap(pmm_t *pmm, struct tu_buddy *out)
 	}
 }
 
-void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b)
+/* Print every difference between @a and @b. Return: how many there are. */
+static int tu_buddy_diff(const struct tu_buddy *a, const struct tu_buddy *b)
 {
 	int diffs = 0;
 
-	assert_int_equal(a->nr_zones, b->nr_zones);
+	if (a->nr_zones != b->nr_zones) {
+		print_message("%u zones != %u zones\n", a->nr_zones, b->nr_zones);
+		return 1;
+	}
 	for (unsigned int i = 0; i < a->nr_zones; i++) {
 		if (a->z[i].free_pages != b->z[i].free_pages) {
 			print_message("zone %u (node %d type %d): free_pages %" PRIu64
@@ -229,7 +333,12 @@ void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b)
 			diffs++;
 		}
 	}
-	assert_int_equal(diffs, 0);
+	return diffs;
+}
+
+void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b)
+{
+	assert_int_equal(tu_buddy_diff(a, b), 0);
 }
 
 void tu_buddy_assert_fresh(pmm_t *pmm, const struct tu_buddy *fresh)

@@ -22,6 +22,7 @@
 #include "common/pattern.h"
 #include "common/prng.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TU_MIB(n) ((uint64_t)(n) << 20)
 /* Default first pfn of tu_config() instances: 4 GiB, so one Normal zone. */
 #define TU_BASE_PFN 0x100000ull
@@ -42,15 +43,31 @@ void tu_bad_reset(struct tu_bad *bad);
 unsigned long tu_bad_count(struct tu_bad *bad);
 
 /*
- * tu_reports - bad-page reports seen since a baseline: the larger of the
+ * tu_reports_since - bad-page reports seen since a mark: the larger of the
  * callback count and the bad_page statistic, so either channel counts.
  */
 struct tu_report_mark {
-	unsigned long cb;
-	uint64_t stat;
+	unsigned long cb;	/* tu_bad_count() then */
+	uint64_t stat;		/* pmm_stats.bad_page then */
 };
 void tu_report_mark(pmm_t *pmm, struct tu_bad *bad, struct tu_report_mark *m);
 uint64_t tu_reports_since(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m);
+
+/*
+ * tu_assert_reports - exactly @n reports since @m (NULL: since
+ * tu_bad_reset()) on both channels, the callback and the bad_page
+ * counter; when @reason is not NULL the last one contains it.
+ */
+#define tu_assert_reports(pmm, bad, m, n, reason) \
+	tu_assert_reports_at(pmm, bad, m, n, reason, __FILE__, __LINE__)
+void tu_assert_reports_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			  uint64_t n, const char *reason, const char *file, int line);
+
+/* tu_assert_reported - at least one report since @m on either channel; @what names the call. */
+#define tu_assert_reported(pmm, bad, m, what) \
+	tu_assert_reported_at(pmm, bad, m, what, __FILE__, __LINE__)
+void tu_assert_reported_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			   const char *what, const char *file, int line);
 
 /* ------------------------------------------------------------------------
  * Configuration and instances
@@ -74,17 +91,62 @@ void tu_set_cpu(unsigned int cpu);
 
 extern struct tu_bad tu_bad_global;
 
-/* tu_create - pmm_create() that fails the test with the error's name. */
+/*
+ * tu_create - pmm_create() that fails the test with the error's name. The
+ * instance is the scenario's until tu_finish() ends it.
+ */
 pmm_t *tu_create(const struct pmm_config *cfg);
 
 /* tu_check - the invariant checker must pass; a macro for the line number. */
 #define tu_check(pmm) assert_int_equal(pmm_check(pmm), 0)
 
 /*
- * tu_assert_conserved - after draining, every frame is free or counted as
- * leaked, except @held frames the test still owns.
+ * tu_assert_conserved - in the middle of a scenario: after draining,
+ * pmm_check() passes, every frame is free or counted as leaked except
+ * @held frames the test still owns, and the two leak counters agree.
  */
-void tu_assert_conserved(pmm_t *pmm, uint64_t held);
+#define tu_assert_conserved(pmm, held) tu_assert_conserved_at(pmm, held, __FILE__, __LINE__)
+void tu_assert_conserved_at(pmm_t *pmm, uint64_t held, const char *file, int line);
+
+/* ------------------------------------------------------------------------
+ * The end of every scenario
+ * ------------------------------------------------------------------------ */
+
+/* tu_end.leaked: the library may leak what it likes, as long as it counts it. */
+#define TU_LEAKED_ANY UINT64_MAX
+
+/* What a scenario expects of its instance at the end; zero fields are the strict default. */
+struct tu_end {
+	pmm_t *pmm;		/* the instance: checked, then destroyed */
+	uint64_t held;		/* frames the test still holds (freed by the destroy) */
+	uint64_t leaked;	/* frames leaked as bad pages, exactly; or TU_LEAKED_ANY */
+	struct tu_bad *bad;	/* the instance's report channel; NULL: reports not checked */
+	const struct tu_report_mark *since;	/* count reports from here; NULL: from tu_bad_reset() */
+	uint64_t reports;	/* with @bad: the reports expected since @since, on both channels */
+	const struct tu_buddy *fresh;	/* NULL, or the buddyinfo the drained instance must show */
+	const char *file;	/* the caller, for the failure message */
+	int line;
+};
+
+/**
+ * tu_finish - end a scenario: drain the pcp lists, pmm_check() must pass,
+ * free + leaked + held == managed with both leak counters in agreement,
+ * the leak and report counts as @end says, the fresh buddyinfo if given;
+ * then destroy the instance.
+ *
+ * Called as tu_finish(pmm, .field = value, ...) with the fields of struct
+ * tu_end: tu_finish(pmm) alone expects nothing held, nothing leaked.
+ * Context: the test's thread. A failure names the caller's line.
+ */
+#define tu_finish(...) \
+	tu_finish_at(&(struct tu_end){ .file = __FILE__, .line = __LINE__, .pmm = __VA_ARGS__ })
+void tu_finish_at(const struct tu_end *end);
+
+/*
+ * tu_destroy_leftovers - destroy every tu_create() instance no tu_finish()
+ * ended: what a test that failed half-way left behind (fixture teardown).
+ */
+void tu_destroy_leftovers(void);
 
 /* ------------------------------------------------------------------------
  * Seeded randomness (common/prng.h): the seed is printed so a failure can

@@ -21,24 +21,6 @@ static pmm_t *bad_instance(struct tu_bad *bad, bool pcp)
 	return tu_create(&cfg);
 }
 
-#define expect_report(pmm, bad, mark, what)                                    \
-	do {                                                                   \
-		uint64_t n_ = tu_reports_since(pmm, bad, mark);                \
-		if (!n_)                                                       \
-			print_message("%s: no bad-page report\n", what);       \
-		assert_true(n_ > 0);                                           \
-	} while (0)
-
-/* The leak counters agree and nothing but counted leaks is missing. */
-static void expect_consistent(pmm_t *pmm, uint64_t held)
-{
-	struct pmm_stats st;
-
-	tu_assert_conserved(pmm, held);
-	pmm_stats_get(pmm, &st);
-	assert_int_equal(st.leaked_pages, pmm_leaked_frames(pmm));
-}
-
 static void test_pfn_outside(void **state)
 {
 	struct pmm_config cfg;
@@ -64,13 +46,13 @@ static void test_pfn_outside(void **state)
 		assert_null(pmm_pfn_to_page(pmm, pfn));
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_contig_range(pmm, pfn, 1);
-		expect_report(pmm, &bad_a, &m, "free_contig_range outside");
+		tu_assert_reported(pmm, &bad_a, &m, "free_contig_range outside");
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_contig_range(pmm, pfn, 16);
-		expect_report(pmm, &bad_a, &m, "free_contig_range(16) outside");
+		tu_assert_reported(pmm, &bad_a, &m, "free_contig_range(16) outside");
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_contig_frozen_range(pmm, pfn, 1);
-		expect_report(pmm, &bad_a, &m, "free_contig_frozen_range outside");
+		tu_assert_reported(pmm, &bad_a, &m, "free_contig_frozen_range outside");
 		rc = pmm_alloc_contig_range(pmm, pfn, pfn + 1, PMM_GFP_KERNEL);
 		assert_true(rc == -PMM_ERANGE || rc == -PMM_EINVAL);
 		assert_int_equal(pmm_free_frames(pmm), f0);
@@ -84,9 +66,7 @@ static void test_pfn_outside(void **state)
 	rc = pmm_alloc_contig_range(pmm, TU_BASE_PFN + 200, TU_BASE_PFN + 100, PMM_GFP_KERNEL);
 	assert_true(rc == -PMM_ERANGE || rc == -PMM_EINVAL);
 	assert_int_equal(pmm_free_frames(pmm), f0);
-	expect_consistent(pmm, 0);
-	assert_int_equal(pmm_leaked_frames(pmm), 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* Double free: the second free is reported and frees nothing. */
@@ -111,13 +91,13 @@ static void test_double_free(void **state)
 		uint64_t f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_pages(pmm, p, 0);
-		expect_report(pmm, &bad_a, &m, "double free of a lone page");
+		tu_assert_reported(pmm, &bad_a, &m, "double free of a lone page");
 		if (tu_bad_count(&bad_a) > m.cb)
 			assert_int_equal(atomic_load(&bad_a.last_pfn), pfn);
 		assert_true(pmm_free_frames(pmm) <= f0);
 		tu_check(pmm);
 		pmm_free_pages(pmm, q, 0);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* a page that merged into a larger free block */
 		p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
@@ -127,9 +107,9 @@ static void test_double_free(void **state)
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_pages(pmm, p, 0);
-		expect_report(pmm, &bad_a, &m, "double free of a merged page");
+		tu_assert_reported(pmm, &bad_a, &m, "double free of a merged page");
 		assert_true(pmm_free_frames(pmm) <= f0);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* a high-order block */
 		p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 2);
@@ -138,9 +118,9 @@ static void test_double_free(void **state)
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_pages(pmm, p, 2);
-		expect_report(pmm, &bad_a, &m, "double free of an order-2 block");
+		tu_assert_reported(pmm, &bad_a, &m, "double free of an order-2 block");
 		assert_true(pmm_free_frames(pmm) <= f0);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* a folio */
 		struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
@@ -149,9 +129,9 @@ static void test_double_free(void **state)
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_folio_put(pmm, f);
-		expect_report(pmm, &bad_a, &m, "double folio_put");
+		tu_assert_reported(pmm, &bad_a, &m, "double folio_put");
 		assert_true(pmm_free_frames(pmm) <= f0);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* the same page twice in one bulk free: freed once */
 		struct pmm_page *arr[4] = { 0 };
@@ -160,10 +140,9 @@ static void test_double_free(void **state)
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_pages_bulk(pmm, arr, 4);
-		expect_report(pmm, &bad_a, &m, "page twice in free_pages_bulk");
+		tu_assert_reported(pmm, &bad_a, &m, "page twice in free_pages_bulk");
 		assert_true(pmm_free_frames(pmm) <= f0 + 3);
-		expect_consistent(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm);
 	}
 }
 
@@ -183,19 +162,19 @@ static void test_refcount_underflow(void **state)
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_put_page(pmm, p);
-		expect_report(pmm, &bad_a, &m, "put_page on a freed page");
+		tu_assert_reported(pmm, &bad_a, &m, "put_page on a freed page");
 		assert_true(pmm_free_frames(pmm) <= f0);
 		assert_true(pmm_page_count(p) >= 0);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* a page that was never handed out, deep inside a free block */
 		p = pmm_pfn_to_page(pmm, TU_BASE_PFN + 4096 + 77);
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_put_page(pmm, p);
-		expect_report(pmm, &bad_a, &m, "put_page on a never-allocated page");
+		tu_assert_reported(pmm, &bad_a, &m, "put_page on a never-allocated page");
 		assert_true(pmm_free_frames(pmm) <= f0);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* the tail of a held non-compound block has no reference to drop */
 		struct pmm_page *blk = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 2);
@@ -203,12 +182,11 @@ static void test_refcount_underflow(void **state)
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_pages(pmm, pmm_pfn_to_page(pmm, tu_pfn(pmm, blk) + 1), 0);
-		expect_report(pmm, &bad_a, &m, "free of a non-compound tail");
+		tu_assert_reported(pmm, &bad_a, &m, "free of a non-compound tail");
 		assert_int_equal(pmm_free_frames(pmm), f0);
 		assert_int_equal(pmm_page_count(blk), 1);
 		pmm_free_pages(pmm, blk, 2);
-		expect_consistent(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm);
 	}
 }
 
@@ -232,14 +210,14 @@ static void test_wrong_order(void **state)
 			pmm_free_pages(pmm, p, wrong[i]);
 			if (!tu_reports_since(pmm, &bad_a, &m))
 				print_message("order %u for an order-2 block\n", wrong[i]);
-			expect_report(pmm, &bad_a, &m, "free_pages with a wrong order");
+			tu_assert_reported(pmm, &bad_a, &m, "free_pages with a wrong order");
 			assert_int_equal(pmm_free_frames(pmm), f0);
 			tu_check(pmm);
 		}
 		/* the caller still owns the block and frees it right */
 		tu_pattern_verify(pmm, p, 2, 21);
 		pmm_free_pages(pmm, p, 2);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* a folio freed with the wrong order */
 		struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
@@ -248,12 +226,11 @@ static void test_wrong_order(void **state)
 		f0 = pmm_free_frames(pmm);
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_pages(pmm, p, 0);
-		expect_report(pmm, &bad_a, &m, "folio freed as order 0");
+		tu_assert_reported(pmm, &bad_a, &m, "folio freed as order 0");
 		assert_int_equal(pmm_free_frames(pmm), f0);
 		tu_check(pmm);
 		pmm_folio_put(pmm, f);
-		expect_consistent(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm);
 	}
 }
 
@@ -275,14 +252,14 @@ static void test_foreign_page(void **state)
 
 	tu_report_mark(b, &bad_b, &m);
 	pmm_free_pages(b, pa, 0);
-	expect_report(b, &bad_b, &m, "foreign free_pages");
+	tu_assert_reported(b, &bad_b, &m, "foreign free_pages");
 	tu_report_mark(b, &bad_b, &m);
 	pmm_put_page(b, pa);
-	expect_report(b, &bad_b, &m, "foreign put_page");
+	tu_assert_reported(b, &bad_b, &m, "foreign put_page");
 	tu_report_mark(b, &bad_b, &m);
 	struct pmm_page *arr[1] = { pa };
 	pmm_free_pages_bulk(b, arr, 1);
-	expect_report(b, &bad_b, &m, "foreign free_pages_bulk");
+	tu_assert_reported(b, &bad_b, &m, "foreign free_pages_bulk");
 
 	assert_int_equal(pmm_page_count(pa), 1);
 	assert_int_equal(pmm_free_frames(a), fa);
@@ -290,12 +267,8 @@ static void test_foreign_page(void **state)
 	tu_check(a);
 	tu_check(b);
 	pmm_free_pages(a, pa, 0);
-	expect_consistent(a, 0);
-	expect_consistent(b, 0);
-	assert_int_equal(pmm_leaked_frames(a), 0);
-	assert_int_equal(pmm_leaked_frames(b), 0);
-	pmm_destroy(b);
-	pmm_destroy(a);
+	tu_finish(b);
+	tu_finish(a);
 }
 
 /* A compound page where order-0 pages are expected is refused. */
@@ -319,7 +292,7 @@ static void test_compound_as_order0(void **state)
 
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_split_page(pmm, head, 3);
-		expect_report(pmm, &bad_a, &m, "split_page on a folio");
+		tu_assert_reported(pmm, &bad_a, &m, "split_page on a folio");
 		assert_int_equal(pmm_folio_order(pmm_page_folio(head)), 3);
 		for (unsigned int i = 0; i < 8; i++)
 			assert_ptr_equal(pmm_page_folio(pmm_pfn_to_page(pmm, pfn + i)), f);
@@ -328,7 +301,7 @@ static void test_compound_as_order0(void **state)
 
 		tu_report_mark(pmm, &bad_a, &m);
 		pmm_free_contig_range(pmm, pfn, 8);
-		expect_report(pmm, &bad_a, &m, "free_contig_range on a compound head");
+		tu_assert_reported(pmm, &bad_a, &m, "free_contig_range on a compound head");
 		assert_int_equal(pmm_free_frames(pmm), f0);
 		assert_int_equal(pmm_folio_ref_count(f), 1);
 		assert_int_equal(pmm_folio_order(f), 3);
@@ -336,7 +309,7 @@ static void test_compound_as_order0(void **state)
 
 		tu_pattern_verify(pmm, head, 3, 31);
 		pmm_folio_put(pmm, f);
-		expect_consistent(pmm, 0);
+		tu_assert_conserved(pmm, 0);
 
 		/* split_page with the wrong order leaves the block alone */
 		struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 2);
@@ -345,13 +318,12 @@ static void test_compound_as_order0(void **state)
 		for (unsigned int order = 1; order <= 3; order += 2) {
 			tu_report_mark(pmm, &bad_a, &m);
 			pmm_split_page(pmm, p, order);
-			expect_report(pmm, &bad_a, &m, "split_page with a wrong order");
+			tu_assert_reported(pmm, &bad_a, &m, "split_page with a wrong order");
 			assert_int_equal(pmm_free_frames(pmm), f0);
 			tu_check(pmm);
 		}
 		pmm_free_pages(pmm, p, 2);
-		expect_consistent(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm);
 	}
 }
 
@@ -377,9 +349,7 @@ static void test_order_too_big(void **state)
 	struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 6);
 	assert_non_null(p);
 	pmm_free_pages(pmm, p, 6);
-	expect_consistent(pmm, 0);
-	assert_int_equal(pmm_leaked_frames(pmm), 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* Harmless misuse: NULLs, out-of-range indexes, empty ranges. */
@@ -399,8 +369,7 @@ static void test_misc_bad_calls(void **state)
 	assert_int_equal(pmm_zone_info(pmm, pmm_nr_zones(pmm), &zi), -PMM_EINVAL);
 	assert_int_equal(pmm_zone_info(pmm, UINT_MAX, &zi), -PMM_EINVAL);
 	assert_null(pmm_pfn_to_page(pmm, TU_BASE_PFN + pmm_managed_frames(pmm)));
-	expect_consistent(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /*
@@ -444,9 +413,7 @@ static void test_contig_range_busy(void **state)
 	assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm) - (pfn + 300 - start));
 	tu_check(pmm);
 	pmm_free_contig_range(pmm, start, pfn + 300 - start);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	expect_consistent(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 static int group_setup(void **state)

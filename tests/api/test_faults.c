@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SECTION_SHIFT 22	/* 1024-frame sections */
 
 /* ------------------------------------------------------------------------
@@ -150,18 +149,7 @@ static void disarm(pmm_t *pmm, enum pmm_fault_kind kind)
 
 static uint64_t injected(pmm_t *pmm)
 {
-	struct pmm_stats st;
-
-	pmm_stats_get(pmm, &st);
-	return st.fault_injected;
-}
-
-static uint64_t bad_pages(pmm_t *pmm)
-{
-	struct pmm_stats st;
-
-	pmm_stats_get(pmm, &st);
-	return st.bad_page;
+	return tu_stats(pmm).fault_injected;
 }
 
 /* Pageblocks per migratetype, per zone. */
@@ -216,19 +204,6 @@ static pmm_t *sweep_instance(struct tu_bad *bad, bool pcp)
 	cfg.section_shift = SECTION_SHIFT;
 	cfg.pcp_disable = !pcp;
 	return tu_create(&cfg);
-}
-
-/* The end of every runtime test: nothing held, nothing leaked, no reports. */
-static void finish(pmm_t *pmm, struct tu_bad *bad)
-{
-	tu_assert_conserved(pmm, 0);
-	assert_int_equal(pmm_leaked_frames(pmm), 0);
-	if (tu_bad_count(bad))
-		print_message("unexpected bad-page report: \"%s\"\n", bad->last_reason);
-	assert_int_equal(tu_bad_count(bad), 0);
-	assert_int_equal(bad_pages(pmm), 0);
-	tu_check(pmm);
-	pmm_destroy(pmm);
 }
 
 /* ------------------------------------------------------------------------
@@ -415,9 +390,8 @@ static unsigned int create_sweep(const struct variant *v)
 		tu_assert_conserved(pmm, 3);
 		pmm_free_contig_range(pmm, s, 3);
 	}
-	tu_assert_conserved(pmm, 0);
 	assert_true(meta_live() > 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 	assert_int_equal(meta_live(), 0);
 	assert_int_equal(meta.bad_frees, 0);
 	meta_reset();
@@ -464,8 +438,7 @@ static void test_create_sweep_default_allocator(void **state)
 				continue;
 			}
 			assert_int_equal(rc, 0);
-			tu_assert_conserved(pmm, 0);
-			pmm_destroy(pmm);
+			tu_finish(pmm);
 			break;
 		}
 		assert_true(n >= variants[i].min_meta);
@@ -496,7 +469,7 @@ static void test_create_fault_fds(void **state)
 			cfg.fault[PMM_FAULT_META_ALLOC] = attr_nth(n, 1);
 			rc = pmm_create(&cfg, &pmm);
 			if (rc == 0) {
-				pmm_destroy(pmm);
+				tu_finish(pmm);
 				assert_int_equal(fd_count(), fds);
 				break;
 			}
@@ -566,7 +539,7 @@ static void test_sweep_alloc_pages(void **state)
 			tu_list_free(&held);
 			tu_assert_conserved(pmm, 0);
 		}
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 }
 
@@ -616,7 +589,7 @@ static void test_sweep_folio_alloc(void **state)
 			tu_list_free(&held);
 			tu_assert_conserved(pmm, 0);
 		}
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 }
 
@@ -696,7 +669,7 @@ static void test_sweep_alloc_pages_bulk(void **state)
 		}
 		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
 			pmm_free_pages(pmm, mine[i], 0);
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 }
 
@@ -772,7 +745,7 @@ static void test_sweep_alloc_pages_exact(void **state)
 			}
 			tu_assert_conserved(pmm, 0);
 		}
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 }
 
@@ -891,7 +864,7 @@ static void contig_env_free(struct contig_env *c)
 {
 	tu_free_all(c->pmm, &c->held);
 	tu_list_free(&c->held);
-	finish(c->pmm, &c->bad);
+	tu_finish(c->pmm, .bad = &c->bad);
 }
 
 static uint64_t ranges_frames(const struct contig_env *c, const bool *taken)
@@ -1085,7 +1058,7 @@ static void test_check_not_faulted(void **state)
 	assert_int_equal(injected(pmm), inj0);
 	disarm(pmm, PMM_FAULT_META_ALLOC);
 	disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -1155,7 +1128,7 @@ static void test_attr_nth_interval_times(void **state)
 		assert_int_equal(injected(pmm), expect);
 		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
 		assert_int_equal(alloc_run(pmm, 10, 0, NULL), 0);
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 }
 
@@ -1186,7 +1159,7 @@ static void test_attr_meta_interval(void **state)
 	assert_int_equal(fails, 3);
 	assert_int_equal(injected(pmm), 3);
 	disarm(pmm, PMM_FAULT_META_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
 /*
@@ -1264,11 +1237,8 @@ static void test_attr_probability_seeded(void **state)
 	}
 	disarm(pa, PMM_FAULT_PAGE_ALLOC);
 	disarm(pb, PMM_FAULT_PAGE_ALLOC);
-	tu_assert_conserved(pa, 0);
-	tu_assert_conserved(pb, 0);
-	assert_int_equal(tu_bad_count(&bad), 0);
-	pmm_destroy(pb);
-	pmm_destroy(pa);
+	tu_finish(pb, .bad = &bad);
+	tu_finish(pa, .bad = &bad);
 }
 
 /* Metadata faults with a probability repeat exactly between two instances. */
@@ -1297,7 +1267,7 @@ static void test_attr_meta_probability_seeded(void **state)
 		}
 		assert_int_equal(injected(pmm), fails[k]);
 		disarm(pmm, PMM_FAULT_META_ALLOC);
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 	assert_memory_equal(got[0], got[1], CALLS);
 	assert_true(fails[0] > CALLS / 4 && fails[0] < 3 * CALLS / 4);
@@ -1345,7 +1315,7 @@ static void test_attr_min_order(void **state)
 	assert_int_equal(alloc_run(pmm, 1, 4, NULL), 1);
 	assert_int_equal(alloc_run(pmm, 5, 5, NULL), 0);
 	disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
 /*
@@ -1403,7 +1373,7 @@ static void test_attr_fault_set(void **state)
 	disarm(pmm, PMM_FAULT_META_ALLOC);
 	assert_int_equal(pmm_alloc_contig_range(pmm, TU_BASE_PFN, TU_BASE_PFN + 8, 0), 0);
 	pmm_free_contig_range(pmm, TU_BASE_PFN, 8);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 
 	/* a config with a bad attribute is refused */
 	for (int k = 0; k < PMM_NR_FAULT_KINDS; k++) {
@@ -1543,7 +1513,7 @@ static void test_threads_probabilistic_faults(void **state)
 	assert_int_equal(injected(pmm), failures);
 	assert_true(failures > 0);
 	disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
 static int group_setup(void **state)

@@ -90,9 +90,7 @@ static void test_optimistic(void **state)
 	tu_check(pmm);
 	for (unsigned int o = 0; o <= MAXO; o++)
 		give_back(pmm, blk[o], o, o + 1);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /*
@@ -130,9 +128,7 @@ static void test_pessimistic(void **state)
 	}
 	last = must_alloc(pmm, MAXO, 300);
 	give_back(pmm, last, MAXO, 300);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /*
@@ -174,11 +170,9 @@ static void test_pathological(void **state)
 		must_fail(pmm, o);
 	tu_check(pmm);
 	tu_free_all(pmm, &blocks);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&blocks);
 	tu_list_free(&holes);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /*
@@ -215,11 +209,9 @@ static void test_every_other_page(void **state)
 	assert_int_equal(tu_pfn(pmm, p) & 1, 0);
 	give_back(pmm, p, 0, 5);
 	tu_free_all(pmm, &keep);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&l);
 	tu_list_free(&keep);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /*
@@ -286,12 +278,10 @@ static void test_contiguous_among_holes(void **state)
 		assert_int_equal(pmm_free_frames(pmm), n - k);
 		pmm_free_contig_range(pmm, tu_pfn(pmm, p), k);
 	}
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	for (int i = 0; i < 3; i++)
 		tu_list_free(&third[i]);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /*
@@ -354,10 +344,8 @@ static void test_random_churn(void **state)
 	}
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 static int group_setup(void **state)

@@ -92,8 +92,7 @@ static void run_roundtrip(enum pmm_memmap_model model)
 				assert_true(fz_region_of(pfn + i) >= 0);
 			pmm_free_pages(pmm, p, order);
 		}
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 static void test_roundtrip_sparse(void **state)
@@ -185,10 +184,8 @@ static void test_zone_dma32_fallback(void **state)
 	assert_true(normal_before_dma32 + zn->wmark_high >= 8192);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* Node fallback, and PMM_GFP_THISNODE refusing it. */
@@ -236,10 +233,8 @@ static void test_node_fallback(void **state)
 	}
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 static void test_watermarks(void **state)
@@ -288,9 +283,7 @@ static void test_watermarks(void **state)
 	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0));
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 
 	/* PMM_AUTO resolves to a real reserve */
 	tu_config(&cfg, 64, NULL);
@@ -299,8 +292,7 @@ static void test_watermarks(void **state)
 	pmm = tu_create(&cfg);
 	assert_true(pmm_get_config(pmm)->min_free_pages > 0);
 	assert_true(pmm_get_config(pmm)->min_free_pages < pmm_managed_frames(pmm));
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 	tu_list_free(&l);
 }
 
@@ -361,10 +353,9 @@ static void test_shrinker_no_hang(void **state)
 	c.give = NULL;
 	tu_free_all(pmm, &spare);
 	tu_free_all(pmm, &l);
-	tu_assert_conserved(pmm, 0);
 	tu_list_free(&l);
 	tu_list_free(&spare);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 static int group_setup(void **state)

@@ -47,9 +47,7 @@ static void test_reserve_and_release(void **state)
 	tu_zone(pmm, 0, &zi);
 	assert_int_equal(zi.reserved_highatomic, 0);
 	assert_int_equal(zi.nr_pageblocks_mt[PMM_MIGRATE_HIGHATOMIC], 0);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* Under pressure the reserve is given back rather than failing a request. */
@@ -85,10 +83,8 @@ static void test_unreserve_under_pressure(void **state)
 	while (n)
 		pmm_free_pages(pmm, held[--n], 0);
 	pmm_free_pages(pmm, keep, 1);
-	tu_assert_conserved(pmm, 0);
-	tu_check(pmm);
 	free(held);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 int main(void)

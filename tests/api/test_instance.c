@@ -62,14 +62,12 @@ static void test_defaults(void **state)
 	tu_pattern_write(pmm, p, 0, 1);
 	tu_pattern_verify(pmm, p, 0, 1);
 	pmm_free_pages(pmm, p, 0);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 
 	/* an edited-from-defaults config is equivalent */
 	pmm = tu_create(&cfg);
 	assert_int_equal(pmm_managed_frames(pmm), (1ull << 30) >> 12);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 
 	pmm_destroy(NULL);
 }
@@ -119,12 +117,9 @@ static void test_several_instances(void **state)
 			pmm_free_pages(pmm[i], p[i][k], (unsigned int)k % 4);
 		}
 	/* destroy out of creation order */
-	tu_assert_conserved(pmm[1], 0);
-	pmm_destroy(pmm[1]);
-	tu_assert_conserved(pmm[0], 0);
-	tu_assert_conserved(pmm[2], 0);
-	pmm_destroy(pmm[0]);
-	pmm_destroy(pmm[2]);
+	tu_finish(pmm[1]);
+	tu_finish(pmm[0]);
+	tu_finish(pmm[2]);
 }
 
 /*
@@ -164,10 +159,8 @@ static void run_memmap_model(enum pmm_memmap_model model)
 	assert_int_equal(n, 16384);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 static void test_memmap_sparse(void **state)
@@ -230,7 +223,6 @@ static void check_backed(pmm_t *pmm)
 		}
 		pmm_free_pages(pmm, p, order);
 	}
-	tu_assert_conserved(pmm, 0);
 }
 
 static void test_backing_memfd(void **state)
@@ -243,7 +235,7 @@ static void test_backing_memfd(void **state)
 	cfg.backing = PMM_BACKING_MEMFD;
 	pmm = tu_create(&cfg);
 	check_backed(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 static void test_backing_anon(void **state)
@@ -258,7 +250,7 @@ static void test_backing_anon(void **state)
 		cfg.anon_hugepages = huge;
 		pmm = tu_create(&cfg);
 		check_backed(pmm);
-		pmm_destroy(pmm);
+		tu_finish(pmm);
 	}
 }
 
@@ -287,8 +279,7 @@ static void test_backing_none(void **state)
 	/* alloc_pages_exact returns an address: none to give here */
 	assert_null(pmm_alloc_pages_exact(pmm, 3 * 4096, PMM_GFP_KERNEL));
 	pmm_free_pages(pmm, p, 4);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* USER backing: the caller's buffer is the direct map, lowest pfn first, holes included. */
@@ -333,8 +324,7 @@ static void test_backing_user(void **state)
 	memset(a, 0xc3, 4 * ps);
 	assert_int_equal(buf[(tu_pfn(pmm, p) - lo) * ps + 4 * ps - 1], 0xc3);
 	pmm_free_pages(pmm, p, 2);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 	/* the buffer stays the caller's: still writable after destroy */
 	buf[0] = 1;
 	free(buf);
@@ -384,10 +374,8 @@ static void test_regions_holes(void **state)
 	free(seen);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* A region at pfn 0 (no ffs(0) trouble): every frame, max-order blocks included. */
@@ -420,9 +408,7 @@ static void test_region_pfn0(void **state)
 			got0 |= tu_pfn(pmm, l.v[i].page) == 0;
 		assert_true(got0);
 		tu_free_all(pmm, &l);
-		tu_buddy_assert_fresh(pmm, &fresh);
-		tu_check(pmm);
-		pmm_destroy(pmm);
+		tu_finish(pmm, .fresh = &fresh);
 	}
 	tu_list_free(&l);
 }
@@ -464,10 +450,8 @@ static void test_region_unaligned(void **state)
 	assert_int_equal(pmm_free_frames(pmm), 0);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* Several nodes: each gets its zones, frames report their node. */
@@ -509,8 +493,7 @@ static void test_multi_node(void **state)
 		tu_pattern_verify(pmm, p, 2, 9);
 		pmm_free_pages(pmm, p, 2);
 	}
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* Every bad config of design.md section 9 is refused with -PMM_EINVAL. */
@@ -636,8 +619,7 @@ static void test_bad_configs(void **state)
 	/* after all the refusals a good config still works */
 	tu_config(&cfg, 16, NULL);
 	pmm_t *pmm = tu_create(&cfg);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 static void test_strerror(void **state)

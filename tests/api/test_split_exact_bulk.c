@@ -71,8 +71,7 @@ static void test_split_page_random_free(void **state)
 		tu_buddy_assert_fresh(pmm, &fresh);
 		free(pages);
 	}
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* alloc_pages_exact: ceil(size / page size) frames leave the free count, no more. */
@@ -137,9 +136,7 @@ static void test_alloc_pages_exact(void **state)
 		}
 	pmm_free_pages_exact(pmm, a, 5 * ps);
 	assert_null(pmm_alloc_pages_exact(pmm, (size_t)4096 << 11, PMM_GFP_KERNEL | PMM_GFP_NOWARN));
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* alloc_pages_exact_pfn on an unbacked instance, freed with free_contig_range. */
@@ -175,8 +172,7 @@ static void test_alloc_pages_exact_pfn(void **state)
 		tu_buddy_assert_fresh(pmm, &fresh);
 	}
 	assert_null(pmm_alloc_pages_exact_pfn(pmm, 1025, PMM_GFP_KERNEL | PMM_GFP_NOWARN));
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /*
@@ -234,9 +230,7 @@ static void test_free_pages_extra_ref(void **state)
 	assert_int_equal(pmm_free_frames(pmm), f0);
 	pmm_put_page(pmm, p);
 	assert_int_equal(pmm_free_frames(pmm), f0 + 1);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 static void check_folio_pages(pmm_t *pmm, struct pmm_folio *f, unsigned int order)
@@ -343,9 +337,7 @@ static void test_folios(void **state)
 	assert_int_equal(pmm_folio_order(pmm_page_folio(p)), 0);
 	pmm_free_pages(pmm, p, 2);
 
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* Bulk allocation fills only the NULL slots and counts every non-NULL one. */
@@ -408,9 +400,7 @@ static void test_bulk_fills_null_slots(void **state)
 	assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, 0, arr), 0);
 	pmm_free_pages_bulk(pmm, arr, 64);
 	assert_int_equal(pmm_free_frames(pmm), pmm_managed_frames(pmm));
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* Under pressure bulk returns what it got, still counting every non-NULL slot. */
@@ -455,8 +445,7 @@ static void test_bulk_under_pressure(void **state)
 			if (arr[i])
 				pmm_free_pages(pmm, arr[i], 0);
 		tu_free_all(pmm, &l);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm);
 	}
 	tu_list_free(&l);
 }
@@ -523,7 +512,7 @@ static void test_pcp_drain_merges(void **state)
 	assert_true(st.pcp_free > 0);
 	assert_true(st.pcp_refill > 0);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 
 	/* pcp_disable: nothing is ever parked */
 	tu_config(&cfg, 16, NULL);
@@ -541,8 +530,7 @@ static void test_pcp_drain_merges(void **state)
 	tu_zone(pmm, 0, &zi);
 	assert_int_equal(zi.free_pages, pmm_managed_frames(pmm));
 	assert_int_equal(zi.nr_free[10], fresh.z[0].nr_free[10]);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 static int group_setup(void **state)

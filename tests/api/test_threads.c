@@ -234,8 +234,7 @@ static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu
 	assert_int_equal(pmm_free_frames(sh->pmm), pmm_managed_frames(sh->pmm));
 	assert_int_equal(pmm_leaked_frames(sh->pmm), 0);
 	assert_int_equal(tu_bad_count(&tu_bad_global), 0);
-	tu_buddy_assert_fresh(sh->pmm, &fresh);
-	pmm_destroy(sh->pmm);
+	tu_finish(sh->pmm, .fresh = &fresh);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh);
 }

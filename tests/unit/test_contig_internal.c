@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SECTION_SHIFT TU_CONTIG_SECTION_SHIFT
 #define SECTION_PAGES 1024ul
 #define MAX_ORDER TU_CONTIG_MAX_ORDER
@@ -155,9 +154,7 @@ static void test_bad_pages_leaked(void **state)
 			bad_pages_case(pmm, &bad, per_page, how, 9, many, ARRAY_SIZE(many));
 			bad_pages_case(pmm, &bad, per_page, how, 0, ends, 1);
 			/* the leaked frames stay leaked; everything else is free */
-			assert_int_equal(pmm_leaked_frames(pmm), 1 + 2 + ARRAY_SIZE(many) + 1);
-			tu_check(pmm);
-			pmm_destroy(pmm);
+			tu_finish(pmm, .leaked = 1 + 2 + ARRAY_SIZE(many) + 1);
 		}
 	}
 }
@@ -191,9 +188,7 @@ static void test_bad_page_at_section_boundary(void **state)
 					 tu_ref_chunks(b - 100, 99, MAX_ORDER) +
 						 tu_ref_chunks(b + 1, 99, MAX_ORDER));
 		assert_int_equal(tu_free_after_drain(pmm), managed - 2);
-		tu_check(pmm);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm, .leaked = 2);
 	}
 }
 
@@ -309,8 +304,7 @@ static void test_frozen_range(void **state)
 			pmm_folio_put(pmm, folio);
 		}
 		assert_int_equal(tu_free_after_drain(pmm), managed - 1);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm, .leaked = 1);
 	}
 }
 
@@ -451,10 +445,8 @@ static void test_ebusy_keeps_pageblock_types(void **state)
 			pmm_free_contig_range(pmm, s, 1400);
 		}
 		free(t0);
-		assert_int_equal(tu_bad_count(&bad), 0);
 		assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		tu_finish(pmm, .bad = &bad);
 	}
 }
 
@@ -495,11 +487,7 @@ static void test_ref_sub_testzero(void **state)
 	/* the page is frozen now: the checker accepts it, the frozen path frees it */
 	tu_check(pmm);
 	pmm_free_contig_frozen_range(pmm, pmm_page_to_pfn(pmm, p), 1);
-	assert_int_equal(tu_bad_count(&bad), 2);
-	assert_int_equal(tu_stats(pmm).bad_page, 2);
-	assert_int_equal(pmm_leaked_frames(pmm), 0);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .bad = &bad, .reports = 2);
 }
 
 int main(void)
