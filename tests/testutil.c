@@ -446,14 +446,11 @@ bool tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64
  * Contiguous-range helpers
  * ------------------------------------------------------------------------ */
 
-void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad,
-		      enum pmm_memmap_model model, bool per_page)
+void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad)
 {
 	tu_config(cfg, mib, bad);
-	cfg->section_shift = TU_CONTIG_SECTION_SHIFT;
-	cfg->max_order = TU_CONTIG_MAX_ORDER;
-	cfg->memmap = model;
-	cfg->contig_per_page = per_page;
+	cfg->section_shift = TU_SECTION_SHIFT;
+	cfg->max_order = TU_MAX_ORDER;
 }
 
 struct pmm_stats tu_stats(pmm_t *pmm)
@@ -498,4 +495,55 @@ struct pmm_page *tu_page_at(pmm_t *pmm, pmm_pfn_t pfn)
 		print_message("pfn %#" PRIx64 " is not managed\n", pfn);
 	assert_non_null(p);
 	return p;
+}
+
+/* ------------------------------------------------------------------------
+ * Variants
+ * ------------------------------------------------------------------------ */
+
+int tu_fx_setup(void **state)
+{
+	struct tu_fx *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->v = *(const struct tu_variant *)*state;
+	*state = fx;
+	return 0;
+}
+
+int tu_fx_teardown(void **state)
+{
+	tu_destroy_leftovers();
+	free(*state);
+	return 0;
+}
+
+static struct pmm_config *tu_fx_apply(struct tu_fx *fx)
+{
+	fx->cfg.memmap = fx->v.memmap;
+	fx->cfg.contig_per_page = fx->v.per_page;
+	fx->cfg.pcp_disable = fx->v.pcp_disable;
+	return &fx->cfg;
+}
+
+struct pmm_config *tu_fx_config(struct tu_fx *fx, uint64_t mib)
+{
+	tu_config(&fx->cfg, mib, &fx->bad);
+	return tu_fx_apply(fx);
+}
+
+struct pmm_config *tu_fx_contig_config(struct tu_fx *fx, uint64_t mib)
+{
+	tu_contig_config(&fx->cfg, mib, &fx->bad);
+	return tu_fx_apply(fx);
+}
+
+pmm_t *tu_fx_create(struct tu_fx *fx)
+{
+	tu_bad_reset(&fx->bad);
+	fx->pmm = tu_create(&fx->cfg);
+	tu_buddy_snap(fx->pmm, &fx->fresh);
+	fx->managed = pmm_managed_frames(fx->pmm);
+	return fx->pmm;
 }

@@ -245,16 +245,16 @@ static inline pmm_pfn_t tu_pfn(pmm_t *pmm, const struct pmm_page *page)
 
 
 /* ------------------------------------------------------------------------
- * Contiguous-range helpers (test_contig.c, test_contig_internal.c)
+ * Contiguous-range helpers (test_contig.c, test_contig_internal.c, ...)
  * ------------------------------------------------------------------------ */
 
 /* Sections of 4 MiB = 1024 frames, so a 64 MiB instance has 16 of them. */
-#define TU_CONTIG_SECTION_SHIFT 22
-#define TU_CONTIG_MAX_ORDER 10
+#define TU_SECTION_SHIFT 22
+#define TU_SECTION_PAGES 1024ul
+#define TU_MAX_ORDER 10
 
-/* tu_contig_config - tu_config() with 4 MiB sections, a memmap model and a contig path. */
-void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad,
-		      enum pmm_memmap_model model, bool per_page);
+/* tu_contig_config - tu_config() with 4 MiB sections and max_order TU_MAX_ORDER. */
+void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
 /* tu_stats - pmm_stats_get() as a value. */
 struct pmm_stats tu_stats(pmm_t *pmm);
 /*
@@ -267,5 +267,72 @@ unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_or
 pmm_pfn_t tu_alloc_split(pmm_t *pmm, unsigned int order);
 /* tu_page_at - the page of a managed pfn (the test fails otherwise). */
 struct pmm_page *tu_page_at(pmm_t *pmm, pmm_pfn_t pfn);
+
+/* ------------------------------------------------------------------------
+ * Variants: one scenario run once per memmap model, contig path or pcp
+ * setting, each run a test case of its own (a failure names the variant)
+ * ------------------------------------------------------------------------ */
+
+/* How a case's instance differs from the scenario's base config. */
+struct tu_variant {
+	const char *name;		/* for messages: "vmemmap/per-page" */
+	enum pmm_memmap_model memmap;
+	bool per_page;			/* pmm_config.contig_per_page */
+	bool pcp_disable;
+};
+
+/* The state of a variant case (cmocka's *state), from tu_fx_setup(). */
+struct tu_fx {
+	struct tu_variant v;		/* this case's variant */
+	struct pmm_config cfg;		/* tu_fx_config()'s, for the scenario to edit */
+	struct tu_bad bad;		/* reports of the instance */
+	pmm_t *pmm;			/* tu_fx_create()'s instance */
+	struct tu_buddy fresh;		/* its buddyinfo when created */
+	uint64_t managed;		/* its managed frames */
+};
+
+/*
+ * tu_fx_setup / tu_fx_teardown - the fixture of a variant case: setup
+ * turns the case's struct tu_variant (its prestate) into a struct tu_fx;
+ * teardown destroys whatever instance a failed scenario left behind.
+ */
+int tu_fx_setup(void **state);
+int tu_fx_teardown(void **state);
+
+/* tu_fx_config - fx->cfg: tu_config() of @mib MiB reporting into fx->bad, the variant applied. */
+struct pmm_config *tu_fx_config(struct tu_fx *fx, uint64_t mib);
+/* tu_fx_contig_config - tu_fx_config() with tu_contig_config()'s sections and max_order. */
+struct pmm_config *tu_fx_contig_config(struct tu_fx *fx, uint64_t mib);
+/* tu_fx_create - create fx->pmm from fx->cfg, and record its fresh buddyinfo and managed frames. */
+pmm_t *tu_fx_create(struct tu_fx *fx);
+
+/*
+ * One cmocka case per variant, named "fn/variant". Built by hand rather
+ * than with cmocka_unit_test_prestate_setup_teardown(), which names every
+ * case after the function alone.
+ */
+#define TU_VARIANT_TEST(fn, vname, ...)                                        \
+	{ .name = #fn "/" vname, .test_func = fn, .setup_func = tu_fx_setup,   \
+	  .teardown_func = tu_fx_teardown,                                     \
+	  .initial_state = &(struct tu_variant){ .name = vname, __VA_ARGS__ } }
+
+/* Both memmap models. */
+#define TU_MEMMAP_TESTS(fn)                                                    \
+	TU_VARIANT_TEST(fn, "sparse", .memmap = PMM_MEMMAP_SPARSE),            \
+	TU_VARIANT_TEST(fn, "vmemmap", .memmap = PMM_MEMMAP_VMEMMAP)
+
+/* Both memmap models times both contiguous-free paths. */
+#define TU_CONTIG_TESTS(fn)                                                    \
+	TU_VARIANT_TEST(fn, "sparse/batched", .memmap = PMM_MEMMAP_SPARSE),    \
+	TU_VARIANT_TEST(fn, "sparse/per-page", .memmap = PMM_MEMMAP_SPARSE,    \
+			.per_page = true),                                     \
+	TU_VARIANT_TEST(fn, "vmemmap/batched", .memmap = PMM_MEMMAP_VMEMMAP),  \
+	TU_VARIANT_TEST(fn, "vmemmap/per-page", .memmap = PMM_MEMMAP_VMEMMAP,  \
+			.per_page = true)
+
+/* With and without the pcp lists. */
+#define TU_PCP_TESTS(fn)                                                       \
+	TU_VARIANT_TEST(fn, "pcp", .pcp_disable = false),                      \
+	TU_VARIANT_TEST(fn, "no-pcp", .pcp_disable = true)
 
 #endif /* PMM_TESTUTIL_H */

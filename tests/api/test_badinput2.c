@@ -828,33 +828,26 @@ static void test_free_contig_range_bad(void **state)
  */
 static void test_free_contig_range_below_first_pfn(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad;
-		struct tu_report_mark m;
-		pmm_t *pmm;
-		uint64_t f0;
+	struct tu_fx *fx = *state;
+	struct tu_report_mark m;
+	pmm_t *pmm;
+	uint64_t f0;
 
-		cfg_small(&cfg, 16, &bad);
-		tu_config_region(&cfg, 0, HOLE_START, GAP_START - HOLE_START, 0);
-		cfg.contig_per_page = per_page;
-		pmm = tu_create(&cfg);
-		f0 = tu_free_after_drain(pmm);
-		tu_report_mark(pmm, &bad, &m);
-		assert_int_equal(pmm_alloc_contig_range(pmm, HOLE_START, HOLE_START + 10, 0), 0);
-		pmm_free_contig_range(pmm, HOLE_START - 10, 20);
-		print_message("%s: free_contig_range(first pfn - 10, 20): %lu reports, "
-			      "%llu of 10 frames freed\n", per_page ? "per-page" : "batched",
-			      tu_bad_count(&bad) - m.cb,
-			      (unsigned long long)(tu_free_after_drain(pmm) - (f0 - 10)));
-		assert_true(tu_bad_count(&bad) - m.cb >= 1);
-		tu_check(pmm);
-		if (tu_free_after_drain(pmm) != f0)
-			fail_msg("%s: the 10 allocated frames of the range were neither freed nor reported",
-				 per_page ? "per-page" : "batched");
-		tu_finish(pmm);
-	}
+	tu_config_region(tu_fx_contig_config(fx, 16), 0, HOLE_START, GAP_START - HOLE_START, 0);
+	pmm = tu_fx_create(fx);
+	f0 = tu_free_after_drain(pmm);
+	tu_report_mark(pmm, &fx->bad, &m);
+	assert_int_equal(pmm_alloc_contig_range(pmm, HOLE_START, HOLE_START + 10, 0), 0);
+	pmm_free_contig_range(pmm, HOLE_START - 10, 20);
+	print_message("%s: free_contig_range(first pfn - 10, 20): %lu reports, "
+		      "%llu of 10 frames freed\n", fx->v.name, tu_bad_count(&fx->bad) - m.cb,
+		      (unsigned long long)(tu_free_after_drain(pmm) - (f0 - 10)));
+	assert_true(tu_bad_count(&fx->bad) - m.cb >= 1);
+	tu_check(pmm);
+	if (tu_free_after_drain(pmm) != f0)
+		fail_msg("%s: the 10 allocated frames of the range were neither freed nor reported",
+			 fx->v.name);
+	tu_finish(pmm);
 }
 
 /*
@@ -1542,7 +1535,7 @@ int main(void)
 		cmocka_unit_test(test_exact_bad),
 		cmocka_unit_test(test_bulk_alloc_bad),
 		cmocka_unit_test(test_free_contig_range_bad),
-		cmocka_unit_test(test_free_contig_range_below_first_pfn),
+		TU_CONTIG_TESTS(test_free_contig_range_below_first_pfn),
 		cmocka_unit_test(test_free_contig_range_unsplit_block),
 		cmocka_unit_test(test_free_contig_range_unsplit_head_only),
 		cmocka_unit_test(test_free_pages_bulk_unsplit_block),

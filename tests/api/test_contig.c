@@ -25,19 +25,12 @@
 #include <string.h>
 
 
-/* Sections of 4 MiB = 1024 frames, so a 64 MiB instance has 16 of them. */
-#define SECTION_SHIFT TU_CONTIG_SECTION_SHIFT
-#define SECTION_PAGES 1024ul
-#define MAX_ORDER TU_CONTIG_MAX_ORDER
+#define SECTION_PAGES TU_SECTION_PAGES
+#define MAX_ORDER TU_MAX_ORDER
 
 /* ------------------------------------------------------------------------
  * Local helpers
  * ------------------------------------------------------------------------ */
-
-static const char *path_name(bool per_page)
-{
-	return per_page ? "per-page" : "batched";
-}
 
 static uint64_t contig_chunks(pmm_t *pmm)
 {
@@ -74,8 +67,9 @@ static void zone_of_pfn(pmm_t *pmm, pmm_pfn_t pfn, struct pmm_zone_info *zi)
  * 1. Ranges across section boundaries (SPARSE and VMEMMAP)
  * ------------------------------------------------------------------------ */
 
-static void section_crossing(enum pmm_memmap_model model)
+static void test_section_crossing(void **state)
 {
+	struct tu_fx *fx = *state;
 	const pmm_pfn_t b = TU_BASE_PFN + 4 * SECTION_PAGES;	/* a section boundary */
 	const struct {
 		pmm_pfn_t start;
@@ -88,88 +82,67 @@ static void section_crossing(enum pmm_memmap_model model)
 		{ b - 2 * SECTION_PAGES + 7, 4 * SECTION_PAGES - 3 },	/* four */
 		{ b + 1, SECTION_PAGES - 1 },			/* up to the next boundary */
 	};
+	pmm_t *pmm;
+	uint64_t managed;
 
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		pmm_t *pmm;
-		uint64_t managed;
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 
-		tu_contig_config(&cfg, 64, &bad, model, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
+		pmm_pfn_t s = ranges[i].start;
+		unsigned long nr = ranges[i].nr;
+		uint64_t c0;
+		int rc;
 
-		for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
-			pmm_pfn_t s = ranges[i].start;
-			unsigned long nr = ranges[i].nr;
-			uint64_t c0;
-			int rc;
+		rc = pmm_alloc_contig_range(pmm, s, s + nr, PMM_GFP_KERNEL);
+		if (rc)
+			print_message("%s: [%#" PRIx64 ", +%lu): %s\n", fx->v.name, s,
+				      nr, pmm_strerror(rc));
+		assert_int_equal(rc, 0);
+		assert_counts(pmm, s, nr, 1);
+		assert_int_equal(tu_free_after_drain(pmm), managed - nr);
+		tu_check(pmm);
 
-			rc = pmm_alloc_contig_range(pmm, s, s + nr, PMM_GFP_KERNEL);
-			if (rc)
-				print_message("%s: [%#" PRIx64 ", +%lu): %s\n", path_name(per_page), s,
-					      nr, pmm_strerror(rc));
-			assert_int_equal(rc, 0);
-			assert_counts(pmm, s, nr, 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - nr);
-			tu_check(pmm);
-
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, s, nr);
-			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-			assert_counts(pmm, s, nr, 0);
-			tu_check(pmm);
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		/*
-		 * Split blocks on both sides of the boundary freed by one call:
-		 * the page pointer must be re-derived at the boundary.
-		 */
-		{
-			pmm_pfn_t s = b - SECTION_PAGES;
-			uint64_t c0;
-
-			assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 2 * SECTION_PAGES, 0), 0);
-			/* hold frames on both sides so runs also end inside each section */
-			pmm_get_page(pmm, tu_page_at(pmm, b - 1));
-			pmm_get_page(pmm, tu_page_at(pmm, b + 3));
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, s, 2 * SECTION_PAGES);
-			if (!per_page)
-				assert_int_equal(contig_chunks(pmm) - c0,
-						 tu_ref_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
-							 tu_ref_chunks(b, 3, MAX_ORDER) +
-							 tu_ref_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, b - 1)), 1);
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, b + 3)), 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - 2);
-			tu_check(pmm);
-			pmm_put_page(pmm, tu_page_at(pmm, b - 1));
-			pmm_put_page(pmm, tu_page_at(pmm, b + 3));
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		tu_finish(pmm, .bad = &bad, .since = &m);
+		c0 = contig_chunks(pmm);
+		pmm_free_contig_range(pmm, s, nr);
+		assert_int_equal(contig_chunks(pmm) - c0,
+				 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
+		assert_counts(pmm, s, nr, 0);
+		tu_check(pmm);
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
-}
 
-static void test_section_crossing_sparse(void **state)
-{
-	(void)state;
-	section_crossing(PMM_MEMMAP_SPARSE);
-}
+	/*
+	 * Split blocks on both sides of the boundary freed by one call:
+	 * the page pointer must be re-derived at the boundary.
+	 */
+	{
+		pmm_pfn_t s = b - SECTION_PAGES;
+		uint64_t c0;
 
-static void test_section_crossing_vmemmap(void **state)
-{
-	(void)state;
-	section_crossing(PMM_MEMMAP_VMEMMAP);
+		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 2 * SECTION_PAGES, 0), 0);
+		/* hold frames on both sides so runs also end inside each section */
+		pmm_get_page(pmm, tu_page_at(pmm, b - 1));
+		pmm_get_page(pmm, tu_page_at(pmm, b + 3));
+		c0 = contig_chunks(pmm);
+		pmm_free_contig_range(pmm, s, 2 * SECTION_PAGES);
+		if (!fx->v.per_page)
+			assert_int_equal(contig_chunks(pmm) - c0,
+					 tu_ref_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
+						 tu_ref_chunks(b, 3, MAX_ORDER) +
+						 tu_ref_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, b - 1)), 1);
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, b + 3)), 1);
+		assert_int_equal(tu_free_after_drain(pmm), managed - 2);
+		tu_check(pmm);
+		pmm_put_page(pmm, tu_page_at(pmm, b - 1));
+		pmm_put_page(pmm, tu_page_at(pmm, b + 3));
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -179,97 +152,87 @@ static void test_section_crossing_vmemmap(void **state)
 static void test_pfn_zero(void **state)
 {
 	static const unsigned long lens[] = { 1024, 7, 1, 2, 1023, 3 * 1024 + 5 };
+	struct tu_fx *fx = *state;
+	struct tu_list l = { 0 };
+	pmm_pfn_t zero_pfn = 1;
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	size_t n;
 
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		struct tu_list l = { 0 };
-		pmm_pfn_t zero_pfn = 1;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		size_t n;
+	tu_config_region(tu_fx_contig_config(fx, 64), 0, 0, TU_MIB(64) >> 12, 0);
+	pmm = tu_fx_create(fx);
+	assert_non_null(pmm_pfn_to_page(pmm, 0));
+	managed = fx->managed;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_region(&cfg, 0, 0, TU_MIB(64) >> 12, 0);
-		pmm = tu_create(&cfg);
-		assert_non_null(pmm_pfn_to_page(pmm, 0));
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
-
-		/* alloc_contig_range / free_contig_range starting at pfn 0 */
-		for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
-			assert_int_equal(pmm_alloc_contig_range(pmm, 0, lens[i], PMM_GFP_KERNEL), 0);
-			assert_counts(pmm, 0, lens[i], 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - lens[i]);
-			tu_check(pmm);
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, 0, lens[i]);
-			/* 1024 from pfn 0 is one order-10 chunk, 7 is 4 + 2 + 1 */
-			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : tu_ref_chunks(0, lens[i], MAX_ORDER));
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-		if (!per_page) {
-			assert_int_equal(tu_ref_chunks(0, 1024, MAX_ORDER), 1);
-			assert_int_equal(tu_ref_chunks(0, 7, MAX_ORDER), 3);
-		}
-
-		/* the order-10 block at pfn 0 from pmm_alloc_pages, split, freed as a range */
-		n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, MAX_ORDER);
-		assert_int_equal(n, managed >> MAX_ORDER);
-		for (size_t i = 0; i < l.n; i++) {
-			if (tu_pfn(pmm, l.v[i].page) == 0) {
-				struct tu_alloc a = tu_list_take(&l, i);
-
-				zero_pfn = tu_pfn(pmm, a.page);
-				break;
-			}
-		}
-		assert_int_equal(zero_pfn, 0);
-		tu_free_all(pmm, &l);
-		tu_list_free(&l);
-		pmm_split_page(pmm, tu_page_at(pmm, 0), MAX_ORDER);
-		assert_counts(pmm, 0, 1024, 1);
-		/* page 0 keeps a reference: the run starts at pfn 1 */
-		pmm_get_page(pmm, tu_page_at(pmm, 0));
-		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, 0, 1024);
-		assert_int_equal(contig_chunks(pmm) - c0,
-				 per_page ? 0 : tu_ref_chunks(1, 1023, MAX_ORDER));
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, 0)), 1);
-		assert_counts(pmm, 1, 1023, 0);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 1);
+	/* alloc_contig_range / free_contig_range starting at pfn 0 */
+	for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
+		assert_int_equal(pmm_alloc_contig_range(pmm, 0, lens[i], PMM_GFP_KERNEL), 0);
+		assert_counts(pmm, 0, lens[i], 1);
+		assert_int_equal(tu_free_after_drain(pmm), managed - lens[i]);
 		tu_check(pmm);
-		pmm_put_page(pmm, tu_page_at(pmm, 0));
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/* again, with the whole block from pfn 0 in one run */
-		assert_int_equal(pmm_alloc_contig_range(pmm, 0, 1024, 0), 0);
 		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, 0, 1024);
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 1);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/* pmm_alloc_contig_pages in a zone that starts at pfn 0 */
-		{
-			struct pmm_page *p = pmm_alloc_contig_pages(pmm, 1000, 0, -1);
-			pmm_pfn_t pfn;
-
-			assert_non_null(p);
-			pfn = tu_pfn(pmm, p);
-			assert_counts(pmm, pfn, 1000, 1);
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, pfn, 1000);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		tu_finish(pmm, .bad = &bad, .since = &m);
+		pmm_free_contig_range(pmm, 0, lens[i]);
+		/* 1024 from pfn 0 is one order-10 chunk, 7 is 4 + 2 + 1 */
+		assert_int_equal(contig_chunks(pmm) - c0,
+				 fx->v.per_page ? 0 : tu_ref_chunks(0, lens[i], MAX_ORDER));
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+	if (!fx->v.per_page) {
+		assert_int_equal(tu_ref_chunks(0, 1024, MAX_ORDER), 1);
+		assert_int_equal(tu_ref_chunks(0, 7, MAX_ORDER), 3);
+	}
+
+	/* the order-10 block at pfn 0 from pmm_alloc_pages, split, freed as a range */
+	n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, MAX_ORDER);
+	assert_int_equal(n, managed >> MAX_ORDER);
+	for (size_t i = 0; i < l.n; i++) {
+		if (tu_pfn(pmm, l.v[i].page) == 0) {
+			struct tu_alloc a = tu_list_take(&l, i);
+
+			zero_pfn = tu_pfn(pmm, a.page);
+			break;
+		}
+	}
+	assert_int_equal(zero_pfn, 0);
+	tu_free_all(pmm, &l);
+	tu_list_free(&l);
+	pmm_split_page(pmm, tu_page_at(pmm, 0), MAX_ORDER);
+	assert_counts(pmm, 0, 1024, 1);
+	/* page 0 keeps a reference: the run starts at pfn 1 */
+	pmm_get_page(pmm, tu_page_at(pmm, 0));
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, 0, 1024);
+	assert_int_equal(contig_chunks(pmm) - c0,
+			 fx->v.per_page ? 0 : tu_ref_chunks(1, 1023, MAX_ORDER));
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, 0)), 1);
+	assert_counts(pmm, 1, 1023, 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 1);
+	tu_check(pmm);
+	pmm_put_page(pmm, tu_page_at(pmm, 0));
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+
+	/* again, with the whole block from pfn 0 in one run */
+	assert_int_equal(pmm_alloc_contig_range(pmm, 0, 1024, 0), 0);
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, 0, 1024);
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 1);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+
+	/* pmm_alloc_contig_pages in a zone that starts at pfn 0 */
+	{
+		struct pmm_page *p = pmm_alloc_contig_pages(pmm, 1000, 0, -1);
+		pmm_pfn_t pfn;
+
+		assert_non_null(p);
+		pfn = tu_pfn(pmm, p);
+		assert_counts(pmm, pfn, 1000, 1);
+		tu_check(pmm);
+		pmm_free_contig_range(pmm, pfn, 1000);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -278,75 +241,67 @@ static void test_pfn_zero(void **state)
 
 static void test_held_pages_end_runs(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	pmm_pfn_t pfn;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 
-		/* The brief's case: order 4, an extra reference on page 5. */
-		pfn = tu_alloc_split(pmm, 4);
-		pmm_get_page(pmm, tu_page_at(pmm, pfn + 5));
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 2);
+	/* The brief's case: order 4, an extra reference on page 5. */
+	pfn = tu_alloc_split(pmm, 4);
+	pmm_get_page(pmm, tu_page_at(pmm, pfn + 5));
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 2);
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, pfn, 16);
+	/* runs [0,5) and [6,16): 4+1 and 2+8 */
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 4);
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 1);
+	for (unsigned long i = 0; i < 16; i++)
+		if (i != 5)
+			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + i)), 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 1);
+	tu_check(pmm);
+	pmm_put_page(pmm, tu_page_at(pmm, pfn + 5));
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+
+	/* Held pages at both ends and in the middle of an order-9 block, two extra refs on one. */
+	pfn = tu_alloc_split(pmm, 9);
+	{
+		static const unsigned long held[] = { 0, 100, 101, 300, 511 };
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(held); i++)
+			pmm_get_page(pmm, tu_page_at(pmm, pfn + held[i]));
+		pmm_get_page(pmm, tu_page_at(pmm, pfn + 300));
 		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, pfn, 16);
-		/* runs [0,5) and [6,16): 4+1 and 2+8 */
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 4);
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 1);
-		for (unsigned long i = 0; i < 16; i++)
-			if (i != 5)
-				assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + i)), 0);
+		pmm_free_contig_range(pmm, pfn, 512);
+		if (!fx->v.per_page)
+			assert_int_equal(contig_chunks(pmm) - c0,
+					 tu_ref_chunks(pfn + 1, 99, MAX_ORDER) +
+						 tu_ref_chunks(pfn + 102, 198, MAX_ORDER) +
+						 tu_ref_chunks(pfn + 301, 210, MAX_ORDER));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 2);
+		assert_int_equal(tu_free_after_drain(pmm), managed - ARRAY_SIZE(held));
+		tu_check(pmm);
+		/* the second round of puts: only 300 survives it */
+		pmm_free_contig_range(pmm, pfn + 100, 2);
+		pmm_put_page(pmm, tu_page_at(pmm, pfn + 0));
+		pmm_put_page(pmm, tu_page_at(pmm, pfn + 511));
+		pmm_put_page(pmm, tu_page_at(pmm, pfn + 300));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 1);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 1);
 		tu_check(pmm);
-		pmm_put_page(pmm, tu_page_at(pmm, pfn + 5));
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 0);
-		assert_int_equal(tu_free_after_drain(pmm), managed);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/* Held pages at both ends and in the middle of an order-9 block, two extra refs on one. */
-		pfn = tu_alloc_split(pmm, 9);
-		{
-			static const unsigned long held[] = { 0, 100, 101, 300, 511 };
-
-			for (unsigned int i = 0; i < ARRAY_SIZE(held); i++)
-				pmm_get_page(pmm, tu_page_at(pmm, pfn + held[i]));
-			pmm_get_page(pmm, tu_page_at(pmm, pfn + 300));
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, pfn, 512);
-			if (!per_page)
-				assert_int_equal(contig_chunks(pmm) - c0,
-						 tu_ref_chunks(pfn + 1, 99, MAX_ORDER) +
-							 tu_ref_chunks(pfn + 102, 198, MAX_ORDER) +
-							 tu_ref_chunks(pfn + 301, 210, MAX_ORDER));
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 2);
-			assert_int_equal(tu_free_after_drain(pmm), managed - ARRAY_SIZE(held));
-			tu_check(pmm);
-			/* the second round of puts: only 300 survives it */
-			pmm_free_contig_range(pmm, pfn + 100, 2);
-			pmm_put_page(pmm, tu_page_at(pmm, pfn + 0));
-			pmm_put_page(pmm, tu_page_at(pmm, pfn + 511));
-			pmm_put_page(pmm, tu_page_at(pmm, pfn + 300));
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - 1);
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, pfn + 300, 1);
-		}
-		assert_int_equal(tu_free_after_drain(pmm), managed);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		tu_finish(pmm, .bad = &bad, .since = &m);
+		pmm_free_contig_range(pmm, pfn + 300, 1);
 	}
+	assert_int_equal(tu_free_after_drain(pmm), managed);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -355,45 +310,39 @@ static void test_held_pages_end_runs(void **state)
 
 static void test_compound_head_refused(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		struct pmm_folio *folio;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
+	struct tu_fx *fx = *state;
+	struct tu_report_mark m;
+	struct pmm_folio *folio;
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	pmm_pfn_t pfn;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 
-		folio = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
-		assert_non_null(folio);
-		pfn = tu_pfn(pmm, pmm_folio_page(pmm, folio, 0));
-		assert_int_equal(pmm_folio_order(folio), 3);
+	folio = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
+	assert_non_null(folio);
+	pfn = tu_pfn(pmm, pmm_folio_page(pmm, folio, 0));
+	assert_int_equal(pmm_folio_order(folio), 3);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 8);
+
+	static const unsigned long lens[] = { 8, 1, 16 };
+	for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
+		tu_report_mark(pmm, &fx->bad, &m);
+		c0 = contig_chunks(pmm);
+		pmm_free_contig_range(pmm, pfn, lens[i]);
+		tu_assert_reports(pmm, &fx->bad, &m, 1, NULL);
+		assert_int_equal(fx->bad.last_pfn, pfn);
+		assert_int_equal(contig_chunks(pmm) - c0, 0);
+		assert_int_equal(pmm_folio_ref_count(folio), 1);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 8);
-
-		static const unsigned long lens[] = { 8, 1, 16 };
-		for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
-			tu_report_mark(pmm, &bad, &m);
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, pfn, lens[i]);
-			tu_assert_reports(pmm, &bad, &m, 1, NULL);
-			assert_int_equal(bad.last_pfn, pfn);
-			assert_int_equal(contig_chunks(pmm) - c0, 0);
-			assert_int_equal(pmm_folio_ref_count(folio), 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - 8);
-			assert_int_equal(pmm_leaked_frames(pmm), 0);
-			tu_check(pmm);
-		}
-		tu_report_mark(pmm, &bad, &m);
-		pmm_folio_put(pmm, folio);
-		tu_finish(pmm, .bad = &bad, .since = &m, .fresh = &fresh);
+		assert_int_equal(pmm_leaked_frames(pmm), 0);
+		tu_check(pmm);
 	}
+	tu_report_mark(pmm, &fx->bad, &m);
+	pmm_folio_put(pmm, folio);
+	tu_finish(pmm, .bad = &fx->bad, .since = &m, .fresh = &fx->fresh);
 }
 
 /*
@@ -404,10 +353,8 @@ static void test_compound_head_refused(void **state)
  * (keeps its reference) or leaked whole is the library's choice; losing
  * its tail frames is not.
  */
-static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
+static void compound_inside_range(struct tu_fx *fx, bool from_tail, bool via_bulk)
 {
-	struct pmm_config cfg;
-	struct tu_bad bad = { 0 };
 	struct tu_report_mark m;
 	struct pmm_folio *folio = NULL;
 	struct tu_list other = { 0 };
@@ -416,10 +363,9 @@ static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
 	pmm_pfn_t b, s;
 	int refs;
 
-	tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-	cfg.pcp_disable = true;	/* the folio lands where the order-3 hole is */
-	pmm = tu_create(&cfg);
-	managed = pmm_managed_frames(pmm);
+	tu_fx_contig_config(fx, 64)->pcp_disable = true;	/* the folio lands where the order-3 hole is */
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 	/* order-5 block, split; its pages [8, 16) become an order-3 folio */
 	b = tu_alloc_split(pmm, 5);
 	pmm_free_contig_range(pmm, b + 8, 8);
@@ -440,7 +386,7 @@ static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
 
 	/* the whole order-5 span: 8 pages, the folio, 16 pages (or from a folio tail on) */
 	s = from_tail ? b + 9 : b;
-	tu_report_mark(pmm, &bad, &m);
+	tu_report_mark(pmm, &fx->bad, &m);
 	if (via_bulk) {
 		/* pmm_free_pages_bulk: pages [0, 8), the folio's head, pages [16, 32) */
 		struct pmm_page *arr[25];
@@ -457,10 +403,10 @@ static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
 	leaked = pmm_leaked_frames(pmm);
 	held = (refs > 0 ? 8 : 0) + (from_tail ? 8 : 0);	/* folio; pages [0, 8) */
 	print_message("%s%s, range from %s: %" PRIu64 " reports (last \"%s\"), folio refcount %d, "
-		      "leaked %" PRIu64 "\n", via_bulk ? "free_pages_bulk, " : "", path_name(per_page),
-		      from_tail ? "a folio tail" : "before the folio", tu_reports_since(pmm, &bad, &m),
-		      bad.last_reason, refs, leaked);
-	assert_true(tu_reports_since(pmm, &bad, &m) >= 1);
+		      "leaked %" PRIu64 "\n", via_bulk ? "free_pages_bulk, " : "", fx->v.name,
+		      from_tail ? "a folio tail" : "before the folio", tu_reports_since(pmm, &fx->bad, &m),
+		      fx->bad.last_reason, refs, leaked);
+	assert_true(tu_reports_since(pmm, &fx->bad, &m) >= 1);
 	pmm_drain_all_pages(pmm);
 	if (pmm_free_frames(pmm) + leaked + held != managed)
 		print_message("free %" PRIu64 " + leaked %" PRIu64 " + held %" PRIu64
@@ -482,34 +428,19 @@ static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
 	tu_finish(pmm, .leaked = TU_LEAKED_ANY);
 }
 
-static void test_compound_inside_range_batched(void **state)
+static void test_compound_inside_range(void **state)
 {
-	(void)state;
-	compound_inside_range(false, false, false);
-}
-
-static void test_compound_inside_range_per_page(void **state)
-{
-	(void)state;
-	compound_inside_range(true, false, false);
+	compound_inside_range(*state, false, false);
 }
 
 static void test_free_pages_bulk_folio_in_run(void **state)
 {
-	(void)state;
-	compound_inside_range(false, false, true);
+	compound_inside_range(*state, false, true);
 }
 
-static void test_range_from_folio_tail_batched(void **state)
+static void test_range_from_folio_tail(void **state)
 {
-	(void)state;
-	compound_inside_range(false, true, false);
-}
-
-static void test_range_from_folio_tail_per_page(void **state)
-{
-	(void)state;
-	compound_inside_range(true, true, false);
+	compound_inside_range(*state, true, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -518,105 +449,96 @@ static void test_range_from_folio_tail_per_page(void **state)
 
 static void test_unaligned_ranges(void **state)
 {
+	struct tu_fx *fx = *state;
 	struct prng rng;
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	pmm_pfn_t pfn;
 
-	(void)state;
 	tu_rng_init(&rng, "unaligned_ranges", 6);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	/* The brief's case: [pfn+3, pfn+1000) of a split order-10 block. */
+	pfn = tu_alloc_split(pmm, MAX_ORDER);
+	assert_int_equal(pfn % 1024, 0);
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, pfn + 3, 997);
+	/* 1+4+8+16+32+64+128+256 up to 512, then 256+128+64+32+8 */
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 13);
+	assert_counts(pmm, pfn, 3, 1);
+	assert_counts(pmm, pfn + 3, 997, 0);
+	assert_counts(pmm, pfn + 1000, 24, 1);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 27);
+	tu_check(pmm);
+	pmm_free_contig_range(pmm, pfn + 1000, 24);
+	tu_check(pmm);
+	pmm_free_contig_range(pmm, pfn, 3);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
-		/* The brief's case: [pfn+3, pfn+1000) of a split order-10 block. */
+	/*
+	 * Batched: chunks of an aligned run go to the buddy at once when
+	 * the pcp does not cache their order (order 10), without a drain.
+	 */
+	if (!fx->v.per_page) {
+		struct pmm_zone_info before, after;
+
 		pfn = tu_alloc_split(pmm, MAX_ORDER);
-		assert_int_equal(pfn % 1024, 0);
-		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, pfn + 3, 997);
-		/* 1+4+8+16+32+64+128+256 up to 512, then 256+128+64+32+8 */
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 13);
-		assert_counts(pmm, pfn, 3, 1);
-		assert_counts(pmm, pfn + 3, 997, 0);
-		assert_counts(pmm, pfn + 1000, 24, 1);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 27);
+		pmm_drain_all_pages(pmm);
+		zone_of_pfn(pmm, pfn, &before);
+		pmm_free_contig_range(pmm, pfn, 1024);
+		zone_of_pfn(pmm, pfn, &after);
+		assert_int_equal(after.nr_free[MAX_ORDER], before.nr_free[MAX_ORDER] + 1);
+		assert_int_equal(after.pcp_pages, before.pcp_pages);
 		tu_check(pmm);
-		pmm_free_contig_range(pmm, pfn + 1000, 24);
-		tu_check(pmm);
-		pmm_free_contig_range(pmm, pfn, 3);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/*
-		 * Batched: chunks of an aligned run go to the buddy at once when
-		 * the pcp does not cache their order (order 10), without a drain.
-		 */
-		if (!per_page) {
-			struct pmm_zone_info before, after;
-
-			pfn = tu_alloc_split(pmm, MAX_ORDER);
-			pmm_drain_all_pages(pmm);
-			zone_of_pfn(pmm, pfn, &before);
-			pmm_free_contig_range(pmm, pfn, 1024);
-			zone_of_pfn(pmm, pfn, &after);
-			assert_int_equal(after.nr_free[MAX_ORDER], before.nr_free[MAX_ORDER] + 1);
-			assert_int_equal(after.pcp_pages, before.pcp_pages);
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		/* Random partitions of split order-10 blocks, pieces freed in random order. */
-		for (int round = 0; round < 40; round++) {
-			pmm_pfn_t cut[66];
-			unsigned int ncut = 0, order = 1 + (unsigned int)prng_below(&rng, MAX_ORDER);
-			unsigned long size = 1ul << order;
-			unsigned int idx[66];
-
-			pfn = tu_alloc_split(pmm, order);
-			cut[ncut++] = 0;
-			for (unsigned int k = 0; k < 1 + prng_below(&rng, 16); k++)
-				cut[ncut++] = 1 + prng_below(&rng, size - 1);
-			cut[ncut++] = size;
-			/* sort and dedupe the cuts */
-			for (unsigned int a = 1; a < ncut; a++)
-				for (unsigned int c = a; c > 0 && cut[c - 1] > cut[c]; c--) {
-					pmm_pfn_t t = cut[c];
-
-					cut[c] = cut[c - 1];
-					cut[c - 1] = t;
-				}
-			unsigned int w = 1;
-			for (unsigned int a = 1; a < ncut; a++)
-				if (cut[a] != cut[w - 1])
-					cut[w++] = cut[a];
-			ncut = w;
-			for (unsigned int a = 0; a + 1 < ncut; a++)
-				idx[a] = a;
-			prng_shuffle(&rng, idx, ncut - 1, sizeof(idx[0]));
-			for (unsigned int a = 0; a + 1 < ncut; a++) {
-				pmm_pfn_t s = pfn + cut[idx[a]];
-				unsigned long nr = (unsigned long)(cut[idx[a] + 1] - cut[idx[a]]);
-
-				c0 = contig_chunks(pmm);
-				pmm_free_contig_range(pmm, s, nr);
-				assert_int_equal(contig_chunks(pmm) - c0,
-						 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-				assert_counts(pmm, s, nr, 0);
-			}
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		tu_finish(pmm, .bad = &bad, .since = &m);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+
+	/* Random partitions of split order-10 blocks, pieces freed in random order. */
+	for (int round = 0; round < 40; round++) {
+		pmm_pfn_t cut[66];
+		unsigned int ncut = 0, order = 1 + (unsigned int)prng_below(&rng, MAX_ORDER);
+		unsigned long size = 1ul << order;
+		unsigned int idx[66];
+
+		pfn = tu_alloc_split(pmm, order);
+		cut[ncut++] = 0;
+		for (unsigned int k = 0; k < 1 + prng_below(&rng, 16); k++)
+			cut[ncut++] = 1 + prng_below(&rng, size - 1);
+		cut[ncut++] = size;
+		/* sort and dedupe the cuts */
+		for (unsigned int a = 1; a < ncut; a++)
+			for (unsigned int c = a; c > 0 && cut[c - 1] > cut[c]; c--) {
+				pmm_pfn_t t = cut[c];
+
+				cut[c] = cut[c - 1];
+				cut[c - 1] = t;
+			}
+		unsigned int w = 1;
+		for (unsigned int a = 1; a < ncut; a++)
+			if (cut[a] != cut[w - 1])
+				cut[w++] = cut[a];
+		ncut = w;
+		for (unsigned int a = 0; a + 1 < ncut; a++)
+			idx[a] = a;
+		prng_shuffle(&rng, idx, ncut - 1, sizeof(idx[0]));
+		for (unsigned int a = 0; a + 1 < ncut; a++) {
+			pmm_pfn_t s = pfn + cut[idx[a]];
+			unsigned long nr = (unsigned long)(cut[idx[a] + 1] - cut[idx[a]]);
+
+			c0 = contig_chunks(pmm);
+			pmm_free_contig_range(pmm, s, nr);
+			assert_int_equal(contig_chunks(pmm) - c0,
+					 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
+			assert_counts(pmm, s, nr, 0);
+		}
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -695,23 +617,23 @@ static bool cmp_pick_held_run(struct cmp_ctx *c, struct prng *r, size_t *s, size
 	return false;
 }
 
+/* Variants: the memmap model; both paths run in every case. */
 static void test_batched_matches_per_page(void **state)
 {
+	const struct tu_fx *fx = *state;
 	struct cmp_ctx c = { 0 };
 	struct tu_buddy fresh;
 	struct prng rng;
-	enum pmm_memmap_model model;
 	const int nops = 1500;
 	unsigned long n_alloc = 0, n_busy = 0, n_free = 0, n_get = 0, n_bulk = 0, n_cmp = 0;
 
-	(void)state;
 	tu_rng_init(&rng, "batched_vs_per_page", 7);
-	model = prng_below(&rng, 2) ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
-	print_message("memmap model: %s\n", model == PMM_MEMMAP_SPARSE ? "sparse" : "vmemmap");
 	for (int k = 0; k < 2; k++) {
 		struct pmm_config cfg;
 
-		tu_contig_config(&cfg, CMP_MIB, &c.bad[k], model, k == 1);
+		tu_contig_config(&cfg, CMP_MIB, &c.bad[k]);
+		cfg.memmap = fx->v.memmap;
+		cfg.contig_per_page = k == 1;
 		c.pmm[k] = tu_create(&cfg);
 		assert_int_equal(pmm_managed_frames(c.pmm[k]), CMP_PAGES);
 	}
@@ -869,199 +791,189 @@ static void assert_pageblocks_equal(pmm_t *pmm, uint64_t a[TU_MAX_ZONES][PMM_MIG
 
 static void test_alloc_contig_range_busy(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh, before, after;
-		struct tu_report_mark m;
-		struct tu_list keep = { 0 };
-		uint64_t pb0[TU_MAX_ZONES][PMM_MIGRATE_TYPES], pb1[TU_MAX_ZONES][PMM_MIGRATE_TYPES];
-		pmm_t *pmm;
-		uint64_t managed;
+	struct tu_fx *fx = *state;
+	struct tu_buddy before, after;
+	struct tu_list keep = { 0 };
+	uint64_t pb0[TU_MAX_ZONES][PMM_MIGRATE_TYPES], pb1[TU_MAX_ZONES][PMM_MIGRATE_TYPES];
+	pmm_t *pmm;
+	uint64_t managed;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 
-		/*
-		 * Give pageblocks different migratetypes: unmovable and
-		 * reclaimable requests claim movable pageblocks by fallback.
-		 * Some of those blocks stay allocated, some small pages too.
-		 */
-		for (int i = 0; i < 3; i++) {
-			struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 9);
-			struct pmm_page *q = pmm_alloc_pages(pmm, PMM_GFP_RECLAIMABLE, 9);
-			struct pmm_page *r = pmm_alloc_pages(pmm, PMM_GFP_MOVABLE, 3);
+	/*
+	 * Give pageblocks different migratetypes: unmovable and
+	 * reclaimable requests claim movable pageblocks by fallback.
+	 * Some of those blocks stay allocated, some small pages too.
+	 */
+	for (int i = 0; i < 3; i++) {
+		struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 9);
+		struct pmm_page *q = pmm_alloc_pages(pmm, PMM_GFP_RECLAIMABLE, 9);
+		struct pmm_page *r = pmm_alloc_pages(pmm, PMM_GFP_MOVABLE, 3);
 
-			assert_non_null(p);
-			assert_non_null(q);
-			assert_non_null(r);
-			tu_list_push(&keep, p, 9, TU_PAGES, 0);
-			tu_list_push(&keep, q, 9, TU_PAGES, 0);
-			tu_list_push(&keep, r, 3, TU_PAGES, 0);
-		}
-		/* free every other one so free memory lies in pageblocks of each type */
-		for (size_t i = keep.n; i-- > 0;)
-			if (i % 2) {
-				struct tu_alloc a = tu_list_take(&keep, i);
-
-				tu_free_one(pmm, &a);
-			}
-		pmm_drain_all_pages(pmm);
-		snap_pageblocks(pmm, pb0);
-		{
-			struct pmm_zone_info zi;
-			unsigned int types = 0;
-
-			tu_zone(pmm, 0, &zi);
-			for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
-				types += zi.nr_pageblocks_mt[mt] != 0;
-			print_message("%s: pageblocks unmovable %" PRIu64 " movable %" PRIu64
-				      " reclaimable %" PRIu64 "\n", path_name(per_page),
-				      zi.nr_pageblocks_mt[PMM_MIGRATE_UNMOVABLE],
-				      zi.nr_pageblocks_mt[PMM_MIGRATE_MOVABLE],
-				      zi.nr_pageblocks_mt[PMM_MIGRATE_RECLAIMABLE]);
-			assert_true(types >= 2);
-		}
-
-		/* Each kept block is a busy frame; ranges over it fail and change nothing. */
-		for (size_t i = 0; i < keep.n; i++) {
-			pmm_pfn_t busy = tu_pfn(pmm, keep.v[i].page) + (1u << keep.v[i].order) - 1;
-			const struct {
-				long off;	/* start relative to the busy frame */
-				unsigned long nr;
-			} cases[] = {
-				{ -1500, 3000 }, { 0, 1 }, { 0, 700 }, { -699, 700 }, { -5, 11 },
-			};
-
-			for (unsigned int k = 0; k < ARRAY_SIZE(cases); k++) {
-				pmm_pfn_t s = busy + (pmm_pfn_t)cases[k].off;
-				uint64_t f0;
-				int rc;
-
-				if (s < TU_BASE_PFN || s + cases[k].nr > TU_BASE_PFN + managed)
-					continue;
-				tu_buddy_snap(pmm, &before);
-				f0 = pmm_free_frames(pmm);
-				rc = pmm_alloc_contig_range(pmm, s, s + cases[k].nr, PMM_GFP_KERNEL);
-				assert_int_equal(rc, -PMM_EBUSY);
-				snap_pageblocks(pmm, pb1);
-				assert_pageblocks_equal(pmm, pb0, pb1);
-				tu_buddy_snap(pmm, &after);
-				tu_buddy_assert_equal(&before, &after);
-				assert_int_equal(pmm_free_frames(pmm), f0);
-				tu_check(pmm);
-			}
-		}
-
-		/*
-		 * Only frames inside the range count: a busy frame right next to
-		 * it (same pageblock) is not in the way.
-		 */
-		{
-			pmm_pfn_t x = 0;
-
-			for (pmm_pfn_t cand = TU_BASE_PFN + 300; cand + 300 < TU_BASE_PFN + managed;
-			     cand += 257) {
-				bool clear = true;
-
-				for (size_t i = 0; i < keep.n; i++) {
-					pmm_pfn_t kp = tu_pfn(pmm, keep.v[i].page);
-
-					clear &= kp + (1u << keep.v[i].order) + 200 <= cand ||
-						 kp >= cand + 200;
-				}
-				if (clear) {
-					x = cand;
-					break;
-				}
-			}
-			assert_true(x != 0);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 1, 0), 0);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x + 1, 0), -PMM_EBUSY);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 100, 0), -PMM_EBUSY);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x + 1, x + 101, 0), 0);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x, 0), 0);
-			assert_counts(pmm, x - 100, 201, 1);
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, x - 100, 201);
-			tu_check(pmm);
-		}
-
-		/* Free the busy pages: the same ranges succeed now. */
-		{
-			pmm_pfn_t busy = tu_pfn(pmm, keep.v[0].page) + 5;
-			pmm_pfn_t s = busy - 1500, e = busy + 1500;
-			uint64_t f0;
-
-			tu_free_all(pmm, &keep);
-			tu_list_free(&keep);
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			if (s < TU_BASE_PFN)
-				s = TU_BASE_PFN;
-			if (e > TU_BASE_PFN + managed)
-				e = TU_BASE_PFN + managed;
-			f0 = tu_free_after_drain(pmm);
-			assert_int_equal(pmm_alloc_contig_range(pmm, s, e, PMM_GFP_KERNEL), 0);
-			assert_counts(pmm, s, (unsigned long)(e - s), 1);
-			/* not free: none of them can be handed out again, and the count says so */
-			assert_int_equal(tu_free_after_drain(pmm), f0 - (e - s));
-			tu_check(pmm);
-			{
-				/* a second take of an overlapping range is busy */
-				assert_int_equal(pmm_alloc_contig_range(pmm, e - 2, e, 0), -PMM_EBUSY);
-				assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 1, 0), -PMM_EBUSY);
-				if (s > TU_BASE_PFN)
-					assert_int_equal(pmm_alloc_contig_range(pmm, s - 1, s + 1, 0),
-							 -PMM_EBUSY);
-				if (e < TU_BASE_PFN + managed)
-					assert_int_equal(pmm_alloc_contig_range(pmm, e - 1, e + 1, 0),
-							 -PMM_EBUSY);
-			}
-			/* and nothing else in the instance hands them out */
-			{
-				struct tu_list all = { 0 };
-
-				tu_fill_exhaust(pmm, &all, PMM_GFP_KERNEL, 0);
-				assert_int_equal(all.n, managed - (e - s));
-				for (size_t i = 0; i < all.n; i++) {
-					pmm_pfn_t p = tu_pfn(pmm, all.v[i].page);
-
-					assert_false(p >= s && p < e);
-				}
-				tu_free_all(pmm, &all);
-				tu_list_free(&all);
-			}
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, s, (unsigned long)(e - s));
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			tu_check(pmm);
-		}
-		tu_finish(pmm, .bad = &bad, .since = &m, .fresh = &fresh);
+		assert_non_null(p);
+		assert_non_null(q);
+		assert_non_null(r);
+		tu_list_push(&keep, p, 9, TU_PAGES, 0);
+		tu_list_push(&keep, q, 9, TU_PAGES, 0);
+		tu_list_push(&keep, r, 3, TU_PAGES, 0);
 	}
+	/* free every other one so free memory lies in pageblocks of each type */
+	for (size_t i = keep.n; i-- > 0;)
+		if (i % 2) {
+			struct tu_alloc a = tu_list_take(&keep, i);
+
+			tu_free_one(pmm, &a);
+		}
+	pmm_drain_all_pages(pmm);
+	snap_pageblocks(pmm, pb0);
+	{
+		struct pmm_zone_info zi;
+		unsigned int types = 0;
+
+		tu_zone(pmm, 0, &zi);
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
+			types += zi.nr_pageblocks_mt[mt] != 0;
+		print_message("%s: pageblocks unmovable %" PRIu64 " movable %" PRIu64
+			      " reclaimable %" PRIu64 "\n", fx->v.name,
+			      zi.nr_pageblocks_mt[PMM_MIGRATE_UNMOVABLE],
+			      zi.nr_pageblocks_mt[PMM_MIGRATE_MOVABLE],
+			      zi.nr_pageblocks_mt[PMM_MIGRATE_RECLAIMABLE]);
+		assert_true(types >= 2);
+	}
+
+	/* Each kept block is a busy frame; ranges over it fail and change nothing. */
+	for (size_t i = 0; i < keep.n; i++) {
+		pmm_pfn_t busy = tu_pfn(pmm, keep.v[i].page) + (1u << keep.v[i].order) - 1;
+		const struct {
+			long off;	/* start relative to the busy frame */
+			unsigned long nr;
+		} cases[] = {
+			{ -1500, 3000 }, { 0, 1 }, { 0, 700 }, { -699, 700 }, { -5, 11 },
+		};
+
+		for (unsigned int k = 0; k < ARRAY_SIZE(cases); k++) {
+			pmm_pfn_t s = busy + (pmm_pfn_t)cases[k].off;
+			uint64_t f0;
+			int rc;
+
+			if (s < TU_BASE_PFN || s + cases[k].nr > TU_BASE_PFN + managed)
+				continue;
+			tu_buddy_snap(pmm, &before);
+			f0 = pmm_free_frames(pmm);
+			rc = pmm_alloc_contig_range(pmm, s, s + cases[k].nr, PMM_GFP_KERNEL);
+			assert_int_equal(rc, -PMM_EBUSY);
+			snap_pageblocks(pmm, pb1);
+			assert_pageblocks_equal(pmm, pb0, pb1);
+			tu_buddy_snap(pmm, &after);
+			tu_buddy_assert_equal(&before, &after);
+			assert_int_equal(pmm_free_frames(pmm), f0);
+			tu_check(pmm);
+		}
+	}
+
+	/*
+	 * Only frames inside the range count: a busy frame right next to
+	 * it (same pageblock) is not in the way.
+	 */
+	{
+		pmm_pfn_t x = 0;
+
+		for (pmm_pfn_t cand = TU_BASE_PFN + 300; cand + 300 < TU_BASE_PFN + managed;
+		     cand += 257) {
+			bool clear = true;
+
+			for (size_t i = 0; i < keep.n; i++) {
+				pmm_pfn_t kp = tu_pfn(pmm, keep.v[i].page);
+
+				clear &= kp + (1u << keep.v[i].order) + 200 <= cand ||
+					 kp >= cand + 200;
+			}
+			if (clear) {
+				x = cand;
+				break;
+			}
+		}
+		assert_true(x != 0);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 1, 0), 0);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x + 1, 0), -PMM_EBUSY);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 100, 0), -PMM_EBUSY);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x + 1, x + 101, 0), 0);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x, 0), 0);
+		assert_counts(pmm, x - 100, 201, 1);
+		tu_check(pmm);
+		pmm_free_contig_range(pmm, x - 100, 201);
+		tu_check(pmm);
+	}
+
+	/* Free the busy pages: the same ranges succeed now. */
+	{
+		pmm_pfn_t busy = tu_pfn(pmm, keep.v[0].page) + 5;
+		pmm_pfn_t s = busy - 1500, e = busy + 1500;
+		uint64_t f0;
+
+		tu_free_all(pmm, &keep);
+		tu_list_free(&keep);
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		if (s < TU_BASE_PFN)
+			s = TU_BASE_PFN;
+		if (e > TU_BASE_PFN + managed)
+			e = TU_BASE_PFN + managed;
+		f0 = tu_free_after_drain(pmm);
+		assert_int_equal(pmm_alloc_contig_range(pmm, s, e, PMM_GFP_KERNEL), 0);
+		assert_counts(pmm, s, (unsigned long)(e - s), 1);
+		/* not free: none of them can be handed out again, and the count says so */
+		assert_int_equal(tu_free_after_drain(pmm), f0 - (e - s));
+		tu_check(pmm);
+		{
+			/* a second take of an overlapping range is busy */
+			assert_int_equal(pmm_alloc_contig_range(pmm, e - 2, e, 0), -PMM_EBUSY);
+			assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 1, 0), -PMM_EBUSY);
+			if (s > TU_BASE_PFN)
+				assert_int_equal(pmm_alloc_contig_range(pmm, s - 1, s + 1, 0),
+						 -PMM_EBUSY);
+			if (e < TU_BASE_PFN + managed)
+				assert_int_equal(pmm_alloc_contig_range(pmm, e - 1, e + 1, 0),
+						 -PMM_EBUSY);
+		}
+		/* and nothing else in the instance hands them out */
+		{
+			struct tu_list all = { 0 };
+
+			tu_fill_exhaust(pmm, &all, PMM_GFP_KERNEL, 0);
+			assert_int_equal(all.n, managed - (e - s));
+			for (size_t i = 0; i < all.n; i++) {
+				pmm_pfn_t p = tu_pfn(pmm, all.v[i].page);
+
+				assert_false(p >= s && p < e);
+			}
+			tu_free_all(pmm, &all);
+			tu_list_free(&all);
+		}
+		tu_check(pmm);
+		pmm_free_contig_range(pmm, s, (unsigned long)(e - s));
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		tu_check(pmm);
+	}
+	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
 }
 
 static void test_alloc_contig_range_bad_ranges(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_bad bad = { 0 };
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
+	struct pmm_config *cfg = tu_fx_contig_config(fx, 16);
+	struct tu_report_mark m;
 	pmm_t *pmm;
 	uint64_t managed;
 	/* region 0: 4 sections; an absent section; region 1 starts 100 frames into a section */
 	const pmm_pfn_t r0 = TU_BASE_PFN, r0_end = r0 + 4 * SECTION_PAGES;
 	const pmm_pfn_t r1 = r0_end + SECTION_PAGES + 100, r1_end = r1 + 3 * SECTION_PAGES;
 
-	(void)state;
-	tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, false);
-	tu_config_region(&cfg, 0, r0, r0_end - r0, 0);
-	tu_config_region(&cfg, 1, r1, r1_end - r1, 0);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
-	managed = pmm_managed_frames(pmm);
+	tu_config_region(cfg, 0, r0, r0_end - r0, 0);
+	tu_config_region(cfg, 1, r1, r1_end - r1, 0);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 	assert_int_equal(managed, (r0_end - r0) + (r1_end - r1));
 
 	/* empty and reversed */
@@ -1095,83 +1007,66 @@ static void test_alloc_contig_range_bad_ranges(void **state)
 	tu_check(pmm);
 	pmm_free_contig_range(pmm, r0_end - 10, 10);
 	pmm_free_contig_range(pmm, r1, 10);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	assert_int_equal(tu_bad_count(&bad), 0);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+	assert_int_equal(tu_bad_count(&fx->bad), 0);
 
 	/*
 	 * free_contig_range running into holes (design.md section 9): the
 	 * frames outside memory are reported, the managed ones are freed,
 	 * nothing is leaked.
 	 */
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct tu_report_mark m;
-
-		/* over the absent section, into region 1's reserved head */
-		assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end, 0), 0);
-		assert_int_equal(pmm_alloc_contig_range(pmm, r1, r1 + 10, 0), 0);
-		tu_report_mark(pmm, &bad, &m);
-		pmm_free_contig_range(pmm, r0_end - 10, (unsigned long)(r1 + 10 - (r0_end - 10)));
-		assert_true(tu_reports_since(pmm, &bad, &m) >= 1);
-		assert_counts(pmm, r0_end - 10, 10, 0);
-		assert_counts(pmm, r1, 10, 0);
-		/* past the last frame */
-		assert_int_equal(pmm_alloc_contig_range(pmm, r1_end - 10, r1_end, 0), 0);
-		tu_report_mark(pmm, &bad, &m);
-		pmm_free_contig_range(pmm, r1_end - 10, 20);
-		assert_true(tu_reports_since(pmm, &bad, &m) >= 1);
-		assert_counts(pmm, r1_end - 10, 10, 0);
-		assert_int_equal(pmm_leaked_frames(pmm), 0);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
-		/* the second pass uses the other path on a copy of the layout */
-		if (!per_page) {
-			tu_finish(pmm);
-			cfg.contig_per_page = true;
-			pmm = tu_create(&cfg);
-		}
-	}
-	tu_finish(pmm);
+	/* over the absent section, into region 1's reserved head */
+	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end, 0), 0);
+	assert_int_equal(pmm_alloc_contig_range(pmm, r1, r1 + 10, 0), 0);
+	tu_report_mark(pmm, &fx->bad, &m);
+	pmm_free_contig_range(pmm, r0_end - 10, (unsigned long)(r1 + 10 - (r0_end - 10)));
+	assert_true(tu_reports_since(pmm, &fx->bad, &m) >= 1);
+	assert_counts(pmm, r0_end - 10, 10, 0);
+	assert_counts(pmm, r1, 10, 0);
+	/* past the last frame */
+	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end - 10, r1_end, 0), 0);
+	tu_report_mark(pmm, &fx->bad, &m);
+	pmm_free_contig_range(pmm, r1_end - 10, 20);
+	assert_true(tu_reports_since(pmm, &fx->bad, &m) >= 1);
+	assert_counts(pmm, r1_end - 10, 10, 0);
+	assert_int_equal(pmm_leaked_frames(pmm), 0);
+	tu_check(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* pmm_alloc_contig_frozen_range + pmm_free_contig_frozen_range through the API */
 static void test_frozen_range_api(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		const pmm_pfn_t b = TU_BASE_PFN + 5 * SECTION_PAGES;
-		const struct {
-			pmm_pfn_t s;
-			unsigned long nr;
-		} ranges[] = { { b - 3, 7 }, { b - SECTION_PAGES, 1024 }, { b - 600, 1900 }, { b, 1 } };
+	struct tu_fx *fx = *state;
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	const pmm_pfn_t b = TU_BASE_PFN + 5 * SECTION_PAGES;
+	const struct {
+		pmm_pfn_t s;
+		unsigned long nr;
+	} ranges[] = { { b - 3, 7 }, { b - SECTION_PAGES, 1024 }, { b - 600, 1900 }, { b, 1 } };
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
-			pmm_pfn_t s = ranges[i].s;
-			unsigned long nr = ranges[i].nr;
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
+	for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
+		pmm_pfn_t s = ranges[i].s;
+		unsigned long nr = ranges[i].nr;
 
-			assert_int_equal(pmm_alloc_contig_frozen_range(pmm, s, s + nr, 0), 0);
-			/* frozen: refcount 0, yet not free */
-			assert_counts(pmm, s, nr, 0);
-			assert_int_equal(tu_free_after_drain(pmm), managed - nr);
-			assert_int_equal(pmm_alloc_contig_range(pmm, s, s + nr, 0), -PMM_EBUSY);
-			tu_check(pmm);
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_frozen_range(pmm, s, nr);
-			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-		tu_finish(pmm, .bad = &bad);
+		assert_int_equal(pmm_alloc_contig_frozen_range(pmm, s, s + nr, 0), 0);
+		/* frozen: refcount 0, yet not free */
+		assert_counts(pmm, s, nr, 0);
+		assert_int_equal(tu_free_after_drain(pmm), managed - nr);
+		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + nr, 0), -PMM_EBUSY);
+		tu_check(pmm);
+		c0 = contig_chunks(pmm);
+		pmm_free_contig_frozen_range(pmm, s, nr);
+		assert_int_equal(contig_chunks(pmm) - c0,
+				 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -1208,7 +1103,7 @@ static void test_alloc_contig_pages(void **state)
 	uint64_t managed;
 
 	(void)state;
-	tu_contig_config(&cfg, 256, &bad, PMM_MEMMAP_SPARSE, false);
+	tu_contig_config(&cfg, 256, &bad);
 	pmm = tu_create(&cfg);
 	tu_buddy_snap(pmm, &fresh);
 	managed = pmm_managed_frames(pmm);
@@ -1263,120 +1158,113 @@ static void test_alloc_contig_pages(void **state)
 
 static void test_free_pages_bulk(void **state)
 {
+	struct tu_fx *fx = *state;
 	struct prng rng;
+	struct tu_report_mark m;
+	struct pmm_page *arr[600];
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	pmm_pfn_t pfn;
 
-	(void)state;
 	tu_rng_init(&rng, "free_pages_bulk", 10);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		struct pmm_page *arr[600];
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
+	tu_report_mark(pmm, &fx->bad, &m);
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	/* sorted: one aligned run of 256 is one chunk */
+	pfn = tu_alloc_split(pmm, 8);
+	for (int i = 0; i < 256; i++)
+		arr[i] = tu_page_at(pmm, pfn + i);
+	c0 = contig_chunks(pmm);
+	pmm_free_pages_bulk(pmm, arr, 256);
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 1);
+	assert_counts(pmm, pfn, 256, 0);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
-		/* sorted: one aligned run of 256 is one chunk */
-		pfn = tu_alloc_split(pmm, 8);
-		for (int i = 0; i < 256; i++)
-			arr[i] = tu_page_at(pmm, pfn + i);
-		c0 = contig_chunks(pmm);
-		pmm_free_pages_bulk(pmm, arr, 256);
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 1);
-		assert_counts(pmm, pfn, 256, 0);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
+	/* shuffled: every page freed once */
+	pfn = tu_alloc_split(pmm, 9);
+	for (int i = 0; i < 512; i++)
+		arr[i] = tu_page_at(pmm, pfn + i);
+	prng_shuffle(&rng, arr, 512, sizeof(arr[0]));
+	pmm_free_pages_bulk(pmm, arr, 512);
+	assert_counts(pmm, pfn, 512, 0);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
-		/* shuffled: every page freed once */
-		pfn = tu_alloc_split(pmm, 9);
-		for (int i = 0; i < 512; i++)
-			arr[i] = tu_page_at(pmm, pfn + i);
-		prng_shuffle(&rng, arr, 512, sizeof(arr[0]));
-		pmm_free_pages_bulk(pmm, arr, 512);
-		assert_counts(pmm, pfn, 512, 0);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
+	/* pages from pmm_alloc_pages_bulk, some slots NULL, freed in two orders */
+	for (int variant = 0; variant < 2; variant++) {
+		struct pmm_page *nulled[600];
+		unsigned int nn = 0;
 
-		/* pages from pmm_alloc_pages_bulk, some slots NULL, freed in two orders */
-		for (int variant = 0; variant < 2; variant++) {
-			struct pmm_page *nulled[600];
-			unsigned int nn = 0;
-
-			memset(arr, 0, sizeof(arr));
-			assert_int_equal(pmm_alloc_pages_bulk(pmm, 0, 600, arr), 600);
-			if (variant)
-				prng_shuffle(&rng, arr, 600, sizeof(arr[0]));
-			for (int i = 0; i < 600; i += 1 + (int)prng_below(&rng, 20)) {
-				nulled[nn++] = arr[i];
-				arr[i] = NULL;
-			}
-			assert_int_equal(tu_free_after_drain(pmm), managed - 600);
-			pmm_free_pages_bulk(pmm, arr, 600);
-			assert_int_equal(tu_free_after_drain(pmm), managed - nn);
-			for (unsigned int i = 0; i < nn; i++)
-				assert_int_equal(pmm_page_count(nulled[i]), 1);
-			tu_check(pmm);
-			for (unsigned int i = 0; i < nn; i++)
-				pmm_put_page(pmm, nulled[i]);
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-		/* an all-NULL array and an empty one do nothing */
 		memset(arr, 0, sizeof(arr));
-		pmm_free_pages_bulk(pmm, arr, 600);
-		pmm_free_pages_bulk(pmm, arr, 0);
-		pmm_free_pages_bulk(pmm, NULL, 5);
-		tu_assert_reports(pmm, &bad, &m, 0, NULL);
-
-		/*
-		 * One page twice: reported exactly once, never freed twice.
-		 * Adjacent duplicate, far duplicate, duplicate at the start,
-		 * duplicate in a shuffled array.
-		 */
-		for (int variant = 0; variant < 4; variant++) {
-			unsigned int n = 64, dup = 17;
-
-			pfn = tu_alloc_split(pmm, 6);
-			for (unsigned int i = 0; i < n; i++)
-				arr[i] = tu_page_at(pmm, pfn + i);
-			switch (variant) {
-			case 0:	/* ..., 17, 17, 18, ... */
-				memmove(&arr[dup + 1], &arr[dup], (n - dup) * sizeof(arr[0]));
-				break;
-			case 1:	/* at the end */
-				arr[n] = arr[dup];
-				break;
-			case 2:	/* at the start */
-				memmove(&arr[1], &arr[0], n * sizeof(arr[0]));
-				arr[0] = tu_page_at(pmm, pfn + dup);
-				break;
-			default:
-				arr[n] = arr[dup];
-				prng_shuffle(&rng, arr, n + 1, sizeof(arr[0]));
-				break;
-			}
-			tu_report_mark(pmm, &bad, &m);
-			pmm_free_pages_bulk(pmm, arr, n + 1);
-			if (tu_reports_since(pmm, &bad, &m) != 1)
-				print_message("%s: duplicate variant %d: %" PRIu64 " reports\n",
-					      path_name(per_page), variant, tu_reports_since(pmm, &bad, &m));
-			tu_assert_reports(pmm, &bad, &m, 1, NULL);
-			assert_int_equal(bad.last_pfn, pfn + dup);
-			assert_counts(pmm, pfn, n, 0);
-			assert_int_equal(pmm_leaked_frames(pmm), 0);
-			tu_check(pmm);
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			tu_buddy_assert_fresh(pmm, &fresh);
+		assert_int_equal(pmm_alloc_pages_bulk(pmm, 0, 600, arr), 600);
+		if (variant)
+			prng_shuffle(&rng, arr, 600, sizeof(arr[0]));
+		for (int i = 0; i < 600; i += 1 + (int)prng_below(&rng, 20)) {
+			nulled[nn++] = arr[i];
+			arr[i] = NULL;
 		}
-		tu_finish(pmm);
+		assert_int_equal(tu_free_after_drain(pmm), managed - 600);
+		pmm_free_pages_bulk(pmm, arr, 600);
+		assert_int_equal(tu_free_after_drain(pmm), managed - nn);
+		for (unsigned int i = 0; i < nn; i++)
+			assert_int_equal(pmm_page_count(nulled[i]), 1);
+		tu_check(pmm);
+		for (unsigned int i = 0; i < nn; i++)
+			pmm_put_page(pmm, nulled[i]);
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+	/* an all-NULL array and an empty one do nothing */
+	memset(arr, 0, sizeof(arr));
+	pmm_free_pages_bulk(pmm, arr, 600);
+	pmm_free_pages_bulk(pmm, arr, 0);
+	pmm_free_pages_bulk(pmm, NULL, 5);
+	tu_assert_reports(pmm, &fx->bad, &m, 0, NULL);
+
+	/*
+	 * One page twice: reported exactly once, never freed twice.
+	 * Adjacent duplicate, far duplicate, duplicate at the start,
+	 * duplicate in a shuffled array.
+	 */
+	for (int variant = 0; variant < 4; variant++) {
+		unsigned int n = 64, dup = 17;
+
+		pfn = tu_alloc_split(pmm, 6);
+		for (unsigned int i = 0; i < n; i++)
+			arr[i] = tu_page_at(pmm, pfn + i);
+		switch (variant) {
+		case 0:	/* ..., 17, 17, 18, ... */
+			memmove(&arr[dup + 1], &arr[dup], (n - dup) * sizeof(arr[0]));
+			break;
+		case 1:	/* at the end */
+			arr[n] = arr[dup];
+			break;
+		case 2:	/* at the start */
+			memmove(&arr[1], &arr[0], n * sizeof(arr[0]));
+			arr[0] = tu_page_at(pmm, pfn + dup);
+			break;
+		default:
+			arr[n] = arr[dup];
+			prng_shuffle(&rng, arr, n + 1, sizeof(arr[0]));
+			break;
+		}
+		tu_report_mark(pmm, &fx->bad, &m);
+		pmm_free_pages_bulk(pmm, arr, n + 1);
+		if (tu_reports_since(pmm, &fx->bad, &m) != 1)
+			print_message("%s: duplicate variant %d: %" PRIu64 " reports\n",
+				      fx->v.name, variant, tu_reports_since(pmm, &fx->bad, &m));
+		tu_assert_reports(pmm, &fx->bad, &m, 1, NULL);
+		assert_int_equal(fx->bad.last_pfn, pfn + dup);
+		assert_counts(pmm, pfn, n, 0);
+		assert_int_equal(pmm_leaked_frames(pmm), 0);
+		tu_check(pmm);
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+	tu_finish(pmm);
 }
 
 /* ------------------------------------------------------------------------
@@ -1385,43 +1273,37 @@ static void test_free_pages_bulk(void **state)
 
 static void test_alloc_pages_exact_tail_batched(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		void *a;
-		pmm_pfn_t pfn;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	void *a;
+	pmm_pfn_t pfn;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
+	tu_fx_contig_config(fx, 64);
+	pmm = tu_fx_create(fx);
+	managed = fx->managed;
 
-		c0 = contig_chunks(pmm);
-		a = pmm_alloc_pages_exact(pmm, 5 * pmm_page_size(pmm), PMM_GFP_KERNEL);
-		assert_non_null(a);
-		pfn = tu_pfn(pmm, pmm_virt_to_page(pmm, a));
-		assert_int_equal(pfn % 8, 0);
-		/* the 3-page tail [5, 8) is chunks of 1 and 2 */
-		if (per_page) {
-			assert_int_equal(contig_chunks(pmm) - c0, 0);
-		} else {
-			assert_true(contig_chunks(pmm) > c0);
-			assert_int_equal(contig_chunks(pmm) - c0, 2);
-		}
-		assert_counts(pmm, pfn, 5, 1);
-		assert_counts(pmm, pfn + 5, 3, 0);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 5);
-		tu_check(pmm);
-		c0 = contig_chunks(pmm);
-		pmm_free_pages_exact(pmm, a, 5 * pmm_page_size(pmm));
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 2);	/* 4 + 1 */
-		tu_check(pmm);
-		tu_finish(pmm, .bad = &bad, .fresh = &fresh);
+	c0 = contig_chunks(pmm);
+	a = pmm_alloc_pages_exact(pmm, 5 * pmm_page_size(pmm), PMM_GFP_KERNEL);
+	assert_non_null(a);
+	pfn = tu_pfn(pmm, pmm_virt_to_page(pmm, a));
+	assert_int_equal(pfn % 8, 0);
+	/* the 3-page tail [5, 8) is chunks of 1 and 2 */
+	if (fx->v.per_page) {
+		assert_int_equal(contig_chunks(pmm) - c0, 0);
+	} else {
+		assert_true(contig_chunks(pmm) > c0);
+		assert_int_equal(contig_chunks(pmm) - c0, 2);
 	}
+	assert_counts(pmm, pfn, 5, 1);
+	assert_counts(pmm, pfn + 5, 3, 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 5);
+	tu_check(pmm);
+	c0 = contig_chunks(pmm);
+	pmm_free_pages_exact(pmm, a, 5 * pmm_page_size(pmm));
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 2);	/* 4 + 1 */
+	tu_check(pmm);
+	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
 }
 
 /* ------------------------------------------------------------------------
@@ -1573,45 +1455,40 @@ static void *share_thread(void *arg)
 
 static void test_threads_shared_references(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_bad bad = { 0 };
+	struct tu_fx *fx = *state;
 	struct share_ctx c;
 	struct share_arg args[NTHREADS];
 	pthread_t th[NTHREADS];
 	struct prng rng;
 	pmm_t *pmm;
 
-	(void)state;
 	tu_rng_init(&rng, "threads_shared_references", 13);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_cpus(&cfg, NTHREADS);
-		pmm = tu_create(&cfg);
-		memset(&c, 0, sizeof(c));
-		c.pmm = pmm;
-		c.seed = prng_next(&rng);
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_mutex_init(&c.q[i].lock, NULL);
-		pthread_barrier_init(&c.produced, NULL, NTHREADS);
-		for (unsigned int i = 0; i < NTHREADS; i++) {
-			args[i] = (struct share_arg){ .ctx = &c, .id = i };
-			assert_int_equal(pthread_create(&th[i], NULL, share_thread, &args[i]), 0);
-		}
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_join(th[i], NULL);
-		pthread_barrier_destroy(&c.produced);
-		for (int i = 0; i < NTHREADS; i++) {
-			assert_int_equal(c.q[i].n, 0);
-			free(c.q[i].v);
-			pthread_mutex_destroy(&c.q[i].lock);
-		}
-		print_message("%s: %lu references handed over, %lu dropped\n", path_name(per_page),
-			      atomic_load(&c.handed), atomic_load(&c.dropped));
-		assert_int_equal(atomic_load(&c.errors), 0);
-		assert_int_equal(atomic_load(&c.handed), atomic_load(&c.dropped));
-		assert_true(atomic_load(&c.handed) > SHARE_ROUNDS);
-		tu_finish(pmm, .bad = &bad);
+	tu_config_cpus(tu_fx_contig_config(fx, 16), NTHREADS);
+	pmm = tu_fx_create(fx);
+	memset(&c, 0, sizeof(c));
+	c.pmm = pmm;
+	c.seed = prng_next(&rng);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_mutex_init(&c.q[i].lock, NULL);
+	pthread_barrier_init(&c.produced, NULL, NTHREADS);
+	for (unsigned int i = 0; i < NTHREADS; i++) {
+		args[i] = (struct share_arg){ .ctx = &c, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, share_thread, &args[i]), 0);
 	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&c.produced);
+	for (int i = 0; i < NTHREADS; i++) {
+		assert_int_equal(c.q[i].n, 0);
+		free(c.q[i].v);
+		pthread_mutex_destroy(&c.q[i].lock);
+	}
+	print_message("%s: %lu references handed over, %lu dropped\n", fx->v.name,
+		      atomic_load(&c.handed), atomic_load(&c.dropped));
+	assert_int_equal(atomic_load(&c.errors), 0);
+	assert_int_equal(atomic_load(&c.handed), atomic_load(&c.dropped));
+	assert_true(atomic_load(&c.handed) > SHARE_ROUNDS);
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /*
@@ -1665,72 +1542,72 @@ static void *cf_thread(void *arg)
 	return NULL;
 }
 
-static void test_threads_concurrent_free_contig(void **state)
+static void concurrent_free_contig(struct tu_fx *fx, bool shared)
 {
 	struct prng rng;
+	struct cf_ctx c;
+	struct cf_arg args[NTHREADS];
+	pthread_t th[NTHREADS];
+	pmm_t *pmm;
 
-	(void)state;
 	tu_rng_init(&rng, "threads_concurrent_free_contig", 14);
-	for (int mode = 0; mode < 4; mode++) {
-		bool per_page = mode & 1, shared = mode & 2;
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct cf_ctx c;
-		struct cf_arg args[NTHREADS];
-		pthread_t th[NTHREADS];
-		pmm_t *pmm;
-
-		tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_cpus(&cfg, NTHREADS);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		memset(&c, 0, sizeof(c));
-		c.pmm = pmm;
-		c.shared = shared;
-		pthread_barrier_init(&c.start, NULL, NTHREADS + 1);
-		pthread_barrier_init(&c.done, NULL, NTHREADS + 1);
-		for (unsigned int i = 0; i < NTHREADS; i++) {
-			args[i] = (struct cf_arg){ .ctx = &c, .id = i };
-			assert_int_equal(pthread_create(&th[i], NULL, cf_thread, &args[i]), 0);
-		}
-		for (int round = 0; round < CF_ROUNDS; round++) {
-			unsigned int order = 4 + (unsigned int)prng_below(&rng, MAX_ORDER - 3);
-			unsigned long size = 1ul << order;
-
-			c.pfn = tu_alloc_split(pmm, order);
-			c.cut[0] = 0;
-			c.cut[NTHREADS] = size;
-			for (int i = 1; i < NTHREADS; i++) {
-				/* unaligned, increasing cuts */
-				c.cut[i] = c.cut[i - 1] +
-					   prng_below(&rng, (size - c.cut[i - 1]) / 2 + 1);
-			}
-			if (shared)
-				for (unsigned long i = 0; i < size; i++)
-					for (int k = 1; k < NTHREADS; k++)
-						pmm_get_page(pmm, tu_page_at(pmm, c.pfn + i));
-			pthread_barrier_wait(&c.start);
-			pthread_barrier_wait(&c.done);
-			assert_counts(pmm, c.pfn, size, 0);
-			if (round % 16 == 0) {
-				tu_check(pmm);
-				assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
-			}
-		}
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_join(th[i], NULL);
-		pthread_barrier_destroy(&c.start);
-		pthread_barrier_destroy(&c.done);
-		print_message("%s, %s ranges: done\n", path_name(per_page),
-			      shared ? "shared" : "disjoint");
-		assert_int_equal(atomic_load(&c.errors), 0);
-		assert_int_equal(tu_bad_count(&bad), 0);
-		assert_int_equal(tu_stats(pmm).bad_page, 0);
-		tu_check(pmm);
-		assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
-		tu_finish(pmm, .fresh = &fresh);
+	tu_config_cpus(tu_fx_contig_config(fx, 16), NTHREADS);
+	pmm = tu_fx_create(fx);
+	memset(&c, 0, sizeof(c));
+	c.pmm = pmm;
+	c.shared = shared;
+	pthread_barrier_init(&c.start, NULL, NTHREADS + 1);
+	pthread_barrier_init(&c.done, NULL, NTHREADS + 1);
+	for (unsigned int i = 0; i < NTHREADS; i++) {
+		args[i] = (struct cf_arg){ .ctx = &c, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, cf_thread, &args[i]), 0);
 	}
+	for (int round = 0; round < CF_ROUNDS; round++) {
+		unsigned int order = 4 + (unsigned int)prng_below(&rng, MAX_ORDER - 3);
+		unsigned long size = 1ul << order;
+
+		c.pfn = tu_alloc_split(pmm, order);
+		c.cut[0] = 0;
+		c.cut[NTHREADS] = size;
+		for (int i = 1; i < NTHREADS; i++) {
+			/* unaligned, increasing cuts */
+			c.cut[i] = c.cut[i - 1] +
+				   prng_below(&rng, (size - c.cut[i - 1]) / 2 + 1);
+		}
+		if (shared)
+			for (unsigned long i = 0; i < size; i++)
+				for (int k = 1; k < NTHREADS; k++)
+					pmm_get_page(pmm, tu_page_at(pmm, c.pfn + i));
+		pthread_barrier_wait(&c.start);
+		pthread_barrier_wait(&c.done);
+		assert_counts(pmm, c.pfn, size, 0);
+		if (round % 16 == 0) {
+			tu_check(pmm);
+			assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
+		}
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&c.start);
+	pthread_barrier_destroy(&c.done);
+	print_message("%s, %s ranges: done\n", fx->v.name,
+		      shared ? "shared" : "disjoint");
+	assert_int_equal(atomic_load(&c.errors), 0);
+	assert_int_equal(tu_bad_count(&fx->bad), 0);
+	assert_int_equal(tu_stats(pmm).bad_page, 0);
+	tu_check(pmm);
+	assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
+	tu_finish(pmm, .fresh = &fx->fresh);
+}
+
+static void test_threads_concurrent_free_contig(void **state)
+{
+	concurrent_free_contig(*state, false);
+}
+
+static void test_threads_concurrent_free_contig_shared(void **state)
+{
+	concurrent_free_contig(*state, true);
 }
 
 /*
@@ -1808,73 +1685,63 @@ static void *ac_thread(void *arg)
 
 static void test_threads_alloc_contig_range(void **state)
 {
+	struct tu_fx *fx = *state;
 	struct prng rng;
+	struct ac_ctx c;
+	struct ac_arg args[NTHREADS];
+	pthread_t th[NTHREADS];
+	pmm_t *pmm;
 
-	(void)state;
 	tu_rng_init(&rng, "threads_alloc_contig_range", 15);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct ac_ctx c;
-		struct ac_arg args[NTHREADS];
-		pthread_t th[NTHREADS];
-		pmm_t *pmm;
-
-		tu_contig_config(&cfg, 32, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_cpus(&cfg, NTHREADS);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		memset(&c, 0, sizeof(c));
-		c.pmm = pmm;
-		c.seed = prng_next(&rng);
-		c.half = (unsigned long)(pmm_managed_frames(pmm) / 2);
-		for (unsigned int i = 0; i < NTHREADS; i++) {
-			args[i] = (struct ac_arg){ .ctx = &c, .id = i };
-			assert_int_equal(pthread_create(&th[i], NULL, ac_thread, &args[i]), 0);
-		}
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_join(th[i], NULL);
-		print_message("%s: %lu ranges taken, %lu busy\n", path_name(per_page),
-			      atomic_load(&c.taken), atomic_load(&c.busy));
-		assert_int_equal(atomic_load(&c.errors), 0);
-		assert_true(atomic_load(&c.taken) > 0);
-		assert_int_equal(tu_bad_count(&bad), 0);
-		tu_check(pmm);
-		for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++) {
-			struct pmm_zone_info zi;
-
-			tu_zone(pmm, z, &zi);
-			assert_int_equal(zi.nr_pageblocks_mt[PMM_MIGRATE_ISOLATE], 0);
-		}
-		tu_finish(pmm, .fresh = &fresh);
+	tu_config_cpus(tu_fx_contig_config(fx, 32), NTHREADS);
+	pmm = tu_fx_create(fx);
+	memset(&c, 0, sizeof(c));
+	c.pmm = pmm;
+	c.seed = prng_next(&rng);
+	c.half = (unsigned long)(pmm_managed_frames(pmm) / 2);
+	for (unsigned int i = 0; i < NTHREADS; i++) {
+		args[i] = (struct ac_arg){ .ctx = &c, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, ac_thread, &args[i]), 0);
 	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	print_message("%s: %lu ranges taken, %lu busy\n", fx->v.name,
+		      atomic_load(&c.taken), atomic_load(&c.busy));
+	assert_int_equal(atomic_load(&c.errors), 0);
+	assert_true(atomic_load(&c.taken) > 0);
+	assert_int_equal(tu_bad_count(&fx->bad), 0);
+	tu_check(pmm);
+	for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++) {
+		struct pmm_zone_info zi;
+
+		tu_zone(pmm, z, &zi);
+		assert_int_equal(zi.nr_pageblocks_mt[PMM_MIGRATE_ISOLATE], 0);
+	}
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_section_crossing_sparse),
-		cmocka_unit_test(test_section_crossing_vmemmap),
-		cmocka_unit_test(test_pfn_zero),
-		cmocka_unit_test(test_held_pages_end_runs),
-		cmocka_unit_test(test_compound_head_refused),
-		cmocka_unit_test(test_compound_inside_range_batched),
-		cmocka_unit_test(test_compound_inside_range_per_page),
-		cmocka_unit_test(test_free_pages_bulk_folio_in_run),
-		cmocka_unit_test(test_range_from_folio_tail_batched),
-		cmocka_unit_test(test_range_from_folio_tail_per_page),
-		cmocka_unit_test(test_unaligned_ranges),
-		cmocka_unit_test(test_batched_matches_per_page),
-		cmocka_unit_test(test_alloc_contig_range_busy),
-		cmocka_unit_test(test_alloc_contig_range_bad_ranges),
-		cmocka_unit_test(test_frozen_range_api),
+		TU_CONTIG_TESTS(test_section_crossing),
+		TU_CONTIG_TESTS(test_pfn_zero),
+		TU_CONTIG_TESTS(test_held_pages_end_runs),
+		TU_CONTIG_TESTS(test_compound_head_refused),
+		TU_CONTIG_TESTS(test_compound_inside_range),
+		TU_CONTIG_TESTS(test_free_pages_bulk_folio_in_run),
+		TU_CONTIG_TESTS(test_range_from_folio_tail),
+		TU_CONTIG_TESTS(test_unaligned_ranges),
+		TU_MEMMAP_TESTS(test_batched_matches_per_page),
+		TU_CONTIG_TESTS(test_alloc_contig_range_busy),
+		TU_CONTIG_TESTS(test_alloc_contig_range_bad_ranges),
+		TU_CONTIG_TESTS(test_frozen_range_api),
 		cmocka_unit_test(test_alloc_contig_pages),
-		cmocka_unit_test(test_free_pages_bulk),
-		cmocka_unit_test(test_alloc_pages_exact_tail_batched),
-		cmocka_unit_test(test_threads_shared_references),
-		cmocka_unit_test(test_threads_concurrent_free_contig),
-		cmocka_unit_test(test_threads_alloc_contig_range),
+		TU_CONTIG_TESTS(test_free_pages_bulk),
+		TU_CONTIG_TESTS(test_alloc_pages_exact_tail_batched),
+		TU_CONTIG_TESTS(test_threads_shared_references),
+		TU_CONTIG_TESTS(test_threads_concurrent_free_contig),
+		TU_CONTIG_TESTS(test_threads_concurrent_free_contig_shared),
+		TU_CONTIG_TESTS(test_threads_alloc_contig_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -206,6 +206,13 @@ static pmm_t *sweep_instance(struct tu_bad *bad, bool pcp)
 	return tu_create(&cfg);
 }
 
+/* The same for a case of TU_PCP_TESTS. */
+static pmm_t *sweep_variant(struct tu_fx *fx)
+{
+	tu_fx_config(fx, 32)->section_shift = TU_SECTION_SHIFT;
+	return tu_fx_create(fx);
+}
+
 /* ------------------------------------------------------------------------
  * File descriptors: a failed create must close exactly what it opened.
  * ------------------------------------------------------------------------ */
@@ -495,102 +502,96 @@ static void test_create_fault_fds(void **state)
  */
 static void test_sweep_alloc_pages(void **state)
 {
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		const unsigned int maxo = pmm_get_config(pmm)->max_order;
-		const unsigned int calls = maxo + 1;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = sweep_variant(fx);
+	const unsigned int maxo = pmm_get_config(pmm)->max_order;
+	const unsigned int calls = maxo + 1;
 
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			struct tu_list held = { 0 };
-			unsigned int fails = 0, failed_order = UINT32_MAX;
-			uint64_t inj0 = injected(pmm);
+	for (unsigned int n = 1; n <= calls + 2; n++) {
+		struct tu_list held = { 0 };
+		unsigned int fails = 0, failed_order = UINT32_MAX;
+		uint64_t inj0 = injected(pmm);
 
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			for (unsigned int o = 0; o <= maxo; o++) {
-				pmm_gfp_t gfp = (o % 3 == 1 ? PMM_GFP_MOVABLE : PMM_GFP_KERNEL) |
-						PMM_GFP_NOWARN;
-				struct pmm_page *p = o % 2 ? pmm_alloc_pages_node(pmm, 0, gfp, o)
-							   : pmm_alloc_pages(pmm, gfp, o);
+		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
+		for (unsigned int o = 0; o <= maxo; o++) {
+			pmm_gfp_t gfp = (o % 3 == 1 ? PMM_GFP_MOVABLE : PMM_GFP_KERNEL) |
+					PMM_GFP_NOWARN;
+			struct pmm_page *p = o % 2 ? pmm_alloc_pages_node(pmm, 0, gfp, o)
+						   : pmm_alloc_pages(pmm, gfp, o);
 
-				if (!p) {
-					fails++;
-					failed_order = o;
-					tu_assert_conserved(pmm, list_frames(&held));
-					continue;
-				}
-				assert_int_equal(pmm_page_count(p), 1);
-				tu_list_push(&held, p, o, TU_PAGES, 0);
+			if (!p) {
+				fails++;
+				failed_order = o;
+				tu_assert_conserved(pmm, list_frames(&held));
+				continue;
 			}
-			assert_int_equal(fails, n <= calls);
-			if (fails)
-				assert_int_equal(failed_order, n - 1);
-			assert_int_equal(injected(pmm) - inj0, fails);
-			tu_assert_conserved(pmm, list_frames(&held));
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			if (fails) {
-				struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, failed_order);
-
-				assert_non_null(p);
-				tu_list_push(&held, p, failed_order, TU_PAGES, 0);
-			}
-			tu_free_all(pmm, &held);
-			tu_list_free(&held);
-			tu_assert_conserved(pmm, 0);
+			assert_int_equal(pmm_page_count(p), 1);
+			tu_list_push(&held, p, o, TU_PAGES, 0);
 		}
-		tu_finish(pmm, .bad = &bad);
+		assert_int_equal(fails, n <= calls);
+		if (fails)
+			assert_int_equal(failed_order, n - 1);
+		assert_int_equal(injected(pmm) - inj0, fails);
+		tu_assert_conserved(pmm, list_frames(&held));
+		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
+		if (fails) {
+			struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, failed_order);
+
+			assert_non_null(p);
+			tu_list_push(&held, p, failed_order, TU_PAGES, 0);
+		}
+		tu_free_all(pmm, &held);
+		tu_list_free(&held);
+		tu_assert_conserved(pmm, 0);
 	}
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 static void test_sweep_folio_alloc(void **state)
 {
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		const unsigned int maxo = pmm_get_config(pmm)->max_order;
-		const unsigned int calls = maxo + 1;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = sweep_variant(fx);
+	const unsigned int maxo = pmm_get_config(pmm)->max_order;
+	const unsigned int calls = maxo + 1;
 
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			struct tu_list held = { 0 };
-			unsigned int fails = 0, failed_order = UINT32_MAX;
-			uint64_t inj0 = injected(pmm);
+	for (unsigned int n = 1; n <= calls + 2; n++) {
+		struct tu_list held = { 0 };
+		unsigned int fails = 0, failed_order = UINT32_MAX;
+		uint64_t inj0 = injected(pmm);
 
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			for (unsigned int k = 0; k <= maxo; k++) {
-				unsigned int o = maxo - k;	/* largest first this time */
-				struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | PMM_GFP_NOWARN, o);
+		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
+		for (unsigned int k = 0; k <= maxo; k++) {
+			unsigned int o = maxo - k;	/* largest first this time */
+			struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | PMM_GFP_NOWARN, o);
 
-				if (!f) {
-					fails++;
-					failed_order = o;
-					tu_assert_conserved(pmm, list_frames(&held));
-					continue;
-				}
-				assert_int_equal(pmm_folio_order(f), o);
-				assert_int_equal(pmm_folio_ref_count(f), 1);
-				tu_list_push(&held, pmm_folio_page(pmm, f, 0), o, TU_FOLIO, 0);
+			if (!f) {
+				fails++;
+				failed_order = o;
+				tu_assert_conserved(pmm, list_frames(&held));
+				continue;
 			}
-			assert_int_equal(fails, n <= calls);
-			if (fails)
-				assert_int_equal(failed_order, maxo - (n - 1));
-			assert_int_equal(injected(pmm) - inj0, fails);
-			tu_assert_conserved(pmm, list_frames(&held));
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			if (fails) {
-				struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE, failed_order);
-
-				assert_non_null(f);
-				assert_int_equal(pmm_folio_order(f), failed_order);
-				tu_list_push(&held, pmm_folio_page(pmm, f, 0), failed_order, TU_FOLIO, 0);
-			}
-			tu_free_all(pmm, &held);
-			tu_list_free(&held);
-			tu_assert_conserved(pmm, 0);
+			assert_int_equal(pmm_folio_order(f), o);
+			assert_int_equal(pmm_folio_ref_count(f), 1);
+			tu_list_push(&held, pmm_folio_page(pmm, f, 0), o, TU_FOLIO, 0);
 		}
-		tu_finish(pmm, .bad = &bad);
+		assert_int_equal(fails, n <= calls);
+		if (fails)
+			assert_int_equal(failed_order, maxo - (n - 1));
+		assert_int_equal(injected(pmm) - inj0, fails);
+		tu_assert_conserved(pmm, list_frames(&held));
+		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
+		if (fails) {
+			struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE, failed_order);
+
+			assert_non_null(f);
+			assert_int_equal(pmm_folio_order(f), failed_order);
+			tu_list_push(&held, pmm_folio_page(pmm, f, 0), failed_order, TU_FOLIO, 0);
+		}
+		tu_free_all(pmm, &held);
+		tu_list_free(&held);
+		tu_assert_conserved(pmm, 0);
 	}
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -610,67 +611,63 @@ static void test_sweep_alloc_pages_bulk(void **state)
 {
 	enum { NR = 48 };
 	static const int prefilled[] = { 5, 20 };
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = sweep_variant(fx);
+	struct pmm_page *mine[ARRAY_SIZE(prefilled)];
+	const unsigned int missing = NR - ARRAY_SIZE(prefilled);
+	const unsigned int calls = fx->v.pcp_disable ? 1 + missing : 1;
 
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		struct pmm_page *mine[ARRAY_SIZE(prefilled)];
-		const unsigned int missing = NR - ARRAY_SIZE(prefilled);
-		const unsigned int calls = pcp ? 1 : 1 + missing;
-
-		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++) {
-			mine[i] = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
-			assert_non_null(mine[i]);
-		}
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			struct pmm_page *arr[NR] = { 0 };
-			void *sorted[NR];
-			unsigned long r, nonnull = 0;
-			uint64_t inj0 = injected(pmm), f0 = tu_free_after_drain(pmm);
-
-			for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-				arr[prefilled[i]] = mine[i];
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, NR, arr);
-			for (unsigned int i = 0; i < NR; i++) {
-				if (!arr[i])
-					continue;
-				sorted[nonnull++] = arr[i];
-				/* a whole allocation: a managed page of ours with one reference */
-				assert_ptr_equal(pmm_pfn_to_page(pmm, tu_pfn(pmm, arr[i])), arr[i]);
-				assert_int_equal(pmm_page_count(arr[i]), 1);
-			}
-			assert_int_equal(r, nonnull);
-			for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-				assert_ptr_equal(arr[prefilled[i]], mine[i]);
-			qsort(sorted, nonnull, sizeof(sorted[0]), cmp_ptr);
-			for (unsigned long i = 1; i < nonnull; i++)
-				assert_ptr_not_equal(sorted[i - 1], sorted[i]);
-			if (n <= calls) {
-				assert_int_equal(injected(pmm) - inj0, 1);
-				assert_true(r < NR);
-				assert_true(r >= ARRAY_SIZE(prefilled));
-			} else {
-				assert_int_equal(injected(pmm) - inj0, 0);
-				assert_int_equal(r, NR);
-			}
-			assert_int_equal(tu_free_after_drain(pmm), f0 - (r - ARRAY_SIZE(prefilled)));
-			tu_assert_conserved(pmm, r);
-
-			/* cleared: the same call fills the rest */
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, NR, arr), NR);
-			tu_assert_conserved(pmm, NR);
-			for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-				arr[prefilled[i]] = NULL;
-			pmm_free_pages_bulk(pmm, arr, NR);
-			tu_assert_conserved(pmm, ARRAY_SIZE(prefilled));
-		}
-		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-			pmm_free_pages(pmm, mine[i], 0);
-		tu_finish(pmm, .bad = &bad);
+	for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++) {
+		mine[i] = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+		assert_non_null(mine[i]);
 	}
+	for (unsigned int n = 1; n <= calls + 2; n++) {
+		struct pmm_page *arr[NR] = { 0 };
+		void *sorted[NR];
+		unsigned long r, nonnull = 0;
+		uint64_t inj0 = injected(pmm), f0 = tu_free_after_drain(pmm);
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+			arr[prefilled[i]] = mine[i];
+		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
+		r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, NR, arr);
+		for (unsigned int i = 0; i < NR; i++) {
+			if (!arr[i])
+				continue;
+			sorted[nonnull++] = arr[i];
+			/* a whole allocation: a managed page of ours with one reference */
+			assert_ptr_equal(pmm_pfn_to_page(pmm, tu_pfn(pmm, arr[i])), arr[i]);
+			assert_int_equal(pmm_page_count(arr[i]), 1);
+		}
+		assert_int_equal(r, nonnull);
+		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+			assert_ptr_equal(arr[prefilled[i]], mine[i]);
+		qsort(sorted, nonnull, sizeof(sorted[0]), cmp_ptr);
+		for (unsigned long i = 1; i < nonnull; i++)
+			assert_ptr_not_equal(sorted[i - 1], sorted[i]);
+		if (n <= calls) {
+			assert_int_equal(injected(pmm) - inj0, 1);
+			assert_true(r < NR);
+			assert_true(r >= ARRAY_SIZE(prefilled));
+		} else {
+			assert_int_equal(injected(pmm) - inj0, 0);
+			assert_int_equal(r, NR);
+		}
+		assert_int_equal(tu_free_after_drain(pmm), f0 - (r - ARRAY_SIZE(prefilled)));
+		tu_assert_conserved(pmm, r);
+
+		/* cleared: the same call fills the rest */
+		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
+		assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, NR, arr), NR);
+		tu_assert_conserved(pmm, NR);
+		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+			arr[prefilled[i]] = NULL;
+		pmm_free_pages_bulk(pmm, arr, NR);
+		tu_assert_conserved(pmm, ARRAY_SIZE(prefilled));
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+		pmm_free_pages(pmm, mine[i], 0);
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /*
@@ -680,73 +677,69 @@ static void test_sweep_alloc_pages_bulk(void **state)
 static void test_sweep_alloc_pages_exact(void **state)
 {
 	static const unsigned long npages[] = { 1, 4, 5, 100, 513, 1024, 3 };
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = sweep_variant(fx);
+	const size_t ps = pmm_page_size(pmm);
+	const unsigned int calls = 2 * ARRAY_SIZE(npages);
 
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		const size_t ps = pmm_page_size(pmm);
-		const unsigned int calls = 2 * ARRAY_SIZE(npages);
+	for (unsigned int n = 1; n <= calls + 2; n++) {
+		void *addr[ARRAY_SIZE(npages)];
+		struct pmm_page *pg[ARRAY_SIZE(npages)];
+		unsigned int fails = 0, failed = UINT32_MAX;
+		uint64_t held = 0, inj0 = injected(pmm);
 
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			void *addr[ARRAY_SIZE(npages)];
-			struct pmm_page *pg[ARRAY_SIZE(npages)];
-			unsigned int fails = 0, failed = UINT32_MAX;
-			uint64_t held = 0, inj0 = injected(pmm);
+		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
+		for (unsigned int c = 0; c < calls; c++) {
+			unsigned int i = c / 2;
+			uint64_t f0 = tu_free_after_drain(pmm);
+			bool ok;
 
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			for (unsigned int c = 0; c < calls; c++) {
-				unsigned int i = c / 2;
-				uint64_t f0 = tu_free_after_drain(pmm);
-				bool ok;
+			if (c % 2 == 0) {
+				/* a size that is not a page multiple when it can be */
+				size_t size = npages[i] * ps - (npages[i] > 1 ? ps / 2 : 0);
 
-				if (c % 2 == 0) {
-					/* a size that is not a page multiple when it can be */
-					size_t size = npages[i] * ps - (npages[i] > 1 ? ps / 2 : 0);
-
-					addr[i] = pmm_alloc_pages_exact(pmm, size, PMM_GFP_KERNEL | PMM_GFP_NOWARN);
-					ok = addr[i] != NULL;
-				} else {
-					pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i],
-									  PMM_GFP_MOVABLE | PMM_GFP_NOWARN);
-					ok = pg[i] != NULL;
-				}
-				if (!ok) {
-					fails++;
-					failed = c;
-					assert_int_equal(tu_free_after_drain(pmm), f0);
-				} else {
-					held += npages[i];
-					assert_int_equal(tu_free_after_drain(pmm), f0 - npages[i]);
-				}
-				tu_assert_conserved(pmm, held);
+				addr[i] = pmm_alloc_pages_exact(pmm, size, PMM_GFP_KERNEL | PMM_GFP_NOWARN);
+				ok = addr[i] != NULL;
+			} else {
+				pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i],
+								  PMM_GFP_MOVABLE | PMM_GFP_NOWARN);
+				ok = pg[i] != NULL;
 			}
-			assert_int_equal(fails, n <= calls);
-			if (fails)
-				assert_int_equal(failed, n - 1);
-			assert_int_equal(injected(pmm) - inj0, fails);
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			if (fails) {
-				unsigned int i = failed / 2;
-
-				if (failed % 2 == 0) {
-					addr[i] = pmm_alloc_pages_exact(pmm, npages[i] * ps, PMM_GFP_KERNEL);
-					assert_non_null(addr[i]);
-				} else {
-					pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i], PMM_GFP_MOVABLE);
-					assert_non_null(pg[i]);
-				}
+			if (!ok) {
+				fails++;
+				failed = c;
+				assert_int_equal(tu_free_after_drain(pmm), f0);
+			} else {
 				held += npages[i];
+				assert_int_equal(tu_free_after_drain(pmm), f0 - npages[i]);
 			}
 			tu_assert_conserved(pmm, held);
-			for (unsigned int i = 0; i < ARRAY_SIZE(npages); i++) {
-				pmm_free_pages_exact(pmm, addr[i], npages[i] * ps);
-				pmm_free_contig_range(pmm, tu_pfn(pmm, pg[i]), npages[i]);
-			}
-			tu_assert_conserved(pmm, 0);
 		}
-		tu_finish(pmm, .bad = &bad);
+		assert_int_equal(fails, n <= calls);
+		if (fails)
+			assert_int_equal(failed, n - 1);
+		assert_int_equal(injected(pmm) - inj0, fails);
+		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
+		if (fails) {
+			unsigned int i = failed / 2;
+
+			if (failed % 2 == 0) {
+				addr[i] = pmm_alloc_pages_exact(pmm, npages[i] * ps, PMM_GFP_KERNEL);
+				assert_non_null(addr[i]);
+			} else {
+				pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i], PMM_GFP_MOVABLE);
+				assert_non_null(pg[i]);
+			}
+			held += npages[i];
+		}
+		tu_assert_conserved(pmm, held);
+		for (unsigned int i = 0; i < ARRAY_SIZE(npages); i++) {
+			pmm_free_pages_exact(pmm, addr[i], npages[i] * ps);
+			pmm_free_contig_range(pmm, tu_pfn(pmm, pg[i]), npages[i]);
+		}
+		tu_assert_conserved(pmm, 0);
 	}
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -946,30 +939,33 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 	contig_env_free(&c);
 }
 
+/* pcp variants: the isolation drains the pcp lists, or there are none. */
 static void test_sweep_contig_range_page(void **state)
 {
-	(void)state;
-	contig_range_sweep(false, PMM_FAULT_PAGE_ALLOC, true);
-	contig_range_sweep(false, PMM_FAULT_PAGE_ALLOC, false);
+	const struct tu_fx *fx = *state;
+
+	contig_range_sweep(false, PMM_FAULT_PAGE_ALLOC, !fx->v.pcp_disable);
 }
 
 static void test_sweep_contig_range_meta(void **state)
 {
-	(void)state;
-	contig_range_sweep(false, PMM_FAULT_META_ALLOC, true);
-	contig_range_sweep(false, PMM_FAULT_META_ALLOC, false);
+	const struct tu_fx *fx = *state;
+
+	contig_range_sweep(false, PMM_FAULT_META_ALLOC, !fx->v.pcp_disable);
 }
 
 static void test_sweep_contig_frozen_range_page(void **state)
 {
-	(void)state;
-	contig_range_sweep(true, PMM_FAULT_PAGE_ALLOC, true);
+	const struct tu_fx *fx = *state;
+
+	contig_range_sweep(true, PMM_FAULT_PAGE_ALLOC, !fx->v.pcp_disable);
 }
 
 static void test_sweep_contig_frozen_range_meta(void **state)
 {
-	(void)state;
-	contig_range_sweep(true, PMM_FAULT_META_ALLOC, false);
+	const struct tu_fx *fx = *state;
+
+	contig_range_sweep(true, PMM_FAULT_META_ALLOC, !fx->v.pcp_disable);
 }
 
 /*
@@ -1530,14 +1526,14 @@ int main(void)
 		cmocka_unit_test(test_create_sweep),
 		cmocka_unit_test(test_create_sweep_default_allocator),
 		cmocka_unit_test(test_create_fault_fds),
-		cmocka_unit_test(test_sweep_alloc_pages),
-		cmocka_unit_test(test_sweep_folio_alloc),
-		cmocka_unit_test(test_sweep_alloc_pages_bulk),
-		cmocka_unit_test(test_sweep_alloc_pages_exact),
-		cmocka_unit_test(test_sweep_contig_range_page),
-		cmocka_unit_test(test_sweep_contig_range_meta),
-		cmocka_unit_test(test_sweep_contig_frozen_range_page),
-		cmocka_unit_test(test_sweep_contig_frozen_range_meta),
+		TU_PCP_TESTS(test_sweep_alloc_pages),
+		TU_PCP_TESTS(test_sweep_folio_alloc),
+		TU_PCP_TESTS(test_sweep_alloc_pages_bulk),
+		TU_PCP_TESTS(test_sweep_alloc_pages_exact),
+		TU_PCP_TESTS(test_sweep_contig_range_page),
+		TU_PCP_TESTS(test_sweep_contig_range_meta),
+		TU_PCP_TESTS(test_sweep_contig_frozen_range_page),
+		TU_PCP_TESTS(test_sweep_contig_frozen_range_meta),
 		cmocka_unit_test(test_sweep_contig_pages),
 		cmocka_unit_test(test_check_not_faulted),
 		cmocka_unit_test(test_attr_nth_interval_times),

@@ -32,22 +32,20 @@ static int fz_region_of(pmm_pfn_t pfn)
 	return -1;
 }
 
-static void run_roundtrip(enum pmm_memmap_model model)
+static void test_roundtrip(void **state)
 {
-	struct pmm_config cfg;
+	struct tu_fx *fx = *state;
+	struct pmm_config *cfg = tu_fx_contig_config(fx, 16);
 	pmm_t *pmm;
 	pmm_pfn_t end = fz_regions[FZ_NR - 1].start + fz_regions[FZ_NR - 1].n;
 	struct pmm_page *prev = NULL;
 	uint64_t present = 0;
 
-	tu_config(&cfg, 16, NULL);
-	cfg.memmap = model;
-	cfg.backing = PMM_BACKING_NONE;
-	cfg.section_shift = 22;
-	cfg.dma32_end_pfn = FZ_DMA32_END;
+	cfg->backing = PMM_BACKING_NONE;
+	cfg->dma32_end_pfn = FZ_DMA32_END;
 	for (unsigned int i = 0; i < FZ_NR; i++)
-		tu_config_region(&cfg, i, fz_regions[i].start, fz_regions[i].n, fz_regions[i].nid);
-	pmm = tu_create(&cfg);
+		tu_config_region(cfg, i, fz_regions[i].start, fz_regions[i].n, fz_regions[i].nid);
+	pmm = tu_fx_create(fx);
 	assert_int_equal(pmm_nr_zones(pmm), 3);
 
 	for (pmm_pfn_t pfn = 0; pfn < end + 3000; pfn++) {
@@ -93,18 +91,6 @@ static void run_roundtrip(enum pmm_memmap_model model)
 			pmm_free_pages(pmm, p, order);
 		}
 	tu_finish(pmm);
-}
-
-static void test_roundtrip_sparse(void **state)
-{
-	(void)state;
-	run_roundtrip(PMM_MEMMAP_SPARSE);
-}
-
-static void test_roundtrip_vmemmap(void **state)
-{
-	(void)state;
-	run_roundtrip(PMM_MEMMAP_VMEMMAP);
 }
 
 /*
@@ -368,8 +354,7 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_sparse),
-		cmocka_unit_test(test_roundtrip_vmemmap),
+		TU_MEMMAP_TESTS(test_roundtrip),
 		cmocka_unit_test(test_zone_dma32_fallback),
 		cmocka_unit_test(test_node_fallback),
 		cmocka_unit_test(test_watermarks),

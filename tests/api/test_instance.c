@@ -126,22 +126,17 @@ static void test_several_instances(void **state)
  * Small sections (4 MiB with max_order 10) so that a 64 MiB instance has
  * many, then every max-order block and the whole memory in order-0 pages.
  */
-static void run_memmap_model(enum pmm_memmap_model model)
+static void test_memmap_model(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 	size_t n;
 
-	tu_config(&cfg, 64, NULL);
-	cfg.memmap = model;
-	cfg.section_shift = 22;
-	cfg.pcp_disable = true;
-	pmm = tu_create(&cfg);
-	assert_int_equal(pmm_get_config(pmm)->memmap, model);
-	tu_buddy_snap(pmm, &fresh);
-	assert_int_equal(fresh.z[0].nr_free[10], 16);
+	tu_fx_contig_config(fx, 64)->pcp_disable = true;
+	pmm = tu_fx_create(fx);
+	assert_int_equal(pmm_get_config(pmm)->memmap, fx->v.memmap);
+	assert_int_equal(fx->fresh.z[0].nr_free[10], 16);
 
 	n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10);
 	assert_int_equal(n, 16);
@@ -153,26 +148,14 @@ static void run_memmap_model(enum pmm_memmap_model model)
 	assert_int_equal(pmm_free_frames(pmm), 0);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
 	n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
 	assert_int_equal(n, 16384);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
 	tu_list_free(&l);
-	tu_finish(pmm, .fresh = &fresh);
-}
-
-static void test_memmap_sparse(void **state)
-{
-	(void)state;
-	run_memmap_model(PMM_MEMMAP_SPARSE);
-}
-
-static void test_memmap_vmemmap(void **state)
-{
-	(void)state;
-	run_memmap_model(PMM_MEMMAP_VMEMMAP);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Backed instances: a direct map that is linear inside a block, writable, and reversible. */
@@ -381,36 +364,28 @@ static void test_regions_holes(void **state)
 /* A region at pfn 0 (no ffs(0) trouble): every frame, max-order blocks included. */
 static void test_region_pfn0(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
+	int got0 = 0;
 
-	(void)state;
-	for (int model = 0; model < 2; model++) {
-		tu_config(&cfg, 16, NULL);
-		cfg.section_shift = 22;
-		cfg.pcp_disable = true;
-		cfg.memmap = model ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
-		tu_config_region(&cfg, 0, 0, 4096 + 300, 0);
-		pmm = tu_create(&cfg);
-		assert_non_null(pmm_pfn_to_page(pmm, 0));
-		assert_int_equal(tu_pfn(pmm, pmm_pfn_to_page(pmm, 0)), 0);
-		tu_buddy_snap(pmm, &fresh);
-		assert_int_equal(fresh.z[0].nr_free[10], 4);
+	tu_config_region(tu_fx_contig_config(fx, 16), 0, 0, 4096 + 300, 0);
+	fx->cfg.pcp_disable = true;
+	pmm = tu_fx_create(fx);
+	assert_non_null(pmm_pfn_to_page(pmm, 0));
+	assert_int_equal(tu_pfn(pmm, pmm_pfn_to_page(pmm, 0)), 0);
+	assert_int_equal(fx->fresh.z[0].nr_free[10], 4);
 
-		assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10), 4);
-		tu_free_all(pmm, &l);
-		assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0), 4396);
-		/* pfn 0 is handed out like any other frame */
-		int got0 = 0;
-		for (size_t i = 0; i < l.n; i++)
-			got0 |= tu_pfn(pmm, l.v[i].page) == 0;
-		assert_true(got0);
-		tu_free_all(pmm, &l);
-		tu_finish(pmm, .fresh = &fresh);
-	}
+	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10), 4);
+	tu_free_all(pmm, &l);
+	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0), 4396);
+	/* pfn 0 is handed out like any other frame */
+	for (size_t i = 0; i < l.n; i++)
+		got0 |= tu_pfn(pmm, l.v[i].page) == 0;
+	assert_true(got0);
+	tu_free_all(pmm, &l);
 	tu_list_free(&l);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /*
@@ -646,14 +621,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_several_instances),
-		cmocka_unit_test(test_memmap_sparse),
-		cmocka_unit_test(test_memmap_vmemmap),
+		TU_MEMMAP_TESTS(test_memmap_model),
 		cmocka_unit_test(test_backing_memfd),
 		cmocka_unit_test(test_backing_anon),
 		cmocka_unit_test(test_backing_none),
 		cmocka_unit_test(test_backing_user),
 		cmocka_unit_test(test_regions_holes),
-		cmocka_unit_test(test_region_pfn0),
+		TU_MEMMAP_TESTS(test_region_pfn0),
 		cmocka_unit_test(test_region_unaligned),
 		cmocka_unit_test(test_multi_node),
 		cmocka_unit_test(test_bad_configs),

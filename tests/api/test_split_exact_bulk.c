@@ -406,48 +406,42 @@ static void test_bulk_fills_null_slots(void **state)
 /* Under pressure bulk returns what it got, still counting every non-NULL slot. */
 static void test_bulk_under_pressure(void **state)
 {
-	struct pmm_config cfg;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
+	struct pmm_page *arr[64] = { 0 };
+	unsigned long r, nonnull = 0;
+	uint64_t before;
 	pmm_t *pmm;
 
-	(void)state;
-	for (int pcp = 0; pcp < 2; pcp++) {
-		struct pmm_page *arr[64] = { 0 };
-		unsigned long r, nonnull = 0;
-		uint64_t before;
+	tu_fx_config(fx, 16)->backing = PMM_BACKING_NONE;
+	pmm = tu_fx_create(fx);
+	tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
+	for (int i = 0; i < 12; i++) {
+		struct tu_alloc a = tu_list_take(&l, l.n - 1);
 
-		tu_config(&cfg, 16, NULL);
-		cfg.backing = PMM_BACKING_NONE;
-		cfg.pcp_disable = !pcp;
-		pmm = tu_create(&cfg);
-		tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
-		for (int i = 0; i < 12; i++) {
-			struct tu_alloc a = tu_list_take(&l, l.n - 1);
-
-			pmm_free_pages(pmm, a.page, 0);
-		}
-		pmm_drain_all_pages(pmm);
-		arr[0] = l.v[0].page;
-		arr[63] = l.v[1].page;
-		before = pmm_free_frames(pmm);
-		assert_int_equal(before, 12);
-		r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 64, arr);
-		for (int i = 0; i < 64; i++)
-			nonnull += arr[i] != NULL;
-		print_message("pcp %d: bulk got %lu of 12 free\n", pcp, r - 2);
-		assert_int_equal(r, nonnull);
-		assert_true(r > 2 && r <= 14);
-		assert_int_equal(pmm_free_frames(pmm), before - (r - 2));
-		assert_ptr_equal(arr[0], l.v[0].page);
-		assert_ptr_equal(arr[63], l.v[1].page);
-		tu_check(pmm);
-		for (int i = 1; i < 63; i++)
-			if (arr[i])
-				pmm_free_pages(pmm, arr[i], 0);
-		tu_free_all(pmm, &l);
-		tu_finish(pmm);
+		pmm_free_pages(pmm, a.page, 0);
 	}
+	pmm_drain_all_pages(pmm);
+	arr[0] = l.v[0].page;
+	arr[63] = l.v[1].page;
+	before = pmm_free_frames(pmm);
+	assert_int_equal(before, 12);
+	r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 64, arr);
+	for (int i = 0; i < 64; i++)
+		nonnull += arr[i] != NULL;
+	print_message("%s: bulk got %lu of 12 free\n", fx->v.name, r - 2);
+	assert_int_equal(r, nonnull);
+	assert_true(r > 2 && r <= 14);
+	assert_int_equal(pmm_free_frames(pmm), before - (r - 2));
+	assert_ptr_equal(arr[0], l.v[0].page);
+	assert_ptr_equal(arr[63], l.v[1].page);
+	tu_check(pmm);
+	for (int i = 1; i < 63; i++)
+		if (arr[i])
+			pmm_free_pages(pmm, arr[i], 0);
+	tu_free_all(pmm, &l);
 	tu_list_free(&l);
+	tu_finish(pmm);
 }
 
 /*
@@ -549,7 +543,7 @@ int main(void)
 		cmocka_unit_test(test_free_pages_extra_ref),
 		cmocka_unit_test(test_folios),
 		cmocka_unit_test(test_bulk_fills_null_slots),
-		cmocka_unit_test(test_bulk_under_pressure),
+		TU_PCP_TESTS(test_bulk_under_pressure),
 		cmocka_unit_test(test_pcp_drain_merges),
 	};
 
