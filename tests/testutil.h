@@ -1,15 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * testutil.h - helpers shared by the cmocka API tests (pmm.h only).
+ * testutil.h - what the cmocka tests share (tests/api use pmm.h and this
+ * header only; tests/unit may add src/internal.h).
+ *
+ * A scenario builds an instance with tu_config() (or a variant fixture),
+ * drives it, checks along the way, and ends with tu_finish(), which
+ * requires pmm_check() == 0 and every frame accounted for. Instances
+ * built by tu_config() are deterministic: one pcp set selected by a
+ * thread-local CPU number instead of sched_getcpu(), no min watermark,
+ * quiet, and bad pages counted into a struct tu_bad.
  *
  * Every helper that can fail asserts through cmocka, so it must run on the
- * test's own thread. Instances built by tu_config() are deterministic: one
- * pcp set selected by a thread-local CPU number instead of sched_getcpu(),
- * no min watermark, quiet, and bad pages counted into a struct tu_bad.
+ * test's own thread; threads use common/prng.h and common/pattern.h, which
+ * report instead. testutil.c holds the instances, reports, the end of a
+ * scenario, variants and the harness; testutil_frames.c the snapshots,
+ * allocation lists, patterns and page states.
  */
 #ifndef PMM_TESTUTIL_H
 #define PMM_TESTUTIL_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -26,31 +36,38 @@
 #define TU_MIB(n) ((uint64_t)(n) << 20)
 /* Default first pfn of tu_config() instances: 4 GiB, so one Normal zone. */
 #define TU_BASE_PFN 0x100000ull
+/* tu_contig_config(): 4 MiB sections of 1024 frames, so 64 MiB has 16 of them. */
+#define TU_SECTION_SHIFT 22
+#define TU_SECTION_PAGES 1024ul
+#define TU_MAX_ORDER 10
+/* pmm.h: "one per frame, 64 bytes" (the step between two pages' pointers). */
+#define TU_PAGE_STRUCT 64
 
 /* ------------------------------------------------------------------------
  * Bad-page reports
  * ------------------------------------------------------------------------ */
 
+/* A report channel: what the bad_page_fn of tu_config() instances counts into. */
 struct tu_bad {
-	atomic_ulong count;
+	atomic_ulong count;		/* reports since tu_bad_reset() */
 	_Atomic pmm_pfn_t last_pfn;
-	char last_reason[160];	/* last report; read only from single-threaded tests */
+	char last_reason[160];		/* last report; read only from single-threaded tests */
 };
 
 /* The pmm_bad_page_fn tu_config() installs; @arg is a struct tu_bad. */
 void tu_bad_page_cb(void *arg, pmm_pfn_t pfn, const char *reason);
 void tu_bad_reset(struct tu_bad *bad);
 unsigned long tu_bad_count(struct tu_bad *bad);
+/* Where instances configured with a NULL channel report. */
+extern struct tu_bad tu_bad_global;
 
-/*
- * tu_reports_since - bad-page reports seen since a mark: the larger of the
- * callback count and the bad_page statistic, so either channel counts.
- */
+/* Both channels at one moment: the callback count and the bad_page statistic. */
 struct tu_report_mark {
 	unsigned long cb;	/* tu_bad_count() then */
 	uint64_t stat;		/* pmm_stats.bad_page then */
 };
 void tu_report_mark(pmm_t *pmm, struct tu_bad *bad, struct tu_report_mark *m);
+/* tu_reports_since - reports since @m on whichever channel saw more. */
 uint64_t tu_reports_since(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m);
 
 /*
@@ -70,15 +87,18 @@ void tu_assert_reported_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_repor
 			   const char *what, const char *file, int line);
 
 /* ------------------------------------------------------------------------
- * Configuration and instances
+ * Configurations and instances
  * ------------------------------------------------------------------------ */
 
 /*
  * tu_config - a small instance: one region of @mib MiB at TU_BASE_PFN,
  * memfd backing, min_free_pages 0 (tests may exhaust memory), quiet, one
- * CPU chosen by tu_cpu_fn, bad pages counted into @bad (NULL: a global).
+ * CPU chosen by tu_cpu_fn, bad pages counted into @bad, which is reset
+ * (NULL: tu_bad_global, not reset).
  */
 void tu_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
+/* tu_contig_config - tu_config() with TU_SECTION_SHIFT sections and max_order TU_MAX_ORDER. */
+void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
 /* tu_config_cpus - use @n pcp sets, selected per thread with tu_set_cpu(). */
 void tu_config_cpus(struct pmm_config *cfg, unsigned int n);
 /* tu_config_region - replace region @idx (nr_regions grows to cover it). */
@@ -89,16 +109,83 @@ unsigned int tu_cpu_fn(void *arg);
 /* tu_set_cpu - the CPU this thread's calls use (mod the instance's nr_cpus). */
 void tu_set_cpu(unsigned int cpu);
 
-extern struct tu_bad tu_bad_global;
-
 /*
  * tu_create - pmm_create() that fails the test with the error's name. The
  * instance is the scenario's until tu_finish() ends it.
  */
 pmm_t *tu_create(const struct pmm_config *cfg);
+/* tu_instance - tu_create() of tu_contig_config(@mib, @bad). */
+pmm_t *tu_instance(uint64_t mib, struct tu_bad *bad);
+/* tu_two_node_instance - 4096 frames on node 0 at TU_BASE_PFN, 4096 on node 1 after a hole. */
+pmm_t *tu_two_node_instance(struct tu_bad *bad);
 
+/*
+ * The holed layout: holes that have pages (PG_reserved) in a present
+ * section. Region 0 starts 100 frames into section 0 and ends at frame
+ * 1000; region 1 starts at frame 1100, in the same section, and runs for
+ * 8000 frames. Frames 0..99 are holes below the first managed pfn, frames
+ * 1000..1099 a hole between the regions.
+ */
+#define TU_HOLE_START (TU_BASE_PFN + 100)
+#define TU_GAP_START (TU_BASE_PFN + 1000)
+#define TU_R1_START (TU_BASE_PFN + 1100)
+#define TU_R1_PAGES 8000u
+pmm_t *tu_holed_instance(struct tu_bad *bad);
+/* tu_hole_page - the page of the hole frame right before region 0 (same memmap chunk). */
+struct pmm_page *tu_hole_page(pmm_t *pmm);
+
+/* tu_stats - pmm_stats_get() as a value. */
+struct pmm_stats tu_stats(pmm_t *pmm);
 /* tu_check - the invariant checker must pass; a macro for the line number. */
 #define tu_check(pmm) assert_int_equal(pmm_check(pmm), 0)
+
+/* ------------------------------------------------------------------------
+ * Snapshots: buddyinfo, pageblock types, zones
+ * ------------------------------------------------------------------------ */
+
+#define TU_MAX_ZONES (PMM_MAX_NODES * PMM_NR_ZONE_TYPES)
+
+struct tu_buddy {
+	unsigned int nr_zones;
+	struct {
+		int nid;
+		enum pmm_zone_type type;
+		uint64_t free_pages;
+		uint64_t nr_free[PMM_MAX_ORDER_LIMIT + 1];
+	} z[TU_MAX_ZONES];
+};
+
+/* tu_buddy_snap - drain the pcp lists and record nr_free per order per zone. */
+void tu_buddy_snap(pmm_t *pmm, struct tu_buddy *out);
+/* tu_buddy_diff - print every difference between @a and @b. Return: how many. */
+int tu_buddy_diff(const struct tu_buddy *a, const struct tu_buddy *b);
+/* tu_buddy_assert_equal - fail, after printing every difference, unless equal. */
+void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b);
+/* tu_buddy_assert_fresh - drain, then buddyinfo must equal @fresh. */
+void tu_buddy_assert_fresh(pmm_t *pmm, const struct tu_buddy *fresh);
+
+/* Pageblocks per migratetype, per zone. */
+struct tu_pageblocks {
+	unsigned int nr_zones;
+	uint64_t mt[TU_MAX_ZONES][PMM_MIGRATE_TYPES];
+};
+
+void tu_pageblocks_snap(pmm_t *pmm, struct tu_pageblocks *out);
+/* tu_pageblocks_assert_equal - fail, after printing every difference, unless equal. */
+void tu_pageblocks_assert_equal(const struct tu_pageblocks *a, const struct tu_pageblocks *b);
+
+/* tu_zone - zone info by index, asserted to succeed. */
+void tu_zone(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *zi);
+/* tu_zone_of_pfn - zone info of the zone that spans @pfn (the test fails if none). */
+void tu_zone_of_pfn(pmm_t *pmm, pmm_pfn_t pfn, struct pmm_zone_info *zi);
+/* tu_pcp_pages - pcp pages over every zone. */
+uint64_t tu_pcp_pages(pmm_t *pmm);
+/* tu_free_after_drain - pmm_free_frames() once the pcp lists are empty. */
+uint64_t tu_free_after_drain(pmm_t *pmm);
+
+/* ------------------------------------------------------------------------
+ * The end of every scenario
+ * ------------------------------------------------------------------------ */
 
 /*
  * tu_assert_conserved - in the middle of a scenario: after draining,
@@ -107,10 +194,6 @@ pmm_t *tu_create(const struct pmm_config *cfg);
  */
 #define tu_assert_conserved(pmm, held) tu_assert_conserved_at(pmm, held, __FILE__, __LINE__)
 void tu_assert_conserved_at(pmm_t *pmm, uint64_t held, const char *file, int line);
-
-/* ------------------------------------------------------------------------
- * The end of every scenario
- * ------------------------------------------------------------------------ */
 
 /* tu_end.leaked: the library may leak what it likes, as long as it counts it. */
 #define TU_LEAKED_ANY UINT64_MAX
@@ -149,126 +232,6 @@ void tu_finish_at(const struct tu_end *end);
 void tu_destroy_leftovers(void);
 
 /* ------------------------------------------------------------------------
- * Seeded randomness (common/prng.h): the seed is printed so a failure can
- * be replayed with PMM_TEST_SEED=<seed>.
- * ------------------------------------------------------------------------ */
-
-/* tu_seed - PMM_TEST_SEED or a time-based seed, printed once. */
-uint64_t tu_seed(void);
-/* tu_rng_init - seed @r with stream @salt of tu_seed(), and print both. */
-void tu_rng_init(struct prng *r, const char *what, uint64_t salt);
-
-/* ------------------------------------------------------------------------
- * Buddyinfo snapshots
- * ------------------------------------------------------------------------ */
-
-#define TU_MAX_ZONES (PMM_MAX_NODES * PMM_NR_ZONE_TYPES)
-
-struct tu_buddy {
-	unsigned int nr_zones;
-	struct {
-		int nid;
-		enum pmm_zone_type type;
-		uint64_t free_pages;
-		uint64_t nr_free[PMM_MAX_ORDER_LIMIT + 1];
-	} z[TU_MAX_ZONES];
-};
-
-/* tu_buddy_snap - drain the pcp lists and record nr_free per order per zone. */
-void tu_buddy_snap(pmm_t *pmm, struct tu_buddy *out);
-/* tu_buddy_assert_equal - fail, after printing every difference, unless equal. */
-void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b);
-/* tu_buddy_assert_fresh - drain, then buddyinfo must equal @fresh. */
-void tu_buddy_assert_fresh(pmm_t *pmm, const struct tu_buddy *fresh);
-
-/* tu_zone - zone info by index, asserted to succeed. */
-void tu_zone(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *zi);
-/* tu_pcp_pages - pcp pages over every zone. */
-uint64_t tu_pcp_pages(pmm_t *pmm);
-/* tu_free_after_drain - pmm_free_frames() once the pcp lists are empty. */
-uint64_t tu_free_after_drain(pmm_t *pmm);
-
-/* ------------------------------------------------------------------------
- * Allocation tracking
- * ------------------------------------------------------------------------ */
-
-enum tu_kind {
-	TU_PAGES,	/* pmm_alloc_pages, freed with pmm_free_pages(order) */
-	TU_FOLIO,	/* pmm_folio_alloc, freed with pmm_folio_put */
-};
-
-struct tu_alloc {
-	struct pmm_page *page;
-	unsigned int order;
-	enum tu_kind kind;
-	uint64_t tag;	/* pattern seed written to backed memory; 0: none */
-};
-
-struct tu_list {
-	struct tu_alloc *v;
-	size_t n, cap;
-};
-
-void tu_list_push(struct tu_list *l, struct pmm_page *page, unsigned int order,
-		  enum tu_kind kind, uint64_t tag);
-/* tu_list_take - remove entry @i (order not kept) and return it. */
-struct tu_alloc tu_list_take(struct tu_list *l, size_t i);
-void tu_list_free(struct tu_list *l);
-/* tu_free_one - verify the pattern of @a (if tagged), then give it back. */
-void tu_free_one(pmm_t *pmm, const struct tu_alloc *a);
-/* tu_free_all - tu_free_one() every entry, empty the list, drain. */
-void tu_free_all(pmm_t *pmm, struct tu_list *l);
-
-/*
- * tu_fill_exhaust - allocate order-@order blocks with @gfp until one fails,
- * recording them in @l. Return: how many succeeded. Bounded by the managed
- * frames, so a library that never fails still ends the test.
- */
-size_t tu_fill_exhaust(pmm_t *pmm, struct tu_list *l, pmm_gfp_t gfp, unsigned int order);
-
-/* ------------------------------------------------------------------------
- * Memory patterns (common/pattern.h; no-ops on unbacked instances)
- * ------------------------------------------------------------------------ */
-
-/* tu_pattern_write - write the pattern of @tag into every word of 2^@order frames. */
-void tu_pattern_write(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
-/* tu_pattern_ok - true when the pattern of tu_pattern_write() is intact; prints the first mismatch. */
-bool tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
-#define tu_pattern_verify(pmm, page, order, tag) \
-	assert_true(tu_pattern_ok(pmm, page, order, tag))
-
-/* tu_pfn - page to pfn, for brevity. */
-static inline pmm_pfn_t tu_pfn(pmm_t *pmm, const struct pmm_page *page)
-{
-	return pmm_page_to_pfn(pmm, page);
-}
-
-
-/* ------------------------------------------------------------------------
- * Contiguous-range helpers (test_contig.c, test_contig_internal.c, ...)
- * ------------------------------------------------------------------------ */
-
-/* Sections of 4 MiB = 1024 frames, so a 64 MiB instance has 16 of them. */
-#define TU_SECTION_SHIFT 22
-#define TU_SECTION_PAGES 1024ul
-#define TU_MAX_ORDER 10
-
-/* tu_contig_config - tu_config() with 4 MiB sections and max_order TU_MAX_ORDER. */
-void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
-/* tu_stats - pmm_stats_get() as a value. */
-struct pmm_stats tu_stats(pmm_t *pmm);
-/*
- * tu_ref_chunks - the chunks the batched path must use for one run
- * (design.md section 5 item 2): order = min(alignment of pfn (any at pfn
- * 0), floor(log2(remaining)), max_order).
- */
-unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order);
-/* tu_alloc_split - a split order-@order block: 2^order pages, refcount 1 each. */
-pmm_pfn_t tu_alloc_split(pmm_t *pmm, unsigned int order);
-/* tu_page_at - the page of a managed pfn (the test fails otherwise). */
-struct pmm_page *tu_page_at(pmm_t *pmm, pmm_pfn_t pfn);
-
-/* ------------------------------------------------------------------------
  * Variants: one scenario run once per memmap model, contig path or pcp
  * setting, each run a test case of its own (a failure names the variant)
  * ------------------------------------------------------------------------ */
@@ -301,9 +264,9 @@ int tu_fx_teardown(void **state);
 
 /* tu_fx_config - fx->cfg: tu_config() of @mib MiB reporting into fx->bad, the variant applied. */
 struct pmm_config *tu_fx_config(struct tu_fx *fx, uint64_t mib);
-/* tu_fx_contig_config - tu_fx_config() with tu_contig_config()'s sections and max_order. */
+/* tu_fx_contig_config - the same from tu_contig_config(). */
 struct pmm_config *tu_fx_contig_config(struct tu_fx *fx, uint64_t mib);
-/* tu_fx_create - create fx->pmm from fx->cfg, and record its fresh buddyinfo and managed frames. */
+/* tu_fx_create - create fx->pmm from fx->cfg; record its fresh buddyinfo and managed frames. */
 pmm_t *tu_fx_create(struct tu_fx *fx);
 
 /*
@@ -334,5 +297,153 @@ pmm_t *tu_fx_create(struct tu_fx *fx);
 #define TU_PCP_TESTS(fn)                                                       \
 	TU_VARIANT_TEST(fn, "pcp", .pcp_disable = false),                      \
 	TU_VARIANT_TEST(fn, "no-pcp", .pcp_disable = true)
+
+/* ------------------------------------------------------------------------
+ * Seeded randomness (common/prng.h): the seed is printed so a failure can
+ * be replayed with PMM_TEST_SEED=<seed>.
+ * ------------------------------------------------------------------------ */
+
+/* tu_seed - PMM_TEST_SEED or a time-based seed, printed once. */
+uint64_t tu_seed(void);
+/* tu_rng_init - seed @r with stream @salt of tu_seed(), and print both. */
+void tu_rng_init(struct prng *r, const char *what, uint64_t salt);
+
+/* ------------------------------------------------------------------------
+ * Allocation tracking
+ * ------------------------------------------------------------------------ */
+
+enum tu_kind {
+	TU_PAGES,	/* pmm_alloc_pages, freed with pmm_free_pages(order) */
+	TU_FOLIO,	/* pmm_folio_alloc, freed with pmm_folio_put */
+};
+
+struct tu_alloc {
+	struct pmm_page *page;
+	unsigned int order;
+	enum tu_kind kind;
+	uint64_t tag;	/* pattern seed written to backed memory; 0: none */
+};
+
+struct tu_list {
+	struct tu_alloc *v;
+	size_t n, cap;
+};
+
+void tu_list_push(struct tu_list *l, struct pmm_page *page, unsigned int order,
+		  enum tu_kind kind, uint64_t tag);
+/* tu_list_take - remove entry @i (order not kept) and return it. */
+struct tu_alloc tu_list_take(struct tu_list *l, size_t i);
+void tu_list_free(struct tu_list *l);
+/* tu_list_frames - the frames the entries of @l hold. */
+uint64_t tu_list_frames(const struct tu_list *l);
+/* tu_free_one - verify the pattern of @a (if tagged), then give it back. */
+void tu_free_one(pmm_t *pmm, const struct tu_alloc *a);
+/* tu_free_all - tu_free_one() every entry, empty the list, drain. */
+void tu_free_all(pmm_t *pmm, struct tu_list *l);
+
+/*
+ * tu_fill_exhaust - allocate order-@order blocks with @gfp until one fails,
+ * recording them in @l. Return: how many succeeded. Bounded by the managed
+ * frames, so a library that never fails still ends the test.
+ */
+size_t tu_fill_exhaust(pmm_t *pmm, struct tu_list *l, pmm_gfp_t gfp, unsigned int order);
+
+/* tu_assert_distinct - the @n pointers of @v (NULLs skipped) are all different. */
+void tu_assert_distinct(struct pmm_page *const *v, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Memory contents (common/pattern.h; no-ops on unbacked instances)
+ * ------------------------------------------------------------------------ */
+
+/* tu_pattern_write - write the pattern of @tag into every word of 2^@order frames. */
+void tu_pattern_write(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
+/* tu_pattern_ok - true when the pattern of tu_pattern_write() is intact; prints the first mismatch. */
+bool tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag);
+#define tu_pattern_verify(pmm, page, order, tag) \
+	assert_true(tu_pattern_ok(pmm, page, order, tag))
+/* tu_assert_zeroed - every byte of @nr frames from @page is zero (PMM_GFP_ZERO). */
+void tu_assert_zeroed(pmm_t *pmm, struct pmm_page *page, unsigned long nr);
+
+/* ------------------------------------------------------------------------
+ * Page states
+ * ------------------------------------------------------------------------ */
+
+/* tu_pfn - page to pfn, for brevity. */
+static inline pmm_pfn_t tu_pfn(pmm_t *pmm, const struct pmm_page *page)
+{
+	return pmm_page_to_pfn(pmm, page);
+}
+
+/* tu_page_at - the page of a managed pfn (the test fails otherwise). */
+struct pmm_page *tu_page_at(pmm_t *pmm, pmm_pfn_t pfn);
+/* tu_assert_counts - every frame of [@pfn, @pfn + @nr) has refcount @count. */
+void tu_assert_counts(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, int count);
+/* tu_alloc_split - a split order-@order block: 2^order pages, refcount 1 each. */
+pmm_pfn_t tu_alloc_split(pmm_t *pmm, unsigned int order);
+/* tu_take_frozen - @n frozen frames (refcount 0, handed out) at @pfn. */
+void tu_take_frozen(pmm_t *pmm, pmm_pfn_t pfn, unsigned long n);
+/* tu_skewed_page - a page pointer that is not a page: @off bytes into @p. */
+struct pmm_page *tu_skewed_page(struct pmm_page *p, size_t off);
+/*
+ * tu_ref_chunks - the chunks the batched path must use for one run
+ * (design.md section 5 item 2): order = min(alignment of pfn (any at pfn
+ * 0), floor(log2(remaining)), max_order).
+ */
+unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order);
+
+/* ------------------------------------------------------------------------
+ * Harness: main(), child processes, log lines, metadata hooks
+ * ------------------------------------------------------------------------ */
+
+/*
+ * tu_main - the body of every test program's main(). With an argument,
+ * only the cases whose name matches it run (cmocka's '*' and '?'
+ * wildcards: "test_pfn_zero/vmemmap*"); the seed is printed first.
+ */
+#define tu_main(argc, argv, tests) \
+	(tu_main_init(argc, argv), cmocka_run_group_tests(tests, NULL, NULL))
+void tu_main_init(int argc, char **argv);
+
+/*
+ * tu_in_child - run @fn(@arg) in a child process with a @secs time limit,
+ * for inputs that might crash or never return. Return: 0 if it returned
+ * normally; else -1, after printing how the child ended.
+ */
+int tu_in_child(const char *what, void (*fn)(void *), void *arg, unsigned int secs);
+
+/* A log_fn capture: how many lines, and the last one. */
+struct tu_log {
+	int lines;
+	char last[256];
+};
+/* The pmm_log_fn to install with log_arg = a struct tu_log. */
+void tu_log_cb(void *arg, const char *line);
+
+/*
+ * A counting metadata allocator (cfg.meta_alloc / meta_free): every live
+ * block with its size, so a leak, a free of a foreign pointer or a free
+ * with the wrong size shows. Safe from any thread.
+ */
+#define TU_META_TAB 16384
+struct tu_meta {
+	pthread_mutex_t lock;
+	long live;		/* blocks allocated and not freed */
+	size_t live_bytes;
+	long allocs, frees;
+	long bad_frees;		/* unknown pointer or size mismatch */
+	long n;
+	struct {
+		void *p;
+		size_t size;
+	} tab[TU_META_TAB];
+};
+#define TU_META_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
+
+/* tu_meta_install - route @cfg's metadata through @m. */
+void tu_meta_install(struct pmm_config *cfg, struct tu_meta *m);
+/* tu_meta_live - blocks of @m not freed yet. */
+long tu_meta_live(struct tu_meta *m);
+/* tu_meta_reset - nothing may be live; clear the counters and the table. */
+void tu_meta_reset(struct tu_meta *m);
 
 #endif /* PMM_TESTUTIL_H */

@@ -4,11 +4,11 @@
  * 5): pmm_free_contig_range on the batched and the per-page path,
  * pmm_free_pages_bulk, pmm_alloc_contig_range / pmm_alloc_contig_pages,
  * pmm_alloc_contig_frozen_range, pmm_alloc_pages_exact's batched tail,
- * folios inside ranges (design.md section 9), and several threads: the
- * reference-drop rule, concurrent frees of one split block, and
- * alloc_contig_range next to ordinary allocations. The white-box half (bad
- * pages, frozen pages, pageblock types, page_ref_sub_testzero) is
- * tests/unit/test_contig_internal.c.
+ * and several threads: the reference-drop rule, concurrent frees of one
+ * split block, and alloc_contig_range next to ordinary allocations. Bad
+ * ranges and bad pages inside ranges are tests/api/test_bad_contig.c; the
+ * white-box half (corrupted pages, frozen pages, pageblock types,
+ * page_ref_sub_testzero) is tests/unit/test_contig_internal.c.
  *
  * Every scenario ends with pmm_check() == 0; most also drain and compare
  * buddyinfo with the fresh instance's, which is the contract's "the memory
@@ -24,43 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define SECTION_PAGES TU_SECTION_PAGES
 #define MAX_ORDER TU_MAX_ORDER
-
-/* ------------------------------------------------------------------------
- * Local helpers
- * ------------------------------------------------------------------------ */
 
 static uint64_t contig_chunks(pmm_t *pmm)
 {
 	return tu_stats(pmm).contig_chunks;
-}
-
-/* Every frame of [pfn, pfn + nr) has refcount @count. */
-static void assert_counts(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, int count)
-{
-	for (unsigned long i = 0; i < nr; i++) {
-		int c = pmm_page_count(tu_page_at(pmm, pfn + i));
-
-		if (c != count)
-			print_message("pfn %#" PRIx64 ": refcount %d, expected %d\n", pfn + i, c,
-				      count);
-		assert_int_equal(c, count);
-	}
-}
-
-/* Zone info of the zone that holds @pfn. */
-static void zone_of_pfn(pmm_t *pmm, pmm_pfn_t pfn, struct pmm_zone_info *zi)
-{
-	unsigned int n = pmm_nr_zones(pmm);
-
-	for (unsigned int i = 0; i < n; i++) {
-		tu_zone(pmm, i, zi);
-		if (pfn >= zi->start_pfn && pfn < zi->start_pfn + zi->spanned_pages)
-			return;
-	}
-	fail_msg("pfn %#" PRIx64 " in no zone", pfn);
 }
 
 /* ------------------------------------------------------------------------
@@ -100,7 +69,7 @@ static void test_section_crossing(void **state)
 			print_message("%s: [%#" PRIx64 ", +%lu): %s\n", fx->v.name, s,
 				      nr, pmm_strerror(rc));
 		assert_int_equal(rc, 0);
-		assert_counts(pmm, s, nr, 1);
+		tu_assert_counts(pmm, s, nr, 1);
 		assert_int_equal(tu_free_after_drain(pmm), managed - nr);
 		tu_check(pmm);
 
@@ -108,7 +77,7 @@ static void test_section_crossing(void **state)
 		pmm_free_contig_range(pmm, s, nr);
 		assert_int_equal(contig_chunks(pmm) - c0,
 				 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-		assert_counts(pmm, s, nr, 0);
+		tu_assert_counts(pmm, s, nr, 0);
 		tu_check(pmm);
 		assert_int_equal(tu_free_after_drain(pmm), managed);
 		tu_buddy_assert_fresh(pmm, &fx->fresh);
@@ -167,7 +136,7 @@ static void test_pfn_zero(void **state)
 	/* alloc_contig_range / free_contig_range starting at pfn 0 */
 	for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
 		assert_int_equal(pmm_alloc_contig_range(pmm, 0, lens[i], PMM_GFP_KERNEL), 0);
-		assert_counts(pmm, 0, lens[i], 1);
+		tu_assert_counts(pmm, 0, lens[i], 1);
 		assert_int_equal(tu_free_after_drain(pmm), managed - lens[i]);
 		tu_check(pmm);
 		c0 = contig_chunks(pmm);
@@ -198,7 +167,7 @@ static void test_pfn_zero(void **state)
 	tu_free_all(pmm, &l);
 	tu_list_free(&l);
 	pmm_split_page(pmm, tu_page_at(pmm, 0), MAX_ORDER);
-	assert_counts(pmm, 0, 1024, 1);
+	tu_assert_counts(pmm, 0, 1024, 1);
 	/* page 0 keeps a reference: the run starts at pfn 1 */
 	pmm_get_page(pmm, tu_page_at(pmm, 0));
 	c0 = contig_chunks(pmm);
@@ -206,7 +175,7 @@ static void test_pfn_zero(void **state)
 	assert_int_equal(contig_chunks(pmm) - c0,
 			 fx->v.per_page ? 0 : tu_ref_chunks(1, 1023, MAX_ORDER));
 	assert_int_equal(pmm_page_count(tu_page_at(pmm, 0)), 1);
-	assert_counts(pmm, 1, 1023, 0);
+	tu_assert_counts(pmm, 1, 1023, 0);
 	assert_int_equal(tu_free_after_drain(pmm), managed - 1);
 	tu_check(pmm);
 	pmm_put_page(pmm, tu_page_at(pmm, 0));
@@ -226,7 +195,7 @@ static void test_pfn_zero(void **state)
 
 		assert_non_null(p);
 		pfn = tu_pfn(pmm, p);
-		assert_counts(pmm, pfn, 1000, 1);
+		tu_assert_counts(pmm, pfn, 1000, 1);
 		tu_check(pmm);
 		pmm_free_contig_range(pmm, pfn, 1000);
 		tu_buddy_assert_fresh(pmm, &fx->fresh);
@@ -305,146 +274,7 @@ static void test_held_pages_end_runs(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * 5. A compound head is refused
- * ------------------------------------------------------------------------ */
-
-static void test_compound_head_refused(void **state)
-{
-	struct tu_fx *fx = *state;
-	struct tu_report_mark m;
-	struct pmm_folio *folio;
-	pmm_t *pmm;
-	uint64_t managed, c0;
-	pmm_pfn_t pfn;
-
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
-
-	folio = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
-	assert_non_null(folio);
-	pfn = tu_pfn(pmm, pmm_folio_page(pmm, folio, 0));
-	assert_int_equal(pmm_folio_order(folio), 3);
-	assert_int_equal(tu_free_after_drain(pmm), managed - 8);
-
-	static const unsigned long lens[] = { 8, 1, 16 };
-	for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
-		tu_report_mark(pmm, &fx->bad, &m);
-		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, pfn, lens[i]);
-		tu_assert_reports(pmm, &fx->bad, &m, 1, NULL);
-		assert_int_equal(fx->bad.last_pfn, pfn);
-		assert_int_equal(contig_chunks(pmm) - c0, 0);
-		assert_int_equal(pmm_folio_ref_count(folio), 1);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 8);
-		assert_int_equal(pmm_leaked_frames(pmm), 0);
-		tu_check(pmm);
-	}
-	tu_report_mark(pmm, &fx->bad, &m);
-	pmm_folio_put(pmm, folio);
-	tu_finish(pmm, .bad = &fx->bad, .since = &m, .fresh = &fx->fresh);
-}
-
-/*
- * A folio inside a range, not at its first pfn (design.md section 9: "a
- * compound page where order-0 pages are expected" gets a report and the
- * instance stays consistent: pmm_check() passes and no frame is lost
- * except leaked ones, which are counted). Whether the folio is refused
- * (keeps its reference) or leaked whole is the library's choice; losing
- * its tail frames is not.
- */
-static void compound_inside_range(struct tu_fx *fx, bool from_tail, bool via_bulk)
-{
-	struct tu_report_mark m;
-	struct pmm_folio *folio = NULL;
-	struct tu_list other = { 0 };
-	pmm_t *pmm;
-	uint64_t managed, leaked, held;
-	pmm_pfn_t b, s;
-	int refs;
-
-	tu_fx_contig_config(fx, 64)->pcp_disable = true;	/* the folio lands where the order-3 hole is */
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
-	/* order-5 block, split; its pages [8, 16) become an order-3 folio */
-	b = tu_alloc_split(pmm, 5);
-	pmm_free_contig_range(pmm, b + 8, 8);
-	while (!folio) {
-		struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
-
-		assert_non_null(f);
-		if (tu_pfn(pmm, pmm_folio_page(pmm, f, 0)) == b + 8)
-			folio = f;
-		else
-			tu_list_push(&other, pmm_folio_page(pmm, f, 0), 3, TU_FOLIO, 0);
-		assert_true(other.n < 100);
-	}
-	tu_free_all(pmm, &other);
-	tu_list_free(&other);
-	assert_int_equal(tu_free_after_drain(pmm), managed - 32);
-	tu_check(pmm);
-
-	/* the whole order-5 span: 8 pages, the folio, 16 pages (or from a folio tail on) */
-	s = from_tail ? b + 9 : b;
-	tu_report_mark(pmm, &fx->bad, &m);
-	if (via_bulk) {
-		/* pmm_free_pages_bulk: pages [0, 8), the folio's head, pages [16, 32) */
-		struct pmm_page *arr[25];
-		unsigned int n = 0;
-
-		for (pmm_pfn_t p = b; p < b + 32; p++)
-			if (p <= b + 8 || p >= b + 16)
-				arr[n++] = tu_page_at(pmm, p);
-		pmm_free_pages_bulk(pmm, arr, n);
-	} else {
-		pmm_free_contig_range(pmm, s, (unsigned long)(b + 32 - s));
-	}
-	refs = pmm_folio_ref_count(folio);
-	leaked = pmm_leaked_frames(pmm);
-	held = (refs > 0 ? 8 : 0) + (from_tail ? 8 : 0);	/* folio; pages [0, 8) */
-	print_message("%s%s, range from %s: %" PRIu64 " reports (last \"%s\"), folio refcount %d, "
-		      "leaked %" PRIu64 "\n", via_bulk ? "free_pages_bulk, " : "", fx->v.name,
-		      from_tail ? "a folio tail" : "before the folio", tu_reports_since(pmm, &fx->bad, &m),
-		      fx->bad.last_reason, refs, leaked);
-	assert_true(tu_reports_since(pmm, &fx->bad, &m) >= 1);
-	pmm_drain_all_pages(pmm);
-	if (pmm_free_frames(pmm) + leaked + held != managed)
-		print_message("free %" PRIu64 " + leaked %" PRIu64 " + held %" PRIu64
-			      " != managed %" PRIu64 "\n", pmm_free_frames(pmm), leaked, held, managed);
-	tu_check(pmm);
-	tu_assert_conserved(pmm, held);
-	/* the order-0 pages of the range are all free */
-	assert_counts(pmm, b + 16, 16, 0);
-	if (!from_tail) {
-		assert_counts(pmm, b, 8, 0);
-	} else {
-		assert_counts(pmm, b, 8, 1);
-		pmm_free_contig_range(pmm, b, 8);
-		tu_assert_conserved(pmm, held - 8);
-	}
-	/* the folio refused keeps its reference; one leaked whole is counted */
-	if (refs > 0)
-		pmm_folio_put(pmm, folio);
-	tu_finish(pmm, .leaked = TU_LEAKED_ANY);
-}
-
-static void test_compound_inside_range(void **state)
-{
-	compound_inside_range(*state, false, false);
-}
-
-static void test_free_pages_bulk_folio_in_run(void **state)
-{
-	compound_inside_range(*state, false, true);
-}
-
-static void test_range_from_folio_tail(void **state)
-{
-	compound_inside_range(*state, true, false);
-}
-
-/* ------------------------------------------------------------------------
- * 6. Ranges unaligned at either end
+ * 4. Ranges unaligned at either end
  * ------------------------------------------------------------------------ */
 
 static void test_unaligned_ranges(void **state)
@@ -467,9 +297,9 @@ static void test_unaligned_ranges(void **state)
 	pmm_free_contig_range(pmm, pfn + 3, 997);
 	/* 1+4+8+16+32+64+128+256 up to 512, then 256+128+64+32+8 */
 	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 13);
-	assert_counts(pmm, pfn, 3, 1);
-	assert_counts(pmm, pfn + 3, 997, 0);
-	assert_counts(pmm, pfn + 1000, 24, 1);
+	tu_assert_counts(pmm, pfn, 3, 1);
+	tu_assert_counts(pmm, pfn + 3, 997, 0);
+	tu_assert_counts(pmm, pfn + 1000, 24, 1);
 	assert_int_equal(tu_free_after_drain(pmm), managed - 27);
 	tu_check(pmm);
 	pmm_free_contig_range(pmm, pfn + 1000, 24);
@@ -487,9 +317,9 @@ static void test_unaligned_ranges(void **state)
 
 		pfn = tu_alloc_split(pmm, MAX_ORDER);
 		pmm_drain_all_pages(pmm);
-		zone_of_pfn(pmm, pfn, &before);
+		tu_zone_of_pfn(pmm, pfn, &before);
 		pmm_free_contig_range(pmm, pfn, 1024);
-		zone_of_pfn(pmm, pfn, &after);
+		tu_zone_of_pfn(pmm, pfn, &after);
 		assert_int_equal(after.nr_free[MAX_ORDER], before.nr_free[MAX_ORDER] + 1);
 		assert_int_equal(after.pcp_pages, before.pcp_pages);
 		tu_check(pmm);
@@ -532,7 +362,7 @@ static void test_unaligned_ranges(void **state)
 			pmm_free_contig_range(pmm, s, nr);
 			assert_int_equal(contig_chunks(pmm) - c0,
 					 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-			assert_counts(pmm, s, nr, 0);
+			tu_assert_counts(pmm, s, nr, 0);
 		}
 		tu_check(pmm);
 		tu_buddy_assert_fresh(pmm, &fx->fresh);
@@ -542,7 +372,7 @@ static void test_unaligned_ranges(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * 7. Batched and per-page paths agree over seeded random operations
+ * 5. Batched and per-page paths agree over seeded random operations
  * ------------------------------------------------------------------------ */
 
 #define CMP_MIB 64
@@ -753,48 +583,21 @@ static void test_batched_matches_per_page(void **state)
 	}
 	assert_int_equal(c.held, 0);
 	cmp_compare(&c, "all freed");
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2; k++)
 		tu_finish(c.pmm[k], .bad = &c.bad[k], .fresh = &fresh);
-	}
 	free(c.refs);
 }
 
 /* ------------------------------------------------------------------------
- * 8. alloc_contig_range: busy pages, success, bad ranges
+ * 6. alloc_contig_range: busy pages, success, frozen ranges
  * ------------------------------------------------------------------------ */
-
-static void snap_pageblocks(pmm_t *pmm, uint64_t out[TU_MAX_ZONES][PMM_MIGRATE_TYPES])
-{
-	memset(out, 0, sizeof(uint64_t) * TU_MAX_ZONES * PMM_MIGRATE_TYPES);
-	for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++) {
-		struct pmm_zone_info zi;
-
-		tu_zone(pmm, z, &zi);
-		memcpy(out[z], zi.nr_pageblocks_mt, sizeof(zi.nr_pageblocks_mt));
-	}
-}
-
-static void assert_pageblocks_equal(pmm_t *pmm, uint64_t a[TU_MAX_ZONES][PMM_MIGRATE_TYPES],
-				    uint64_t b[TU_MAX_ZONES][PMM_MIGRATE_TYPES])
-{
-	int diffs = 0;
-
-	for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++)
-		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++)
-			if (a[z][mt] != b[z][mt]) {
-				print_message("zone %u: %s pageblocks %" PRIu64 " -> %" PRIu64 "\n", z,
-					      pmm_migratetype_name(mt), a[z][mt], b[z][mt]);
-				diffs++;
-			}
-	assert_int_equal(diffs, 0);
-}
 
 static void test_alloc_contig_range_busy(void **state)
 {
 	struct tu_fx *fx = *state;
 	struct tu_buddy before, after;
 	struct tu_list keep = { 0 };
-	uint64_t pb0[TU_MAX_ZONES][PMM_MIGRATE_TYPES], pb1[TU_MAX_ZONES][PMM_MIGRATE_TYPES];
+	struct tu_pageblocks pb0, pb1;
 	pmm_t *pmm;
 	uint64_t managed;
 
@@ -827,7 +630,7 @@ static void test_alloc_contig_range_busy(void **state)
 			tu_free_one(pmm, &a);
 		}
 	pmm_drain_all_pages(pmm);
-	snap_pageblocks(pmm, pb0);
+	tu_pageblocks_snap(pmm, &pb0);
 	{
 		struct pmm_zone_info zi;
 		unsigned int types = 0;
@@ -864,8 +667,8 @@ static void test_alloc_contig_range_busy(void **state)
 			f0 = pmm_free_frames(pmm);
 			rc = pmm_alloc_contig_range(pmm, s, s + cases[k].nr, PMM_GFP_KERNEL);
 			assert_int_equal(rc, -PMM_EBUSY);
-			snap_pageblocks(pmm, pb1);
-			assert_pageblocks_equal(pmm, pb0, pb1);
+			tu_pageblocks_snap(pmm, &pb1);
+			tu_pageblocks_assert_equal(&pb0, &pb1);
 			tu_buddy_snap(pmm, &after);
 			tu_buddy_assert_equal(&before, &after);
 			assert_int_equal(pmm_free_frames(pmm), f0);
@@ -901,7 +704,7 @@ static void test_alloc_contig_range_busy(void **state)
 		assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 100, 0), -PMM_EBUSY);
 		assert_int_equal(pmm_alloc_contig_range(pmm, x + 1, x + 101, 0), 0);
 		assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x, 0), 0);
-		assert_counts(pmm, x - 100, 201, 1);
+		tu_assert_counts(pmm, x - 100, 201, 1);
 		tu_check(pmm);
 		pmm_free_contig_range(pmm, x - 100, 201);
 		tu_check(pmm);
@@ -922,7 +725,7 @@ static void test_alloc_contig_range_busy(void **state)
 			e = TU_BASE_PFN + managed;
 		f0 = tu_free_after_drain(pmm);
 		assert_int_equal(pmm_alloc_contig_range(pmm, s, e, PMM_GFP_KERNEL), 0);
-		assert_counts(pmm, s, (unsigned long)(e - s), 1);
+		tu_assert_counts(pmm, s, (unsigned long)(e - s), 1);
 		/* not free: none of them can be handed out again, and the count says so */
 		assert_int_equal(tu_free_after_drain(pmm), f0 - (e - s));
 		tu_check(pmm);
@@ -959,79 +762,48 @@ static void test_alloc_contig_range_busy(void **state)
 	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
 }
 
-static void test_alloc_contig_range_bad_ranges(void **state)
+/*
+ * alloc_contig_range over a busy page fails with -PMM_EBUSY and puts every
+ * pageblock back to its migratetype; once the page is free it succeeds.
+ */
+static void test_contig_range_busy(void **state)
 {
-	struct tu_fx *fx = *state;
-	struct pmm_config *cfg = tu_fx_contig_config(fx, 16);
-	struct tu_report_mark m;
+	struct pmm_config cfg;
+	struct tu_bad bad;
+	struct tu_buddy fresh;
+	struct pmm_zone_info before, after;
 	pmm_t *pmm;
-	uint64_t managed;
-	/* region 0: 4 sections; an absent section; region 1 starts 100 frames into a section */
-	const pmm_pfn_t r0 = TU_BASE_PFN, r0_end = r0 + 4 * SECTION_PAGES;
-	const pmm_pfn_t r1 = r0_end + SECTION_PAGES + 100, r1_end = r1 + 3 * SECTION_PAGES;
+	struct pmm_page *p;
+	pmm_pfn_t pfn;
+	uint64_t f0;
 
-	tu_config_region(cfg, 0, r0, r0_end - r0, 0);
-	tu_config_region(cfg, 1, r1, r1_end - r1, 0);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
-	assert_int_equal(managed, (r0_end - r0) + (r1_end - r1));
-
-	/* empty and reversed */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0 + 10, r0 + 10, 0), -PMM_EINVAL);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0 + 11, r0 + 10, 0), -PMM_EINVAL);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end + 10, r1_end, 0), -PMM_EINVAL);
-	/* over the absent section between the regions */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end + 10, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end + 5, r0_end + 10, 0), -PMM_ERANGE);
-	/* over the hole inside region 1's first (present) section */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1 - 50, r1 + 50, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1 - 1, r1, 0), -PMM_ERANGE);
-	/* one range covering both regions and the holes */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0, r1_end, 0), -PMM_ERANGE);
-	/* outside memory: below, above, straddling either end */
-	assert_int_equal(pmm_alloc_contig_range(pmm, 0, 10, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0 - 5, r0 + 5, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end - 5, r1_end + 5, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end, r1_end + 1, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end + (1ull << 30), r1_end + (1ull << 30) + 4, 0),
-			 -PMM_ERANGE);
-	assert_int_equal(tu_free_after_drain(pmm), managed);
+	(void)state;
+	tu_config(&cfg, 64, &bad);
+	pmm = tu_create(&cfg);
+	tu_buddy_snap(pmm, &fresh);
+	p = pmm_alloc_pages(pmm, PMM_GFP_MOVABLE, 0);
+	assert_non_null(p);
+	pfn = tu_pfn(pmm, p);
+	tu_zone(pmm, 0, &before);
+	f0 = pmm_free_frames(pmm);
+	pmm_pfn_t start = pfn > TU_BASE_PFN + 700 ? pfn - 700 : TU_BASE_PFN;
+	assert_int_equal(pmm_alloc_contig_range(pmm, start, pfn + 300, PMM_GFP_KERNEL), -PMM_EBUSY);
+	tu_zone(pmm, 0, &after);
+	assert_memory_equal(before.nr_pageblocks_mt, after.nr_pageblocks_mt,
+			    sizeof(before.nr_pageblocks_mt));
+	assert_int_equal(after.nr_pageblocks_mt[PMM_MIGRATE_ISOLATE], 0);
+	assert_int_equal(tu_free_after_drain(pmm), f0);
+	assert_int_equal(pmm_page_count(p), 1);
 	tu_check(pmm);
 
-	/* right next to the holes, both regions still work */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end, 0), 0);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1, r1 + 10, 0), 0);
-	assert_counts(pmm, r0_end - 10, 10, 1);
-	assert_counts(pmm, r1, 10, 1);
-	assert_int_equal(tu_free_after_drain(pmm), managed - 20);
+	pmm_free_pages(pmm, p, 0);
+	assert_int_equal(pmm_alloc_contig_range(pmm, start, pfn + 300, PMM_GFP_KERNEL), 0);
+	for (pmm_pfn_t x = start; x < pfn + 300; x++)
+		assert_int_equal(pmm_page_count(pmm_pfn_to_page(pmm, x)), 1);
+	assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm) - (pfn + 300 - start));
 	tu_check(pmm);
-	pmm_free_contig_range(pmm, r0_end - 10, 10);
-	pmm_free_contig_range(pmm, r1, 10);
-	tu_buddy_assert_fresh(pmm, &fx->fresh);
-	assert_int_equal(tu_bad_count(&fx->bad), 0);
-
-	/*
-	 * free_contig_range running into holes (design.md section 9): the
-	 * frames outside memory are reported, the managed ones are freed,
-	 * nothing is leaked.
-	 */
-	/* over the absent section, into region 1's reserved head */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end, 0), 0);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1, r1 + 10, 0), 0);
-	tu_report_mark(pmm, &fx->bad, &m);
-	pmm_free_contig_range(pmm, r0_end - 10, (unsigned long)(r1 + 10 - (r0_end - 10)));
-	assert_true(tu_reports_since(pmm, &fx->bad, &m) >= 1);
-	assert_counts(pmm, r0_end - 10, 10, 0);
-	assert_counts(pmm, r1, 10, 0);
-	/* past the last frame */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end - 10, r1_end, 0), 0);
-	tu_report_mark(pmm, &fx->bad, &m);
-	pmm_free_contig_range(pmm, r1_end - 10, 20);
-	assert_true(tu_reports_since(pmm, &fx->bad, &m) >= 1);
-	assert_counts(pmm, r1_end - 10, 10, 0);
-	assert_int_equal(pmm_leaked_frames(pmm), 0);
-	tu_check(pmm);
-	tu_finish(pmm, .fresh = &fx->fresh);
+	pmm_free_contig_range(pmm, start, pfn + 300 - start);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* pmm_alloc_contig_frozen_range + pmm_free_contig_frozen_range through the API */
@@ -1055,7 +827,7 @@ static void test_frozen_range_api(void **state)
 
 		assert_int_equal(pmm_alloc_contig_frozen_range(pmm, s, s + nr, 0), 0);
 		/* frozen: refcount 0, yet not free */
-		assert_counts(pmm, s, nr, 0);
+		tu_assert_counts(pmm, s, nr, 0);
 		assert_int_equal(tu_free_after_drain(pmm), managed - nr);
 		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + nr, 0), -PMM_EBUSY);
 		tu_check(pmm);
@@ -1070,7 +842,7 @@ static void test_frozen_range_api(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * 9. alloc_contig_pages
+ * 7. alloc_contig_pages
  * ------------------------------------------------------------------------ */
 
 static void take_and_give_back(pmm_t *pmm, unsigned long nr, const struct tu_buddy *fresh,
@@ -1084,7 +856,7 @@ static void take_and_give_back(pmm_t *pmm, unsigned long nr, const struct tu_bud
 		print_message("alloc_contig_pages(%lu) failed\n", nr);
 	assert_non_null(p);
 	pfn = tu_pfn(pmm, p);
-	assert_counts(pmm, pfn, nr, 1);
+	tu_assert_counts(pmm, pfn, nr, 1);
 	assert_int_equal(tu_free_after_drain(pmm), managed - held_before - nr);
 	tu_check(pmm);
 	pmm_free_contig_range(pmm, pfn, nr);
@@ -1138,7 +910,7 @@ static void test_alloc_contig_pages(void **state)
 		pfn = tu_pfn(pmm, p);
 		for (int i = 0; i < 3; i++)
 			assert_false(at[i] >= pfn && at[i] < pfn + 16384);
-		assert_counts(pmm, pfn, 16384, 1);
+		tu_assert_counts(pmm, pfn, 16384, 1);
 		/* with three quarters blocked, a second one cannot be found */
 		assert_null(pmm_alloc_contig_pages(pmm, 16384, PMM_GFP_KERNEL | PMM_GFP_NOWARN, -1));
 		assert_int_equal(tu_free_after_drain(pmm), managed - 16384 - 3);
@@ -1153,7 +925,7 @@ static void test_alloc_contig_pages(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * 10. free_pages_bulk
+ * 8. free_pages_bulk
  * ------------------------------------------------------------------------ */
 
 static void test_free_pages_bulk(void **state)
@@ -1179,7 +951,7 @@ static void test_free_pages_bulk(void **state)
 	c0 = contig_chunks(pmm);
 	pmm_free_pages_bulk(pmm, arr, 256);
 	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 1);
-	assert_counts(pmm, pfn, 256, 0);
+	tu_assert_counts(pmm, pfn, 256, 0);
 	tu_check(pmm);
 	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
@@ -1189,7 +961,7 @@ static void test_free_pages_bulk(void **state)
 		arr[i] = tu_page_at(pmm, pfn + i);
 	prng_shuffle(&rng, arr, 512, sizeof(arr[0]));
 	pmm_free_pages_bulk(pmm, arr, 512);
-	assert_counts(pmm, pfn, 512, 0);
+	tu_assert_counts(pmm, pfn, 512, 0);
 	tu_check(pmm);
 	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
@@ -1258,7 +1030,7 @@ static void test_free_pages_bulk(void **state)
 				      fx->v.name, variant, tu_reports_since(pmm, &fx->bad, &m));
 		tu_assert_reports(pmm, &fx->bad, &m, 1, NULL);
 		assert_int_equal(fx->bad.last_pfn, pfn + dup);
-		assert_counts(pmm, pfn, n, 0);
+		tu_assert_counts(pmm, pfn, n, 0);
 		assert_int_equal(pmm_leaked_frames(pmm), 0);
 		tu_check(pmm);
 		assert_int_equal(tu_free_after_drain(pmm), managed);
@@ -1268,7 +1040,7 @@ static void test_free_pages_bulk(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * 12. alloc_pages_exact frees its tail through the batched path
+ * 9. alloc_pages_exact frees its tail through the batched path
  * ------------------------------------------------------------------------ */
 
 static void test_alloc_pages_exact_tail_batched(void **state)
@@ -1295,8 +1067,8 @@ static void test_alloc_pages_exact_tail_batched(void **state)
 		assert_true(contig_chunks(pmm) > c0);
 		assert_int_equal(contig_chunks(pmm) - c0, 2);
 	}
-	assert_counts(pmm, pfn, 5, 1);
-	assert_counts(pmm, pfn + 5, 3, 0);
+	tu_assert_counts(pmm, pfn, 5, 1);
+	tu_assert_counts(pmm, pfn + 5, 3, 0);
 	assert_int_equal(tu_free_after_drain(pmm), managed - 5);
 	tu_check(pmm);
 	c0 = contig_chunks(pmm);
@@ -1307,7 +1079,7 @@ static void test_alloc_pages_exact_tail_batched(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * 13. Threads: the non-locked last-reference drop
+ * 10. Threads: the non-locked last-reference drop
  * ------------------------------------------------------------------------ */
 
 #define NTHREADS 4
@@ -1580,7 +1352,7 @@ static void concurrent_free_contig(struct tu_fx *fx, bool shared)
 					pmm_get_page(pmm, tu_page_at(pmm, c.pfn + i));
 		pthread_barrier_wait(&c.start);
 		pthread_barrier_wait(&c.done);
-		assert_counts(pmm, c.pfn, size, 0);
+		tu_assert_counts(pmm, c.pfn, size, 0);
 		if (round % 16 == 0) {
 			tu_check(pmm);
 			assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
@@ -1726,14 +1498,10 @@ int main(void)
 		TU_CONTIG_TESTS(test_section_crossing),
 		TU_CONTIG_TESTS(test_pfn_zero),
 		TU_CONTIG_TESTS(test_held_pages_end_runs),
-		TU_CONTIG_TESTS(test_compound_head_refused),
-		TU_CONTIG_TESTS(test_compound_inside_range),
-		TU_CONTIG_TESTS(test_free_pages_bulk_folio_in_run),
-		TU_CONTIG_TESTS(test_range_from_folio_tail),
 		TU_CONTIG_TESTS(test_unaligned_ranges),
 		TU_MEMMAP_TESTS(test_batched_matches_per_page),
 		TU_CONTIG_TESTS(test_alloc_contig_range_busy),
-		TU_CONTIG_TESTS(test_alloc_contig_range_bad_ranges),
+		cmocka_unit_test(test_contig_range_busy),
 		TU_CONTIG_TESTS(test_frozen_range_api),
 		cmocka_unit_test(test_alloc_contig_pages),
 		TU_CONTIG_TESTS(test_free_pages_bulk),
