@@ -344,6 +344,12 @@ pmm_t *tu_fx_create(struct tu_fx *fx)
 	return fx->pmm;
 }
 
+pmm_t *tu_fx_contig(struct tu_fx *fx, uint64_t mib)
+{
+	tu_fx_contig_config(fx, mib);
+	return tu_fx_create(fx);
+}
+
 /* ------------------------------------------------------------------------
  * Seeded randomness
  * ------------------------------------------------------------------------ */
@@ -377,6 +383,47 @@ void tu_rng_init(struct prng *r, const char *what, uint64_t salt)
 
 	prng_init(r, seed, salt);
 	print_message("%s: PMM_TEST_SEED=%" PRIu64 " salt %" PRIu64 "\n", what, seed, salt);
+}
+
+/* ------------------------------------------------------------------------
+ * Threads
+ * ------------------------------------------------------------------------ */
+
+static void *tu_thread_main(void *arg)
+{
+	struct tu_thread *t = arg;
+
+	tu_set_cpu(t->id);
+	t->all->fn(t->all->ctx, t->id);
+	return NULL;
+}
+
+void tu_threads_start(struct tu_threads *t, unsigned int n, void (*fn)(void *ctx, unsigned int id),
+		      void *ctx)
+{
+	assert_true(n <= TU_MAX_THREADS);
+	t->n = n;
+	t->fn = fn;
+	t->ctx = ctx;
+	for (unsigned int i = 0; i < n; i++) {
+		t->arg[i] = (struct tu_thread){ .all = t, .id = i };
+		assert_int_equal(pthread_create(&t->th[i], NULL, tu_thread_main, &t->arg[i]), 0);
+	}
+}
+
+void tu_threads_join(struct tu_threads *t)
+{
+	for (unsigned int i = 0; i < t->n; i++)
+		assert_int_equal(pthread_join(t->th[i], NULL), 0);
+	t->n = 0;
+}
+
+void tu_threads_run(unsigned int n, void (*fn)(void *ctx, unsigned int id), void *ctx)
+{
+	struct tu_threads t;
+
+	tu_threads_start(&t, n, fn, ctx);
+	tu_threads_join(&t);
 }
 
 /* ------------------------------------------------------------------------
@@ -421,6 +468,13 @@ void tu_log_cb(void *arg, const char *line)
 
 	c->lines++;
 	snprintf(c->last, sizeof(c->last), "%s", line);
+}
+
+void tu_config_log(struct pmm_config *cfg, struct tu_log *log)
+{
+	cfg->quiet = false;
+	cfg->log_fn = tu_log_cb;
+	cfg->log_arg = log;
 }
 
 static void *tu_meta_alloc(void *arg, size_t size)

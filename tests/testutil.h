@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "pmm.h"
+#include "common/contig.h"
 #include "common/pattern.h"
 #include "common/prng.h"
 
@@ -268,6 +269,8 @@ struct pmm_config *tu_fx_config(struct tu_fx *fx, uint64_t mib);
 struct pmm_config *tu_fx_contig_config(struct tu_fx *fx, uint64_t mib);
 /* tu_fx_create - create fx->pmm from fx->cfg; record its fresh buddyinfo and managed frames. */
 pmm_t *tu_fx_create(struct tu_fx *fx);
+/* tu_fx_contig - tu_fx_create() of tu_fx_contig_config(), for a scenario that edits nothing. */
+pmm_t *tu_fx_contig(struct tu_fx *fx, uint64_t mib);
 
 /*
  * One cmocka case per variant, named "fn/variant". Built by hand rather
@@ -278,6 +281,11 @@ pmm_t *tu_fx_create(struct tu_fx *fx);
 	{ .name = #fn "/" vname, .test_func = fn, .setup_func = tu_fx_setup,   \
 	  .teardown_func = tu_fx_teardown,                                     \
 	  .initial_state = &(struct tu_variant){ .name = vname, __VA_ARGS__ } }
+
+/* A scenario with no variants, on the same fixture (its instance, fresh buddyinfo, teardown). */
+#define TU_TEST(fn)                                                            \
+	{ .name = #fn, .test_func = fn, .setup_func = tu_fx_setup,             \
+	  .teardown_func = tu_fx_teardown, .initial_state = &(struct tu_variant){ .name = "" } }
 
 /* Both memmap models. */
 #define TU_MEMMAP_TESTS(fn)                                                    \
@@ -338,7 +346,7 @@ void tu_list_free(struct tu_list *l);
 uint64_t tu_list_frames(const struct tu_list *l);
 /* tu_free_one - verify the pattern of @a (if tagged), then give it back. */
 void tu_free_one(pmm_t *pmm, const struct tu_alloc *a);
-/* tu_free_all - tu_free_one() every entry, empty the list, drain. */
+/* tu_free_all - tu_free_one() every entry, release the list (it may be reused), drain. */
 void tu_free_all(pmm_t *pmm, struct tu_list *l);
 
 /*
@@ -384,12 +392,32 @@ pmm_pfn_t tu_alloc_split(pmm_t *pmm, unsigned int order);
 void tu_take_frozen(pmm_t *pmm, pmm_pfn_t pfn, unsigned long n);
 /* tu_skewed_page - a page pointer that is not a page: @off bytes into @p. */
 struct pmm_page *tu_skewed_page(struct pmm_page *p, size_t off);
-/*
- * tu_ref_chunks - the chunks the batched path must use for one run
- * (design.md section 5 item 2): order = min(alignment of pfn (any at pfn
- * 0), floor(log2(remaining)), max_order).
- */
-unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order);
+
+/* ------------------------------------------------------------------------
+ * Threads: worker functions use no cmocka asserts; they count errors
+ * ------------------------------------------------------------------------ */
+
+#define TU_MAX_THREADS 16
+
+/* Threads of one scenario, each running fn(ctx, id) after tu_set_cpu(id). */
+struct tu_threads {
+	unsigned int n;
+	void (*fn)(void *ctx, unsigned int id);
+	void *ctx;
+	pthread_t th[TU_MAX_THREADS];
+	struct tu_thread {
+		struct tu_threads *all;
+		unsigned int id;
+	} arg[TU_MAX_THREADS];
+};
+
+/* tu_threads_start - start @n threads of @fn(@ctx, 0..@n-1); the caller may work meanwhile. */
+void tu_threads_start(struct tu_threads *t, unsigned int n, void (*fn)(void *ctx, unsigned int id),
+		      void *ctx);
+/* tu_threads_join - wait for every thread tu_threads_start() started. */
+void tu_threads_join(struct tu_threads *t);
+/* tu_threads_run - tu_threads_start() then tu_threads_join(). */
+void tu_threads_run(unsigned int n, void (*fn)(void *ctx, unsigned int id), void *ctx);
 
 /* ------------------------------------------------------------------------
  * Harness: main(), child processes, log lines, metadata hooks
@@ -418,6 +446,8 @@ struct tu_log {
 };
 /* The pmm_log_fn to install with log_arg = a struct tu_log. */
 void tu_log_cb(void *arg, const char *line);
+/* tu_config_log - not quiet: every log line of the instance goes to @log. */
+void tu_config_log(struct pmm_config *cfg, struct tu_log *log);
 
 /*
  * A counting metadata allocator (cfg.meta_alloc / meta_free): every live

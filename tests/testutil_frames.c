@@ -198,6 +198,7 @@ void tu_free_all(pmm_t *pmm, struct tu_list *l)
 
 		tu_free_one(pmm, &a);
 	}
+	tu_list_free(l);
 	pmm_drain_all_pages(pmm);
 }
 
@@ -325,21 +326,4 @@ void tu_take_frozen(pmm_t *pmm, pmm_pfn_t pfn, unsigned long n)
 struct pmm_page *tu_skewed_page(struct pmm_page *p, size_t off)
 {
 	return (struct pmm_page *)((char *)p + off);
-}
-
-/* An aligned chunk never crosses a section (max_order + page_shift <= section_shift). */
-unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order)
-{
-	unsigned long chunks = 0;
-
-	while (nr) {
-		unsigned int o = max_order;
-
-		while (o && ((pfn & ((1ull << o) - 1)) || (1ul << o) > nr))
-			o--;
-		pfn += 1ull << o;
-		nr -= 1ul << o;
-		chunks++;
-	}
-	return chunks;
 }

@@ -123,9 +123,7 @@ static void test_alloc_failure_logs(void **state)
 
 	(void)state;
 	tu_contig_config(&cfg, 16, &bad);
-	cfg.quiet = false;
-	cfg.log_fn = tu_log_cb;
-	cfg.log_arg = &cap;
+	tu_config_log(&cfg, &cap);
 	pmm = tu_create(&cfg);
 	f0 = tu_stats(pmm).alloc_fail;
 	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 11));

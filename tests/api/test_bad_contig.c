@@ -293,13 +293,9 @@ static void test_compound_head_refused(void **state)
 	struct tu_fx *fx = *state;
 	struct tu_report_mark m;
 	struct pmm_folio *folio;
-	pmm_t *pmm;
-	uint64_t managed, c0;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
 	pmm_pfn_t pfn;
-
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 
 	folio = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
 	assert_non_null(folio);
@@ -360,7 +356,6 @@ static void compound_inside_range(struct tu_fx *fx, bool from_tail, bool via_bul
 		assert_true(other.n < 100);
 	}
 	tu_free_all(pmm, &other);
-	tu_list_free(&other);
 	assert_int_equal(tu_free_after_drain(pmm), managed - 32);
 	tu_check(pmm);
 
@@ -469,7 +464,6 @@ static void folio_inside_case(bool bulk)
 	if (pmm_folio_ref_count(f) > 0)
 		pmm_folio_put(pmm, f);
 	tu_free_all(pmm, &kept);
-	tu_list_free(&kept);
 	tu_finish(pmm, .leaked = TU_LEAKED_ANY);
 }
 

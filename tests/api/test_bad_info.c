@@ -161,7 +161,6 @@ static void test_register_shrinker_bad(void **state)
 		tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
 		assert_true(tu_stats(pmm).shrinker_calls >= PMM_MAX_SHRINKERS);
 		tu_free_all(pmm, &l);
-		tu_list_free(&l);
 	}
 	tu_finish(pmm);
 }
@@ -235,9 +234,7 @@ static void test_report_channels(void **state)
 
 	(void)state;
 	tu_contig_config(&cfg, 16, &bad);
-	cfg.quiet = false;
-	cfg.log_fn = tu_log_cb;
-	cfg.log_arg = &cap;
+	tu_config_log(&cfg, &cap);
 	pmm = tu_create(&cfg);
 	p = pmm_alloc_pages(pmm, 0, 0);
 	assert_non_null(p);
@@ -257,8 +254,8 @@ static void test_report_channels(void **state)
 	/* quiet, no callback: only the counter */
 	tu_contig_config(&cfg, 16, &bad);
 	cfg.bad_page_fn = NULL;
-	cfg.log_fn = tu_log_cb;
-	cfg.log_arg = &cap;
+	tu_config_log(&cfg, &cap);
+	cfg.quiet = true;	/* a log_fn, yet nothing is logged */
 	cap.lines = 0;
 	pmm = tu_create(&cfg);
 	p = pmm_alloc_pages(pmm, 0, 0);

@@ -51,12 +51,8 @@ static void test_section_crossing(void **state)
 		{ b - 2 * SECTION_PAGES + 7, 4 * SECTION_PAGES - 3 },	/* four */
 		{ b + 1, SECTION_PAGES - 1 },			/* up to the next boundary */
 	};
-	pmm_t *pmm;
-	uint64_t managed;
-
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed;
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
 		pmm_pfn_t s = ranges[i].start;
@@ -76,7 +72,7 @@ static void test_section_crossing(void **state)
 		c0 = contig_chunks(pmm);
 		pmm_free_contig_range(pmm, s, nr);
 		assert_int_equal(contig_chunks(pmm) - c0,
-				 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
+				 fx->v.per_page ? 0 : contig_expected_chunks(s, nr, MAX_ORDER));
 		tu_assert_counts(pmm, s, nr, 0);
 		tu_check(pmm);
 		assert_int_equal(tu_free_after_drain(pmm), managed);
@@ -99,9 +95,9 @@ static void test_section_crossing(void **state)
 		pmm_free_contig_range(pmm, s, 2 * SECTION_PAGES);
 		if (!fx->v.per_page)
 			assert_int_equal(contig_chunks(pmm) - c0,
-					 tu_ref_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
-						 tu_ref_chunks(b, 3, MAX_ORDER) +
-						 tu_ref_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
+					 contig_expected_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
+						 contig_expected_chunks(b, 3, MAX_ORDER) +
+						 contig_expected_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
 		assert_int_equal(pmm_page_count(tu_page_at(pmm, b - 1)), 1);
 		assert_int_equal(pmm_page_count(tu_page_at(pmm, b + 3)), 1);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 2);
@@ -143,13 +139,13 @@ static void test_pfn_zero(void **state)
 		pmm_free_contig_range(pmm, 0, lens[i]);
 		/* 1024 from pfn 0 is one order-10 chunk, 7 is 4 + 2 + 1 */
 		assert_int_equal(contig_chunks(pmm) - c0,
-				 fx->v.per_page ? 0 : tu_ref_chunks(0, lens[i], MAX_ORDER));
+				 fx->v.per_page ? 0 : contig_expected_chunks(0, lens[i], MAX_ORDER));
 		tu_check(pmm);
 		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
 	if (!fx->v.per_page) {
-		assert_int_equal(tu_ref_chunks(0, 1024, MAX_ORDER), 1);
-		assert_int_equal(tu_ref_chunks(0, 7, MAX_ORDER), 3);
+		assert_int_equal(contig_expected_chunks(0, 1024, MAX_ORDER), 1);
+		assert_int_equal(contig_expected_chunks(0, 7, MAX_ORDER), 3);
 	}
 
 	/* the order-10 block at pfn 0 from pmm_alloc_pages, split, freed as a range */
@@ -165,7 +161,6 @@ static void test_pfn_zero(void **state)
 	}
 	assert_int_equal(zero_pfn, 0);
 	tu_free_all(pmm, &l);
-	tu_list_free(&l);
 	pmm_split_page(pmm, tu_page_at(pmm, 0), MAX_ORDER);
 	tu_assert_counts(pmm, 0, 1024, 1);
 	/* page 0 keeps a reference: the run starts at pfn 1 */
@@ -173,7 +168,7 @@ static void test_pfn_zero(void **state)
 	c0 = contig_chunks(pmm);
 	pmm_free_contig_range(pmm, 0, 1024);
 	assert_int_equal(contig_chunks(pmm) - c0,
-			 fx->v.per_page ? 0 : tu_ref_chunks(1, 1023, MAX_ORDER));
+			 fx->v.per_page ? 0 : contig_expected_chunks(1, 1023, MAX_ORDER));
 	assert_int_equal(pmm_page_count(tu_page_at(pmm, 0)), 1);
 	tu_assert_counts(pmm, 1, 1023, 0);
 	assert_int_equal(tu_free_after_drain(pmm), managed - 1);
@@ -211,13 +206,9 @@ static void test_pfn_zero(void **state)
 static void test_held_pages_end_runs(void **state)
 {
 	struct tu_fx *fx = *state;
-	pmm_t *pmm;
-	uint64_t managed, c0;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
 	pmm_pfn_t pfn;
-
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 
 	/* The brief's case: order 4, an extra reference on page 5. */
 	pfn = tu_alloc_split(pmm, 4);
@@ -251,9 +242,9 @@ static void test_held_pages_end_runs(void **state)
 		pmm_free_contig_range(pmm, pfn, 512);
 		if (!fx->v.per_page)
 			assert_int_equal(contig_chunks(pmm) - c0,
-					 tu_ref_chunks(pfn + 1, 99, MAX_ORDER) +
-						 tu_ref_chunks(pfn + 102, 198, MAX_ORDER) +
-						 tu_ref_chunks(pfn + 301, 210, MAX_ORDER));
+					 contig_expected_chunks(pfn + 1, 99, MAX_ORDER) +
+						 contig_expected_chunks(pfn + 102, 198, MAX_ORDER) +
+						 contig_expected_chunks(pfn + 301, 210, MAX_ORDER));
 		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 2);
 		assert_int_equal(tu_free_after_drain(pmm), managed - ARRAY_SIZE(held));
 		tu_check(pmm);
@@ -281,14 +272,11 @@ static void test_unaligned_ranges(void **state)
 {
 	struct tu_fx *fx = *state;
 	struct prng rng;
-	pmm_t *pmm;
-	uint64_t managed, c0;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
 	pmm_pfn_t pfn;
 
 	tu_rng_init(&rng, "unaligned_ranges", 6);
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 
 	/* The brief's case: [pfn+3, pfn+1000) of a split order-10 block. */
 	pfn = tu_alloc_split(pmm, MAX_ORDER);
@@ -361,7 +349,7 @@ static void test_unaligned_ranges(void **state)
 			c0 = contig_chunks(pmm);
 			pmm_free_contig_range(pmm, s, nr);
 			assert_int_equal(contig_chunks(pmm) - c0,
-					 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
+					 fx->v.per_page ? 0 : contig_expected_chunks(s, nr, MAX_ORDER));
 			tu_assert_counts(pmm, s, nr, 0);
 		}
 		tu_check(pmm);
@@ -598,12 +586,8 @@ static void test_alloc_contig_range_busy(void **state)
 	struct tu_buddy before, after;
 	struct tu_list keep = { 0 };
 	struct tu_pageblocks pb0, pb1;
-	pmm_t *pmm;
-	uint64_t managed;
-
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed;
 
 	/*
 	 * Give pageblocks different migratetypes: unmovable and
@@ -717,7 +701,6 @@ static void test_alloc_contig_range_busy(void **state)
 		uint64_t f0;
 
 		tu_free_all(pmm, &keep);
-		tu_list_free(&keep);
 		assert_int_equal(tu_free_after_drain(pmm), managed);
 		if (s < TU_BASE_PFN)
 			s = TU_BASE_PFN;
@@ -752,7 +735,6 @@ static void test_alloc_contig_range_busy(void **state)
 				assert_false(p >= s && p < e);
 			}
 			tu_free_all(pmm, &all);
-			tu_list_free(&all);
 		}
 		tu_check(pmm);
 		pmm_free_contig_range(pmm, s, (unsigned long)(e - s));
@@ -810,17 +792,14 @@ static void test_contig_range_busy(void **state)
 static void test_frozen_range_api(void **state)
 {
 	struct tu_fx *fx = *state;
-	pmm_t *pmm;
-	uint64_t managed, c0;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
 	const pmm_pfn_t b = TU_BASE_PFN + 5 * SECTION_PAGES;
 	const struct {
 		pmm_pfn_t s;
 		unsigned long nr;
 	} ranges[] = { { b - 3, 7 }, { b - SECTION_PAGES, 1024 }, { b - 600, 1900 }, { b, 1 } };
 
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 	for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
 		pmm_pfn_t s = ranges[i].s;
 		unsigned long nr = ranges[i].nr;
@@ -834,7 +813,7 @@ static void test_frozen_range_api(void **state)
 		c0 = contig_chunks(pmm);
 		pmm_free_contig_frozen_range(pmm, s, nr);
 		assert_int_equal(contig_chunks(pmm) - c0,
-				 fx->v.per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
+				 fx->v.per_page ? 0 : contig_expected_chunks(s, nr, MAX_ORDER));
 		tu_check(pmm);
 		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
@@ -934,14 +913,11 @@ static void test_free_pages_bulk(void **state)
 	struct prng rng;
 	struct tu_report_mark m;
 	struct pmm_page *arr[600];
-	pmm_t *pmm;
-	uint64_t managed, c0;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
 	pmm_pfn_t pfn;
 
 	tu_rng_init(&rng, "free_pages_bulk", 10);
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 	tu_report_mark(pmm, &fx->bad, &m);
 
 	/* sorted: one aligned run of 256 is one chunk */
@@ -1046,14 +1022,10 @@ static void test_free_pages_bulk(void **state)
 static void test_alloc_pages_exact_tail_batched(void **state)
 {
 	struct tu_fx *fx = *state;
-	pmm_t *pmm;
-	uint64_t managed, c0;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
 	void *a;
 	pmm_pfn_t pfn;
-
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 
 	c0 = contig_chunks(pmm);
 	a = pmm_alloc_pages_exact(pmm, 5 * pmm_page_size(pmm), PMM_GFP_KERNEL);
@@ -1083,6 +1055,13 @@ static void test_alloc_pages_exact_tail_batched(void **state)
  * ------------------------------------------------------------------------ */
 
 #define NTHREADS 4
+
+/* The instance of a threads scenario: a pcp set per thread (tu_threads sets the CPU). */
+static pmm_t *threads_instance(struct tu_fx *fx, uint64_t mib)
+{
+	tu_config_cpus(tu_fx_contig_config(fx, mib), NTHREADS);
+	return tu_fx_create(fx);
+}
 #define SHARE_ROUNDS 4000
 #define WORDS_PER_SLOT 8
 
@@ -1100,11 +1079,6 @@ struct share_ctx {
 	atomic_ulong handed;	/* references handed to other threads */
 	atomic_ulong dropped;	/* references dropped by receivers */
 	uint64_t seed;
-};
-
-struct share_arg {
-	struct share_ctx *ctx;
-	unsigned int id;
 };
 
 static void q_push(struct ref_queue *q, struct pmm_page *p, atomic_ulong *errors)
@@ -1169,14 +1143,12 @@ static void consume_queue(struct share_ctx *c, unsigned int id)
 	}
 }
 
-static void *share_thread(void *arg)
+static void share_thread(void *arg, unsigned int id)
 {
-	struct share_arg *a = arg;
-	struct share_ctx *c = a->ctx;
+	struct share_ctx *c = arg;
 	struct prng rng;
 
-	prng_init(&rng, c->seed, a->id);
-	tu_set_cpu(a->id);
+	prng_init(&rng, c->seed, id);
 	for (int round = 0; round < SHARE_ROUNDS; round++) {
 		uint64_t x = prng_next(&rng);
 		struct pmm_page *p;
@@ -1187,7 +1159,7 @@ static void *share_thread(void *arg)
 		p = pmm_alloc_pages(c->pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0);
 		if (!p) {
 			/* everything is out in queues: make room by consuming */
-			consume_queue(c, a->id);
+			consume_queue(c, id);
 			continue;
 		}
 		w = pmm_page_address(c->pmm, p);
@@ -1205,50 +1177,40 @@ static void *share_thread(void *arg)
 			pmm_get_page(c->pmm, p);
 		if (drop_first) {
 			/* our own drop goes before the others see the page: never the last */
-			holder_touch(c, p, a->id);
+			holder_touch(c, p, id);
 			pmm_put_page(c->pmm, p);
 		}
 		for (unsigned int k = 1; k <= others; k++) {
-			q_push(&c->q[(a->id + k) % NTHREADS], p, &c->errors);
+			q_push(&c->q[(id + k) % NTHREADS], p, &c->errors);
 			atomic_fetch_add(&c->handed, 1);
 		}
 		if (!drop_first) {
 			/* our drop races with the receivers': any of them may be the last */
-			holder_touch(c, p, a->id);
+			holder_touch(c, p, id);
 			pmm_put_page(c->pmm, p);
 		}
 		if ((x >> 16) % 3 == 0)
-			consume_queue(c, a->id);
+			consume_queue(c, id);
 	}
 	pthread_barrier_wait(&c->produced);
-	consume_queue(c, a->id);
-	return NULL;
+	consume_queue(c, id);
 }
 
 static void test_threads_shared_references(void **state)
 {
 	struct tu_fx *fx = *state;
-	struct share_ctx c;
-	struct share_arg args[NTHREADS];
-	pthread_t th[NTHREADS];
+	struct share_ctx c = { 0 };
 	struct prng rng;
 	pmm_t *pmm;
 
 	tu_rng_init(&rng, "threads_shared_references", 13);
-	tu_config_cpus(tu_fx_contig_config(fx, 16), NTHREADS);
-	pmm = tu_fx_create(fx);
-	memset(&c, 0, sizeof(c));
+	pmm = threads_instance(fx, 16);
 	c.pmm = pmm;
 	c.seed = prng_next(&rng);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_mutex_init(&c.q[i].lock, NULL);
 	pthread_barrier_init(&c.produced, NULL, NTHREADS);
-	for (unsigned int i = 0; i < NTHREADS; i++) {
-		args[i] = (struct share_arg){ .ctx = &c, .id = i };
-		assert_int_equal(pthread_create(&th[i], NULL, share_thread, &args[i]), 0);
-	}
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+	tu_threads_run(NTHREADS, share_thread, &c);
 	pthread_barrier_destroy(&c.produced);
 	for (int i = 0; i < NTHREADS; i++) {
 		assert_int_equal(c.q[i].n, 0);
@@ -1280,17 +1242,10 @@ struct cf_ctx {
 	atomic_ulong errors;
 };
 
-struct cf_arg {
-	struct cf_ctx *ctx;
-	unsigned int id;
-};
-
-static void *cf_thread(void *arg)
+static void cf_thread(void *arg, unsigned int id)
 {
-	struct cf_arg *a = arg;
-	struct cf_ctx *c = a->ctx;
+	struct cf_ctx *c = arg;
 
-	tu_set_cpu(a->id);
 	for (int round = 0; round < CF_ROUNDS; round++) {
 		pthread_barrier_wait(&c->start);
 		if (c->shared) {
@@ -1302,38 +1257,31 @@ static void *cf_thread(void *arg)
 				if (!w || pmm_page_count(p) < 1)
 					atomic_fetch_add(&c->errors, 1);
 				else
-					w[a->id] = round;
+					w[id] = round;
 			}
 			pmm_free_contig_range(c->pmm, c->pfn, c->cut[NTHREADS]);
 		} else {
-			pmm_free_contig_range(c->pmm, c->pfn + c->cut[a->id],
-					      c->cut[a->id + 1] - c->cut[a->id]);
+			pmm_free_contig_range(c->pmm, c->pfn + c->cut[id],
+					      c->cut[id + 1] - c->cut[id]);
 		}
 		pthread_barrier_wait(&c->done);
 	}
-	return NULL;
 }
 
 static void concurrent_free_contig(struct tu_fx *fx, bool shared)
 {
+	struct tu_threads threads;
 	struct prng rng;
-	struct cf_ctx c;
-	struct cf_arg args[NTHREADS];
-	pthread_t th[NTHREADS];
+	struct cf_ctx c = { 0 };
 	pmm_t *pmm;
 
 	tu_rng_init(&rng, "threads_concurrent_free_contig", 14);
-	tu_config_cpus(tu_fx_contig_config(fx, 16), NTHREADS);
-	pmm = tu_fx_create(fx);
-	memset(&c, 0, sizeof(c));
+	pmm = threads_instance(fx, 16);
 	c.pmm = pmm;
 	c.shared = shared;
 	pthread_barrier_init(&c.start, NULL, NTHREADS + 1);
 	pthread_barrier_init(&c.done, NULL, NTHREADS + 1);
-	for (unsigned int i = 0; i < NTHREADS; i++) {
-		args[i] = (struct cf_arg){ .ctx = &c, .id = i };
-		assert_int_equal(pthread_create(&th[i], NULL, cf_thread, &args[i]), 0);
-	}
+	tu_threads_start(&threads, NTHREADS, cf_thread, &c);
 	for (int round = 0; round < CF_ROUNDS; round++) {
 		unsigned int order = 4 + (unsigned int)prng_below(&rng, MAX_ORDER - 3);
 		unsigned long size = 1ul << order;
@@ -1358,8 +1306,7 @@ static void concurrent_free_contig(struct tu_fx *fx, bool shared)
 			assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
 		}
 	}
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+	tu_threads_join(&threads);
 	pthread_barrier_destroy(&c.start);
 	pthread_barrier_destroy(&c.done);
 	print_message("%s, %s ranges: done\n", fx->v.name,
@@ -1398,25 +1345,18 @@ struct ac_ctx {
 	atomic_ulong errors, taken, busy;
 };
 
-struct ac_arg {
-	struct ac_ctx *ctx;
-	unsigned int id;
-};
-
-static void *ac_thread(void *arg)
+static void ac_thread(void *arg, unsigned int id)
 {
-	struct ac_arg *a = arg;
-	struct ac_ctx *c = a->ctx;
+	struct ac_ctx *c = arg;
 	struct pmm_page *held[256] = { 0 };
 	unsigned int held_order[256] = { 0 };
 	struct prng rng;
 
-	prng_init(&rng, c->seed, a->id);
-	tu_set_cpu(a->id);
+	prng_init(&rng, c->seed, id);
 	for (int round = 0; round < AC_ROUNDS; round++) {
 		uint64_t x = prng_next(&rng);
 
-		if (a->id < 2) {
+		if (id < 2) {
 			unsigned long nr = 1 + (unsigned long)(x % 1500);
 			pmm_pfn_t s = TU_BASE_PFN + (x >> 16) % (2 * c->half - nr);
 			int rc = pmm_alloc_contig_range(c->pmm, s, s + nr, 0);
@@ -1452,31 +1392,21 @@ static void *ac_thread(void *arg)
 	for (unsigned int i = 0; i < 256; i++)
 		if (held[i])
 			pmm_free_pages(c->pmm, held[i], held_order[i]);
-	return NULL;
 }
 
 static void test_threads_alloc_contig_range(void **state)
 {
 	struct tu_fx *fx = *state;
 	struct prng rng;
-	struct ac_ctx c;
-	struct ac_arg args[NTHREADS];
-	pthread_t th[NTHREADS];
+	struct ac_ctx c = { 0 };
 	pmm_t *pmm;
 
 	tu_rng_init(&rng, "threads_alloc_contig_range", 15);
-	tu_config_cpus(tu_fx_contig_config(fx, 32), NTHREADS);
-	pmm = tu_fx_create(fx);
-	memset(&c, 0, sizeof(c));
+	pmm = threads_instance(fx, 32);
 	c.pmm = pmm;
 	c.seed = prng_next(&rng);
 	c.half = (unsigned long)(pmm_managed_frames(pmm) / 2);
-	for (unsigned int i = 0; i < NTHREADS; i++) {
-		args[i] = (struct ac_arg){ .ctx = &c, .id = i };
-		assert_int_equal(pthread_create(&th[i], NULL, ac_thread, &args[i]), 0);
-	}
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+	tu_threads_run(NTHREADS, ac_thread, &c);
 	print_message("%s: %lu ranges taken, %lu busy\n", fx->v.name,
 		      atomic_load(&c.taken), atomic_load(&c.busy));
 	assert_int_equal(atomic_load(&c.errors), 0);
@@ -1492,7 +1422,7 @@ static void test_threads_alloc_contig_range(void **state)
 	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		TU_CONTIG_TESTS(test_section_crossing),
@@ -1512,5 +1442,5 @@ int main(void)
 		TU_CONTIG_TESTS(test_threads_alloc_contig_range),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_main(argc, argv, tests);
 }

@@ -27,102 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SECTION_SHIFT 22	/* 1024-frame sections */
-
-/* ------------------------------------------------------------------------
- * A counting metadata allocator: every live block with its size, so that
- * a leak, a free of a foreign pointer or a free with the wrong size shows.
- * ------------------------------------------------------------------------ */
-
-#define META_TAB 16384
-
-struct meta_ctx {
-	pthread_mutex_t lock;
-	long live;		/* blocks allocated and not freed */
-	size_t live_bytes;
-	long allocs, frees;
-	long bad_frees;		/* unknown pointer or size mismatch */
-	long n;
-	struct {
-		void *p;
-		size_t size;
-	} tab[META_TAB];
-};
-
-static struct meta_ctx meta = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void *meta_alloc_cb(void *arg, size_t size)
-{
-	struct meta_ctx *m = arg;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	pthread_mutex_lock(&m->lock);
-	if (m->n == META_TAB) {
-		pthread_mutex_unlock(&m->lock);
-		munmap(p, size);
-		return NULL;
-	}
-	m->tab[m->n].p = p;
-	m->tab[m->n].size = size;
-	m->n++;
-	m->live++;
-	m->live_bytes += size;
-	m->allocs++;
-	pthread_mutex_unlock(&m->lock);
-	return p;
-}
-
-static void meta_free_cb(void *arg, void *p, size_t size)
-{
-	struct meta_ctx *m = arg;
-	long i;
-
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->n; i++)
-		if (m->tab[i].p == p)
-			break;
-	if (i == m->n || m->tab[i].size != size) {
-		m->bad_frees++;
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
-	m->tab[i] = m->tab[--m->n];
-	m->live--;
-	m->live_bytes -= size;
-	m->frees++;
-	pthread_mutex_unlock(&m->lock);
-	munmap(p, size);
-}
-
-static void meta_reset(void)
-{
-	pthread_mutex_lock(&meta.lock);
-	assert_int_equal(meta.live, 0);
-	meta.live_bytes = 0;
-	meta.allocs = meta.frees = meta.bad_frees = 0;
-	meta.n = 0;
-	pthread_mutex_unlock(&meta.lock);
-}
-
-static long meta_live(void)
-{
-	long n;
-
-	pthread_mutex_lock(&meta.lock);
-	n = meta.live;
-	pthread_mutex_unlock(&meta.lock);
-	return n;
-}
-
-static void meta_install(struct pmm_config *cfg)
-{
-	cfg->meta_alloc = meta_alloc_cb;
-	cfg->meta_free = meta_free_cb;
-	cfg->meta_arg = &meta;
-}
+/* Every metadata block the instances allocate, counted (testutil's tu_meta). */
+static struct tu_meta meta = TU_META_INIT;
 
 /* ------------------------------------------------------------------------
  * Small helpers
@@ -152,48 +58,6 @@ static uint64_t injected(pmm_t *pmm)
 	return tu_stats(pmm).fault_injected;
 }
 
-/* Pageblocks per migratetype, per zone. */
-struct pb_snap {
-	unsigned int nr;
-	uint64_t mt[TU_MAX_ZONES][PMM_MIGRATE_TYPES];
-};
-
-static void pb_snap(pmm_t *pmm, struct pb_snap *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->nr = pmm_nr_zones(pmm);
-	for (unsigned int z = 0; z < s->nr; z++) {
-		struct pmm_zone_info zi;
-
-		tu_zone(pmm, z, &zi);
-		memcpy(s->mt[z], zi.nr_pageblocks_mt, sizeof(s->mt[z]));
-	}
-}
-
-static void pb_assert_equal(const struct pb_snap *a, const struct pb_snap *b)
-{
-	int diffs = 0;
-
-	assert_int_equal(a->nr, b->nr);
-	for (unsigned int z = 0; z < a->nr; z++)
-		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++)
-			if (a->mt[z][mt] != b->mt[z][mt]) {
-				print_message("zone %u: %s pageblocks %" PRIu64 " -> %" PRIu64 "\n", z,
-					      pmm_migratetype_name(mt), a->mt[z][mt], b->mt[z][mt]);
-				diffs++;
-			}
-	assert_int_equal(diffs, 0);
-}
-
-static uint64_t list_frames(const struct tu_list *l)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < l->n; i++)
-		n += 1ull << l->v[i].order;
-	return n;
-}
-
 /* A runtime-sweep instance: 32 MiB, 4 MiB sections, quiet, counted reports. */
 static pmm_t *sweep_instance(struct tu_bad *bad, bool pcp)
 {
@@ -201,7 +65,7 @@ static pmm_t *sweep_instance(struct tu_bad *bad, bool pcp)
 
 	tu_bad_reset(bad);
 	tu_config(&cfg, 32, bad);
-	cfg.section_shift = SECTION_SHIFT;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	cfg.pcp_disable = !pcp;
 	return tu_create(&cfg);
 }
@@ -257,7 +121,7 @@ struct variant {
 static void v_sparse(struct pmm_config *cfg)
 {
 	tu_config(cfg, 16, NULL);
-	cfg->section_shift = SECTION_SHIFT;
+	cfg->section_shift = TU_SECTION_SHIFT;
 }
 
 static void v_vmemmap(struct pmm_config *cfg)
@@ -289,7 +153,7 @@ static void v_tiny_sections_vmemmap(struct pmm_config *cfg)
 static void v_multi_node(struct pmm_config *cfg)
 {
 	tu_config(cfg, 16, NULL);
-	cfg->section_shift = SECTION_SHIFT;
+	cfg->section_shift = TU_SECTION_SHIFT;
 	tu_config_region(cfg, 0, 0xff000, 8192, 0);
 	tu_config_region(cfg, 1, 0x101800, 2048, 1);
 	tu_config_region(cfg, 2, 0x103000, 3000, 2);
@@ -310,7 +174,7 @@ static void *user_buf;
 static void v_user_backing(struct pmm_config *cfg)
 {
 	tu_config(cfg, 8, NULL);
-	cfg->section_shift = SECTION_SHIFT;
+	cfg->section_shift = TU_SECTION_SHIFT;
 	cfg->backing = PMM_BACKING_USER;
 	cfg->user_base = user_buf;
 	cfg->user_size = USER_BYTES;
@@ -344,17 +208,17 @@ static unsigned int create_sweep(const struct variant *v)
 
 		assert_true(n < 5000);
 		v->make(&cfg);
-		meta_install(&cfg);
+		tu_meta_install(&cfg, &meta);
 		cfg.fault[PMM_FAULT_META_ALLOC] = attr_nth(n, 1);
 		fd0_ensure_open();
 		pmm = (pmm_t *)(uintptr_t)0x1;	/* must be overwritten */
 		rc = pmm_create(&cfg, &pmm);
 		if (rc == -PMM_ENOMEM) {
 			assert_null(pmm);
-			if (meta_live())
+			if (tu_meta_live(&meta))
 				print_message("%s: N=%u: %ld metadata blocks (%zu bytes) leaked\n",
-					      v->name, n, meta_live(), meta.live_bytes);
-			assert_int_equal(meta_live(), 0);
+					      v->name, n, tu_meta_live(&meta), meta.live_bytes);
+			assert_int_equal(tu_meta_live(&meta), 0);
 			assert_int_equal(meta.bad_frees, 0);
 			continue;
 		}
@@ -384,24 +248,24 @@ static unsigned int create_sweep(const struct variant *v)
 	 */
 	{
 		pmm_pfn_t s = pmm_get_config(pmm)->regions[0].start_pfn;
-		struct pb_snap b0, b1;
+		struct tu_pageblocks b0, b1;
 
-		pb_snap(pmm, &b0);
+		tu_pageblocks_snap(pmm, &b0);
 		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 3, PMM_GFP_KERNEL), -PMM_ENOMEM);
 		assert_int_equal(injected(pmm), 1);
-		pb_snap(pmm, &b1);
-		pb_assert_equal(&b0, &b1);
+		tu_pageblocks_snap(pmm, &b1);
+		tu_pageblocks_assert_equal(&b0, &b1);
 		tu_assert_conserved(pmm, 0);
 		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 3, PMM_GFP_KERNEL), 0);
 		assert_int_equal(injected(pmm), 1);
 		tu_assert_conserved(pmm, 3);
 		pmm_free_contig_range(pmm, s, 3);
 	}
-	assert_true(meta_live() > 0);
+	assert_true(tu_meta_live(&meta) > 0);
 	tu_finish(pmm);
-	assert_int_equal(meta_live(), 0);
+	assert_int_equal(tu_meta_live(&meta), 0);
 	assert_int_equal(meta.bad_frees, 0);
-	meta_reset();
+	tu_meta_reset(&meta);
 	return n - 1;
 }
 
@@ -411,7 +275,7 @@ static void test_create_sweep(void **state)
 	user_buf = mmap(NULL, USER_BYTES, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	assert_true(user_buf != MAP_FAILED);
-	meta_reset();
+	tu_meta_reset(&meta);
 	for (unsigned int i = 0; i < ARRAY_SIZE(variants); i++) {
 		unsigned int n = create_sweep(&variants[i]);
 
@@ -472,7 +336,7 @@ static void test_create_fault_fds(void **state)
 			assert_int_equal(fstat(0, &st0), 0);
 			fds = fd_count();
 			fv[i]->make(&cfg);
-			meta_install(&cfg);
+			tu_meta_install(&cfg, &meta);
 			cfg.fault[PMM_FAULT_META_ALLOC] = attr_nth(n, 1);
 			rc = pmm_create(&cfg, &pmm);
 			if (rc == 0) {
@@ -489,7 +353,7 @@ static void test_create_fault_fds(void **state)
 					 fv[i]->name, n, fds, fd_count());
 		}
 	}
-	meta_reset();
+	tu_meta_reset(&meta);
 }
 
 /* ------------------------------------------------------------------------
@@ -497,59 +361,47 @@ static void test_create_fault_fds(void **state)
  * ------------------------------------------------------------------------ */
 
 /*
- * pmm_alloc_pages / pmm_alloc_pages_node, orders 0..max_order: the
- * sequence makes max_order + 1 eligible calls; call N fails, nothing else.
+ * One allocation of an order sweep, checked (refcount 1, the right order)
+ * and recorded in @held; @retry: the same call once the attribute is
+ * cleared. Return: false when it failed.
  */
-static void test_sweep_alloc_pages(void **state)
+typedef bool sweep_alloc_fn(pmm_t *pmm, unsigned int order, bool retry, struct tu_list *held);
+
+/* pmm_alloc_pages / pmm_alloc_pages_node, alternating, with mixed migratetypes. */
+static bool sweep_pages(pmm_t *pmm, unsigned int o, bool retry, struct tu_list *held)
 {
-	struct tu_fx *fx = *state;
-	pmm_t *pmm = sweep_variant(fx);
-	const unsigned int maxo = pmm_get_config(pmm)->max_order;
-	const unsigned int calls = maxo + 1;
+	pmm_gfp_t gfp = (o % 3 == 1 ? PMM_GFP_MOVABLE : PMM_GFP_KERNEL) | PMM_GFP_NOWARN;
+	struct pmm_page *p;
 
-	for (unsigned int n = 1; n <= calls + 2; n++) {
-		struct tu_list held = { 0 };
-		unsigned int fails = 0, failed_order = UINT32_MAX;
-		uint64_t inj0 = injected(pmm);
-
-		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-		for (unsigned int o = 0; o <= maxo; o++) {
-			pmm_gfp_t gfp = (o % 3 == 1 ? PMM_GFP_MOVABLE : PMM_GFP_KERNEL) |
-					PMM_GFP_NOWARN;
-			struct pmm_page *p = o % 2 ? pmm_alloc_pages_node(pmm, 0, gfp, o)
-						   : pmm_alloc_pages(pmm, gfp, o);
-
-			if (!p) {
-				fails++;
-				failed_order = o;
-				tu_assert_conserved(pmm, list_frames(&held));
-				continue;
-			}
-			assert_int_equal(pmm_page_count(p), 1);
-			tu_list_push(&held, p, o, TU_PAGES, 0);
-		}
-		assert_int_equal(fails, n <= calls);
-		if (fails)
-			assert_int_equal(failed_order, n - 1);
-		assert_int_equal(injected(pmm) - inj0, fails);
-		tu_assert_conserved(pmm, list_frames(&held));
-		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-		if (fails) {
-			struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, failed_order);
-
-			assert_non_null(p);
-			tu_list_push(&held, p, failed_order, TU_PAGES, 0);
-		}
-		tu_free_all(pmm, &held);
-		tu_list_free(&held);
-		tu_assert_conserved(pmm, 0);
-	}
-	tu_finish(pmm, .bad = &fx->bad);
+	if (retry)
+		p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, o);
+	else
+		p = o % 2 ? pmm_alloc_pages_node(pmm, 0, gfp, o) : pmm_alloc_pages(pmm, gfp, o);
+	if (!p)
+		return false;
+	assert_int_equal(pmm_page_count(p), 1);
+	tu_list_push(held, p, o, TU_PAGES, 0);
+	return true;
 }
 
-static void test_sweep_folio_alloc(void **state)
+static bool sweep_folios(pmm_t *pmm, unsigned int o, bool retry, struct tu_list *held)
 {
-	struct tu_fx *fx = *state;
+	struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | (retry ? 0 : PMM_GFP_NOWARN), o);
+
+	if (!f)
+		return false;
+	assert_int_equal(pmm_folio_order(f), o);
+	assert_int_equal(pmm_folio_ref_count(f), 1);
+	tu_list_push(held, pmm_folio_page(pmm, f, 0), o, TU_FOLIO, 0);
+	return true;
+}
+
+/*
+ * Orders 0..max_order (largest first if @down) through @alloc: the
+ * sequence makes max_order + 1 eligible calls; call N fails, nothing else.
+ */
+static void order_sweep(struct tu_fx *fx, sweep_alloc_fn *alloc, bool down)
+{
 	pmm_t *pmm = sweep_variant(fx);
 	const unsigned int maxo = pmm_get_config(pmm)->max_order;
 	const unsigned int calls = maxo + 1;
@@ -561,44 +413,36 @@ static void test_sweep_folio_alloc(void **state)
 
 		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
 		for (unsigned int k = 0; k <= maxo; k++) {
-			unsigned int o = maxo - k;	/* largest first this time */
-			struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | PMM_GFP_NOWARN, o);
+			unsigned int o = down ? maxo - k : k;
 
-			if (!f) {
+			if (!alloc(pmm, o, false, &held)) {
 				fails++;
 				failed_order = o;
-				tu_assert_conserved(pmm, list_frames(&held));
-				continue;
+				tu_assert_conserved(pmm, tu_list_frames(&held));
 			}
-			assert_int_equal(pmm_folio_order(f), o);
-			assert_int_equal(pmm_folio_ref_count(f), 1);
-			tu_list_push(&held, pmm_folio_page(pmm, f, 0), o, TU_FOLIO, 0);
 		}
 		assert_int_equal(fails, n <= calls);
 		if (fails)
-			assert_int_equal(failed_order, maxo - (n - 1));
+			assert_int_equal(failed_order, down ? maxo - (n - 1) : n - 1);
 		assert_int_equal(injected(pmm) - inj0, fails);
-		tu_assert_conserved(pmm, list_frames(&held));
+		tu_assert_conserved(pmm, tu_list_frames(&held));
 		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-		if (fails) {
-			struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE, failed_order);
-
-			assert_non_null(f);
-			assert_int_equal(pmm_folio_order(f), failed_order);
-			tu_list_push(&held, pmm_folio_page(pmm, f, 0), failed_order, TU_FOLIO, 0);
-		}
+		if (fails)
+			assert_true(alloc(pmm, failed_order, true, &held));
 		tu_free_all(pmm, &held);
-		tu_list_free(&held);
 		tu_assert_conserved(pmm, 0);
 	}
 	tu_finish(pmm, .bad = &fx->bad);
 }
 
-static int cmp_ptr(const void *a, const void *b)
+static void test_sweep_alloc_pages(void **state)
 {
-	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	order_sweep(*state, sweep_pages, false);
+}
 
-	return x < y ? -1 : x > y;
+static void test_sweep_folio_alloc(void **state)
+{
+	order_sweep(*state, sweep_folios, true);
 }
 
 /*
@@ -623,7 +467,6 @@ static void test_sweep_alloc_pages_bulk(void **state)
 	}
 	for (unsigned int n = 1; n <= calls + 2; n++) {
 		struct pmm_page *arr[NR] = { 0 };
-		void *sorted[NR];
 		unsigned long r, nonnull = 0;
 		uint64_t inj0 = injected(pmm), f0 = tu_free_after_drain(pmm);
 
@@ -634,7 +477,7 @@ static void test_sweep_alloc_pages_bulk(void **state)
 		for (unsigned int i = 0; i < NR; i++) {
 			if (!arr[i])
 				continue;
-			sorted[nonnull++] = arr[i];
+			nonnull++;
 			/* a whole allocation: a managed page of ours with one reference */
 			assert_ptr_equal(pmm_pfn_to_page(pmm, tu_pfn(pmm, arr[i])), arr[i]);
 			assert_int_equal(pmm_page_count(arr[i]), 1);
@@ -642,9 +485,7 @@ static void test_sweep_alloc_pages_bulk(void **state)
 		assert_int_equal(r, nonnull);
 		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
 			assert_ptr_equal(arr[prefilled[i]], mine[i]);
-		qsort(sorted, nonnull, sizeof(sorted[0]), cmp_ptr);
-		for (unsigned long i = 1; i < nonnull; i++)
-			assert_ptr_not_equal(sorted[i - 1], sorted[i]);
+		tu_assert_distinct(arr, NR);
 		if (n <= calls) {
 			assert_int_equal(injected(pmm) - inj0, 1);
 			assert_true(r < NR);
@@ -805,7 +646,7 @@ static void contig_env_init(struct contig_env *c, bool pcp)
 
 	memset(c, 0, sizeof(*c));
 	tu_config(&cfg, 64, &c->bad);
-	cfg.section_shift = SECTION_SHIFT;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	cfg.pcp_disable = !pcp;
 	c->pmm = tu_create(&cfg);
 
@@ -856,7 +697,6 @@ static void contig_env_init(struct contig_env *c, bool pcp)
 static void contig_env_free(struct contig_env *c)
 {
 	tu_free_all(c->pmm, &c->held);
-	tu_list_free(&c->held);
 	tu_finish(c->pmm, .bad = &c->bad);
 }
 
@@ -876,11 +716,11 @@ static uint64_t ranges_frames(const struct contig_env *c, const bool *taken)
  * per call. The failing call returns -PMM_ENOMEM with every pageblock's
  * migratetype and the buddy lists exactly as before.
  */
-static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
+static void contig_range_sweep(const struct tu_fx *fx, bool frozen, enum pmm_fault_kind kind)
 {
 	struct contig_env c;
 
-	contig_env_init(&c, pcp);
+	contig_env_init(&c, !fx->v.pcp_disable);
 	for (unsigned int n = 1; n <= c.nr + 2; n++) {
 		bool taken[ARRAY_SIZE(c.r)] = { false };
 		unsigned int fails = 0, failed = UINT32_MAX;
@@ -888,22 +728,22 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 
 		arm(c.pmm, kind, n, 1);
 		for (unsigned int i = 0; i < c.nr; i++) {
-			struct pb_snap b0, b1;
+			struct tu_pageblocks b0, b1;
 			struct tu_buddy s0, s1;
 			int rc;
 
-			pb_snap(c.pmm, &b0);
+			tu_pageblocks_snap(c.pmm, &b0);
 			tu_buddy_snap(c.pmm, &s0);
 			rc = frozen ? pmm_alloc_contig_frozen_range(c.pmm, c.r[i].s, c.r[i].e, 0)
 				    : pmm_alloc_contig_range(c.pmm, c.r[i].s, c.r[i].e, 0);
 			if (rc == -PMM_ENOMEM) {
 				fails++;
 				failed = i;
-				pb_snap(c.pmm, &b1);
-				pb_assert_equal(&b0, &b1);
+				tu_pageblocks_snap(c.pmm, &b1);
+				tu_pageblocks_assert_equal(&b0, &b1);
 				tu_buddy_snap(c.pmm, &s1);
 				tu_buddy_assert_equal(&s0, &s1);
-				tu_assert_conserved(c.pmm, list_frames(&c.held) + ranges_frames(&c, taken));
+				tu_assert_conserved(c.pmm, tu_list_frames(&c.held) + ranges_frames(&c, taken));
 				continue;
 			}
 			if (rc)
@@ -918,7 +758,7 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 		if (fails)
 			assert_int_equal(failed, n - 1);
 		assert_int_equal(injected(c.pmm) - inj0, fails);
-		tu_assert_conserved(c.pmm, list_frames(&c.held) + ranges_frames(&c, taken));
+		tu_assert_conserved(c.pmm, tu_list_frames(&c.held) + ranges_frames(&c, taken));
 		disarm(c.pmm, kind);
 		if (fails) {
 			int rc = frozen ? pmm_alloc_contig_frozen_range(c.pmm, c.r[failed].s, c.r[failed].e, 0)
@@ -927,14 +767,14 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 			assert_int_equal(rc, 0);
 			taken[failed] = true;
 		}
-		tu_assert_conserved(c.pmm, list_frames(&c.held) + ranges_frames(&c, taken));
+		tu_assert_conserved(c.pmm, tu_list_frames(&c.held) + ranges_frames(&c, taken));
 		for (unsigned int i = 0; i < c.nr; i++) {
 			if (frozen)
 				pmm_free_contig_frozen_range(c.pmm, c.r[i].s, c.r[i].e - c.r[i].s);
 			else
 				pmm_free_contig_range(c.pmm, c.r[i].s, c.r[i].e - c.r[i].s);
 		}
-		tu_assert_conserved(c.pmm, list_frames(&c.held));
+		tu_assert_conserved(c.pmm, tu_list_frames(&c.held));
 	}
 	contig_env_free(&c);
 }
@@ -942,30 +782,22 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 /* pcp variants: the isolation drains the pcp lists, or there are none. */
 static void test_sweep_contig_range_page(void **state)
 {
-	const struct tu_fx *fx = *state;
-
-	contig_range_sweep(false, PMM_FAULT_PAGE_ALLOC, !fx->v.pcp_disable);
+	contig_range_sweep(*state, false, PMM_FAULT_PAGE_ALLOC);
 }
 
 static void test_sweep_contig_range_meta(void **state)
 {
-	const struct tu_fx *fx = *state;
-
-	contig_range_sweep(false, PMM_FAULT_META_ALLOC, !fx->v.pcp_disable);
+	contig_range_sweep(*state, false, PMM_FAULT_META_ALLOC);
 }
 
 static void test_sweep_contig_frozen_range_page(void **state)
 {
-	const struct tu_fx *fx = *state;
-
-	contig_range_sweep(true, PMM_FAULT_PAGE_ALLOC, !fx->v.pcp_disable);
+	contig_range_sweep(*state, true, PMM_FAULT_PAGE_ALLOC);
 }
 
 static void test_sweep_contig_frozen_range_meta(void **state)
 {
-	const struct tu_fx *fx = *state;
-
-	contig_range_sweep(true, PMM_FAULT_META_ALLOC, !fx->v.pcp_disable);
+	contig_range_sweep(*state, true, PMM_FAULT_META_ALLOC);
 }
 
 /*
@@ -984,21 +816,21 @@ static void test_sweep_contig_pages(void **state)
 
 		contig_env_init(&c, k == 0);
 		for (unsigned int i = 0; i < ARRAY_SIZE(sizes); i++) {
-			uint64_t held = list_frames(&c.held);
-			struct pb_snap b0, b1;
+			uint64_t held = tu_list_frames(&c.held);
+			struct tu_pageblocks b0, b1;
 			struct tu_buddy s0, s1;
 			struct pmm_page *p;
 			uint64_t inj0;
 
 			/* every call fails */
-			pb_snap(c.pmm, &b0);
+			tu_pageblocks_snap(c.pmm, &b0);
 			tu_buddy_snap(c.pmm, &s0);
 			inj0 = injected(c.pmm);
 			arm(c.pmm, (enum pmm_fault_kind)k, 1, -1);
 			assert_null(pmm_alloc_contig_pages(c.pmm, sizes[i], PMM_GFP_NOWARN, -1));
 			assert_true(injected(c.pmm) - inj0 >= 1);
-			pb_snap(c.pmm, &b1);
-			pb_assert_equal(&b0, &b1);
+			tu_pageblocks_snap(c.pmm, &b1);
+			tu_pageblocks_assert_equal(&b0, &b1);
 			tu_buddy_snap(c.pmm, &s1);
 			tu_buddy_assert_equal(&s0, &s1);
 			tu_assert_conserved(c.pmm, held);
@@ -1396,9 +1228,9 @@ struct mt_held {
 	bool folio;
 };
 
+/* One per thread (tu_threads' ctx is the array). */
 struct mt_ctx {
 	pmm_t *pmm;
-	unsigned int id;
 	uint64_t seed;
 	unsigned long failures;	/* NULL allocations + short bulks */
 	unsigned long errors;	/* anything that is not a clean failure */
@@ -1413,16 +1245,15 @@ static void mt_free(pmm_t *pmm, struct mt_held *h)
 		pmm_free_pages(pmm, h->page, h->order);
 }
 
-static void *mt_thread(void *arg)
+static void mt_thread(void *arg, unsigned int id)
 {
-	struct mt_ctx *c = arg;
+	struct mt_ctx *c = (struct mt_ctx *)arg + id;
 	struct mt_held held[MT_HELD + 16];
 	unsigned int n = 0;
 	struct prng rng;
 
-	prng_init(&rng, c->seed, c->id);
+	prng_init(&rng, c->seed, id);
 
-	tu_set_cpu(c->id);
 	for (unsigned int op = 0; op < MT_OPS; op++) {
 		unsigned int r = (unsigned int)prng_below(&rng, 10);
 
@@ -1473,7 +1304,6 @@ static void *mt_thread(void *arg)
 	}
 	while (n)
 		mt_free(c->pmm, &held[--n]);
-	return NULL;
 }
 
 static void test_threads_probabilistic_faults(void **state)
@@ -1482,7 +1312,6 @@ static void test_threads_probabilistic_faults(void **state)
 	struct tu_bad bad;
 	struct prng rng;
 	struct mt_ctx ctx[MT_THREADS];
-	pthread_t th[MT_THREADS];
 	unsigned long failures = 0;
 	pmm_t *pmm;
 
@@ -1494,12 +1323,10 @@ static void test_threads_probabilistic_faults(void **state)
 	cfg.fault[PMM_FAULT_PAGE_ALLOC] = (struct pmm_fault_attr){
 		.nth = 1, .probability = 10, .times = -1, .seed = prng_next(&rng) };
 	pmm = tu_create(&cfg);
+	for (unsigned int i = 0; i < MT_THREADS; i++)
+		ctx[i] = (struct mt_ctx){ .pmm = pmm, .seed = prng_next(&rng) };
+	tu_threads_run(MT_THREADS, mt_thread, ctx);
 	for (unsigned int i = 0; i < MT_THREADS; i++) {
-		ctx[i] = (struct mt_ctx){ .pmm = pmm, .id = i, .seed = prng_next(&rng) };
-		assert_int_equal(pthread_create(&th[i], NULL, mt_thread, &ctx[i]), 0);
-	}
-	for (unsigned int i = 0; i < MT_THREADS; i++) {
-		assert_int_equal(pthread_join(th[i], NULL), 0);
 		assert_int_equal(ctx[i].errors, 0);
 		assert_int_equal(ctx[i].ops, MT_OPS);
 		failures += ctx[i].failures;
@@ -1512,15 +1339,7 @@ static void test_threads_probabilistic_faults(void **state)
 	tu_finish(pmm, .bad = &bad);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	fd0_ensure_open();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_sweep),
@@ -1545,5 +1364,6 @@ int main(void)
 		cmocka_unit_test(test_threads_probabilistic_faults),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	fd0_ensure_open();
+	return tu_main(argc, argv, tests);
 }

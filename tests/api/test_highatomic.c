@@ -18,16 +18,13 @@
 
 static void test_reserve_and_release(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct pmm_zone_info zi;
 	struct pmm_page *a, *b;
 	pmm_t *pmm;
 
-	(void)state;
-	tu_config(&cfg, 64, NULL);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	pmm = tu_fx_create(fx);
 
 	a = pmm_alloc_pages(pmm, PMM_GFP_ATOMIC, 2);
 	assert_non_null(a);
@@ -47,7 +44,7 @@ static void test_reserve_and_release(void **state)
 	tu_zone(pmm, 0, &zi);
 	assert_int_equal(zi.reserved_highatomic, 0);
 	assert_int_equal(zi.nr_pageblocks_mt[PMM_MIGRATE_HIGHATOMIC], 0);
-	tu_finish(pmm, .fresh = &fresh);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Under pressure the reserve is given back rather than failing a request. */
@@ -87,12 +84,12 @@ static void test_unreserve_under_pressure(void **state)
 	tu_finish(pmm);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reserve_and_release),
+		TU_TEST(test_reserve_and_release),
 		cmocka_unit_test(test_unreserve_under_pressure),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_main(argc, argv, tests);
 }

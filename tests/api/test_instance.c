@@ -154,7 +154,6 @@ static void test_memmap_model(void **state)
 	assert_int_equal(n, 16384);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_list_free(&l);
 	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
@@ -319,22 +318,20 @@ static void test_backing_user(void **state)
  */
 static void test_regions_holes(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 	struct pmm_zone_info zi;
 	const pmm_pfn_t b = TU_BASE_PFN;
 	uint8_t *seen;
 
-	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
-	cfg.pcp_disable = true;
-	tu_config_region(&cfg, 0, b, 3000, 0);
-	tu_config_region(&cfg, 1, b + 5000, 2048, 0);	/* hole inside a section */
-	tu_config_region(&cfg, 2, b + 20480, 1500, 0);	/* absent sections between */
-	pmm = tu_create(&cfg);
+	tu_fx_config(fx, 16);
+	fx->cfg.section_shift = 22;
+	fx->cfg.pcp_disable = true;
+	tu_config_region(&fx->cfg, 0, b, 3000, 0);
+	tu_config_region(&fx->cfg, 1, b + 5000, 2048, 0);	/* hole inside a section */
+	tu_config_region(&fx->cfg, 2, b + 20480, 1500, 0);	/* absent sections between */
+	pmm = tu_fx_create(fx);
 	assert_int_equal(pmm_managed_frames(pmm), 3000 + 2048 + 1500);
 	assert_int_equal(pmm_nr_zones(pmm), 1);
 	tu_zone(pmm, 0, &zi);
@@ -342,7 +339,6 @@ static void test_regions_holes(void **state)
 	assert_int_equal(zi.spanned_pages, 20480 + 1500);
 	assert_int_equal(zi.managed_pages, 3000 + 2048 + 1500);
 	assert_int_equal(zi.free_pages, zi.managed_pages);
-	tu_buddy_snap(pmm, &fresh);
 
 	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0), 6548);
 	seen = calloc(20480 + 1500, 1);
@@ -357,8 +353,7 @@ static void test_regions_holes(void **state)
 	free(seen);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_list_free(&l);
-	tu_finish(pmm, .fresh = &fresh);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* A region at pfn 0 (no ffs(0) trouble): every frame, max-order blocks included. */
@@ -384,7 +379,6 @@ static void test_region_pfn0(void **state)
 		got0 |= tu_pfn(pmm, l.v[i].page) == 0;
 	assert_true(got0);
 	tu_free_all(pmm, &l);
-	tu_list_free(&l);
 	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
@@ -394,25 +388,22 @@ static void test_region_pfn0(void **state)
  */
 static void test_region_unaligned(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 
-	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
-	cfg.pcp_disable = true;
-	tu_config_region(&cfg, 0, 1000, 5000, 0);
-	pmm = tu_create(&cfg);
+	tu_fx_config(fx, 16);
+	fx->cfg.section_shift = 22;
+	fx->cfg.pcp_disable = true;
+	tu_config_region(&fx->cfg, 0, 1000, 5000, 0);
+	pmm = tu_fx_create(fx);
 	assert_null(pmm_pfn_to_page(pmm, 999));
 	assert_null(pmm_pfn_to_page(pmm, 6000));
 	assert_non_null(pmm_pfn_to_page(pmm, 1000));
 	assert_non_null(pmm_pfn_to_page(pmm, 5999));
-	tu_buddy_snap(pmm, &fresh);
-	assert_int_equal(fresh.z[0].nr_free[10], 4);
+	assert_int_equal(fx->fresh.z[0].nr_free[10], 4);
 	/* 1000 = 8 * 125: the lowest block is order 3 */
-	assert_int_equal(fresh.z[0].nr_free[3] >= 1, 1);
+	assert_int_equal(fx->fresh.z[0].nr_free[3] >= 1, 1);
 
 	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10), 4);
 	for (size_t i = 0; i < l.n; i++) {
@@ -425,8 +416,7 @@ static void test_region_unaligned(void **state)
 	assert_int_equal(pmm_free_frames(pmm), 0);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_list_free(&l);
-	tu_finish(pmm, .fresh = &fresh);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Several nodes: each gets its zones, frames report their node. */
@@ -483,14 +473,7 @@ static void test_strerror(void **state)
 	assert_string_equal(pmm_strerror(12345), "unknown error");
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
@@ -500,12 +483,12 @@ int main(void)
 		cmocka_unit_test(test_backing_anon),
 		cmocka_unit_test(test_backing_none),
 		cmocka_unit_test(test_backing_user),
-		cmocka_unit_test(test_regions_holes),
+		TU_TEST(test_regions_holes),
 		TU_MEMMAP_TESTS(test_region_pfn0),
-		cmocka_unit_test(test_region_unaligned),
+		TU_TEST(test_region_unaligned),
 		cmocka_unit_test(test_multi_node),
 		cmocka_unit_test(test_strerror),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return tu_main(argc, argv, tests);
 }

@@ -34,13 +34,6 @@ struct shared {
 	uint64_t seed;
 };
 
-struct worker {
-	struct shared *sh;
-	unsigned int id;
-	struct item *mine;
-	size_t n_mine;
-};
-
 static void record_error(struct shared *sh, const char *fmt, unsigned long long a,
 			 unsigned long long b)
 {
@@ -85,26 +78,24 @@ static unsigned int pick_order(struct prng *r)
 	return 9;
 }
 
-static void *worker_fn(void *arg)
+static void worker_fn(void *arg, unsigned int id)
 {
-	struct worker *w = arg;
-	struct shared *sh = w->sh;
+	struct shared *sh = arg;
 	pmm_t *pmm = sh->pmm;
 	struct prng rng;
-	size_t cap = 4096;
+	size_t cap = 4096, n_mine = 0;
+	struct item *mine = calloc(cap, sizeof(*mine));	/* held by this thread only */
 	uint64_t counter = 0;
 
-	prng_init(&rng, sh->seed, w->id + 1);
-	tu_set_cpu(w->id);
-	w->mine = calloc(cap, sizeof(*w->mine));
-	if (!w->mine) {
+	prng_init(&rng, sh->seed, id + 1);
+	if (!mine) {
 		record_error(sh, "calloc %llu %llu", cap, 0);
-		return NULL;
+		return;
 	}
 	for (int it = 0; it < ITERS && !atomic_load(&sh->errors); it++) {
 		uint64_t r = prng_below(&rng, 100);
 
-		if (w->id == 0 && it % 256 == 0) {
+		if (id == 0 && it % 256 == 0) {
 			struct pmm_stats st;
 
 			pmm_drain_all_pages(pmm);
@@ -113,7 +104,7 @@ static void *worker_fn(void *arg)
 		if (r < 45) {
 			struct item x = { .order = pick_order(&rng),
 					  .folio = prng_below(&rng, 4) == 0,
-					  .tag = ((uint64_t)w->id << 48) | ++counter };
+					  .tag = ((uint64_t)id << 48) | ++counter };
 
 			if (x.folio) {
 				struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | PMM_GFP_NOWARN,
@@ -135,11 +126,11 @@ static void *worker_fn(void *arg)
 				pthread_mutex_unlock(&sh->lock);
 			}
 			if (x.page) {
-				if (w->n_mine == cap) {
+				if (n_mine == cap) {
 					verify_and_free(sh, &x);
 					continue;
 				}
-				w->mine[w->n_mine++] = x;
+				mine[n_mine++] = x;
 			}
 		} else if (r < 75) {
 			struct item x = { 0 };
@@ -155,11 +146,11 @@ static void *worker_fn(void *arg)
 			if (x.page)
 				verify_and_free(sh, &x);
 		} else if (r < 95) {
-			if (w->n_mine) {
-				size_t i = prng_below(&rng, w->n_mine);
-				struct item x = w->mine[i];
+			if (n_mine) {
+				size_t i = prng_below(&rng, n_mine);
+				struct item x = mine[i];
 
-				w->mine[i] = w->mine[--w->n_mine];
+				mine[i] = mine[--n_mine];
 				verify_and_free(sh, &x);
 			}
 		} else if (r < 98) {
@@ -181,13 +172,12 @@ static void *worker_fn(void *arg)
 			}
 		}
 	}
-	while (w->n_mine) {
-		struct item x = w->mine[--w->n_mine];
+	while (n_mine) {
+		struct item x = mine[--n_mine];
 
 		verify_and_free(sh, &x);
 	}
-	free(w->mine);
-	return NULL;
+	free(mine);
 }
 
 static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu_fn, bool pcp_disable)
@@ -196,8 +186,6 @@ static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu
 	struct tu_buddy fresh;
 	struct prng rng;
 	struct shared *sh = calloc(1, sizeof(*sh));
-	struct worker w[NTHREADS];
-	pthread_t th[NTHREADS];
 
 	assert_non_null(sh);
 	tu_rng_init(&rng, name, nr_cpus);
@@ -215,12 +203,7 @@ static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu
 	pthread_mutex_init(&sh->lock, NULL);
 	tu_buddy_snap(sh->pmm, &fresh);
 
-	for (unsigned int i = 0; i < NTHREADS; i++) {
-		w[i] = (struct worker){ .sh = sh, .id = i };
-		assert_int_equal(pthread_create(&th[i], NULL, worker_fn, &w[i]), 0);
-	}
-	for (unsigned int i = 0; i < NTHREADS; i++)
-		assert_int_equal(pthread_join(th[i], NULL), 0);
+	tu_threads_run(NTHREADS, worker_fn, sh);
 	if (atomic_load(&sh->errors))
 		print_message("%s: %d errors, first: %s\n", name, atomic_load(&sh->errors),
 			      sh->first_error);
@@ -267,14 +250,7 @@ static void test_threads_no_pcp(void **state)
 	run_threads("threads_no_pcp", NTHREADS, false, true);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_own_cpu),
@@ -283,5 +259,5 @@ int main(void)
 		cmocka_unit_test(test_threads_no_pcp),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return tu_main(argc, argv, tests);
 }

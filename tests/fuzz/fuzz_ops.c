@@ -16,6 +16,7 @@
 #include "fuzz_ops.h"
 
 #include "pmm.h"
+#include "common/contig.h"
 #include "common/pattern.h"
 
 #include <stdarg.h>
@@ -922,21 +923,10 @@ static uint64_t stat_chunks(struct fz *f)
 	return st.contig_chunks;
 }
 
-/* Chunks of one run: order = min(alignment (any at pfn 0), floor(log2(left)), max_order). */
+/* Chunks of one run (common/contig.h: the contract's greedy chunking). */
 static unsigned long run_chunks(struct fz *f, pmm_pfn_t pfn, unsigned long n)
 {
-	unsigned long chunks = 0;
-
-	while (n) {
-		unsigned int o = f->max_order;
-
-		while (o && ((pfn & ((1ull << o) - 1)) || (1UL << o) > n))
-			o--;
-		pfn += 1ull << o;
-		n -= 1UL << o;
-		chunks++;
-	}
-	return chunks;
+	return contig_expected_chunks(pfn, n, f->max_order);
 }
 
 /*

@@ -95,7 +95,7 @@ static void bad_pages_case(struct tu_fx *fx, enum corruption how, unsigned int o
 			is_bad |= badidx[k] == i;
 		if (i == size || is_bad) {
 			if (run)
-				expect_chunks += tu_ref_chunks(pfn + i - run, run, MAX_ORDER);
+				expect_chunks += contig_expected_chunks(pfn + i - run, run, MAX_ORDER);
 			run = 0;
 		} else {
 			run++;
@@ -144,8 +144,7 @@ static void test_bad_pages_leaked(void **state)
 	struct tu_fx *fx = *state;
 
 	for (int how = 0; how < NR_CORRUPTIONS; how++) {
-		tu_fx_contig_config(fx, 64);
-		tu_fx_create(fx);
+		tu_fx_contig(fx, 64);
 		bad_pages_case(fx, how, 4, one, 1);
 		bad_pages_case(fx, how, 4, ends, 2);
 		bad_pages_case(fx, how, 9, many, ARRAY_SIZE(many));
@@ -159,14 +158,11 @@ static void test_bad_pages_leaked(void **state)
 static void test_bad_page_at_section_boundary(void **state)
 {
 	struct tu_fx *fx = *state;
-	pmm_t *pmm;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
 	const pmm_pfn_t b = TU_BASE_PFN + 8 * SECTION_PAGES;
-	uint64_t managed;
+	uint64_t managed = fx->managed;
 	struct pmm_stats st0, st1;
 
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 	assert_int_equal(pmm_alloc_contig_range(pmm, b - 100, b + 100, 0), 0);
 	corrupt(tu_page_at(pmm, b), BAD_MAPPING);
 	corrupt(tu_page_at(pmm, b - 1), BAD_MLOCKED);
@@ -178,8 +174,8 @@ static void test_bad_page_at_section_boundary(void **state)
 	assert_int_equal(pmm_leaked_frames(pmm), 2);
 	if (!fx->v.per_page)
 		assert_int_equal(st1.contig_chunks - st0.contig_chunks,
-				 tu_ref_chunks(b - 100, 99, MAX_ORDER) +
-					 tu_ref_chunks(b + 1, 99, MAX_ORDER));
+				 contig_expected_chunks(b - 100, 99, MAX_ORDER) +
+					 contig_expected_chunks(b + 1, 99, MAX_ORDER));
 	assert_int_equal(tu_free_after_drain(pmm), managed - 2);
 	tu_finish(pmm, .leaked = 2);
 }
@@ -207,14 +203,11 @@ static void test_frozen_range(void **state)
 {
 	struct tu_fx *fx = *state;
 	struct prng rng;
-	pmm_t *pmm;
-	uint64_t managed, c0;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
 	pmm_pfn_t pfn;
 
 	tu_rng_init(&rng, "frozen_range", 11);
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
-	managed = fx->managed;
 
 	/* The brief's case: order 3, split, every reference dropped to 0. */
 	pfn = alloc_frozen(pmm, 3);
@@ -237,7 +230,7 @@ static void test_frozen_range(void **state)
 		pmm_free_contig_frozen_range(pmm, pfn + a, b2 - a);
 		if (!fx->v.per_page)
 			assert_int_equal(tu_stats(pmm).contig_chunks - c0,
-					 tu_ref_chunks(pfn + a, b2 - a, MAX_ORDER));
+					 contig_expected_chunks(pfn + a, b2 - a, MAX_ORDER));
 		tu_check(pmm);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 1024 + (b2 - a));
 		if (prng_below(&rng, 2)) {
@@ -336,11 +329,8 @@ static void test_ebusy_keeps_pageblock_types(void **state)
 	struct tu_list keep = { 0 };
 	struct pmm_zone *zone;
 	uint8_t *t0, *t1;
-	pmm_t *pmm;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
 	unsigned int seen[PMM_MIGRATE_TYPES] = { 0 };
-
-	tu_fx_contig_config(fx, 64);
-	pmm = tu_fx_create(fx);
 
 	/* claim pageblocks for unmovable and reclaimable requests, keep some busy */
 	for (int i = 0; i < 4; i++) {
@@ -417,7 +407,6 @@ static void test_ebusy_keeps_pageblock_types(void **state)
 		pmm_pfn_t s = busy > TU_BASE_PFN + 700 ? busy - 700 : TU_BASE_PFN;
 
 		tu_free_all(pmm, &keep);
-		tu_list_free(&keep);
 		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 1400, 0), 0);
 		t1 = snap_types(pmm, zone);
 		for (size_t b = 0; b < zone->nr_pageblocks; b++)
@@ -471,7 +460,7 @@ static void test_ref_sub_testzero(void **state)
 	tu_finish(pmm, .bad = &bad, .reports = 2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		TU_CONTIG_TESTS(test_bad_pages_leaked),
@@ -481,5 +470,5 @@ int main(void)
 		cmocka_unit_test(test_ref_sub_testzero),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_main(argc, argv, tests);
 }
