@@ -26,7 +26,7 @@
 #define FZ_REC 8
 #define FZ_MAX_OPS 200
 
-/* X(name): one list for the enum and the names. */
+/* X(name): one list for the enum, the names and the dispatch to fz_op_NAME(). */
 #define FZ_OPS(X)                                                              \
 	X(ALLOC)	/* pmm_alloc_pages / _node, any gfp, sometimes a bad order */ \
 	X(FREE)		/* pmm_free_pages (right order) or folio put */        \
@@ -56,7 +56,7 @@ enum fz_op {
 	FZ_NR_OPS
 };
 
-/* Kinds of deliberate bad input (parameter 0 of FZ_BAD). */
+/* Kinds of deliberate bad input (parameter 0 of FZ_BAD), each handled by fz_bad_NAME(). */
 #define FZ_BADS(X)                                                             \
 	X(DOUBLE_FREE)	/* free a block, then free it again */                 \
 	X(WRONG_ORDER)	/* pmm_free_pages with another order */                \
