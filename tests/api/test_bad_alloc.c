@@ -31,7 +31,7 @@ static void test_order_too_big(void **state)
 	cfg.pageblock_order = 5;
 	pmm = tu_create(&cfg);
 	const unsigned int orders[] = { 7, 10, PMM_MAX_ORDER_LIMIT, PMM_MAX_ORDER_LIMIT + 1, 64, UINT_MAX };
-	for (unsigned int i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(orders); i++) {
 		assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, orders[i]));
 		assert_null(pmm_alloc_pages(pmm, PMM_GFP_COMP | PMM_GFP_NOWARN, orders[i]));
 		assert_null(pmm_alloc_pages_node(pmm, 0, PMM_GFP_NOWARN, orders[i]));

@@ -42,13 +42,13 @@ static void test_pfn_outside(void **state)
 
 	(void)state;
 	tu_config(&cfg, 16, &bad);
-	cfg.section_shift = 22;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	tu_config_region(&cfg, 0, TU_BASE_PFN, 4096, 0);
 	tu_config_region(&cfg, 1, TU_BASE_PFN + 8192, 4096, 0);	/* hole between */
 	pmm = tu_create(&cfg);
 	f0 = pmm_free_frames(pmm);
 
-	for (unsigned int i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(outside); i++) {
 		pmm_pfn_t pfn = outside[i];
 		int rc;
 

@@ -153,7 +153,7 @@ static void test_wrong_order(void **state)
 
 	assert_non_null(p);
 	tu_pattern_write(pmm, p, 2, 21);
-	for (unsigned int i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(wrong); i++) {
 		tu_report_mark(pmm, &fx->bad, &m);
 		pmm_free_pages(pmm, p, wrong[i]);
 		if (!tu_reports_since(pmm, &fx->bad, &m))

@@ -22,7 +22,7 @@ static const struct {
 	{ 5000, 7000, 0 },
 	{ 16384 + 100, 5000, 1 },
 };
-#define FZ_NR (sizeof(fz_regions) / sizeof(fz_regions[0]))
+#define FZ_NR (ARRAY_SIZE(fz_regions))
 
 static int fz_region_of(pmm_pfn_t pfn)
 {

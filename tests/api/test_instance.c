@@ -278,7 +278,7 @@ static void test_backing_user(void **state)
 	(void)state;
 	assert_non_null(buf);
 	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	tu_config_region(&cfg, 0, lo, n0, 0);
 	tu_config_region(&cfg, 1, lo + n0 + gap, n1, 0);
 	cfg.backing = PMM_BACKING_USER;
@@ -326,7 +326,7 @@ static void test_regions_holes(void **state)
 	uint8_t *seen;
 
 	tu_fx_config(fx, 16);
-	fx->cfg.section_shift = 22;
+	fx->cfg.section_shift = TU_SECTION_SHIFT;
 	fx->cfg.pcp_disable = true;
 	tu_config_region(&fx->cfg, 0, b, 3000, 0);
 	tu_config_region(&fx->cfg, 1, b + 5000, 2048, 0);	/* hole inside a section */
@@ -393,7 +393,7 @@ static void test_region_unaligned(void **state)
 	pmm_t *pmm;
 
 	tu_fx_config(fx, 16);
-	fx->cfg.section_shift = 22;
+	fx->cfg.section_shift = TU_SECTION_SHIFT;
 	fx->cfg.pcp_disable = true;
 	tu_config_region(&fx->cfg, 0, 1000, 5000, 0);
 	pmm = tu_fx_create(fx);
@@ -428,7 +428,7 @@ static void test_multi_node(void **state)
 
 	(void)state;
 	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	tu_config_region(&cfg, 0, TU_BASE_PFN, 4096, 0);
 	tu_config_region(&cfg, 1, TU_BASE_PFN + 8192, 3000, 1);
 	tu_config_region(&cfg, 2, TU_BASE_PFN + 16384, 2048, 2);

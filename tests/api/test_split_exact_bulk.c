@@ -23,10 +23,10 @@ static void test_split_page_random_free(void **state)
 
 	tu_rng_init(&rng, "split_page", 3);
 	tu_fx_config(fx, 64);
-	fx->cfg.section_shift = 22;
+	fx->cfg.section_shift = TU_SECTION_SHIFT;
 	pmm = tu_fx_create(fx);
 
-	for (unsigned int i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(orders); i++) {
 		unsigned int k = orders[i];
 		unsigned long n = 1ul << k;
 		struct pmm_page *head = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, k);
@@ -77,7 +77,7 @@ static void test_alloc_pages_exact(void **state)
 	pmm = tu_fx_create(fx);
 	f0 = tu_free_after_drain(pmm);
 
-	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(sizes); i++) {
 		size_t n = (sizes[i] + ps - 1) / ps;
 		unsigned int order = 0;
 		unsigned char *a;
@@ -138,7 +138,7 @@ static void test_alloc_pages_exact_pfn(void **state)
 	fx->cfg.backing = PMM_BACKING_NONE;
 	pmm = tu_fx_create(fx);
 	f0 = tu_free_after_drain(pmm);
-	for (unsigned int i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(counts); i++) {
 		unsigned long n = counts[i];
 		struct pmm_page *p = pmm_alloc_pages_exact_pfn(pmm, n, PMM_GFP_KERNEL);
 		pmm_pfn_t pfn;
@@ -238,7 +238,7 @@ static void test_folios(void **state)
 	pmm_t *pmm;
 
 	tu_fx_config(fx, 64);
-	fx->cfg.section_shift = 22;	/* an order-10 folio fills a whole section */
+	fx->cfg.section_shift = TU_SECTION_SHIFT;	/* an order-10 folio fills a whole section */
 	pmm = tu_fx_create(fx);
 
 	for (unsigned int order = 0; order <= 10; order++) {
