@@ -23,6 +23,7 @@
 #include "common/contig.h"
 #include "common/pattern.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,21 @@ static const struct layout layouts[FZ_NR_LAYOUTS] = {
 	{ "pb-max", 12, 22, 10, 10, 0, 1, { { 0x100000 + 512, 3617, 0 } } },
 	/* 64 KiB pages: 64-frame sections, the direct map and zone limits scale. */
 	{ "64k-pages", 16, 22, 6, 4, 0, 1, { { 0x30 + 5, 600, 0 } } },
+	/*
+	 * DMA32 ends 24 frames below 4 GiB: inside a max-order block and a
+	 * section, so a range or a merge near the end of DMA32 must stop at it.
+	 */
+	{ "dma32-24", 12, 22, 10, 9, 0x100000 - 24, 1, { { 0x100000 - 2048, 4096, 0 } } },
+	/*
+	 * Node 0, node 1, node 0 again, adjacent, neither boundary max_order
+	 * aligned (regions of 40000, 30000 and 25536 frames scaled by 1/16):
+	 * node 0's zone spans node 1's region, and sections hold two nodes.
+	 */
+	{ "nodes-interleaved", 12, 22, 10, 9, 0, 3,
+	  { { 0, 2500, 0 }, { 2500, 1875, 1 }, { 2500 + 1875, 1596, 0 } } },
+	/* Two nodes meeting mid-section, in Normal: buddies must not merge across. */
+	{ "nodes-adjacent", 12, 22, 10, 9, 0, 2,
+	  { { 0x100000, 2000, 0 }, { 0x100000 + 2000, 2100, 1 } } },
 };
 
 /* ------------------------------------------------------------------------
@@ -143,6 +159,7 @@ struct fz {
 	struct frame *fr;
 	struct pmm_page **pages;	/* pmm_pfn_to_page() of each frame, NULL for holes */
 	uint32_t *pre;			/* prefix sums of free frames, span + 1 */
+	uint32_t *zrun;			/* first frame of the same-zone run holding each frame */
 	unsigned int nzones, max_order, pageblock_order, nr_cpus, nr_nodes;
 	enum pmm_zone_type ztype[NZ];
 	bool backed, per_page;		/* per_page: contig_per_page */
@@ -460,7 +477,11 @@ static void build_prefix(struct fz *f)
 		f->pre[i + 1] = f->pre[i] + (f->fr[i].state == F_FREE);
 }
 
-/* Is [pfn, pfn + n) inside the span, all free, all in zone @z? (prefix sums built) */
+/*
+ * Is [pfn, pfn + n) inside the span, all free, all in zone @z? (prefix
+ * sums built). The zone runs, not just the two ends, decide: a zone may
+ * span another node's frames.
+ */
 static bool range_free_in_zone(struct fz *f, pmm_pfn_t pfn, unsigned long n, unsigned int z)
 {
 	unsigned long i;
@@ -468,7 +489,7 @@ static bool range_free_in_zone(struct fz *f, pmm_pfn_t pfn, unsigned long n, uns
 	if (pfn < f->base || pfn - f->base + n > f->span)
 		return false;
 	i = (unsigned long)(pfn - f->base);
-	return f->pre[i + n] - f->pre[i] == n && f->fr[i].zone == z && f->fr[i + n - 1].zone == z;
+	return f->pre[i + n] - f->pre[i] == n && f->fr[i].zone == z && f->zrun[i + n - 1] <= i;
 }
 
 static uint64_t model_free_in_zone(struct fz *f, unsigned int z)
@@ -1459,10 +1480,18 @@ static void fz_op_FREE_BULK(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_FREE_BULK]++;
 }
 
+/*
+ * predict_contig()'s answer for a range whose ends lie in one zone and
+ * whose middle holds frames of another (a zone that spans another node's
+ * region): refused, with -PMM_EINVAL or -PMM_EBUSY as the library finds
+ * out (test_bad_contig.c: test_alloc_contig_range_other_node_inside).
+ */
+#define FZ_REFUSED INT_MIN
+
 /* What pmm_alloc_contig_range() must return for [start, end) by the model. */
 static int predict_contig(struct fz *f, pmm_pfn_t start, pmm_pfn_t end)
 {
-	bool busy = false;
+	bool busy = false, mixed = false;
 
 	for (pmm_pfn_t q = start; q < end; q++) {
 		struct frame *x = frm(f, q);
@@ -1470,10 +1499,23 @@ static int predict_contig(struct fz *f, pmm_pfn_t start, pmm_pfn_t end)
 		if (!x || x->state == F_HOLE)
 			return -PMM_ERANGE;
 		busy |= x->state == F_HELD;
+		mixed |= x->zone != frm(f, start)->zone;
 	}
 	if (frm(f, start)->zone != frm(f, end - 1)->zone)
 		return -PMM_EINVAL;
+	if (mixed)
+		return FZ_REFUSED;
 	return busy ? -PMM_EBUSY : 0;
+}
+
+static bool contig_rc_expected(int rc, int want)
+{
+	return want == FZ_REFUSED ? rc == -PMM_EINVAL || rc == -PMM_EBUSY : rc == want;
+}
+
+static const char *contig_rc_name(int want)
+{
+	return want == FZ_REFUSED ? "-PMM_EINVAL or -PMM_EBUSY" : pmm_strerror(want);
 }
 
 static void fz_op_CONTIG_RANGE(struct fz *f, const uint8_t *p)
@@ -1516,16 +1558,22 @@ static void fz_op_CONTIG_RANGE(struct fz *f, const uint8_t *p)
 	faults = stat_faults(f);
 	rc = frozen ? pmm_alloc_contig_frozen_range(f->pmm, start, end, gfp)
 		    : pmm_alloc_contig_range(f->pmm, start, end, gfp);
-	vlog(f, "alloc_contig%s_range(%#llx, %#llx, gfp %#x) = %d, model says %d",
-	     frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, gfp, rc, want);
+	if (want == FZ_REFUSED)
+		vlog(f, "alloc_contig%s_range(%#llx, %#llx, gfp %#x) = %d, model says %s",
+		     frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, gfp,
+		     rc, contig_rc_name(want));
+	else
+		vlog(f, "alloc_contig%s_range(%#llx, %#llx, gfp %#x) = %d, model says %d",
+		     frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, gfp,
+		     rc, want);
 	if (rc == -PMM_ENOMEM && want != -PMM_ERANGE && want != -PMM_EINVAL && stat_faults(f) != faults) {
 		pmm_fuzz_counts.fail[FZ_CONTIG_RANGE]++;
 		return;	/* an injected failure */
 	}
-	if (rc != want) {
-		fz_fail(f, "alloc_contig%s_range(%#llx, %#llx) = %d (%s), the model expects %d (%s)",
+	if (!contig_rc_expected(rc, want)) {
+		fz_fail(f, "alloc_contig%s_range(%#llx, %#llx) = %d (%s), the model expects %s",
 			frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, rc,
-			pmm_strerror(rc), want, pmm_strerror(want));
+			pmm_strerror(rc), contig_rc_name(want));
 		return;
 	}
 	if (rc) {
@@ -2460,8 +2508,9 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	}
 	f->fr = calloc(f->span, sizeof(*f->fr));
 	f->pre = calloc(f->span + 1, sizeof(*f->pre));
+	f->zrun = calloc(f->span, sizeof(*f->zrun));
 	f->pages = calloc(f->span, sizeof(*f->pages));
-	if (!f->fr || !f->pre || !f->pages)
+	if (!f->fr || !f->pre || !f->zrun || !f->pages)
 		return -1;
 	f->nzones = pmm_nr_zones(f->pmm);
 	for (unsigned int z = 0; z < f->nzones; z++) {
@@ -2503,6 +2552,8 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 			    f->fresh[z].type == pmm_page_zone(f->pmm, page))
 				f->fr[i].zone = (uint8_t)z;
 	}
+	for (unsigned long i = 0; i < f->span; i++)
+		f->zrun[i] = i && f->fr[i].zone == f->fr[i - 1].zone ? f->zrun[i - 1] : (uint32_t)i;
 	if (managed != pmm_managed_frames(f->pmm) || pmm_free_frames(f->pmm) != managed) {
 		fz_fail(f, "fresh instance: %llu frames in regions, managed %llu, free %llu",
 			(unsigned long long)managed, (unsigned long long)pmm_managed_frames(f->pmm),
@@ -2599,6 +2650,7 @@ int pmm_fuzz_one(const uint8_t *data, size_t size, bool verbose)
 	free(f->fr);
 	free(f->pages);
 	free(f->pre);
+	free(f->zrun);
 	free(f);
 	return ret;
 }

@@ -5,7 +5,8 @@
  *
  * Input format (every byte string is valid; missing bytes read as 0):
  *   byte 0      layout: FZ_NR_LAYOUTS small instances (holes, pfn 0, small
- *               sections, two zones, two nodes, tiny max_order, 64 KiB pages)
+ *               sections, two zones, two nodes, tiny max_order, 64 KiB pages,
+ *               zone and node boundaries inside max-order blocks)
  *   byte 1      knobs: bit 0 vmemmap, bits 1 and 7 backing (NONE, MEMFD,
  *               USER, ANON), bit 2 pcp off, bit 3 two CPUs, bit 4
  *               contig_per_page, bits 5-6 pcp batch/high preset
@@ -22,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FZ_NR_LAYOUTS 8
+#define FZ_NR_LAYOUTS 11
 #define FZ_REC 8
 #define FZ_MAX_OPS 200
 
