@@ -234,16 +234,14 @@ static int alloc_contig_frozen(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_g
 
 	if (start >= end)
 		return -PMM_EINVAL;
-	if (!pfn_managed(pmm, start))
-		return -PMM_ERANGE;
-	/* One zone, as in the kernel: its lock and lists are the only ones taken. */
-	zone = page_zone(pmm, pfn_to_page(pmm, start));
-	for (pmm_pfn_t pfn = start; pfn < end; pfn++) {
+	for (pmm_pfn_t pfn = start; pfn < end; pfn++)
 		if (!pfn_managed(pmm, pfn))
 			return -PMM_ERANGE;
+	/* One zone, as in the kernel: its lock and lists are the only ones taken. */
+	zone = page_zone(pmm, pfn_to_page(pmm, start));
+	for (pmm_pfn_t pfn = start; pfn < end; pfn++)
 		if (page_zone(pmm, pfn_to_page(pmm, pfn)) != zone)
 			return -PMM_EINVAL;
-	}
 	order = ilog2_ul((unsigned long)(end - start));
 	if (should_fail_alloc_page(pmm, gfp, order > pmm->max_order ? pmm->max_order : order))
 		return -PMM_ENOMEM;

@@ -1,14 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* testutil.c - helpers shared by the cmocka API tests. */
+/*
+ * testutil.c - the instance side of testutil.h: report channels,
+ * configurations, the end of a scenario, variant fixtures, seeds and the
+ * harness (main, child processes, log capture, metadata hooks).
+ */
 #define _GNU_SOURCE
 #include "testutil.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* ------------------------------------------------------------------------
+ * Bad-page reports
+ * ------------------------------------------------------------------------ */
 
 struct tu_bad tu_bad_global;
 
@@ -35,25 +46,70 @@ unsigned long tu_bad_count(struct tu_bad *bad)
 
 void tu_report_mark(pmm_t *pmm, struct tu_bad *bad, struct tu_report_mark *m)
 {
-	struct pmm_stats st;
-
-	pmm_stats_get(pmm, &st);
 	m->cb = tu_bad_count(bad);
-	m->stat = st.bad_page;
+	m->stat = tu_stats(pmm).bad_page;
+}
+
+/* Reports on each channel since @m, or since tu_bad_reset() without one. */
+static void tu_reports_each(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			    uint64_t *cb, uint64_t *stat)
+{
+	static const struct tu_report_mark zero;
+
+	if (!m)
+		m = &zero;
+	*cb = tu_bad_count(bad) - m->cb;
+	*stat = tu_stats(pmm).bad_page - m->stat;
 }
 
 uint64_t tu_reports_since(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m)
 {
-	struct pmm_stats st;
 	uint64_t cb, stat;
 
-	pmm_stats_get(pmm, &st);
-	cb = tu_bad_count(bad) - m->cb;
-	stat = st.bad_page - m->stat;
+	tu_reports_each(pmm, bad, m, &cb, &stat);
 	return cb > stat ? cb : stat;
 }
 
-/* ------------------------------------------------------------------------ */
+/* Fail the test at the caller's @file:@line, with a message, unless @ok. */
+static void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (ok)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	print_error("%s:%d: %s\n", file, line, msg);
+	_fail(file, line);
+}
+
+void tu_assert_reports_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			  uint64_t n, const char *reason, const char *file, int line)
+{
+	uint64_t cb, stat;
+
+	tu_reports_each(pmm, bad, m, &cb, &stat);
+	tu_expect_at(cb == n && stat == n, file, line,
+		     "bad-page reports: callback %" PRIu64 ", counter %" PRIu64 ", expected %" PRIu64
+		     " (last \"%s\")", cb, stat, n, bad->last_reason);
+	tu_expect_at(!reason || strstr(bad->last_reason, reason), file, line,
+		     "last report \"%s\" lacks \"%s\"", bad->last_reason, reason ? reason : "");
+}
+
+void tu_assert_reported_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m,
+			   const char *what, const char *file, int line)
+{
+	tu_expect_at(tu_reports_since(pmm, bad, m) > 0, file, line, "%s: no bad-page report", what);
+}
+
+/* ------------------------------------------------------------------------
+ * Configurations and instances
+ * ------------------------------------------------------------------------ */
 
 static _Thread_local unsigned int tu_this_cpu;
 
@@ -81,7 +137,16 @@ void tu_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad)
 	cfg->quiet = true;
 	cfg->bad_page_fn = tu_bad_page_cb;
 	cfg->bad_page_arg = bad ? bad : &tu_bad_global;
+	if (bad)
+		tu_bad_reset(bad);
 	tu_config_cpus(cfg, 1);
+}
+
+void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad)
+{
+	tu_config(cfg, mib, bad);
+	cfg->section_shift = TU_SECTION_SHIFT;
+	cfg->max_order = TU_MAX_ORDER;
 }
 
 void tu_config_cpus(struct pmm_config *cfg, unsigned int n)
@@ -102,44 +167,192 @@ void tu_config_region(struct pmm_config *cfg, unsigned int idx, pmm_pfn_t start,
 		cfg->nr_regions = idx + 1;
 }
 
+/*
+ * The instances tu_create() made that no tu_finish() has ended yet, so a
+ * fixture's teardown can destroy what a failed test left behind. Tests
+ * have at most a few at a time.
+ */
+static pmm_t *tu_live[8];
+
 pmm_t *tu_create(const struct pmm_config *cfg)
 {
 	pmm_t *pmm = NULL;
 	int rc = pmm_create(cfg, &pmm);
+	size_t i = 0;
 
 	if (rc != 0)
 		print_message("pmm_create: %d (%s)\n", rc, pmm_strerror(rc));
 	assert_int_equal(rc, 0);
 	assert_non_null(pmm);
+	while (i < ARRAY_SIZE(tu_live) && tu_live[i])
+		i++;
+	assert_true(i < ARRAY_SIZE(tu_live));
+	tu_live[i] = pmm;
 	return pmm;
 }
 
-void tu_assert_conserved(pmm_t *pmm, uint64_t held)
+pmm_t *tu_instance(uint64_t mib, struct tu_bad *bad)
 {
-	uint64_t free_frames, leaked, managed;
+	struct pmm_config cfg;
+
+	tu_contig_config(&cfg, mib, bad);
+	return tu_create(&cfg);
+}
+
+pmm_t *tu_two_node_instance(struct tu_bad *bad)
+{
+	struct pmm_config cfg;
+
+	tu_contig_config(&cfg, 16, bad);
+	tu_config_region(&cfg, 0, TU_BASE_PFN, 4096, 0);
+	tu_config_region(&cfg, 1, TU_BASE_PFN + 8192, 4096, 1);
+	return tu_create(&cfg);
+}
+
+pmm_t *tu_holed_instance(struct tu_bad *bad)
+{
+	struct pmm_config cfg;
+
+	tu_contig_config(&cfg, 16, bad);
+	tu_config_region(&cfg, 0, TU_HOLE_START, TU_GAP_START - TU_HOLE_START, 0);
+	tu_config_region(&cfg, 1, TU_R1_START, TU_R1_PAGES, 0);
+	return tu_create(&cfg);
+}
+
+struct pmm_page *tu_hole_page(pmm_t *pmm)
+{
+	struct pmm_page *first = pmm_pfn_to_page(pmm, TU_HOLE_START);
+
+	assert_non_null(first);
+	assert_null(pmm_pfn_to_page(pmm, TU_HOLE_START - 1));
+	return (struct pmm_page *)((char *)first - TU_PAGE_STRUCT);
+}
+
+struct pmm_stats tu_stats(pmm_t *pmm)
+{
+	struct pmm_stats st;
+
+	pmm_stats_get(pmm, &st);
+	return st;
+}
+
+/* ------------------------------------------------------------------------
+ * The end of every scenario
+ * ------------------------------------------------------------------------ */
+
+void tu_destroy_leftovers(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tu_live); i++) {
+		pmm_destroy(tu_live[i]);
+		tu_live[i] = NULL;
+	}
+}
+
+void tu_assert_conserved_at(pmm_t *pmm, uint64_t held, const char *file, int line)
+{
+	uint64_t free_frames, leaked, managed, leaked_stat;
+	int rc;
 
 	pmm_drain_all_pages(pmm);
+	rc = pmm_check(pmm);
+	tu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));
 	free_frames = pmm_free_frames(pmm);
 	leaked = pmm_leaked_frames(pmm);
 	managed = pmm_managed_frames(pmm);
-	if (free_frames + leaked + held != managed)
-		print_message("conservation: free %" PRIu64 " + leaked %" PRIu64
-			      " + held %" PRIu64 " != managed %" PRIu64 "\n",
-			      free_frames, leaked, held, managed);
-	assert_int_equal(free_frames + leaked + held, managed);
-	tu_check(pmm);
+	tu_expect_at(free_frames + leaked + held == managed, file, line,
+		     "conservation: free %" PRIu64 " + leaked %" PRIu64 " + held %" PRIu64
+		     " != managed %" PRIu64, free_frames, leaked, held, managed);
+	leaked_stat = tu_stats(pmm).leaked_pages;
+	tu_expect_at(leaked_stat == leaked, file, line,
+		     "leak counters: pmm_leaked_frames %" PRIu64 ", stats leaked_pages %" PRIu64,
+		     leaked, leaked_stat);
 }
 
-/* ------------------------------------------------------------------------ */
-
-static uint64_t splitmix64(uint64_t *x)
+void tu_finish_at(const struct tu_end *e)
 {
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	pmm_t *pmm = e->pmm;
+	uint64_t leaked;
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	tu_expect_at(pmm != NULL, e->file, e->line, "tu_finish without an instance");
+	tu_assert_conserved_at(pmm, e->held, e->file, e->line);
+	leaked = pmm_leaked_frames(pmm);
+	tu_expect_at(e->leaked == TU_LEAKED_ANY || leaked == e->leaked, e->file, e->line,
+		     "%" PRIu64 " frames leaked, expected %" PRIu64, leaked, e->leaked);
+	if (e->bad)
+		tu_assert_reports_at(pmm, e->bad, e->since, e->reports, NULL, e->file, e->line);
+	if (e->fresh) {
+		struct tu_buddy now;
+
+		tu_buddy_snap(pmm, &now);
+		tu_expect_at(tu_buddy_diff(&now, e->fresh) == 0, e->file, e->line,
+			     "buddyinfo differs from the fresh instance's");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tu_live); i++)
+		if (tu_live[i] == pmm)
+			tu_live[i] = NULL;
+	pmm_destroy(pmm);
 }
+
+/* ------------------------------------------------------------------------
+ * Variants
+ * ------------------------------------------------------------------------ */
+
+int tu_fx_setup(void **state)
+{
+	struct tu_fx *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->v = *(const struct tu_variant *)*state;
+	*state = fx;
+	return 0;
+}
+
+int tu_fx_teardown(void **state)
+{
+	tu_destroy_leftovers();
+	free(*state);
+	return 0;
+}
+
+static struct pmm_config *tu_fx_apply(struct tu_fx *fx)
+{
+	fx->cfg.memmap = fx->v.memmap;
+	fx->cfg.contig_per_page = fx->v.per_page;
+	fx->cfg.pcp_disable = fx->v.pcp_disable;
+	return &fx->cfg;
+}
+
+struct pmm_config *tu_fx_config(struct tu_fx *fx, uint64_t mib)
+{
+	tu_config(&fx->cfg, mib, &fx->bad);
+	return tu_fx_apply(fx);
+}
+
+struct pmm_config *tu_fx_contig_config(struct tu_fx *fx, uint64_t mib)
+{
+	tu_contig_config(&fx->cfg, mib, &fx->bad);
+	return tu_fx_apply(fx);
+}
+
+pmm_t *tu_fx_create(struct tu_fx *fx)
+{
+	tu_bad_reset(&fx->bad);
+	fx->pmm = tu_create(&fx->cfg);
+	tu_buddy_snap(fx->pmm, &fx->fresh);
+	fx->managed = pmm_managed_frames(fx->pmm);
+	return fx->pmm;
+}
+
+pmm_t *tu_fx_contig(struct tu_fx *fx, uint64_t mib)
+{
+	tu_fx_contig_config(fx, mib);
+	return tu_fx_create(fx);
+}
+
+/* ------------------------------------------------------------------------
+ * Seeded randomness
+ * ------------------------------------------------------------------------ */
 
 uint64_t tu_seed(void)
 {
@@ -164,290 +377,175 @@ uint64_t tu_seed(void)
 	return seed;
 }
 
-void tu_rng_init(struct tu_rng *r, const char *what, uint64_t salt)
+void tu_rng_init(struct prng *r, const char *what, uint64_t salt)
 {
 	uint64_t seed = tu_seed();
 
-	r->s = seed ^ (salt * 0x2545f4914f6cdd1dull);
+	prng_init(r, seed, salt);
 	print_message("%s: PMM_TEST_SEED=%" PRIu64 " salt %" PRIu64 "\n", what, seed, salt);
 }
 
-uint64_t tu_rand(struct tu_rng *r)
+/* ------------------------------------------------------------------------
+ * Threads
+ * ------------------------------------------------------------------------ */
+
+static void *tu_thread_main(void *arg)
 {
-	return splitmix64(&r->s);
+	struct tu_thread *t = arg;
+
+	tu_set_cpu(t->id);
+	t->all->fn(t->all->ctx, t->id);
+	return NULL;
 }
 
-uint64_t tu_rand_below(struct tu_rng *r, uint64_t n)
+void tu_threads_start(struct tu_threads *t, unsigned int n, void (*fn)(void *ctx, unsigned int id),
+		      void *ctx)
 {
-	return tu_rand(r) % n;
-}
-
-void tu_shuffle(struct tu_rng *r, void **v, size_t n)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = tu_rand_below(r, i);
-		void *t = v[i - 1];
-
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
-}
-
-/* ------------------------------------------------------------------------ */
-
-void tu_zone(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *zi)
-{
-	memset(zi, 0, sizeof(*zi));
-	assert_int_equal(pmm_zone_info(pmm, idx, zi), 0);
-}
-
-uint64_t tu_pcp_pages(pmm_t *pmm)
-{
-	uint64_t sum = 0;
-	unsigned int n = pmm_nr_zones(pmm);
-
+	assert_true(n <= TU_MAX_THREADS);
+	t->n = n;
+	t->fn = fn;
+	t->ctx = ctx;
 	for (unsigned int i = 0; i < n; i++) {
-		struct pmm_zone_info zi;
-
-		tu_zone(pmm, i, &zi);
-		sum += zi.pcp_pages;
-	}
-	return sum;
-}
-
-uint64_t tu_free_after_drain(pmm_t *pmm)
-{
-	pmm_drain_all_pages(pmm);
-	return pmm_free_frames(pmm);
-}
-
-void tu_buddy_snap(pmm_t *pmm, struct tu_buddy *out)
-{
-	memset(out, 0, sizeof(*out));
-	pmm_drain_all_pages(pmm);
-	out->nr_zones = pmm_nr_zones(pmm);
-	assert_true(out->nr_zones <= TU_MAX_ZONES);
-	for (unsigned int i = 0; i < out->nr_zones; i++) {
-		struct pmm_zone_info zi;
-
-		tu_zone(pmm, i, &zi);
-		out->z[i].nid = zi.nid;
-		out->z[i].type = zi.type;
-		out->z[i].free_pages = zi.free_pages;
-		memcpy(out->z[i].nr_free, zi.nr_free, sizeof(zi.nr_free));
+		t->arg[i] = (struct tu_thread){ .all = t, .id = i };
+		assert_int_equal(pthread_create(&t->th[i], NULL, tu_thread_main, &t->arg[i]), 0);
 	}
 }
 
-void tu_buddy_assert_equal(const struct tu_buddy *a, const struct tu_buddy *b)
+void tu_threads_join(struct tu_threads *t)
 {
-	int diffs = 0;
-
-	assert_int_equal(a->nr_zones, b->nr_zones);
-	for (unsigned int i = 0; i < a->nr_zones; i++) {
-		if (a->z[i].free_pages != b->z[i].free_pages) {
-			print_message("zone %u (node %d type %d): free_pages %" PRIu64
-				      " != %" PRIu64 "\n", i, a->z[i].nid, (int)a->z[i].type,
-				      a->z[i].free_pages, b->z[i].free_pages);
-			diffs++;
-		}
-		for (unsigned int o = 0; o <= PMM_MAX_ORDER_LIMIT; o++) {
-			if (a->z[i].nr_free[o] == b->z[i].nr_free[o])
-				continue;
-			print_message("zone %u (node %d type %d): nr_free[%u] %" PRIu64
-				      " != %" PRIu64 "\n", i, a->z[i].nid, (int)a->z[i].type, o,
-				      a->z[i].nr_free[o], b->z[i].nr_free[o]);
-			diffs++;
-		}
-	}
-	assert_int_equal(diffs, 0);
+	for (unsigned int i = 0; i < t->n; i++)
+		assert_int_equal(pthread_join(t->th[i], NULL), 0);
+	t->n = 0;
 }
 
-void tu_buddy_assert_fresh(pmm_t *pmm, const struct tu_buddy *fresh)
+void tu_threads_run(unsigned int n, void (*fn)(void *ctx, unsigned int id), void *ctx)
 {
-	struct tu_buddy now;
+	struct tu_threads t;
 
-	tu_buddy_snap(pmm, &now);
-	tu_buddy_assert_equal(&now, fresh);
-}
-
-/* ------------------------------------------------------------------------ */
-
-void tu_list_push(struct tu_list *l, struct pmm_page *page, unsigned int order,
-		  enum tu_kind kind, uint64_t tag)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct tu_alloc *v = realloc(l->v, cap * sizeof(*v));
-
-		assert_non_null(v);
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = (struct tu_alloc){ .page = page, .order = order, .kind = kind, .tag = tag };
-}
-
-struct tu_alloc tu_list_take(struct tu_list *l, size_t i)
-{
-	struct tu_alloc a;
-
-	assert_true(i < l->n);
-	a = l->v[i];
-	l->v[i] = l->v[--l->n];
-	return a;
-}
-
-void tu_list_free(struct tu_list *l)
-{
-	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
-}
-
-void tu_free_one(pmm_t *pmm, const struct tu_alloc *a)
-{
-	if (a->tag)
-		tu_pattern_verify(pmm, a->page, a->order, a->tag);
-	if (a->kind == TU_FOLIO)
-		pmm_folio_put(pmm, pmm_page_folio(a->page));
-	else
-		pmm_free_pages(pmm, a->page, a->order);
-}
-
-void tu_free_all(pmm_t *pmm, struct tu_list *l)
-{
-	while (l->n) {
-		struct tu_alloc a = l->v[--l->n];
-
-		tu_free_one(pmm, &a);
-	}
-	pmm_drain_all_pages(pmm);
-}
-
-size_t tu_fill_exhaust(pmm_t *pmm, struct tu_list *l, pmm_gfp_t gfp, unsigned int order)
-{
-	uint64_t limit = (pmm_managed_frames(pmm) >> order) + 1;
-	size_t n = 0;
-
-	while (n < limit) {
-		struct pmm_page *p = pmm_alloc_pages(pmm, gfp | PMM_GFP_NOWARN, order);
-
-		if (!p) {
-			/* pcp pages are invisible to the watermark check: retry once drained */
-			pmm_drain_all_pages(pmm);
-			p = pmm_alloc_pages(pmm, gfp | PMM_GFP_NOWARN, order);
-			if (!p)
-				break;
-		}
-		tu_list_push(l, p, order, TU_PAGES, 0);
-		n++;
-	}
-	assert_true(n < limit);
-	return n;
-}
-
-/* ------------------------------------------------------------------------ */
-
-static uint64_t tu_pattern_word(pmm_pfn_t pfn, uint64_t tag)
-{
-	uint64_t x = pfn ^ (tag << 1);
-
-	return splitmix64(&x);
-}
-
-void tu_pattern_write(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag)
-{
-	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
-
-	for (uint64_t i = 0; i < (1ull << order); i++) {
-		uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-		uint64_t base;
-
-		if (!w)
-			return;
-		base = tu_pattern_word(pfn + i, tag);
-		for (size_t k = 0; k < words; k++)
-			w[k] = base + k;
-	}
-}
-
-int tu_pattern_ok(pmm_t *pmm, struct pmm_page *page, unsigned int order, uint64_t tag)
-{
-	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
-
-	for (uint64_t i = 0; i < (1ull << order); i++) {
-		const uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-		uint64_t base;
-
-		if (!w)
-			return 1;
-		base = tu_pattern_word(pfn + i, tag);
-		for (size_t k = 0; k < words; k++) {
-			if (w[k] != base + k) {
-				print_message("pattern mismatch: pfn %#" PRIx64 " word %zu: %#" PRIx64
-					      " != %#" PRIx64 "\n", pfn + i, k, w[k], base + k);
-				return 0;
-			}
-		}
-	}
-	return 1;
+	tu_threads_start(&t, n, fn, ctx);
+	tu_threads_join(&t);
 }
 
 /* ------------------------------------------------------------------------
- * Contiguous-range helpers
+ * Harness
  * ------------------------------------------------------------------------ */
 
-void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad,
-		      enum pmm_memmap_model model, bool per_page)
+void tu_main_init(int argc, char **argv)
 {
-	tu_config(cfg, mib, bad);
-	cfg->section_shift = TU_CONTIG_SECTION_SHIFT;
-	cfg->max_order = TU_CONTIG_MAX_ORDER;
-	cfg->memmap = model;
-	cfg->contig_per_page = per_page;
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	tu_seed();
 }
 
-struct pmm_stats tu_stats(pmm_t *pmm)
+int tu_in_child(const char *what, void (*fn)(void *), void *arg, unsigned int secs)
 {
-	struct pmm_stats st;
+	pid_t pid;
+	int status;
 
-	pmm_stats_get(pmm, &st);
-	return st;
-}
-
-/* An aligned chunk never crosses a section (max_order + page_shift <= section_shift). */
-unsigned long tu_ref_chunks(pmm_pfn_t pfn, unsigned long nr, unsigned int max_order)
-{
-	unsigned long chunks = 0;
-
-	while (nr) {
-		unsigned int o = max_order;
-
-		while (o && ((pfn & ((1ull << o) - 1)) || (1ul << o) > nr))
-			o--;
-		pfn += 1ull << o;
-		nr -= 1ul << o;
-		chunks++;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(secs);
+		fn(arg);
+		_exit(0);
 	}
-	return chunks;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFSIGNALED(status))
+		print_message("%s: child killed by signal %d (%s)%s\n", what, WTERMSIG(status),
+			      strsignal(WTERMSIG(status)),
+			      WTERMSIG(status) == SIGALRM ? ": did not return in time" : "");
+	else
+		print_message("%s: child exited with status %d\n", what, WEXITSTATUS(status));
+	return -1;
 }
 
-pmm_pfn_t tu_alloc_split(pmm_t *pmm, unsigned int order)
+void tu_log_cb(void *arg, const char *line)
 {
-	struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
+	struct tu_log *c = arg;
 
-	assert_non_null(p);
-	pmm_split_page(pmm, p, order);
-	return pmm_page_to_pfn(pmm, p);
+	c->lines++;
+	snprintf(c->last, sizeof(c->last), "%s", line);
 }
 
-struct pmm_page *tu_page_at(pmm_t *pmm, pmm_pfn_t pfn)
+void tu_config_log(struct pmm_config *cfg, struct tu_log *log)
 {
-	struct pmm_page *p = pmm_pfn_to_page(pmm, pfn);
+	cfg->quiet = false;
+	cfg->log_fn = tu_log_cb;
+	cfg->log_arg = log;
+}
 
-	if (!p)
-		print_message("pfn %#" PRIx64 " is not managed\n", pfn);
-	assert_non_null(p);
+static void *tu_meta_alloc(void *arg, size_t size)
+{
+	struct tu_meta *m = arg;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	if (m->n == TU_META_TAB) {
+		pthread_mutex_unlock(&m->lock);
+		munmap(p, size);
+		return NULL;
+	}
+	m->tab[m->n].p = p;
+	m->tab[m->n].size = size;
+	m->n++;
+	m->live++;
+	m->live_bytes += size;
+	m->allocs++;
+	pthread_mutex_unlock(&m->lock);
 	return p;
+}
+
+static void tu_meta_free(void *arg, void *p, size_t size)
+{
+	struct tu_meta *m = arg;
+	long i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->n; i++)
+		if (m->tab[i].p == p)
+			break;
+	if (i == m->n || m->tab[i].size != size) {
+		m->bad_frees++;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	m->tab[i] = m->tab[--m->n];
+	m->live--;
+	m->live_bytes -= size;
+	m->frees++;
+	pthread_mutex_unlock(&m->lock);
+	munmap(p, size);
+}
+
+void tu_meta_install(struct pmm_config *cfg, struct tu_meta *m)
+{
+	cfg->meta_alloc = tu_meta_alloc;
+	cfg->meta_free = tu_meta_free;
+	cfg->meta_arg = m;
+}
+
+long tu_meta_live(struct tu_meta *m)
+{
+	long n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->live;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+void tu_meta_reset(struct tu_meta *m)
+{
+	assert_int_equal(tu_meta_live(m), 0);
+	pthread_mutex_lock(&m->lock);
+	m->live_bytes = 0;
+	m->allocs = m->frees = m->bad_frees = 0;
+	m->n = 0;
+	pthread_mutex_unlock(&m->lock);
 }

@@ -7,11 +7,6 @@
  * vmemmap memmap), and pmm_check() notices a block holding another zone's
  * frames even where the zone's pfn span covers them.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -24,10 +19,10 @@ static const char *const call_names[] = { "free_contig_range", "free_pages_bulk"
 /* A layout with an unaligned DMA32/Normal boundary: 4 GiB - 24 pages. */
 #define DMA32_END (0x100000ull - 24)
 
-static void config_dma32(struct pmm_config *cfg, enum pmm_memmap_model model, bool per_page)
+static void config_dma32(struct pmm_config *cfg)
 {
-	tu_contig_config(cfg, 32, NULL, model, per_page);
 	cfg->regions[0].start_pfn = 0x100000ull - 4096;	/* 16 MiB below 4 GiB */
+	cfg->regions[0].nr_pages = 8192;
 	cfg->dma32_end_pfn = DMA32_END;
 }
 
@@ -36,9 +31,8 @@ static void config_dma32(struct pmm_config *cfg, enum pmm_memmap_model model, bo
  * {0, 40000, 0}, {40000, 30000, 1}, {70000, 25536, 0} scaled down): node 0's
  * DMA32 zone spans node 1's frames.
  */
-static void config_nodes(struct pmm_config *cfg, enum pmm_memmap_model model, bool per_page)
+static void config_nodes(struct pmm_config *cfg)
 {
-	tu_contig_config(cfg, 4, NULL, model, per_page);
 	cfg->nr_regions = 0;
 	tu_config_region(cfg, 0, 0, 4000, 0);
 	tu_config_region(cfg, 1, 4000, 3000, 1);
@@ -83,72 +77,58 @@ static void take_and_free(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_pfn_t 
 	}
 }
 
-/* Ranges around @split, starting on either side, ending on it, starting at it. */
-static void cross_boundary(void (*config)(struct pmm_config *, enum pmm_memmap_model, bool),
-			   pmm_pfn_t split)
+/*
+ * Ranges around @split, starting on either side, ending on it, starting at
+ * it, freed by each of the three calls, on this case's memmap model and
+ * contig path: every zone ends with the fresh instance's buddyinfo.
+ */
+static void cross_boundary(struct tu_fx *fx, void (*layout)(struct pmm_config *), pmm_pfn_t split)
 {
 	const pmm_pfn_t ranges[][2] = {
 		{ split - 100, split + 100 }, { split - 500, split + 12 }, { split - 7, split + 700 },
 		{ split - 256, split }, { split, split + 256 }, { split - 1, split + 1 },
 	};
 
-	for (int model = 0; model < 2; model++)
-		for (int per_page = 0; per_page < 2; per_page++)
-			for (int how = 0; how < 3; how++)
-				for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
-					struct pmm_config cfg;
-					struct tu_buddy fresh;
-					struct tu_bad bad = { 0 };
-					pmm_t *pmm;
+	for (int how = 0; how < 3; how++) {
+		for (size_t r = 0; r < ARRAY_SIZE(ranges); r++) {
+			pmm_t *pmm;
 
-					config(&cfg, (enum pmm_memmap_model)model, per_page);
-					cfg.bad_page_arg = &bad;
-					pmm = tu_create(&cfg);
-					tu_buddy_snap(pmm, &fresh);
-					print_message("%s %s %s [%#llx, %#llx) around %#llx\n",
-						      model ? "vmemmap" : "sparse",
-						      per_page ? "per-page" : "batched", call_names[how],
-						      (unsigned long long)ranges[r][0],
-						      (unsigned long long)ranges[r][1],
-						      (unsigned long long)split);
-					take_and_free(pmm, ranges[r][0], ranges[r][1], split,
-						      (enum free_call)how);
-					tu_check(pmm);
-					tu_buddy_assert_fresh(pmm, &fresh);
-					assert_int_equal(tu_bad_count(&bad), 0);
-					tu_check(pmm);
-					pmm_destroy(pmm);
-				}
+			layout(tu_fx_contig_config(fx, 4));
+			pmm = tu_fx_create(fx);
+			print_message("%s %s [%#llx, %#llx) around %#llx\n", fx->v.name, call_names[how],
+				      (unsigned long long)ranges[r][0], (unsigned long long)ranges[r][1],
+				      (unsigned long long)split);
+			take_and_free(pmm, ranges[r][0], ranges[r][1], split, (enum free_call)how);
+			tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
+			fx->pmm = NULL;
+		}
+	}
 }
 
 static void test_dma32_boundary(void **state)
 {
-	(void)state;
-	cross_boundary(config_dma32, DMA32_END);
+	cross_boundary(*state, config_dma32, DMA32_END);
 }
 
 static void test_node_boundary_into_node1(void **state)
 {
-	(void)state;
-	cross_boundary(config_nodes, 4000);
+	cross_boundary(*state, config_nodes, 4000);
 }
 
 static void test_node_boundary_back_to_node0(void **state)
 {
-	(void)state;
-	cross_boundary(config_nodes, 7000);
+	cross_boundary(*state, config_nodes, 7000);
 }
 
 /* Frames of three zones freed in one call: every frame goes home to its own zone. */
 static void test_node_frames_stay_home(void **state)
 {
-	struct pmm_config cfg;
+	struct tu_fx *fx = *state;
 	struct pmm_zone_info zi;
 	pmm_t *pmm;
 
-	(void)state;
-	config_nodes(&cfg, PMM_MEMMAP_SPARSE, false);
-	pmm = tu_create(&cfg);
+	config_nodes(tu_fx_contig_config(fx, 4));
+	pmm = tu_fx_create(fx);
 	assert_int_equal(pmm_alloc_contig_range(pmm, 3000, 4000, 0), 0);
 	assert_int_equal(pmm_alloc_contig_range(pmm, 4000, 7000, 0), 0);
 	assert_int_equal(pmm_alloc_contig_range(pmm, 7000, 8000, 0), 0);
@@ -158,38 +138,34 @@ static void test_node_frames_stay_home(void **state)
 		tu_zone(pmm, z, &zi);
 		assert_int_equal(zi.free_pages, zi.managed_pages);
 	}
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
+	fx->pmm = NULL;
 }
 
 /* A contig allocation that would span two zones is refused and changes nothing. */
 static void test_contig_range_spanning_zones(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	pmm_t *pmm;
 
-	(void)state;
-	config_nodes(&cfg, PMM_MEMMAP_SPARSE, false);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	config_nodes(tu_fx_contig_config(fx, 4));
+	pmm = tu_fx_create(fx);
 	assert_int_equal(pmm_alloc_contig_range(pmm, 3900, 4100, 0), -PMM_EINVAL);
 	/* Node 0 on both ends, node 1 in the middle: the ends' zones agree. */
 	assert_int_equal(pmm_alloc_contig_range(pmm, 3900, 7100, 0), -PMM_EINVAL);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
+	fx->pmm = NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dma32_boundary),
-		cmocka_unit_test(test_node_boundary_into_node1),
-		cmocka_unit_test(test_node_boundary_back_to_node0),
-		cmocka_unit_test(test_node_frames_stay_home),
-		cmocka_unit_test(test_contig_range_spanning_zones),
+		TU_CONTIG_TESTS(test_dma32_boundary),
+		TU_CONTIG_TESTS(test_node_boundary_into_node1),
+		TU_CONTIG_TESTS(test_node_boundary_back_to_node0),
+		TU_TEST(test_node_frames_stay_home),
+		TU_TEST(test_contig_range_spanning_zones),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_main(argc, argv, tests);
 }

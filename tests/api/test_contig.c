@@ -4,11 +4,11 @@
  * 5): pmm_free_contig_range on the batched and the per-page path,
  * pmm_free_pages_bulk, pmm_alloc_contig_range / pmm_alloc_contig_pages,
  * pmm_alloc_contig_frozen_range, pmm_alloc_pages_exact's batched tail,
- * folios inside ranges (design.md section 9), and several threads: the
- * reference-drop rule, concurrent frees of one split block, and
- * alloc_contig_range next to ordinary allocations. The white-box half (bad
- * pages, frozen pages, pageblock types, page_ref_sub_testzero) is
- * tests/unit/test_contig_internal.c.
+ * and several threads: the reference-drop rule, concurrent frees of one
+ * split block, and alloc_contig_range next to ordinary allocations. Bad
+ * ranges and bad pages inside ranges are tests/api/test_bad_contig.c; the
+ * white-box half (corrupted pages, frozen pages, pageblock types,
+ * page_ref_sub_testzero) is tests/unit/test_contig_internal.c.
  *
  * Every scenario ends with pmm_check() == 0; most also drain and compare
  * buddyinfo with the fresh instance's, which is the contract's "the memory
@@ -24,80 +24,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Sections of 4 MiB = 1024 frames, so a 64 MiB instance has 16 of them. */
-#define SECTION_SHIFT TU_CONTIG_SECTION_SHIFT
-#define SECTION_PAGES 1024ul
-#define MAX_ORDER TU_CONTIG_MAX_ORDER
-
-/* ------------------------------------------------------------------------
- * Local helpers
- * ------------------------------------------------------------------------ */
-
-static const char *path_name(bool per_page)
-{
-	return per_page ? "per-page" : "batched";
-}
+#define SECTION_PAGES TU_SECTION_PAGES
+#define MAX_ORDER TU_MAX_ORDER
 
 static uint64_t contig_chunks(pmm_t *pmm)
 {
 	return tu_stats(pmm).contig_chunks;
 }
 
-/* Every frame of [pfn, pfn + nr) has refcount @count. */
-static void assert_counts(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, int count)
-{
-	for (unsigned long i = 0; i < nr; i++) {
-		int c = pmm_page_count(tu_page_at(pmm, pfn + i));
-
-		if (c != count)
-			print_message("pfn %#" PRIx64 ": refcount %d, expected %d\n", pfn + i, c,
-				      count);
-		assert_int_equal(c, count);
-	}
-}
-
-/* No bad page was reported since @m (callback and counter). */
-static void assert_no_reports(pmm_t *pmm, struct tu_bad *bad, const struct tu_report_mark *m)
-{
-	uint64_t n = tu_reports_since(pmm, bad, m);
-
-	if (n)
-		print_message("unexpected bad-page report(s): %" PRIu64 ", last \"%s\"\n", n,
-			      bad->last_reason);
-	assert_int_equal(n, 0);
-}
-
-/* Both channels saw exactly @n reports since @m. */
-static void assert_reports_exactly(pmm_t *pmm, struct tu_bad *bad,
-				   const struct tu_report_mark *m, uint64_t n)
-{
-	struct pmm_stats st = tu_stats(pmm);
-
-	assert_int_equal(tu_bad_count(bad) - m->cb, n);
-	assert_int_equal(st.bad_page - m->stat, n);
-}
-
-/* Zone info of the zone that holds @pfn. */
-static void zone_of_pfn(pmm_t *pmm, pmm_pfn_t pfn, struct pmm_zone_info *zi)
-{
-	unsigned int n = pmm_nr_zones(pmm);
-
-	for (unsigned int i = 0; i < n; i++) {
-		tu_zone(pmm, i, zi);
-		if (pfn >= zi->start_pfn && pfn < zi->start_pfn + zi->spanned_pages)
-			return;
-	}
-	fail_msg("pfn %#" PRIx64 " in no zone", pfn);
-}
-
 /* ------------------------------------------------------------------------
  * 1. Ranges across section boundaries (SPARSE and VMEMMAP)
  * ------------------------------------------------------------------------ */
 
-static void section_crossing(enum pmm_memmap_model model)
+static void test_section_crossing(void **state)
 {
+	struct tu_fx *fx = *state;
 	const pmm_pfn_t b = TU_BASE_PFN + 4 * SECTION_PAGES;	/* a section boundary */
 	const struct {
 		pmm_pfn_t start;
@@ -110,91 +51,63 @@ static void section_crossing(enum pmm_memmap_model model)
 		{ b - 2 * SECTION_PAGES + 7, 4 * SECTION_PAGES - 3 },	/* four */
 		{ b + 1, SECTION_PAGES - 1 },			/* up to the next boundary */
 	};
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed;
 
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		pmm_t *pmm;
-		uint64_t managed;
+	for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
+		pmm_pfn_t s = ranges[i].start;
+		unsigned long nr = ranges[i].nr;
+		uint64_t c0;
+		int rc;
 
-		tu_contig_config(&cfg, 64, &bad, model, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
-
-		for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
-			pmm_pfn_t s = ranges[i].start;
-			unsigned long nr = ranges[i].nr;
-			uint64_t c0;
-			int rc;
-
-			rc = pmm_alloc_contig_range(pmm, s, s + nr, PMM_GFP_KERNEL);
-			if (rc)
-				print_message("%s: [%#" PRIx64 ", +%lu): %s\n", path_name(per_page), s,
-					      nr, pmm_strerror(rc));
-			assert_int_equal(rc, 0);
-			assert_counts(pmm, s, nr, 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - nr);
-			tu_check(pmm);
-
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, s, nr);
-			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-			assert_counts(pmm, s, nr, 0);
-			tu_check(pmm);
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		/*
-		 * Split blocks on both sides of the boundary freed by one call:
-		 * the page pointer must be re-derived at the boundary.
-		 */
-		{
-			pmm_pfn_t s = b - SECTION_PAGES;
-			uint64_t c0;
-
-			assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 2 * SECTION_PAGES, 0), 0);
-			/* hold frames on both sides so runs also end inside each section */
-			pmm_get_page(pmm, tu_page_at(pmm, b - 1));
-			pmm_get_page(pmm, tu_page_at(pmm, b + 3));
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, s, 2 * SECTION_PAGES);
-			if (!per_page)
-				assert_int_equal(contig_chunks(pmm) - c0,
-						 tu_ref_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
-							 tu_ref_chunks(b, 3, MAX_ORDER) +
-							 tu_ref_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, b - 1)), 1);
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, b + 3)), 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - 2);
-			tu_check(pmm);
-			pmm_put_page(pmm, tu_page_at(pmm, b - 1));
-			pmm_put_page(pmm, tu_page_at(pmm, b + 3));
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		assert_no_reports(pmm, &bad, &m);
-		tu_assert_conserved(pmm, 0);
+		rc = pmm_alloc_contig_range(pmm, s, s + nr, PMM_GFP_KERNEL);
+		if (rc)
+			print_message("%s: [%#" PRIx64 ", +%lu): %s\n", fx->v.name, s,
+				      nr, pmm_strerror(rc));
+		assert_int_equal(rc, 0);
+		tu_assert_counts(pmm, s, nr, 1);
+		assert_int_equal(tu_free_after_drain(pmm), managed - nr);
 		tu_check(pmm);
-		pmm_destroy(pmm);
+
+		c0 = contig_chunks(pmm);
+		pmm_free_contig_range(pmm, s, nr);
+		assert_int_equal(contig_chunks(pmm) - c0,
+				 fx->v.per_page ? 0 : contig_expected_chunks(s, nr, MAX_ORDER));
+		tu_assert_counts(pmm, s, nr, 0);
+		tu_check(pmm);
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
-}
 
-static void test_section_crossing_sparse(void **state)
-{
-	(void)state;
-	section_crossing(PMM_MEMMAP_SPARSE);
-}
+	/*
+	 * Split blocks on both sides of the boundary freed by one call:
+	 * the page pointer must be re-derived at the boundary.
+	 */
+	{
+		pmm_pfn_t s = b - SECTION_PAGES;
+		uint64_t c0;
 
-static void test_section_crossing_vmemmap(void **state)
-{
-	(void)state;
-	section_crossing(PMM_MEMMAP_VMEMMAP);
+		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 2 * SECTION_PAGES, 0), 0);
+		/* hold frames on both sides so runs also end inside each section */
+		pmm_get_page(pmm, tu_page_at(pmm, b - 1));
+		pmm_get_page(pmm, tu_page_at(pmm, b + 3));
+		c0 = contig_chunks(pmm);
+		pmm_free_contig_range(pmm, s, 2 * SECTION_PAGES);
+		if (!fx->v.per_page)
+			assert_int_equal(contig_chunks(pmm) - c0,
+					 contig_expected_chunks(s, SECTION_PAGES - 1, MAX_ORDER) +
+						 contig_expected_chunks(b, 3, MAX_ORDER) +
+						 contig_expected_chunks(b + 4, SECTION_PAGES - 4, MAX_ORDER));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, b - 1)), 1);
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, b + 3)), 1);
+		assert_int_equal(tu_free_after_drain(pmm), managed - 2);
+		tu_check(pmm);
+		pmm_put_page(pmm, tu_page_at(pmm, b - 1));
+		pmm_put_page(pmm, tu_page_at(pmm, b + 3));
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -204,99 +117,86 @@ static void test_section_crossing_vmemmap(void **state)
 static void test_pfn_zero(void **state)
 {
 	static const unsigned long lens[] = { 1024, 7, 1, 2, 1023, 3 * 1024 + 5 };
+	struct tu_fx *fx = *state;
+	struct tu_list l = { 0 };
+	pmm_pfn_t zero_pfn = 1;
+	pmm_t *pmm;
+	uint64_t managed, c0;
+	size_t n;
 
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		struct tu_list l = { 0 };
-		pmm_pfn_t zero_pfn = 1;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		size_t n;
+	tu_config_region(tu_fx_contig_config(fx, 64), 0, 0, TU_MIB(64) >> 12, 0);
+	pmm = tu_fx_create(fx);
+	assert_non_null(pmm_pfn_to_page(pmm, 0));
+	managed = fx->managed;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_region(&cfg, 0, 0, TU_MIB(64) >> 12, 0);
-		pmm = tu_create(&cfg);
-		assert_non_null(pmm_pfn_to_page(pmm, 0));
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
-
-		/* alloc_contig_range / free_contig_range starting at pfn 0 */
-		for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
-			assert_int_equal(pmm_alloc_contig_range(pmm, 0, lens[i], PMM_GFP_KERNEL), 0);
-			assert_counts(pmm, 0, lens[i], 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - lens[i]);
-			tu_check(pmm);
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, 0, lens[i]);
-			/* 1024 from pfn 0 is one order-10 chunk, 7 is 4 + 2 + 1 */
-			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : tu_ref_chunks(0, lens[i], MAX_ORDER));
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-		if (!per_page) {
-			assert_int_equal(tu_ref_chunks(0, 1024, MAX_ORDER), 1);
-			assert_int_equal(tu_ref_chunks(0, 7, MAX_ORDER), 3);
-		}
-
-		/* the order-10 block at pfn 0 from pmm_alloc_pages, split, freed as a range */
-		n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, MAX_ORDER);
-		assert_int_equal(n, managed >> MAX_ORDER);
-		for (size_t i = 0; i < l.n; i++) {
-			if (tu_pfn(pmm, l.v[i].page) == 0) {
-				struct tu_alloc a = tu_list_take(&l, i);
-
-				zero_pfn = tu_pfn(pmm, a.page);
-				break;
-			}
-		}
-		assert_int_equal(zero_pfn, 0);
-		tu_free_all(pmm, &l);
-		tu_list_free(&l);
-		pmm_split_page(pmm, tu_page_at(pmm, 0), MAX_ORDER);
-		assert_counts(pmm, 0, 1024, 1);
-		/* page 0 keeps a reference: the run starts at pfn 1 */
-		pmm_get_page(pmm, tu_page_at(pmm, 0));
-		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, 0, 1024);
-		assert_int_equal(contig_chunks(pmm) - c0,
-				 per_page ? 0 : tu_ref_chunks(1, 1023, MAX_ORDER));
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, 0)), 1);
-		assert_counts(pmm, 1, 1023, 0);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 1);
+	/* alloc_contig_range / free_contig_range starting at pfn 0 */
+	for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
+		assert_int_equal(pmm_alloc_contig_range(pmm, 0, lens[i], PMM_GFP_KERNEL), 0);
+		tu_assert_counts(pmm, 0, lens[i], 1);
+		assert_int_equal(tu_free_after_drain(pmm), managed - lens[i]);
 		tu_check(pmm);
-		pmm_put_page(pmm, tu_page_at(pmm, 0));
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/* again, with the whole block from pfn 0 in one run */
-		assert_int_equal(pmm_alloc_contig_range(pmm, 0, 1024, 0), 0);
 		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, 0, 1024);
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 1);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/* pmm_alloc_contig_pages in a zone that starts at pfn 0 */
-		{
-			struct pmm_page *p = pmm_alloc_contig_pages(pmm, 1000, 0, -1);
-			pmm_pfn_t pfn;
-
-			assert_non_null(p);
-			pfn = tu_pfn(pmm, p);
-			assert_counts(pmm, pfn, 1000, 1);
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, pfn, 1000);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		assert_no_reports(pmm, &bad, &m);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		pmm_free_contig_range(pmm, 0, lens[i]);
+		/* 1024 from pfn 0 is one order-10 chunk, 7 is 4 + 2 + 1 */
+		assert_int_equal(contig_chunks(pmm) - c0,
+				 fx->v.per_page ? 0 : contig_expected_chunks(0, lens[i], MAX_ORDER));
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+	if (!fx->v.per_page) {
+		assert_int_equal(contig_expected_chunks(0, 1024, MAX_ORDER), 1);
+		assert_int_equal(contig_expected_chunks(0, 7, MAX_ORDER), 3);
+	}
+
+	/* the order-10 block at pfn 0 from pmm_alloc_pages, split, freed as a range */
+	n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, MAX_ORDER);
+	assert_int_equal(n, managed >> MAX_ORDER);
+	for (size_t i = 0; i < l.n; i++) {
+		if (tu_pfn(pmm, l.v[i].page) == 0) {
+			struct tu_alloc a = tu_list_take(&l, i);
+
+			zero_pfn = tu_pfn(pmm, a.page);
+			break;
+		}
+	}
+	assert_int_equal(zero_pfn, 0);
+	tu_free_all(pmm, &l);
+	pmm_split_page(pmm, tu_page_at(pmm, 0), MAX_ORDER);
+	tu_assert_counts(pmm, 0, 1024, 1);
+	/* page 0 keeps a reference: the run starts at pfn 1 */
+	pmm_get_page(pmm, tu_page_at(pmm, 0));
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, 0, 1024);
+	assert_int_equal(contig_chunks(pmm) - c0,
+			 fx->v.per_page ? 0 : contig_expected_chunks(1, 1023, MAX_ORDER));
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, 0)), 1);
+	tu_assert_counts(pmm, 1, 1023, 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 1);
+	tu_check(pmm);
+	pmm_put_page(pmm, tu_page_at(pmm, 0));
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+
+	/* again, with the whole block from pfn 0 in one run */
+	assert_int_equal(pmm_alloc_contig_range(pmm, 0, 1024, 0), 0);
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, 0, 1024);
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 1);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+
+	/* pmm_alloc_contig_pages in a zone that starts at pfn 0 */
+	{
+		struct pmm_page *p = pmm_alloc_contig_pages(pmm, 1000, 0, -1);
+		pmm_pfn_t pfn;
+
+		assert_non_null(p);
+		pfn = tu_pfn(pmm, p);
+		tu_assert_counts(pmm, pfn, 1000, 1);
+		tu_check(pmm);
+		pmm_free_contig_range(pmm, pfn, 1000);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -305,362 +205,162 @@ static void test_pfn_zero(void **state)
 
 static void test_held_pages_end_runs(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
+	pmm_pfn_t pfn;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	/* The brief's case: order 4, an extra reference on page 5. */
+	pfn = tu_alloc_split(pmm, 4);
+	pmm_get_page(pmm, tu_page_at(pmm, pfn + 5));
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 2);
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, pfn, 16);
+	/* runs [0,5) and [6,16): 4+1 and 2+8 */
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 4);
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 1);
+	for (unsigned long i = 0; i < 16; i++)
+		if (i != 5)
+			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + i)), 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 1);
+	tu_check(pmm);
+	pmm_put_page(pmm, tu_page_at(pmm, pfn + 5));
+	assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
-		/* The brief's case: order 4, an extra reference on page 5. */
-		pfn = tu_alloc_split(pmm, 4);
-		pmm_get_page(pmm, tu_page_at(pmm, pfn + 5));
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 2);
+	/* Held pages at both ends and in the middle of an order-9 block, two extra refs on one. */
+	pfn = tu_alloc_split(pmm, 9);
+	{
+		static const unsigned long held[] = { 0, 100, 101, 300, 511 };
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(held); i++)
+			pmm_get_page(pmm, tu_page_at(pmm, pfn + held[i]));
+		pmm_get_page(pmm, tu_page_at(pmm, pfn + 300));
 		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, pfn, 16);
-		/* runs [0,5) and [6,16): 4+1 and 2+8 */
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 4);
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 1);
-		for (unsigned long i = 0; i < 16; i++)
-			if (i != 5)
-				assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + i)), 0);
+		pmm_free_contig_range(pmm, pfn, 512);
+		if (!fx->v.per_page)
+			assert_int_equal(contig_chunks(pmm) - c0,
+					 contig_expected_chunks(pfn + 1, 99, MAX_ORDER) +
+						 contig_expected_chunks(pfn + 102, 198, MAX_ORDER) +
+						 contig_expected_chunks(pfn + 301, 210, MAX_ORDER));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 2);
+		assert_int_equal(tu_free_after_drain(pmm), managed - ARRAY_SIZE(held));
+		tu_check(pmm);
+		/* the second round of puts: only 300 survives it */
+		pmm_free_contig_range(pmm, pfn + 100, 2);
+		pmm_put_page(pmm, tu_page_at(pmm, pfn + 0));
+		pmm_put_page(pmm, tu_page_at(pmm, pfn + 511));
+		pmm_put_page(pmm, tu_page_at(pmm, pfn + 300));
+		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 1);
 		assert_int_equal(tu_free_after_drain(pmm), managed - 1);
 		tu_check(pmm);
-		pmm_put_page(pmm, tu_page_at(pmm, pfn + 5));
-		assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 5)), 0);
-		assert_int_equal(tu_free_after_drain(pmm), managed);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/* Held pages at both ends and in the middle of an order-9 block, two extra refs on one. */
-		pfn = tu_alloc_split(pmm, 9);
-		{
-			static const unsigned long held[] = { 0, 100, 101, 300, 511 };
-
-			for (unsigned int i = 0; i < ARRAY_SIZE(held); i++)
-				pmm_get_page(pmm, tu_page_at(pmm, pfn + held[i]));
-			pmm_get_page(pmm, tu_page_at(pmm, pfn + 300));
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, pfn, 512);
-			if (!per_page)
-				assert_int_equal(contig_chunks(pmm) - c0,
-						 tu_ref_chunks(pfn + 1, 99, MAX_ORDER) +
-							 tu_ref_chunks(pfn + 102, 198, MAX_ORDER) +
-							 tu_ref_chunks(pfn + 301, 210, MAX_ORDER));
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 2);
-			assert_int_equal(tu_free_after_drain(pmm), managed - ARRAY_SIZE(held));
-			tu_check(pmm);
-			/* the second round of puts: only 300 survives it */
-			pmm_free_contig_range(pmm, pfn + 100, 2);
-			pmm_put_page(pmm, tu_page_at(pmm, pfn + 0));
-			pmm_put_page(pmm, tu_page_at(pmm, pfn + 511));
-			pmm_put_page(pmm, tu_page_at(pmm, pfn + 300));
-			assert_int_equal(pmm_page_count(tu_page_at(pmm, pfn + 300)), 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - 1);
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, pfn + 300, 1);
-		}
-		assert_int_equal(tu_free_after_drain(pmm), managed);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		assert_no_reports(pmm, &bad, &m);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		pmm_free_contig_range(pmm, pfn + 300, 1);
 	}
+	assert_int_equal(tu_free_after_drain(pmm), managed);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
- * 5. A compound head is refused
- * ------------------------------------------------------------------------ */
-
-static void test_compound_head_refused(void **state)
-{
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		struct pmm_folio *folio;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
-
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-
-		folio = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
-		assert_non_null(folio);
-		pfn = tu_pfn(pmm, pmm_folio_page(pmm, folio, 0));
-		assert_int_equal(pmm_folio_order(folio), 3);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 8);
-
-		static const unsigned long lens[] = { 8, 1, 16 };
-		for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
-			tu_report_mark(pmm, &bad, &m);
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_range(pmm, pfn, lens[i]);
-			assert_reports_exactly(pmm, &bad, &m, 1);
-			assert_int_equal(bad.last_pfn, pfn);
-			assert_int_equal(contig_chunks(pmm) - c0, 0);
-			assert_int_equal(pmm_folio_ref_count(folio), 1);
-			assert_int_equal(tu_free_after_drain(pmm), managed - 8);
-			assert_int_equal(pmm_leaked_frames(pmm), 0);
-			tu_check(pmm);
-		}
-		tu_report_mark(pmm, &bad, &m);
-		pmm_folio_put(pmm, folio);
-		assert_no_reports(pmm, &bad, &m);
-		tu_buddy_assert_fresh(pmm, &fresh);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
-	}
-}
-
-/*
- * A folio inside a range, not at its first pfn (design.md section 9: "a
- * compound page where order-0 pages are expected" gets a report and the
- * instance stays consistent: pmm_check() passes and no frame is lost
- * except leaked ones, which are counted). Whether the folio is refused
- * (keeps its reference) or leaked whole is the library's choice; losing
- * its tail frames is not.
- */
-static void compound_inside_range(bool per_page, bool from_tail, bool via_bulk)
-{
-	struct pmm_config cfg;
-	struct tu_bad bad = { 0 };
-	struct tu_report_mark m;
-	struct pmm_folio *folio = NULL;
-	struct tu_list other = { 0 };
-	pmm_t *pmm;
-	uint64_t managed, leaked, held;
-	pmm_pfn_t b, s;
-	int refs;
-
-	tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-	cfg.pcp_disable = true;	/* the folio lands where the order-3 hole is */
-	pmm = tu_create(&cfg);
-	managed = pmm_managed_frames(pmm);
-	/* order-5 block, split; its pages [8, 16) become an order-3 folio */
-	b = tu_alloc_split(pmm, 5);
-	pmm_free_contig_range(pmm, b + 8, 8);
-	while (!folio) {
-		struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_KERNEL, 3);
-
-		assert_non_null(f);
-		if (tu_pfn(pmm, pmm_folio_page(pmm, f, 0)) == b + 8)
-			folio = f;
-		else
-			tu_list_push(&other, pmm_folio_page(pmm, f, 0), 3, TU_FOLIO, 0);
-		assert_true(other.n < 100);
-	}
-	tu_free_all(pmm, &other);
-	tu_list_free(&other);
-	assert_int_equal(tu_free_after_drain(pmm), managed - 32);
-	tu_check(pmm);
-
-	/* the whole order-5 span: 8 pages, the folio, 16 pages (or from a folio tail on) */
-	s = from_tail ? b + 9 : b;
-	tu_report_mark(pmm, &bad, &m);
-	if (via_bulk) {
-		/* pmm_free_pages_bulk: pages [0, 8), the folio's head, pages [16, 32) */
-		struct pmm_page *arr[25];
-		unsigned int n = 0;
-
-		for (pmm_pfn_t p = b; p < b + 32; p++)
-			if (p <= b + 8 || p >= b + 16)
-				arr[n++] = tu_page_at(pmm, p);
-		pmm_free_pages_bulk(pmm, arr, n);
-	} else {
-		pmm_free_contig_range(pmm, s, (unsigned long)(b + 32 - s));
-	}
-	refs = pmm_folio_ref_count(folio);
-	leaked = pmm_leaked_frames(pmm);
-	held = (refs > 0 ? 8 : 0) + (from_tail ? 8 : 0);	/* folio; pages [0, 8) */
-	print_message("%s%s, range from %s: %" PRIu64 " reports (last \"%s\"), folio refcount %d, "
-		      "leaked %" PRIu64 "\n", via_bulk ? "free_pages_bulk, " : "", path_name(per_page),
-		      from_tail ? "a folio tail" : "before the folio", tu_reports_since(pmm, &bad, &m),
-		      bad.last_reason, refs, leaked);
-	assert_true(tu_reports_since(pmm, &bad, &m) >= 1);
-	pmm_drain_all_pages(pmm);
-	if (pmm_free_frames(pmm) + leaked + held != managed)
-		print_message("free %" PRIu64 " + leaked %" PRIu64 " + held %" PRIu64
-			      " != managed %" PRIu64 "\n", pmm_free_frames(pmm), leaked, held, managed);
-	tu_check(pmm);
-	tu_assert_conserved(pmm, held);
-	/* the order-0 pages of the range are all free */
-	assert_counts(pmm, b + 16, 16, 0);
-	if (!from_tail) {
-		assert_counts(pmm, b, 8, 0);
-	} else {
-		assert_counts(pmm, b, 8, 1);
-		pmm_free_contig_range(pmm, b, 8);
-		tu_assert_conserved(pmm, held - 8);
-	}
-	if (refs > 0) {
-		pmm_folio_put(pmm, folio);
-		tu_assert_conserved(pmm, 0);
-	}
-	pmm_destroy(pmm);
-}
-
-static void test_compound_inside_range_batched(void **state)
-{
-	(void)state;
-	compound_inside_range(false, false, false);
-}
-
-static void test_compound_inside_range_per_page(void **state)
-{
-	(void)state;
-	compound_inside_range(true, false, false);
-}
-
-static void test_free_pages_bulk_folio_in_run(void **state)
-{
-	(void)state;
-	compound_inside_range(false, false, true);
-}
-
-static void test_range_from_folio_tail_batched(void **state)
-{
-	(void)state;
-	compound_inside_range(false, true, false);
-}
-
-static void test_range_from_folio_tail_per_page(void **state)
-{
-	(void)state;
-	compound_inside_range(true, true, false);
-}
-
-/* ------------------------------------------------------------------------
- * 6. Ranges unaligned at either end
+ * 4. Ranges unaligned at either end
  * ------------------------------------------------------------------------ */
 
 static void test_unaligned_ranges(void **state)
 {
-	struct tu_rng rng;
+	struct tu_fx *fx = *state;
+	struct prng rng;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
+	pmm_pfn_t pfn;
 
-	(void)state;
 	tu_rng_init(&rng, "unaligned_ranges", 6);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	/* The brief's case: [pfn+3, pfn+1000) of a split order-10 block. */
+	pfn = tu_alloc_split(pmm, MAX_ORDER);
+	assert_int_equal(pfn % 1024, 0);
+	c0 = contig_chunks(pmm);
+	pmm_free_contig_range(pmm, pfn + 3, 997);
+	/* 1+4+8+16+32+64+128+256 up to 512, then 256+128+64+32+8 */
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 13);
+	tu_assert_counts(pmm, pfn, 3, 1);
+	tu_assert_counts(pmm, pfn + 3, 997, 0);
+	tu_assert_counts(pmm, pfn + 1000, 24, 1);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 27);
+	tu_check(pmm);
+	pmm_free_contig_range(pmm, pfn + 1000, 24);
+	tu_check(pmm);
+	pmm_free_contig_range(pmm, pfn, 3);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
-		/* The brief's case: [pfn+3, pfn+1000) of a split order-10 block. */
+	/*
+	 * Batched: chunks of an aligned run go to the buddy at once when
+	 * the pcp does not cache their order (order 10), without a drain.
+	 */
+	if (!fx->v.per_page) {
+		struct pmm_zone_info before, after;
+
 		pfn = tu_alloc_split(pmm, MAX_ORDER);
-		assert_int_equal(pfn % 1024, 0);
-		c0 = contig_chunks(pmm);
-		pmm_free_contig_range(pmm, pfn + 3, 997);
-		/* 1+4+8+16+32+64+128+256 up to 512, then 256+128+64+32+8 */
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 13);
-		assert_counts(pmm, pfn, 3, 1);
-		assert_counts(pmm, pfn + 3, 997, 0);
-		assert_counts(pmm, pfn + 1000, 24, 1);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 27);
+		pmm_drain_all_pages(pmm);
+		tu_zone_of_pfn(pmm, pfn, &before);
+		pmm_free_contig_range(pmm, pfn, 1024);
+		tu_zone_of_pfn(pmm, pfn, &after);
+		assert_int_equal(after.nr_free[MAX_ORDER], before.nr_free[MAX_ORDER] + 1);
+		assert_int_equal(after.pcp_pages, before.pcp_pages);
 		tu_check(pmm);
-		pmm_free_contig_range(pmm, pfn + 1000, 24);
-		tu_check(pmm);
-		pmm_free_contig_range(pmm, pfn, 3);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
-
-		/*
-		 * Batched: chunks of an aligned run go to the buddy at once when
-		 * the pcp does not cache their order (order 10), without a drain.
-		 */
-		if (!per_page) {
-			struct pmm_zone_info before, after;
-
-			pfn = tu_alloc_split(pmm, MAX_ORDER);
-			pmm_drain_all_pages(pmm);
-			zone_of_pfn(pmm, pfn, &before);
-			pmm_free_contig_range(pmm, pfn, 1024);
-			zone_of_pfn(pmm, pfn, &after);
-			assert_int_equal(after.nr_free[MAX_ORDER], before.nr_free[MAX_ORDER] + 1);
-			assert_int_equal(after.pcp_pages, before.pcp_pages);
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		/* Random partitions of split order-10 blocks, pieces freed in random order. */
-		for (int round = 0; round < 40; round++) {
-			pmm_pfn_t cut[66];
-			unsigned int ncut = 0, order = 1 + (unsigned int)tu_rand_below(&rng, MAX_ORDER);
-			unsigned long size = 1ul << order;
-			unsigned int idx[66];
-
-			pfn = tu_alloc_split(pmm, order);
-			cut[ncut++] = 0;
-			for (unsigned int k = 0; k < 1 + tu_rand_below(&rng, 16); k++)
-				cut[ncut++] = 1 + tu_rand_below(&rng, size - 1);
-			cut[ncut++] = size;
-			/* sort and dedupe the cuts */
-			for (unsigned int a = 1; a < ncut; a++)
-				for (unsigned int c = a; c > 0 && cut[c - 1] > cut[c]; c--) {
-					pmm_pfn_t t = cut[c];
-
-					cut[c] = cut[c - 1];
-					cut[c - 1] = t;
-				}
-			unsigned int w = 1;
-			for (unsigned int a = 1; a < ncut; a++)
-				if (cut[a] != cut[w - 1])
-					cut[w++] = cut[a];
-			ncut = w;
-			for (unsigned int a = 0; a + 1 < ncut; a++)
-				idx[a] = a;
-			for (unsigned int a = ncut - 1; a > 1; a--) {
-				unsigned int j = (unsigned int)tu_rand_below(&rng, a), t = idx[a - 1];
-
-				idx[a - 1] = idx[j];
-				idx[j] = t;
-			}
-			for (unsigned int a = 0; a + 1 < ncut; a++) {
-				pmm_pfn_t s = pfn + cut[idx[a]];
-				unsigned long nr = (unsigned long)(cut[idx[a] + 1] - cut[idx[a]]);
-
-				c0 = contig_chunks(pmm);
-				pmm_free_contig_range(pmm, s, nr);
-				assert_int_equal(contig_chunks(pmm) - c0,
-						 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-				assert_counts(pmm, s, nr, 0);
-			}
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-
-		assert_no_reports(pmm, &bad, &m);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+
+	/* Random partitions of split order-10 blocks, pieces freed in random order. */
+	for (int round = 0; round < 40; round++) {
+		pmm_pfn_t cut[66];
+		unsigned int ncut = 0, order = 1 + (unsigned int)prng_below(&rng, MAX_ORDER);
+		unsigned long size = 1ul << order;
+		unsigned int idx[66];
+
+		pfn = tu_alloc_split(pmm, order);
+		cut[ncut++] = 0;
+		for (unsigned int k = 0; k < 1 + prng_below(&rng, 16); k++)
+			cut[ncut++] = 1 + prng_below(&rng, size - 1);
+		cut[ncut++] = size;
+		/* sort and dedupe the cuts */
+		for (unsigned int a = 1; a < ncut; a++)
+			for (unsigned int c = a; c > 0 && cut[c - 1] > cut[c]; c--) {
+				pmm_pfn_t t = cut[c];
+
+				cut[c] = cut[c - 1];
+				cut[c - 1] = t;
+			}
+		unsigned int w = 1;
+		for (unsigned int a = 1; a < ncut; a++)
+			if (cut[a] != cut[w - 1])
+				cut[w++] = cut[a];
+		ncut = w;
+		for (unsigned int a = 0; a + 1 < ncut; a++)
+			idx[a] = a;
+		prng_shuffle(&rng, idx, ncut - 1, sizeof(idx[0]));
+		for (unsigned int a = 0; a + 1 < ncut; a++) {
+			pmm_pfn_t s = pfn + cut[idx[a]];
+			unsigned long nr = (unsigned long)(cut[idx[a] + 1] - cut[idx[a]]);
+
+			c0 = contig_chunks(pmm);
+			pmm_free_contig_range(pmm, s, nr);
+			assert_int_equal(contig_chunks(pmm) - c0,
+					 fx->v.per_page ? 0 : contig_expected_chunks(s, nr, MAX_ORDER));
+			tu_assert_counts(pmm, s, nr, 0);
+		}
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
- * 7. Batched and per-page paths agree over seeded random operations
+ * 5. Batched and per-page paths agree over seeded random operations
  * ------------------------------------------------------------------------ */
 
 #define CMP_MIB 64
@@ -708,16 +408,6 @@ static void cmp_compare(struct cmp_ctx *c, const char *when)
 	}
 }
 
-static void shuffle_sz(struct tu_rng *r, size_t *v, size_t n)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = tu_rand_below(r, i), t = v[i - 1];
-
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
-}
-
 static void cmp_get(struct cmp_ctx *c, size_t i)
 {
 	for (int k = 0; k < 2; k++)
@@ -726,13 +416,13 @@ static void cmp_get(struct cmp_ctx *c, size_t i)
 }
 
 /* A random run of held frames starting at or after @from (wrapping); false if none. */
-static bool cmp_pick_held_run(struct cmp_ctx *c, struct tu_rng *r, size_t *s, size_t *n)
+static bool cmp_pick_held_run(struct cmp_ctx *c, struct prng *r, size_t *s, size_t *n)
 {
-	size_t from = tu_rand_below(r, CMP_PAGES);
+	size_t from = prng_below(r, CMP_PAGES);
 
 	for (size_t k = 0; k < CMP_PAGES; k++) {
 		size_t i = (from + k) % CMP_PAGES;
-		size_t max = 1 + tu_rand_below(r, tu_rand_below(r, 4) ? 64 : 2048), len = 0;
+		size_t max = 1 + prng_below(r, prng_below(r, 4) ? 64 : 2048), len = 0;
 
 		if (!c->refs[i])
 			continue;
@@ -745,23 +435,23 @@ static bool cmp_pick_held_run(struct cmp_ctx *c, struct tu_rng *r, size_t *s, si
 	return false;
 }
 
+/* Variants: the memmap model; both paths run in every case. */
 static void test_batched_matches_per_page(void **state)
 {
+	const struct tu_fx *fx = *state;
 	struct cmp_ctx c = { 0 };
 	struct tu_buddy fresh;
-	struct tu_rng rng;
-	enum pmm_memmap_model model;
+	struct prng rng;
 	const int nops = 1500;
 	unsigned long n_alloc = 0, n_busy = 0, n_free = 0, n_get = 0, n_bulk = 0, n_cmp = 0;
 
-	(void)state;
 	tu_rng_init(&rng, "batched_vs_per_page", 7);
-	model = tu_rand_below(&rng, 2) ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
-	print_message("memmap model: %s\n", model == PMM_MEMMAP_SPARSE ? "sparse" : "vmemmap");
 	for (int k = 0; k < 2; k++) {
 		struct pmm_config cfg;
 
-		tu_contig_config(&cfg, CMP_MIB, &c.bad[k], model, k == 1);
+		tu_contig_config(&cfg, CMP_MIB, &c.bad[k]);
+		cfg.memmap = fx->v.memmap;
+		cfg.contig_per_page = k == 1;
 		c.pmm[k] = tu_create(&cfg);
 		assert_int_equal(pmm_managed_frames(c.pmm[k]), CMP_PAGES);
 	}
@@ -770,13 +460,13 @@ static void test_batched_matches_per_page(void **state)
 	assert_non_null(c.refs);
 
 	for (int op = 0; op < nops; op++) {
-		unsigned int kind = (unsigned int)tu_rand_below(&rng, 100);
+		unsigned int kind = (unsigned int)prng_below(&rng, 100);
 		size_t s, n;
 
 		if (kind < 35) {
 			/* alloc_contig_range: short or long, anywhere (section crossings included) */
-			n = 1 + tu_rand_below(&rng, tu_rand_below(&rng, 3) ? 300 : 3000);
-			s = tu_rand_below(&rng, CMP_PAGES - n + 1);
+			n = 1 + prng_below(&rng, prng_below(&rng, 3) ? 300 : 3000);
+			s = prng_below(&rng, CMP_PAGES - n + 1);
 			bool busy = false;
 			for (size_t i = s; i < s + n; i++)
 				busy |= c.refs[i] != 0;
@@ -833,14 +523,14 @@ static void test_batched_matches_per_page(void **state)
 			}
 			if (!cnt)
 				continue;
-			if (tu_rand_below(&rng, 2))
-				shuffle_sz(&rng, idx, cnt);
+			if (prng_below(&rng, 2))
+				prng_shuffle(&rng, idx, cnt, sizeof(idx[0]));
 			for (size_t j = 0; j < cnt; j++)
 				for (int k = 0; k < 2; k++)
 					arr[k][j] = tu_page_at(c.pmm[k], cmp_pfn(idx[j]));
-			if (tu_rand_below(&rng, 2) && cnt > 2) {
+			if (prng_below(&rng, 2) && cnt > 2) {
 				/* a NULL slot: that frame keeps its reference */
-				size_t j = tu_rand_below(&rng, cnt);
+				size_t j = prng_below(&rng, cnt);
 
 				arr[0][j] = arr[1][j] = NULL;
 				idx[j] = SIZE_MAX;
@@ -881,362 +571,257 @@ static void test_batched_matches_per_page(void **state)
 	}
 	assert_int_equal(c.held, 0);
 	cmp_compare(&c, "all freed");
-	for (int k = 0; k < 2; k++) {
-		assert_int_equal(tu_bad_count(&c.bad[k]), 0);
-		assert_int_equal(tu_stats(c.pmm[k]).bad_page, 0);
-		tu_buddy_assert_fresh(c.pmm[k], &fresh);
-		tu_assert_conserved(c.pmm[k], 0);
-		pmm_destroy(c.pmm[k]);
-	}
+	for (int k = 0; k < 2; k++)
+		tu_finish(c.pmm[k], .bad = &c.bad[k], .fresh = &fresh);
 	free(c.refs);
 }
 
 /* ------------------------------------------------------------------------
- * 8. alloc_contig_range: busy pages, success, bad ranges
+ * 6. alloc_contig_range: busy pages, success, frozen ranges
  * ------------------------------------------------------------------------ */
-
-static void snap_pageblocks(pmm_t *pmm, uint64_t out[TU_MAX_ZONES][PMM_MIGRATE_TYPES])
-{
-	memset(out, 0, sizeof(uint64_t) * TU_MAX_ZONES * PMM_MIGRATE_TYPES);
-	for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++) {
-		struct pmm_zone_info zi;
-
-		tu_zone(pmm, z, &zi);
-		memcpy(out[z], zi.nr_pageblocks_mt, sizeof(zi.nr_pageblocks_mt));
-	}
-}
-
-static void assert_pageblocks_equal(pmm_t *pmm, uint64_t a[TU_MAX_ZONES][PMM_MIGRATE_TYPES],
-				    uint64_t b[TU_MAX_ZONES][PMM_MIGRATE_TYPES])
-{
-	int diffs = 0;
-
-	for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++)
-		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++)
-			if (a[z][mt] != b[z][mt]) {
-				print_message("zone %u: %s pageblocks %" PRIu64 " -> %" PRIu64 "\n", z,
-					      pmm_migratetype_name(mt), a[z][mt], b[z][mt]);
-				diffs++;
-			}
-	assert_int_equal(diffs, 0);
-}
 
 static void test_alloc_contig_range_busy(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh, before, after;
-		struct tu_report_mark m;
-		struct tu_list keep = { 0 };
-		uint64_t pb0[TU_MAX_ZONES][PMM_MIGRATE_TYPES], pb1[TU_MAX_ZONES][PMM_MIGRATE_TYPES];
-		pmm_t *pmm;
-		uint64_t managed;
-
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
-
-		/*
-		 * Give pageblocks different migratetypes: unmovable and
-		 * reclaimable requests claim movable pageblocks by fallback.
-		 * Some of those blocks stay allocated, some small pages too.
-		 */
-		for (int i = 0; i < 3; i++) {
-			struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 9);
-			struct pmm_page *q = pmm_alloc_pages(pmm, PMM_GFP_RECLAIMABLE, 9);
-			struct pmm_page *r = pmm_alloc_pages(pmm, PMM_GFP_MOVABLE, 3);
-
-			assert_non_null(p);
-			assert_non_null(q);
-			assert_non_null(r);
-			tu_list_push(&keep, p, 9, TU_PAGES, 0);
-			tu_list_push(&keep, q, 9, TU_PAGES, 0);
-			tu_list_push(&keep, r, 3, TU_PAGES, 0);
-		}
-		/* free every other one so free memory lies in pageblocks of each type */
-		for (size_t i = keep.n; i-- > 0;)
-			if (i % 2) {
-				struct tu_alloc a = tu_list_take(&keep, i);
-
-				tu_free_one(pmm, &a);
-			}
-		pmm_drain_all_pages(pmm);
-		snap_pageblocks(pmm, pb0);
-		{
-			struct pmm_zone_info zi;
-			unsigned int types = 0;
-
-			tu_zone(pmm, 0, &zi);
-			for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
-				types += zi.nr_pageblocks_mt[mt] != 0;
-			print_message("%s: pageblocks unmovable %" PRIu64 " movable %" PRIu64
-				      " reclaimable %" PRIu64 "\n", path_name(per_page),
-				      zi.nr_pageblocks_mt[PMM_MIGRATE_UNMOVABLE],
-				      zi.nr_pageblocks_mt[PMM_MIGRATE_MOVABLE],
-				      zi.nr_pageblocks_mt[PMM_MIGRATE_RECLAIMABLE]);
-			assert_true(types >= 2);
-		}
-
-		/* Each kept block is a busy frame; ranges over it fail and change nothing. */
-		for (size_t i = 0; i < keep.n; i++) {
-			pmm_pfn_t busy = tu_pfn(pmm, keep.v[i].page) + (1u << keep.v[i].order) - 1;
-			const struct {
-				long off;	/* start relative to the busy frame */
-				unsigned long nr;
-			} cases[] = {
-				{ -1500, 3000 }, { 0, 1 }, { 0, 700 }, { -699, 700 }, { -5, 11 },
-			};
-
-			for (unsigned int k = 0; k < ARRAY_SIZE(cases); k++) {
-				pmm_pfn_t s = busy + (pmm_pfn_t)cases[k].off;
-				uint64_t f0;
-				int rc;
-
-				if (s < TU_BASE_PFN || s + cases[k].nr > TU_BASE_PFN + managed)
-					continue;
-				tu_buddy_snap(pmm, &before);
-				f0 = pmm_free_frames(pmm);
-				rc = pmm_alloc_contig_range(pmm, s, s + cases[k].nr, PMM_GFP_KERNEL);
-				assert_int_equal(rc, -PMM_EBUSY);
-				snap_pageblocks(pmm, pb1);
-				assert_pageblocks_equal(pmm, pb0, pb1);
-				tu_buddy_snap(pmm, &after);
-				tu_buddy_assert_equal(&before, &after);
-				assert_int_equal(pmm_free_frames(pmm), f0);
-				tu_check(pmm);
-			}
-		}
-
-		/*
-		 * Only frames inside the range count: a busy frame right next to
-		 * it (same pageblock) is not in the way.
-		 */
-		{
-			pmm_pfn_t x = 0;
-
-			for (pmm_pfn_t cand = TU_BASE_PFN + 300; cand + 300 < TU_BASE_PFN + managed;
-			     cand += 257) {
-				bool clear = true;
-
-				for (size_t i = 0; i < keep.n; i++) {
-					pmm_pfn_t kp = tu_pfn(pmm, keep.v[i].page);
-
-					clear &= kp + (1u << keep.v[i].order) + 200 <= cand ||
-						 kp >= cand + 200;
-				}
-				if (clear) {
-					x = cand;
-					break;
-				}
-			}
-			assert_true(x != 0);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 1, 0), 0);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x + 1, 0), -PMM_EBUSY);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 100, 0), -PMM_EBUSY);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x + 1, x + 101, 0), 0);
-			assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x, 0), 0);
-			assert_counts(pmm, x - 100, 201, 1);
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, x - 100, 201);
-			tu_check(pmm);
-		}
-
-		/* Free the busy pages: the same ranges succeed now. */
-		{
-			pmm_pfn_t busy = tu_pfn(pmm, keep.v[0].page) + 5;
-			pmm_pfn_t s = busy - 1500, e = busy + 1500;
-			uint64_t f0;
-
-			tu_free_all(pmm, &keep);
-			tu_list_free(&keep);
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			if (s < TU_BASE_PFN)
-				s = TU_BASE_PFN;
-			if (e > TU_BASE_PFN + managed)
-				e = TU_BASE_PFN + managed;
-			f0 = tu_free_after_drain(pmm);
-			assert_int_equal(pmm_alloc_contig_range(pmm, s, e, PMM_GFP_KERNEL), 0);
-			assert_counts(pmm, s, (unsigned long)(e - s), 1);
-			/* not free: none of them can be handed out again, and the count says so */
-			assert_int_equal(tu_free_after_drain(pmm), f0 - (e - s));
-			tu_check(pmm);
-			{
-				/* a second take of an overlapping range is busy */
-				assert_int_equal(pmm_alloc_contig_range(pmm, e - 2, e, 0), -PMM_EBUSY);
-				assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 1, 0), -PMM_EBUSY);
-				if (s > TU_BASE_PFN)
-					assert_int_equal(pmm_alloc_contig_range(pmm, s - 1, s + 1, 0),
-							 -PMM_EBUSY);
-				if (e < TU_BASE_PFN + managed)
-					assert_int_equal(pmm_alloc_contig_range(pmm, e - 1, e + 1, 0),
-							 -PMM_EBUSY);
-			}
-			/* and nothing else in the instance hands them out */
-			{
-				struct tu_list all = { 0 };
-
-				tu_fill_exhaust(pmm, &all, PMM_GFP_KERNEL, 0);
-				assert_int_equal(all.n, managed - (e - s));
-				for (size_t i = 0; i < all.n; i++) {
-					pmm_pfn_t p = tu_pfn(pmm, all.v[i].page);
-
-					assert_false(p >= s && p < e);
-				}
-				tu_free_all(pmm, &all);
-				tu_list_free(&all);
-			}
-			tu_check(pmm);
-			pmm_free_contig_range(pmm, s, (unsigned long)(e - s));
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			tu_check(pmm);
-		}
-		tu_buddy_assert_fresh(pmm, &fresh);
-		assert_no_reports(pmm, &bad, &m);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
-	}
-}
-
-static void test_alloc_contig_range_bad_ranges(void **state)
-{
-	struct pmm_config cfg;
-	struct tu_bad bad = { 0 };
-	struct tu_buddy fresh;
-	pmm_t *pmm;
-	uint64_t managed;
-	/* region 0: 4 sections; an absent section; region 1 starts 100 frames into a section */
-	const pmm_pfn_t r0 = TU_BASE_PFN, r0_end = r0 + 4 * SECTION_PAGES;
-	const pmm_pfn_t r1 = r0_end + SECTION_PAGES + 100, r1_end = r1 + 3 * SECTION_PAGES;
-
-	(void)state;
-	tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, false);
-	tu_config_region(&cfg, 0, r0, r0_end - r0, 0);
-	tu_config_region(&cfg, 1, r1, r1_end - r1, 0);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
-	managed = pmm_managed_frames(pmm);
-	assert_int_equal(managed, (r0_end - r0) + (r1_end - r1));
-
-	/* empty and reversed */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0 + 10, r0 + 10, 0), -PMM_EINVAL);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0 + 11, r0 + 10, 0), -PMM_EINVAL);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end + 10, r1_end, 0), -PMM_EINVAL);
-	/* over the absent section between the regions */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end + 10, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end + 5, r0_end + 10, 0), -PMM_ERANGE);
-	/* over the hole inside region 1's first (present) section */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1 - 50, r1 + 50, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1 - 1, r1, 0), -PMM_ERANGE);
-	/* one range covering both regions and the holes */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0, r1_end, 0), -PMM_ERANGE);
-	/* outside memory: below, above, straddling either end */
-	assert_int_equal(pmm_alloc_contig_range(pmm, 0, 10, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0 - 5, r0 + 5, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end - 5, r1_end + 5, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end, r1_end + 1, 0), -PMM_ERANGE);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1_end + (1ull << 30), r1_end + (1ull << 30) + 4, 0),
-			 -PMM_ERANGE);
-	assert_int_equal(tu_free_after_drain(pmm), managed);
-	tu_check(pmm);
-
-	/* right next to the holes, both regions still work */
-	assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end, 0), 0);
-	assert_int_equal(pmm_alloc_contig_range(pmm, r1, r1 + 10, 0), 0);
-	assert_counts(pmm, r0_end - 10, 10, 1);
-	assert_counts(pmm, r1, 10, 1);
-	assert_int_equal(tu_free_after_drain(pmm), managed - 20);
-	tu_check(pmm);
-	pmm_free_contig_range(pmm, r0_end - 10, 10);
-	pmm_free_contig_range(pmm, r1, 10);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	assert_int_equal(tu_bad_count(&bad), 0);
+	struct tu_fx *fx = *state;
+	struct tu_buddy before, after;
+	struct tu_list keep = { 0 };
+	struct tu_pageblocks pb0, pb1;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed;
 
 	/*
-	 * free_contig_range running into holes (design.md section 9): the
-	 * frames outside memory are reported, the managed ones are freed,
-	 * nothing is leaked.
+	 * Give pageblocks different migratetypes: unmovable and
+	 * reclaimable requests claim movable pageblocks by fallback.
+	 * Some of those blocks stay allocated, some small pages too.
 	 */
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct tu_report_mark m;
+	for (int i = 0; i < 3; i++) {
+		struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 9);
+		struct pmm_page *q = pmm_alloc_pages(pmm, PMM_GFP_RECLAIMABLE, 9);
+		struct pmm_page *r = pmm_alloc_pages(pmm, PMM_GFP_MOVABLE, 3);
 
-		/* over the absent section, into region 1's reserved head */
-		assert_int_equal(pmm_alloc_contig_range(pmm, r0_end - 10, r0_end, 0), 0);
-		assert_int_equal(pmm_alloc_contig_range(pmm, r1, r1 + 10, 0), 0);
-		tu_report_mark(pmm, &bad, &m);
-		pmm_free_contig_range(pmm, r0_end - 10, (unsigned long)(r1 + 10 - (r0_end - 10)));
-		assert_true(tu_reports_since(pmm, &bad, &m) >= 1);
-		assert_counts(pmm, r0_end - 10, 10, 0);
-		assert_counts(pmm, r1, 10, 0);
-		/* past the last frame */
-		assert_int_equal(pmm_alloc_contig_range(pmm, r1_end - 10, r1_end, 0), 0);
-		tu_report_mark(pmm, &bad, &m);
-		pmm_free_contig_range(pmm, r1_end - 10, 20);
-		assert_true(tu_reports_since(pmm, &bad, &m) >= 1);
-		assert_counts(pmm, r1_end - 10, 10, 0);
-		assert_int_equal(pmm_leaked_frames(pmm), 0);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
-		/* the second pass uses the other path on a copy of the layout */
-		if (!per_page) {
+		assert_non_null(p);
+		assert_non_null(q);
+		assert_non_null(r);
+		tu_list_push(&keep, p, 9, TU_PAGES, 0);
+		tu_list_push(&keep, q, 9, TU_PAGES, 0);
+		tu_list_push(&keep, r, 3, TU_PAGES, 0);
+	}
+	/* free every other one so free memory lies in pageblocks of each type */
+	for (size_t i = keep.n; i-- > 0;)
+		if (i % 2) {
+			struct tu_alloc a = tu_list_take(&keep, i);
+
+			tu_free_one(pmm, &a);
+		}
+	pmm_drain_all_pages(pmm);
+	tu_pageblocks_snap(pmm, &pb0);
+	{
+		struct pmm_zone_info zi;
+		unsigned int types = 0;
+
+		tu_zone(pmm, 0, &zi);
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
+			types += zi.nr_pageblocks_mt[mt] != 0;
+		print_message("%s: pageblocks unmovable %" PRIu64 " movable %" PRIu64
+			      " reclaimable %" PRIu64 "\n", fx->v.name,
+			      zi.nr_pageblocks_mt[PMM_MIGRATE_UNMOVABLE],
+			      zi.nr_pageblocks_mt[PMM_MIGRATE_MOVABLE],
+			      zi.nr_pageblocks_mt[PMM_MIGRATE_RECLAIMABLE]);
+		assert_true(types >= 2);
+	}
+
+	/* Each kept block is a busy frame; ranges over it fail and change nothing. */
+	for (size_t i = 0; i < keep.n; i++) {
+		pmm_pfn_t busy = tu_pfn(pmm, keep.v[i].page) + (1u << keep.v[i].order) - 1;
+		const struct {
+			long off;	/* start relative to the busy frame */
+			unsigned long nr;
+		} cases[] = {
+			{ -1500, 3000 }, { 0, 1 }, { 0, 700 }, { -699, 700 }, { -5, 11 },
+		};
+
+		for (unsigned int k = 0; k < ARRAY_SIZE(cases); k++) {
+			pmm_pfn_t s = busy + (pmm_pfn_t)cases[k].off;
+			uint64_t f0;
+			int rc;
+
+			if (s < TU_BASE_PFN || s + cases[k].nr > TU_BASE_PFN + managed)
+				continue;
+			tu_buddy_snap(pmm, &before);
+			f0 = pmm_free_frames(pmm);
+			rc = pmm_alloc_contig_range(pmm, s, s + cases[k].nr, PMM_GFP_KERNEL);
+			assert_int_equal(rc, -PMM_EBUSY);
+			tu_pageblocks_snap(pmm, &pb1);
+			tu_pageblocks_assert_equal(&pb0, &pb1);
+			tu_buddy_snap(pmm, &after);
+			tu_buddy_assert_equal(&before, &after);
+			assert_int_equal(pmm_free_frames(pmm), f0);
 			tu_check(pmm);
-			pmm_destroy(pmm);
-			cfg.contig_per_page = true;
-			pmm = tu_create(&cfg);
 		}
 	}
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+
+	/*
+	 * Only frames inside the range count: a busy frame right next to
+	 * it (same pageblock) is not in the way.
+	 */
+	{
+		pmm_pfn_t x = 0;
+
+		for (pmm_pfn_t cand = TU_BASE_PFN + 300; cand + 300 < TU_BASE_PFN + managed;
+		     cand += 257) {
+			bool clear = true;
+
+			for (size_t i = 0; i < keep.n; i++) {
+				pmm_pfn_t kp = tu_pfn(pmm, keep.v[i].page);
+
+				clear &= kp + (1u << keep.v[i].order) + 200 <= cand ||
+					 kp >= cand + 200;
+			}
+			if (clear) {
+				x = cand;
+				break;
+			}
+		}
+		assert_true(x != 0);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 1, 0), 0);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x + 1, 0), -PMM_EBUSY);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x, x + 100, 0), -PMM_EBUSY);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x + 1, x + 101, 0), 0);
+		assert_int_equal(pmm_alloc_contig_range(pmm, x - 100, x, 0), 0);
+		tu_assert_counts(pmm, x - 100, 201, 1);
+		tu_check(pmm);
+		pmm_free_contig_range(pmm, x - 100, 201);
+		tu_check(pmm);
+	}
+
+	/* Free the busy pages: the same ranges succeed now. */
+	{
+		pmm_pfn_t busy = tu_pfn(pmm, keep.v[0].page) + 5;
+		pmm_pfn_t s = busy - 1500, e = busy + 1500;
+		uint64_t f0;
+
+		tu_free_all(pmm, &keep);
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		if (s < TU_BASE_PFN)
+			s = TU_BASE_PFN;
+		if (e > TU_BASE_PFN + managed)
+			e = TU_BASE_PFN + managed;
+		f0 = tu_free_after_drain(pmm);
+		assert_int_equal(pmm_alloc_contig_range(pmm, s, e, PMM_GFP_KERNEL), 0);
+		tu_assert_counts(pmm, s, (unsigned long)(e - s), 1);
+		/* not free: none of them can be handed out again, and the count says so */
+		assert_int_equal(tu_free_after_drain(pmm), f0 - (e - s));
+		tu_check(pmm);
+		{
+			/* a second take of an overlapping range is busy */
+			assert_int_equal(pmm_alloc_contig_range(pmm, e - 2, e, 0), -PMM_EBUSY);
+			assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 1, 0), -PMM_EBUSY);
+			if (s > TU_BASE_PFN)
+				assert_int_equal(pmm_alloc_contig_range(pmm, s - 1, s + 1, 0),
+						 -PMM_EBUSY);
+			if (e < TU_BASE_PFN + managed)
+				assert_int_equal(pmm_alloc_contig_range(pmm, e - 1, e + 1, 0),
+						 -PMM_EBUSY);
+		}
+		/* and nothing else in the instance hands them out */
+		{
+			struct tu_list all = { 0 };
+
+			tu_fill_exhaust(pmm, &all, PMM_GFP_KERNEL, 0);
+			assert_int_equal(all.n, managed - (e - s));
+			for (size_t i = 0; i < all.n; i++) {
+				pmm_pfn_t p = tu_pfn(pmm, all.v[i].page);
+
+				assert_false(p >= s && p < e);
+			}
+			tu_free_all(pmm, &all);
+		}
+		tu_check(pmm);
+		pmm_free_contig_range(pmm, s, (unsigned long)(e - s));
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		tu_check(pmm);
+	}
+	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
+}
+
+/*
+ * alloc_contig_range over a busy page fails with -PMM_EBUSY and puts every
+ * pageblock back to its migratetype; once the page is free it succeeds.
+ */
+static void test_contig_range_busy(void **state)
+{
+	struct pmm_config cfg;
+	struct tu_bad bad;
+	struct tu_buddy fresh;
+	struct pmm_zone_info before, after;
+	pmm_t *pmm;
+	struct pmm_page *p;
+	pmm_pfn_t pfn;
+	uint64_t f0;
+
+	(void)state;
+	tu_config(&cfg, 64, &bad);
+	pmm = tu_create(&cfg);
+	tu_buddy_snap(pmm, &fresh);
+	p = pmm_alloc_pages(pmm, PMM_GFP_MOVABLE, 0);
+	assert_non_null(p);
+	pfn = tu_pfn(pmm, p);
+	tu_zone(pmm, 0, &before);
+	f0 = pmm_free_frames(pmm);
+	pmm_pfn_t start = pfn > TU_BASE_PFN + 700 ? pfn - 700 : TU_BASE_PFN;
+	assert_int_equal(pmm_alloc_contig_range(pmm, start, pfn + 300, PMM_GFP_KERNEL), -PMM_EBUSY);
+	tu_zone(pmm, 0, &after);
+	assert_memory_equal(before.nr_pageblocks_mt, after.nr_pageblocks_mt,
+			    sizeof(before.nr_pageblocks_mt));
+	assert_int_equal(after.nr_pageblocks_mt[PMM_MIGRATE_ISOLATE], 0);
+	assert_int_equal(tu_free_after_drain(pmm), f0);
+	assert_int_equal(pmm_page_count(p), 1);
+	tu_check(pmm);
+
+	pmm_free_pages(pmm, p, 0);
+	assert_int_equal(pmm_alloc_contig_range(pmm, start, pfn + 300, PMM_GFP_KERNEL), 0);
+	for (pmm_pfn_t x = start; x < pfn + 300; x++)
+		assert_int_equal(pmm_page_count(pmm_pfn_to_page(pmm, x)), 1);
+	assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm) - (pfn + 300 - start));
+	tu_check(pmm);
+	pmm_free_contig_range(pmm, start, pfn + 300 - start);
+	tu_finish(pmm, .fresh = &fresh);
 }
 
 /* pmm_alloc_contig_frozen_range + pmm_free_contig_frozen_range through the API */
 static void test_frozen_range_api(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		const pmm_pfn_t b = TU_BASE_PFN + 5 * SECTION_PAGES;
-		const struct {
-			pmm_pfn_t s;
-			unsigned long nr;
-		} ranges[] = { { b - 3, 7 }, { b - SECTION_PAGES, 1024 }, { b - 600, 1900 }, { b, 1 } };
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
+	const pmm_pfn_t b = TU_BASE_PFN + 5 * SECTION_PAGES;
+	const struct {
+		pmm_pfn_t s;
+		unsigned long nr;
+	} ranges[] = { { b - 3, 7 }, { b - SECTION_PAGES, 1024 }, { b - 600, 1900 }, { b, 1 } };
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
-			pmm_pfn_t s = ranges[i].s;
-			unsigned long nr = ranges[i].nr;
+	for (unsigned int i = 0; i < ARRAY_SIZE(ranges); i++) {
+		pmm_pfn_t s = ranges[i].s;
+		unsigned long nr = ranges[i].nr;
 
-			assert_int_equal(pmm_alloc_contig_frozen_range(pmm, s, s + nr, 0), 0);
-			/* frozen: refcount 0, yet not free */
-			assert_counts(pmm, s, nr, 0);
-			assert_int_equal(tu_free_after_drain(pmm), managed - nr);
-			assert_int_equal(pmm_alloc_contig_range(pmm, s, s + nr, 0), -PMM_EBUSY);
-			tu_check(pmm);
-			c0 = contig_chunks(pmm);
-			pmm_free_contig_frozen_range(pmm, s, nr);
-			assert_int_equal(contig_chunks(pmm) - c0,
-					 per_page ? 0 : tu_ref_chunks(s, nr, MAX_ORDER));
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-		assert_int_equal(tu_bad_count(&bad), 0);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		assert_int_equal(pmm_alloc_contig_frozen_range(pmm, s, s + nr, 0), 0);
+		/* frozen: refcount 0, yet not free */
+		tu_assert_counts(pmm, s, nr, 0);
+		assert_int_equal(tu_free_after_drain(pmm), managed - nr);
+		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + nr, 0), -PMM_EBUSY);
+		tu_check(pmm);
+		c0 = contig_chunks(pmm);
+		pmm_free_contig_frozen_range(pmm, s, nr);
+		assert_int_equal(contig_chunks(pmm) - c0,
+				 fx->v.per_page ? 0 : contig_expected_chunks(s, nr, MAX_ORDER));
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
- * 9. alloc_contig_pages
+ * 7. alloc_contig_pages
  * ------------------------------------------------------------------------ */
 
 static void take_and_give_back(pmm_t *pmm, unsigned long nr, const struct tu_buddy *fresh,
@@ -1250,7 +835,7 @@ static void take_and_give_back(pmm_t *pmm, unsigned long nr, const struct tu_bud
 		print_message("alloc_contig_pages(%lu) failed\n", nr);
 	assert_non_null(p);
 	pfn = tu_pfn(pmm, p);
-	assert_counts(pmm, pfn, nr, 1);
+	tu_assert_counts(pmm, pfn, nr, 1);
 	assert_int_equal(tu_free_after_drain(pmm), managed - held_before - nr);
 	tu_check(pmm);
 	pmm_free_contig_range(pmm, pfn, nr);
@@ -1269,7 +854,7 @@ static void test_alloc_contig_pages(void **state)
 	uint64_t managed;
 
 	(void)state;
-	tu_contig_config(&cfg, 256, &bad, PMM_MEMMAP_SPARSE, false);
+	tu_contig_config(&cfg, 256, &bad);
 	pmm = tu_create(&cfg);
 	tu_buddy_snap(pmm, &fresh);
 	managed = pmm_managed_frames(pmm);
@@ -1304,7 +889,7 @@ static void test_alloc_contig_pages(void **state)
 		pfn = tu_pfn(pmm, p);
 		for (int i = 0; i < 3; i++)
 			assert_false(at[i] >= pfn && at[i] < pfn + 16384);
-		assert_counts(pmm, pfn, 16384, 1);
+		tu_assert_counts(pmm, pfn, 16384, 1);
 		/* with three quarters blocked, a second one cannot be found */
 		assert_null(pmm_alloc_contig_pages(pmm, 16384, PMM_GFP_KERNEL | PMM_GFP_NOWARN, -1));
 		assert_int_equal(tu_free_after_drain(pmm), managed - 16384 - 3);
@@ -1315,188 +900,168 @@ static void test_alloc_contig_pages(void **state)
 		for (int i = 0; i < 3; i++)
 			pmm_put_page(pmm, held[i]);
 	}
-	tu_buddy_assert_fresh(pmm, &fresh);
-	assert_int_equal(tu_bad_count(&bad), 0);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .bad = &bad, .fresh = &fresh);
 }
 
 /* ------------------------------------------------------------------------
- * 10. free_pages_bulk
+ * 8. free_pages_bulk
  * ------------------------------------------------------------------------ */
 
 static void test_free_pages_bulk(void **state)
 {
-	struct tu_rng rng;
+	struct tu_fx *fx = *state;
+	struct prng rng;
+	struct tu_report_mark m;
+	struct pmm_page *arr[600];
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
+	pmm_pfn_t pfn;
 
-	(void)state;
 	tu_rng_init(&rng, "free_pages_bulk", 10);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct tu_report_mark m;
-		struct pmm_page *arr[600];
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		pmm_pfn_t pfn;
+	tu_report_mark(pmm, &fx->bad, &m);
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-		tu_report_mark(pmm, &bad, &m);
+	/* sorted: one aligned run of 256 is one chunk */
+	pfn = tu_alloc_split(pmm, 8);
+	for (int i = 0; i < 256; i++)
+		arr[i] = tu_page_at(pmm, pfn + i);
+	c0 = contig_chunks(pmm);
+	pmm_free_pages_bulk(pmm, arr, 256);
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 1);
+	tu_assert_counts(pmm, pfn, 256, 0);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
-		/* sorted: one aligned run of 256 is one chunk */
-		pfn = tu_alloc_split(pmm, 8);
-		for (int i = 0; i < 256; i++)
-			arr[i] = tu_page_at(pmm, pfn + i);
-		c0 = contig_chunks(pmm);
-		pmm_free_pages_bulk(pmm, arr, 256);
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 1);
-		assert_counts(pmm, pfn, 256, 0);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
+	/* shuffled: every page freed once */
+	pfn = tu_alloc_split(pmm, 9);
+	for (int i = 0; i < 512; i++)
+		arr[i] = tu_page_at(pmm, pfn + i);
+	prng_shuffle(&rng, arr, 512, sizeof(arr[0]));
+	pmm_free_pages_bulk(pmm, arr, 512);
+	tu_assert_counts(pmm, pfn, 512, 0);
+	tu_check(pmm);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
-		/* shuffled: every page freed once */
-		pfn = tu_alloc_split(pmm, 9);
-		for (int i = 0; i < 512; i++)
-			arr[i] = tu_page_at(pmm, pfn + i);
-		tu_shuffle(&rng, (void **)arr, 512);
-		pmm_free_pages_bulk(pmm, arr, 512);
-		assert_counts(pmm, pfn, 512, 0);
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
+	/* pages from pmm_alloc_pages_bulk, some slots NULL, freed in two orders */
+	for (int variant = 0; variant < 2; variant++) {
+		struct pmm_page *nulled[600];
+		unsigned int nn = 0;
 
-		/* pages from pmm_alloc_pages_bulk, some slots NULL, freed in two orders */
-		for (int variant = 0; variant < 2; variant++) {
-			struct pmm_page *nulled[600];
-			unsigned int nn = 0;
-
-			memset(arr, 0, sizeof(arr));
-			assert_int_equal(pmm_alloc_pages_bulk(pmm, 0, 600, arr), 600);
-			if (variant)
-				tu_shuffle(&rng, (void **)arr, 600);
-			for (int i = 0; i < 600; i += 1 + (int)tu_rand_below(&rng, 20)) {
-				nulled[nn++] = arr[i];
-				arr[i] = NULL;
-			}
-			assert_int_equal(tu_free_after_drain(pmm), managed - 600);
-			pmm_free_pages_bulk(pmm, arr, 600);
-			assert_int_equal(tu_free_after_drain(pmm), managed - nn);
-			for (unsigned int i = 0; i < nn; i++)
-				assert_int_equal(pmm_page_count(nulled[i]), 1);
-			tu_check(pmm);
-			for (unsigned int i = 0; i < nn; i++)
-				pmm_put_page(pmm, nulled[i]);
-			tu_check(pmm);
-			tu_buddy_assert_fresh(pmm, &fresh);
-		}
-		/* an all-NULL array and an empty one do nothing */
 		memset(arr, 0, sizeof(arr));
-		pmm_free_pages_bulk(pmm, arr, 600);
-		pmm_free_pages_bulk(pmm, arr, 0);
-		pmm_free_pages_bulk(pmm, NULL, 5);
-		assert_no_reports(pmm, &bad, &m);
-
-		/*
-		 * One page twice: reported exactly once, never freed twice.
-		 * Adjacent duplicate, far duplicate, duplicate at the start,
-		 * duplicate in a shuffled array.
-		 */
-		for (int variant = 0; variant < 4; variant++) {
-			unsigned int n = 64, dup = 17;
-
-			pfn = tu_alloc_split(pmm, 6);
-			for (unsigned int i = 0; i < n; i++)
-				arr[i] = tu_page_at(pmm, pfn + i);
-			switch (variant) {
-			case 0:	/* ..., 17, 17, 18, ... */
-				memmove(&arr[dup + 1], &arr[dup], (n - dup) * sizeof(arr[0]));
-				break;
-			case 1:	/* at the end */
-				arr[n] = arr[dup];
-				break;
-			case 2:	/* at the start */
-				memmove(&arr[1], &arr[0], n * sizeof(arr[0]));
-				arr[0] = tu_page_at(pmm, pfn + dup);
-				break;
-			default:
-				arr[n] = arr[dup];
-				tu_shuffle(&rng, (void **)arr, n + 1);
-				break;
-			}
-			tu_report_mark(pmm, &bad, &m);
-			pmm_free_pages_bulk(pmm, arr, n + 1);
-			if (tu_reports_since(pmm, &bad, &m) != 1)
-				print_message("%s: duplicate variant %d: %" PRIu64 " reports\n",
-					      path_name(per_page), variant, tu_reports_since(pmm, &bad, &m));
-			assert_reports_exactly(pmm, &bad, &m, 1);
-			assert_int_equal(bad.last_pfn, pfn + dup);
-			assert_counts(pmm, pfn, n, 0);
-			assert_int_equal(pmm_leaked_frames(pmm), 0);
-			tu_check(pmm);
-			assert_int_equal(tu_free_after_drain(pmm), managed);
-			tu_buddy_assert_fresh(pmm, &fresh);
+		assert_int_equal(pmm_alloc_pages_bulk(pmm, 0, 600, arr), 600);
+		if (variant)
+			prng_shuffle(&rng, arr, 600, sizeof(arr[0]));
+		for (int i = 0; i < 600; i += 1 + (int)prng_below(&rng, 20)) {
+			nulled[nn++] = arr[i];
+			arr[i] = NULL;
 		}
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		assert_int_equal(tu_free_after_drain(pmm), managed - 600);
+		pmm_free_pages_bulk(pmm, arr, 600);
+		assert_int_equal(tu_free_after_drain(pmm), managed - nn);
+		for (unsigned int i = 0; i < nn; i++)
+			assert_int_equal(pmm_page_count(nulled[i]), 1);
+		tu_check(pmm);
+		for (unsigned int i = 0; i < nn; i++)
+			pmm_put_page(pmm, nulled[i]);
+		tu_check(pmm);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
+	/* an all-NULL array and an empty one do nothing */
+	memset(arr, 0, sizeof(arr));
+	pmm_free_pages_bulk(pmm, arr, 600);
+	pmm_free_pages_bulk(pmm, arr, 0);
+	pmm_free_pages_bulk(pmm, NULL, 5);
+	tu_assert_reports(pmm, &fx->bad, &m, 0, NULL);
+
+	/*
+	 * One page twice: reported exactly once, never freed twice.
+	 * Adjacent duplicate, far duplicate, duplicate at the start,
+	 * duplicate in a shuffled array.
+	 */
+	for (int variant = 0; variant < 4; variant++) {
+		unsigned int n = 64, dup = 17;
+
+		pfn = tu_alloc_split(pmm, 6);
+		for (unsigned int i = 0; i < n; i++)
+			arr[i] = tu_page_at(pmm, pfn + i);
+		switch (variant) {
+		case 0:	/* ..., 17, 17, 18, ... */
+			memmove(&arr[dup + 1], &arr[dup], (n - dup) * sizeof(arr[0]));
+			break;
+		case 1:	/* at the end */
+			arr[n] = arr[dup];
+			break;
+		case 2:	/* at the start */
+			memmove(&arr[1], &arr[0], n * sizeof(arr[0]));
+			arr[0] = tu_page_at(pmm, pfn + dup);
+			break;
+		default:
+			arr[n] = arr[dup];
+			prng_shuffle(&rng, arr, n + 1, sizeof(arr[0]));
+			break;
+		}
+		tu_report_mark(pmm, &fx->bad, &m);
+		pmm_free_pages_bulk(pmm, arr, n + 1);
+		if (tu_reports_since(pmm, &fx->bad, &m) != 1)
+			print_message("%s: duplicate variant %d: %" PRIu64 " reports\n",
+				      fx->v.name, variant, tu_reports_since(pmm, &fx->bad, &m));
+		tu_assert_reports(pmm, &fx->bad, &m, 1, NULL);
+		assert_int_equal(fx->bad.last_pfn, pfn + dup);
+		tu_assert_counts(pmm, pfn, n, 0);
+		assert_int_equal(pmm_leaked_frames(pmm), 0);
+		tu_check(pmm);
+		assert_int_equal(tu_free_after_drain(pmm), managed);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
+	}
+	tu_finish(pmm);
 }
 
 /* ------------------------------------------------------------------------
- * 12. alloc_pages_exact frees its tail through the batched path
+ * 9. alloc_pages_exact frees its tail through the batched path
  * ------------------------------------------------------------------------ */
 
 static void test_alloc_pages_exact_tail_batched(void **state)
 {
-	(void)state;
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		pmm_t *pmm;
-		uint64_t managed, c0;
-		void *a;
-		pmm_pfn_t pfn;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = tu_fx_contig(fx, 64);
+	uint64_t managed = fx->managed, c0;
+	void *a;
+	pmm_pfn_t pfn;
 
-		tu_contig_config(&cfg, 64, &bad, PMM_MEMMAP_SPARSE, per_page);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		managed = pmm_managed_frames(pmm);
-
-		c0 = contig_chunks(pmm);
-		a = pmm_alloc_pages_exact(pmm, 5 * pmm_page_size(pmm), PMM_GFP_KERNEL);
-		assert_non_null(a);
-		pfn = tu_pfn(pmm, pmm_virt_to_page(pmm, a));
-		assert_int_equal(pfn % 8, 0);
-		/* the 3-page tail [5, 8) is chunks of 1 and 2 */
-		if (per_page) {
-			assert_int_equal(contig_chunks(pmm) - c0, 0);
-		} else {
-			assert_true(contig_chunks(pmm) > c0);
-			assert_int_equal(contig_chunks(pmm) - c0, 2);
-		}
-		assert_counts(pmm, pfn, 5, 1);
-		assert_counts(pmm, pfn + 5, 3, 0);
-		assert_int_equal(tu_free_after_drain(pmm), managed - 5);
-		tu_check(pmm);
-		c0 = contig_chunks(pmm);
-		pmm_free_pages_exact(pmm, a, 5 * pmm_page_size(pmm));
-		assert_int_equal(contig_chunks(pmm) - c0, per_page ? 0 : 2);	/* 4 + 1 */
-		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
-		assert_int_equal(tu_bad_count(&bad), 0);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+	c0 = contig_chunks(pmm);
+	a = pmm_alloc_pages_exact(pmm, 5 * pmm_page_size(pmm), PMM_GFP_KERNEL);
+	assert_non_null(a);
+	pfn = tu_pfn(pmm, pmm_virt_to_page(pmm, a));
+	assert_int_equal(pfn % 8, 0);
+	/* the 3-page tail [5, 8) is chunks of 1 and 2 */
+	if (fx->v.per_page) {
+		assert_int_equal(contig_chunks(pmm) - c0, 0);
+	} else {
+		assert_true(contig_chunks(pmm) > c0);
+		assert_int_equal(contig_chunks(pmm) - c0, 2);
 	}
+	tu_assert_counts(pmm, pfn, 5, 1);
+	tu_assert_counts(pmm, pfn + 5, 3, 0);
+	assert_int_equal(tu_free_after_drain(pmm), managed - 5);
+	tu_check(pmm);
+	c0 = contig_chunks(pmm);
+	pmm_free_pages_exact(pmm, a, 5 * pmm_page_size(pmm));
+	assert_int_equal(contig_chunks(pmm) - c0, fx->v.per_page ? 0 : 2);	/* 4 + 1 */
+	tu_check(pmm);
+	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
 }
 
 /* ------------------------------------------------------------------------
- * 13. Threads: the non-locked last-reference drop
+ * 10. Threads: the non-locked last-reference drop
  * ------------------------------------------------------------------------ */
 
 #define NTHREADS 4
+
+/* The instance of a threads scenario: a pcp set per thread (tu_threads sets the CPU). */
+static pmm_t *threads_instance(struct tu_fx *fx, uint64_t mib)
+{
+	tu_config_cpus(tu_fx_contig_config(fx, mib), NTHREADS);
+	return tu_fx_create(fx);
+}
 #define SHARE_ROUNDS 4000
 #define WORDS_PER_SLOT 8
 
@@ -1514,11 +1079,6 @@ struct share_ctx {
 	atomic_ulong handed;	/* references handed to other threads */
 	atomic_ulong dropped;	/* references dropped by receivers */
 	uint64_t seed;
-};
-
-struct share_arg {
-	struct share_ctx *ctx;
-	unsigned int id;
 };
 
 static void q_push(struct ref_queue *q, struct pmm_page *p, atomic_ulong *errors)
@@ -1583,24 +1143,23 @@ static void consume_queue(struct share_ctx *c, unsigned int id)
 	}
 }
 
-static void *share_thread(void *arg)
+static void share_thread(void *arg, unsigned int id)
 {
-	struct share_arg *a = arg;
-	struct share_ctx *c = a->ctx;
-	uint64_t x = c->seed ^ (a->id * 0x9e3779b97f4a7c15ull);
+	struct share_ctx *c = arg;
+	struct prng rng;
 
-	tu_set_cpu(a->id);
+	prng_init(&rng, c->seed, id);
 	for (int round = 0; round < SHARE_ROUNDS; round++) {
+		uint64_t x = prng_next(&rng);
 		struct pmm_page *p;
 		uint64_t *w;
 		unsigned int others;
 		bool drop_first;
 
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		p = pmm_alloc_pages(c->pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0);
 		if (!p) {
 			/* everything is out in queues: make room by consuming */
-			consume_queue(c, a->id);
+			consume_queue(c, id);
 			continue;
 		}
 		w = pmm_page_address(c->pmm, p);
@@ -1618,73 +1177,52 @@ static void *share_thread(void *arg)
 			pmm_get_page(c->pmm, p);
 		if (drop_first) {
 			/* our own drop goes before the others see the page: never the last */
-			holder_touch(c, p, a->id);
+			holder_touch(c, p, id);
 			pmm_put_page(c->pmm, p);
 		}
 		for (unsigned int k = 1; k <= others; k++) {
-			q_push(&c->q[(a->id + k) % NTHREADS], p, &c->errors);
+			q_push(&c->q[(id + k) % NTHREADS], p, &c->errors);
 			atomic_fetch_add(&c->handed, 1);
 		}
 		if (!drop_first) {
 			/* our drop races with the receivers': any of them may be the last */
-			holder_touch(c, p, a->id);
+			holder_touch(c, p, id);
 			pmm_put_page(c->pmm, p);
 		}
 		if ((x >> 16) % 3 == 0)
-			consume_queue(c, a->id);
+			consume_queue(c, id);
 	}
 	pthread_barrier_wait(&c->produced);
-	consume_queue(c, a->id);
-	return NULL;
+	consume_queue(c, id);
 }
 
 static void test_threads_shared_references(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_bad bad = { 0 };
-	struct share_ctx c;
-	struct share_arg args[NTHREADS];
-	pthread_t th[NTHREADS];
-	struct tu_rng rng;
+	struct tu_fx *fx = *state;
+	struct share_ctx c = { 0 };
+	struct prng rng;
 	pmm_t *pmm;
 
-	(void)state;
 	tu_rng_init(&rng, "threads_shared_references", 13);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_cpus(&cfg, NTHREADS);
-		pmm = tu_create(&cfg);
-		memset(&c, 0, sizeof(c));
-		c.pmm = pmm;
-		c.seed = tu_rand(&rng);
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_mutex_init(&c.q[i].lock, NULL);
-		pthread_barrier_init(&c.produced, NULL, NTHREADS);
-		for (unsigned int i = 0; i < NTHREADS; i++) {
-			args[i] = (struct share_arg){ .ctx = &c, .id = i };
-			assert_int_equal(pthread_create(&th[i], NULL, share_thread, &args[i]), 0);
-		}
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_join(th[i], NULL);
-		pthread_barrier_destroy(&c.produced);
-		for (int i = 0; i < NTHREADS; i++) {
-			assert_int_equal(c.q[i].n, 0);
-			free(c.q[i].v);
-			pthread_mutex_destroy(&c.q[i].lock);
-		}
-		print_message("%s: %lu references handed over, %lu dropped\n", path_name(per_page),
-			      atomic_load(&c.handed), atomic_load(&c.dropped));
-		assert_int_equal(atomic_load(&c.errors), 0);
-		assert_int_equal(atomic_load(&c.handed), atomic_load(&c.dropped));
-		assert_true(atomic_load(&c.handed) > SHARE_ROUNDS);
-		pmm_drain_all_pages(pmm);
-		tu_check(pmm);
-		assert_int_equal(pmm_free_frames(pmm), pmm_managed_frames(pmm));
-		assert_int_equal(tu_bad_count(&bad), 0);
-		assert_int_equal(tu_stats(pmm).bad_page, 0);
-		assert_int_equal(pmm_leaked_frames(pmm), 0);
-		pmm_destroy(pmm);
+	pmm = threads_instance(fx, 16);
+	c.pmm = pmm;
+	c.seed = prng_next(&rng);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_mutex_init(&c.q[i].lock, NULL);
+	pthread_barrier_init(&c.produced, NULL, NTHREADS);
+	tu_threads_run(NTHREADS, share_thread, &c);
+	pthread_barrier_destroy(&c.produced);
+	for (int i = 0; i < NTHREADS; i++) {
+		assert_int_equal(c.q[i].n, 0);
+		free(c.q[i].v);
+		pthread_mutex_destroy(&c.q[i].lock);
 	}
+	print_message("%s: %lu references handed over, %lu dropped\n", fx->v.name,
+		      atomic_load(&c.handed), atomic_load(&c.dropped));
+	assert_int_equal(atomic_load(&c.errors), 0);
+	assert_int_equal(atomic_load(&c.handed), atomic_load(&c.dropped));
+	assert_true(atomic_load(&c.handed) > SHARE_ROUNDS);
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /*
@@ -1704,17 +1242,10 @@ struct cf_ctx {
 	atomic_ulong errors;
 };
 
-struct cf_arg {
-	struct cf_ctx *ctx;
-	unsigned int id;
-};
-
-static void *cf_thread(void *arg)
+static void cf_thread(void *arg, unsigned int id)
 {
-	struct cf_arg *a = arg;
-	struct cf_ctx *c = a->ctx;
+	struct cf_ctx *c = arg;
 
-	tu_set_cpu(a->id);
 	for (int round = 0; round < CF_ROUNDS; round++) {
 		pthread_barrier_wait(&c->start);
 		if (c->shared) {
@@ -1726,86 +1257,76 @@ static void *cf_thread(void *arg)
 				if (!w || pmm_page_count(p) < 1)
 					atomic_fetch_add(&c->errors, 1);
 				else
-					w[a->id] = round;
+					w[id] = round;
 			}
 			pmm_free_contig_range(c->pmm, c->pfn, c->cut[NTHREADS]);
 		} else {
-			pmm_free_contig_range(c->pmm, c->pfn + c->cut[a->id],
-					      c->cut[a->id + 1] - c->cut[a->id]);
+			pmm_free_contig_range(c->pmm, c->pfn + c->cut[id],
+					      c->cut[id + 1] - c->cut[id]);
 		}
 		pthread_barrier_wait(&c->done);
 	}
-	return NULL;
+}
+
+static void concurrent_free_contig(struct tu_fx *fx, bool shared)
+{
+	struct tu_threads threads;
+	struct prng rng;
+	struct cf_ctx c = { 0 };
+	pmm_t *pmm;
+
+	tu_rng_init(&rng, "threads_concurrent_free_contig", 14);
+	pmm = threads_instance(fx, 16);
+	c.pmm = pmm;
+	c.shared = shared;
+	pthread_barrier_init(&c.start, NULL, NTHREADS + 1);
+	pthread_barrier_init(&c.done, NULL, NTHREADS + 1);
+	tu_threads_start(&threads, NTHREADS, cf_thread, &c);
+	for (int round = 0; round < CF_ROUNDS; round++) {
+		unsigned int order = 4 + (unsigned int)prng_below(&rng, MAX_ORDER - 3);
+		unsigned long size = 1ul << order;
+
+		c.pfn = tu_alloc_split(pmm, order);
+		c.cut[0] = 0;
+		c.cut[NTHREADS] = size;
+		for (int i = 1; i < NTHREADS; i++) {
+			/* unaligned, increasing cuts */
+			c.cut[i] = c.cut[i - 1] +
+				   prng_below(&rng, (size - c.cut[i - 1]) / 2 + 1);
+		}
+		if (shared)
+			for (unsigned long i = 0; i < size; i++)
+				for (int k = 1; k < NTHREADS; k++)
+					pmm_get_page(pmm, tu_page_at(pmm, c.pfn + i));
+		pthread_barrier_wait(&c.start);
+		pthread_barrier_wait(&c.done);
+		tu_assert_counts(pmm, c.pfn, size, 0);
+		if (round % 16 == 0) {
+			tu_check(pmm);
+			assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
+		}
+	}
+	tu_threads_join(&threads);
+	pthread_barrier_destroy(&c.start);
+	pthread_barrier_destroy(&c.done);
+	print_message("%s, %s ranges: done\n", fx->v.name,
+		      shared ? "shared" : "disjoint");
+	assert_int_equal(atomic_load(&c.errors), 0);
+	assert_int_equal(tu_bad_count(&fx->bad), 0);
+	assert_int_equal(tu_stats(pmm).bad_page, 0);
+	tu_check(pmm);
+	assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 static void test_threads_concurrent_free_contig(void **state)
 {
-	struct tu_rng rng;
+	concurrent_free_contig(*state, false);
+}
 
-	(void)state;
-	tu_rng_init(&rng, "threads_concurrent_free_contig", 14);
-	for (int mode = 0; mode < 4; mode++) {
-		bool per_page = mode & 1, shared = mode & 2;
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct cf_ctx c;
-		struct cf_arg args[NTHREADS];
-		pthread_t th[NTHREADS];
-		pmm_t *pmm;
-
-		tu_contig_config(&cfg, 16, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_cpus(&cfg, NTHREADS);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		memset(&c, 0, sizeof(c));
-		c.pmm = pmm;
-		c.shared = shared;
-		pthread_barrier_init(&c.start, NULL, NTHREADS + 1);
-		pthread_barrier_init(&c.done, NULL, NTHREADS + 1);
-		for (unsigned int i = 0; i < NTHREADS; i++) {
-			args[i] = (struct cf_arg){ .ctx = &c, .id = i };
-			assert_int_equal(pthread_create(&th[i], NULL, cf_thread, &args[i]), 0);
-		}
-		for (int round = 0; round < CF_ROUNDS; round++) {
-			unsigned int order = 4 + (unsigned int)tu_rand_below(&rng, MAX_ORDER - 3);
-			unsigned long size = 1ul << order;
-
-			c.pfn = tu_alloc_split(pmm, order);
-			c.cut[0] = 0;
-			c.cut[NTHREADS] = size;
-			for (int i = 1; i < NTHREADS; i++) {
-				/* unaligned, increasing cuts */
-				c.cut[i] = c.cut[i - 1] +
-					   tu_rand_below(&rng, (size - c.cut[i - 1]) / 2 + 1);
-			}
-			if (shared)
-				for (unsigned long i = 0; i < size; i++)
-					for (int k = 1; k < NTHREADS; k++)
-						pmm_get_page(pmm, tu_page_at(pmm, c.pfn + i));
-			pthread_barrier_wait(&c.start);
-			pthread_barrier_wait(&c.done);
-			assert_counts(pmm, c.pfn, size, 0);
-			if (round % 16 == 0) {
-				tu_check(pmm);
-				assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
-			}
-		}
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_join(th[i], NULL);
-		pthread_barrier_destroy(&c.start);
-		pthread_barrier_destroy(&c.done);
-		print_message("%s, %s ranges: done\n", path_name(per_page),
-			      shared ? "shared" : "disjoint");
-		assert_int_equal(atomic_load(&c.errors), 0);
-		assert_int_equal(tu_bad_count(&bad), 0);
-		assert_int_equal(tu_stats(pmm).bad_page, 0);
-		tu_check(pmm);
-		assert_int_equal(tu_free_after_drain(pmm), pmm_managed_frames(pmm));
-		tu_buddy_assert_fresh(pmm, &fresh);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
-	}
+static void test_threads_concurrent_free_contig_shared(void **state)
+{
+	concurrent_free_contig(*state, true);
 }
 
 /*
@@ -1824,23 +1345,18 @@ struct ac_ctx {
 	atomic_ulong errors, taken, busy;
 };
 
-struct ac_arg {
-	struct ac_ctx *ctx;
-	unsigned int id;
-};
-
-static void *ac_thread(void *arg)
+static void ac_thread(void *arg, unsigned int id)
 {
-	struct ac_arg *a = arg;
-	struct ac_ctx *c = a->ctx;
-	uint64_t x = c->seed ^ ((a->id + 1) * 0x9e3779b97f4a7c15ull);
+	struct ac_ctx *c = arg;
 	struct pmm_page *held[256] = { 0 };
 	unsigned int held_order[256] = { 0 };
+	struct prng rng;
 
-	tu_set_cpu(a->id);
+	prng_init(&rng, c->seed, id);
 	for (int round = 0; round < AC_ROUNDS; round++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		if (a->id < 2) {
+		uint64_t x = prng_next(&rng);
+
+		if (id < 2) {
 			unsigned long nr = 1 + (unsigned long)(x % 1500);
 			pmm_pfn_t s = TU_BASE_PFN + (x >> 16) % (2 * c->half - nr);
 			int rc = pmm_alloc_contig_range(c->pmm, s, s + nr, 0);
@@ -1876,81 +1392,55 @@ static void *ac_thread(void *arg)
 	for (unsigned int i = 0; i < 256; i++)
 		if (held[i])
 			pmm_free_pages(c->pmm, held[i], held_order[i]);
-	return NULL;
 }
 
 static void test_threads_alloc_contig_range(void **state)
 {
-	struct tu_rng rng;
+	struct tu_fx *fx = *state;
+	struct prng rng;
+	struct ac_ctx c = { 0 };
+	pmm_t *pmm;
 
-	(void)state;
 	tu_rng_init(&rng, "threads_alloc_contig_range", 15);
-	for (int per_page = 0; per_page <= 1; per_page++) {
-		struct pmm_config cfg;
-		struct tu_bad bad = { 0 };
-		struct tu_buddy fresh;
-		struct ac_ctx c;
-		struct ac_arg args[NTHREADS];
-		pthread_t th[NTHREADS];
-		pmm_t *pmm;
+	pmm = threads_instance(fx, 32);
+	c.pmm = pmm;
+	c.seed = prng_next(&rng);
+	c.half = (unsigned long)(pmm_managed_frames(pmm) / 2);
+	tu_threads_run(NTHREADS, ac_thread, &c);
+	print_message("%s: %lu ranges taken, %lu busy\n", fx->v.name,
+		      atomic_load(&c.taken), atomic_load(&c.busy));
+	assert_int_equal(atomic_load(&c.errors), 0);
+	assert_true(atomic_load(&c.taken) > 0);
+	assert_int_equal(tu_bad_count(&fx->bad), 0);
+	tu_check(pmm);
+	for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++) {
+		struct pmm_zone_info zi;
 
-		tu_contig_config(&cfg, 32, &bad, PMM_MEMMAP_SPARSE, per_page);
-		tu_config_cpus(&cfg, NTHREADS);
-		pmm = tu_create(&cfg);
-		tu_buddy_snap(pmm, &fresh);
-		memset(&c, 0, sizeof(c));
-		c.pmm = pmm;
-		c.seed = tu_rand(&rng);
-		c.half = (unsigned long)(pmm_managed_frames(pmm) / 2);
-		for (unsigned int i = 0; i < NTHREADS; i++) {
-			args[i] = (struct ac_arg){ .ctx = &c, .id = i };
-			assert_int_equal(pthread_create(&th[i], NULL, ac_thread, &args[i]), 0);
-		}
-		for (int i = 0; i < NTHREADS; i++)
-			pthread_join(th[i], NULL);
-		print_message("%s: %lu ranges taken, %lu busy\n", path_name(per_page),
-			      atomic_load(&c.taken), atomic_load(&c.busy));
-		assert_int_equal(atomic_load(&c.errors), 0);
-		assert_true(atomic_load(&c.taken) > 0);
-		assert_int_equal(tu_bad_count(&bad), 0);
-		tu_check(pmm);
-		for (unsigned int z = 0; z < pmm_nr_zones(pmm); z++) {
-			struct pmm_zone_info zi;
-
-			tu_zone(pmm, z, &zi);
-			assert_int_equal(zi.nr_pageblocks_mt[PMM_MIGRATE_ISOLATE], 0);
-		}
-		tu_buddy_assert_fresh(pmm, &fresh);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		tu_zone(pmm, z, &zi);
+		assert_int_equal(zi.nr_pageblocks_mt[PMM_MIGRATE_ISOLATE], 0);
 	}
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_section_crossing_sparse),
-		cmocka_unit_test(test_section_crossing_vmemmap),
-		cmocka_unit_test(test_pfn_zero),
-		cmocka_unit_test(test_held_pages_end_runs),
-		cmocka_unit_test(test_compound_head_refused),
-		cmocka_unit_test(test_compound_inside_range_batched),
-		cmocka_unit_test(test_compound_inside_range_per_page),
-		cmocka_unit_test(test_free_pages_bulk_folio_in_run),
-		cmocka_unit_test(test_range_from_folio_tail_batched),
-		cmocka_unit_test(test_range_from_folio_tail_per_page),
-		cmocka_unit_test(test_unaligned_ranges),
-		cmocka_unit_test(test_batched_matches_per_page),
-		cmocka_unit_test(test_alloc_contig_range_busy),
-		cmocka_unit_test(test_alloc_contig_range_bad_ranges),
-		cmocka_unit_test(test_frozen_range_api),
+		TU_CONTIG_TESTS(test_section_crossing),
+		TU_CONTIG_TESTS(test_pfn_zero),
+		TU_CONTIG_TESTS(test_held_pages_end_runs),
+		TU_CONTIG_TESTS(test_unaligned_ranges),
+		TU_MEMMAP_TESTS(test_batched_matches_per_page),
+		TU_CONTIG_TESTS(test_alloc_contig_range_busy),
+		cmocka_unit_test(test_contig_range_busy),
+		TU_CONTIG_TESTS(test_frozen_range_api),
 		cmocka_unit_test(test_alloc_contig_pages),
-		cmocka_unit_test(test_free_pages_bulk),
-		cmocka_unit_test(test_alloc_pages_exact_tail_batched),
-		cmocka_unit_test(test_threads_shared_references),
-		cmocka_unit_test(test_threads_concurrent_free_contig),
-		cmocka_unit_test(test_threads_alloc_contig_range),
+		TU_CONTIG_TESTS(test_free_pages_bulk),
+		TU_CONTIG_TESTS(test_alloc_pages_exact_tail_batched),
+		TU_CONTIG_TESTS(test_threads_shared_references),
+		TU_CONTIG_TESTS(test_threads_concurrent_free_contig),
+		TU_CONTIG_TESTS(test_threads_concurrent_free_contig_shared),
+		TU_CONTIG_TESTS(test_threads_alloc_contig_range),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_main(argc, argv, tests);
 }

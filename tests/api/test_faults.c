@@ -27,103 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define SECTION_SHIFT 22	/* 1024-frame sections */
-
-/* ------------------------------------------------------------------------
- * A counting metadata allocator: every live block with its size, so that
- * a leak, a free of a foreign pointer or a free with the wrong size shows.
- * ------------------------------------------------------------------------ */
-
-#define META_TAB 16384
-
-struct meta_ctx {
-	pthread_mutex_t lock;
-	long live;		/* blocks allocated and not freed */
-	size_t live_bytes;
-	long allocs, frees;
-	long bad_frees;		/* unknown pointer or size mismatch */
-	long n;
-	struct {
-		void *p;
-		size_t size;
-	} tab[META_TAB];
-};
-
-static struct meta_ctx meta = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void *meta_alloc_cb(void *arg, size_t size)
-{
-	struct meta_ctx *m = arg;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	pthread_mutex_lock(&m->lock);
-	if (m->n == META_TAB) {
-		pthread_mutex_unlock(&m->lock);
-		munmap(p, size);
-		return NULL;
-	}
-	m->tab[m->n].p = p;
-	m->tab[m->n].size = size;
-	m->n++;
-	m->live++;
-	m->live_bytes += size;
-	m->allocs++;
-	pthread_mutex_unlock(&m->lock);
-	return p;
-}
-
-static void meta_free_cb(void *arg, void *p, size_t size)
-{
-	struct meta_ctx *m = arg;
-	long i;
-
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->n; i++)
-		if (m->tab[i].p == p)
-			break;
-	if (i == m->n || m->tab[i].size != size) {
-		m->bad_frees++;
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
-	m->tab[i] = m->tab[--m->n];
-	m->live--;
-	m->live_bytes -= size;
-	m->frees++;
-	pthread_mutex_unlock(&m->lock);
-	munmap(p, size);
-}
-
-static void meta_reset(void)
-{
-	pthread_mutex_lock(&meta.lock);
-	assert_int_equal(meta.live, 0);
-	meta.live_bytes = 0;
-	meta.allocs = meta.frees = meta.bad_frees = 0;
-	meta.n = 0;
-	pthread_mutex_unlock(&meta.lock);
-}
-
-static long meta_live(void)
-{
-	long n;
-
-	pthread_mutex_lock(&meta.lock);
-	n = meta.live;
-	pthread_mutex_unlock(&meta.lock);
-	return n;
-}
-
-static void meta_install(struct pmm_config *cfg)
-{
-	cfg->meta_alloc = meta_alloc_cb;
-	cfg->meta_free = meta_free_cb;
-	cfg->meta_arg = &meta;
-}
+/* Every metadata block the instances allocate, counted (testutil's tu_meta). */
+static struct tu_meta meta = TU_META_INIT;
 
 /* ------------------------------------------------------------------------
  * Small helpers
@@ -150,60 +55,7 @@ static void disarm(pmm_t *pmm, enum pmm_fault_kind kind)
 
 static uint64_t injected(pmm_t *pmm)
 {
-	struct pmm_stats st;
-
-	pmm_stats_get(pmm, &st);
-	return st.fault_injected;
-}
-
-static uint64_t bad_pages(pmm_t *pmm)
-{
-	struct pmm_stats st;
-
-	pmm_stats_get(pmm, &st);
-	return st.bad_page;
-}
-
-/* Pageblocks per migratetype, per zone. */
-struct pb_snap {
-	unsigned int nr;
-	uint64_t mt[TU_MAX_ZONES][PMM_MIGRATE_TYPES];
-};
-
-static void pb_snap(pmm_t *pmm, struct pb_snap *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->nr = pmm_nr_zones(pmm);
-	for (unsigned int z = 0; z < s->nr; z++) {
-		struct pmm_zone_info zi;
-
-		tu_zone(pmm, z, &zi);
-		memcpy(s->mt[z], zi.nr_pageblocks_mt, sizeof(s->mt[z]));
-	}
-}
-
-static void pb_assert_equal(const struct pb_snap *a, const struct pb_snap *b)
-{
-	int diffs = 0;
-
-	assert_int_equal(a->nr, b->nr);
-	for (unsigned int z = 0; z < a->nr; z++)
-		for (int mt = 0; mt < PMM_MIGRATE_TYPES; mt++)
-			if (a->mt[z][mt] != b->mt[z][mt]) {
-				print_message("zone %u: %s pageblocks %" PRIu64 " -> %" PRIu64 "\n", z,
-					      pmm_migratetype_name(mt), a->mt[z][mt], b->mt[z][mt]);
-				diffs++;
-			}
-	assert_int_equal(diffs, 0);
-}
-
-static uint64_t list_frames(const struct tu_list *l)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < l->n; i++)
-		n += 1ull << l->v[i].order;
-	return n;
+	return tu_stats(pmm).fault_injected;
 }
 
 /* A runtime-sweep instance: 32 MiB, 4 MiB sections, quiet, counted reports. */
@@ -213,22 +65,16 @@ static pmm_t *sweep_instance(struct tu_bad *bad, bool pcp)
 
 	tu_bad_reset(bad);
 	tu_config(&cfg, 32, bad);
-	cfg.section_shift = SECTION_SHIFT;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	cfg.pcp_disable = !pcp;
 	return tu_create(&cfg);
 }
 
-/* The end of every runtime test: nothing held, nothing leaked, no reports. */
-static void finish(pmm_t *pmm, struct tu_bad *bad)
+/* The same for a case of TU_PCP_TESTS. */
+static pmm_t *sweep_variant(struct tu_fx *fx)
 {
-	tu_assert_conserved(pmm, 0);
-	assert_int_equal(pmm_leaked_frames(pmm), 0);
-	if (tu_bad_count(bad))
-		print_message("unexpected bad-page report: \"%s\"\n", bad->last_reason);
-	assert_int_equal(tu_bad_count(bad), 0);
-	assert_int_equal(bad_pages(pmm), 0);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_fx_config(fx, 32)->section_shift = TU_SECTION_SHIFT;
+	return tu_fx_create(fx);
 }
 
 /* ------------------------------------------------------------------------
@@ -275,7 +121,7 @@ struct variant {
 static void v_sparse(struct pmm_config *cfg)
 {
 	tu_config(cfg, 16, NULL);
-	cfg->section_shift = SECTION_SHIFT;
+	cfg->section_shift = TU_SECTION_SHIFT;
 }
 
 static void v_vmemmap(struct pmm_config *cfg)
@@ -307,7 +153,7 @@ static void v_tiny_sections_vmemmap(struct pmm_config *cfg)
 static void v_multi_node(struct pmm_config *cfg)
 {
 	tu_config(cfg, 16, NULL);
-	cfg->section_shift = SECTION_SHIFT;
+	cfg->section_shift = TU_SECTION_SHIFT;
 	tu_config_region(cfg, 0, 0xff000, 8192, 0);
 	tu_config_region(cfg, 1, 0x101800, 2048, 1);
 	tu_config_region(cfg, 2, 0x103000, 3000, 2);
@@ -328,7 +174,7 @@ static void *user_buf;
 static void v_user_backing(struct pmm_config *cfg)
 {
 	tu_config(cfg, 8, NULL);
-	cfg->section_shift = SECTION_SHIFT;
+	cfg->section_shift = TU_SECTION_SHIFT;
 	cfg->backing = PMM_BACKING_USER;
 	cfg->user_base = user_buf;
 	cfg->user_size = USER_BYTES;
@@ -362,17 +208,17 @@ static unsigned int create_sweep(const struct variant *v)
 
 		assert_true(n < 5000);
 		v->make(&cfg);
-		meta_install(&cfg);
+		tu_meta_install(&cfg, &meta);
 		cfg.fault[PMM_FAULT_META_ALLOC] = attr_nth(n, 1);
 		fd0_ensure_open();
 		pmm = (pmm_t *)(uintptr_t)0x1;	/* must be overwritten */
 		rc = pmm_create(&cfg, &pmm);
 		if (rc == -PMM_ENOMEM) {
 			assert_null(pmm);
-			if (meta_live())
+			if (tu_meta_live(&meta))
 				print_message("%s: N=%u: %ld metadata blocks (%zu bytes) leaked\n",
-					      v->name, n, meta_live(), meta.live_bytes);
-			assert_int_equal(meta_live(), 0);
+					      v->name, n, tu_meta_live(&meta), meta.live_bytes);
+			assert_int_equal(tu_meta_live(&meta), 0);
 			assert_int_equal(meta.bad_frees, 0);
 			continue;
 		}
@@ -402,25 +248,24 @@ static unsigned int create_sweep(const struct variant *v)
 	 */
 	{
 		pmm_pfn_t s = pmm_get_config(pmm)->regions[0].start_pfn;
-		struct pb_snap b0, b1;
+		struct tu_pageblocks b0, b1;
 
-		pb_snap(pmm, &b0);
+		tu_pageblocks_snap(pmm, &b0);
 		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 3, PMM_GFP_KERNEL), -PMM_ENOMEM);
 		assert_int_equal(injected(pmm), 1);
-		pb_snap(pmm, &b1);
-		pb_assert_equal(&b0, &b1);
+		tu_pageblocks_snap(pmm, &b1);
+		tu_pageblocks_assert_equal(&b0, &b1);
 		tu_assert_conserved(pmm, 0);
 		assert_int_equal(pmm_alloc_contig_range(pmm, s, s + 3, PMM_GFP_KERNEL), 0);
 		assert_int_equal(injected(pmm), 1);
 		tu_assert_conserved(pmm, 3);
 		pmm_free_contig_range(pmm, s, 3);
 	}
-	tu_assert_conserved(pmm, 0);
-	assert_true(meta_live() > 0);
-	pmm_destroy(pmm);
-	assert_int_equal(meta_live(), 0);
+	assert_true(tu_meta_live(&meta) > 0);
+	tu_finish(pmm);
+	assert_int_equal(tu_meta_live(&meta), 0);
 	assert_int_equal(meta.bad_frees, 0);
-	meta_reset();
+	tu_meta_reset(&meta);
 	return n - 1;
 }
 
@@ -430,7 +275,7 @@ static void test_create_sweep(void **state)
 	user_buf = mmap(NULL, USER_BYTES, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	assert_true(user_buf != MAP_FAILED);
-	meta_reset();
+	tu_meta_reset(&meta);
 	for (unsigned int i = 0; i < ARRAY_SIZE(variants); i++) {
 		unsigned int n = create_sweep(&variants[i]);
 
@@ -464,8 +309,7 @@ static void test_create_sweep_default_allocator(void **state)
 				continue;
 			}
 			assert_int_equal(rc, 0);
-			tu_assert_conserved(pmm, 0);
-			pmm_destroy(pmm);
+			tu_finish(pmm);
 			break;
 		}
 		assert_true(n >= variants[i].min_meta);
@@ -492,11 +336,11 @@ static void test_create_fault_fds(void **state)
 			assert_int_equal(fstat(0, &st0), 0);
 			fds = fd_count();
 			fv[i]->make(&cfg);
-			meta_install(&cfg);
+			tu_meta_install(&cfg, &meta);
 			cfg.fault[PMM_FAULT_META_ALLOC] = attr_nth(n, 1);
 			rc = pmm_create(&cfg, &pmm);
 			if (rc == 0) {
-				pmm_destroy(pmm);
+				tu_finish(pmm);
 				assert_int_equal(fd_count(), fds);
 				break;
 			}
@@ -509,7 +353,7 @@ static void test_create_fault_fds(void **state)
 					 fv[i]->name, n, fds, fd_count());
 		}
 	}
-	meta_reset();
+	tu_meta_reset(&meta);
 }
 
 /* ------------------------------------------------------------------------
@@ -517,114 +361,88 @@ static void test_create_fault_fds(void **state)
  * ------------------------------------------------------------------------ */
 
 /*
- * pmm_alloc_pages / pmm_alloc_pages_node, orders 0..max_order: the
+ * One allocation of an order sweep, checked (refcount 1, the right order)
+ * and recorded in @held; @retry: the same call once the attribute is
+ * cleared. Return: false when it failed.
+ */
+typedef bool sweep_alloc_fn(pmm_t *pmm, unsigned int order, bool retry, struct tu_list *held);
+
+/* pmm_alloc_pages / pmm_alloc_pages_node, alternating, with mixed migratetypes. */
+static bool sweep_pages(pmm_t *pmm, unsigned int o, bool retry, struct tu_list *held)
+{
+	pmm_gfp_t gfp = (o % 3 == 1 ? PMM_GFP_MOVABLE : PMM_GFP_KERNEL) | PMM_GFP_NOWARN;
+	struct pmm_page *p;
+
+	if (retry)
+		p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, o);
+	else
+		p = o % 2 ? pmm_alloc_pages_node(pmm, 0, gfp, o) : pmm_alloc_pages(pmm, gfp, o);
+	if (!p)
+		return false;
+	assert_int_equal(pmm_page_count(p), 1);
+	tu_list_push(held, p, o, TU_PAGES, 0);
+	return true;
+}
+
+static bool sweep_folios(pmm_t *pmm, unsigned int o, bool retry, struct tu_list *held)
+{
+	struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | (retry ? 0 : PMM_GFP_NOWARN), o);
+
+	if (!f)
+		return false;
+	assert_int_equal(pmm_folio_order(f), o);
+	assert_int_equal(pmm_folio_ref_count(f), 1);
+	tu_list_push(held, pmm_folio_page(pmm, f, 0), o, TU_FOLIO, 0);
+	return true;
+}
+
+/*
+ * Orders 0..max_order (largest first if @down) through @alloc: the
  * sequence makes max_order + 1 eligible calls; call N fails, nothing else.
  */
+static void order_sweep(struct tu_fx *fx, sweep_alloc_fn *alloc, bool down)
+{
+	pmm_t *pmm = sweep_variant(fx);
+	const unsigned int maxo = pmm_get_config(pmm)->max_order;
+	const unsigned int calls = maxo + 1;
+
+	for (unsigned int n = 1; n <= calls + 2; n++) {
+		struct tu_list held = { 0 };
+		unsigned int fails = 0, failed_order = UINT32_MAX;
+		uint64_t inj0 = injected(pmm);
+
+		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
+		for (unsigned int k = 0; k <= maxo; k++) {
+			unsigned int o = down ? maxo - k : k;
+
+			if (!alloc(pmm, o, false, &held)) {
+				fails++;
+				failed_order = o;
+				tu_assert_conserved(pmm, tu_list_frames(&held));
+			}
+		}
+		assert_int_equal(fails, n <= calls);
+		if (fails)
+			assert_int_equal(failed_order, down ? maxo - (n - 1) : n - 1);
+		assert_int_equal(injected(pmm) - inj0, fails);
+		tu_assert_conserved(pmm, tu_list_frames(&held));
+		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
+		if (fails)
+			assert_true(alloc(pmm, failed_order, true, &held));
+		tu_free_all(pmm, &held);
+		tu_assert_conserved(pmm, 0);
+	}
+	tu_finish(pmm, .bad = &fx->bad);
+}
+
 static void test_sweep_alloc_pages(void **state)
 {
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		const unsigned int maxo = pmm_get_config(pmm)->max_order;
-		const unsigned int calls = maxo + 1;
-
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			struct tu_list held = { 0 };
-			unsigned int fails = 0, failed_order = UINT32_MAX;
-			uint64_t inj0 = injected(pmm);
-
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			for (unsigned int o = 0; o <= maxo; o++) {
-				pmm_gfp_t gfp = (o % 3 == 1 ? PMM_GFP_MOVABLE : PMM_GFP_KERNEL) |
-						PMM_GFP_NOWARN;
-				struct pmm_page *p = o % 2 ? pmm_alloc_pages_node(pmm, 0, gfp, o)
-							   : pmm_alloc_pages(pmm, gfp, o);
-
-				if (!p) {
-					fails++;
-					failed_order = o;
-					tu_assert_conserved(pmm, list_frames(&held));
-					continue;
-				}
-				assert_int_equal(pmm_page_count(p), 1);
-				tu_list_push(&held, p, o, TU_PAGES, 0);
-			}
-			assert_int_equal(fails, n <= calls);
-			if (fails)
-				assert_int_equal(failed_order, n - 1);
-			assert_int_equal(injected(pmm) - inj0, fails);
-			tu_assert_conserved(pmm, list_frames(&held));
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			if (fails) {
-				struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, failed_order);
-
-				assert_non_null(p);
-				tu_list_push(&held, p, failed_order, TU_PAGES, 0);
-			}
-			tu_free_all(pmm, &held);
-			tu_list_free(&held);
-			tu_assert_conserved(pmm, 0);
-		}
-		finish(pmm, &bad);
-	}
+	order_sweep(*state, sweep_pages, false);
 }
 
 static void test_sweep_folio_alloc(void **state)
 {
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		const unsigned int maxo = pmm_get_config(pmm)->max_order;
-		const unsigned int calls = maxo + 1;
-
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			struct tu_list held = { 0 };
-			unsigned int fails = 0, failed_order = UINT32_MAX;
-			uint64_t inj0 = injected(pmm);
-
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			for (unsigned int k = 0; k <= maxo; k++) {
-				unsigned int o = maxo - k;	/* largest first this time */
-				struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | PMM_GFP_NOWARN, o);
-
-				if (!f) {
-					fails++;
-					failed_order = o;
-					tu_assert_conserved(pmm, list_frames(&held));
-					continue;
-				}
-				assert_int_equal(pmm_folio_order(f), o);
-				assert_int_equal(pmm_folio_ref_count(f), 1);
-				tu_list_push(&held, pmm_folio_page(pmm, f, 0), o, TU_FOLIO, 0);
-			}
-			assert_int_equal(fails, n <= calls);
-			if (fails)
-				assert_int_equal(failed_order, maxo - (n - 1));
-			assert_int_equal(injected(pmm) - inj0, fails);
-			tu_assert_conserved(pmm, list_frames(&held));
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			if (fails) {
-				struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE, failed_order);
-
-				assert_non_null(f);
-				assert_int_equal(pmm_folio_order(f), failed_order);
-				tu_list_push(&held, pmm_folio_page(pmm, f, 0), failed_order, TU_FOLIO, 0);
-			}
-			tu_free_all(pmm, &held);
-			tu_list_free(&held);
-			tu_assert_conserved(pmm, 0);
-		}
-		finish(pmm, &bad);
-	}
-}
-
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
-
-	return x < y ? -1 : x > y;
+	order_sweep(*state, sweep_folios, true);
 }
 
 /*
@@ -637,67 +455,60 @@ static void test_sweep_alloc_pages_bulk(void **state)
 {
 	enum { NR = 48 };
 	static const int prefilled[] = { 5, 20 };
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = sweep_variant(fx);
+	struct pmm_page *mine[ARRAY_SIZE(prefilled)];
+	const unsigned int missing = NR - ARRAY_SIZE(prefilled);
+	const unsigned int calls = fx->v.pcp_disable ? 1 + missing : 1;
 
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		struct pmm_page *mine[ARRAY_SIZE(prefilled)];
-		const unsigned int missing = NR - ARRAY_SIZE(prefilled);
-		const unsigned int calls = pcp ? 1 : 1 + missing;
-
-		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++) {
-			mine[i] = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
-			assert_non_null(mine[i]);
-		}
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			struct pmm_page *arr[NR] = { 0 };
-			void *sorted[NR];
-			unsigned long r, nonnull = 0;
-			uint64_t inj0 = injected(pmm), f0 = tu_free_after_drain(pmm);
-
-			for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-				arr[prefilled[i]] = mine[i];
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, NR, arr);
-			for (unsigned int i = 0; i < NR; i++) {
-				if (!arr[i])
-					continue;
-				sorted[nonnull++] = arr[i];
-				/* a whole allocation: a managed page of ours with one reference */
-				assert_ptr_equal(pmm_pfn_to_page(pmm, tu_pfn(pmm, arr[i])), arr[i]);
-				assert_int_equal(pmm_page_count(arr[i]), 1);
-			}
-			assert_int_equal(r, nonnull);
-			for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-				assert_ptr_equal(arr[prefilled[i]], mine[i]);
-			qsort(sorted, nonnull, sizeof(sorted[0]), cmp_ptr);
-			for (unsigned long i = 1; i < nonnull; i++)
-				assert_ptr_not_equal(sorted[i - 1], sorted[i]);
-			if (n <= calls) {
-				assert_int_equal(injected(pmm) - inj0, 1);
-				assert_true(r < NR);
-				assert_true(r >= ARRAY_SIZE(prefilled));
-			} else {
-				assert_int_equal(injected(pmm) - inj0, 0);
-				assert_int_equal(r, NR);
-			}
-			assert_int_equal(tu_free_after_drain(pmm), f0 - (r - ARRAY_SIZE(prefilled)));
-			tu_assert_conserved(pmm, r);
-
-			/* cleared: the same call fills the rest */
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, NR, arr), NR);
-			tu_assert_conserved(pmm, NR);
-			for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-				arr[prefilled[i]] = NULL;
-			pmm_free_pages_bulk(pmm, arr, NR);
-			tu_assert_conserved(pmm, ARRAY_SIZE(prefilled));
-		}
-		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
-			pmm_free_pages(pmm, mine[i], 0);
-		finish(pmm, &bad);
+	for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++) {
+		mine[i] = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+		assert_non_null(mine[i]);
 	}
+	for (unsigned int n = 1; n <= calls + 2; n++) {
+		struct pmm_page *arr[NR] = { 0 };
+		unsigned long r, nonnull = 0;
+		uint64_t inj0 = injected(pmm), f0 = tu_free_after_drain(pmm);
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+			arr[prefilled[i]] = mine[i];
+		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
+		r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, NR, arr);
+		for (unsigned int i = 0; i < NR; i++) {
+			if (!arr[i])
+				continue;
+			nonnull++;
+			/* a whole allocation: a managed page of ours with one reference */
+			assert_ptr_equal(pmm_pfn_to_page(pmm, tu_pfn(pmm, arr[i])), arr[i]);
+			assert_int_equal(pmm_page_count(arr[i]), 1);
+		}
+		assert_int_equal(r, nonnull);
+		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+			assert_ptr_equal(arr[prefilled[i]], mine[i]);
+		tu_assert_distinct(arr, NR);
+		if (n <= calls) {
+			assert_int_equal(injected(pmm) - inj0, 1);
+			assert_true(r < NR);
+			assert_true(r >= ARRAY_SIZE(prefilled));
+		} else {
+			assert_int_equal(injected(pmm) - inj0, 0);
+			assert_int_equal(r, NR);
+		}
+		assert_int_equal(tu_free_after_drain(pmm), f0 - (r - ARRAY_SIZE(prefilled)));
+		tu_assert_conserved(pmm, r);
+
+		/* cleared: the same call fills the rest */
+		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
+		assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, NR, arr), NR);
+		tu_assert_conserved(pmm, NR);
+		for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+			arr[prefilled[i]] = NULL;
+		pmm_free_pages_bulk(pmm, arr, NR);
+		tu_assert_conserved(pmm, ARRAY_SIZE(prefilled));
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(prefilled); i++)
+		pmm_free_pages(pmm, mine[i], 0);
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /*
@@ -707,73 +518,69 @@ static void test_sweep_alloc_pages_bulk(void **state)
 static void test_sweep_alloc_pages_exact(void **state)
 {
 	static const unsigned long npages[] = { 1, 4, 5, 100, 513, 1024, 3 };
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = sweep_variant(fx);
+	const size_t ps = pmm_page_size(pmm);
+	const unsigned int calls = 2 * ARRAY_SIZE(npages);
 
-	(void)state;
-	for (int pcp = 0; pcp <= 1; pcp++) {
-		struct tu_bad bad;
-		pmm_t *pmm = sweep_instance(&bad, pcp);
-		const size_t ps = pmm_page_size(pmm);
-		const unsigned int calls = 2 * ARRAY_SIZE(npages);
+	for (unsigned int n = 1; n <= calls + 2; n++) {
+		void *addr[ARRAY_SIZE(npages)];
+		struct pmm_page *pg[ARRAY_SIZE(npages)];
+		unsigned int fails = 0, failed = UINT32_MAX;
+		uint64_t held = 0, inj0 = injected(pmm);
 
-		for (unsigned int n = 1; n <= calls + 2; n++) {
-			void *addr[ARRAY_SIZE(npages)];
-			struct pmm_page *pg[ARRAY_SIZE(npages)];
-			unsigned int fails = 0, failed = UINT32_MAX;
-			uint64_t held = 0, inj0 = injected(pmm);
+		arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
+		for (unsigned int c = 0; c < calls; c++) {
+			unsigned int i = c / 2;
+			uint64_t f0 = tu_free_after_drain(pmm);
+			bool ok;
 
-			arm(pmm, PMM_FAULT_PAGE_ALLOC, n, 1);
-			for (unsigned int c = 0; c < calls; c++) {
-				unsigned int i = c / 2;
-				uint64_t f0 = tu_free_after_drain(pmm);
-				bool ok;
+			if (c % 2 == 0) {
+				/* a size that is not a page multiple when it can be */
+				size_t size = npages[i] * ps - (npages[i] > 1 ? ps / 2 : 0);
 
-				if (c % 2 == 0) {
-					/* a size that is not a page multiple when it can be */
-					size_t size = npages[i] * ps - (npages[i] > 1 ? ps / 2 : 0);
-
-					addr[i] = pmm_alloc_pages_exact(pmm, size, PMM_GFP_KERNEL | PMM_GFP_NOWARN);
-					ok = addr[i] != NULL;
-				} else {
-					pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i],
-									  PMM_GFP_MOVABLE | PMM_GFP_NOWARN);
-					ok = pg[i] != NULL;
-				}
-				if (!ok) {
-					fails++;
-					failed = c;
-					assert_int_equal(tu_free_after_drain(pmm), f0);
-				} else {
-					held += npages[i];
-					assert_int_equal(tu_free_after_drain(pmm), f0 - npages[i]);
-				}
-				tu_assert_conserved(pmm, held);
+				addr[i] = pmm_alloc_pages_exact(pmm, size, PMM_GFP_KERNEL | PMM_GFP_NOWARN);
+				ok = addr[i] != NULL;
+			} else {
+				pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i],
+								  PMM_GFP_MOVABLE | PMM_GFP_NOWARN);
+				ok = pg[i] != NULL;
 			}
-			assert_int_equal(fails, n <= calls);
-			if (fails)
-				assert_int_equal(failed, n - 1);
-			assert_int_equal(injected(pmm) - inj0, fails);
-			disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-			if (fails) {
-				unsigned int i = failed / 2;
-
-				if (failed % 2 == 0) {
-					addr[i] = pmm_alloc_pages_exact(pmm, npages[i] * ps, PMM_GFP_KERNEL);
-					assert_non_null(addr[i]);
-				} else {
-					pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i], PMM_GFP_MOVABLE);
-					assert_non_null(pg[i]);
-				}
+			if (!ok) {
+				fails++;
+				failed = c;
+				assert_int_equal(tu_free_after_drain(pmm), f0);
+			} else {
 				held += npages[i];
+				assert_int_equal(tu_free_after_drain(pmm), f0 - npages[i]);
 			}
 			tu_assert_conserved(pmm, held);
-			for (unsigned int i = 0; i < ARRAY_SIZE(npages); i++) {
-				pmm_free_pages_exact(pmm, addr[i], npages[i] * ps);
-				pmm_free_contig_range(pmm, tu_pfn(pmm, pg[i]), npages[i]);
-			}
-			tu_assert_conserved(pmm, 0);
 		}
-		finish(pmm, &bad);
+		assert_int_equal(fails, n <= calls);
+		if (fails)
+			assert_int_equal(failed, n - 1);
+		assert_int_equal(injected(pmm) - inj0, fails);
+		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
+		if (fails) {
+			unsigned int i = failed / 2;
+
+			if (failed % 2 == 0) {
+				addr[i] = pmm_alloc_pages_exact(pmm, npages[i] * ps, PMM_GFP_KERNEL);
+				assert_non_null(addr[i]);
+			} else {
+				pg[i] = pmm_alloc_pages_exact_pfn(pmm, npages[i], PMM_GFP_MOVABLE);
+				assert_non_null(pg[i]);
+			}
+			held += npages[i];
+		}
+		tu_assert_conserved(pmm, held);
+		for (unsigned int i = 0; i < ARRAY_SIZE(npages); i++) {
+			pmm_free_pages_exact(pmm, addr[i], npages[i] * ps);
+			pmm_free_contig_range(pmm, tu_pfn(pmm, pg[i]), npages[i]);
+		}
+		tu_assert_conserved(pmm, 0);
 	}
+	tu_finish(pmm, .bad = &fx->bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -839,7 +646,7 @@ static void contig_env_init(struct contig_env *c, bool pcp)
 
 	memset(c, 0, sizeof(*c));
 	tu_config(&cfg, 64, &c->bad);
-	cfg.section_shift = SECTION_SHIFT;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	cfg.pcp_disable = !pcp;
 	c->pmm = tu_create(&cfg);
 
@@ -890,8 +697,7 @@ static void contig_env_init(struct contig_env *c, bool pcp)
 static void contig_env_free(struct contig_env *c)
 {
 	tu_free_all(c->pmm, &c->held);
-	tu_list_free(&c->held);
-	finish(c->pmm, &c->bad);
+	tu_finish(c->pmm, .bad = &c->bad);
 }
 
 static uint64_t ranges_frames(const struct contig_env *c, const bool *taken)
@@ -910,11 +716,11 @@ static uint64_t ranges_frames(const struct contig_env *c, const bool *taken)
  * per call. The failing call returns -PMM_ENOMEM with every pageblock's
  * migratetype and the buddy lists exactly as before.
  */
-static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
+static void contig_range_sweep(const struct tu_fx *fx, bool frozen, enum pmm_fault_kind kind)
 {
 	struct contig_env c;
 
-	contig_env_init(&c, pcp);
+	contig_env_init(&c, !fx->v.pcp_disable);
 	for (unsigned int n = 1; n <= c.nr + 2; n++) {
 		bool taken[ARRAY_SIZE(c.r)] = { false };
 		unsigned int fails = 0, failed = UINT32_MAX;
@@ -922,22 +728,22 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 
 		arm(c.pmm, kind, n, 1);
 		for (unsigned int i = 0; i < c.nr; i++) {
-			struct pb_snap b0, b1;
+			struct tu_pageblocks b0, b1;
 			struct tu_buddy s0, s1;
 			int rc;
 
-			pb_snap(c.pmm, &b0);
+			tu_pageblocks_snap(c.pmm, &b0);
 			tu_buddy_snap(c.pmm, &s0);
 			rc = frozen ? pmm_alloc_contig_frozen_range(c.pmm, c.r[i].s, c.r[i].e, 0)
 				    : pmm_alloc_contig_range(c.pmm, c.r[i].s, c.r[i].e, 0);
 			if (rc == -PMM_ENOMEM) {
 				fails++;
 				failed = i;
-				pb_snap(c.pmm, &b1);
-				pb_assert_equal(&b0, &b1);
+				tu_pageblocks_snap(c.pmm, &b1);
+				tu_pageblocks_assert_equal(&b0, &b1);
 				tu_buddy_snap(c.pmm, &s1);
 				tu_buddy_assert_equal(&s0, &s1);
-				tu_assert_conserved(c.pmm, list_frames(&c.held) + ranges_frames(&c, taken));
+				tu_assert_conserved(c.pmm, tu_list_frames(&c.held) + ranges_frames(&c, taken));
 				continue;
 			}
 			if (rc)
@@ -952,7 +758,7 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 		if (fails)
 			assert_int_equal(failed, n - 1);
 		assert_int_equal(injected(c.pmm) - inj0, fails);
-		tu_assert_conserved(c.pmm, list_frames(&c.held) + ranges_frames(&c, taken));
+		tu_assert_conserved(c.pmm, tu_list_frames(&c.held) + ranges_frames(&c, taken));
 		disarm(c.pmm, kind);
 		if (fails) {
 			int rc = frozen ? pmm_alloc_contig_frozen_range(c.pmm, c.r[failed].s, c.r[failed].e, 0)
@@ -961,42 +767,37 @@ static void contig_range_sweep(bool frozen, enum pmm_fault_kind kind, bool pcp)
 			assert_int_equal(rc, 0);
 			taken[failed] = true;
 		}
-		tu_assert_conserved(c.pmm, list_frames(&c.held) + ranges_frames(&c, taken));
+		tu_assert_conserved(c.pmm, tu_list_frames(&c.held) + ranges_frames(&c, taken));
 		for (unsigned int i = 0; i < c.nr; i++) {
 			if (frozen)
 				pmm_free_contig_frozen_range(c.pmm, c.r[i].s, c.r[i].e - c.r[i].s);
 			else
 				pmm_free_contig_range(c.pmm, c.r[i].s, c.r[i].e - c.r[i].s);
 		}
-		tu_assert_conserved(c.pmm, list_frames(&c.held));
+		tu_assert_conserved(c.pmm, tu_list_frames(&c.held));
 	}
 	contig_env_free(&c);
 }
 
+/* pcp variants: the isolation drains the pcp lists, or there are none. */
 static void test_sweep_contig_range_page(void **state)
 {
-	(void)state;
-	contig_range_sweep(false, PMM_FAULT_PAGE_ALLOC, true);
-	contig_range_sweep(false, PMM_FAULT_PAGE_ALLOC, false);
+	contig_range_sweep(*state, false, PMM_FAULT_PAGE_ALLOC);
 }
 
 static void test_sweep_contig_range_meta(void **state)
 {
-	(void)state;
-	contig_range_sweep(false, PMM_FAULT_META_ALLOC, true);
-	contig_range_sweep(false, PMM_FAULT_META_ALLOC, false);
+	contig_range_sweep(*state, false, PMM_FAULT_META_ALLOC);
 }
 
 static void test_sweep_contig_frozen_range_page(void **state)
 {
-	(void)state;
-	contig_range_sweep(true, PMM_FAULT_PAGE_ALLOC, true);
+	contig_range_sweep(*state, true, PMM_FAULT_PAGE_ALLOC);
 }
 
 static void test_sweep_contig_frozen_range_meta(void **state)
 {
-	(void)state;
-	contig_range_sweep(true, PMM_FAULT_META_ALLOC, false);
+	contig_range_sweep(*state, true, PMM_FAULT_META_ALLOC);
 }
 
 /*
@@ -1015,21 +816,21 @@ static void test_sweep_contig_pages(void **state)
 
 		contig_env_init(&c, k == 0);
 		for (unsigned int i = 0; i < ARRAY_SIZE(sizes); i++) {
-			uint64_t held = list_frames(&c.held);
-			struct pb_snap b0, b1;
+			uint64_t held = tu_list_frames(&c.held);
+			struct tu_pageblocks b0, b1;
 			struct tu_buddy s0, s1;
 			struct pmm_page *p;
 			uint64_t inj0;
 
 			/* every call fails */
-			pb_snap(c.pmm, &b0);
+			tu_pageblocks_snap(c.pmm, &b0);
 			tu_buddy_snap(c.pmm, &s0);
 			inj0 = injected(c.pmm);
 			arm(c.pmm, (enum pmm_fault_kind)k, 1, -1);
 			assert_null(pmm_alloc_contig_pages(c.pmm, sizes[i], PMM_GFP_NOWARN, -1));
 			assert_true(injected(c.pmm) - inj0 >= 1);
-			pb_snap(c.pmm, &b1);
-			pb_assert_equal(&b0, &b1);
+			tu_pageblocks_snap(c.pmm, &b1);
+			tu_pageblocks_assert_equal(&b0, &b1);
 			tu_buddy_snap(c.pmm, &s1);
 			tu_buddy_assert_equal(&s0, &s1);
 			tu_assert_conserved(c.pmm, held);
@@ -1085,7 +886,7 @@ static void test_check_not_faulted(void **state)
 	assert_int_equal(injected(pmm), inj0);
 	disarm(pmm, PMM_FAULT_META_ALLOC);
 	disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
 /* ------------------------------------------------------------------------
@@ -1155,7 +956,7 @@ static void test_attr_nth_interval_times(void **state)
 		assert_int_equal(injected(pmm), expect);
 		disarm(pmm, PMM_FAULT_PAGE_ALLOC);
 		assert_int_equal(alloc_run(pmm, 10, 0, NULL), 0);
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 }
 
@@ -1186,7 +987,7 @@ static void test_attr_meta_interval(void **state)
 	assert_int_equal(fails, 3);
 	assert_int_equal(injected(pmm), 3);
 	disarm(pmm, PMM_FAULT_META_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
 /*
@@ -1264,11 +1065,8 @@ static void test_attr_probability_seeded(void **state)
 	}
 	disarm(pa, PMM_FAULT_PAGE_ALLOC);
 	disarm(pb, PMM_FAULT_PAGE_ALLOC);
-	tu_assert_conserved(pa, 0);
-	tu_assert_conserved(pb, 0);
-	assert_int_equal(tu_bad_count(&bad), 0);
-	pmm_destroy(pb);
-	pmm_destroy(pa);
+	tu_finish(pb, .bad = &bad);
+	tu_finish(pa, .bad = &bad);
 }
 
 /* Metadata faults with a probability repeat exactly between two instances. */
@@ -1297,7 +1095,7 @@ static void test_attr_meta_probability_seeded(void **state)
 		}
 		assert_int_equal(injected(pmm), fails[k]);
 		disarm(pmm, PMM_FAULT_META_ALLOC);
-		finish(pmm, &bad);
+		tu_finish(pmm, .bad = &bad);
 	}
 	assert_memory_equal(got[0], got[1], CALLS);
 	assert_true(fails[0] > CALLS / 4 && fails[0] < 3 * CALLS / 4);
@@ -1345,7 +1143,7 @@ static void test_attr_min_order(void **state)
 	assert_int_equal(alloc_run(pmm, 1, 4, NULL), 1);
 	assert_int_equal(alloc_run(pmm, 5, 5, NULL), 0);
 	disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
 /*
@@ -1403,7 +1201,7 @@ static void test_attr_fault_set(void **state)
 	disarm(pmm, PMM_FAULT_META_ALLOC);
 	assert_int_equal(pmm_alloc_contig_range(pmm, TU_BASE_PFN, TU_BASE_PFN + 8, 0), 0);
 	pmm_free_contig_range(pmm, TU_BASE_PFN, 8);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 
 	/* a config with a bad attribute is refused */
 	for (int k = 0; k < PMM_NR_FAULT_KINDS; k++) {
@@ -1430,23 +1228,14 @@ struct mt_held {
 	bool folio;
 };
 
+/* One per thread (tu_threads' ctx is the array). */
 struct mt_ctx {
 	pmm_t *pmm;
-	unsigned int id;
 	uint64_t seed;
 	unsigned long failures;	/* NULL allocations + short bulks */
 	unsigned long errors;	/* anything that is not a clean failure */
 	unsigned long ops;
 };
-
-static uint64_t mt_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static void mt_free(pmm_t *pmm, struct mt_held *h)
 {
@@ -1456,24 +1245,25 @@ static void mt_free(pmm_t *pmm, struct mt_held *h)
 		pmm_free_pages(pmm, h->page, h->order);
 }
 
-static void *mt_thread(void *arg)
+static void mt_thread(void *arg, unsigned int id)
 {
-	struct mt_ctx *c = arg;
+	struct mt_ctx *c = (struct mt_ctx *)arg + id;
 	struct mt_held held[MT_HELD + 16];
 	unsigned int n = 0;
-	uint64_t s = c->seed;
+	struct prng rng;
 
-	tu_set_cpu(c->id);
+	prng_init(&rng, c->seed, id);
+
 	for (unsigned int op = 0; op < MT_OPS; op++) {
-		unsigned int r = (unsigned int)(mt_rand(&s) % 10);
+		unsigned int r = (unsigned int)prng_below(&rng, 10);
 
 		if (n >= MT_HELD || (r >= 7 && n)) {
-			unsigned int i = (unsigned int)(mt_rand(&s) % n);
+			unsigned int i = (unsigned int)prng_below(&rng, n);
 
 			mt_free(c->pmm, &held[i]);
 			held[i] = held[--n];
 		} else if (r <= 3) {
-			unsigned int o = (unsigned int)(mt_rand(&s) % 4);
+			unsigned int o = (unsigned int)prng_below(&rng, 4);
 			struct pmm_page *p = pmm_alloc_pages(c->pmm, (r & 1 ? PMM_GFP_MOVABLE : 0) |
 								    PMM_GFP_NOWARN, o);
 
@@ -1484,7 +1274,7 @@ static void *mt_thread(void *arg)
 				held[n++] = (struct mt_held){ p, o, false };
 			}
 		} else if (r <= 5) {
-			unsigned int o = (unsigned int)(mt_rand(&s) % 5);
+			unsigned int o = (unsigned int)prng_below(&rng, 5);
 			struct pmm_folio *f = pmm_folio_alloc(c->pmm, PMM_GFP_NOWARN, o);
 
 			if (!f) {
@@ -1514,16 +1304,14 @@ static void *mt_thread(void *arg)
 	}
 	while (n)
 		mt_free(c->pmm, &held[--n]);
-	return NULL;
 }
 
 static void test_threads_probabilistic_faults(void **state)
 {
 	struct pmm_config cfg;
 	struct tu_bad bad;
-	struct tu_rng rng;
+	struct prng rng;
 	struct mt_ctx ctx[MT_THREADS];
-	pthread_t th[MT_THREADS];
 	unsigned long failures = 0;
 	pmm_t *pmm;
 
@@ -1533,14 +1321,12 @@ static void test_threads_probabilistic_faults(void **state)
 	tu_config(&cfg, 128, &bad);
 	tu_config_cpus(&cfg, MT_THREADS);
 	cfg.fault[PMM_FAULT_PAGE_ALLOC] = (struct pmm_fault_attr){
-		.nth = 1, .probability = 10, .times = -1, .seed = tu_rand(&rng) };
+		.nth = 1, .probability = 10, .times = -1, .seed = prng_next(&rng) };
 	pmm = tu_create(&cfg);
+	for (unsigned int i = 0; i < MT_THREADS; i++)
+		ctx[i] = (struct mt_ctx){ .pmm = pmm, .seed = prng_next(&rng) };
+	tu_threads_run(MT_THREADS, mt_thread, ctx);
 	for (unsigned int i = 0; i < MT_THREADS; i++) {
-		ctx[i] = (struct mt_ctx){ .pmm = pmm, .id = i, .seed = tu_rand(&rng) };
-		assert_int_equal(pthread_create(&th[i], NULL, mt_thread, &ctx[i]), 0);
-	}
-	for (unsigned int i = 0; i < MT_THREADS; i++) {
-		assert_int_equal(pthread_join(th[i], NULL), 0);
 		assert_int_equal(ctx[i].errors, 0);
 		assert_int_equal(ctx[i].ops, MT_OPS);
 		failures += ctx[i].failures;
@@ -1550,31 +1336,23 @@ static void test_threads_probabilistic_faults(void **state)
 	assert_int_equal(injected(pmm), failures);
 	assert_true(failures > 0);
 	disarm(pmm, PMM_FAULT_PAGE_ALLOC);
-	finish(pmm, &bad);
+	tu_finish(pmm, .bad = &bad);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	fd0_ensure_open();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_sweep),
 		cmocka_unit_test(test_create_sweep_default_allocator),
 		cmocka_unit_test(test_create_fault_fds),
-		cmocka_unit_test(test_sweep_alloc_pages),
-		cmocka_unit_test(test_sweep_folio_alloc),
-		cmocka_unit_test(test_sweep_alloc_pages_bulk),
-		cmocka_unit_test(test_sweep_alloc_pages_exact),
-		cmocka_unit_test(test_sweep_contig_range_page),
-		cmocka_unit_test(test_sweep_contig_range_meta),
-		cmocka_unit_test(test_sweep_contig_frozen_range_page),
-		cmocka_unit_test(test_sweep_contig_frozen_range_meta),
+		TU_PCP_TESTS(test_sweep_alloc_pages),
+		TU_PCP_TESTS(test_sweep_folio_alloc),
+		TU_PCP_TESTS(test_sweep_alloc_pages_bulk),
+		TU_PCP_TESTS(test_sweep_alloc_pages_exact),
+		TU_PCP_TESTS(test_sweep_contig_range_page),
+		TU_PCP_TESTS(test_sweep_contig_range_meta),
+		TU_PCP_TESTS(test_sweep_contig_frozen_range_page),
+		TU_PCP_TESTS(test_sweep_contig_frozen_range_meta),
 		cmocka_unit_test(test_sweep_contig_pages),
 		cmocka_unit_test(test_check_not_faulted),
 		cmocka_unit_test(test_attr_nth_interval_times),
@@ -1586,5 +1364,6 @@ int main(void)
 		cmocka_unit_test(test_threads_probabilistic_faults),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	fd0_ensure_open();
+	return tu_main(argc, argv, tests);
 }

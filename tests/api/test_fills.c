@@ -17,15 +17,15 @@
 
 #define MAXO 10
 
-static pmm_t *fill_instance(pmm_pfn_t start, uint64_t nr_pages)
+/* @nr_pages frames from TU_BASE_PFN, no pcp lists (see above), max_order MAXO. */
+static pmm_t *fill_instance(struct tu_fx *fx, uint64_t nr_pages)
 {
-	struct pmm_config cfg;
+	struct pmm_config *cfg = tu_fx_config(fx, 16);
 
-	tu_config(&cfg, 16, NULL);
-	cfg.pcp_disable = true;
-	cfg.max_order = MAXO;
-	tu_config_region(&cfg, 0, start, nr_pages, 0);
-	return tu_create(&cfg);
+	cfg->pcp_disable = true;
+	cfg->max_order = MAXO;
+	tu_config_region(cfg, 0, TU_BASE_PFN, nr_pages, 0);
+	return tu_fx_create(fx);
 }
 
 static struct pmm_page *must_alloc(pmm_t *pmm, unsigned int order, uint64_t tag)
@@ -65,22 +65,20 @@ static void give_back(pmm_t *pmm, struct pmm_page *p, unsigned int order, uint64
  */
 static void test_optimistic(void **state)
 {
-	pmm_t *pmm = fill_instance(TU_BASE_PFN, (1u << (MAXO + 1)) - 1);
-	struct tu_buddy fresh;
-	struct tu_rng rng;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = fill_instance(fx, (1u << (MAXO + 1)) - 1);
+	struct prng rng;
 	struct pmm_page *blk[MAXO + 1];
-	void *orders[MAXO + 1];
+	unsigned int orders[MAXO + 1];
 
-	(void)state;
 	tu_rng_init(&rng, "optimistic", 1);
-	tu_buddy_snap(pmm, &fresh);
 	for (unsigned int o = 0; o <= MAXO; o++) {
-		assert_int_equal(fresh.z[0].nr_free[o], 1);
-		orders[o] = (void *)(uintptr_t)o;
+		assert_int_equal(fx->fresh.z[0].nr_free[o], 1);
+		orders[o] = o;
 	}
-	tu_shuffle(&rng, orders, MAXO + 1);
+	prng_shuffle(&rng, orders, MAXO + 1, sizeof(orders[0]));
 	for (unsigned int i = 0; i <= MAXO; i++) {
-		unsigned int o = (unsigned int)(uintptr_t)orders[i];
+		unsigned int o = orders[i];
 
 		blk[o] = must_alloc(pmm, o, o + 1);
 	}
@@ -90,9 +88,7 @@ static void test_optimistic(void **state)
 	tu_check(pmm);
 	for (unsigned int o = 0; o <= MAXO; o++)
 		give_back(pmm, blk[o], o, o + 1);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /*
@@ -102,13 +98,11 @@ static void test_optimistic(void **state)
  */
 static void test_pessimistic(void **state)
 {
-	pmm_t *pmm = fill_instance(TU_BASE_PFN, 1u << MAXO);
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = fill_instance(fx, 1u << MAXO);
 	struct pmm_page *blk[MAXO], *last;
 
-	(void)state;
-	tu_buddy_snap(pmm, &fresh);
-	assert_int_equal(fresh.z[0].nr_free[MAXO], 1);
+	assert_int_equal(fx->fresh.z[0].nr_free[MAXO], 1);
 	for (unsigned int o = 0; o < MAXO; o++)
 		blk[o] = must_alloc(pmm, o, o + 1);
 	assert_int_equal(pmm_free_frames(pmm), 1);
@@ -130,9 +124,7 @@ static void test_pessimistic(void **state)
 	}
 	last = must_alloc(pmm, MAXO, 300);
 	give_back(pmm, last, MAXO, 300);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /*
@@ -143,12 +135,10 @@ static void test_pessimistic(void **state)
  */
 static void test_pathological(void **state)
 {
-	pmm_t *pmm = fill_instance(TU_BASE_PFN, 1u << MAXO);
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = fill_instance(fx, 1u << MAXO);
 	struct tu_list blocks = { 0 }, holes = { 0 };
 
-	(void)state;
-	tu_buddy_snap(pmm, &fresh);
 	for (unsigned int top = MAXO; top; top--) {
 		if (blocks.n) {
 			/* make room: one block of order top (drm: the oldest entry) */
@@ -174,11 +164,7 @@ static void test_pathological(void **state)
 		must_fail(pmm, o);
 	tu_check(pmm);
 	tu_free_all(pmm, &blocks);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	tu_list_free(&blocks);
-	tu_list_free(&holes);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /*
@@ -187,13 +173,11 @@ static void test_pathological(void **state)
  */
 static void test_every_other_page(void **state)
 {
-	pmm_t *pmm = fill_instance(TU_BASE_PFN, 4096);
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = fill_instance(fx, 4096);
 	struct tu_list l = { 0 }, keep = { 0 };
 	struct pmm_zone_info zi;
 
-	(void)state;
-	tu_buddy_snap(pmm, &fresh);
 	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_MOVABLE, 0), 4096);
 	while (l.n) {
 		struct tu_alloc a = tu_list_take(&l, l.n - 1);
@@ -215,11 +199,8 @@ static void test_every_other_page(void **state)
 	assert_int_equal(tu_pfn(pmm, p) & 1, 0);
 	give_back(pmm, p, 0, 5);
 	tu_free_all(pmm, &keep);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
 	tu_list_free(&l);
-	tu_list_free(&keep);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /*
@@ -230,14 +211,12 @@ static void test_every_other_page(void **state)
 static void test_contiguous_among_holes(void **state)
 {
 	const uint64_t n = 3 * 64;
-	pmm_t *pmm = fill_instance(TU_BASE_PFN, n);
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
+	pmm_t *pmm = fill_instance(fx, n);
 	struct tu_list l = { 0 }, third[3] = { { 0 } };
 	struct pmm_page *p;
 	pmm_pfn_t pfn;
 
-	(void)state;
-	tu_buddy_snap(pmm, &fresh);
 	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_MOVABLE, 0), n);
 	while (l.n) {
 		struct tu_alloc a = tu_list_take(&l, l.n - 1);
@@ -275,7 +254,7 @@ static void test_contiguous_among_holes(void **state)
 	tu_check(pmm);
 
 	tu_free_all(pmm, &third[0]);
-	tu_buddy_assert_fresh(pmm, &fresh);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 	for (unsigned long k = 3; k <= 128; k = k * 2 + 1) {
 		p = pmm_alloc_pages_exact_pfn(pmm, k, PMM_GFP_KERNEL);
 		assert_non_null(p);
@@ -286,12 +265,8 @@ static void test_contiguous_among_holes(void **state)
 		assert_int_equal(pmm_free_frames(pmm), n - k);
 		pmm_free_contig_range(pmm, tu_pfn(pmm, p), k);
 	}
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	for (int i = 0; i < 3; i++)
-		tu_list_free(&third[i]);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /*
@@ -301,39 +276,36 @@ static void test_contiguous_among_holes(void **state)
  */
 static void test_random_churn(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
-	struct tu_rng rng;
+	struct prng rng;
 	pmm_t *pmm;
 	uint64_t held = 0;
 	static const pmm_gfp_t gfps[] = { PMM_GFP_KERNEL, PMM_GFP_MOVABLE, PMM_GFP_RECLAIMABLE,
 					  PMM_GFP_ATOMIC, PMM_GFP_KERNEL | PMM_GFP_ZERO };
 
-	(void)state;
 	tu_rng_init(&rng, "random_churn", 2);
-	tu_config(&cfg, 64, NULL);
-	tu_config_cpus(&cfg, 2);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	tu_config_cpus(&fx->cfg, 2);
+	pmm = tu_fx_create(fx);
 
 	for (int step = 0; step < 10000; step++) {
-		tu_set_cpu((unsigned int)tu_rand_below(&rng, 2));
-		if (l.n && (tu_rand_below(&rng, 100) < 45 || held > 12000)) {
-			struct tu_alloc a = tu_list_take(&l, tu_rand_below(&rng, l.n));
+		tu_set_cpu((unsigned int)prng_below(&rng, 2));
+		if (l.n && (prng_below(&rng, 100) < 45 || held > 12000)) {
+			struct tu_alloc a = tu_list_take(&l, prng_below(&rng, l.n));
 
 			tu_free_one(pmm, &a);
 			held -= 1ull << a.order;
 		} else {
-			uint64_t r = tu_rand_below(&rng, 100);
-			unsigned int order = r < 60 ? 0 : r < 85 ? (unsigned int)tu_rand_below(&rng, 4)
-				: r < 98 ? 4 + (unsigned int)tu_rand_below(&rng, 5) : 9 + (unsigned int)tu_rand_below(&rng, 2);
-			pmm_gfp_t gfp = gfps[tu_rand_below(&rng, 5)] | PMM_GFP_NOWARN;
+			uint64_t r = prng_below(&rng, 100);
+			unsigned int order = r < 60 ? 0 : r < 85 ? (unsigned int)prng_below(&rng, 4)
+				: r < 98 ? 4 + (unsigned int)prng_below(&rng, 5) : 9 + (unsigned int)prng_below(&rng, 2);
+			pmm_gfp_t gfp = gfps[prng_below(&rng, 5)] | PMM_GFP_NOWARN;
 			uint64_t tag = (uint64_t)step + 1;
 			struct pmm_page *p;
 			enum tu_kind kind = TU_PAGES;
 
-			if (tu_rand_below(&rng, 4) == 0) {
+			if (prng_below(&rng, 4) == 0) {
 				struct pmm_folio *f = pmm_folio_alloc(pmm, gfp, order);
 
 				p = f ? pmm_folio_page(pmm, f, 0) : NULL;
@@ -354,29 +326,19 @@ static void test_random_churn(void **state)
 	}
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_optimistic),
-		cmocka_unit_test(test_pessimistic),
-		cmocka_unit_test(test_pathological),
-		cmocka_unit_test(test_every_other_page),
-		cmocka_unit_test(test_contiguous_among_holes),
-		cmocka_unit_test(test_random_churn),
+		TU_TEST(test_optimistic),
+		TU_TEST(test_pessimistic),
+		TU_TEST(test_pathological),
+		TU_TEST(test_every_other_page),
+		TU_TEST(test_contiguous_among_holes),
+		TU_TEST(test_random_churn),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return tu_main(argc, argv, tests);
 }

@@ -22,7 +22,7 @@ static const struct {
 	{ 5000, 7000, 0 },
 	{ 16384 + 100, 5000, 1 },
 };
-#define FZ_NR (sizeof(fz_regions) / sizeof(fz_regions[0]))
+#define FZ_NR (ARRAY_SIZE(fz_regions))
 
 static int fz_region_of(pmm_pfn_t pfn)
 {
@@ -32,22 +32,20 @@ static int fz_region_of(pmm_pfn_t pfn)
 	return -1;
 }
 
-static void run_roundtrip(enum pmm_memmap_model model)
+static void test_roundtrip(void **state)
 {
-	struct pmm_config cfg;
+	struct tu_fx *fx = *state;
+	struct pmm_config *cfg = tu_fx_contig_config(fx, 16);
 	pmm_t *pmm;
 	pmm_pfn_t end = fz_regions[FZ_NR - 1].start + fz_regions[FZ_NR - 1].n;
 	struct pmm_page *prev = NULL;
 	uint64_t present = 0;
 
-	tu_config(&cfg, 16, NULL);
-	cfg.memmap = model;
-	cfg.backing = PMM_BACKING_NONE;
-	cfg.section_shift = 22;
-	cfg.dma32_end_pfn = FZ_DMA32_END;
+	cfg->backing = PMM_BACKING_NONE;
+	cfg->dma32_end_pfn = FZ_DMA32_END;
 	for (unsigned int i = 0; i < FZ_NR; i++)
-		tu_config_region(&cfg, i, fz_regions[i].start, fz_regions[i].n, fz_regions[i].nid);
-	pmm = tu_create(&cfg);
+		tu_config_region(cfg, i, fz_regions[i].start, fz_regions[i].n, fz_regions[i].nid);
+	pmm = tu_fx_create(fx);
 	assert_int_equal(pmm_nr_zones(pmm), 3);
 
 	for (pmm_pfn_t pfn = 0; pfn < end + 3000; pfn++) {
@@ -92,20 +90,7 @@ static void run_roundtrip(enum pmm_memmap_model model)
 				assert_true(fz_region_of(pfn + i) >= 0);
 			pmm_free_pages(pmm, p, order);
 		}
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
-}
-
-static void test_roundtrip_sparse(void **state)
-{
-	(void)state;
-	run_roundtrip(PMM_MEMMAP_SPARSE);
-}
-
-static void test_roundtrip_vmemmap(void **state)
-{
-	(void)state;
-	run_roundtrip(PMM_MEMMAP_VMEMMAP);
+	tu_finish(pmm);
 }
 
 /*
@@ -114,20 +99,18 @@ static void test_roundtrip_vmemmap(void **state)
  */
 static void test_zone_dma32_fallback(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 	struct pmm_zone_info zi[2];
 	uint64_t normal = 0, dma32 = 0, normal_before_dma32 = 0;
 
-	(void)state;
-	tu_config(&cfg, 64, NULL);
-	cfg.backing = PMM_BACKING_NONE;
-	cfg.pcp_disable = true;
-	tu_config_region(&cfg, 0, 0, 16384, 0);
-	cfg.dma32_end_pfn = 8192;
-	pmm = tu_create(&cfg);
+	tu_fx_config(fx, 64);
+	fx->cfg.backing = PMM_BACKING_NONE;
+	fx->cfg.pcp_disable = true;
+	tu_config_region(&fx->cfg, 0, 0, 16384, 0);
+	fx->cfg.dma32_end_pfn = 8192;
+	pmm = tu_fx_create(fx);
 	assert_int_equal(pmm_nr_zones(pmm), 2);
 	tu_zone(pmm, 0, &zi[0]);
 	tu_zone(pmm, 1, &zi[1]);
@@ -138,7 +121,6 @@ static void test_zone_dma32_fallback(void **state)
 		assert_string_equal(zi[i].name, zi[i].type == PMM_ZONE_DMA32 ? "DMA32" : "Normal");
 	}
 	const struct pmm_zone_info *zn = zi[0].type == PMM_ZONE_NORMAL ? &zi[0] : &zi[1];
-	tu_buddy_snap(pmm, &fresh);
 
 	for (unsigned int order = 0; order <= 10; order++) {
 		struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_DMA32, order);
@@ -153,7 +135,7 @@ static void test_zone_dma32_fallback(void **state)
 		assert_int_equal(pmm_page_zone(pmm, p), PMM_ZONE_NORMAL);
 		pmm_free_pages(pmm, p, order);
 	}
-	tu_buddy_assert_fresh(pmm, &fresh);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
 	/* DMA32-only exhaustion leaves Normal untouched */
 	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_DMA32, 0), 8192);
@@ -162,7 +144,7 @@ static void test_zone_dma32_fallback(void **state)
 	assert_int_equal(pmm_free_frames(pmm), 8192);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
 	/* Normal requests: all of Normal, then some of DMA32 */
 	tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
@@ -185,29 +167,23 @@ static void test_zone_dma32_fallback(void **state)
 	assert_true(normal_before_dma32 + zn->wmark_high >= 8192);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Node fallback, and PMM_GFP_THISNODE refusing it. */
 static void test_node_fallback(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 	struct pmm_page *p;
 	uint64_t n = 0;
 
-	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.pcp_disable = true;
-	tu_config_region(&cfg, 0, TU_BASE_PFN, 4096, 0);
-	tu_config_region(&cfg, 1, TU_BASE_PFN + 65536, 4096, 1);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 16);
+	fx->cfg.pcp_disable = true;
+	tu_config_region(&fx->cfg, 0, TU_BASE_PFN, 4096, 0);
+	tu_config_region(&fx->cfg, 1, TU_BASE_PFN + 65536, 4096, 1);
+	pmm = tu_fx_create(fx);
 
 	p = pmm_alloc_pages_node(pmm, 1, PMM_GFP_KERNEL, 0);
 	assert_non_null(p);
@@ -236,10 +212,7 @@ static void test_node_fallback(void **state)
 	}
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 static void test_watermarks(void **state)
@@ -288,9 +261,7 @@ static void test_watermarks(void **state)
 	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0));
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fresh);
 
 	/* PMM_AUTO resolves to a real reserve */
 	tu_config(&cfg, 64, NULL);
@@ -299,9 +270,7 @@ static void test_watermarks(void **state)
 	pmm = tu_create(&cfg);
 	assert_true(pmm_get_config(pmm)->min_free_pages > 0);
 	assert_true(pmm_get_config(pmm)->min_free_pages < pmm_managed_frames(pmm));
-	tu_check(pmm);
-	pmm_destroy(pmm);
-	tu_list_free(&l);
+	tu_finish(pmm);
 }
 
 struct shrink_ctx {
@@ -361,10 +330,7 @@ static void test_shrinker_no_hang(void **state)
 	c.give = NULL;
 	tu_free_all(pmm, &spare);
 	tu_free_all(pmm, &l);
-	tu_assert_conserved(pmm, 0);
-	tu_list_free(&l);
-	tu_list_free(&spare);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* An unregistered shrinker is not called again; unknown ones are refused. */
@@ -506,20 +472,12 @@ static void test_callbacks_may_reenter(void **state)
 	pmm_destroy(pmm);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_sparse),
-		cmocka_unit_test(test_roundtrip_vmemmap),
-		cmocka_unit_test(test_zone_dma32_fallback),
-		cmocka_unit_test(test_node_fallback),
+		TU_MEMMAP_TESTS(test_roundtrip),
+		TU_TEST(test_zone_dma32_fallback),
+		TU_TEST(test_node_fallback),
 		cmocka_unit_test(test_watermarks),
 		cmocka_unit_test(test_shrinker_no_hang),
 		cmocka_unit_test(test_shrinker_unregister),
@@ -527,5 +485,5 @@ int main(void)
 		cmocka_unit_test(test_callbacks_may_reenter),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return tu_main(argc, argv, tests);
 }

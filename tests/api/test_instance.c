@@ -62,14 +62,12 @@ static void test_defaults(void **state)
 	tu_pattern_write(pmm, p, 0, 1);
 	tu_pattern_verify(pmm, p, 0, 1);
 	pmm_free_pages(pmm, p, 0);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 
 	/* an edited-from-defaults config is equivalent */
 	pmm = tu_create(&cfg);
 	assert_int_equal(pmm_managed_frames(pmm), (1ull << 30) >> 12);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 
 	pmm_destroy(NULL);
 }
@@ -119,34 +117,26 @@ static void test_several_instances(void **state)
 			pmm_free_pages(pmm[i], p[i][k], (unsigned int)k % 4);
 		}
 	/* destroy out of creation order */
-	tu_assert_conserved(pmm[1], 0);
-	pmm_destroy(pmm[1]);
-	tu_assert_conserved(pmm[0], 0);
-	tu_assert_conserved(pmm[2], 0);
-	pmm_destroy(pmm[0]);
-	pmm_destroy(pmm[2]);
+	tu_finish(pmm[1]);
+	tu_finish(pmm[0]);
+	tu_finish(pmm[2]);
 }
 
 /*
  * Small sections (4 MiB with max_order 10) so that a 64 MiB instance has
  * many, then every max-order block and the whole memory in order-0 pages.
  */
-static void run_memmap_model(enum pmm_memmap_model model)
+static void test_memmap_model(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 	size_t n;
 
-	tu_config(&cfg, 64, NULL);
-	cfg.memmap = model;
-	cfg.section_shift = 22;
-	cfg.pcp_disable = true;
-	pmm = tu_create(&cfg);
-	assert_int_equal(pmm_get_config(pmm)->memmap, model);
-	tu_buddy_snap(pmm, &fresh);
-	assert_int_equal(fresh.z[0].nr_free[10], 16);
+	tu_fx_contig_config(fx, 64)->pcp_disable = true;
+	pmm = tu_fx_create(fx);
+	assert_int_equal(pmm_get_config(pmm)->memmap, fx->v.memmap);
+	assert_int_equal(fx->fresh.z[0].nr_free[10], 16);
 
 	n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10);
 	assert_int_equal(n, 16);
@@ -158,28 +148,13 @@ static void run_memmap_model(enum pmm_memmap_model model)
 	assert_int_equal(pmm_free_frames(pmm), 0);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
 	n = tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
 	assert_int_equal(n, 16384);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	tu_list_free(&l);
-	pmm_destroy(pmm);
-}
-
-static void test_memmap_sparse(void **state)
-{
-	(void)state;
-	run_memmap_model(PMM_MEMMAP_SPARSE);
-}
-
-static void test_memmap_vmemmap(void **state)
-{
-	(void)state;
-	run_memmap_model(PMM_MEMMAP_VMEMMAP);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Backed instances: a direct map that is linear inside a block, writable, and reversible. */
@@ -230,7 +205,6 @@ static void check_backed(pmm_t *pmm)
 		}
 		pmm_free_pages(pmm, p, order);
 	}
-	tu_assert_conserved(pmm, 0);
 }
 
 static void test_backing_memfd(void **state)
@@ -243,7 +217,7 @@ static void test_backing_memfd(void **state)
 	cfg.backing = PMM_BACKING_MEMFD;
 	pmm = tu_create(&cfg);
 	check_backed(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 static void test_backing_anon(void **state)
@@ -258,7 +232,7 @@ static void test_backing_anon(void **state)
 		cfg.anon_hugepages = huge;
 		pmm = tu_create(&cfg);
 		check_backed(pmm);
-		pmm_destroy(pmm);
+		tu_finish(pmm);
 	}
 }
 
@@ -287,8 +261,7 @@ static void test_backing_none(void **state)
 	/* alloc_pages_exact returns an address: none to give here */
 	assert_null(pmm_alloc_pages_exact(pmm, 3 * 4096, PMM_GFP_KERNEL));
 	pmm_free_pages(pmm, p, 4);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* USER backing: the caller's buffer is the direct map, lowest pfn first, holes included. */
@@ -305,7 +278,7 @@ static void test_backing_user(void **state)
 	(void)state;
 	assert_non_null(buf);
 	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	tu_config_region(&cfg, 0, lo, n0, 0);
 	tu_config_region(&cfg, 1, lo + n0 + gap, n1, 0);
 	cfg.backing = PMM_BACKING_USER;
@@ -333,8 +306,7 @@ static void test_backing_user(void **state)
 	memset(a, 0xc3, 4 * ps);
 	assert_int_equal(buf[(tu_pfn(pmm, p) - lo) * ps + 4 * ps - 1], 0xc3);
 	pmm_free_pages(pmm, p, 2);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 	/* the buffer stays the caller's: still writable after destroy */
 	buf[0] = 1;
 	free(buf);
@@ -346,22 +318,20 @@ static void test_backing_user(void **state)
  */
 static void test_regions_holes(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 	struct pmm_zone_info zi;
 	const pmm_pfn_t b = TU_BASE_PFN;
 	uint8_t *seen;
 
-	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
-	cfg.pcp_disable = true;
-	tu_config_region(&cfg, 0, b, 3000, 0);
-	tu_config_region(&cfg, 1, b + 5000, 2048, 0);	/* hole inside a section */
-	tu_config_region(&cfg, 2, b + 20480, 1500, 0);	/* absent sections between */
-	pmm = tu_create(&cfg);
+	tu_fx_config(fx, 16);
+	fx->cfg.section_shift = TU_SECTION_SHIFT;
+	fx->cfg.pcp_disable = true;
+	tu_config_region(&fx->cfg, 0, b, 3000, 0);
+	tu_config_region(&fx->cfg, 1, b + 5000, 2048, 0);	/* hole inside a section */
+	tu_config_region(&fx->cfg, 2, b + 20480, 1500, 0);	/* absent sections between */
+	pmm = tu_fx_create(fx);
 	assert_int_equal(pmm_managed_frames(pmm), 3000 + 2048 + 1500);
 	assert_int_equal(pmm_nr_zones(pmm), 1);
 	tu_zone(pmm, 0, &zi);
@@ -369,7 +339,6 @@ static void test_regions_holes(void **state)
 	assert_int_equal(zi.spanned_pages, 20480 + 1500);
 	assert_int_equal(zi.managed_pages, 3000 + 2048 + 1500);
 	assert_int_equal(zi.free_pages, zi.managed_pages);
-	tu_buddy_snap(pmm, &fresh);
 
 	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0), 6548);
 	seen = calloc(20480 + 1500, 1);
@@ -384,47 +353,33 @@ static void test_regions_holes(void **state)
 	free(seen);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* A region at pfn 0 (no ffs(0) trouble): every frame, max-order blocks included. */
 static void test_region_pfn0(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
+	int got0 = 0;
 
-	(void)state;
-	for (int model = 0; model < 2; model++) {
-		tu_config(&cfg, 16, NULL);
-		cfg.section_shift = 22;
-		cfg.pcp_disable = true;
-		cfg.memmap = model ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
-		tu_config_region(&cfg, 0, 0, 4096 + 300, 0);
-		pmm = tu_create(&cfg);
-		assert_non_null(pmm_pfn_to_page(pmm, 0));
-		assert_int_equal(tu_pfn(pmm, pmm_pfn_to_page(pmm, 0)), 0);
-		tu_buddy_snap(pmm, &fresh);
-		assert_int_equal(fresh.z[0].nr_free[10], 4);
+	tu_config_region(tu_fx_contig_config(fx, 16), 0, 0, 4096 + 300, 0);
+	fx->cfg.pcp_disable = true;
+	pmm = tu_fx_create(fx);
+	assert_non_null(pmm_pfn_to_page(pmm, 0));
+	assert_int_equal(tu_pfn(pmm, pmm_pfn_to_page(pmm, 0)), 0);
+	assert_int_equal(fx->fresh.z[0].nr_free[10], 4);
 
-		assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10), 4);
-		tu_free_all(pmm, &l);
-		assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0), 4396);
-		/* pfn 0 is handed out like any other frame */
-		int got0 = 0;
-		for (size_t i = 0; i < l.n; i++)
-			got0 |= tu_pfn(pmm, l.v[i].page) == 0;
-		assert_true(got0);
-		tu_free_all(pmm, &l);
-		tu_buddy_assert_fresh(pmm, &fresh);
-		tu_check(pmm);
-		pmm_destroy(pmm);
-	}
-	tu_list_free(&l);
+	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10), 4);
+	tu_free_all(pmm, &l);
+	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0), 4396);
+	/* pfn 0 is handed out like any other frame */
+	for (size_t i = 0; i < l.n; i++)
+		got0 |= tu_pfn(pmm, l.v[i].page) == 0;
+	assert_true(got0);
+	tu_free_all(pmm, &l);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /*
@@ -433,25 +388,22 @@ static void test_region_pfn0(void **state)
  */
 static void test_region_unaligned(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
 	pmm_t *pmm;
 
-	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
-	cfg.pcp_disable = true;
-	tu_config_region(&cfg, 0, 1000, 5000, 0);
-	pmm = tu_create(&cfg);
+	tu_fx_config(fx, 16);
+	fx->cfg.section_shift = TU_SECTION_SHIFT;
+	fx->cfg.pcp_disable = true;
+	tu_config_region(&fx->cfg, 0, 1000, 5000, 0);
+	pmm = tu_fx_create(fx);
 	assert_null(pmm_pfn_to_page(pmm, 999));
 	assert_null(pmm_pfn_to_page(pmm, 6000));
 	assert_non_null(pmm_pfn_to_page(pmm, 1000));
 	assert_non_null(pmm_pfn_to_page(pmm, 5999));
-	tu_buddy_snap(pmm, &fresh);
-	assert_int_equal(fresh.z[0].nr_free[10], 4);
+	assert_int_equal(fx->fresh.z[0].nr_free[10], 4);
 	/* 1000 = 8 * 125: the lowest block is order 3 */
-	assert_int_equal(fresh.z[0].nr_free[3] >= 1, 1);
+	assert_int_equal(fx->fresh.z[0].nr_free[3] >= 1, 1);
 
 	assert_int_equal(tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 10), 4);
 	for (size_t i = 0; i < l.n; i++) {
@@ -464,10 +416,7 @@ static void test_region_unaligned(void **state)
 	assert_int_equal(pmm_free_frames(pmm), 0);
 	tu_check(pmm);
 	tu_free_all(pmm, &l);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_check(pmm);
-	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Several nodes: each gets its zones, frames report their node. */
@@ -479,7 +428,7 @@ static void test_multi_node(void **state)
 
 	(void)state;
 	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 22;
+	cfg.section_shift = TU_SECTION_SHIFT;
 	tu_config_region(&cfg, 0, TU_BASE_PFN, 4096, 0);
 	tu_config_region(&cfg, 1, TU_BASE_PFN + 8192, 3000, 1);
 	tu_config_region(&cfg, 2, TU_BASE_PFN + 16384, 2048, 2);
@@ -509,192 +458,7 @@ static void test_multi_node(void **state)
 		tu_pattern_verify(pmm, p, 2, 9);
 		pmm_free_pages(pmm, p, 2);
 	}
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
-}
-
-struct log_capture {
-	unsigned int lines;
-	char last[320];
-};
-
-static void capture_log(void *arg, const char *line)
-{
-	struct log_capture *c = arg;
-
-	c->lines++;
-	snprintf(c->last, sizeof(c->last), "%s", line);
-}
-
-/*
- * Every bad config of design.md section 9 is refused with -PMM_EINVAL and
- * one log line, even from a quiet config, that names the field (@field).
- */
-static void expect_einval_field(struct pmm_config *cfg, const char *what, const char *field)
-{
-	struct log_capture log = { 0 };
-	pmm_t *pmm = NULL;
-	int rc;
-
-	cfg->log_fn = capture_log;
-	cfg->log_arg = &log;
-	rc = pmm_create(cfg, &pmm);
-	if (rc != -PMM_EINVAL)
-		print_message("%s: pmm_create returned %d (%s)\n", what, rc, pmm_strerror(rc));
-	assert_int_equal(rc, -PMM_EINVAL);
-	assert_null(pmm);
-	assert_int_equal(log.lines, 1);
-	if (!strstr(log.last, field))
-		print_message("%s: log line \"%s\" does not name %s\n", what, log.last, field);
-	assert_non_null(strstr(log.last, field));
-}
-
-static void test_bad_configs(void **state)
-{
-	struct pmm_config cfg;
-	static char small[4096 * 16] __attribute__((aligned(4096)));
-
-	(void)state;
-	tu_config(&cfg, 16, NULL);
-	tu_config_region(&cfg, 1, TU_BASE_PFN + 1000, 2000, 0);
-	expect_einval_field(&cfg, "overlapping regions", "overlaps");
-
-	tu_config(&cfg, 16, NULL);
-	tu_config_region(&cfg, 1, TU_BASE_PFN, 4096, 0);
-	expect_einval_field(&cfg, "identical regions", "overlaps");
-
-	tu_config(&cfg, 16, NULL);
-	tu_config_region(&cfg, 1, TU_BASE_PFN - 100, 200, 1);
-	expect_einval_field(&cfg, "overlap on another node", "overlaps");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.regions[0].nr_pages = 0;
-	expect_einval_field(&cfg, "zero-length region", "regions[0].nr_pages");
-
-	tu_config(&cfg, 16, NULL);
-	tu_config_region(&cfg, 1, TU_BASE_PFN + 8192, 0, 0);
-	expect_einval_field(&cfg, "zero-length second region", "regions[1].nr_pages");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.section_shift = 21;
-	expect_einval_field(&cfg, "max_order + page_shift > section_shift", "section_shift");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.page_shift = 16;
-	cfg.section_shift = 25;
-	cfg.regions[0].nr_pages = 256;
-	expect_einval_field(&cfg, "max_order + page_shift > section_shift (64K pages)", "section_shift");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.max_order = 8;
-	cfg.pageblock_order = 9;
-	expect_einval_field(&cfg, "pageblock_order > max_order", "pageblock_order");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.max_order = PMM_MAX_ORDER_LIMIT + 1;
-	cfg.section_shift = 40;
-	expect_einval_field(&cfg, "max_order > PMM_MAX_ORDER_LIMIT", "max_order");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.page_shift = 11;
-	expect_einval_field(&cfg, "page_shift 11", "page_shift");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.page_shift = 17;
-	cfg.section_shift = 40;
-	expect_einval_field(&cfg, "page_shift 17", "page_shift");
-
-	tu_config(&cfg, 16, NULL);
-	for (unsigned int i = 0; i < PMM_MAX_REGIONS; i++)
-		tu_config_region(&cfg, i, TU_BASE_PFN + i * 1024, 512, 0);
-	cfg.nr_regions = PMM_MAX_REGIONS + 1;
-	expect_einval_field(&cfg, "nr_regions > PMM_MAX_REGIONS", "nr_regions");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.backing = PMM_BACKING_USER;
-	cfg.user_base = NULL;
-	cfg.user_size = TU_MIB(16);
-	expect_einval_field(&cfg, "USER backing without buffer", "user_base");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.regions[0].nr_pages = 16;
-	cfg.backing = PMM_BACKING_USER;
-	cfg.user_base = small;
-	cfg.user_size = sizeof(small) - 4096;
-	expect_einval_field(&cfg, "USER backing buffer one page short", "user_size");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.regions[0].nid = -1;
-	expect_einval_field(&cfg, "nid -1", "regions[0].nid");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.regions[0].nid = PMM_MAX_NODES;
-	expect_einval_field(&cfg, "nid PMM_MAX_NODES", "regions[0].nid");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.pcp_batch = 32;
-	cfg.pcp_high = 16;
-	expect_einval_field(&cfg, "pcp_high < pcp_batch", "pcp_high");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.memmap = (enum pmm_memmap_model)7;
-	expect_einval_field(&cfg, "unknown memmap model", "memmap");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.backing = (enum pmm_backing)9;
-	expect_einval_field(&cfg, "unknown backing", "backing");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.pcp_batch = 1u << 30;
-	expect_einval_field(&cfg, "pcp_batch 2^30", "pcp_batch");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.pcp_high = PMM_PCP_HIGH_MAX + 1;
-	expect_einval_field(&cfg, "pcp_high above PMM_PCP_HIGH_MAX", "pcp_high");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.backing = PMM_BACKING_USER;
-	cfg.user_base = small + 8;
-	cfg.user_size = sizeof(small);
-	cfg.regions[0].nr_pages = 8;
-	expect_einval_field(&cfg, "USER backing buffer not page aligned", "user_base");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.nr_cpus = PMM_MAX_CPUS + 1;
-	expect_einval_field(&cfg, "nr_cpus above PMM_MAX_CPUS", "nr_cpus");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.meta_free = NULL;
-	cfg.meta_alloc = (pmm_meta_alloc_fn)(uintptr_t)1;
-	expect_einval_field(&cfg, "meta_alloc without meta_free", "meta_free");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.fault[PMM_FAULT_PAGE_ALLOC].probability = 101;
-	expect_einval_field(&cfg, "fault probability 101", "probability");
-
-	tu_config(&cfg, 16, NULL);
-	cfg.regions[0].start_pfn = 0;
-	tu_config_region(&cfg, 1, 1ull << 36, 16, 0);
-	expect_einval_field(&cfg, "span of more than PMM_MAX_SECTIONS sections", "sections");
-
-	/* a region whose end wraps around the pfn space */
-	tu_config(&cfg, 16, NULL);
-	cfg.backing = PMM_BACKING_NONE;
-	cfg.regions[0].start_pfn = UINT64_MAX - 10;
-	cfg.regions[0].nr_pages = 100;
-	{
-		pmm_t *pmm = NULL;
-		int rc = pmm_create(&cfg, &pmm);
-
-		assert_true(rc < 0);
-		assert_null(pmm);
-	}
-
-	/* after all the refusals a good config still works */
-	tu_config(&cfg, 16, NULL);
-	pmm_t *pmm = tu_create(&cfg);
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /*
@@ -724,8 +488,7 @@ static void test_pcp_limits_clamped(void **state)
 	tu_zone(pmm, 0, &zi);
 	assert_true(zi.pcp_pages <= zi.managed_pages / 8);
 	pmm_free_pages(pmm, p, 0);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 static void test_strerror(void **state)
@@ -740,32 +503,23 @@ static void test_strerror(void **state)
 	assert_string_equal(pmm_strerror(12345), "unknown error");
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_several_instances),
-		cmocka_unit_test(test_memmap_sparse),
-		cmocka_unit_test(test_memmap_vmemmap),
+		TU_MEMMAP_TESTS(test_memmap_model),
 		cmocka_unit_test(test_backing_memfd),
 		cmocka_unit_test(test_backing_anon),
 		cmocka_unit_test(test_backing_none),
 		cmocka_unit_test(test_backing_user),
-		cmocka_unit_test(test_regions_holes),
-		cmocka_unit_test(test_region_pfn0),
-		cmocka_unit_test(test_region_unaligned),
+		TU_TEST(test_regions_holes),
+		TU_MEMMAP_TESTS(test_region_pfn0),
+		TU_TEST(test_region_unaligned),
 		cmocka_unit_test(test_multi_node),
-		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_pcp_limits_clamped),
 		cmocka_unit_test(test_strerror),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return tu_main(argc, argv, tests);
 }

@@ -10,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * split_page of an order-k block, then the pages freed one by one in a
  * seeded random order: after a drain the order-k block is whole again.
@@ -24,19 +17,16 @@ static int cmp_ptr(const void *a, const void *b)
 static void test_split_page_random_free(void **state)
 {
 	static const unsigned int orders[] = { 1, 2, 3, 5, 9, 10 };
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
-	struct tu_rng rng;
+	struct tu_fx *fx = *state;
+	struct prng rng;
 	pmm_t *pmm;
 
-	(void)state;
 	tu_rng_init(&rng, "split_page", 3);
-	tu_config(&cfg, 64, NULL);
-	cfg.section_shift = 22;
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	fx->cfg.section_shift = TU_SECTION_SHIFT;
+	pmm = tu_fx_create(fx);
 
-	for (unsigned int i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(orders); i++) {
 		unsigned int k = orders[i];
 		unsigned long n = 1ul << k;
 		struct pmm_page *head = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, k);
@@ -56,7 +46,7 @@ static void test_split_page_random_free(void **state)
 			pages[j] = p;
 		}
 		tu_check(pmm);
-		tu_shuffle(&rng, pages, n);
+		prng_shuffle(&rng, pages, n, sizeof(pages[0]));
 		for (unsigned long j = 0; j < n; j++) {
 			struct pmm_page *p = pages[j];
 
@@ -68,11 +58,10 @@ static void test_split_page_random_free(void **state)
 		}
 		assert_int_equal(pmm_free_frames(pmm), pmm_managed_frames(pmm));
 		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 		free(pages);
 	}
-	tu_check(pmm);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /* alloc_pages_exact: ceil(size / page size) frames leave the free count, no more. */
@@ -80,18 +69,15 @@ static void test_alloc_pages_exact(void **state)
 {
 	const size_t ps = 4096;
 	const size_t sizes[] = { 5 * ps, 5 * ps - 1, 1, ps, 8 * ps, 3 * ps + 1, 100 * ps, 1023 * ps };
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	pmm_t *pmm;
 	uint64_t f0;
 
-	(void)state;
-	tu_config(&cfg, 64, NULL);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	pmm = tu_fx_create(fx);
 	f0 = tu_free_after_drain(pmm);
 
-	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(sizes); i++) {
 		size_t n = (sizes[i] + ps - 1) / ps;
 		unsigned int order = 0;
 		unsigned char *a;
@@ -119,7 +105,7 @@ static void test_alloc_pages_exact(void **state)
 		tu_check(pmm);
 		pmm_free_pages_exact(pmm, a, sizes[i]);
 		assert_int_equal(tu_free_after_drain(pmm), f0);
-		tu_buddy_assert_fresh(pmm, &fresh);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 		tu_check(pmm);
 	}
 
@@ -137,27 +123,22 @@ static void test_alloc_pages_exact(void **state)
 		}
 	pmm_free_pages_exact(pmm, a, 5 * ps);
 	assert_null(pmm_alloc_pages_exact(pmm, (size_t)4096 << 11, PMM_GFP_KERNEL | PMM_GFP_NOWARN));
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* alloc_pages_exact_pfn on an unbacked instance, freed with free_contig_range. */
 static void test_alloc_pages_exact_pfn(void **state)
 {
 	static const unsigned long counts[] = { 5, 1, 2, 3, 7, 100, 513, 1000, 1024 };
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	pmm_t *pmm;
 	uint64_t f0;
 
-	(void)state;
-	tu_config(&cfg, 64, NULL);
-	cfg.backing = PMM_BACKING_NONE;
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	fx->cfg.backing = PMM_BACKING_NONE;
+	pmm = tu_fx_create(fx);
 	f0 = tu_free_after_drain(pmm);
-	for (unsigned int i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(counts); i++) {
 		unsigned long n = counts[i];
 		struct pmm_page *p = pmm_alloc_pages_exact_pfn(pmm, n, PMM_GFP_KERNEL);
 		pmm_pfn_t pfn;
@@ -172,11 +153,10 @@ static void test_alloc_pages_exact_pfn(void **state)
 		tu_check(pmm);
 		pmm_free_contig_range(pmm, pfn, n);
 		assert_int_equal(tu_free_after_drain(pmm), f0);
-		tu_buddy_assert_fresh(pmm, &fresh);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
 	assert_null(pmm_alloc_pages_exact_pfn(pmm, 1025, PMM_GFP_KERNEL | PMM_GFP_NOWARN));
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 }
 
 /*
@@ -186,14 +166,11 @@ static void test_alloc_pages_exact_pfn(void **state)
  */
 static void test_free_pages_extra_ref(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	pmm_t *pmm;
 
-	(void)state;
-	tu_config(&cfg, 64, NULL);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	pmm = tu_fx_create(fx);
 
 	for (int extra = 1; extra <= 2; extra++) {
 		struct pmm_page *head = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 3);
@@ -222,7 +199,7 @@ static void test_free_pages_extra_ref(void **state)
 		}
 		assert_int_equal(pmm_free_frames(pmm), f0 + 8);
 		tu_check(pmm);
-		tu_buddy_assert_fresh(pmm, &fresh);
+		tu_buddy_assert_fresh(pmm, &fx->fresh);
 	}
 
 	/* order 0: the extra reference just keeps the page */
@@ -234,9 +211,7 @@ static void test_free_pages_extra_ref(void **state)
 	assert_int_equal(pmm_free_frames(pmm), f0);
 	pmm_put_page(pmm, p);
 	assert_int_equal(pmm_free_frames(pmm), f0 + 1);
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 static void check_folio_pages(pmm_t *pmm, struct pmm_folio *f, unsigned int order)
@@ -259,15 +234,12 @@ static void check_folio_pages(pmm_t *pmm, struct pmm_folio *f, unsigned int orde
 /* Compound pages: tails find their head, references are per folio. */
 static void test_folios(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	pmm_t *pmm;
 
-	(void)state;
-	tu_config(&cfg, 64, NULL);
-	cfg.section_shift = 22;	/* an order-10 folio fills a whole section */
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	fx->cfg.section_shift = TU_SECTION_SHIFT;	/* an order-10 folio fills a whole section */
+	pmm = tu_fx_create(fx);
 
 	for (unsigned int order = 0; order <= 10; order++) {
 		uint64_t f0 = pmm_free_frames(pmm);
@@ -297,7 +269,7 @@ static void test_folios(void **state)
 		assert_int_equal(pmm_free_frames(pmm), f0);
 		tu_check(pmm);
 	}
-	tu_buddy_assert_fresh(pmm, &fresh);
+	tu_buddy_assert_fresh(pmm, &fx->fresh);
 
 	/* folio_put_refs drops every reference at once */
 	struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE, 4);
@@ -346,27 +318,21 @@ static void test_folios(void **state)
 	assert_int_equal(pmm_folio_order(pmm_page_folio(p)), 0);
 	pmm_free_pages(pmm, p, 2);
 
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Bulk allocation fills only the NULL slots and counts every non-NULL one. */
 static void test_bulk_fills_null_slots(void **state)
 {
-	struct pmm_config cfg;
-	struct tu_buddy fresh;
+	struct tu_fx *fx = *state;
 	pmm_t *pmm;
 	struct pmm_page *arr[64] = { 0 }, *mine[3];
-	void *sorted[64];
 	static const int prefilled[3] = { 3, 10, 40 };
 	uint64_t f0;
 	unsigned long r;
 
-	(void)state;
-	tu_config(&cfg, 64, NULL);
-	pmm = tu_create(&cfg);
-	tu_buddy_snap(pmm, &fresh);
+	tu_fx_config(fx, 64);
+	pmm = tu_fx_create(fx);
 
 	for (int i = 0; i < 3; i++) {
 		mine[i] = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
@@ -383,11 +349,8 @@ static void test_bulk_fills_null_slots(void **state)
 		assert_non_null(arr[i]);
 		assert_int_equal(pmm_page_count(arr[i]), 1);
 		tu_pattern_write(pmm, arr[i], 0, (uint64_t)i + 1);
-		sorted[i] = arr[i];
 	}
-	qsort(sorted, 64, sizeof(sorted[0]), cmp_ptr);
-	for (int i = 1; i < 64; i++)
-		assert_ptr_not_equal(sorted[i - 1], sorted[i]);
+	tu_assert_distinct(arr, 64);
 	tu_check(pmm);
 
 	/* a full array takes nothing */
@@ -411,57 +374,47 @@ static void test_bulk_fills_null_slots(void **state)
 	assert_int_equal(pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL, 0, arr), 0);
 	pmm_free_pages_bulk(pmm, arr, 64);
 	assert_int_equal(pmm_free_frames(pmm), pmm_managed_frames(pmm));
-	tu_buddy_assert_fresh(pmm, &fresh);
-	tu_assert_conserved(pmm, 0);
-	pmm_destroy(pmm);
+	tu_finish(pmm, .fresh = &fx->fresh);
 }
 
 /* Under pressure bulk returns what it got, still counting every non-NULL slot. */
 static void test_bulk_under_pressure(void **state)
 {
-	struct pmm_config cfg;
+	struct tu_fx *fx = *state;
 	struct tu_list l = { 0 };
+	struct pmm_page *arr[64] = { 0 };
+	unsigned long r, nonnull = 0;
+	uint64_t before;
 	pmm_t *pmm;
 
-	(void)state;
-	for (int pcp = 0; pcp < 2; pcp++) {
-		struct pmm_page *arr[64] = { 0 };
-		unsigned long r, nonnull = 0;
-		uint64_t before;
+	tu_fx_config(fx, 16)->backing = PMM_BACKING_NONE;
+	pmm = tu_fx_create(fx);
+	tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
+	for (int i = 0; i < 12; i++) {
+		struct tu_alloc a = tu_list_take(&l, l.n - 1);
 
-		tu_config(&cfg, 16, NULL);
-		cfg.backing = PMM_BACKING_NONE;
-		cfg.pcp_disable = !pcp;
-		pmm = tu_create(&cfg);
-		tu_fill_exhaust(pmm, &l, PMM_GFP_KERNEL, 0);
-		for (int i = 0; i < 12; i++) {
-			struct tu_alloc a = tu_list_take(&l, l.n - 1);
-
-			pmm_free_pages(pmm, a.page, 0);
-		}
-		pmm_drain_all_pages(pmm);
-		arr[0] = l.v[0].page;
-		arr[63] = l.v[1].page;
-		before = pmm_free_frames(pmm);
-		assert_int_equal(before, 12);
-		r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 64, arr);
-		for (int i = 0; i < 64; i++)
-			nonnull += arr[i] != NULL;
-		print_message("pcp %d: bulk got %lu of 12 free\n", pcp, r - 2);
-		assert_int_equal(r, nonnull);
-		assert_true(r > 2 && r <= 14);
-		assert_int_equal(pmm_free_frames(pmm), before - (r - 2));
-		assert_ptr_equal(arr[0], l.v[0].page);
-		assert_ptr_equal(arr[63], l.v[1].page);
-		tu_check(pmm);
-		for (int i = 1; i < 63; i++)
-			if (arr[i])
-				pmm_free_pages(pmm, arr[i], 0);
-		tu_free_all(pmm, &l);
-		tu_assert_conserved(pmm, 0);
-		pmm_destroy(pmm);
+		pmm_free_pages(pmm, a.page, 0);
 	}
-	tu_list_free(&l);
+	pmm_drain_all_pages(pmm);
+	arr[0] = l.v[0].page;
+	arr[63] = l.v[1].page;
+	before = pmm_free_frames(pmm);
+	assert_int_equal(before, 12);
+	r = pmm_alloc_pages_bulk(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 64, arr);
+	for (int i = 0; i < 64; i++)
+		nonnull += arr[i] != NULL;
+	print_message("%s: bulk got %lu of 12 free\n", fx->v.name, r - 2);
+	assert_int_equal(r, nonnull);
+	assert_true(r > 2 && r <= 14);
+	assert_int_equal(pmm_free_frames(pmm), before - (r - 2));
+	assert_ptr_equal(arr[0], l.v[0].page);
+	assert_ptr_equal(arr[63], l.v[1].page);
+	tu_check(pmm);
+	for (int i = 1; i < 63; i++)
+		if (arr[i])
+			pmm_free_pages(pmm, arr[i], 0);
+	tu_free_all(pmm, &l);
+	tu_finish(pmm);
 }
 
 /*
@@ -473,7 +426,7 @@ static void test_pcp_drain_merges(void **state)
 	struct pmm_config cfg;
 	struct tu_buddy fresh;
 	struct tu_list l = { 0 };
-	struct tu_rng rng;
+	struct prng rng;
 	struct pmm_stats st;
 	pmm_t *pmm;
 	static const unsigned int orders[] = { 0, 0, 0, 1, 2, 3 };
@@ -490,7 +443,7 @@ static void test_pcp_drain_merges(void **state)
 		tu_set_cpu(0);
 		for (int i = 0; i < 308; i++) {
 			/* eight pageblock-order blocks: that order has a pcp list too */
-			unsigned int o = i < 8 ? 9 : orders[tu_rand_below(&rng, 6)];
+			unsigned int o = i < 8 ? 9 : orders[prng_below(&rng, 6)];
 			struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, o);
 
 			assert_non_null(p);
@@ -499,9 +452,9 @@ static void test_pcp_drain_merges(void **state)
 		}
 		tu_check(pmm);
 		while (l.n) {
-			struct tu_alloc a = tu_list_take(&l, tu_rand_below(&rng, l.n));
+			struct tu_alloc a = tu_list_take(&l, prng_below(&rng, l.n));
 
-			tu_set_cpu((unsigned int)tu_rand_below(&rng, 2));
+			tu_set_cpu((unsigned int)prng_below(&rng, 2));
 			tu_free_one(pmm, &a);
 		}
 		assert_int_equal(pmm_free_frames(pmm), pmm_managed_frames(pmm));
@@ -526,7 +479,7 @@ static void test_pcp_drain_merges(void **state)
 	assert_true(st.pcp_free > 0);
 	assert_true(st.pcp_refill > 0);
 	tu_list_free(&l);
-	pmm_destroy(pmm);
+	tu_finish(pmm);
 
 	/* pcp_disable: nothing is ever parked */
 	tu_config(&cfg, 16, NULL);
@@ -544,15 +497,7 @@ static void test_pcp_drain_merges(void **state)
 	tu_zone(pmm, 0, &zi);
 	assert_int_equal(zi.free_pages, pmm_managed_frames(pmm));
 	assert_int_equal(zi.nr_free[10], fresh.z[0].nr_free[10]);
-	tu_check(pmm);
-	pmm_destroy(pmm);
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	return 0;
+	tu_finish(pmm);
 }
 
 /*
@@ -641,19 +586,19 @@ static void test_bulk_refuses_folio_pages(void **state)
 	pmm_destroy(pmm);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_page_random_free),
-		cmocka_unit_test(test_alloc_pages_exact),
-		cmocka_unit_test(test_alloc_pages_exact_pfn),
-		cmocka_unit_test(test_free_pages_extra_ref),
-		cmocka_unit_test(test_folios),
-		cmocka_unit_test(test_bulk_fills_null_slots),
-		cmocka_unit_test(test_bulk_under_pressure),
+		TU_TEST(test_split_page_random_free),
+		TU_TEST(test_alloc_pages_exact),
+		TU_TEST(test_alloc_pages_exact_pfn),
+		TU_TEST(test_free_pages_extra_ref),
+		TU_TEST(test_folios),
+		TU_TEST(test_bulk_fills_null_slots),
+		TU_PCP_TESTS(test_bulk_under_pressure),
 		cmocka_unit_test(test_pcp_drain_merges),
 		cmocka_unit_test(test_bulk_refuses_folio_pages),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return tu_main(argc, argv, tests);
 }

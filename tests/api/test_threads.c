@@ -34,13 +34,6 @@ struct shared {
 	uint64_t seed;
 };
 
-struct worker {
-	struct shared *sh;
-	unsigned int id;
-	struct item *mine;
-	size_t n_mine;
-};
-
 static void record_error(struct shared *sh, const char *fmt, unsigned long long a,
 			 unsigned long long b)
 {
@@ -48,74 +41,61 @@ static void record_error(struct shared *sh, const char *fmt, unsigned long long 
 		snprintf(sh->first_error, sizeof(sh->first_error), fmt, a, b);
 }
 
-/* First and last word of each frame: cheap enough under TSan. */
+/* A sampled pattern (start, middle, end of each frame): cheap enough under TSan. */
 static void mark(pmm_t *pmm, const struct item *it)
 {
-	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, it->page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
-
-	for (uint64_t i = 0; i < (1ull << it->order); i++) {
-		uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-
-		w[0] = (pfn + i) ^ it->tag;
-		w[words - 1] = ~((pfn + i) ^ it->tag);
-	}
+	pattern_write(pmm, pmm_page_to_pfn(pmm, it->page), 1ul << it->order, it->tag, PATTERN_SAMPLED);
 }
 
 static void verify_and_free(struct shared *sh, const struct item *it)
 {
 	pmm_t *pmm = sh->pmm;
 	pmm_pfn_t pfn = pmm_page_to_pfn(pmm, it->page);
-	size_t words = pmm_page_size(pmm) / sizeof(uint64_t);
+	struct pattern_mismatch bad;
 
 	if (pmm_page_count(it->page) < 1)
 		record_error(sh, "pfn %#llx held with refcount %lld", pfn,
 			     (unsigned long long)pmm_page_count(it->page));
-	for (uint64_t i = 0; i < (1ull << it->order); i++) {
-		const uint64_t *w = pmm_page_address(pmm, pmm_pfn_to_page(pmm, pfn + i));
-
-		if (w[0] != ((pfn + i) ^ it->tag) || w[words - 1] != ~((pfn + i) ^ it->tag))
-			record_error(sh, "pfn %#llx pattern overwritten (tag %#llx): shared frame?",
-				     pfn + i, it->tag);
-	}
+	if (!pattern_verify(pmm, pfn, 1ul << it->order, it->tag, PATTERN_SAMPLED, &bad))
+		record_error(sh, "pfn %#llx pattern overwritten (tag %#llx): shared frame?",
+			     bad.pfn, it->tag);
 	if (it->folio)
 		pmm_folio_put(pmm, pmm_page_folio(it->page));
 	else
 		pmm_free_pages(pmm, it->page, it->order);
 }
 
-static unsigned int pick_order(struct tu_rng *r)
+static unsigned int pick_order(struct prng *r)
 {
-	uint64_t x = tu_rand_below(r, 100);
+	uint64_t x = prng_below(r, 100);
 
 	if (x < 55)
 		return 0;
 	if (x < 85)
-		return 1 + (unsigned int)tu_rand_below(r, 3);
+		return 1 + (unsigned int)prng_below(r, 3);
 	if (x < 98)
-		return 4 + (unsigned int)tu_rand_below(r, 4);
+		return 4 + (unsigned int)prng_below(r, 4);
 	return 9;
 }
 
-static void *worker_fn(void *arg)
+static void worker_fn(void *arg, unsigned int id)
 {
-	struct worker *w = arg;
-	struct shared *sh = w->sh;
+	struct shared *sh = arg;
 	pmm_t *pmm = sh->pmm;
-	struct tu_rng rng = { .s = sh->seed ^ (0x9e3779b97f4a7c15ull * (w->id + 1)) };
-	size_t cap = 4096;
+	struct prng rng;
+	size_t cap = 4096, n_mine = 0;
+	struct item *mine = calloc(cap, sizeof(*mine));	/* held by this thread only */
 	uint64_t counter = 0;
 
-	tu_set_cpu(w->id);
-	w->mine = calloc(cap, sizeof(*w->mine));
-	if (!w->mine) {
+	prng_init(&rng, sh->seed, id + 1);
+	if (!mine) {
 		record_error(sh, "calloc %llu %llu", cap, 0);
-		return NULL;
+		return;
 	}
 	for (int it = 0; it < ITERS && !atomic_load(&sh->errors); it++) {
-		uint64_t r = tu_rand_below(&rng, 100);
+		uint64_t r = prng_below(&rng, 100);
 
-		if (w->id == 0 && it % 256 == 0) {
+		if (id == 0 && it % 256 == 0) {
 			struct pmm_stats st;
 
 			pmm_drain_all_pages(pmm);
@@ -123,8 +103,8 @@ static void *worker_fn(void *arg)
 		}
 		if (r < 45) {
 			struct item x = { .order = pick_order(&rng),
-					  .folio = tu_rand_below(&rng, 4) == 0,
-					  .tag = ((uint64_t)w->id << 48) | ++counter };
+					  .folio = prng_below(&rng, 4) == 0,
+					  .tag = ((uint64_t)id << 48) | ++counter };
 
 			if (x.folio) {
 				struct pmm_folio *f = pmm_folio_alloc(pmm, PMM_GFP_MOVABLE | PMM_GFP_NOWARN,
@@ -137,7 +117,7 @@ static void *worker_fn(void *arg)
 			if (!x.page)
 				continue;
 			mark(pmm, &x);
-			if (tu_rand_below(&rng, 2)) {
+			if (prng_below(&rng, 2)) {
 				pthread_mutex_lock(&sh->lock);
 				if (sh->n < SHARED_MAX) {
 					sh->items[sh->n++] = x;
@@ -146,18 +126,18 @@ static void *worker_fn(void *arg)
 				pthread_mutex_unlock(&sh->lock);
 			}
 			if (x.page) {
-				if (w->n_mine == cap) {
+				if (n_mine == cap) {
 					verify_and_free(sh, &x);
 					continue;
 				}
-				w->mine[w->n_mine++] = x;
+				mine[n_mine++] = x;
 			}
 		} else if (r < 75) {
 			struct item x = { 0 };
 
 			pthread_mutex_lock(&sh->lock);
 			if (sh->n) {
-				size_t i = tu_rand_below(&rng, sh->n);
+				size_t i = prng_below(&rng, sh->n);
 
 				x = sh->items[i];
 				sh->items[i] = sh->items[--sh->n];
@@ -166,11 +146,11 @@ static void *worker_fn(void *arg)
 			if (x.page)
 				verify_and_free(sh, &x);
 		} else if (r < 95) {
-			if (w->n_mine) {
-				size_t i = tu_rand_below(&rng, w->n_mine);
-				struct item x = w->mine[i];
+			if (n_mine) {
+				size_t i = prng_below(&rng, n_mine);
+				struct item x = mine[i];
 
-				w->mine[i] = w->mine[--w->n_mine];
+				mine[i] = mine[--n_mine];
 				verify_and_free(sh, &x);
 			}
 		} else if (r < 98) {
@@ -192,23 +172,20 @@ static void *worker_fn(void *arg)
 			}
 		}
 	}
-	while (w->n_mine) {
-		struct item x = w->mine[--w->n_mine];
+	while (n_mine) {
+		struct item x = mine[--n_mine];
 
 		verify_and_free(sh, &x);
 	}
-	free(w->mine);
-	return NULL;
+	free(mine);
 }
 
 static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu_fn, bool pcp_disable)
 {
 	struct pmm_config cfg;
 	struct tu_buddy fresh;
-	struct tu_rng rng;
+	struct prng rng;
 	struct shared *sh = calloc(1, sizeof(*sh));
-	struct worker w[NTHREADS];
-	pthread_t th[NTHREADS];
 
 	assert_non_null(sh);
 	tu_rng_init(&rng, name, nr_cpus);
@@ -222,16 +199,11 @@ static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu
 		cfg.cpu_arg = NULL;
 	}
 	sh->pmm = tu_create(&cfg);
-	sh->seed = tu_rand(&rng);
+	sh->seed = prng_next(&rng);
 	pthread_mutex_init(&sh->lock, NULL);
 	tu_buddy_snap(sh->pmm, &fresh);
 
-	for (unsigned int i = 0; i < NTHREADS; i++) {
-		w[i] = (struct worker){ .sh = sh, .id = i };
-		assert_int_equal(pthread_create(&th[i], NULL, worker_fn, &w[i]), 0);
-	}
-	for (unsigned int i = 0; i < NTHREADS; i++)
-		assert_int_equal(pthread_join(th[i], NULL), 0);
+	tu_threads_run(NTHREADS, worker_fn, sh);
 	if (atomic_load(&sh->errors))
 		print_message("%s: %d errors, first: %s\n", name, atomic_load(&sh->errors),
 			      sh->first_error);
@@ -245,8 +217,7 @@ static void run_threads(const char *name, unsigned int nr_cpus, bool default_cpu
 	assert_int_equal(pmm_free_frames(sh->pmm), pmm_managed_frames(sh->pmm));
 	assert_int_equal(pmm_leaked_frames(sh->pmm), 0);
 	assert_int_equal(tu_bad_count(&tu_bad_global), 0);
-	tu_buddy_assert_fresh(sh->pmm, &fresh);
-	pmm_destroy(sh->pmm);
+	tu_finish(sh->pmm, .fresh = &fresh);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh);
 }
@@ -279,14 +250,7 @@ static void test_threads_no_pcp(void **state)
 	run_threads("threads_no_pcp", NTHREADS, false, true);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	tu_seed();
-	return 0;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_own_cpu),
@@ -295,5 +259,5 @@ int main(void)
 		cmocka_unit_test(test_threads_no_pcp),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return tu_main(argc, argv, tests);
 }

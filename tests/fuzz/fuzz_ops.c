@@ -11,12 +11,19 @@
  * conservation of frames, every frame's refcount, the bad-page counters,
  * and, whenever no frame sits on a pcp list, the exact buddyinfo that full
  * merging must produce from the model's free set.
+ *
+ * Every operation of FZ_OPS is a function fz_op_NAME() and every bad input
+ * of FZ_BADS a function fz_bad_NAME(); the dispatch tables are built from
+ * the same lists, so the opcode and selector numbering cannot drift.
  */
 #define _GNU_SOURCE
 #include "fuzz_ops.h"
 
 #include "pmm.h"
+#include "common/contig.h"
+#include "common/pattern.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +98,21 @@ static const struct layout layouts[FZ_NR_LAYOUTS] = {
 	{ "pb-max", 12, 22, 10, 10, 0, 1, { { 0x100000 + 512, 3617, 0 } } },
 	/* 64 KiB pages: 64-frame sections, the direct map and zone limits scale. */
 	{ "64k-pages", 16, 22, 6, 4, 0, 1, { { 0x30 + 5, 600, 0 } } },
+	/*
+	 * DMA32 ends 24 frames below 4 GiB: inside a max-order block and a
+	 * section, so a range or a merge near the end of DMA32 must stop at it.
+	 */
+	{ "dma32-24", 12, 22, 10, 9, 0x100000 - 24, 1, { { 0x100000 - 2048, 4096, 0 } } },
+	/*
+	 * Node 0, node 1, node 0 again, adjacent, neither boundary max_order
+	 * aligned (regions of 40000, 30000 and 25536 frames scaled by 1/16):
+	 * node 0's zone spans node 1's region, and sections hold two nodes.
+	 */
+	{ "nodes-interleaved", 12, 22, 10, 9, 0, 3,
+	  { { 0, 2500, 0 }, { 2500, 1875, 1 }, { 2500 + 1875, 1596, 0 } } },
+	/* Two nodes meeting mid-section, in Normal: buddies must not merge across. */
+	{ "nodes-adjacent", 12, 22, 10, 9, 0, 2,
+	  { { 0x100000, 2000, 0 }, { 0x100000 + 2000, 2100, 1 } } },
 };
 
 /* ------------------------------------------------------------------------
@@ -137,6 +159,7 @@ struct fz {
 	struct frame *fr;
 	struct pmm_page **pages;	/* pmm_pfn_to_page() of each frame, NULL for holes */
 	uint32_t *pre;			/* prefix sums of free frames, span + 1 */
+	uint32_t *zrun;			/* first frame of the same-zone run holding each frame */
 	unsigned int nzones, max_order, pageblock_order, nr_cpus, nr_nodes;
 	enum pmm_zone_type ztype[NZ];
 	bool backed, per_page;		/* per_page: contig_per_page */
@@ -203,6 +226,12 @@ static void bad_cb(void *arg, pmm_pfn_t pfn, const char *reason)
 			(unsigned long long)pfn, reason ? reason : "(null)");
 }
 
+/*
+ * The in-record stream of FZ_ALLOC_BULK and FZ_FREE_BULK (which slots are
+ * pre-filled, NULL or swapped), seeded from the record's bytes. It is part
+ * of the input format, not the tests' PRNG (common/prng.h): another
+ * generator would give every committed seed another meaning.
+ */
 static uint32_t rnd(struct fz *f)
 {
 	uint32_t x = f->rng ? f->rng : 0x9e3779b9u;
@@ -263,55 +292,37 @@ static unsigned int order_for(unsigned long nr)
 }
 
 /* ------------------------------------------------------------------------
- * Page contents (memfd instances): a (tag, pfn) pattern in every held frame
+ * Page contents (backed instances): the (pfn, tag) pattern of common/pattern.h
+ * in every held frame, sampled so that checking every frame after every
+ * operation stays cheap
  * ------------------------------------------------------------------------ */
-
-static uint64_t *words(struct fz *f, pmm_pfn_t pfn)
-{
-	return f->backed ? pmm_page_address(f->pmm, pg(f, pfn)) : NULL;
-}
-
-/* Words checked per frame: the first 4 KiB of it (every page size is at least that). */
-#define LASTW (4096 / 8 - 1)
 
 static void pat_write(struct fz *f, pmm_pfn_t pfn, uint64_t tag)
 {
-	uint64_t *w = words(f, pfn);
-
-	if (!w)
-		return;
-	w[0] = tag;
-	w[1] = pfn;
-	w[LASTW / 2] = tag ^ 0x5a5a5a5a5a5a5a5aull;
-	w[LASTW] = ~(tag ^ pfn);
+	if (f->backed)
+		pattern_write(f->pmm, pfn, 1, tag, PATTERN_SAMPLED);
 }
 
 static void pat_check(struct fz *f, pmm_pfn_t pfn)
 {
 	struct frame *x = frm(f, pfn);
-	uint64_t *w = words(f, pfn), tag;
+	struct pattern_mismatch bad;
 
-	if (!w || !x || x->state != F_HELD)
+	if (!f->backed || !x || x->state != F_HELD)
 		return;
-	tag = f->h[x->h].tag;
-	if (w[0] != tag || w[1] != pfn || w[LASTW / 2] != (tag ^ 0x5a5a5a5a5a5a5a5aull) ||
-	    w[LASTW] != ~(tag ^ pfn))
-		fz_fail(f, "pfn %#llx (handle %u, %s): contents changed while held: %#llx %#llx",
-			(unsigned long long)pfn, x->h, hkind_names[f->h[x->h].kind],
-			(unsigned long long)w[0], (unsigned long long)w[1]);
+	if (!pattern_verify(f->pmm, pfn, 1, f->h[x->h].tag, PATTERN_SAMPLED, &bad))
+		fz_fail(f, "pfn %#llx (handle %u, %s): contents changed while held: word %zu is %#llx, not %#llx",
+			(unsigned long long)pfn, x->h, hkind_names[f->h[x->h].kind], bad.word,
+			(unsigned long long)bad.got, (unsigned long long)bad.want);
 }
 
 static void zero_check(struct fz *f, pmm_pfn_t pfn, unsigned long n, const char *what)
 {
-	for (unsigned long i = 0; i < n; i++) {
-		uint64_t *w = words(f, pfn + i);
+	struct pattern_mismatch bad;
 
-		if (w && (w[0] || w[1] || w[LASTW / 2] || w[LASTW])) {
-			fz_fail(f, "%s with PMM_GFP_ZERO: pfn %#llx is not zeroed", what,
-				(unsigned long long)(pfn + i));
-			return;
-		}
-	}
+	if (f->backed && !pattern_zeroed(f->pmm, pfn, n, PATTERN_SAMPLED, &bad))
+		fz_fail(f, "%s with PMM_GFP_ZERO: pfn %#llx is not zeroed (word %zu is %#llx)", what,
+			(unsigned long long)bad.pfn, bad.word, (unsigned long long)bad.got);
 }
 
 /* Verify every frame of handle @hi, before any call that may free them. */
@@ -466,7 +477,11 @@ static void build_prefix(struct fz *f)
 		f->pre[i + 1] = f->pre[i] + (f->fr[i].state == F_FREE);
 }
 
-/* Is [pfn, pfn + n) inside the span, all free, all in zone @z? (prefix sums built) */
+/*
+ * Is [pfn, pfn + n) inside the span, all free, all in zone @z? (prefix
+ * sums built). The zone runs, not just the two ends, decide: a zone may
+ * span another node's frames.
+ */
 static bool range_free_in_zone(struct fz *f, pmm_pfn_t pfn, unsigned long n, unsigned int z)
 {
 	unsigned long i;
@@ -474,7 +489,7 @@ static bool range_free_in_zone(struct fz *f, pmm_pfn_t pfn, unsigned long n, uns
 	if (pfn < f->base || pfn - f->base + n > f->span)
 		return false;
 	i = (unsigned long)(pfn - f->base);
-	return f->pre[i + n] - f->pre[i] == n && f->fr[i].zone == z && f->fr[i + n - 1].zone == z;
+	return f->pre[i + n] - f->pre[i] == n && f->fr[i].zone == z && f->zrun[i + n - 1] <= i;
 }
 
 static uint64_t model_free_in_zone(struct fz *f, unsigned int z)
@@ -843,8 +858,14 @@ static int make_room(struct fz *f, unsigned int b)
 }
 
 /* ------------------------------------------------------------------------
- * Operations
+ * Operations: fz_op_NAME(f, the record's 7 parameters) for every FZ_OPS
+ * entry; run_op() dispatches through a table built from the same list
  * ------------------------------------------------------------------------ */
+
+typedef void fz_op_fn(struct fz *f, const uint8_t *p);
+#define FZ_OP_DECLARE(name) static fz_op_fn fz_op_##name;
+FZ_OPS(FZ_OP_DECLARE)
+#undef FZ_OP_DECLARE
 
 static pmm_gfp_t gfp_of(uint8_t b)
 {
@@ -937,21 +958,10 @@ static uint64_t stat_chunks(struct fz *f)
 	return st.contig_chunks;
 }
 
-/* Chunks of one run: order = min(alignment (any at pfn 0), floor(log2(left)), max_order). */
+/* Chunks of one run (common/contig.h: the contract's greedy chunking). */
 static unsigned long run_chunks(struct fz *f, pmm_pfn_t pfn, unsigned long n)
 {
-	unsigned long chunks = 0;
-
-	while (n) {
-		unsigned int o = f->max_order;
-
-		while (o && ((pfn & ((1ull << o) - 1)) || (1UL << o) > n))
-			o--;
-		pfn += 1ull << o;
-		n -= 1UL << o;
-		chunks++;
-	}
-	return chunks;
+	return contig_expected_chunks(pfn, n, f->max_order);
 }
 
 /*
@@ -1013,7 +1023,7 @@ static int thisnode(int nid)
 	return nid < 0 || nid >= PMM_MAX_NODES ? 0 : nid;
 }
 
-static void op_alloc(struct fz *f, const uint8_t *p)
+static void fz_op_ALLOC(struct fz *f, const uint8_t *p)
 {
 	unsigned int order = order_of(f, p[0], true);
 	pmm_gfp_t gfp = gfp_of(p[1]) | ((p[1] & 0x40) ? PMM_GFP_COMP : 0) |
@@ -1064,7 +1074,7 @@ static void op_alloc(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_ALLOC]++;
 }
 
-static void op_free(struct fz *f, const uint8_t *p)
+static void fz_op_FREE(struct fz *f, const uint8_t *p)
 {
 	int hi = pick(f, M(H_BLOCK) | M(H_FOLIO), p[0]);
 	struct handle *h;
@@ -1155,7 +1165,17 @@ static void op_get_put(struct fz *f, const uint8_t *p, bool get)
 	pmm_fuzz_counts.ok[get ? FZ_GET : FZ_PUT]++;
 }
 
-static void op_split(struct fz *f, const uint8_t *p)
+static void fz_op_GET(struct fz *f, const uint8_t *p)
+{
+	op_get_put(f, p, true);
+}
+
+static void fz_op_PUT(struct fz *f, const uint8_t *p)
+{
+	op_get_put(f, p, false);
+}
+
+static void fz_op_SPLIT(struct fz *f, const uint8_t *p)
 {
 	int hi = pick(f, M(H_BLOCK), p[0]);
 	struct handle *h;
@@ -1176,7 +1196,7 @@ static void op_split(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_SPLIT]++;
 }
 
-static void op_exact(struct fz *f, const uint8_t *p)
+static void fz_op_EXACT(struct fz *f, const uint8_t *p)
 {
 	unsigned int v = p[0] | (unsigned int)p[1] << 8;
 	unsigned long nr = (p[3] & 1) ? 1 + v % 16 : 1 + v % (1UL << f->max_order);
@@ -1248,7 +1268,7 @@ static void op_exact(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_EXACT]++;
 }
 
-static void op_free_range(struct fz *f, const uint8_t *p)
+static void fz_op_FREE_RANGE(struct fz *f, const uint8_t *p)
 {
 	int hi = pick(f, M(H_RUN), p[0]);
 	struct handle *h;
@@ -1317,7 +1337,7 @@ static struct pmm_page *some_held_page(struct fz *f, unsigned int b)
 	return NULL;
 }
 
-static void op_alloc_bulk(struct fz *f, const uint8_t *p)
+static void fz_op_ALLOC_BULK(struct fz *f, const uint8_t *p)
 {
 	unsigned long nr = 1 + p[0] % MAX_BULK, got, nonnull = 0, fresh = 0;
 	pmm_gfp_t gfp = gfp_of(p[1]);
@@ -1379,7 +1399,7 @@ static void op_alloc_bulk(struct fz *f, const uint8_t *p)
 	}
 }
 
-static void op_free_bulk(struct fz *f, const uint8_t *p)
+static void fz_op_FREE_BULK(struct fz *f, const uint8_t *p)
 {
 	int hi = pick(f, M(H_RUN) | M(H_BULK), p[0]);
 	struct handle *h;
@@ -1464,10 +1484,18 @@ static void op_free_bulk(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_FREE_BULK]++;
 }
 
+/*
+ * predict_contig()'s answer for a range whose ends lie in one zone and
+ * whose middle holds frames of another (a zone that spans another node's
+ * region): refused, with -PMM_EINVAL or -PMM_EBUSY as the library finds
+ * out (test_bad_contig.c: test_alloc_contig_range_other_node_inside).
+ */
+#define FZ_REFUSED INT_MIN
+
 /* What pmm_alloc_contig_range() must return for [start, end) by the model. */
 static int predict_contig(struct fz *f, pmm_pfn_t start, pmm_pfn_t end)
 {
-	bool busy = false;
+	bool busy = false, mixed = false;
 
 	for (pmm_pfn_t q = start; q < end; q++) {
 		struct frame *x = frm(f, q);
@@ -1475,13 +1503,26 @@ static int predict_contig(struct fz *f, pmm_pfn_t start, pmm_pfn_t end)
 		if (!x || x->state == F_HOLE)
 			return -PMM_ERANGE;
 		busy |= x->state == F_HELD;
+		mixed |= x->zone != frm(f, start)->zone;
 	}
 	if (frm(f, start)->zone != frm(f, end - 1)->zone)
 		return -PMM_EINVAL;
+	if (mixed)
+		return FZ_REFUSED;
 	return busy ? -PMM_EBUSY : 0;
 }
 
-static void op_contig_range(struct fz *f, const uint8_t *p)
+static bool contig_rc_expected(int rc, int want)
+{
+	return want == FZ_REFUSED ? rc == -PMM_EINVAL || rc == -PMM_EBUSY : rc == want;
+}
+
+static const char *contig_rc_name(int want)
+{
+	return want == FZ_REFUSED ? "-PMM_EINVAL or -PMM_EBUSY" : pmm_strerror(want);
+}
+
+static void fz_op_CONTIG_RANGE(struct fz *f, const uint8_t *p)
 {
 	unsigned int v = p[2] | (unsigned int)p[3] << 8;
 	pmm_pfn_t pb = (pmm_pfn_t)1 << f->pageblock_order;
@@ -1521,16 +1562,22 @@ static void op_contig_range(struct fz *f, const uint8_t *p)
 	faults = stat_faults(f);
 	rc = frozen ? pmm_alloc_contig_frozen_range(f->pmm, start, end, gfp)
 		    : pmm_alloc_contig_range(f->pmm, start, end, gfp);
-	vlog(f, "alloc_contig%s_range(%#llx, %#llx, gfp %#x) = %d, model says %d",
-	     frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, gfp, rc, want);
+	if (want == FZ_REFUSED)
+		vlog(f, "alloc_contig%s_range(%#llx, %#llx, gfp %#x) = %d, model says %s",
+		     frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, gfp,
+		     rc, contig_rc_name(want));
+	else
+		vlog(f, "alloc_contig%s_range(%#llx, %#llx, gfp %#x) = %d, model says %d",
+		     frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, gfp,
+		     rc, want);
 	if (rc == -PMM_ENOMEM && want != -PMM_ERANGE && want != -PMM_EINVAL && stat_faults(f) != faults) {
 		pmm_fuzz_counts.fail[FZ_CONTIG_RANGE]++;
 		return;	/* an injected failure */
 	}
-	if (rc != want) {
-		fz_fail(f, "alloc_contig%s_range(%#llx, %#llx) = %d (%s), the model expects %d (%s)",
+	if (!contig_rc_expected(rc, want)) {
+		fz_fail(f, "alloc_contig%s_range(%#llx, %#llx) = %d (%s), the model expects %s",
 			frozen ? "_frozen" : "", (unsigned long long)start, (unsigned long long)end, rc,
-			pmm_strerror(rc), want, pmm_strerror(want));
+			pmm_strerror(rc), contig_rc_name(want));
 		return;
 	}
 	if (rc) {
@@ -1558,7 +1605,7 @@ static void op_contig_range(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_CONTIG_RANGE]++;
 }
 
-static void op_free_frozen(struct fz *f, const uint8_t *p)
+static void fz_op_FREE_FROZEN(struct fz *f, const uint8_t *p)
 {
 	int hi = pick(f, M(H_FROZEN), p[0]);
 	pmm_pfn_t start;
@@ -1580,7 +1627,7 @@ static void op_free_frozen(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_FREE_FROZEN]++;
 }
 
-static void op_contig_pages(struct fz *f, const uint8_t *p)
+static void fz_op_CONTIG_PAGES(struct fz *f, const uint8_t *p)
 {
 	unsigned int v = p[0] | (unsigned int)p[1] << 8;
 	unsigned long nr = (p[3] & 1) ? 1 + v % 16 : 1 + v % (2UL << f->max_order);
@@ -1615,7 +1662,7 @@ static void op_contig_pages(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_CONTIG_PAGES]++;
 }
 
-static void op_folio_alloc(struct fz *f, const uint8_t *p)
+static void fz_op_FOLIO_ALLOC(struct fz *f, const uint8_t *p)
 {
 	unsigned int order = order_of(f, p[0], false);
 	pmm_gfp_t gfp = gfp_of(p[1]);
@@ -1668,7 +1715,7 @@ static void op_folio_alloc(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_FOLIO_ALLOC]++;
 }
 
-static void op_folio_get(struct fz *f, const uint8_t *p)
+static void fz_op_FOLIO_GET(struct fz *f, const uint8_t *p)
 {
 	int hi = pick(f, M(H_FOLIO), p[0]);
 	struct handle *h;
@@ -1699,7 +1746,7 @@ static void op_folio_get(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_FOLIO_GET]++;
 }
 
-static void op_folio_put(struct fz *f, const uint8_t *p)
+static void fz_op_FOLIO_PUT(struct fz *f, const uint8_t *p)
 {
 	int hi = pick(f, M(H_FOLIO), p[0]);
 	struct handle *h;
@@ -1720,8 +1767,9 @@ static void op_folio_put(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_FOLIO_PUT]++;
 }
 
-static void op_drain(struct fz *f)
+static void fz_op_DRAIN(struct fz *f, const uint8_t *p)
 {
+	(void)p;
 	vlog(f, "drain_all_pages");
 	pmm_drain_all_pages(f->pmm);
 	for (unsigned int z = 0; z < f->nzones; z++) {
@@ -1738,6 +1786,13 @@ static void op_drain(struct fz *f)
 		if (f->h[hi].kind != H_NONE)
 			pat_check_handle(f, hi);
 	pmm_fuzz_counts.ok[FZ_DRAIN]++;
+}
+
+static void fz_op_SET_CPU(struct fz *f, const uint8_t *p)
+{
+	f->cpu = p[0] % f->nr_cpus;
+	vlog(f, "set cpu %u", f->cpu);
+	pmm_fuzz_counts.ok[FZ_SET_CPU]++;
 }
 
 /*
@@ -1768,7 +1823,7 @@ static unsigned long shrink_cb(void *arg, pmm_t *pmm, unsigned long nr)
 	return freed;
 }
 
-static void op_shrinker(struct fz *f, const uint8_t *p)
+static void fz_op_SHRINKER(struct fz *f, const uint8_t *p)
 {
 	int rc, want;
 
@@ -1790,7 +1845,7 @@ static void op_shrinker(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_SHRINKER]++;
 }
 
-static void op_fault(struct fz *f, const uint8_t *p)
+static void fz_op_FAULT(struct fz *f, const uint8_t *p)
 {
 	struct pmm_fault_attr a = {
 		.nth = (p[0] & 2) ? 0 : 1 + p[1] % 4,
@@ -1840,421 +1895,538 @@ static int pick_where(struct fz *f, unsigned int mask, unsigned int b, bool one,
 	return -1;
 }
 
-static void op_bad(struct fz *f, const uint8_t *p)
+/*
+ * What a bad-input handler did. The dispatch (fz_op_BAD) counts an issued
+ * input and, for FZ_BAD_UNCHANGED, checks that it was reported and
+ * changed nothing; handlers whose input also frees something check what
+ * they expect themselves.
+ */
+enum fz_bad_result {
+	FZ_BAD_NOT_ISSUED,	/* nothing to act on (counted as a failure of FZ_BAD) */
+	FZ_BAD_UNCHANGED,	/* issued after snap_take(@before): must change nothing */
+	FZ_BAD_SELF_CHECKED,	/* issued, and checked by the handler */
+	FZ_BAD_STOPPED,		/* a violation ended the run: not counted */
+};
+
+/* One handler per FZ_BADS entry: fz_bad_NAME(f, parameters 1..6, snapshot to take). */
+typedef enum fz_bad_result fz_bad_fn(struct fz *f, const uint8_t *p, struct snap *before);
+#define FZ_BAD_DECLARE(name) static fz_bad_fn fz_bad_##name;
+FZ_BADS(FZ_BAD_DECLARE)
+#undef FZ_BAD_DECLARE
+
+/* The page pointers of FZ_BAD_FAKE_PAGE and the address of FZ_BAD_EXACT_FOREIGN. */
+static _Alignas(64) unsigned char fake[128];
+
+/*
+ * A new RUN handle @ri of [@pfn, @pfn + @n), which the model says is free,
+ * from pmm_alloc_contig_range(): the setup of an input that frees it
+ * wrongly. Return: FZ_BAD_SELF_CHECKED when taken, FZ_BAD_NOT_ISSUED on an
+ * injected failure, FZ_BAD_STOPPED on a violation.
+ */
+static enum fz_bad_result take_free_run(struct fz *f, int ri, pmm_pfn_t pfn, unsigned long n)
+{
+	uint64_t faults = stat_faults(f);
+	int rc = pmm_alloc_contig_range(f->pmm, pfn, pfn + n, 0);
+
+	if (rc && stat_faults(f) != faults)
+		return FZ_BAD_NOT_ISSUED;
+	if (rc) {
+		fz_fail(f, "alloc_contig_range(%#llx, +%lu) of free frames = %d", (unsigned long long)pfn,
+			n, rc);
+		return FZ_BAD_STOPPED;
+	}
+	f->h[ri].kind = H_RUN;
+	f->h[ri].pfn = pfn;
+	f->h[ri].n = n;
+	if (!take(f, ri, pfn, n, 1, 1, "alloc_contig_range"))
+		return FZ_BAD_STOPPED;
+	write_run(f, ri, pfn, n);
+	check_all(f);
+	return FZ_BAD_SELF_CHECKED;
+}
+
+static enum fz_bad_result fz_bad_DOUBLE_FREE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick_where(f, M(H_BLOCK) | M(H_FOLIO), p[1], true, 0);
+	pmm_pfn_t q;
+
+	if (hi >= 0) {
+		struct handle *h = &f->h[hi];
+		pmm_pfn_t pfn = h->pfn;
+		unsigned int order = h->order;
+
+		pat_check_handle(f, hi);
+		vlog(f, "free_pages(%#llx, %u), then again", (unsigned long long)pfn, order);
+		pmm_free_pages(f->pmm, pg(f, pfn), order);
+		drop_head(f, hi, 1);
+		check_all(f);
+		snap_take(f, before);
+		pmm_free_pages(f->pmm, pg(f, pfn), order);
+		return FZ_BAD_UNCHANGED;
+	}
+	if (!find_state(f, p[2] | (unsigned int)p[3] << 8, F_FREE, &q))
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "free_pages(free %#llx, 0)", (unsigned long long)q);
+	snap_take(f, before);
+	pmm_free_pages(f->pmm, pg(f, q), 0);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_WRONG_ORDER(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick(f, M(H_BLOCK) | M(H_FOLIO), p[1]);
+	struct handle *h;
+	unsigned int bad;
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	h = &f->h[hi];
+	bad = (h->order + 1 + p[2] % (f->max_order + 3)) % (f->max_order + 3);
+	if (bad == h->order)
+		bad++;
+	vlog(f, "free_pages(%#llx, order %u) of an order-%u block", (unsigned long long)h->pfn, bad,
+	     h->order);
+	snap_take(f, before);
+	pmm_free_pages(f->pmm, pg(f, h->pfn), bad);
+	return FZ_BAD_UNCHANGED;
+}
+
+/* pmm_put_page or pmm_get_page on a free frame. */
+static enum fz_bad_result get_put_free(struct fz *f, const uint8_t *p, struct snap *before, bool put)
+{
+	pmm_pfn_t q;
+
+	if (!find_state(f, p[2] | (unsigned int)p[3] << 8, F_FREE, &q))
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "%s_page(free %#llx)", put ? "put" : "get", (unsigned long long)q);
+	snap_take(f, before);
+	if (put)
+		pmm_put_page(f->pmm, pg(f, q));
+	else
+		pmm_get_page(f->pmm, pg(f, q));
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_PUT_FREE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	return get_put_free(f, p, before, true);
+}
+
+static enum fz_bad_result fz_bad_GET_FREE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	return get_put_free(f, p, before, false);
+}
+
+static enum fz_bad_result fz_bad_FOREIGN_RANGE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	unsigned long n = 1 + p[4] % 64;
+	pmm_pfn_t q;
+
+	if (p[1] % 3 == 0 && find_state(f, p[2] | (unsigned int)p[3] << 8, F_HOLE, &q)) {
+		unsigned long run = 0;
+
+		while (frm(f, q + run) && frm(f, q + run)->state == F_HOLE)
+			run++;
+		if (n > run)
+			n = run;
+	} else if (p[1] % 3 == 1 && f->base > 0) {
+		unsigned long room = f->base < 256 ? (unsigned long)f->base : 256;
+
+		q = f->base - 1 - p[2] % room;
+		if (n > f->base - q)
+			n = (unsigned long)(f->base - q);
+	} else {
+		q = f->base + f->span + p[2] * 17u;
+	}
+	vlog(f, "free_contig_range(foreign %#llx, %lu)", (unsigned long long)q, n);
+	snap_take(f, before);
+	pmm_free_contig_range(f->pmm, q, n);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_RANGE_FREE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	unsigned long run = 0, n;
+	pmm_pfn_t q;
+
+	if (!find_state(f, p[2] | (unsigned int)p[3] << 8, F_FREE, &q))
+		return FZ_BAD_NOT_ISSUED;
+	while (is_free(f, q + run))
+		run++;
+	n = 1 + p[4] % run;
+	vlog(f, "free_contig_range(free %#llx, %lu)", (unsigned long long)q, n);
+	snap_take(f, before);
+	pmm_free_contig_range(f->pmm, q, n);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_SPLIT_FOLIO(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick(f, M(H_FOLIO), p[1]);
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "split_page(folio %#llx, %u)", (unsigned long long)f->h[hi].pfn, f->h[hi].order);
+	snap_take(f, before);
+	pmm_split_page(f->pmm, pg(f, f->h[hi].pfn), f->h[hi].order);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_RANGE_FOLIO(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick(f, M(H_FOLIO), p[1]);
+	struct handle *h;
+	unsigned long n;
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	h = &f->h[hi];
+	n = 1 + p[2] % (1UL << h->order);
+	vlog(f, "free_contig%s_range(folio head %#llx, %lu)", (p[3] & 1) ? "_frozen" : "",
+	     (unsigned long long)h->pfn, n);
+	snap_take(f, before);
+	if (p[3] & 1)
+		pmm_free_contig_frozen_range(f->pmm, h->pfn, n);
+	else
+		pmm_free_contig_range(f->pmm, h->pfn, n);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_FOLIO_OVERPUT(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick(f, M(H_FOLIO), p[1]);
+	struct handle *h;
+	int ref, refs;
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	h = &f->h[hi];
+	ref = frm(f, h->pfn)->ref;
+	refs = (p[3] & 1) ? -(int)(p[2] % 2) : ref + 1 + p[2] % 3;
+	vlog(f, "folio_put_refs(%#llx, %d) with refcount %d", (unsigned long long)h->pfn, refs, ref);
+	snap_take(f, before);
+	pmm_folio_put_refs(f->pmm, pmm_page_folio(pg(f, h->pfn)), refs);
+	return FZ_BAD_UNCHANGED;
+}
+
+/* free_contig_frozen_range on referenced pages (@frozen_call), free_contig_range on frozen ones. */
+static enum fz_bad_result wrong_range_call(struct fz *f, const uint8_t *p, struct snap *before,
+					   bool frozen_call)
+{
+	int hi = pick(f, frozen_call ? M(H_RUN) : M(H_FROZEN), p[1]);
+	pmm_pfn_t start;
+	unsigned long len;
+
+	if (hi < 0 || !live_subrange(f, hi, p + 2, &start, &len))
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "free_contig%s_range(%#llx, %lu) of a %s run", frozen_call ? "_frozen" : "",
+	     (unsigned long long)start, len, hkind_names[f->h[hi].kind]);
+	snap_take(f, before);
+	if (frozen_call)
+		pmm_free_contig_frozen_range(f->pmm, start, len);
+	else
+		pmm_free_contig_range(f->pmm, start, len);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_FROZEN_HELD(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	return wrong_range_call(f, p, before, true);
+}
+
+static enum fz_bad_result fz_bad_RANGE_FROZEN(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	return wrong_range_call(f, p, before, false);
+}
+
+static enum fz_bad_result fz_bad_FREE_TAIL(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick_where(f, M(H_FOLIO), p[1], false, 1);
+	struct handle *h;
+	pmm_pfn_t t;
+	unsigned int order;
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	h = &f->h[hi];
+	t = h->pfn + 1 + p[2] % ((1UL << h->order) - 1);
+	order = (p[3] & 1) ? h->order : 0;
+	vlog(f, "free_pages(folio tail %#llx, %u)", (unsigned long long)t, order);
+	snap_take(f, before);
+	pmm_free_pages(f->pmm, pg(f, t), order);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_FAKE_PAGE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	struct pmm_page *fp = (struct pmm_page *)(void *)(fake + (p[1] & 1) * 64);
+	struct pmm_page *arr[1] = { fp };
+
+	for (unsigned int i = 0; i < sizeof(fake); i++)
+		fake[i] = p[2 + i % 5] ^ (unsigned char)i;
+	vlog(f, "call %u on a page pointer outside the memmap", p[1] % 5);
+	snap_take(f, before);
+	switch ((p[1] >> 1) % 5) {
+	case 0:
+		pmm_put_page(f->pmm, fp);
+		break;
+	case 1:
+		pmm_get_page(f->pmm, fp);
+		break;
+	case 2:
+		pmm_free_pages(f->pmm, fp, p[2] % 3);
+		break;
+	case 3:
+		pmm_split_page(f->pmm, fp, 0);
+		break;
+	default:
+		pmm_free_pages_bulk(f->pmm, arr, 1);
+		break;
+	}
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_BULK_DUP(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	struct pmm_page *arr[MAX_BULK + 1];
+	pmm_pfn_t pfns[MAX_BULK], dup = 0;
+	unsigned long n = 0, at, before_reports = f->reports;
+	int hi = pick(f, M(H_RUN) | M(H_BULK), p[1]);
+	bool found = false;
+
+	(void)before;
+	for (unsigned long i = 0; hi >= 0 && i < f->h[hi].n && n < MAX_BULK; i++) {
+		pmm_pfn_t x = f->h[hi].kind == H_BULK ? f->h[hi].bulk[i] : f->h[hi].pfn + i;
+
+		if (held_by(f, x, hi))
+			pfns[n++] = x;
+	}
+	/* The page given twice holds one reference: the second time it is free. */
+	for (unsigned long k = 0; k < n && !found; k++) {
+		dup = pfns[(p[2] + k) % n];
+		found = frm(f, dup)->ref == 1;
+	}
+	if (!found)
+		return FZ_BAD_NOT_ISSUED;
+	at = p[3] % (n + 1);
+	for (unsigned long i = 0, k = 0; i <= n; i++)
+		arr[i] = i == at ? pg(f, dup) : pg(f, pfns[k++]);
+	for (unsigned long i = 0; i < n; i++)
+		if (frm(f, pfns[i])->ref == 1)
+			pat_check(f, pfns[i]);
+	vlog(f, "free_pages_bulk(%lu pages, %#llx given twice)", n, (unsigned long long)dup);
+	pmm_free_pages_bulk(f->pmm, arr, n + 1);
+	for (unsigned long i = 0; i < n; i++)
+		drop_ref0(f, pfns[i]);
+	if (f->reports == before_reports)
+		fz_fail(f, "free_pages_bulk with a page given twice was not reported");
+	return FZ_BAD_SELF_CHECKED;	/* it also frees: no "unchanged" check */
+}
+
+static enum fz_bad_result fz_bad_PUT_FROZEN(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick(f, M(H_FROZEN), p[1]);
+	pmm_pfn_t q;
+
+	if (hi < 0 || !live_frame(f, hi, p[2], &q))
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "put_page(frozen %#llx)", (unsigned long long)q);
+	snap_take(f, before);
+	pmm_put_page(f->pmm, pg(f, q));
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_SPLIT_ORDER(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick(f, M(H_BLOCK), p[1]);
+	unsigned int bad;
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	bad = (f->h[hi].order + 1 + p[2] % f->max_order) % (f->max_order + 1);
+	if (bad == f->h[hi].order)
+		bad = f->max_order + 1;
+	vlog(f, "split_page(%#llx, %u) of an order-%u block", (unsigned long long)f->h[hi].pfn, bad,
+	     f->h[hi].order);
+	snap_take(f, before);
+	pmm_split_page(f->pmm, pg(f, f->h[hi].pfn), bad);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_GET_TAIL(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick_where(f, M(H_BLOCK), p[1], false, 1);
+	struct handle *h;
+	pmm_pfn_t t;
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	h = &f->h[hi];
+	t = h->pfn + 1 + p[2] % ((1UL << h->order) - 1);
+	vlog(f, "%s_page(tail %#llx of a non-compound block)", (p[3] & 1) ? "put" : "get",
+	     (unsigned long long)t);
+	snap_take(f, before);
+	if (p[3] & 1)
+		pmm_put_page(f->pmm, pg(f, t));
+	else
+		pmm_get_page(f->pmm, pg(f, t));
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_EXACT_FOREIGN(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	void *addr = fake;
+	pmm_pfn_t q;
+
+	/* Inside the direct map but a hole: the address has no page either. */
+	if (f->backed && (p[1] & 1) && find_state(f, p[2] | (unsigned int)p[3] << 8, F_HOLE, &q)) {
+		pmm_pfn_t any;
+
+		if (find_state(f, 0, F_FREE, &any) || find_state(f, 0, F_HELD, &any))
+			addr = (char *)pmm_page_address(f->pmm, pg(f, any)) +
+			       ((int64_t)q - (int64_t)any) * (int64_t)f->psize;
+	}
+	vlog(f, "free_pages_exact(%p outside the direct map's pages, %zu)", addr, f->psize);
+	snap_take(f, before);
+	pmm_free_pages_exact(f->pmm, addr, f->psize * (1 + p[4] % 4));
+	return FZ_BAD_UNCHANGED;
+}
+
+/* The head of a block never split is not an order-0 page: refused, tails untouched. */
+static enum fz_bad_result fz_bad_RANGE_BLOCK(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick_where(f, M(H_BLOCK), p[1], false, 1);
+	static const char *const calls[] = {
+		"free_contig_range", "free_contig_frozen_range", "free_pages_bulk",
+	};
+	struct handle *h;
+	unsigned long n;
+
+	if (hi < 0)
+		return FZ_BAD_NOT_ISSUED;
+	h = &f->h[hi];
+	n = 1 + p[2] % (1UL << h->order);
+	vlog(f, "%s on unsplit order-%u block %#llx (%lu pages)", calls[p[3] % 3], h->order,
+	     (unsigned long long)h->pfn, n);
+	snap_take(f, before);
+	if (p[3] % 3 == 0) {
+		pmm_free_contig_range(f->pmm, h->pfn, n);
+	} else if (p[3] % 3 == 1) {
+		pmm_free_contig_frozen_range(f->pmm, h->pfn, n);
+	} else {
+		struct pmm_page *arr[2] = { pg(f, h->pfn), NULL };
+
+		pmm_free_pages_bulk(f->pmm, arr, 1 + (p[4] & 1));
+	}
+	return FZ_BAD_UNCHANGED;
+}
+
+/*
+ * An order-0 page right below a folio or unsplit block, freed together:
+ * the page is freed, the head fails the checks, ends the run and is left
+ * exactly as it was (with its tails).
+ */
+static enum fz_bad_result fz_bad_RANGE_MIXED(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int hi = pick_where(f, M(H_BLOCK) | M(H_FOLIO), p[1], false, 1);
+	unsigned long n, before_reports = f->reports;
+	enum fz_bad_result taken;
+	const char *what;
+	uint64_t chunks;
+	pmm_pfn_t q0;
+	int ri, ref;
+
+	(void)before;
+	if (hi < 0 || !is_free(f, f->h[hi].pfn - 1) ||
+	    frm(f, f->h[hi].pfn - 1)->zone != frm(f, f->h[hi].pfn)->zone || (ri = new_handle(f)) < 0)
+		return FZ_BAD_NOT_ISSUED;
+	q0 = f->h[hi].pfn - 1;
+	if ((taken = take_free_run(f, ri, q0, 1)) != FZ_BAD_SELF_CHECKED)
+		return taken;
+	what = hkind_names[f->h[hi].kind];
+	ref = frm(f, q0 + 1)->ref;
+	n = 1 + 1 + p[2] % (1UL << f->h[hi].order);
+	chunks = stat_chunks(f);
+	vlog(f, "%s(%#llx, %lu): order-0 page, then %s head %#llx",
+	     (p[3] & 1) ? "free_pages_bulk" : "free_contig_range", (unsigned long long)q0, n, what,
+	     (unsigned long long)(q0 + 1));
+	if (p[3] & 1) {
+		struct pmm_page *arr[2] = { pg(f, q0), pg(f, q0 + 1) };
+
+		pmm_free_pages_bulk(f->pmm, arr, 2);
+	} else {
+		pmm_free_contig_range(f->pmm, q0, n);
+	}
+	drop_ref0(f, q0);
+	if (f->reports == before_reports)
+		fz_fail(f, "a %s head inside a freed range was not reported", what);
+	else if (pmm_page_count(pg(f, q0 + 1)) != ref)
+		fz_fail(f, "the %s head inside a freed range went from refcount %d to %d", what, ref,
+			pmm_page_count(pg(f, q0 + 1)));
+	else if (f->h[hi].kind == H_FOLIO &&
+		 pmm_folio_order(pmm_page_folio(pg(f, q0 + 1))) != f->h[hi].order)
+		fz_fail(f, "the folio inside a freed range lost its order");
+	check_chunks(f, chunks, f->per_page ? 0 : 1, "a range ended by a head");
+	return FZ_BAD_SELF_CHECKED;	/* it also frees: no "unchanged" check */
+}
+
+/*
+ * Held pages at the lowest or highest managed pfns, freed by a range that
+ * also covers unmanaged pfns beyond them: reported, and the managed pages
+ * are freed all the same.
+ */
+static enum fz_bad_result fz_bad_RANGE_EDGE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	bool low = p[1] & 1;
+	unsigned long k = 1 + p[2] % 8, extra = 1 + p[3] % 40;
+	pmm_pfn_t lo = f->base, hi_end = f->base + f->span;
+	pmm_pfn_t s0 = low ? lo : hi_end - k, start = low ? lo - extra : s0;
+	unsigned long before_reports = f->reports, len = k + extra;
+	enum fz_bad_result taken;
+	uint64_t chunks;
+	int ri;
+
+	(void)before;
+	if ((low && lo < extra) || predict_contig(f, s0, s0 + k) != 0 || (ri = new_handle(f)) < 0)
+		return FZ_BAD_NOT_ISSUED;
+	if ((taken = take_free_run(f, ri, s0, k)) != FZ_BAD_SELF_CHECKED)
+		return taken;
+	chunks = stat_chunks(f);
+	vlog(f, "free_contig_range(%#llx, %lu): %lu held pages at the %s end", (unsigned long long)start,
+	     len, k, low ? "low" : "high");
+	pmm_free_contig_range(f->pmm, start, len);
+	release_n(f, s0, k);
+	if (f->reports == before_reports)
+		fz_fail(f, "a range running outside managed memory was not reported");
+	check_chunks(f, chunks, f->per_page ? 0 : run_chunks_split(f, s0, k),
+		     "a range clamped to managed memory");
+	return FZ_BAD_SELF_CHECKED;	/* it also frees: no "unchanged" check */
+}
+
+/* The dispatch of FZ_BAD: parameter 0 picks the kind, handlers from FZ_BADS. */
+static fz_bad_fn *const fz_bad_table[FZ_NR_BAD] = {
+#define FZ_BAD_ENTRY(name) [FZ_BAD_##name] = fz_bad_##name,
+	FZ_BADS(FZ_BAD_ENTRY)
+#undef FZ_BAD_ENTRY
+};
+
+static void fz_op_BAD(struct fz *f, const uint8_t *p)
 {
 	enum fz_bad kind = (enum fz_bad)sel(p[0], FZ_NR_BAD);
-	const char *name = pmm_fuzz_bad_name(kind);
-	static _Alignas(64) unsigned char fake[128];
 	struct snap before;
-	pmm_pfn_t q;
-	int hi = -1;
-	bool issued = true;
 
-	switch (kind) {
-	case FZ_BAD_DOUBLE_FREE:
-		hi = pick_where(f, M(H_BLOCK) | M(H_FOLIO), p[1], true, 0);
-		if (hi >= 0) {
-			struct handle *h = &f->h[hi];
-			pmm_pfn_t pfn = h->pfn;
-			unsigned int order = h->order;
-
-			pat_check_handle(f, hi);
-			vlog(f, "free_pages(%#llx, %u), then again", (unsigned long long)pfn, order);
-			pmm_free_pages(f->pmm, pg(f, pfn), order);
-			drop_head(f, hi, 1);
-			check_all(f);
-			snap_take(f, &before);
-			pmm_free_pages(f->pmm, pg(f, pfn), order);
-		} else if (find_state(f, p[2] | (unsigned int)p[3] << 8, F_FREE, &q)) {
-			vlog(f, "free_pages(free %#llx, 0)", (unsigned long long)q);
-			snap_take(f, &before);
-			pmm_free_pages(f->pmm, pg(f, q), 0);
-		} else {
-			issued = false;
-		}
-		break;
-	case FZ_BAD_WRONG_ORDER:
-		hi = pick(f, M(H_BLOCK) | M(H_FOLIO), p[1]);
-		if ((issued = hi >= 0)) {
-			struct handle *h = &f->h[hi];
-			unsigned int bad = (h->order + 1 + p[2] % (f->max_order + 3)) % (f->max_order + 3);
-
-			if (bad == h->order)
-				bad++;
-			vlog(f, "free_pages(%#llx, order %u) of an order-%u block", (unsigned long long)h->pfn,
-			     bad, h->order);
-			snap_take(f, &before);
-			pmm_free_pages(f->pmm, pg(f, h->pfn), bad);
-		}
-		break;
-	case FZ_BAD_PUT_FREE:
-	case FZ_BAD_GET_FREE:
-		if ((issued = find_state(f, p[2] | (unsigned int)p[3] << 8, F_FREE, &q))) {
-			vlog(f, "%s_page(free %#llx)", kind == FZ_BAD_PUT_FREE ? "put" : "get",
-			     (unsigned long long)q);
-			snap_take(f, &before);
-			if (kind == FZ_BAD_PUT_FREE)
-				pmm_put_page(f->pmm, pg(f, q));
-			else
-				pmm_get_page(f->pmm, pg(f, q));
-		}
-		break;
-	case FZ_BAD_FOREIGN_RANGE: {
-		unsigned long n = 1 + p[4] % 64;
-
-		if (p[1] % 3 == 0 && find_state(f, p[2] | (unsigned int)p[3] << 8, F_HOLE, &q)) {
-			unsigned long run = 0;
-
-			while (frm(f, q + run) && frm(f, q + run)->state == F_HOLE)
-				run++;
-			if (n > run)
-				n = run;
-		} else if (p[1] % 3 == 1 && f->base > 0) {
-			unsigned long room = f->base < 256 ? (unsigned long)f->base : 256;
-
-			q = f->base - 1 - p[2] % room;
-			if (n > f->base - q)
-				n = (unsigned long)(f->base - q);
-		} else {
-			q = f->base + f->span + p[2] * 17u;
-		}
-		vlog(f, "free_contig_range(foreign %#llx, %lu)", (unsigned long long)q, n);
-		snap_take(f, &before);
-		pmm_free_contig_range(f->pmm, q, n);
-		break;
-	}
-	case FZ_BAD_RANGE_FREE:
-		if ((issued = find_state(f, p[2] | (unsigned int)p[3] << 8, F_FREE, &q))) {
-			unsigned long run = 0, n;
-
-			while (is_free(f, q + run))
-				run++;
-			n = 1 + p[4] % run;
-			vlog(f, "free_contig_range(free %#llx, %lu)", (unsigned long long)q, n);
-			snap_take(f, &before);
-			pmm_free_contig_range(f->pmm, q, n);
-		}
-		break;
-	case FZ_BAD_SPLIT_FOLIO:
-		hi = pick(f, M(H_FOLIO), p[1]);
-		if ((issued = hi >= 0)) {
-			vlog(f, "split_page(folio %#llx, %u)", (unsigned long long)f->h[hi].pfn, f->h[hi].order);
-			snap_take(f, &before);
-			pmm_split_page(f->pmm, pg(f, f->h[hi].pfn), f->h[hi].order);
-		}
-		break;
-	case FZ_BAD_RANGE_FOLIO:
-		hi = pick(f, M(H_FOLIO), p[1]);
-		if ((issued = hi >= 0)) {
-			struct handle *h = &f->h[hi];
-			unsigned long n = 1 + p[2] % (1UL << h->order);
-
-			vlog(f, "free_contig%s_range(folio head %#llx, %lu)", (p[3] & 1) ? "_frozen" : "",
-			     (unsigned long long)h->pfn, n);
-			snap_take(f, &before);
-			if (p[3] & 1)
-				pmm_free_contig_frozen_range(f->pmm, h->pfn, n);
-			else
-				pmm_free_contig_range(f->pmm, h->pfn, n);
-		}
-		break;
-	case FZ_BAD_FOLIO_OVERPUT:
-		hi = pick(f, M(H_FOLIO), p[1]);
-		if ((issued = hi >= 0)) {
-			struct handle *h = &f->h[hi];
-			int ref = frm(f, h->pfn)->ref;
-			int refs = (p[3] & 1) ? -(int)(p[2] % 2) : ref + 1 + p[2] % 3;
-
-			vlog(f, "folio_put_refs(%#llx, %d) with refcount %d", (unsigned long long)h->pfn, refs, ref);
-			snap_take(f, &before);
-			pmm_folio_put_refs(f->pmm, pmm_page_folio(pg(f, h->pfn)), refs);
-		}
-		break;
-	case FZ_BAD_FROZEN_HELD:
-	case FZ_BAD_RANGE_FROZEN: {
-		bool frozen_call = kind == FZ_BAD_FROZEN_HELD;
-		pmm_pfn_t start;
-		unsigned long len;
-
-		hi = pick(f, frozen_call ? M(H_RUN) : M(H_FROZEN), p[1]);
-		if ((issued = hi >= 0 && live_subrange(f, hi, p + 2, &start, &len))) {
-			vlog(f, "free_contig%s_range(%#llx, %lu) of a %s run", frozen_call ? "_frozen" : "",
-			     (unsigned long long)start, len, hkind_names[f->h[hi].kind]);
-			snap_take(f, &before);
-			if (frozen_call)
-				pmm_free_contig_frozen_range(f->pmm, start, len);
-			else
-				pmm_free_contig_range(f->pmm, start, len);
-		}
-		break;
-	}
-	case FZ_BAD_FREE_TAIL:
-		hi = pick_where(f, M(H_FOLIO), p[1], false, 1);
-		if ((issued = hi >= 0)) {
-			struct handle *h = &f->h[hi];
-			pmm_pfn_t t = h->pfn + 1 + p[2] % ((1UL << h->order) - 1);
-			unsigned int order = (p[3] & 1) ? h->order : 0;
-
-			vlog(f, "free_pages(folio tail %#llx, %u)", (unsigned long long)t, order);
-			snap_take(f, &before);
-			pmm_free_pages(f->pmm, pg(f, t), order);
-		}
-		break;
-	case FZ_BAD_FAKE_PAGE: {
-		struct pmm_page *fp = (struct pmm_page *)(void *)(fake + (p[1] & 1) * 64);
-		struct pmm_page *arr[1] = { fp };
-
-		for (unsigned int i = 0; i < sizeof(fake); i++)
-			fake[i] = p[2 + i % 5] ^ (unsigned char)i;
-		vlog(f, "call %u on a page pointer outside the memmap", p[1] % 5);
-		snap_take(f, &before);
-		switch ((p[1] >> 1) % 5) {
-		case 0:
-			pmm_put_page(f->pmm, fp);
-			break;
-		case 1:
-			pmm_get_page(f->pmm, fp);
-			break;
-		case 2:
-			pmm_free_pages(f->pmm, fp, p[2] % 3);
-			break;
-		case 3:
-			pmm_split_page(f->pmm, fp, 0);
-			break;
-		default:
-			pmm_free_pages_bulk(f->pmm, arr, 1);
-			break;
-		}
-		break;
-	}
-	case FZ_BAD_BULK_DUP: {
-		struct pmm_page *arr[MAX_BULK + 1];
-		pmm_pfn_t pfns[MAX_BULK], dup = 0;
-		unsigned long n = 0, at, before_reports = f->reports;
-		bool found = false;
-
-		hi = pick(f, M(H_RUN) | M(H_BULK), p[1]);
-		for (unsigned long i = 0; hi >= 0 && i < f->h[hi].n && n < MAX_BULK; i++) {
-			pmm_pfn_t x = f->h[hi].kind == H_BULK ? f->h[hi].bulk[i] : f->h[hi].pfn + i;
-
-			if (held_by(f, x, hi))
-				pfns[n++] = x;
-		}
-		/* The page given twice holds one reference: the second time it is free. */
-		for (unsigned long k = 0; k < n && !found; k++) {
-			dup = pfns[(p[2] + k) % n];
-			found = frm(f, dup)->ref == 1;
-		}
-		if (!found) {
-			issued = false;
-			break;
-		}
-		at = p[3] % (n + 1);
-		for (unsigned long i = 0, k = 0; i <= n; i++)
-			arr[i] = i == at ? pg(f, dup) : pg(f, pfns[k++]);
-		for (unsigned long i = 0; i < n; i++)
-			if (frm(f, pfns[i])->ref == 1)
-				pat_check(f, pfns[i]);
-		vlog(f, "free_pages_bulk(%lu pages, %#llx given twice)", n, (unsigned long long)dup);
-		pmm_free_pages_bulk(f->pmm, arr, n + 1);
-		for (unsigned long i = 0; i < n; i++)
-			drop_ref0(f, pfns[i]);
-		if (f->reports == before_reports)
-			fz_fail(f, "free_pages_bulk with a page given twice was not reported");
-		pmm_fuzz_counts.bad[kind]++;
-		pmm_fuzz_counts.ok[FZ_BAD]++;
-		return;		/* it also frees: no "unchanged" check */
-	}
-	case FZ_BAD_PUT_FROZEN: {
-		hi = pick(f, M(H_FROZEN), p[1]);
-		if ((issued = hi >= 0 && live_frame(f, hi, p[2], &q))) {
-			vlog(f, "put_page(frozen %#llx)", (unsigned long long)q);
-			snap_take(f, &before);
-			pmm_put_page(f->pmm, pg(f, q));
-		}
-		break;
-	}
-	case FZ_BAD_SPLIT_ORDER:
-		hi = pick(f, M(H_BLOCK), p[1]);
-		if ((issued = hi >= 0)) {
-			unsigned int bad = (f->h[hi].order + 1 + p[2] % f->max_order) % (f->max_order + 1);
-
-			if (bad == f->h[hi].order)
-				bad = f->max_order + 1;
-			vlog(f, "split_page(%#llx, %u) of an order-%u block", (unsigned long long)f->h[hi].pfn,
-			     bad, f->h[hi].order);
-			snap_take(f, &before);
-			pmm_split_page(f->pmm, pg(f, f->h[hi].pfn), bad);
-		}
-		break;
-	case FZ_BAD_GET_TAIL:
-		hi = pick_where(f, M(H_BLOCK), p[1], false, 1);
-		if ((issued = hi >= 0)) {
-			struct handle *h = &f->h[hi];
-			pmm_pfn_t t = h->pfn + 1 + p[2] % ((1UL << h->order) - 1);
-
-			vlog(f, "%s_page(tail %#llx of a non-compound block)", (p[3] & 1) ? "put" : "get",
-			     (unsigned long long)t);
-			snap_take(f, &before);
-			if (p[3] & 1)
-				pmm_put_page(f->pmm, pg(f, t));
-			else
-				pmm_get_page(f->pmm, pg(f, t));
-		}
-		break;
-	case FZ_BAD_RANGE_BLOCK:
-		/* The head of a block never split is not an order-0 page: refused, tails untouched. */
-		hi = pick_where(f, M(H_BLOCK), p[1], false, 1);
-		if ((issued = hi >= 0)) {
-			struct handle *h = &f->h[hi];
-			unsigned long n = 1 + p[2] % (1UL << h->order);
-			struct pmm_page *arr[2] = { pg(f, h->pfn), NULL };
-
-			vlog(f, "%s on unsplit order-%u block %#llx (%lu pages)",
-			     p[3] % 3 == 0 ? "free_contig_range" : p[3] % 3 == 1 ? "free_contig_frozen_range"
-										 : "free_pages_bulk",
-			     h->order, (unsigned long long)h->pfn, n);
-			snap_take(f, &before);
-			if (p[3] % 3 == 0)
-				pmm_free_contig_range(f->pmm, h->pfn, n);
-			else if (p[3] % 3 == 1)
-				pmm_free_contig_frozen_range(f->pmm, h->pfn, n);
-			else
-				pmm_free_pages_bulk(f->pmm, arr, 1 + (p[4] & 1));
-		}
-		break;
-	case FZ_BAD_RANGE_MIXED: {
-		/*
-		 * An order-0 page right below a folio or unsplit block, freed
-		 * together: the page is freed, the head fails the checks, ends
-		 * the run and is left exactly as it was (with its tails).
-		 */
-		int ri;
-		pmm_pfn_t q0;
-		unsigned long n, before_reports = f->reports;
-		uint64_t chunks;
-		int ref;
-
-		issued = false;
-		hi = pick_where(f, M(H_BLOCK) | M(H_FOLIO), p[1], false, 1);
-		if (hi < 0 || !is_free(f, f->h[hi].pfn - 1) ||
-		    frm(f, f->h[hi].pfn - 1)->zone != frm(f, f->h[hi].pfn)->zone || (ri = new_handle(f)) < 0)
-			break;
-		q0 = f->h[hi].pfn - 1;
-		uint64_t faults = stat_faults(f);
-		int rc = pmm_alloc_contig_range(f->pmm, q0, q0 + 1, 0);
-
-		if (rc && stat_faults(f) != faults)
-			break;		/* an injected failure */
-		if (rc) {
-			fz_fail(f, "alloc_contig_range(%#llx, +1) of a free frame = %d", (unsigned long long)q0, rc);
-			return;
-		}
-		f->h[ri].kind = H_RUN;
-		f->h[ri].pfn = q0;
-		f->h[ri].n = 1;
-		if (!take(f, ri, q0, 1, 1, 1, "alloc_contig_range"))
-			return;
-		write_run(f, ri, q0, 1);
-		check_all(f);
-		ref = frm(f, q0 + 1)->ref;
-		n = 1 + 1 + p[2] % (1UL << f->h[hi].order);
-		chunks = stat_chunks(f);
-		vlog(f, "%s(%#llx, %lu): order-0 page, then %s head %#llx", (p[3] & 1) ? "free_pages_bulk"
-		     : "free_contig_range", (unsigned long long)q0, n, hkind_names[f->h[hi].kind],
-		     (unsigned long long)(q0 + 1));
-		if (p[3] & 1) {
-			struct pmm_page *arr[2] = { pg(f, q0), pg(f, q0 + 1) };
-
-			pmm_free_pages_bulk(f->pmm, arr, 2);
-		} else {
-			pmm_free_contig_range(f->pmm, q0, n);
-		}
-		drop_ref0(f, q0);
-		if (f->reports == before_reports)
-			fz_fail(f, "a %s head inside a freed range was not reported", hkind_names[f->h[hi].kind]);
-		else if (pmm_page_count(pg(f, q0 + 1)) != ref)
-			fz_fail(f, "the %s head inside a freed range went from refcount %d to %d",
-				hkind_names[f->h[hi].kind], ref, pmm_page_count(pg(f, q0 + 1)));
-		else if (f->h[hi].kind == H_FOLIO &&
-			 pmm_folio_order(pmm_page_folio(pg(f, q0 + 1))) != f->h[hi].order)
-			fz_fail(f, "the folio inside a freed range lost its order");
-		check_chunks(f, chunks, f->per_page ? 0 : 1, "a range ended by a head");
-		pmm_fuzz_counts.bad[kind]++;
-		pmm_fuzz_counts.ok[FZ_BAD]++;
-		return;		/* it also frees: no "unchanged" check */
-	}
-	case FZ_BAD_RANGE_EDGE: {
-		/*
-		 * Held pages at the lowest or highest managed pfns, freed by a
-		 * range that also covers unmanaged pfns beyond them: reported,
-		 * and the managed pages are freed all the same.
-		 */
-		bool low = p[1] & 1;
-		unsigned long k = 1 + p[2] % 8, extra = 1 + p[3] % 40;
-		pmm_pfn_t lo = f->base, hi_end = f->base + f->span, s0, start;
-		unsigned long before_reports = f->reports, len;
-		uint64_t chunks, faults;
-		int ri, rc;
-
-		issued = false;
-		s0 = low ? lo : hi_end - k;
-		if ((low && lo < extra) || predict_contig(f, s0, s0 + k) != 0 || (ri = new_handle(f)) < 0)
-			break;
-		faults = stat_faults(f);
-		rc = pmm_alloc_contig_range(f->pmm, s0, s0 + k, 0);
-		if (rc && stat_faults(f) != faults)
-			break;
-		if (rc) {
-			fz_fail(f, "alloc_contig_range(%#llx, +%lu) of free frames = %d", (unsigned long long)s0, k, rc);
-			return;
-		}
-		f->h[ri].kind = H_RUN;
-		f->h[ri].pfn = s0;
-		f->h[ri].n = k;
-		if (!take(f, ri, s0, k, 1, 1, "alloc_contig_range"))
-			return;
-		write_run(f, ri, s0, k);
-		check_all(f);
-		start = low ? lo - extra : s0;
-		len = k + extra;
-		chunks = stat_chunks(f);
-		vlog(f, "free_contig_range(%#llx, %lu): %lu held pages at the %s end", (unsigned long long)start,
-		     len, k, low ? "low" : "high");
-		pmm_free_contig_range(f->pmm, start, len);
-		release_n(f, s0, k);
-		if (f->reports == before_reports)
-			fz_fail(f, "a range running outside managed memory was not reported");
-		check_chunks(f, chunks, f->per_page ? 0 : run_chunks_split(f, s0, k), "a range clamped to managed memory");
-		pmm_fuzz_counts.bad[kind]++;
-		pmm_fuzz_counts.ok[FZ_BAD]++;
-		return;		/* it also frees: no "unchanged" check */
-	}
-	case FZ_BAD_EXACT_FOREIGN: {
-		void *addr = fake;
-
-		/* Inside the direct map but a hole: the address has no page either. */
-		if (f->backed && (p[1] & 1) && find_state(f, p[2] | (unsigned int)p[3] << 8, F_HOLE, &q)) {
-			pmm_pfn_t any;
-
-			if (find_state(f, 0, F_FREE, &any) || find_state(f, 0, F_HELD, &any))
-				addr = (char *)pmm_page_address(f->pmm, pg(f, any)) +
-				       ((int64_t)q - (int64_t)any) * (int64_t)f->psize;
-		}
-		vlog(f, "free_pages_exact(%p outside the direct map's pages, %zu)", addr, f->psize);
-		snap_take(f, &before);
-		pmm_free_pages_exact(f->pmm, addr, f->psize * (1 + p[4] % 4));
-		break;
-	}
-	default:
-		issued = false;
-		break;
-	}
-	if (!issued) {
+	switch (fz_bad_table[kind](f, p, &before)) {
+	case FZ_BAD_NOT_ISSUED:
 		pmm_fuzz_counts.fail[FZ_BAD]++;
 		return;
+	case FZ_BAD_STOPPED:
+		return;
+	case FZ_BAD_UNCHANGED:
+		snap_expect_unchanged(f, &before, pmm_fuzz_bad_name(kind));
+		break;
+	case FZ_BAD_SELF_CHECKED:
+		break;
 	}
-	snap_expect_unchanged(f, &before, name);
 	pmm_fuzz_counts.bad[kind]++;
 	pmm_fuzz_counts.ok[FZ_BAD]++;
 }
@@ -2340,8 +2512,9 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	}
 	f->fr = calloc(f->span, sizeof(*f->fr));
 	f->pre = calloc(f->span + 1, sizeof(*f->pre));
+	f->zrun = calloc(f->span, sizeof(*f->zrun));
 	f->pages = calloc(f->span, sizeof(*f->pages));
-	if (!f->fr || !f->pre || !f->pages)
+	if (!f->fr || !f->pre || !f->zrun || !f->pages)
 		return -1;
 	f->nzones = pmm_nr_zones(f->pmm);
 	for (unsigned int z = 0; z < f->nzones; z++) {
@@ -2383,6 +2556,8 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 			    f->fresh[z].type == pmm_page_zone(f->pmm, page))
 				f->fr[i].zone = (uint8_t)z;
 	}
+	for (unsigned long i = 0; i < f->span; i++)
+		f->zrun[i] = i && f->fr[i].zone == f->fr[i - 1].zone ? f->zrun[i - 1] : (uint32_t)i;
 	if (managed != pmm_managed_frames(f->pmm) || pmm_free_frames(f->pmm) != managed) {
 		fz_fail(f, "fresh instance: %llu frames in regions, managed %llu, free %llu",
 			(unsigned long long)managed, (unsigned long long)pmm_managed_frames(f->pmm),
@@ -2393,78 +2568,16 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	return f->failed ? -1 : 0;
 }
 
+static fz_op_fn *const fz_op_table[FZ_NR_OPS] = {
+#define FZ_OP_ENTRY(name) [FZ_##name] = fz_op_##name,
+	FZ_OPS(FZ_OP_ENTRY)
+#undef FZ_OP_ENTRY
+};
+
 static void run_op(struct fz *f, const uint8_t *r)
 {
-	enum fz_op op = (enum fz_op)sel(r[0], FZ_NR_OPS);
-	const uint8_t *p = r + 1;
-
 	f->in_op = true;
-	switch (op) {
-	case FZ_ALLOC:
-		op_alloc(f, p);
-		break;
-	case FZ_FREE:
-		op_free(f, p);
-		break;
-	case FZ_GET:
-		op_get_put(f, p, true);
-		break;
-	case FZ_PUT:
-		op_get_put(f, p, false);
-		break;
-	case FZ_SPLIT:
-		op_split(f, p);
-		break;
-	case FZ_EXACT:
-		op_exact(f, p);
-		break;
-	case FZ_FREE_RANGE:
-		op_free_range(f, p);
-		break;
-	case FZ_ALLOC_BULK:
-		op_alloc_bulk(f, p);
-		break;
-	case FZ_FREE_BULK:
-		op_free_bulk(f, p);
-		break;
-	case FZ_CONTIG_RANGE:
-		op_contig_range(f, p);
-		break;
-	case FZ_FREE_FROZEN:
-		op_free_frozen(f, p);
-		break;
-	case FZ_CONTIG_PAGES:
-		op_contig_pages(f, p);
-		break;
-	case FZ_FOLIO_ALLOC:
-		op_folio_alloc(f, p);
-		break;
-	case FZ_FOLIO_GET:
-		op_folio_get(f, p);
-		break;
-	case FZ_FOLIO_PUT:
-		op_folio_put(f, p);
-		break;
-	case FZ_DRAIN:
-		op_drain(f);
-		break;
-	case FZ_SET_CPU:
-		f->cpu = p[0] % f->nr_cpus;
-		vlog(f, "set cpu %u", f->cpu);
-		pmm_fuzz_counts.ok[FZ_SET_CPU]++;
-		break;
-	case FZ_BAD:
-		op_bad(f, p);
-		break;
-	case FZ_FAULT:
-		op_fault(f, p);
-		break;
-	case FZ_SHRINKER:
-		op_shrinker(f, p);
-		break;
-	case FZ_NR_OPS:
-		break;
-	}
+	fz_op_table[sel(r[0], FZ_NR_OPS)](f, r + 1);
 	f->in_op = false;
 	check_all(f);
 }
@@ -2541,6 +2654,7 @@ int pmm_fuzz_one(const uint8_t *data, size_t size, bool verbose)
 	free(f->fr);
 	free(f->pages);
 	free(f->pre);
+	free(f->zrun);
 	free(f);
 	return ret;
 }

@@ -5,7 +5,8 @@
  *
  * Input format (every byte string is valid; missing bytes read as 0):
  *   byte 0      layout: FZ_NR_LAYOUTS small instances (holes, pfn 0, small
- *               sections, two zones, two nodes, tiny max_order, 64 KiB pages)
+ *               sections, two zones, two nodes, tiny max_order, 64 KiB pages,
+ *               zone and node boundaries inside max-order blocks)
  *   byte 1      knobs: bit 0 vmemmap, bits 1 and 7 backing (NONE, MEMFD,
  *               USER, ANON), bit 2 pcp off, bit 3 two CPUs, bit 4
  *               contig_per_page, bits 5-6 pcp batch/high preset
@@ -22,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FZ_NR_LAYOUTS 8
+#define FZ_NR_LAYOUTS 11
 #define FZ_REC 8
 #define FZ_MAX_OPS 200
 
-/* X(name): one list for the enum and the names. */
+/* X(name): one list for the enum, the names and the dispatch to fz_op_NAME(). */
 #define FZ_OPS(X)                                                              \
 	X(ALLOC)	/* pmm_alloc_pages / _node, any gfp, sometimes a bad order */ \
 	X(FREE)		/* pmm_free_pages (right order) or folio put */        \
@@ -56,7 +57,7 @@ enum fz_op {
 	FZ_NR_OPS
 };
 
-/* Kinds of deliberate bad input (parameter 0 of FZ_BAD). */
+/* Kinds of deliberate bad input (parameter 0 of FZ_BAD), each handled by fz_bad_NAME(). */
 #define FZ_BADS(X)                                                             \
 	X(DOUBLE_FREE)	/* free a block, then free it again */                 \
 	X(WRONG_ORDER)	/* pmm_free_pages with another order */                \

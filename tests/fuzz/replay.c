@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "fuzz_ops.h"
+#include "common/prng.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,17 +30,8 @@
 
 #define FZ_INPUT_MAX (2 + FZ_MAX_OPS * FZ_REC)
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	/* splitmix64: any seed, full period, one line to reproduce. */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
+/* The random and the seed-writing inputs: one stream, reproducible from its printed seed. */
+static struct prng rng;
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
@@ -105,11 +97,11 @@ static int run_one(const char *name, const uint8_t *data, size_t len, int *verbo
 
 static void random_input(uint8_t *buf, size_t *len)
 {
-	size_t ops = 1 + rng() % 120;
+	size_t ops = 1 + prng_below(&rng, 120);
 
 	*len = 2 + ops * FZ_REC;
 	for (size_t i = 0; i < *len; i++)
-		buf[i] = (uint8_t)rng();
+		buf[i] = (uint8_t)prng_next(&rng);
 }
 
 /* Every file of @dir, sorted so that runs compare. Return: files run. */
@@ -179,7 +171,7 @@ static int replay_dirs(char **dirs, int ndirs)
 	if ((env = getenv("PMM_FUZZ_SEED")))
 		seed = strtoull(env, NULL, 0);
 	printf("replay: %lu random inputs, PMM_FUZZ_SEED=%" PRIu64 "\n", k, seed);
-	rng_state = seed;
+	prng_init(&rng, seed, 0);
 	for (unsigned long i = 0; i < k; i++) {
 		char name[96];
 		size_t len;
@@ -221,23 +213,23 @@ static size_t biased_input(uint8_t *buf, int op, int bad, unsigned int layout, s
 	size_t len = 2 + nops * FZ_REC;
 
 	buf[0] = (uint8_t)layout;
-	buf[1] = (uint8_t)rng();
+	buf[1] = (uint8_t)prng_next(&rng);
 	for (size_t i = 0; i < nops; i++) {
 		uint8_t *r = buf + 2 + i * FZ_REC;
-		uint64_t x = rng();
+		uint64_t x = prng_next(&rng);
 
 		for (int k = 0; k < FZ_REC; k++)
 			r[k] = (uint8_t)(x >> (8 * k));
-		if (i >= 2 && rng() % 10 < 4) {
+		if (i >= 2 && prng_below(&rng, 10) < 4) {
 			r[0] = (uint8_t)op;
 			if (bad >= 0)
 				r[1] = (uint8_t)bad;
 		} else {
-			r[0] = enablers[rng() % sizeof(enablers)];
+			r[0] = enablers[prng_below(&rng, sizeof(enablers))];
 		}
 		/* Small orders most of the time, so the instance does not run dry at once. */
 		if (r[0] == FZ_ALLOC || r[0] == FZ_FOLIO_ALLOC)
-			r[1] |= (rng() % 4) ? 0x80 : 0;
+			r[1] |= prng_below(&rng, 4) ? 0x80 : 0;
 	}
 	return len;
 }
@@ -252,7 +244,7 @@ static int write_seeds(const char *dir)
 		fprintf(stderr, "replay: mkdir %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
-	rng_state = 0x5eed5eedull;
+	prng_init(&rng, 0x5eed5eedull, 0);
 	/* One seed per operation, then one per kind of bad input (those stand for FZ_BAD). */
 	for (int t = 0; t < FZ_NR_OPS + FZ_NR_BAD; t++) {
 		int op = t < FZ_NR_OPS ? t : FZ_BAD;
@@ -264,7 +256,7 @@ static int write_seeds(const char *dir)
 		bool done = false;
 
 		for (int attempt = 0; attempt < 4000 && !done; attempt++) {
-			size_t len = biased_input(buf, op, bad, layout % FZ_NR_LAYOUTS, 12 + rng() % 20);
+			size_t len = biased_input(buf, op, bad, layout % FZ_NR_LAYOUTS, 12 + prng_below(&rng, 20));
 			struct pmm_fuzz_counts before = pmm_fuzz_counts;
 			char path[4096], lower[64];
 
