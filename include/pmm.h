@@ -762,6 +762,13 @@ int pmm_buddyinfo(pmm_t *pmm, FILE *f, int json);
 int pmm_pagetypeinfo(pmm_t *pmm, FILE *f, int json);
 /** pmm_zoneinfo - layout, watermarks, free counts per zone. */
 int pmm_zoneinfo(pmm_t *pmm, FILE *f, int json);
+/**
+ * pmm_mminfo - the address-space side: per node the LRU lists and the
+ * deferred split queue, the swap cache, and every live mm's counters.
+ */
+int pmm_mminfo(pmm_t *pmm, FILE *f, int json);
+/** pmm_nr_mms - live address spaces of the instance. */
+unsigned int pmm_nr_mms(pmm_t *pmm);
 
 /**
  * pmm_check - verify every invariant of design.md section 8.

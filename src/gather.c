@@ -53,8 +53,10 @@ void tlb_gather_mmu(struct mmu_gather *tlb, pmm_t *pmm, struct pmm_mm *mm,
 static bool tlb_next_batch(struct mmu_gather *tlb)
 {
 	pmm_t *pmm = tlb->pmm;
+	unsigned int wpe = words_per_entry(tlb);
+	/* Whole entries only: a RANGES batch fills up exactly at max. */
 	unsigned int max = (unsigned int)((((size_t)1 << pmm->page_shift) -
-					   sizeof(struct gather_batch)) / sizeof(uint64_t));
+					   sizeof(struct gather_batch)) / sizeof(uint64_t)) / wpe * wpe;
 	struct gather_batch *batch;
 	struct pmm_page *page;
 
@@ -63,7 +65,7 @@ static bool tlb_next_batch(struct mmu_gather *tlb)
 		tlb->active = tlb->active->next;
 		return true;
 	}
-	if (tlb->batch_count >= GATHER_MAX_ENTRIES / (max / words_per_entry(tlb)))
+	if (tlb->batch_count >= GATHER_MAX_ENTRIES / (max / wpe))
 		return false;
 	batch = kpage_alloc(pmm, PMM_GFP_NOWAIT, &page);
 	if (!batch)
@@ -80,6 +82,7 @@ bool tlb_remove_page(struct mmu_gather *tlb, struct pmm_page *page)
 {
 	struct gather_batch *batch = tlb->active;
 
+	PMM_BUG_ON(batch->nr >= batch->max);
 	batch->words[batch->nr++] = (uintptr_t)page;
 	return batch->nr == batch->max && !tlb_next_batch(tlb);
 }
@@ -88,6 +91,7 @@ bool tlb_remove_folio_pages(struct mmu_gather *tlb, struct pmm_page *page, unsig
 {
 	struct gather_batch *batch = tlb->active;
 
+	PMM_BUG_ON(batch->nr + 2 > batch->max);
 	if (likely(nr == 1)) {
 		batch->words[batch->nr++] = (uintptr_t)page;
 	} else {
@@ -103,6 +107,7 @@ bool tlb_remove_pfns(struct mmu_gather *tlb, pmm_pfn_t pfn, unsigned int nr, pmm
 	struct gather_batch *batch = tlb->active;
 	uint64_t *range = NULL;
 
+	PMM_BUG_ON(batch->nr + 2 > batch->max);
 	/* range_limit is 0 whenever the batch is empty, so the last range exists. */
 	if (tlb->range_limit)
 		range = &batch->words[batch->nr - 2];

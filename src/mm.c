@@ -83,7 +83,8 @@ static int vma_reserve(struct pmm_mm *mm, unsigned int more)
 	v = meta_alloc(mm->pmm, max * sizeof(*v));
 	if (!v)
 		return -PMM_ENOMEM;
-	memcpy(v, mm->vmas, mm->nr_vmas * sizeof(*v));
+	if (mm->nr_vmas)
+		memcpy(v, mm->vmas, mm->nr_vmas * sizeof(*v));
 	meta_free(mm->pmm, mm->vmas, mm->max_vmas * sizeof(*v));
 	mm->vmas = v;
 	mm->max_vmas = max;
@@ -198,17 +199,23 @@ static int mm_alloc(pmm_t *pmm, const struct pmm_mm_config *cfg, struct anon_vma
 		return -PMM_ENOMEM;
 	}
 	anon_vma_link(av, mm);
-	spin_lock(&pmm->mm_list_lock);
-	list_add_tail(&mm->mm_link, &pmm->mm_list);
-	spin_unlock(&pmm->mm_list_lock);
 	mm->magic = PMM_MM_MAGIC;
 	*out = mm;
 	return 0;
 }
 
+/* Make @mm one of the instance's live mms. Context: no mm lock held (mm_list_lock comes first). */
+static void mm_publish(struct pmm_mm *mm)
+{
+	spin_lock(&mm->pmm->mm_list_lock);
+	list_add_tail(&mm->mm_link, &mm->pmm->mm_list);
+	spin_unlock(&mm->pmm->mm_list_lock);
+}
+
 int pmm_mm_create(pmm_t *pmm, const struct pmm_mm_config *cfg, pmm_mm_t **out)
 {
 	struct pmm_mm_config def;
+	int err;
 
 	if (!pmm || !out)
 		return -PMM_EINVAL;
@@ -228,7 +235,10 @@ int pmm_mm_create(pmm_t *pmm, const struct pmm_mm_config *cfg, pmm_mm_t **out)
 			pmm->page_shift);
 		return -PMM_ENOTSUP;
 	}
-	return mm_alloc(pmm, cfg, NULL, out);
+	err = mm_alloc(pmm, cfg, NULL, out);
+	if (!err)
+		mm_publish(*out);
+	return err;
 }
 
 /* ------------------------------------------------------------------------
@@ -757,7 +767,8 @@ int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **out)
 	spin_lock(&child->lock);
 	err = vma_reserve(child, parent->nr_vmas);
 	if (!err) {
-		memcpy(child->vmas, parent->vmas, parent->nr_vmas * sizeof(*parent->vmas));
+		if (parent->nr_vmas)
+			memcpy(child->vmas, parent->vmas, parent->nr_vmas * sizeof(*parent->vmas));
 		child->nr_vmas = parent->nr_vmas;
 		child->stats.nr_vmas = child->nr_vmas;
 		err = copy_level(child, parent, parent->pgd, PT_LEVELS - 1, 0, USER_VA_END);
@@ -768,6 +779,7 @@ int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **out)
 	parent->stats.tlb_flushes++;
 	spin_unlock(&child->lock);
 	spin_unlock(&parent->lock);
+	mm_publish(child);
 	if (err) {
 		pmm_mm_destroy(child);	/* what was copied is undone like an exit */
 		return err;

@@ -5,7 +5,8 @@
  *
  * Locking: mm->lock is the mmap lock and the page-table lock in one; every
  * operation on an mm holds it, so its tables, VMAs and counters need no
- * other. Lock order: mm->lock, then anon_vma->lock, then the leaf locks
+ * other. Lock order: pmm->mm_list_lock (the printers and pmm_check walk the
+ * mms under it), then mm->lock, then anon_vma->lock, then the leaf locks
  * (lruvec, deferred split queue, swap cache, lru batch, pcp, zone). The
  * deferred split scan takes an anon_vma's lock and then only trylocks its
  * mms' locks, so it cannot deadlock against a faulting or forking mm.

@@ -8,6 +8,7 @@
  * that hold none. A snapshot sums them, taking each lock briefly.
  */
 #include "internal.h"
+#include "mm.h"
 #include "mmzone.h"
 
 #include <string.h>
@@ -227,6 +228,68 @@ int pmm_zoneinfo(pmm_t *pmm, FILE *f, int json)
 			(unsigned long long)zi.wmark_min, (unsigned long long)zi.wmark_low,
 			(unsigned long long)zi.wmark_high, (unsigned long long)zi.lowmem_reserve);
 	}
+	if (json)
+		fputs("]}\n", f);
+	return ferror(f) ? -PMM_EINVAL : 0;
+}
+
+unsigned int pmm_nr_mms(pmm_t *pmm)
+{
+	unsigned int n = 0;
+
+	spin_lock(&pmm->mm_list_lock);
+	for (struct pmm_list *l = pmm->mm_list.next; l != &pmm->mm_list; l = l->next)
+		n++;
+	spin_unlock(&pmm->mm_list_lock);
+	return n;
+}
+
+static const char *const gather_names[PMM_NR_GATHER_MODES] = { "per_page", "ranges", "encoded" };
+
+/* X(field) for the mm counters the printer shows, in struct pmm_mm_stats order. */
+#define MM_STATS(X)                                                            \
+	X(rss_anon) X(pgtable_pages) X(nr_vmas) X(faults) X(cow_faults) X(fault_fallbacks) \
+	X(tlb_flushes) X(gather_batches) X(gather_forced_flushes) X(rmap_ns) X(free_ns)
+
+int pmm_mminfo(pmm_t *pmm, FILE *f, int json)
+{
+	struct pmm_node_info ni;
+	const char *sep = "";
+
+	fputs(json ? "{\"nodes\":[" : "", f);
+	for (int nid = 0; nid < PMM_MAX_NODES; nid++) {
+		if (!NODE_DATA(pmm, nid)->populated || pmm_node_info(pmm, nid, &ni))
+			continue;
+		fprintf(f,
+			json ? "%s{\"node\":%d,\"lru_inactive_anon\":%llu,\"lru_active_anon\":%llu,"
+			       "\"lru_pages\":%llu,\"deferred_split\":%llu}"
+			     : "%sNode %d: lru inactive_anon %llu active_anon %llu (%llu pages), "
+			       "deferred split %llu\n",
+			sep, nid, (unsigned long long)ni.lru_inactive_anon,
+			(unsigned long long)ni.lru_active_anon, (unsigned long long)ni.lru_pages,
+			(unsigned long long)ni.deferred_split);
+		sep = json ? "," : "";
+	}
+	fprintf(f, json ? "],\"swapcache_folios\":%lu,\"mms\":[" : "swap cache: %lu folios\n",
+		pmm_swapcache_nr(pmm));
+	sep = "";
+	spin_lock(&pmm->mm_list_lock);
+	for (struct pmm_list *l = pmm->mm_list.next; l != &pmm->mm_list; l = l->next) {
+		struct pmm_mm *mm = container_of(l, struct pmm_mm, mm_link);
+		struct pmm_mm_stats st;
+
+		pmm_mm_stats_get(mm, &st);
+		fprintf(f, json ? "%s{\"gather\":\"%s\",\"mapcount\":\"%s\"" : "%smm %s/%s:", sep,
+			gather_names[mm->cfg.gather],
+			mm->cfg.mapcount == PMM_MAPCOUNT_FOLIO ? "folio" : "page");
+#define MM_STAT_PRINT(name) \
+		fprintf(f, json ? ",\"" #name "\":%llu" : " " #name " %llu", (unsigned long long)st.name);
+		MM_STATS(MM_STAT_PRINT)
+#undef MM_STAT_PRINT
+		fputs(json ? "}" : "\n", f);
+		sep = json ? "," : "";
+	}
+	spin_unlock(&pmm->mm_list_lock);
 	if (json)
 		fputs("]}\n", f);
 	return ferror(f) ? -PMM_EINVAL : 0;

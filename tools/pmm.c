@@ -26,7 +26,8 @@ enum {
 	INFO_BUDDYINFO = 1 << 1,
 	INFO_PAGETYPEINFO = 1 << 2,
 	INFO_COUNTERS = 1 << 3,
-	INFO_ALL = INFO_LAYOUT | INFO_BUDDYINFO | INFO_PAGETYPEINFO | INFO_COUNTERS,
+	INFO_MM = 1 << 4,
+	INFO_ALL = INFO_LAYOUT | INFO_BUDDYINFO | INFO_PAGETYPEINFO | INFO_COUNTERS | INFO_MM,
 };
 
 typedef int (*lib_printer_fn)(pmm_t *pmm, FILE *f, int json);
@@ -39,6 +40,7 @@ static const struct {
 	{ INFO_BUDDYINFO, "buddyinfo", pmm_buddyinfo },
 	{ INFO_PAGETYPEINFO, "pagetypeinfo", pmm_pagetypeinfo },
 	{ INFO_COUNTERS, "counters", pmm_stats_print },
+	{ INFO_MM, "address_spaces", pmm_mminfo },
 };
 
 /*
@@ -313,7 +315,8 @@ static const struct cli_cmd info_cmd = {
 	.name = "info",
 	.help = "usage: pmm info [--json] [instance flags]\n"
 		"Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
-		"buddyinfo, pagetypeinfo and counters.\n",
+		"buddyinfo, pagetypeinfo, counters and the address-space side (LRU lists,\n"
+		"deferred split queues, swap cache, live address spaces).\n",
 	.flags = info_flags,
 	.apply = info_apply,
 };
@@ -393,13 +396,68 @@ static void check_hold(struct check_ctx *c, struct pmm_page *page, unsigned int 
 }
 
 /*
+ * Address spaces, once through every path, in each gather mode: populate
+ * VMAs of orders 0, 3 and 9, fork, write through both sides (the copy must
+ * not show through), unmap half of every large folio, put a range in the
+ * swap cache, scan, exit both. Instances with other page sizes have none.
+ */
+static void check_address_spaces(struct check_ctx *c)
+{
+	static const unsigned int orders[] = { 0, 3, 9 };
+	const uint64_t base = 1ull << 32, span = 4ull << 20;
+	pmm_t *pmm = c->pmm;
+
+	if (pmm_page_size(pmm) != 4096 || pmm_get_config(pmm)->pageblock_order < 9)
+		return;
+	for (int mode = 0; mode < PMM_NR_GATHER_MODES; mode++) {
+		struct pmm_mm_config mc;
+		pmm_mm_t *mm, *child;
+		void *a, *b;
+
+		pmm_mm_config_init(&mc);
+		mc.gather = (enum pmm_gather_mode)mode;
+		if (pmm_mm_create(pmm, &mc, &mm)) {
+			check_fail(c, "pmm_mm_create", "refused on a 4 KiB instance");
+			return;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(orders); i++)
+			if (pmm_mm_map_anon(mm, base + i * span, span, orders[i],
+					    PMM_MAP_WRITE | PMM_MAP_POPULATE))
+				c->skipped++;
+		if (pmm_mm_fork(mm, &child)) {
+			c->skipped++;
+			pmm_mm_destroy(mm);
+			continue;
+		}
+		if (pmm_get_config(pmm)->backing != PMM_BACKING_NONE &&
+		    !pmm_mm_access(mm, base + span, true, &a) && !pmm_mm_access(child, base + span, true, &b)) {
+			memset(a, 0x11, 64);
+			memset(b, 0x22, 64);
+			if (pmm_mm_access(mm, base + span, false, &a) || *(unsigned char *)a != 0x11)
+				check_fail(c, "copy on write", "the child's write showed through");
+		}
+		for (uint64_t at = base + span; at < base + 3 * span; at += 64 << 10)
+			pmm_mm_unmap(child, at, 32 << 10);
+		if (pmm_mm_swapcache_add(mm, base, span))
+			c->skipped++;
+		pmm_mm_destroy(mm);
+		(void)pmm_deferred_split_scan(pmm, 1024);
+		if (pmm_check(pmm))
+			check_fail(c, "pmm_check", "address spaces inconsistent");
+		pmm_mm_destroy(child);
+		if (pmm_swapcache_nr(pmm))
+			check_fail(c, "swap cache", "folios left after both exits");
+	}
+}
+
+/*
  * A fixed sequence that touches every allocation and free path once:
  * plain blocks of every order, split pages freed singly and as a contig
  * range (from an unaligned start), a folio with extra references, a
  * non-compound block freed while its head keeps a reference, bulk
  * allocation into a half-filled array, exact allocations and a contiguous
- * range. The instance is checked while all of it is held, then after
- * everything is freed.
+ * range, and address spaces. The instance is checked while all of it is
+ * held, then after everything is freed.
  */
 static void check_workload(struct check_ctx *c)
 {
@@ -510,6 +568,8 @@ static void check_workload(struct check_ctx *c)
 		pmm_free_contig_range(pmm, pmm_page_to_pfn(pmm, page), 300);
 	else
 		c->skipped++;
+
+	check_address_spaces(c);
 
 	err = pmm_check(pmm);
 	if (err)
