@@ -299,7 +299,11 @@ struct pmm_page *pmm_virt_to_page(pmm_t *pmm, const void *addr);
  * for the other pages of a non-compound block that was not split.
  */
 int pmm_page_count(const struct pmm_page *page);
-/** pmm_page_mapcount - mappings of the page (0 when unmapped). */
+/**
+ * pmm_page_mapcount - PTEs mapping the page (0 when unmapped). For a page of
+ * a large folio whose address spaces count mappings per folio
+ * (PMM_MAPCOUNT_FOLIO), the folio's total, as mainline's page_mapcount().
+ */
 int pmm_page_mapcount(const struct pmm_page *page);
 /** pmm_page_nid / pmm_page_zone - where the frame lives. */
 int pmm_page_nid(pmm_t *pmm, const struct pmm_page *page);
@@ -465,6 +469,27 @@ void pmm_folio_put(pmm_t *pmm, struct pmm_folio *folio);
 void pmm_folio_put_refs(pmm_t *pmm, struct pmm_folio *folio, int refs);
 /** pmm_folio_ref_count - the folio's reference count. */
 int pmm_folio_ref_count(const struct pmm_folio *folio);
+
+/* What a folio is doing: its counts and the lists and caches it is on. */
+struct pmm_folio_info {
+	unsigned int order;
+	int refcount;		/* every holder: mappings, LRU batch, swap cache, split queue, callers */
+	int mapcount;		/* PTEs mapping any page of it */
+	bool anon;		/* an address space's anonymous folio */
+	bool lru;		/* on its node's LRU list */
+	bool active;		/* ... the active one */
+	bool swapcache;		/* in the swap cache (it holds 2^order references) */
+	bool deferred_split;	/* queued for deferred split (the queue holds one reference) */
+	uint64_t swap_entry;	/* first swap entry, when in the swap cache */
+};
+
+/**
+ * pmm_folio_info - fill @out for the folio @page belongs to.
+ * Context: a snapshot; the folio may change right after unless the caller
+ * keeps its mappers still.
+ * Return: 0, or -PMM_EINVAL when @page is not an allocated page of @pmm.
+ */
+int pmm_folio_info(pmm_t *pmm, const struct pmm_page *page, struct pmm_folio_info *out);
 
 /**
  * pmm_fault_set - replace a fault attribute at run time and restart its

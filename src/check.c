@@ -484,6 +484,10 @@ static void check_anon_folio(struct checker *c, struct pmm_folio *folio, pmm_pfn
 		violation(c, "folio %#llx: PG_deferred %d but %son a deferred split queue",
 			  (unsigned long long)pfn, folio_test_deferred(folio),
 			  mark & MARK_DEFERRED ? "" : "not ");
+	/* The last unmapper takes a folio off the queue (deferred_split.c): none stays unmapped there. */
+	if ((mark & MARK_DEFERRED) && !total)
+		violation(c, "folio %#llx: on a deferred split queue but mapped by no PTE",
+			  (unsigned long long)pfn);
 	if (folio_test_swapcache(folio)) {
 		(*swapcached)++;
 		if (!swap_cache_holds_locked(pmm, folio))

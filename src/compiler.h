@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* compiler.h - branch hints and alignment, the little the compiler is told. */
+/* compiler.h - branch hints, alignment and single-copy accesses: the little the compiler is told. */
 #ifndef PMM_COMPILER_H
 #define PMM_COMPILER_H
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * READ_ONCE / WRITE_ONCE - a word another thread may access at the same
+ * time without the lock that orders it (kernel READ_ONCE()): a relaxed
+ * atomic access, so neither torn nor a data race; a plain move on x86.
+ */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 #define PMM_CACHELINE 64
 #define PMM_ALIGNED __attribute__((aligned(PMM_CACHELINE)))

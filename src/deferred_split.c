@@ -25,6 +25,7 @@
 #include "lru.h"
 #include "mm.h"
 #include "rmap.h"
+#include "swap.h"
 
 #include <string.h>
 
@@ -43,13 +44,34 @@ static struct deferred_split *folio_split_queue(const pmm_t *pmm, const struct p
 	return &NODE_DATA(pmm, page_zone(pmm, &folio->page)->nid)->split_queue;
 }
 
-/* Context: ds->lock held. The caller owns a reference to hand to the queue. */
-static void queue_folio_locked(struct deferred_split *ds, struct pmm_folio *folio)
+/*
+ * Queue @folio unless it is queued already or no longer mapped.
+ * Return: true if it was queued now (the caller hands the queue a reference).
+ *
+ * The unmapper of the folio's last mapping looks at PG_deferred without
+ * the lock (deferred_split_unqueue()), after dropping its mapcount; here
+ * the flag is set before the mapcount is read. With a full fence between
+ * the store and the load on both sides, at least one side sees the other:
+ * either the folio is found unmapped here and not queued, or the unmapper
+ * sees the flag and takes it off the queue under the lock, after us. No
+ * unmapped folio stays queued.
+ *
+ * Context: ds->lock held.
+ */
+static bool queue_if_mapped_locked(struct deferred_split *ds, struct pmm_folio *folio)
 {
 	lockdep_assert_held(&ds->lock);
+	if (folio_test_deferred(folio))
+		return false;
 	folio_set_deferred(folio);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!folio_mapped(folio)) {
+		folio_clear_deferred(folio);
+		return false;
+	}
 	list_add_tail(&folio->deferred_list, &ds->queue);
 	__atomic_store_n(&ds->len, ds->len + 1, __ATOMIC_RELAXED);	/* read unlocked by the shrinker */
+	return true;
 }
 
 /* Context: ds->lock held. Return: true if the folio was queued (its reference is the caller's now). */
@@ -74,13 +96,8 @@ void deferred_split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	ds = folio_split_queue(pmm, folio);
 	spin_lock(&ds->lock);
 	gstat_add(pmm, deferred_split_lock, 1);
-	/*
-	 * Re-check under the lock: another mm may have removed the last
-	 * mapping since the caller looked, and found nothing to unqueue.
-	 */
-	if (!folio_test_deferred(folio) && folio_mapped(folio)) {
+	if (queue_if_mapped_locked(ds, folio)) {
 		folio_ref_add(folio, 1);	/* a holder's get: the caller's mappings */
-		queue_folio_locked(ds, folio);
 		gstat_add(pmm, deferred_split, 1);
 	}
 	spin_unlock(&ds->lock);
@@ -91,7 +108,11 @@ void deferred_split_unqueue(pmm_t *pmm, struct pmm_folio *folio)
 	struct deferred_split *ds;
 	bool queued;
 
-	if (folio_order(folio) < 2 || !folio_test_deferred(folio))
+	if (folio_order(folio) < 2)
+		return;
+	/* The mapcount dropped before this: pairs with queue_if_mapped_locked(). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!folio_test_deferred(folio))
 		return;
 	ds = folio_split_queue(pmm, folio);
 	spin_lock(&ds->lock);
@@ -165,35 +186,45 @@ static long count_mappings(pmm_t *pmm, struct anon_vma *av, struct pmm_folio *fo
 
 /*
  * Turn page @i of a folio being split into an order-0 folio of its own
- * with @maps mappings. Context: every mapper and the lruvec locked, so no
- * other thread changes the page.
+ * with @maps mappings. A mapped page of a swap cache folio keeps entry
+ * @swap + i and one of the cache's references (swap_cache_split() has
+ * pointed the entry at it); an unmapped page keeps no reference at all.
+ * Context: every mapper and the lruvec locked, so no other thread changes
+ * the page.
  */
 static void split_page_of_folio(struct pmm_folio *folio, unsigned long i, unsigned int maps,
-				struct anon_vma *av, enum pmm_mapcount_model model)
+				struct anon_vma *av, enum pmm_mapcount_model model, uint64_t swap)
 {
 	struct pmm_page *head = &folio->page, *page = folio_page(folio, i);
+	bool cached = swap && maps;
 
 	if (i) {
 		page->compound_head = 0;
 		page->tail_word = 0;
 		page->alloc_order = 0;
 		__SetPageOwned(page);	/* no other thread reads a tail's flags */
+		if (cached)
+			__SetPageSwapCache(page);
+	} else if (swap && !maps) {
+		ClearPageSwapCache(page);
 	}
 	PMM_BUG_ON_PAGE(model == PMM_MAPCOUNT_PER_PAGE &&
 			atomic_load_explicit(&page->mapcount, memory_order_relaxed) + 1 != (int)maps, page);
 	atomic_store_explicit(&page->mapcount, (int)maps - 1, memory_order_relaxed);
-	set_page_count(page, (int)maps);
+	set_page_count(page, (int)maps + cached);
 	page->mapping = maps ? anon_mapping(av) : NULL;
 	page->index = maps ? head->index + i : 0;
-	page->private = 0;
+	page->private = cached ? swap + i : 0;
 }
 
 /*
  * split_folio - split @folio (held through the queue's reference) to order
- * 0 and free its unmapped pages as batched contiguous runs.
+ * 0 and free its unmapped pages as batched contiguous runs. A swap cache
+ * folio splits too (kernel __split_huge_page()): its mapped pages stay
+ * cached, its unmapped ones leave the cache and are freed.
  * Return: pages freed, or -1 when it cannot be split now (a mapper is busy,
- * a reference other than the mappings' is held, it is in the swap cache):
- * the caller still owns the reference.
+ * a reference other than the mappings', the cache's and ours is held): the
+ * caller still owns the reference.
  */
 static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 {
@@ -203,13 +234,22 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	unsigned int stack_maps[512], *maps = stack_maps;
 	struct lruvec *lruvec = folio_lruvec(pmm, folio);
 	bool requeued;
+	uint64_t swap;
 	pmm_pfn_t pfn;
 	long total, freed = 0;
 
-	if (!av || folio_test_swapcache(folio))
+	if (!av)
 		return -1;
 	if (nr > 512 && !(maps = meta_alloc(pmm, nr * sizeof(*maps))))
 		return -1;
+	/*
+	 * The kernel splits a locked folio. Here the mm locks and the
+	 * reference count do that job: swap_cache_add() and the COW reuse
+	 * run under a mapper's mm lock, and free_swap_cache() runs before its
+	 * caller drops a reference that the count check below sees. Taking
+	 * the folio lock would only make a concurrent free_swap_cache()'s
+	 * trylock fail, and pmm has no reclaim to find such a folio later.
+	 */
 	spin_lock(&av->lock);
 	if (!trylock_family_locked(av)) {
 		spin_unlock(&av->lock);
@@ -223,21 +263,25 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	if (requeued)
 		(void)folio_ref_sub_testzero(pmm, folio, 1);	/* ours remains */
 	total = count_mappings(pmm, av, folio, maps);
-	/* Only the mappings' references and ours: no pin, no LRU batch entry. */
-	if (folio_ref_count(folio) != total + 1 || !folio_test_lru(folio)) {
+	swap = folio_test_swapcache(folio) ? folio->page.private : 0;
+	/* Only the mappings', the swap cache's and ours: no pin, no LRU batch entry. */
+	if (folio_ref_count(folio) != total + 1 + (swap ? (long)nr : 0) ||
+	    !folio_test_lru(folio)) {
 		unlock_family_locked(av);
 		spin_unlock(&av->lock);
 		freed = -1;
 		goto out;
 	}
 
+	if (swap)
+		swap_cache_split(pmm, folio, nr, maps);
 	spin_lock(&lruvec->lock);
 	lruvec_del_folio_locked(lruvec, folio, nr);
 	ClearPageHead(&folio->page);
 	folio->page.alloc_order = 0;
 	/* Page 1 and 2's mapping/index words held the folio's counters and queue link: theirs again. */
 	for (unsigned long i = 0; i < nr; i++)
-		split_page_of_folio(folio, i, maps[i], av, av->model);
+		split_page_of_folio(folio, i, maps[i], av, av->model, swap);
 	for (unsigned long i = 0; i < nr; i++)
 		if (maps[i])
 			lruvec_add_folio_locked(lruvec, (struct pmm_folio *)folio_page(folio, i), 1);
@@ -274,9 +318,7 @@ static void requeue_or_put(pmm_t *pmm, struct pmm_folio *folio)
 
 	spin_lock(&ds->lock);
 	gstat_add(pmm, deferred_split_lock, 1);
-	keep = !folio_test_deferred(folio) && folio_mapped(folio);
-	if (keep)
-		queue_folio_locked(ds, folio);
+	keep = queue_if_mapped_locked(ds, folio);	/* with the reference we hold */
 	spin_unlock(&ds->lock);
 	if (!keep)
 		folios_put_refs(pmm, &folio, NULL, 1);

@@ -10,6 +10,7 @@
 #include "contig.h"
 #include "internal.h"
 #include "page_alloc.h"
+#include "rmap.h"
 
 /* Kernel prep_compound_page(): link the tails and reset the folio counters. */
 void prep_compound_page(struct pmm_page *page, unsigned int order)
@@ -197,4 +198,28 @@ void pmm_folio_get(pmm_t *pmm, struct pmm_folio *folio)
 int pmm_folio_ref_count(const struct pmm_folio *folio)
 {
 	return page_ref_count(&folio->page);
+}
+
+int pmm_folio_info(pmm_t *pmm, const struct pmm_page *page, struct pmm_folio_info *out)
+{
+	const struct pmm_folio *folio;
+
+	if (!out || !pmm || !page_belongs(pmm, page))
+		return -PMM_EINVAL;
+	folio = page_folio(page);
+	if (!PageOwned(&folio->page))
+		return -PMM_EINVAL;
+	*out = (struct pmm_folio_info){
+		.order = folio_order(folio),
+		.refcount = folio_ref_count(folio),
+		.mapcount = folio_mapcount(folio),
+		.anon = folio_test_anon(folio),
+		.lru = folio_test_lru(folio),
+		.active = folio_test_active(folio),
+		.swapcache = folio_test_swapcache(folio),
+		.deferred_split = folio_test_deferred(folio),
+	};
+	if (out->swapcache)
+		out->swap_entry = folio->page.private;
+	return 0;
 }

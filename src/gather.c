@@ -70,7 +70,6 @@ static bool tlb_next_batch(struct mmu_gather *tlb)
 	batch = kpage_alloc(pmm, PMM_GFP_NOWAIT, &page);
 	if (!batch)
 		return false;
-	batch->page = page;
 	batch->max = max;
 	tlb->active->next = batch;
 	tlb->active = batch;
@@ -237,7 +236,7 @@ void tlb_finish_mmu(struct mmu_gather *tlb)
 	while (b) {
 		struct gather_batch *next = b->next;
 
-		kpage_free(tlb->pmm, b->page);
+		kpage_free(tlb->pmm, kpage_virt_to_page(tlb->pmm, b));
 		b = next;
 	}
 	tlb->local.next = NULL;

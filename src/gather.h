@@ -31,9 +31,9 @@
 #define ENCODED_NR_NEXT 0x2UL		/* kernel ENCODED_PAGE_BIT_NR_PAGES_NEXT */
 #define ENCODED_NR_SHIFT 2
 
+/* Two words of header, as the kernel's struct mmu_gather_batch: 510 words in a 4 KiB frame. */
 struct gather_batch {
 	struct gather_batch *next;
-	struct pmm_page *page;		/* the frame this batch lives in; NULL: the local bundle */
 	unsigned int nr, max;		/* words used, capacity in words */
 	uint64_t words[];
 };

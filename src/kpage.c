@@ -17,11 +17,14 @@ void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep)
 		addr = pfn_to_virt(pmm, page_to_pfn(pmm, page));
 		memset(addr, 0, size);
 	} else {
-		addr = meta_alloc(pmm, size);
-		if (!addr) {
+		char *shadow = meta_alloc(pmm, KPAGE_SHADOW_HEADER + size);
+
+		if (!shadow) {
 			pmm_free_pages(pmm, page, 0);
 			return NULL;
 		}
+		*(struct pmm_page **)shadow = page;
+		addr = shadow + KPAGE_SHADOW_HEADER;
 		page->private = (uintptr_t)addr;
 		__SetPagePrivate(page);		/* ours alone until we publish it */
 	}
@@ -32,7 +35,8 @@ void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep)
 void kpage_free(pmm_t *pmm, struct pmm_page *page)
 {
 	if (PagePrivate(page)) {
-		meta_free(pmm, (void *)(uintptr_t)page->private, (size_t)1 << pmm->page_shift);
+		meta_free(pmm, (char *)(uintptr_t)page->private - KPAGE_SHADOW_HEADER,
+			  KPAGE_SHADOW_HEADER + ((size_t)1 << pmm->page_shift));
 		page->private = 0;
 		__ClearPagePrivate(page);
 	}

@@ -5,13 +5,18 @@
  * pagetable_alloc() and __get_free_page() are: counted in pgalloc, subject
  * to fault injection, and real memory where the instance has backing.
  * Without backing a frame is only a number, so its contents live in a
- * metadata shadow whose address the page's ->private keeps (PG_private).
+ * metadata shadow whose address the page's ->private keeps (PG_private);
+ * the shadow's header names the page, so that either way the contents'
+ * address leads back to the frame (kernel virt_to_page()).
  */
 #ifndef PMM_KPAGE_H
 #define PMM_KPAGE_H
 
 #include "memmap.h"
 #include "page_flags.h"
+
+/* A shadow's header: the page pointer, padded to keep the contents 16-byte aligned. */
+#define KPAGE_SHADOW_HEADER 16
 
 /* Return: the zeroed contents of a new order-0 frame (*@pagep), or NULL. */
 void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep);
@@ -24,6 +29,16 @@ static inline void *kpage_address(const pmm_t *pmm, const struct pmm_page *page)
 	if (pmm->direct_map)
 		return pfn_to_virt(pmm, page_to_pfn(pmm, page));
 	return (void *)(uintptr_t)page->private;
+}
+
+/* The frame of kpage_alloc() contents @addr. */
+static inline struct pmm_page *kpage_virt_to_page(const pmm_t *pmm, const void *addr)
+{
+	if (pmm->direct_map)
+		return pfn_to_page(pmm, pmm->min_pfn +
+				   (pmm_pfn_t)(((const char *)addr - (const char *)pmm->direct_map) >>
+					       pmm->page_shift));
+	return ((struct pmm_page *const *)addr)[-KPAGE_SHADOW_HEADER / sizeof(struct pmm_page *)];
 }
 
 #endif /* PMM_KPAGE_H */

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "compiler.h"
+
 struct pmm_list {
 	struct pmm_list *next, *prev;
 };
@@ -20,13 +22,20 @@ struct pmm_list {
 static inline void list_init(struct pmm_list *l) { l->next = l->prev = l; }
 static inline bool list_empty(const struct pmm_list *l) { return l->next == l; }
 
+/*
+ * A page's first list word is also its compound_head (page.h): a reader
+ * of page_folio() without the list's lock may meet a neighbour's insert
+ * or removal. Every pointer in a list always has bit 0 clear, so it reads
+ * "a head page" either way; the ->next stores are WRITE_ONCE() for that
+ * reader, as the kernel's __list_add() and __list_del() are.
+ */
 static inline void list_insert(struct pmm_list *n, struct pmm_list *prev,
 			       struct pmm_list *next)
 {
 	next->prev = n;
-	n->next = next;
+	WRITE_ONCE(n->next, next);
 	n->prev = prev;
-	prev->next = n;
+	WRITE_ONCE(prev->next, n);
 }
 
 static inline void list_add(struct pmm_list *n, struct pmm_list *head)
@@ -42,16 +51,18 @@ static inline void list_add_tail(struct pmm_list *n, struct pmm_list *head)
 static inline void list_del(struct pmm_list *n)
 {
 	n->next->prev = n->prev;
-	n->prev->next = n->next;
-	n->next = n->prev = NULL;
+	WRITE_ONCE(n->prev->next, n->next);
+	WRITE_ONCE(n->next, NULL);
+	n->prev = NULL;
 }
 
 /* list_del_init - unlink @n and leave it an empty list, so list_empty(n) tells. */
 static inline void list_del_init(struct pmm_list *n)
 {
 	n->next->prev = n->prev;
-	n->prev->next = n->next;
-	list_init(n);
+	WRITE_ONCE(n->prev->next, n->next);
+	WRITE_ONCE(n->next, n);
+	n->prev = n;
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "memmap.h"
 #include "os.h"
+#include "rmap.h"
 
 static uint64_t section_pages(const pmm_t *pmm)
 {
@@ -273,6 +274,10 @@ int pmm_page_count(const struct pmm_page *page)
 
 int pmm_page_mapcount(const struct pmm_page *page)
 {
+	const struct pmm_folio *folio = page_folio(page);
+
+	if (folio_test_large(folio) && folio_counts_per_folio(folio))
+		return folio_mapcount(folio);
 	return atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) + 1;
 }
 

@@ -99,7 +99,6 @@ static void vma_insert(struct pmm_mm *mm, const struct vma *vma)
 	memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->nr_vmas - i) * sizeof(*vma));
 	mm->vmas[i] = *vma;
 	mm->nr_vmas++;
-	mm->stats.nr_vmas = mm->nr_vmas;
 }
 
 /* Cut [start, end) out of the VMAs. Precondition: room for one more reserved (a split). */
@@ -123,13 +122,12 @@ static void vma_remove_range(struct pmm_mm *mm, uint64_t start, uint64_t end)
 			i++;
 		} else if (v->end > end) {			/* keep the tail */
 			v->start = end;
-			return;
+			break;
 		} else {					/* all of it goes */
 			memmove(v, v + 1, (mm->nr_vmas - i - 1) * sizeof(*v));
 			mm->nr_vmas--;
 		}
 	}
-	mm->stats.nr_vmas = mm->nr_vmas;
 }
 
 /* ------------------------------------------------------------------------
@@ -545,8 +543,9 @@ static int do_wp_page(struct pmm_mm *mm, uint64_t addr, pte_t *pte)
 	flush_tlb_page(mm, addr);
 	folio_add_new_anon_rmap((struct pmm_folio *)copy, mm->anon_vma, addr);
 	lru_add(pmm, (struct pmm_folio *)copy);
-	/* The old page loses this mapping: maybe partially mapped now. */
+	/* The old page loses this mapping: maybe partially mapped now, maybe unmapped (kernel wp_page_copy()). */
 	folio_remove_rmap_ptes(pmm, folio, page, 1, mm->cfg.mapcount);
+	free_swap_cache(pmm, folio);
 	folios_put_refs(pmm, &folio, NULL, 1);
 	mm->stats.faults++;
 	mm->stats.cow_faults++;
@@ -770,7 +769,6 @@ int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **out)
 		if (parent->nr_vmas)
 			memcpy(child->vmas, parent->vmas, parent->nr_vmas * sizeof(*parent->vmas));
 		child->nr_vmas = parent->nr_vmas;
-		child->stats.nr_vmas = child->nr_vmas;
 		err = copy_level(child, parent, parent->pgd, PT_LEVELS - 1, 0, USER_VA_END);
 	}
 	/* The parent's write-protected PTEs: one flush for the whole mm. */
@@ -818,6 +816,7 @@ void pmm_mm_stats_get(pmm_mm_t *mm, struct pmm_mm_stats *out)
 		return;
 	spin_lock(&mm->lock);
 	*out = mm->stats;
+	out->nr_vmas = mm->nr_vmas;
 	spin_unlock(&mm->lock);
 }
 

@@ -111,14 +111,15 @@ static inline uint64_t page_section(const struct pmm_page *page)
 	return page_flags(page) >> PAGE_SECTION_SHIFT;
 }
 
+/* compound_head overlays the first list word (list.h): read once, unlocked. */
 static inline bool page_is_tail(const struct pmm_page *page)
 {
-	return page->compound_head & 1;
+	return READ_ONCE(page->compound_head) & 1;
 }
 
 static inline struct pmm_page *compound_head(const struct pmm_page *page)
 {
-	uintptr_t head = page->compound_head;
+	uintptr_t head = READ_ONCE(page->compound_head);
 
 	if (head & 1)
 		return (struct pmm_page *)(head - 1);

@@ -23,6 +23,14 @@ int swap_cache_add(pmm_t *pmm, struct pmm_folio *folio);
 void swap_cache_del(pmm_t *pmm, struct pmm_folio *folio);
 /* Kernel free_swap_cache(): drop an unmapped folio from the swap cache. */
 void free_swap_cache(pmm_t *pmm, struct pmm_folio *folio);
+/*
+ * Kernel __split_huge_page() on a swap cache folio: @folio, of @nr pages,
+ * is being split to order 0. Page i keeps entry (first + i) as a folio of
+ * its own when @maps[i] says it is mapped; an unmapped page leaves the
+ * cache (free_page_and_swap_cache()). Context: every mapper of @folio locked.
+ */
+void swap_cache_split(pmm_t *pmm, struct pmm_folio *folio, unsigned long nr,
+		      const unsigned int *maps);
 /* The folio cached for @entry, or NULL. */
 struct pmm_folio *swap_cache_lookup(pmm_t *pmm, uint64_t entry);
 /* Validator (pmm_check): every entry of @folio names it. Context: the swap cache lock held. */

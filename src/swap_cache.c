@@ -142,6 +142,32 @@ void swap_cache_del(pmm_t *pmm, struct pmm_folio *folio)
 	(void)last;
 }
 
+void swap_cache_split(pmm_t *pmm, struct pmm_folio *folio, unsigned long nr,
+		      const unsigned int *maps)
+{
+	struct swap_cache *sc = &pmm->swap_cache;
+	uint64_t first = folio->page.private, kept = 0;
+
+	spin_lock(&sc->lock);
+	for (unsigned long i = 0; i < nr; i++) {
+		struct swap_slot *s = slot_find_locked(sc, first + i);
+
+		PMM_BUG_ON_PAGE(!s || s->folio != folio, &folio->page);
+		if (!s)
+			continue;
+		if (maps[i]) {
+			s->folio = (struct pmm_folio *)folio_page(folio, i);
+			kept++;
+		} else {
+			s->entry = SWAP_TOMBSTONE;
+		}
+	}
+	sc->nr_folios = sc->nr_folios - 1 + kept;
+	sc->nr_pages -= nr - kept;
+	spin_unlock(&sc->lock);
+	gstat_add(pmm, swapcache_del, nr - kept);
+}
+
 void free_swap_cache(pmm_t *pmm, struct pmm_folio *folio)
 {
 	if (!folio_test_swapcache(folio) || folio_mapped(folio) || !folio_trylock(folio))

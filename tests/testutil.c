@@ -253,6 +253,8 @@ void tu_assert_conserved_at(pmm_t *pmm, uint64_t held, const char *file, int lin
 	uint64_t free_frames, leaked, managed, leaked_stat;
 	int rc;
 
+	/* Folios an LRU add batch holds go first (freed if that was their last reference), then the pcp lists. */
+	pmm_lru_add_drain(pmm);
 	pmm_drain_all_pages(pmm);
 	rc = pmm_check(pmm);
 	tu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));

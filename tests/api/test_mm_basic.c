@@ -412,7 +412,7 @@ static void test_zero_fill_and_access(void **state)
 static void test_mthp_unaligned_edges(void **state)
 {
 	static const unsigned int orders[] = { 1, 2, 4, 6, 9 };
-	struct tu_rng rng;
+	struct prng rng;
 
 	(void)state;
 	tu_rng_init(&rng, "mthp_unaligned_edges", 1);
@@ -445,7 +445,7 @@ static void test_mthp_unaligned_edges(void **state)
 		mu_map(mm, s2, len, k, RW);
 		for (uint64_t j = 0; j < n; j++)
 			order_v[j] = (void *)(uintptr_t)(s2 + MU_PAGES(j));
-		tu_shuffle(&rng, order_v, n);
+		prng_shuffle(&rng, order_v, n, sizeof(*order_v));
 		for (uint64_t j = 0; j < n; j++)
 			mu_fault(mm, (uint64_t)(uintptr_t)order_v[j], (j & 1) != 0);
 		assert_int_equal(mu_assert_layout(e.pmm, mm, s2, s2 + len, k), expect_folios);

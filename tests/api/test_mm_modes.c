@@ -234,7 +234,7 @@ struct world {
 struct run {
 	struct world w[NWORLDS];
 	struct shadow sh;
-	struct tu_rng rng;
+	struct prng rng;
 	bool exact;			/* batch allocation fails during teardown */
 	unsigned long step;
 	const char *op;
@@ -489,7 +489,7 @@ static int pick_live(struct run *r)
 	for (int s = 0; s < SLOTS; s++)
 		if (r->sh.s[s].live)
 			live[n++] = s;
-	return n ? live[tu_rand_below(&r->rng, (uint64_t)n)] : -1;
+	return n ? live[prng_below(&r->rng, (uint64_t)n)] : -1;
 }
 
 static int pick_free(struct run *r)
@@ -502,13 +502,13 @@ static int pick_free(struct run *r)
 
 static unsigned int pick_order(struct run *r)
 {
-	uint64_t x = tu_rand_below(&r->rng, 100);
+	uint64_t x = prng_below(&r->rng, 100);
 
 	if (x < 25)
 		return 0;
 	if (x < 80)
-		return 1 + (unsigned int)tu_rand_below(&r->rng, 6);	/* 1..6 */
-	return 7 + (unsigned int)tu_rand_below(&r->rng, 3);		/* 7..9 */
+		return 1 + (unsigned int)prng_below(&r->rng, 6);	/* 1..6 */
+	return 7 + (unsigned int)prng_below(&r->rng, 3);		/* 7..9 */
 }
 
 static void op_create(struct run *r, int s)
@@ -533,12 +533,12 @@ static void op_map(struct run *r, int s)
 	r->op = "map";
 	if (maxp > 1024)
 		maxp = 1024;
-	pages = 1 + tu_rand_below(&r->rng, maxp);
+	pages = 1 + prng_below(&r->rng, maxp);
 	if (sl->n >= MAX_VMAS / 2 || r->sh.pages + pages > BUDGET)
 		return;
 	for (tries = 0; tries < 8; tries++) {
-		start = tu_rand_below(&r->rng, WINDOW_PAGES - pages);
-		if (tu_rand_below(&r->rng, 2))
+		start = prng_below(&r->rng, WINDOW_PAGES - pages);
+		if (prng_below(&r->rng, 2))
 			start &= ~((1ull << order) - 1);
 		start = MU_BASE + MU_PAGES(start);
 		if (!sh_overlaps(sl, start, start + MU_PAGES(pages)))
@@ -546,8 +546,8 @@ static void op_map(struct run *r, int s)
 	}
 	if (tries == 8)
 		return;
-	flags = (tu_rand_below(&r->rng, 10) ? PMM_MAP_WRITE : 0) |
-		(tu_rand_below(&r->rng, 2) ? PMM_MAP_POPULATE : 0);
+	flags = (prng_below(&r->rng, 10) ? PMM_MAP_WRITE : 0) |
+		(prng_below(&r->rng, 2) ? PMM_MAP_POPULATE : 0);
 	ALL(r, i)
 		r->rcs[i] = (unsigned long)pmm_mm_map_anon(r->w[i].mm[s], start, MU_PAGES(pages),
 							   order, flags);
@@ -559,12 +559,12 @@ static void op_map(struct run *r, int s)
 static void op_bad(struct run *r, int s)
 {
 	struct sslot *sl = &r->sh.s[s];
-	uint64_t x = tu_rand_below(&r->rng, 4), addr;
+	uint64_t x = prng_below(&r->rng, 4), addr;
 
 	r->op = "refused call";
 	if (x == 0 && sl->n) {
-		struct svma *v = &sl->v[tu_rand_below(&r->rng, sl->n)];
-		uint64_t in = v->start + MU_PAGES(tu_rand_below(&r->rng, svma_pages(v)));
+		struct svma *v = &sl->v[prng_below(&r->rng, sl->n)];
+		uint64_t in = v->start + MU_PAGES(prng_below(&r->rng, svma_pages(v)));
 
 		ALL(r, i)
 			r->rcs[i] = (unsigned long)pmm_mm_map_anon(r->w[i].mm[s], in, MU_PAGES(2),
@@ -573,18 +573,18 @@ static void op_bad(struct run *r, int s)
 		return;
 	}
 	if (x == 1) {
-		bool write = tu_rand_below(&r->rng, 2) != 0;
+		bool write = prng_below(&r->rng, 2) != 0;
 
 		do
-			addr = MU_BASE + MU_PAGES(tu_rand_below(&r->rng, WINDOW_PAGES));
+			addr = MU_BASE + MU_PAGES(prng_below(&r->rng, WINDOW_PAGES));
 		while (sh_find(sl, addr));
 		ALL(r, i)
 			r->rcs[i] = (unsigned long)pmm_mm_fault(r->w[i].mm[s], addr, write);
 		rcs_agree(r, -PMM_EINVAL, true);
 		return;
 	}
-	addr = MU_BASE + MU_PAGES(tu_rand_below(&r->rng, WINDOW_PAGES)) + 1 +
-	       tu_rand_below(&r->rng, MU_PAGE - 1);
+	addr = MU_BASE + MU_PAGES(prng_below(&r->rng, WINDOW_PAGES)) + 1 +
+	       prng_below(&r->rng, MU_PAGE - 1);
 	ALL(r, i)
 		r->rcs[i] = (unsigned long)(x == 2 ? pmm_mm_unmap(r->w[i].mm[s], addr, MU_PAGE)
 						   : pmm_mm_swapcache_add(r->w[i].mm[s], addr, 0));
@@ -595,7 +595,7 @@ static struct svma *pick_vma(struct run *r, int s)
 {
 	struct sslot *sl = &r->sh.s[s];
 
-	return sl->n ? &sl->v[tu_rand_below(&r->rng, sl->n)] : NULL;
+	return sl->n ? &sl->v[prng_below(&r->rng, sl->n)] : NULL;
 }
 
 static void op_fault(struct run *r, int s)
@@ -607,8 +607,8 @@ static void op_fault(struct run *r, int s)
 	r->op = "fault";
 	if (!v)
 		return;
-	addr = v->start + MU_PAGES(tu_rand_below(&r->rng, svma_pages(v)));
-	write = tu_rand_below(&r->rng, 2) != 0;
+	addr = v->start + MU_PAGES(prng_below(&r->rng, svma_pages(v)));
+	write = prng_below(&r->rng, 2) != 0;
 	ALL(r, i)
 		r->rcs[i] = (unsigned long)pmm_mm_fault(r->w[i].mm[s], addr, write);
 	rcs_agree(r, write && !(v->flags & PMM_MAP_WRITE) ? -PMM_EINVAL : 0, true);
@@ -622,7 +622,7 @@ static void op_write(struct run *r, int s)
 	r->op = "write";
 	if (!v || !(v->flags & PMM_MAP_WRITE))
 		return;
-	idx = tu_rand_below(&r->rng, svma_pages(v));
+	idx = prng_below(&r->rng, svma_pages(v));
 	addr = v->start + MU_PAGES(idx);
 	tag = ++r->sh.next_tag;
 	ALL(r, i)
@@ -639,7 +639,7 @@ static void op_verify(struct run *r, int s)
 	if (!v)
 		return;
 	for (int k = 0; k < 16; k++) {
-		uint64_t idx = tu_rand_below(&r->rng, svma_pages(v));
+		uint64_t idx = prng_below(&r->rng, svma_pages(v));
 		uint64_t addr = v->start + MU_PAGES(idx);
 
 		ALL(r, i) {
@@ -706,11 +706,11 @@ static void op_unmap_part(struct run *r, int s)
 	if (!v || r->sh.s[s].n >= MAX_VMAS - 2)
 		return;
 	n = svma_pages(v);
-	a = v->start + MU_PAGES(tu_rand_below(&r->rng, n));
-	if (tu_rand_below(&r->rng, 5) == 0)	/* on across holes and other VMAs */
-		b = a + MU_PAGES(1 + tu_rand_below(&r->rng, 2048));
+	a = v->start + MU_PAGES(prng_below(&r->rng, n));
+	if (prng_below(&r->rng, 5) == 0)	/* on across holes and other VMAs */
+		b = a + MU_PAGES(1 + prng_below(&r->rng, 2048));
 	else
-		b = a + MU_PAGES(1 + tu_rand_below(&r->rng, (v->end - a) / MU_PAGE));
+		b = a + MU_PAGES(1 + prng_below(&r->rng, (v->end - a) / MU_PAGE));
 	do_unmap(r, s, a, b);
 }
 
@@ -731,8 +731,8 @@ static void op_swap(struct run *r, int s)
 	r->op = "swapcache add";
 	if (!v)
 		return;
-	a = v->start + MU_PAGES(tu_rand_below(&r->rng, svma_pages(v)));
-	n = 1 + tu_rand_below(&r->rng, (v->end - a) / MU_PAGE);
+	a = v->start + MU_PAGES(prng_below(&r->rng, svma_pages(v)));
+	n = 1 + prng_below(&r->rng, (v->end - a) / MU_PAGE);
 	ALL(r, i)
 		r->rcs[i] = (unsigned long)pmm_mm_swapcache_add(r->w[i].mm[s], a, MU_PAGES(n));
 	rcs_agree(r, 0, true);
@@ -795,7 +795,7 @@ static void one_step(struct run *r)
 		op_scan(r, 1ul << 20);
 		return;
 	}
-	x = tu_rand_below(&r->rng, 100);
+	x = prng_below(&r->rng, 100);
 	if (x < 3 && pick_free(r) >= 0)
 		op_create(r, pick_free(r));
 	else if (x < 20)
@@ -815,7 +815,7 @@ static void one_step(struct run *r)
 	else if (x < 80)
 		op_swap(r, s);
 	else if (x < 87)
-		op_scan(r, tu_rand_below(&r->rng, 3) ? 1 + tu_rand_below(&r->rng, 4) : 1ul << 20);
+		op_scan(r, prng_below(&r->rng, 3) ? 1 + prng_below(&r->rng, 4) : 1ul << 20);
 	else if (x < 90) {
 		r->op = "lru drain";
 		ALL(r, i)
@@ -892,10 +892,14 @@ static void assert_back_to_back(pmm_t *pmm, pmm_mm_t *mm, uint64_t b, unsigned i
 	assert_true(adjacent > 0);
 }
 
+/* The folio at @addr holds @refs references besides the deferred split queue's, if queued. */
 static void assert_refs(pmm_t *pmm, pmm_mm_t *mm, uint64_t addr, int refs)
 {
+	struct pmm_folio_info fi;
+
 	pmm_lru_add_drain(pmm);
-	assert_int_equal(pmm_folio_ref_count(mu_folio_at(mm, addr)), refs);
+	assert_int_equal(pmm_folio_info(pmm, pmm_mm_lookup(mm, addr), &fi), 0);
+	assert_int_equal(fi.refcount - fi.deferred_split, refs);
 }
 
 /*

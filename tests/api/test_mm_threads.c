@@ -117,13 +117,13 @@ static uint64_t vaddr(const struct layout *l, int v, uint64_t i)
 	return l->start[v] + MU_PAGES(i);
 }
 
-static void layout_random(struct tu_rng *r, struct layout *l)
+static void layout_random(struct prng *r, struct layout *l)
 {
 	for (int v = 0; v < NV; v++) {
-		l->order[v] = (unsigned int)tu_rand_below(r, MU_MAX_FOLIO_ORDER + 1);
-		l->pages[v] = 16 + tu_rand_below(r, VP - 16 + 1);
+		l->order[v] = (unsigned int)prng_below(r, MU_MAX_FOLIO_ORDER + 1);
+		l->pages[v] = 16 + prng_below(r, VP - 16 + 1);
 		l->start[v] = MU_BASE + (uint64_t)v * MU_PUD_SIZE +
-			      MU_PAGES(tu_rand_below(r, 2) ? 0 : tu_rand_below(r, 64));
+			      MU_PAGES(prng_below(r, 2) ? 0 : prng_below(r, 64));
 	}
 }
 
@@ -144,10 +144,10 @@ static int view_map(struct view *w, const struct layout *l)
 	return 0;
 }
 
-static void view_write(struct view *w, const struct layout *l, struct tu_rng *r, uint64_t tag)
+static void view_write(struct view *w, const struct layout *l, struct prng *r, uint64_t tag)
 {
-	int v = (int)tu_rand_below(r, NV);
-	uint64_t i = tu_rand_below(r, l->pages[v]);
+	int v = (int)prng_below(r, NV);
+	uint64_t i = prng_below(r, l->pages[v]);
 	int rc;
 
 	if (w->tags[v][i] == UNMAPPED)
@@ -159,11 +159,11 @@ static void view_write(struct view *w, const struct layout *l, struct tu_rng *r,
 		w->tags[v][i] = tag;
 }
 
-static void view_unmap(struct view *w, const struct layout *l, struct tu_rng *r)
+static void view_unmap(struct view *w, const struct layout *l, struct prng *r)
 {
-	int v = (int)tu_rand_below(r, NV);
-	uint64_t a = tu_rand_below(r, l->pages[v]);
-	uint64_t n = 1 + tu_rand_below(r, l->pages[v] - a < 40 ? l->pages[v] - a : 40);
+	int v = (int)prng_below(r, NV);
+	uint64_t a = prng_below(r, l->pages[v]);
+	uint64_t n = 1 + prng_below(r, l->pages[v] - a < 40 ? l->pages[v] - a : 40);
 	int rc = pmm_mm_unmap(w->mm, vaddr(l, v, a), MU_PAGES(n));
 
 	if (rc)
@@ -172,10 +172,10 @@ static void view_unmap(struct view *w, const struct layout *l, struct tu_rng *r)
 		w->tags[v][i] = UNMAPPED;
 }
 
-static void view_swap(struct view *w, const struct layout *l, struct tu_rng *r)
+static void view_swap(struct view *w, const struct layout *l, struct prng *r)
 {
-	int v = (int)tu_rand_below(r, NV);
-	uint64_t a = tu_rand_below(r, l->pages[v]);
+	int v = (int)prng_below(r, NV);
+	uint64_t a = prng_below(r, l->pages[v]);
 	int rc = pmm_mm_swapcache_add(w->mm, vaddr(l, v, a), MU_PAGES(l->pages[v] - a));
 
 	if (rc)
@@ -214,7 +214,7 @@ static void view_verify(struct view *w, const struct layout *l, uint64_t step)
 struct private_arg {
 	pmm_t *pmm;
 	unsigned int id;
-	struct tu_rng rng;
+	struct prng rng;
 };
 
 static void *private_worker(void *argp)
@@ -253,8 +253,8 @@ static void *private_worker(void *argp)
 		memcpy(views[1].tags, views[0].tags, sizeof(views[0].tags));
 
 		for (int op = 0; op < PRIVATE_OPS && !failed(); op++) {
-			struct view *w = &views[tu_rand_below(&a->rng, 2)];
-			uint64_t x = tu_rand_below(&a->rng, 100);
+			struct view *w = &views[prng_below(&a->rng, 2)];
+			uint64_t x = prng_below(&a->rng, 100);
 
 			if (x < 45)
 				view_write(w, &l, &a->rng, ++tag);
@@ -263,7 +263,7 @@ static void *private_worker(void *argp)
 			else if (x < 70)
 				view_swap(w, &l, &a->rng);
 			else if (x < 80)
-				pmm_deferred_split_scan(a->pmm, 1 + tu_rand_below(&a->rng, 4));
+				pmm_deferred_split_scan(a->pmm, 1 + prng_below(&a->rng, 4));
 			else if (x < 85)
 				pmm_lru_add_drain(a->pmm);
 			else
@@ -271,7 +271,7 @@ static void *private_worker(void *argp)
 		}
 		view_verify(&views[0], &l, 1);
 		view_verify(&views[1], &l, 1);
-		if (tu_rand_below(&a->rng, 2)) {
+		if (prng_below(&a->rng, 2)) {
 			pmm_mm_destroy(views[0].mm);
 			view_verify(&views[1], &l, 1);
 			pmm_mm_destroy(views[1].mm);
@@ -321,7 +321,7 @@ struct side {
 	unsigned int cpu;
 	struct view *w;
 	const struct layout *l;
-	struct tu_rng rng;
+	struct prng rng;
 	uint64_t tag;
 	pthread_barrier_t *start;
 };
@@ -350,7 +350,7 @@ static void *side_worker(void *argp)
 	tu_set_cpu(s->cpu);
 	pthread_barrier_wait(s->start);
 	for (int op = 0; op < SHARED_OPS && !failed(); op++) {
-		uint64_t x = tu_rand_below(&s->rng, 100);
+		uint64_t x = prng_below(&s->rng, 100);
 
 		if (x < 50)
 			view_write(s->w, s->l, &s->rng, ++s->tag);
@@ -369,7 +369,7 @@ static void test_threads_shared_after_fork(void **state)
 {
 	struct pmm_config cfg;
 	struct mu_env e;
-	struct tu_rng rng;
+	struct prng rng;
 	static struct view views[2];
 	static struct layout l;
 
@@ -402,7 +402,7 @@ static void test_threads_shared_after_fork(void **state)
 			sides[i] = (struct side){ .pmm = e.pmm, .cpu = (unsigned int)i, .w = &views[i],
 						  .l = &l, .tag = (uint64_t)(i + 1) << 56,
 						  .start = &start };
-			sides[i].rng.s = tu_rand(&rng);
+			prng_init(&sides[i].rng, prng_next(&rng), (uint64_t)i);
 		}
 		atomic_store(&scanner_stop, false);
 		assert_int_equal(pthread_create(&sc, NULL, scanner, e.pmm), 0);
@@ -412,7 +412,7 @@ static void test_threads_shared_after_fork(void **state)
 			pthread_join(th[i], NULL);
 		/* one side exits while the other goes on, the scanner still running */
 		{
-			int first = (int)tu_rand_below(&rng, 2);
+			int first = (int)prng_below(&rng, 2);
 
 			pmm_mm_destroy(views[first].mm);
 			sides[!first].w = &views[!first];
@@ -518,7 +518,7 @@ static void test_threads_teardown_vs_references(void **state)
 {
 	struct pmm_config cfg;
 	struct mu_env e;
-	struct tu_rng rng;
+	struct prng rng;
 	static struct layout l;
 	static struct race r;
 
@@ -537,7 +537,7 @@ static void test_threads_teardown_vs_references(void **state)
 		r.l = &l;
 		layout_random(&rng, &l);
 		for (int v = 0; v < NV; v++)
-			l.order[v] = 2 + (unsigned int)tu_rand_below(&rng, MU_MAX_FOLIO_ORDER - 1);
+			l.order[v] = 2 + (unsigned int)prng_below(&rng, MU_MAX_FOLIO_ORDER - 1);
 		r.parent = mu_mm(e.pmm, mu_modes[round % PMM_NR_GATHER_MODES],
 				 (round / 2) & 1 ? PMM_MAPCOUNT_FOLIO : PMM_MAPCOUNT_PER_PAGE);
 		for (int v = 0; v < NV; v++) {
@@ -603,7 +603,7 @@ static void test_threads_teardown_vs_references(void **state)
 struct one_arg {
 	pmm_mm_t *mm;
 	unsigned int id;
-	struct tu_rng rng;
+	struct prng rng;
 };
 
 static void *one_mm_worker(void *argp)
@@ -613,8 +613,8 @@ static void *one_mm_worker(void *argp)
 
 	tu_set_cpu(a->id);
 	for (int it = 0; it < ONE_MM_ITERS && !failed(); it++) {
-		unsigned int order = (unsigned int)tu_rand_below(&a->rng, MU_MAX_FOLIO_ORDER + 1);
-		uint64_t pages = 8 + tu_rand_below(&a->rng, 256);
+		unsigned int order = (unsigned int)prng_below(&a->rng, MU_MAX_FOLIO_ORDER + 1);
+		uint64_t pages = 8 + prng_below(&a->rng, 256);
 		uint64_t tag0 = ((uint64_t)a->id << 40) | ((uint64_t)it << 20);
 		int rc = pmm_mm_map_anon(a->mm, base, MU_PAGES(pages), order,
 					 PMM_MAP_WRITE | (it & 1 ? PMM_MAP_POPULATE : 0));
