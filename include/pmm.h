@@ -592,7 +592,10 @@ void pmm_mm_destroy(pmm_mm_t *mm);
  * [0, 2^47), not overlapping another VMA.
  * @folio_order: faults allocate folios of this order (0..pageblock_order,
  * the mTHP policy), naturally aligned, falling back to smaller orders.
- * Return: 0; -PMM_EINVAL; -PMM_ENOMEM (with POPULATE: nothing stays mapped).
+ * Return: 0; -PMM_EINVAL; -PMM_ENOMEM. With POPULATE a failed fault undoes
+ * the call: nothing stays mapped and no VMA remains (the kernel's
+ * mmap(MAP_POPULATE) would keep the mapping and leave the failure to a
+ * later fault; a library caller is better told now).
  */
 int pmm_mm_map_anon(pmm_mm_t *mm, uint64_t addr, uint64_t len, unsigned int folio_order,
 		    unsigned int flags);

@@ -236,37 +236,9 @@ struct mu_lru mu_lru(pmm_t *pmm)
 	return l;
 }
 
-uint64_t mu_stat(pmm_t *pmm, const char *name)
-{
-	char *buf = NULL, *line, *save = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
-	uint64_t value = 0;
-	bool found = false;
-
-	assert_non_null(f);
-	assert_int_equal(pmm_stats_print(pmm, f, 0), 0);
-	fclose(f);
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char key[64];
-		unsigned long long v;
-
-		if (sscanf(line, "%63s %llu", key, &v) == 2 && strcmp(key, name) == 0) {
-			value = v;
-			found = true;
-			break;
-		}
-	}
-	free(buf);
-	if (!found)
-		print_message("struct pmm_stats has no counter named %s\n", name);
-	assert_true(found);
-	return value;
-}
-
 uint64_t mu_deferred_split_lock(pmm_t *pmm)
 {
-	return mu_stat(pmm, "deferred_split_lock");
+	return tu_stats(pmm).deferred_split_lock;
 }
 
 uint64_t mu_free(pmm_t *pmm)

@@ -103,12 +103,6 @@ struct mu_lru {
 struct mu_lru mu_lru(pmm_t *pmm);
 /* mu_node - pmm_node_info() asserted to succeed. */
 struct pmm_node_info mu_node(pmm_t *pmm, int nid);
-/*
- * mu_stat - a struct pmm_stats counter read by name from
- * pmm_stats_print(), for counters the header does not declare yet
- * (deferred_split_lock); fails the test if there is no such counter.
- */
-uint64_t mu_stat(pmm_t *pmm, const char *name);
 /* mu_deferred_split_lock - deferred split queue lock acquisitions so far. */
 uint64_t mu_deferred_split_lock(pmm_t *pmm);
 /* mu_free - free frames after draining the pcp lists. */

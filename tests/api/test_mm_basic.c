@@ -8,8 +8,8 @@
  * Every scenario ends with every mm destroyed, pmm_check() == 0 and
  * buddyinfo equal to the fresh instance's after a drain (mu_finish).
  *
- * Assumptions where the draft API is silent (check them against the
- * implementation):
+ * Contract points these tests rely on beyond the prototypes (pmm.h and
+ * docs/design.md state them):
  *  - Page tables are allocated at fault time, not at map time: a VMA that
  *    was never faulted costs no table page (pgtable_pages stays 1).
  *  - A 4-level table: a present PTE at a fresh address costs the PUD, PMD
@@ -26,15 +26,15 @@
  *  - `faults` counts pmm_mm_fault()/pmm_mm_access() calls that mapped a
  *    folio; a fault on a present page counts nothing. The tests count
  *    faults only for explicit pmm_mm_fault() calls, never for POPULATE.
- *  - A folio in a per-CPU LRU add batch may hold one extra reference (the
+ *  - A folio in a per-CPU LRU add batch holds one extra reference (the
  *    kernel's folio_batch does), so refcounts are asserted after
- *    pmm_lru_add_drain().
+ *    pmm_lru_add_drain(); so does the deferred split queue, for each
+ *    folio it lists (pmm_folio_info() tells).
  *  - Unknown map flags are refused with -PMM_EINVAL.
  *  - A call that fails leaves its out-pointer NULL (pmm_mm_create,
  *    pmm_mm_access), as pmm_create() does.
  *  - pmm_mm_unmap() of a range that ends beyond 2^47 (without wrapping)
- *    is either -PMM_EINVAL or a no-op beyond the user space; both are
- *    accepted, nothing may change.
+ *    changes nothing; the test accepts -PMM_EINVAL or a no-op.
  */
 #define _GNU_SOURCE
 #include "testutil.h"

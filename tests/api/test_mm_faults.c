@@ -12,7 +12,7 @@
  * identity and buddyinfo, metadata by a counting allocator; pmm_check()
  * is clean after each.
  *
- * Assumptions where the draft API is silent:
+ * Contract points these tests rely on beyond the prototypes:
  *  - The mm itself and its VMAs come from the metadata allocator (so a
  *    metadata failure can fail pmm_mm_create and a map), the page-table
  *    root from the page allocator.
@@ -20,9 +20,10 @@
  *    unmap, scan, swap-cache add, destroy), instance-wide metadata no
  *    longer grows: every later cycle returns to the same number of live
  *    metadata blocks.
- *  - A failed pmm_mm_map_anon(POPULATE) leaves no VMA behind (the call
- *    failed: a careful C library undoes it), and a failed unmap (a VMA
- *    split that could not allocate) changes nothing.
+ *  - A failed pmm_mm_map_anon(POPULATE) leaves no VMA behind (pmm.h: the
+ *    call is undone, where the kernel's mmap(MAP_POPULATE) would keep the
+ *    mapping), and a failed unmap (a VMA split that could not allocate)
+ *    changes nothing.
  *  - A failed pmm_mm_fork() leaves the parent's mappings, contents,
  *    refcounts and mapcounts as they were; whether its PTEs stay
  *    write-protected (so a later write copies) is not asserted.

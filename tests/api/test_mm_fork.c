@@ -12,7 +12,7 @@
  * Every scenario ends with every mm destroyed, pmm_check() == 0 and
  * buddyinfo equal to the fresh instance's (mu_finish).
  *
- * Assumptions where the draft API is silent:
+ * Contract points these tests rely on beyond the prototypes:
  *  - Fork allocates no frame but the child's page tables, and the child's
  *    tables mirror the parent's (every table of the parent maps a present
  *    page in these scenarios), so child pgtable_pages == parent's.
@@ -21,9 +21,10 @@
  *    old page.
  *  - A read after fork maps nothing and copies nothing.
  *  - Refcounts are checked after pmm_lru_add_drain() (a folio in a
- *    per-CPU LRU add batch may hold one more reference), and the reuse
- *    test drains before the write, since the kernel's reuse check counts
- *    that reference too.
+ *    per-CPU LRU add batch holds one more reference, and so does the
+ *    deferred split queue for a folio it lists), and the reuse test
+ *    drains before the write, since the kernel's reuse check counts the
+ *    batch's reference too.
  *  - In the folio mapcount model the deferred split rule is mainline's
  *    (queued when the total mapcount drops below the folio's pages), so
  *    it may miss a partially mapped folio; tests then assert "at most" for

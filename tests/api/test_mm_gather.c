@@ -18,17 +18,19 @@
  * Every scenario ends with pmm_check() == 0 and buddyinfo equal to the
  * fresh instance's (mu_finish).
  *
- * Assumptions where the draft API is silent:
+ * Contract points these tests rely on beyond the prototypes:
  *  - pmm_gather_add returns true only when the gather was full. For
  *    order-0 adds the first "true" comes in PER_PAGE at add 9698 (8 +
  *    19 x 510, the kernel's count), give or take one for whether the full
  *    batch is flushed before or after the add that fills it; in ENCODED
  *    between 7 + 19 x 509 (mainline moves on at nr >= max - 1, keeping a
- *    slot for an nr_pages entry) and 9699; in RANGES after the bundle and
- *    at most at 9699. All 19 batches are allocated by then in PER_PAGE
- *    and ENCODED.
+ *    slot for an nr_pages entry) and 9699; in RANGES, whose batches hold
+ *    255 two-word ranges and whose 10000-entry cap counts ranges, at
+ *    8 + 39 x 255 when no two adds share a folio. Every batch the cap
+ *    allows is allocated by then.
  *  - Gather batches are order-0 page allocations counted in pgalloc (and
- *    subject to PMM_FAULT_PAGE_ALLOC), freed by pmm_gather_finish().
+ *    subject to PMM_FAULT_PAGE_ALLOC), kept across pmm_gather_flush() and
+ *    freed by pmm_gather_finish(), as the kernel's tlb_finish_mmu().
  *  - A bad add (foreign pointer, another instance's page, a run that
  *    crosses a folio end, a page with no reference) is reported once
  *    through the bad-page callback, at the add or at the flush, and no

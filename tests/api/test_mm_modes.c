@@ -46,7 +46,7 @@
  * a COW'd page (another folio's pfn) in the middle: the references each
  * folio loses are exactly its own.
  *
- * Assumptions where the draft API is silent:
+ * Contract points these tests rely on beyond the prototypes:
  *  - A child made by pmm_mm_fork() has its parent's mm config (gather
  *    mode, mapcount model).
  *  - During pmm_mm_unmap() and pmm_mm_destroy() the only page allocations

@@ -14,12 +14,13 @@
  * Every scenario ends with every mm destroyed, pmm_check() == 0 and
  * buddyinfo equal to the fresh instance's (mu_finish).
  *
- * Assumptions where the draft API is silent:
- *  - The deferred split lock counter is struct pmm_stats'
- *    deferred_split_lock, read by name (mu_stat) so that this file
- *    compiles before the field exists; a scan takes the lock, a partial
- *    unmap in any mode takes it, and freeing a folio that was never
- *    queued does not (the kernel checks list_empty without the lock).
+ * Contract points these tests rely on beyond the prototypes:
+ *  - struct pmm_stats' deferred_split_lock counts the deferred split
+ *    queue lock's acquisitions: a scan takes the lock, a partial unmap in
+ *    any mode takes it, and freeing a folio that was never queued does
+ *    not (the kernel checks list_empty without the lock).
+ *  - The queue holds a reference on each folio it lists
+ *    (src/deferred_split.c: so that the scan needs no speculative get).
  *  - The scan may skip a folio holding references it does not expect (as
  *    the kernel's can_split_folio does), so every test drains the per-CPU
  *    LRU add batches before scanning.

@@ -17,7 +17,7 @@
  * Every scenario ends with every mm destroyed, pmm_check() == 0 and
  * buddyinfo equal to the fresh instance's (mu_finish).
  *
- * Assumptions where the draft API is silent:
+ * Contract points these tests rely on beyond the prototypes:
  *  - A folio any page of which is mapped in the range goes into the swap
  *    cache whole (a folio is cached as a unit), also when the range covers
  *    only part of it; pages of the range that are not mapped are skipped

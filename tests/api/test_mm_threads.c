@@ -22,7 +22,7 @@
  * pmm_check() == 0 and buddyinfo equal to the fresh instance's
  * (mu_finish). Seeds are printed.
  *
- * Assumptions where the draft API is silent:
+ * Contract points these tests rely on beyond the prototypes:
  *  - pmm_deferred_split_scan, pmm_lru_add_drain and pmm_swapcache_nr may
  *    run on any thread at any time (instance-wide, "every call is thread
  *    safe"); pmm_mm_* calls on one mm from two threads are serialised by
