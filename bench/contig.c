@@ -489,7 +489,7 @@ int bench_contig(int argc, char **argv)
 		jw_init(&w, stdout);
 		jw_obj_begin(&w, NULL);
 		jw_str(&w, "bench", "contig");
-		json_result(&w, &head, cli_memmap_name(cfg.memmap));
+		json_result(&w, &head, NULL);	/* the instance's memmap comes with its config */
 		jw_u64(&w, "reps", o.reps);
 		jw_u64(&w, "clock_overhead_ns", clock_ns);
 		if (o.models) {
