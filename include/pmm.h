@@ -397,7 +397,7 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 void pmm_drain_all_pages(pmm_t *pmm);
 
 /* ------------------------------------------------------------------------
- * Contiguous ranges (design.md section 5)
+ * Contiguous ranges (docs/design.md sections 6 and 7)
  * ------------------------------------------------------------------------ */
 
 /**
@@ -526,7 +526,7 @@ int pmm_register_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 int pmm_unregister_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 
 /* ------------------------------------------------------------------------
- * Address spaces (design.md section 6)
+ * Address spaces (docs/design.md sections 11 and 12)
  *
  * A pmm_mm_t is one process's anonymous memory: a 4-level software page
  * table (512 entries per level, 4 KiB pages: an instance with another page
@@ -539,7 +539,7 @@ int pmm_unregister_shrinker(pmm_t *pmm, pmm_shrink_fn fn, void *arg);
 
 typedef struct pmm_mm pmm_mm_t;
 
-/* How the mmu_gather batches teardown (design.md section 6). */
+/* How the mmu_gather batches teardown (docs/design.md section 12). */
 enum pmm_gather_mode {
 	PMM_GATHER_PER_PAGE,	/* pre-2023: rmap removed at zap, one entry and one put per page */
 	PMM_GATHER_RANGES,	/* 2023 patch: pfn ranges of one folio, rmap once per range after the flush */
@@ -553,7 +553,12 @@ enum pmm_mapcount_model {
 	PMM_MAPCOUNT_FOLIO,	/* folio counters only (mainline CONFIG_NO_PAGE_MAPCOUNT) */
 };
 
-/* Called before pages whose mappings in [start, end) were cleared are freed. */
+/*
+ * Called before pages whose mappings in [start, end) were cleared are
+ * freed (start 0, end UINT64_MAX: everything). It runs with the mm's lock
+ * held, as the kernel's flush runs under the page-table lock: it must not
+ * call pmm_mm_* on the same mm.
+ */
 typedef void (*pmm_tlb_flush_fn)(void *arg, uint64_t start, uint64_t end);
 
 struct pmm_mm_config {
@@ -799,7 +804,7 @@ int pmm_mminfo(pmm_t *pmm, FILE *f, int json);
 unsigned int pmm_nr_mms(pmm_t *pmm);
 
 /**
- * pmm_check - verify every invariant of design.md section 8.
+ * pmm_check - verify every invariant of docs/design.md section 10.
  * Context: the caller must keep other threads from changing the instance.
  * Return: 0, or -PMM_ECORRUPT after logging each violation (up to a limit).
  */

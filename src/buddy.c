@@ -60,7 +60,7 @@ void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page
  * A HIGHATOMIC pageblock that is entirely free again goes back to MOVABLE.
  * The kernel keeps such a pageblock reserved until memory runs short; pmm
  * releases it here so that freeing everything restores the fresh buddyinfo
- * (design.md section 8). Nothing is lost: the whole pageblock is a free
+ * (docs/design.md section 10, invariant 6). Nothing is lost: the whole pageblock is a free
  * block that high-order requests, atomic ones included, can take.
  */
 /* Written under zone->lock, read without it by zone_watermark_ok(). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check.c - pmm_check(): every invariant of design.md section 8.
+ * check.c - pmm_check(): every invariant of docs/design.md section 10.
  *
  * It takes every pcp lock and zone lock (pcp before zone, zones in index
  * order, the allocator's own order) so that it sees one consistent state,

@@ -2,7 +2,7 @@
 /*
  * contig.c - contiguous ranges: free_contig_range (batched and per page),
  * the frozen variant, free_pages_bulk, alloc_contig_range and
- * alloc_contig_pages (design.md section 5).
+ * alloc_contig_pages (docs/design.md sections 6 and 7).
  *
  * The batched path is the 2026 series "mm/page_alloc: Optimize
  * free_contig_range()": every order-0 page still gets its own reference

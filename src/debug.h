@@ -11,7 +11,7 @@
  *                          paths that change what they validate
  *
  * Assertions check pmm's own invariants, never caller input: bad input gets
- * an error code or a bad-page report in every build (design.md section 9).
+ * an error code or a bad-page report in every build (docs/reliability.md).
  */
 #ifndef PMM_DEBUG_H
 #define PMM_DEBUG_H

@@ -20,7 +20,7 @@
  * The load is an acquire that pairs with the release of the previous
  * holder's decrement, so that holder's writes happen before the free.
  * A path that takes a speculative reference must switch this to a
- * compare-and-swap first (design.md section 6).
+ * compare-and-swap first (docs/design.md, "The reference-drop rule").
  */
 #ifndef PMM_PAGE_REF_H
 #define PMM_PAGE_REF_H
