@@ -708,6 +708,29 @@ static void test_mm_gather_batches(void **state)
 	}
 }
 
+/* A mode that is not a PMM_GATHER_* mode: logged, and the gather runs per page. */
+static void test_gather_bad_mode(void **state)
+{
+	static const int modes[] = { PMM_NR_GATHER_MODES, -1 };
+
+	(void)state;
+	for (unsigned int i = 0; i < MU_ARRAY_SIZE(modes); i++) {
+		struct mu_env e;
+		struct pmm_gather tlb;
+		struct pmm_folio *f;
+		uint64_t free0;
+
+		mu_env(&e, 16);
+		f = folio_with_refs(e.pmm, 2, 4);	/* one reference per page handed over */
+		free0 = mu_free(e.pmm);
+		pmm_gather_init(&tlb, e.pmm, (enum pmm_gather_mode)modes[i], NULL, NULL);
+		assert_false(pmm_gather_add(&tlb, pmm_folio_page(e.pmm, f, 0), 4));
+		pmm_gather_finish(&tlb);
+		assert_int_equal(mu_free(e.pmm), free0 + 4);
+		mu_finish(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_gather_full_batches),
 		cmocka_unit_test(test_gather_batch_alloc_failure),
 		cmocka_unit_test(test_gather_bad_input),
+		cmocka_unit_test(test_gather_bad_mode),
 		cmocka_unit_test(test_mm_tlb_flush_before_free),
 		cmocka_unit_test(test_mm_gather_batches),
 	};
