@@ -48,9 +48,12 @@ fuzz:
 	./build/fuzz/tests/fuzz_pmm -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) \
 	  -seed=$(FUZZ_SEED) -max_len=1602 -artifact_prefix=build/fuzz/ -print_final_stats=1 build/fuzz/corpus
 
+# Redraws docs/contig_speedup.png and docs/teardown_speedup.png from fresh
+# runs (the teardown run takes about a minute), keeping their JSON in docs/.
 plot: release
 	@scripts/deps.sh plot
 	scripts/plot_contig.sh build/release/pmm docs
+	scripts/plot_teardown.sh build/release/pmm docs
 
 clean:
 	rm -rf build

@@ -75,5 +75,8 @@ void bench_pin_end(struct bench_pin *pin);
  */
 int bench_fastpath(int argc, char **argv);	/* fastpath.c */
 int bench_contig(int argc, char **argv);	/* contig.c */
+int bench_teardown(int argc, char **argv);	/* teardown.c */
+/* teardown.c: `pmm report`'s form, as if --short were given. */
+int bench_teardown_short(int argc, char **argv);
 
 #endif /* BENCH_H */

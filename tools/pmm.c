@@ -678,6 +678,7 @@ static const struct {
 } bench_families[] = {
 	{ "fastpath", bench_fastpath, "order-0 alloc+free pair: pcp hit, pcp miss, buddy only" },
 	{ "contig", bench_contig, "free_contig_range: per page vs batched vs floor, orders 0..max" },
+	{ "teardown", bench_teardown, "mmu_gather teardown of 1 GiB: per page vs ranges vs encoded vs floor" },
 };
 
 static void bench_usage(FILE *f)
@@ -725,6 +726,7 @@ static const struct {
 	{ "layout", report_layout },
 	{ "fastpath", bench_fastpath },
 	{ "contig", bench_contig },
+	{ "teardown", bench_teardown_short },
 };
 
 static const struct cli_cmd report_cmd = {
