@@ -22,11 +22,13 @@
  * Method (design.md section 12): all variants of a case run in one process
  * on one instance, one sample each per round, the order rotating every
  * round so drift hits all alike; one warm-up round, then --samples rounds.
- * Times are scaled to ns per GiB of what was populated. Every mm runs with
- * phase_times, so the clock reads that split out the rmap-removal and free
- * phases cost every mode the same. The phases are read from the mm that
- * did the teardown (munmap, partial); an exit frees its mm, statistics and
- * all, so exit and fork_exit have none (JSON null). A speedup is the median
+ * Times are scaled to ns per GiB of what was populated. The headline
+ * samples run without phase_times, as a kernel does; each round then runs
+ * every variant once more with phase_times, for the rmap-removal and free
+ * phases alone (read from the mm after munmap and partial, from
+ * pmm_mm_destroy_stats() after an exit): timing them moves the PER_PAGE and
+ * ENCODED rmap removal out of the PTE loop (src/mm.c), so those samples'
+ * totals are not used. fork has no phases (JSON null). A speedup is the median
  * of per-round ratios per_page / mode (drift cancels within a round), and
  * so is exit's ratio to the floor; munmap's is its median over exit's floor.
  * The floor bounds only the cases that free all they unmap (exit, munmap).
@@ -69,13 +71,13 @@ enum td_case { TD_EXIT, TD_MUNMAP, TD_PARTIAL, TD_FORK_EXIT, TD_FORK, TD_NR_CASE
 static const struct {
 	const char *name;	/* JSON "case" and --cases */
 	const char *what;	/* the text table's title */
-	bool phases;		/* the tearing-down mm outlives the case: rmap/free readable */
+	bool phases;		/* a teardown: its rmap and free phases are measured */
 	bool floored;		/* frees every folio it unmaps: the floor bounds it */
 } td_cases[TD_NR_CASES] = {
-	[TD_EXIT] = { "exit", "pmm_mm_destroy", false, true },
+	[TD_EXIT] = { "exit", "pmm_mm_destroy", true, true },
 	[TD_MUNMAP] = { "munmap", "pmm_mm_unmap of the whole range", true, true },
 	[TD_PARTIAL] = { "partial", "unmap half of every folio + deferred split scan", true, false },
-	[TD_FORK_EXIT] = { "fork_exit", "the child's pmm_mm_destroy after a fork", false, false },
+	[TD_FORK_EXIT] = { "fork_exit", "the child's pmm_mm_destroy after a fork", true, false },
 	[TD_FORK] = { "fork", "pmm_mm_fork", false, false },
 };
 
@@ -107,7 +109,7 @@ struct td_variant {
 	enum pmm_gather_mode mode;
 	enum pmm_mapcount_model model;
 	double ns[TD_MAX_SAMPLES];
-	double rmap_ns[TD_MAX_SAMPLES];	/* NaN: not readable for this case */
+	double rmap_ns[TD_MAX_SAMPLES];	/* from the phase samples; NaN: none (fork) */
 	double free_ns[TD_MAX_SAMPLES];
 	double split_locks[TD_MAX_SAMPLES];	/* deferred split queue lock acquisitions */
 };
@@ -120,9 +122,9 @@ struct td_stat {
 struct td_row {
 	bool valid;
 	struct td_stat ns;		/* ns per GiB */
-	double rmap_ns, free_ns;	/* medians, ns per GiB; NaN: not readable */
+	double rmap_ns, free_ns;	/* medians, ns per GiB; NaN: none */
 	double speedup;			/* median of per-round per_page / this */
-	double rmap_speedup;		/* the same for the rmap phase; NaN: not readable */
+	double rmap_speedup;		/* the same for the rmap phase; NaN: none */
 	double over_floor;		/* this / the order's floor; NaN: no floor applies or none measured */
 	double split_locks;		/* median per sample */
 };
@@ -150,7 +152,7 @@ static int td_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median, min and max of @n samples; all NaN when the samples are (not readable). */
+/* Median, min and max of @n samples; all NaN when the samples are (none measured). */
 static struct td_stat td_summary(const double *v, unsigned int n)
 {
 	double s[TD_MAX_SAMPLES];
@@ -183,12 +185,13 @@ static double td_ratio(const double *a, const double *b, unsigned int n)
  * @c: the run.
  * @v: the variant (mode, model).
  * @order: the VMA's folio order.
+ * @phases: the mm times its teardown's phases (phase_times).
  * @out: the mm.
  * @bytes: what was populated (RSS), the scale of ns per GiB.
  * Return: 0, or -1 after a message (nothing left mapped).
  */
 static int td_populate(struct td_ctx *c, const struct td_variant *v, unsigned int order,
-		       pmm_mm_t **out, uint64_t *bytes)
+		       bool phases, pmm_mm_t **out, uint64_t *bytes)
 {
 	struct pmm_mm_config mc;
 	struct pmm_mm_stats st;
@@ -200,7 +203,7 @@ static int td_populate(struct td_ctx *c, const struct td_variant *v, unsigned in
 	pmm_mm_config_init(&mc);
 	mc.gather = v->mode;
 	mc.mapcount = v->model;
-	mc.phase_times = true;
+	mc.phase_times = phases;
 	err = pmm_mm_create(c->pmm, &mc, &mm);
 	if (!err) {
 		err = pmm_mm_map_anon(mm, TD_BASE, c->o->size, order,
@@ -245,14 +248,13 @@ static int td_unmap_halves(pmm_mm_t *mm, uint64_t size, unsigned int order)
  * @cs: the case.
  * @order: the folio order.
  * @s: the sample's index, or negative for a warm-up (nothing stored).
- *
- * The phases come from the mm that did the teardown, read before it is
- * destroyed; an exit takes its mm's statistics with it (NaN). The split
- * queue locks are the instance's deferred_split_lock counter over the case.
+ * @phases: a phase sample: with phase_times, storing only the rmap and
+ * free phases; otherwise the time, the split queue locks (the instance's
+ * deferred_split_lock counter over the case) and no phases.
  * Return: 0, or -1 after a message.
  */
 static int td_sample(struct td_ctx *c, struct td_variant *v, enum td_case cs, unsigned int order,
-		     int s)
+		     int s, bool phases)
 {
 	pmm_t *pmm = c->pmm;
 	pmm_mm_t *mm, *child = NULL;
@@ -263,14 +265,15 @@ static int td_sample(struct td_ctx *c, struct td_variant *v, enum td_case cs, un
 	double scale;
 	int err = 0;
 
-	if (td_populate(c, v, order, &mm, &bytes))
+	if (td_populate(c, v, order, phases, &mm, &bytes))
 		return -1;
 	if (cs == TD_FORK_EXIT) {
 		err = pmm_mm_fork(mm, &child);
 		if (err)
 			goto out;
 	}
-	pmm_mm_stats_get(mm, &st0);
+	/* The mm whose teardown is timed: the child's, in fork_exit. */
+	pmm_mm_stats_get(cs == TD_FORK_EXIT ? child : mm, &st0);
 	pmm_stats_get(pmm, &g0);
 	t0 = cli_now_ns();
 	switch (cs) {
@@ -278,7 +281,7 @@ static int td_sample(struct td_ctx *c, struct td_variant *v, enum td_case cs, un
 		if (floor) {
 			err = mm_floor_exit(mm, &ns);
 		} else {
-			pmm_mm_destroy(mm);
+			pmm_mm_destroy_stats(mm, &st1);
 			mm = NULL;
 		}
 		break;
@@ -291,7 +294,7 @@ static int td_sample(struct td_ctx *c, struct td_variant *v, enum td_case cs, un
 			pmm_deferred_split_scan(pmm, ULONG_MAX);
 		break;
 	case TD_FORK_EXIT:
-		pmm_mm_destroy(child);
+		pmm_mm_destroy_stats(child, &st1);
 		child = NULL;
 		break;
 	case TD_FORK:
@@ -307,11 +310,12 @@ static int td_sample(struct td_ctx *c, struct td_variant *v, enum td_case cs, un
 		goto out;
 
 	scale = (double)TD_GIB / (double)bytes;
-	v->ns[s] = (double)ns * scale;
-	v->split_locks[s] = (double)(g1.deferred_split_lock - g0.deferred_split_lock);
-	v->rmap_ns[s] = v->free_ns[s] = NAN;
-	if (td_cases[cs].phases) {
-		pmm_mm_stats_get(mm, &st1);
+	if (!phases) {
+		v->ns[s] = (double)ns * scale;
+		v->split_locks[s] = (double)(g1.deferred_split_lock - g0.deferred_split_lock);
+	} else {
+		if (cs == TD_MUNMAP || cs == TD_PARTIAL)	/* the mm lives on */
+			pmm_mm_stats_get(mm, &st1);
 		v->rmap_ns[s] = (double)(st1.rmap_ns - st0.rmap_ns) * scale;
 		v->free_ns[s] = (double)(st1.free_ns - st0.free_ns) * scale;
 	}
@@ -405,10 +409,21 @@ static int td_measure(struct td_ctx *c, unsigned int order, enum td_case cs)
 	struct td_variant v[TD_MAX_VARIANTS];
 	unsigned int nr = td_variants(c->o, cs, v), rounds = TD_WARMUP + c->o->samples;
 
-	for (unsigned int r = 0; r < rounds; r++)
+	for (unsigned int i = 0; i < nr; i++)
+		for (unsigned int s = 0; s < c->o->samples; s++)
+			v[i].rmap_ns[s] = v[i].free_ns[s] = NAN;
+	for (unsigned int r = 0; r < rounds; r++) {
 		for (unsigned int i = 0; i < nr; i++)
-			if (td_sample(c, &v[(r + i) % nr], cs, order, (int)r - TD_WARMUP))
+			if (td_sample(c, &v[(r + i) % nr], cs, order, (int)r - TD_WARMUP, false))
 				return -1;
+		/* Then the phases, with phase_times: the floor has none to time. */
+		for (unsigned int i = 0; i < nr && td_cases[cs].phases; i++) {
+			struct td_variant *w = &v[(r + i) % nr];
+
+			if (!w->floor && td_sample(c, w, cs, order, (int)r - TD_WARMUP, true))
+				return -1;
+		}
+	}
 	td_summarize(c->res, order, cs, v, nr, c->o->samples);
 	return 0;
 }
@@ -461,9 +476,8 @@ static const struct td_goal td_goals[] = {
 	TD_GOAL_PAIR(TD_MUNMAP, 4, TD_GOAL_SPEEDUP, 1.8, "munmap, order 4, >= 1.8x faster than per page"),
 	TD_GOAL_PAIR(TD_EXIT, 0, TD_GOAL_SPEEDUP, 0.98, "exit, order 0, at most 2% slower than per page"),
 	TD_GOAL_PAIR(TD_MUNMAP, 0, TD_GOAL_SPEEDUP, 0.98, "munmap, order 0, at most 2% slower than per page"),
-	/* exit's phases are not readable (the mm goes with it): munmap's are the same zap. */
-	TD_GOAL_PAIR(TD_MUNMAP, 3, TD_GOAL_RMAP_SPEEDUP, 4.5,
-		     "rmap removal (munmap), order 3, >= 4.5x cheaper than per page"),
+	TD_GOAL_PAIR(TD_EXIT, 3, TD_GOAL_RMAP_SPEEDUP, 4.5,
+		     "rmap removal (exit), order 3, >= 4.5x cheaper than per page"),
 	TD_GOAL_PAIR(TD_EXIT, 3, TD_GOAL_NO_SPLIT, 0,
 		     "exit, order 3, no deferred split queue lock taken (per page takes it)"),
 	{ TD_EXIT, 9, PMM_MAPCOUNT_PER_PAGE, PMM_GATHER_ENCODED, TD_GOAL_OVER_FLOOR, 1.5,
@@ -556,12 +570,8 @@ static void td_print_case(const struct td_opts *o, const struct td_results *res,
 			printf("%10s %9s", "-", "-");
 		printf(" %18s\n", locks);
 	}
-	if (cs == TD_FORK)
+	if (!td_cases[cs].phases)
 		return;		/* a fork removes no mapping: no phases */
-	if (!td_cases[cs].phases) {
-		printf("  rmap/free phases: not readable (the exit frees the mm and its statistics)\n");
-		return;
-	}
 	printf("  phases, ms per GiB:\n%5s %10s %10s %10s %9s %9s %10s %10s %10s\n", "order",
 	       "rmap pp", "ranges", "encoded", "ranges x", "encoded x", "free pp", "ranges", "encoded");
 	for (unsigned int k = 0; k < TD_NR_ORDERS; k++) {

@@ -587,6 +587,13 @@ int pmm_mm_create(pmm_t *pmm, const struct pmm_mm_config *cfg, pmm_mm_t **out);
  * the page tables and the mm. NULL is ignored.
  */
 void pmm_mm_destroy(pmm_mm_t *mm);
+struct pmm_mm_stats;
+/**
+ * pmm_mm_destroy_stats - pmm_mm_destroy(), then the mm's statistics as the
+ * exit left them in *@out (its teardown's TLB flushes, gather batches and
+ * phase times included; RSS and tables 0), or all zero if @mm is NULL.
+ */
+void pmm_mm_destroy_stats(pmm_mm_t *mm, struct pmm_mm_stats *out);
 
 #define PMM_MAP_WRITE    (1u << 0)	/* writable (else faults map read-only) */
 #define PMM_MAP_POPULATE (1u << 1)	/* fault the whole range in now */

@@ -101,25 +101,31 @@ bool tlb_remove_folio_pages(struct mmu_gather *tlb, struct pmm_page *page, unsig
 	return batch->nr >= batch->max - 1 && !tlb_next_batch(tlb);
 }
 
-bool tlb_remove_pfns(struct mmu_gather *tlb, pmm_pfn_t pfn, unsigned int nr, pmm_pfn_t folio_end)
+bool tlb_remove_pfns(struct mmu_gather *tlb, struct pmm_page *page, pmm_pfn_t pfn, unsigned int nr)
 {
 	struct gather_batch *batch = tlb->active;
 	uint64_t *range = NULL;
 
 	PMM_BUG_ON(batch->nr + 2 > batch->max);
-	/* range_limit is 0 whenever the batch is empty, so the last range exists. */
+	/*
+	 * range_limit is 0 whenever the batch is empty, so the last range
+	 * exists; while it is set, the open range's folio goes on to it, so a
+	 * pfn that follows the range is in the same folio.
+	 */
 	if (tlb->range_limit)
 		range = &batch->words[batch->nr - 2];
 	if (range && pfn == range[0] + range[1]) {
 		range[1] += nr;
 	} else {
+		struct pmm_folio *folio = page_folio(page);
+
 		range = &batch->words[batch->nr];
 		batch->nr += 2;
 		range[0] = pfn;
 		range[1] = nr;
-		tlb->range_limit = folio_end;
+		tlb->range_limit = pfn - (pmm_pfn_t)(page - &folio->page) + folio_nr_pages(folio);
 	}
-	PMM_BUG_ON(range[0] + range[1] > folio_end);
+	PMM_BUG_ON(range[0] + range[1] > tlb->range_limit);
 	/* The folio ends here: the next page starts a new range, so none spans two folios. */
 	if (range[0] + range[1] == tlb->range_limit)
 		tlb->range_limit = 0;
@@ -147,6 +153,8 @@ void tlb_flush_rmaps(struct mmu_gather *tlb)
 
 	if (tlb->mode != PMM_GATHER_RANGES || !tlb->mm)
 		return;
+	if (tlb->rmap_pend == tlb->active && tlb->rmap_pend_first == tlb->active->nr)
+		return;		/* nothing gathered since the last removal: nothing to time either */
 	model = tlb->mm->cfg.mapcount;
 	if (tlb->phase_times)
 		t0 = os_now_ns();
@@ -309,14 +317,9 @@ bool pmm_gather_add(struct pmm_gather *g, struct pmm_page *page, unsigned long n
 			}
 		}
 		break;
-	case PMM_GATHER_RANGES: {
-		pmm_pfn_t pfn = page_to_pfn(tlb->pmm, page);
-		struct pmm_folio *folio = page_folio(page);
-		pmm_pfn_t end = page_to_pfn(tlb->pmm, &folio->page) + folio_nr_pages(folio);
-
-		full = tlb_remove_pfns(tlb, pfn, (unsigned int)nr, end);
+	case PMM_GATHER_RANGES:
+		full = tlb_remove_pfns(tlb, page, page_to_pfn(tlb->pmm, page), (unsigned int)nr);
 		break;
-	}
 	default:
 		full = tlb_remove_folio_pages(tlb, page, (unsigned int)nr);
 		break;

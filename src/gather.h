@@ -74,8 +74,8 @@ static inline void tlb_track_range(struct mmu_gather *tlb, uint64_t start, uint6
 /* The zap side; each returns true when the gather is full: the caller must flush. */
 bool tlb_remove_page(struct mmu_gather *tlb, struct pmm_page *page);		/* PER_PAGE */
 bool tlb_remove_folio_pages(struct mmu_gather *tlb, struct pmm_page *page, unsigned int nr);	/* ENCODED */
-bool tlb_remove_pfns(struct mmu_gather *tlb, pmm_pfn_t pfn, unsigned int nr,
-		     pmm_pfn_t folio_end);						/* RANGES */
+/* RANGES: @nr pages of @page's folio from @pfn (@page is read only if they open a range). */
+bool tlb_remove_pfns(struct mmu_gather *tlb, struct pmm_page *page, pmm_pfn_t pfn, unsigned int nr);						/* RANGES */
 
 void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb);
 void tlb_flush_rmaps(struct mmu_gather *tlb);	/* RANGES: rmap removal once per range */

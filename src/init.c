@@ -6,6 +6,7 @@
  */
 #include "deferred_split.h"
 #include "internal.h"
+#include "kpage.h"
 #include "lru.h"
 #include "memmap.h"
 #include "mm.h"
@@ -212,6 +213,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	list_init(&pmm->mm_list);
 	deferred_split_init(pmm);
 	swap_cache_init(pmm);
+	kpage_init(pmm);
 	fault_init(&pmm->fault[PMM_FAULT_PAGE_ALLOC], &cfg.fault[PMM_FAULT_PAGE_ALLOC]);
 	fault_init(&pmm->fault[PMM_FAULT_META_ALLOC], &cfg.fault[PMM_FAULT_META_ALLOC]);
 	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].calls, atomic_load(&meta_fault.calls));
@@ -245,6 +247,7 @@ void pmm_destroy(pmm_t *pmm)
 		lru_add_drain_all(pmm);
 	lru_exit(pmm);
 	swap_cache_exit(pmm);
+	kpage_exit(pmm);
 	zones_exit(pmm);
 	memmap_exit(pmm);
 	cfg = pmm->cfg;

@@ -5,6 +5,54 @@
 
 #include <string.h>
 
+void kpage_init(pmm_t *pmm)
+{
+	spin_lock_init(&pmm->kpage_cache.lock);
+}
+
+static size_t shadow_size(const pmm_t *pmm)
+{
+	return KPAGE_SHADOW_HEADER + ((size_t)1 << pmm->page_shift);
+}
+
+void kpage_exit(pmm_t *pmm)
+{
+	struct kpage_cache *kc = &pmm->kpage_cache;
+
+	while (kc->nr)
+		meta_free(pmm, kc->shadow[--kc->nr], shadow_size(pmm));
+}
+
+/* A zeroed shadow: a cached one, or new metadata. */
+static char *shadow_alloc(pmm_t *pmm)
+{
+	struct kpage_cache *kc = &pmm->kpage_cache;
+	char *shadow = NULL;
+
+	spin_lock(&kc->lock);
+	if (kc->nr)
+		shadow = kc->shadow[--kc->nr];
+	spin_unlock(&kc->lock);
+	if (!shadow)
+		return meta_alloc(pmm, shadow_size(pmm));	/* zeroed */
+	memset(shadow, 0, shadow_size(pmm));
+	return shadow;
+}
+
+static void shadow_free(pmm_t *pmm, char *shadow)
+{
+	struct kpage_cache *kc = &pmm->kpage_cache;
+
+	spin_lock(&kc->lock);
+	if (kc->nr < KPAGE_SHADOW_CACHE) {
+		kc->shadow[kc->nr++] = shadow;
+		shadow = NULL;
+	}
+	spin_unlock(&kc->lock);
+	if (shadow)
+		meta_free(pmm, shadow, shadow_size(pmm));
+}
+
 void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep)
 {
 	struct pmm_page *page = pmm_alloc_pages(pmm, (gfp & ~PMM_GFP_COMP) | PMM_GFP_NOWARN, 0);
@@ -17,7 +65,7 @@ void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep)
 		addr = pfn_to_virt(pmm, page_to_pfn(pmm, page));
 		memset(addr, 0, size);
 	} else {
-		char *shadow = meta_alloc(pmm, KPAGE_SHADOW_HEADER + size);
+		char *shadow = shadow_alloc(pmm);
 
 		if (!shadow) {
 			pmm_free_pages(pmm, page, 0);
@@ -35,8 +83,7 @@ void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep)
 void kpage_free(pmm_t *pmm, struct pmm_page *page)
 {
 	if (PagePrivate(page)) {
-		meta_free(pmm, (char *)(uintptr_t)page->private - KPAGE_SHADOW_HEADER,
-			  KPAGE_SHADOW_HEADER + ((size_t)1 << pmm->page_shift));
+		shadow_free(pmm, (char *)(uintptr_t)page->private - KPAGE_SHADOW_HEADER);
 		page->private = 0;
 		__ClearPagePrivate(page);
 	}

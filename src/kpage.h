@@ -7,7 +7,10 @@
  * Without backing a frame is only a number, so its contents live in a
  * metadata shadow whose address the page's ->private keeps (PG_private);
  * the shadow's header names the page, so that either way the contents'
- * address leads back to the frame (kernel virt_to_page()).
+ * address leads back to the frame (kernel virt_to_page()). Metadata is by
+ * default an mmap of its own, so freed shadows wait on a short per-instance
+ * list for the next frame (a gather batch comes and goes with every
+ * unmap): the kernel's page lists keep freed pages warm the same way.
  */
 #ifndef PMM_KPAGE_H
 #define PMM_KPAGE_H
@@ -17,6 +20,9 @@
 
 /* A shadow's header: the page pointer, padded to keep the contents 16-byte aligned. */
 #define KPAGE_SHADOW_HEADER 16
+
+void kpage_init(pmm_t *pmm);
+void kpage_exit(pmm_t *pmm);	/* frees the cached shadows */
 
 /* Return: the zeroed contents of a new order-0 frame (*@pagep), or NULL. */
 void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep);

@@ -250,16 +250,14 @@ int pmm_mm_create(pmm_t *pmm, const struct pmm_mm_config *cfg, pmm_mm_t **out)
  * FPB_IGNORE_DIRTY and pte_wrprotect(pte_mkold()) ignore them); a non-present
  * PTE, another pfn or the folio's end does.
  */
-static unsigned int folio_pte_batch(const pmm_t *pmm, const pte_t *pte, struct pmm_page *page,
+static unsigned int folio_pte_batch(struct pmm_folio *folio, const pte_t *pte, struct pmm_page *page,
 				    unsigned int max)
 {
 	const pte_t ignore = PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
-	struct pmm_folio *folio = page_folio(page);
 	unsigned long left = folio_nr_pages(folio) - (unsigned long)(page - &folio->page);
 	pte_t want = pte[0] & ~ignore;
 	unsigned int nr = 1;
 
-	(void)pmm;
 	if (max > left)
 		max = (unsigned int)left;
 	/* The next PTE must be present and map the next pfn, with the same other bits. */
@@ -275,14 +273,24 @@ struct rmap_pend {
 
 /*
  * zap_pte_range - clear the PTEs of one table in [addr, end) and gather
- * their pages; the rmap of what was cleared is removed before the table is
- * left, and a full gather is flushed (then the loop goes on).
+ * their pages; a full gather is flushed, then the loop goes on.
+ *
+ * Where the rmap goes is what the modes differ in, as in the kernel:
+ * PER_PAGE removes it as each PTE is cleared (the kernel before 2023),
+ * ENCODED once per run of PTEs of one folio, also right away (mainline's
+ * zap_present_folio_ptes()), RANGES after a TLB flush once per range
+ * (the 2023 patch's delayed rmap), before the table is left. With
+ * phase_times the first two collect their removals and make them after
+ * the table's loop instead, so that two clock reads per table time them;
+ * that moves each page's first touch out of the PTE loop, so the
+ * benchmarks take their headline times from runs without phase_times.
  */
 static void zap_pte_range(struct mmu_gather *tlb, struct pmm_mm *mm, struct pmm_page *ptable,
 			  uint64_t addr, uint64_t end)
 {
 	pmm_t *pmm = mm->pmm;
 	enum pmm_mapcount_model model = mm->cfg.mapcount;
+	const bool timed = tlb->phase_times;
 	struct rmap_pend pend[PTRS_PER_TABLE];
 	pte_t *pte = pte_of(pmm, ptable, addr);
 
@@ -302,26 +310,35 @@ static void zap_pte_range(struct mmu_gather *tlb, struct pmm_mm *mm, struct pmm_
 			switch (tlb->mode) {
 			case PMM_GATHER_PER_PAGE:
 				*pte = 0;
-				pend[npend++] = (struct rmap_pend){ page, 1 };
+				if (unlikely(timed))
+					pend[npend++] = (struct rmap_pend){ page, 1 };
+				else
+					folio_remove_rmap_ptes(pmm, page_folio(page), page, 1, model);
 				force = tlb_remove_page(tlb, page);
 				break;
-			case PMM_GATHER_RANGES: {
-				struct pmm_folio *folio = page_folio(page);
-
-				force = tlb_remove_pfns(tlb, pte_pfn(*pte), 1,
-							page_to_pfn(pmm, &folio->page) +
-							folio_nr_pages(folio));
+			case PMM_GATHER_RANGES:
+				/* The page is read only when it opens a range (its folio bounds it). */
+				force = tlb_remove_pfns(tlb, page, pte_pfn(*pte), 1);
 				*pte = 0;
 				break;
-			}
-			default:
-				nr = folio_pte_batch(pmm, pte, page, (unsigned int)((end - addr) >> PT_PAGE_SHIFT));
-				memset(pte, 0, nr * sizeof(*pte));
-				pend[npend++] = (struct rmap_pend){ page, nr };
+			default: {
+				struct pmm_folio *folio = page_folio(page);
+
+				/* As mainline: order 0 needs no batch, so nr stays the constant 1. */
+				if (folio_test_large(folio) && end - addr > PAGE_4K)
+					nr = folio_pte_batch(folio, pte, page,
+							     (unsigned int)((end - addr) >> PT_PAGE_SHIFT));
+				for (unsigned int i = 0; i < nr; i++)
+					pte[i] = 0;
+				if (unlikely(timed))
+					pend[npend++] = (struct rmap_pend){ page, nr };
+				else
+					folio_remove_rmap_ptes(pmm, folio, page, (int)nr, model);
 				force = tlb_remove_folio_pages(tlb, page, nr);
 				pte += nr - 1;
 				addr += (uint64_t)(nr - 1) * PAGE_4K;
 				break;
+			}
 			}
 			cleared += nr;
 		}
@@ -331,18 +348,16 @@ static void zap_pte_range(struct mmu_gather *tlb, struct pmm_mm *mm, struct pmm_
 		pte_table_count(ptable, -cleared);
 		mm->stats.rss_anon -= (uint64_t)cleared;
 
-		/* The rmap phase: before any TLB flush, or after one (RANGES). */
 		if (tlb->mode == PMM_GATHER_RANGES) {
 			tlb_flush_mmu_tlbonly(tlb);
 			tlb_flush_rmaps(tlb);
-		} else {
-			uint64_t t0 = tlb->phase_times ? os_now_ns() : 0;
+		} else if (timed) {
+			uint64_t t0 = os_now_ns();
 
 			for (unsigned int i = 0; i < npend; i++)
 				folio_remove_rmap_ptes(pmm, page_folio(pend[i].page), pend[i].page,
 						       (int)pend[i].nr, model);
-			if (tlb->phase_times)
-				tlb->rmap_ns += os_now_ns() - t0;
+			tlb->rmap_ns += os_now_ns() - t0;
 		}
 		if (force) {
 			tlb->nr_forced++;
@@ -406,10 +421,12 @@ int pmm_mm_unmap(pmm_mm_t *mm, uint64_t addr, uint64_t len)
 	return err;
 }
 
-void pmm_mm_destroy(pmm_mm_t *mm)
+void pmm_mm_destroy_stats(pmm_mm_t *mm, struct pmm_mm_stats *out)
 {
 	pmm_t *pmm;
 
+	if (out)
+		memset(out, 0, sizeof(*out));
 	if (!mm_valid(mm))
 		return;
 	pmm = mm->pmm;
@@ -422,6 +439,10 @@ void pmm_mm_destroy(pmm_mm_t *mm)
 	anon_vma_unlink(pmm, mm);
 	pgtable_free(mm, mm->pgd);
 	mm->magic = 0;
+	if (out) {
+		*out = mm->stats;
+		out->nr_vmas = 0;	/* the exit took them all */
+	}
 	spin_unlock(&mm->lock);
 	spin_lock(&pmm->mm_list_lock);
 	list_del(&mm->mm_link);
@@ -430,6 +451,11 @@ void pmm_mm_destroy(pmm_mm_t *mm)
 	lru_add_drain_all(pmm);
 	meta_free(pmm, mm->vmas, mm->max_vmas * sizeof(*mm->vmas));
 	meta_free(pmm, mm, sizeof(*mm));
+}
+
+void pmm_mm_destroy(pmm_mm_t *mm)
+{
+	pmm_mm_destroy_stats(mm, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -697,6 +723,7 @@ static int copy_pte_range(struct pmm_mm *child, struct pmm_mm *parent, struct pm
 
 	for (; addr < end; src++, dst++, addr += PAGE_4K) {
 		struct pmm_page *page;
+		struct pmm_folio *folio;
 		unsigned int nr = 1;
 
 		if (!pte_present(*src))
@@ -708,14 +735,16 @@ static int copy_pte_range(struct pmm_mm *child, struct pmm_mm *parent, struct pm
 			dst = pte_of(pmm, dst_table, addr);
 		}
 		page = pfn_to_page(pmm, pte_pfn(*src));
-		if (parent->cfg.gather != PMM_GATHER_PER_PAGE)
-			nr = folio_pte_batch(pmm, src, page, (unsigned int)((end - addr) >> PT_PAGE_SHIFT));
+		folio = page_folio(page);
+		if (parent->cfg.gather != PMM_GATHER_PER_PAGE && folio_test_large(folio) &&
+		    end - addr > PAGE_4K)
+			nr = folio_pte_batch(folio, src, page, (unsigned int)((end - addr) >> PT_PAGE_SHIFT));
 		for (unsigned int i = 0; i < nr; i++) {
 			src[i] &= ~PTE_WRITE;
 			dst[i] = src[i];
 		}
-		folio_dup_anon_rmap_ptes(page_folio(page), page, (int)nr, parent->cfg.mapcount);
-		folio_ref_add(page_folio(page), (int)nr);
+		folio_dup_anon_rmap_ptes(folio, page, (int)nr, parent->cfg.mapcount);
+		folio_ref_add(folio, (int)nr);
 		pte_table_count(dst_table, nr);
 		child->stats.rss_anon += nr;
 		src += nr - 1;

@@ -131,6 +131,14 @@ struct swap_slot {
 };
 
 /* The swap cache (swap_cache.c): swap entry -> folio, one reference per page. */
+/* Freed metadata shadows of kpage frames, kept for reuse (kpage.c). */
+#define KPAGE_SHADOW_CACHE 16
+struct kpage_cache {
+	pmm_spinlock_t lock;		/* everything below */
+	unsigned int nr;
+	void *shadow[KPAGE_SHADOW_CACHE];
+};
+
 struct swap_cache {
 	pmm_spinlock_t lock;		/* everything below */
 	struct swap_slot *slots;	/* meta memory, cap entries */
@@ -203,6 +211,7 @@ struct pmm {
 	struct pmm_list mm_list;	/* every live address space */
 	struct lru_batch *lru_batches;	/* [nr_cpus] */
 	struct swap_cache swap_cache;
+	struct kpage_cache kpage_cache;	/* kpage.c */
 
 	/* fault.c */
 	struct fault_state fault[PMM_NR_FAULT_KINDS];

@@ -658,6 +658,46 @@ static void test_every_order_both_memmaps(void **state)
 	}
 }
 
+/*
+ * pmm_mm_destroy_stats() leaves the exit's own figures: nothing mapped, no
+ * table, the teardown's TLB flush, batches and (with phase_times) phases;
+ * the counters of what came before stay. NULL gives zeros.
+ */
+static void test_destroy_stats(void **state)
+{
+	(void)state;
+	for (int m = 0; m < PMM_NR_GATHER_MODES; m++) {
+		struct pmm_mm_config cfg;
+		struct pmm_mm_stats st, before;
+		struct mu_env e;
+		pmm_mm_t *mm;
+
+		mu_env(&e, 64);
+		pmm_mm_config_init(&cfg);
+		cfg.gather = mu_modes[m];
+		cfg.phase_times = true;
+		mm = mu_mm_cfg(e.pmm, &cfg);
+		mu_map(mm, MU_BASE, MU_PAGES(2048), 0, RWP);
+		before = mu_stats(mm);
+		pmm_mm_destroy_stats(mm, &st);
+		assert_int_equal(st.rss_anon, 0);
+		assert_int_equal(st.pgtable_pages, 0);
+		assert_int_equal(st.nr_vmas, 0);
+		assert_int_equal(st.faults, before.faults);
+		assert_true(st.tlb_flushes > before.tlb_flushes);
+		/* 2048 order-0 entries do not fit the local bundle in any mode */
+		assert_true(st.gather_batches > before.gather_batches);
+		assert_true(st.rmap_ns > 0 && st.free_ns > 0);
+		tu_assert_conserved(e.pmm, 0);
+		memset(&st, 0x5a, sizeof(st));
+		pmm_mm_destroy_stats(NULL, &st);
+		assert_int_equal(st.tlb_flushes, 0);
+		assert_int_equal(st.rss_anon, 0);
+		pmm_mm_destroy_stats(NULL, NULL);
+		mu_finish(&e);
+	}
+}
+
 /* ------------------------------------------------------------------------
  * 6. RSS and VMAs
  * ------------------------------------------------------------------------ */
@@ -980,6 +1020,7 @@ int main(void)
 		cmocka_unit_test(test_mthp_present_pte_fallback),
 		cmocka_unit_test(test_mthp_alloc_failure_fallback),
 		cmocka_unit_test(test_every_order_both_memmaps),
+		cmocka_unit_test(test_destroy_stats),
 		cmocka_unit_test(test_rss_and_vmas),
 		cmocka_unit_test(test_read_only_vma),
 		cmocka_unit_test(test_bad_ranges),
