@@ -734,34 +734,6 @@ static int td_arg_cases(const struct cli_arg *a, unsigned int *mask)
 	return *mask ? 0 : cli_bad_value(a, "at least one case");
 }
 
-/*
- * A byte count with an optional binary K/M/G suffix ("1G", "512MiB"). The
- * instance flags' size parser is private to options.c, so --size has its
- * own, limited to what a benchmark size needs.
- */
-static int td_arg_size(const struct cli_arg *a, uint64_t *out)
-{
-	static const char units[] = "KMG";
-	const char *u;
-	char *end;
-	unsigned long long v;
-	unsigned int shift = 0;
-
-	errno = 0;
-	v = strtoull(a->val, &end, 10);
-	if (!errno && end != a->val && isdigit((unsigned char)*a->val) && *end &&
-	    (u = strchr(units, toupper((unsigned char)*end)))) {
-		shift = 10 * (unsigned int)(u - units + 1);
-		end += 1 + (end[1] == 'i');
-		end += *end == 'B';
-	}
-	if (errno || end == a->val || !isdigit((unsigned char)*a->val) || *end || !v ||
-	    v > (UINT64_MAX >> shift) || ((v << shift) & (TD_PAGE - 1)))
-		return cli_bad_value(a, "a multiple of 4 KiB such as 1G or 256M");
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int td_apply(const struct cli_arg *a, void *ctx)
 {
 	struct td_opts *o = ctx;
@@ -795,7 +767,7 @@ static int td_apply(const struct cli_arg *a, void *ctx)
 		return cli_arg_uint(a, 1, TD_MAX_SAMPLES, &o->samples);
 	case TD_SIZE:
 		o->size_set = true;
-		return td_arg_size(a, &o->size);
+		return cli_arg_size(a, TD_PAGE, "a multiple of 4 KiB such as 1G or 256M", &o->size);
 	}
 	return -1;
 }

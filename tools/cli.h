@@ -107,6 +107,14 @@ int cli_bad_value(const struct cli_arg *a, const char *want);
 int cli_arg_u64(const struct cli_arg *a, uint64_t lo, uint64_t hi, const char *want,
 		uint64_t *out);
 
+/**
+ * cli_arg_size - @a's value as a byte count with an optional binary suffix
+ * (K, M, G, T; "256M", "1GiB"), a non-zero multiple of @align.
+ * @want: for the message when the value is bad.
+ * Return: 0, or -1 after cli_bad_value().
+ */
+int cli_arg_size(const struct cli_arg *a, uint64_t align, const char *want, uint64_t *out);
+
 /** cli_arg_uint - cli_arg_u64() into an unsigned int, @lo..@hi. */
 int cli_arg_uint(const struct cli_arg *a, unsigned int lo, unsigned int hi, unsigned int *out);
 /** cli_arg_ulong - cli_arg_u64() into an unsigned long, @lo..@hi. */

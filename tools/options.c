@@ -131,6 +131,13 @@ int cli_bad_value(const struct cli_arg *a, const char *want)
 	return -1;
 }
 
+int cli_arg_size(const struct cli_arg *a, uint64_t align, const char *want, uint64_t *out)
+{
+	if (!parse_size(a->val, out) && *out && !(*out % align))
+		return 0;
+	return cli_bad_value(a, want);
+}
+
 int cli_arg_u64(const struct cli_arg *a, uint64_t lo, uint64_t hi, const char *want,
 		uint64_t *out)
 {
