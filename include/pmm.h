@@ -603,7 +603,8 @@ void pmm_mm_destroy_stats(pmm_mm_t *mm, struct pmm_mm_stats *out);
  * @addr, @len: page aligned, @len > 0, inside the 48-bit user space
  * [0, 2^47), not overlapping another VMA.
  * @folio_order: faults allocate folios of this order (0..pageblock_order,
- * the mTHP policy), naturally aligned, falling back to smaller orders.
+ * at most 9: a folio is mapped by PTEs of one table, as the kernel's mTHP
+ * orders are), naturally aligned, falling back to smaller orders.
  * Return: 0; -PMM_EINVAL; -PMM_ENOMEM. With POPULATE a failed fault undoes
  * the call: nothing stays mapped and no VMA remains (the kernel's
  * mmap(MAP_POPULATE) would keep the mapping and leave the failure to a

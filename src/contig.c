@@ -17,6 +17,7 @@
 #include "buddy.h"
 #include "contig.h"
 #include "internal.h"
+#include "pcp.h"
 
 #include <string.h>
 

@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "memmap.h"
 #include "os.h"
+#include "page_ref.h"
 #include "rmap.h"
 
 static uint64_t section_pages(const pmm_t *pmm)

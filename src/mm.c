@@ -17,6 +17,7 @@
  * freed, after the TLB flush (gather.c). With phase_times the rmap removal
  * of each table and each free phase are timed.
  */
+#include "buddy.h"
 #include "deferred_split.h"
 #include "gather.h"
 #include "internal.h"
@@ -215,9 +216,11 @@ int pmm_mm_create(pmm_t *pmm, const struct pmm_mm_config *cfg, pmm_mm_t **out)
 	struct pmm_mm_config def;
 	int err;
 
-	if (!pmm || !out)
+	if (!out)
 		return -PMM_EINVAL;
 	*out = NULL;
+	if (!pmm)
+		return -PMM_EINVAL;
 	if (!cfg) {
 		pmm_mm_config_init(&def);
 		cfg = &def;
@@ -673,7 +676,9 @@ int pmm_mm_map_anon(pmm_mm_t *mm, uint64_t addr, uint64_t len, unsigned int foli
 	struct vma vma = { addr, addr + len, folio_order, flags & PMM_MAP_WRITE };
 	int err;
 
+	/* Folios are PTE-mapped and lie in one table, as the kernel's mTHP orders (at most PMD_ORDER). */
 	if (!mm_valid(mm) || !range_valid(addr, len) || folio_order > mm->pmm->pageblock_order ||
+	    folio_order > PMD_ORDER ||
 	    (flags & ~(PMM_MAP_WRITE | PMM_MAP_POPULATE)))
 		return -PMM_EINVAL;
 	spin_lock(&mm->lock);
@@ -719,21 +724,19 @@ static int copy_pte_range(struct pmm_mm *child, struct pmm_mm *parent, struct pm
 {
 	pmm_t *pmm = parent->pmm;
 	struct pmm_page *dst_table = NULL;
-	pte_t *src = pte_of(pmm, src_table, addr), *dst = NULL;
+	pte_t *src = pte_of(pmm, src_table, addr), *dst;
 
-	for (; addr < end; src++, dst++, addr += PAGE_4K) {
+	for (; addr < end; src++, addr += PAGE_4K) {
 		struct pmm_page *page;
 		struct pmm_folio *folio;
 		unsigned int nr = 1;
 
 		if (!pte_present(*src))
 			continue;
-		if (!dst_table) {
-			dst_table = pte_table_alloc(child, addr);
-			if (!dst_table)
-				return -PMM_ENOMEM;
-			dst = pte_of(pmm, dst_table, addr);
-		}
+		/* The child's table is allocated at the first PTE to copy. */
+		if (!dst_table && !(dst_table = pte_table_alloc(child, addr)))
+			return -PMM_ENOMEM;
+		dst = pte_of(pmm, dst_table, addr);
 		page = pfn_to_page(pmm, pte_pfn(*src));
 		folio = page_folio(page);
 		if (parent->cfg.gather != PMM_GATHER_PER_PAGE && folio_test_large(folio) &&
@@ -748,7 +751,6 @@ static int copy_pte_range(struct pmm_mm *child, struct pmm_mm *parent, struct pm
 		pte_table_count(dst_table, nr);
 		child->stats.rss_anon += nr;
 		src += nr - 1;
-		dst += nr - 1;
 		addr += (uint64_t)(nr - 1) * PAGE_4K;
 	}
 	return 0;

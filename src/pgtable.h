@@ -29,6 +29,7 @@ typedef uint64_t pte_t;
 #define PTRS_PER_TABLE 512
 #define PT_PAGE_SHIFT 12
 #define PMD_SHIFT (PT_PAGE_SHIFT + 9)	/* a PTE table maps 2 MiB */
+#define PMD_ORDER (PMD_SHIFT - PT_PAGE_SHIFT)	/* the largest PTE-mapped folio: one table's */
 #define PMD_SIZE (1ULL << PMD_SHIFT)
 #define USER_VA_END (1ULL << 47)	/* the user half of a 48-bit space */
 
