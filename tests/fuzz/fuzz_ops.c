@@ -119,7 +119,18 @@ static const struct layout layouts[FZ_NR_LAYOUTS] = {
  * The model
  * ------------------------------------------------------------------------ */
 
-enum fstate { F_HOLE, F_FREE, F_HELD };
+/*
+ * F_MM and F_OTHER are re-derived after every operation once an address
+ * space exists (mm_derive()): F_MM are the frames of the folios the mms map
+ * (found with pmm_mm_lookup()) and of swap-cache folios nobody maps any
+ * more; F_OTHER are frames with references that nobody the model knows
+ * holds: page tables, and folios whose last mapping went while an LRU add
+ * batch still holds them.
+ */
+enum fstate { F_HOLE, F_FREE, F_HELD, F_MM, F_OTHER };
+
+static const char *const fstate_names[] = { "a hole", "free", "held", "held by an mm",
+					    "in use by the mm side" };
 
 struct frame {
 	uint8_t state;
@@ -147,6 +158,66 @@ struct handle {
 	void *virt;			/* pmm_alloc_pages_exact() address */
 	size_t virt_size;
 	pmm_pfn_t bulk[MAX_BULK];
+};
+
+/*
+ * Address spaces. Every mm maps inside one window of WIN_PAGES virtual
+ * pages (bad inputs aim elsewhere too); the model keeps its VMAs and, per
+ * page of the window, whether it is mapped, whether its PTE may be
+ * write-protected (after a fork: a write may copy), and its content tag.
+ */
+#define MAX_MM 4		/* live address spaces at once */
+#define MAX_VMA 48		/* VMAs the model keeps per mm */
+#define WIN_PAGES 2048u		/* 8 MiB ... */
+#define VPAGE 4096ull
+/* ... from 4 MiB below 1 GiB: its tables hang off two level-2 entries */
+#define WIN_BASE ((1ull << 30) - (4ull << 20))
+#define MAX_FAMILIES (FZ_MAX_OPS + MAX_MM)	/* fork families per input */
+
+enum { VP_MAPPED = 1, VP_WP = 2 };
+
+struct fz_vma {
+	uint32_t start, end;	/* window pages [start, end) */
+	unsigned int order;	/* folio order policy */
+	bool write;
+};
+
+struct fz_mm {
+	pmm_mm_t *mm;			/* NULL: a free slot */
+	unsigned int id, family;	/* creation serial; the fork family's slot in fam[] */
+	enum pmm_gather_mode gather;
+	enum pmm_mapcount_model model;
+	bool has_cb;			/* created with the TLB-flush callback */
+	unsigned int nvma;
+	struct fz_vma vma[MAX_VMA];	/* unordered, never overlapping */
+	unsigned long nmapped;		/* pages with VP_MAPPED: the RSS */
+	uint8_t vp[WIN_PAGES];		/* VP_* */
+	uint32_t tag[WIN_PAGES];	/* content: 0 zero-filled, else vword(tag, i) */
+	pmm_pfn_t pfn[WIN_PAGES];	/* a mapped page's frame at the last mm_derive() */
+};
+
+/* What a fork family shares: the TLB-flush callback's counter (children inherit the config). */
+struct fz_family {
+	struct fz *f;
+	uint64_t tlb_calls;
+};
+
+/* The swap cache membership the model tracks, at a folio's head frame. */
+enum { SC_NONE, SC_SURE, SC_ORPHAN };
+
+/* Per frame, for the mm side; rebuilt by mm_derive() except sc, sc_order, cow. */
+struct mframe {
+	int32_t maps;		/* (mm, window page) pairs mapping the frame */
+	uint32_t head;		/* F_MM: frame index of its folio's head */
+	uint32_t vpage;		/* the window page its first mapper maps it at */
+	/* at a head frame of F_MM: */
+	int32_t folio_maps;	/* mappings of all its pages */
+	uint32_t mapped_pages;	/* its pages with maps > 0 */
+	uint16_t family;
+	uint8_t order, model;
+	/* at the head of a folio the model puts in the swap cache: */
+	uint8_t sc, sc_order;	/* SC_*, its order then */
+	bool cow;		/* a COW copy took a mapping from it in this operation */
 };
 
 struct fz {
@@ -177,6 +248,26 @@ struct fz {
 	uint32_t rng;
 	struct handle h[MAX_H];
 	struct pmm_zone_info fresh[NZ];
+	uint8_t *segstart;		/* a contig run must end before this frame (section, zone, region) */
+	pmm_pfn_t *bounds;		/* frames where the zone changes, the one before managed */
+	unsigned int nbounds;
+
+	/* Address spaces */
+	bool mm_ok;			/* 4 KiB pages */
+	bool mm_used;			/* an mm was created: derive the mm side after every operation */
+	struct fz_mm mm[MAX_MM];
+	struct fz_family fam[MAX_FAMILIES];
+	unsigned int nfamilies, mm_serial;
+	uint32_t tag_serial;
+	struct mframe *mf;
+	/* what mm_derive() found */
+	uint64_t mm_frames, other_frames, pgtables;
+	unsigned long sc_sure, sc_orphans;
+	unsigned long pp_partial, fo_partial;	/* partially mapped large folios by mapcount model */
+	uint64_t pp_split, fo_split;	/* their unmapped pages, swap-cache folios left out */
+	unsigned long pp_unsplit;	/* per-page-model partial folios of order >= 2 outside the swap cache */
+	struct pmm_stats dstats;	/* the counters then */
+	uint64_t gather_calls;		/* the public gather's TLB-flush callback */
 };
 
 static void fz_fail(struct fz *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -341,6 +432,13 @@ static void pat_check_handle(struct fz *f, int hi)
 			pat_check(f, h->pfn + i);
 }
 
+/*
+ * The page pointers of FZ_BAD_FAKE_PAGE and FZ_BAD_GATHER_FOREIGN, the
+ * address of FZ_BAD_EXACT_FOREIGN, and a poison for out parameters that a
+ * failing call must set to NULL.
+ */
+static _Alignas(64) unsigned char fake[128];
+
 /* ------------------------------------------------------------------------
  * Model updates
  * ------------------------------------------------------------------------ */
@@ -370,22 +468,47 @@ static int pick(struct fz *f, unsigned int mask, unsigned int b)
 
 #define M(k) (1u << (k))
 
-/* Claim [pfn, pfn + n) for @hi: every frame must be free in the model. */
+/*
+ * Could the mm side have freed frames since the last mm_derive()? Outside
+ * address-space calls only the deferred split (a shrinker under allocation
+ * pressure) and an LRU add batch drained by someone else release any.
+ */
+static bool mm_released(struct fz *f)
+{
+	struct pmm_stats st;
+
+	if (!f->mm_used)
+		return false;
+	pmm_stats_get(f->pmm, &st);
+	return st.split_freed != f->dstats.split_freed || st.lru_add != f->dstats.lru_add;
+}
+
+/*
+ * Claim [pfn, pfn + n) for @hi: every frame must be free in the model, or
+ * an mm-side frame that the mm side may have let go during this operation
+ * (the next mm_derive() fails if an mm still maps it).
+ */
 static bool take(struct fz *f, int hi, pmm_pfn_t pfn, unsigned long n, int ref_head,
 		 int ref_rest, const char *what)
 {
 	int zone = -1;
+	int released = -1;
 
 	for (unsigned long i = 0; i < n; i++) {
 		struct frame *x = frm(f, pfn + i);
 
-		if (!x || x->state != F_FREE) {
+		if (x && (x->state == F_MM || x->state == F_OTHER) && released < 0)
+			released = mm_released(f);
+		if (!x || (x->state != F_FREE && !((x->state == F_MM || x->state == F_OTHER) && released))) {
 			fz_fail(f, "%s returned pfn %#llx (%lu frames from %#llx), which the model says is %s",
 				what, (unsigned long long)(pfn + i), n, (unsigned long long)pfn,
-				!x ? "outside the instance" : x->state == F_HOLE ? "a hole" :
-				hkind_names[f->h[x->h].kind]);
+				!x ? "outside the instance" : x->state == F_HELD ?
+				hkind_names[f->h[x->h].kind] : fstate_names[x->state]);
 			return false;
 		}
+		if (x->state != F_FREE)
+			vlog(f, "%s returned pfn %#llx, %s at the last look (since released)", what,
+			     (unsigned long long)(pfn + i), fstate_names[x->state]);
 		if (zone >= 0 && x->zone != zone) {
 			fz_fail(f, "%s returned frames %#llx+%lu spanning two zones", what,
 				(unsigned long long)pfn, n);
@@ -580,7 +703,8 @@ static void check_contig_pages_failure(struct fz *f, unsigned long nr, pmm_gfp_t
 struct snap {
 	struct pmm_zone_info zi[NZ];
 	struct pmm_stats st;
-	unsigned long reports;
+	struct pmm_mm_stats mst[MAX_MM];
+	unsigned long reports, swapcache;
 };
 
 static void snap_take(struct fz *f, struct snap *s)
@@ -589,17 +713,43 @@ static void snap_take(struct fz *f, struct snap *s)
 	for (unsigned int z = 0; z < f->nzones; z++)
 		pmm_zone_info(f->pmm, z, &s->zi[z]);
 	pmm_stats_get(f->pmm, &s->st);
+	for (unsigned int i = 0; i < MAX_MM; i++)
+		if (f->mm[i].mm)
+			pmm_mm_stats_get(f->mm[i].mm, &s->mst[i]);
+	s->swapcache = pmm_swapcache_nr(f->pmm);
 	s->reports = f->reports;
 }
 
-/* A bad input must be reported and must change nothing but the report counters. */
-static void snap_expect_unchanged(struct fz *f, const struct snap *before, const char *what)
+/*
+ * A bad input must change nothing but the report counters, and must be
+ * reported unless it is refused with an error code (@reported false: the
+ * handler checked the code).
+ */
+static void snap_expect_same(struct fz *f, const struct snap *before, const char *what,
+			     bool reported)
 {
 	struct snap now;
 
 	snap_take(f, &now);
-	if (now.reports == before->reports) {
+	if (reported && now.reports == before->reports) {
 		fz_fail(f, "bad input '%s' was not reported", what);
+		return;
+	}
+	for (unsigned int i = 0; i < MAX_MM; i++)
+		if (f->mm[i].mm && memcmp(&now.mst[i], &before->mst[i], sizeof(now.mst[i]))) {
+			fz_fail(f, "bad input '%s' changed mm %u (rss %llu -> %llu, vmas %llu -> %llu, "
+				"tables %llu -> %llu)", what, f->mm[i].id,
+				(unsigned long long)before->mst[i].rss_anon,
+				(unsigned long long)now.mst[i].rss_anon,
+				(unsigned long long)before->mst[i].nr_vmas,
+				(unsigned long long)now.mst[i].nr_vmas,
+				(unsigned long long)before->mst[i].pgtable_pages,
+				(unsigned long long)now.mst[i].pgtable_pages);
+			return;
+		}
+	if (now.swapcache != before->swapcache) {
+		fz_fail(f, "bad input '%s' changed the swap cache (%lu -> %lu folios)", what,
+			before->swapcache, now.swapcache);
 		return;
 	}
 	for (unsigned int z = 0; z < f->nzones; z++)
@@ -614,6 +764,12 @@ static void snap_expect_unchanged(struct fz *f, const struct snap *before, const
 	now.st.bad_page = before->st.bad_page;
 	if (memcmp(&now.st, &before->st, sizeof(now.st)))
 		fz_fail(f, "bad input '%s' changed a counter other than bad_page", what);
+}
+
+/* A bad input must be reported and must change nothing but the report counters. */
+static void snap_expect_unchanged(struct fz *f, const struct snap *before, const char *what)
+{
+	snap_expect_same(f, before, what, true);
 }
 
 /*
@@ -655,6 +811,8 @@ static void check_buddyinfo_exact(struct fz *f)
 	}
 }
 
+static void mm_derive(struct fz *f);
+
 static void check_all(struct fz *f)
 {
 	struct pmm_stats st;
@@ -669,13 +827,19 @@ static void check_all(struct fz *f)
 		fz_fail(f, "pmm_check() = %d (%s)", rc, pmm_strerror(rc));
 		return;
 	}
+	if (f->mm_used)
+		mm_derive(f);
+	if (f->failed)
+		return;
 	freef = pmm_free_frames(f->pmm);
 	managed = pmm_managed_frames(f->pmm);
 	leaked = pmm_leaked_frames(f->pmm);
-	if (freef + f->held + leaked != managed) {
-		fz_fail(f, "free %llu + held by the model %llu + leaked %llu != managed %llu",
-			(unsigned long long)freef, (unsigned long long)f->held,
-			(unsigned long long)leaked, (unsigned long long)managed);
+	if (freef + f->held + f->mm_frames + f->other_frames + leaked != managed) {
+		fz_fail(f, "free %llu + held by the model %llu + by the mms %llu + other mm-side %llu "
+			"+ leaked %llu != managed %llu", (unsigned long long)freef,
+			(unsigned long long)f->held, (unsigned long long)f->mm_frames,
+			(unsigned long long)f->other_frames, (unsigned long long)leaked,
+			(unsigned long long)managed);
 		return;
 	}
 	if (leaked) {
@@ -700,8 +864,8 @@ static void check_all(struct fz *f)
 		struct frame *x = &f->fr[i];
 		int c, want;
 
-		if (x->state == F_HOLE)
-			continue;
+		if (x->state == F_HOLE || x->state == F_MM || x->state == F_OTHER)
+			continue;	/* mm_derive() checked the mm side's */
 		c = pmm_page_count(f->pages[i]);
 		want = x->ref;
 		/* A folio's tail reports the folio's count, as Linux's page_count(). */
@@ -958,6 +1122,15 @@ static uint64_t stat_chunks(struct fz *f)
 	return st.contig_chunks;
 }
 
+/* Folios the deferred split has split: it frees their unmapped pages as contig chunks. */
+static uint64_t stat_splits(struct fz *f)
+{
+	struct pmm_stats st;
+
+	pmm_stats_get(f->pmm, &st);
+	return st.split_folios;
+}
+
 /* Chunks of one run (common/contig.h: the contract's greedy chunking). */
 static unsigned long run_chunks(struct fz *f, pmm_pfn_t pfn, unsigned long n)
 {
@@ -965,9 +1138,21 @@ static unsigned long run_chunks(struct fz *f, pmm_pfn_t pfn, unsigned long n)
 }
 
 /*
+ * Does a run have to end before @pfn? At a section boundary (the memmap is
+ * only contiguous inside a section), and where the zone or node changes or
+ * a region starts: no chunk may cross a zone (issue 7, defect 1).
+ */
+static bool seg_break(struct fz *f, pmm_pfn_t pfn)
+{
+	struct frame *x = frm(f, pfn);
+
+	return !x || f->segstart[pfn - f->base];
+}
+
+/*
  * Chunks the batched path frees for [start, start + n), where @freed(i)
- * says whether page i reaches zero: runs of such pages, cut at section
- * boundaries. The per-page path frees no chunks.
+ * says whether page i reaches zero: runs of such pages, cut where
+ * seg_break() says. The per-page path frees no chunks.
  */
 static unsigned long expect_chunks(struct fz *f, pmm_pfn_t start, unsigned long n, const bool *freed)
 {
@@ -984,7 +1169,7 @@ static unsigned long expect_chunks(struct fz *f, pmm_pfn_t start, unsigned long 
 		}
 		do
 			j++;
-		while (j < n && freed[j] && (start + j) % f->section_pages);
+		while (j < n && freed[j] && !seg_break(f, start + j));
 		chunks += run_chunks(f, start + i, j - i);
 		i = j;
 	}
@@ -997,10 +1182,10 @@ static unsigned long run_chunks_split(struct fz *f, pmm_pfn_t start, unsigned lo
 	unsigned long chunks = 0;
 
 	while (n) {
-		unsigned long seg = f->section_pages - (unsigned long)(start % f->section_pages);
+		unsigned long seg = 1;
 
-		if (seg > n)
-			seg = n;
+		while (seg < n && !seg_break(f, start + seg))
+			seg++;
 		chunks += run_chunks(f, start, seg);
 		start += seg;
 		n -= seg;
@@ -1203,7 +1388,7 @@ static void fz_op_EXACT(struct fz *f, const uint8_t *p)
 	pmm_gfp_t gfp = gfp_of(p[2]);
 	bool virt = p[3] & 2;
 	size_t size = (nr - 1) * f->psize + 1 + (size_t)p[4] * 16;
-	uint64_t faults = stat_faults(f), chunks;
+	uint64_t faults = stat_faults(f), chunks, splits;
 	unsigned long shrinks;
 	struct pmm_page *page;
 	void *addr = NULL;
@@ -1214,6 +1399,7 @@ static void fz_op_EXACT(struct fz *f, const uint8_t *p)
 		return;
 	chunks = stat_chunks(f);
 	shrinks = f->shrinks;
+	splits = stat_splits(f);
 	if (virt && !f->backed) {
 		/* No direct map, no address to return. */
 		if (pmm_alloc_pages_exact(f->pmm, size, gfp))
@@ -1249,8 +1435,11 @@ static void fz_op_EXACT(struct fz *f, const uint8_t *p)
 			(unsigned long long)pfn, order_for(nr));
 		return;
 	}
-	/* The unused tail goes back through the batched path (a reclaim run would count too). */
-	if (f->shrinks == shrinks)
+	/*
+	 * The unused tail goes back through the batched path (a reclaim run
+	 * would count too: ours, or the deferred split freeing split pages).
+	 */
+	if (f->shrinks == shrinks && stat_splits(f) == splits)
 		check_chunks(f, chunks,
 			     f->per_page ? 0 : run_chunks_split(f, pfn + nr, (1UL << order_for(nr)) - nr),
 			     "alloc_pages_exact's tail");
@@ -1502,7 +1691,7 @@ static int predict_contig(struct fz *f, pmm_pfn_t start, pmm_pfn_t end)
 
 		if (!x || x->state == F_HOLE)
 			return -PMM_ERANGE;
-		busy |= x->state == F_HELD;
+		busy |= x->state != F_FREE;
 		mixed |= x->zone != frm(f, start)->zone;
 	}
 	if (frm(f, start)->zone != frm(f, end - 1)->zone)
@@ -1865,6 +2054,1588 @@ static void fz_op_FAULT(struct fz *f, const uint8_t *p)
 }
 
 /* ------------------------------------------------------------------------
+ * Address spaces: the mm side of the model
+ *
+ * The model predicts which window pages each mm maps and what they hold;
+ * which frames back them it cannot predict, so mm_derive() reads them with
+ * pmm_mm_lookup() after every operation and checks what must hold between
+ * the two: every mapped page has a frame, each frame's mapcount is the
+ * number of (mm, page) pairs mapping it, a folio maps naturally aligned at
+ * one address in every mm of one fork family, refcounts cover mappings,
+ * RSS, VMAs and page tables per mm, the swap cache and the deferred split
+ * queue against the folios the model knows, and the contents.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Library defects the model works around until they are fixed (each is in
+ * the report that came with these operations). Set a flag to false, or the
+ * cap to pageblock_order, to make the fuzzer insist on the documented
+ * behaviour again.
+ *
+ * fz_cow_orphans_stay: a write fault that copies away the last mapping of
+ * a folio in the swap cache (COW after a fork whose other side is gone)
+ * leaves the folio in the swap cache, unmapped and on the LRU, for good:
+ * no teardown sees it again and nothing reclaims it, so its frames come
+ * back only with pmm_destroy(). The model keeps such a folio as an orphan
+ * (F_MM, still counted by pmm_swapcache_nr()).
+ *
+ * fz_folio_mapcount_zero: in the FOLIO mapcount model pmm_page_mapcount()
+ * of a page of a mapped large folio returns 0 (per-page counters are
+ * unused there), not the folio's total mappings.
+ *
+ * fz_pte_folio_order_max: a folio of order 10 (pageblock_order 10, layout
+ * pb-max) is mapped with 1024 PTEs into a 512-entry PTE table: the fault
+ * writes past the table's frame. Operations ask for at most order 9.
+ *
+ * fz_ranges_batch_max: a PMM_GATHER_RANGES batch page holds 509 words
+ * ((4096 - 24) / 8), a range takes two, so tlb_remove_pfns() never sees
+ * nr == max and ranges 263 onward (8 in the local bundle, 254 in the page)
+ * run on into the next frame. A RANGES mm is kept to at most this many
+ * mapped pages (each page is at most one range); 0 lifts the limit.
+ *
+ * fz_nr_vmas_stale: vma_remove_range() returns from its "keep the tail"
+ * branch before it updates stats.nr_vmas, so an unmap that removes whole
+ * VMAs and then trims the next one leaves the counter too high (until the
+ * next map or split sets it again). The model then only requires
+ * nr_vmas >= its own count.
+ */
+static const bool fz_cow_orphans_stay = true;
+static const bool fz_folio_mapcount_zero = true;
+static const unsigned int fz_pte_folio_order_max = 9;
+static const unsigned long fz_ranges_batch_max = 256;
+static const bool fz_nr_vmas_stale = true;
+
+static uint64_t va(uint32_t v)
+{
+	return WIN_BASE + (uint64_t)v * VPAGE;
+}
+
+/* The largest folio order the operations map with. */
+static unsigned int mm_max_order(struct fz *f)
+{
+	return f->pageblock_order < fz_pte_folio_order_max ? f->pageblock_order : fz_pte_folio_order_max;
+}
+
+/* May @m map @n more pages (fz_ranges_batch_max)? */
+static bool mm_room(const struct fz_mm *m, unsigned long n)
+{
+	return !fz_ranges_batch_max || m->gather != PMM_GATHER_RANGES ||
+	       m->nmapped + n <= fz_ranges_batch_max;
+}
+
+static unsigned int mm_live(struct fz *f)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < MAX_MM; i++)
+		n += f->mm[i].mm != NULL;
+	return n;
+}
+
+/* The (@b mod live)-th live mm, or NULL. */
+static struct fz_mm *mm_pick(struct fz *f, unsigned int b)
+{
+	unsigned int n = mm_live(f);
+
+	if (!n)
+		return NULL;
+	b %= n;
+	for (unsigned int i = 0; i < MAX_MM; i++)
+		if (f->mm[i].mm && b-- == 0)
+			return &f->mm[i];
+	return NULL;
+}
+
+static struct fz_mm *mm_free_slot(struct fz *f)
+{
+	for (unsigned int i = 0; i < MAX_MM; i++)
+		if (!f->mm[i].mm)
+			return &f->mm[i];
+	return NULL;
+}
+
+/* Word @i of a page tagged @tag: 0 for a page that was never written (zero-filled). */
+static uint64_t vword(uint32_t tag, unsigned int i)
+{
+	return tag ? ((uint64_t)tag << 32 | i) * 0x9e3779b97f4a7c15ull | 1 : 0;
+}
+
+static uint8_t vbyte(uint32_t tag, unsigned int off)
+{
+	uint64_t w = vword(tag, off / 8);
+	uint8_t b[8];
+
+	memcpy(b, &w, sizeof(b));
+	return b[off % 8];
+}
+
+static void vfill(void *page, uint32_t tag)
+{
+	uint64_t *w = page;
+
+	for (unsigned int i = 0; i < VPAGE / 8; i++)
+		w[i] = vword(tag, i);
+}
+
+/* Sampled: the first and last word and two that depend on the tag and @salt. */
+static bool vcheck(const void *page, uint32_t tag, uint32_t salt, unsigned int *bad)
+{
+	const uint64_t *w = page;
+	const unsigned int n = VPAGE / 8;
+	unsigned int idx[4] = { 0, n - 1, (tag + salt) % n, (salt * 7 + 3) % n };
+
+	for (unsigned int k = 0; k < 4; k++)
+		if (w[idx[k]] != vword(tag, idx[k])) {
+			*bad = idx[k];
+			return false;
+		}
+	return true;
+}
+
+static struct fz_vma *vma_at(struct fz_mm *m, uint32_t v)
+{
+	for (unsigned int i = 0; i < m->nvma; i++)
+		if (v >= m->vma[i].start && v < m->vma[i].end)
+			return &m->vma[i];
+	return NULL;
+}
+
+static bool vma_overlaps(struct fz_mm *m, uint32_t s, uint32_t e)
+{
+	for (unsigned int i = 0; i < m->nvma; i++)
+		if (m->vma[i].start < e && s < m->vma[i].end)
+			return true;
+	return false;
+}
+
+/* The VMA starting first at or after window page @v, or NULL. */
+static struct fz_vma *vma_next(struct fz_mm *m, uint32_t v)
+{
+	struct fz_vma *best = NULL;
+
+	for (unsigned int i = 0; i < m->nvma; i++)
+		if (m->vma[i].start >= v && (!best || m->vma[i].start < best->start))
+			best = &m->vma[i];
+	return best;
+}
+
+/* Cut window pages [s, e) out of the VMAs, as pmm_mm_unmap() does. Precondition: a free slot. */
+static void vma_cut(struct fz_mm *m, uint32_t s, uint32_t e)
+{
+	for (unsigned int i = 0; i < m->nvma;) {
+		struct fz_vma *x = &m->vma[i];
+
+		if (x->end <= s || x->start >= e) {
+			i++;
+		} else if (x->start < s && x->end > e) {	/* a hole in the middle */
+			struct fz_vma tail = *x;
+
+			tail.start = e;
+			x->end = s;
+			m->vma[m->nvma++] = tail;
+			i++;
+		} else if (x->start < s) {
+			x->end = s;
+			i++;
+		} else if (x->end > e) {
+			x->start = e;
+			i++;
+		} else {
+			*x = m->vma[--m->nvma];
+		}
+	}
+}
+
+static void vp_map(struct fz_mm *m, uint32_t v)
+{
+	if (!(m->vp[v] & VP_MAPPED))
+		m->nmapped++;
+	m->vp[v] = VP_MAPPED;
+	m->tag[v] = 0;
+}
+
+static void vp_unmap(struct fz_mm *m, uint32_t v)
+{
+	if (m->vp[v] & VP_MAPPED)
+		m->nmapped--;
+	m->vp[v] = 0;
+	m->tag[v] = 0;
+}
+
+/* The window pages of the byte range [addr, addr + len), clipped: false if none. */
+static bool win_clip(uint64_t addr, uint64_t len, uint32_t *s, uint32_t *e)
+{
+	uint64_t lo = addr, hi = addr + len;
+
+	if (hi < lo)
+		hi = UINT64_MAX;
+	if (lo < WIN_BASE)
+		lo = WIN_BASE;
+	if (hi > va(WIN_PAGES))
+		hi = va(WIN_PAGES);
+	if (lo >= hi)
+		return false;
+	*s = (uint32_t)((lo - WIN_BASE) / VPAGE);
+	*e = (uint32_t)((hi - WIN_BASE + VPAGE - 1) / VPAGE);
+	return true;
+}
+
+/* Nothing may be mapped in window pages [s, e) that the model says is not. */
+static void check_unmapped(struct fz *f, struct fz_mm *m, uint32_t s, uint32_t e, const char *what)
+{
+	for (uint32_t v = s; v < e && !f->failed; v++)
+		if (!(m->vp[v] & VP_MAPPED) && pmm_mm_lookup(m->mm, va(v)))
+			fz_fail(f, "%s: mm %u maps %#llx, which the model says is not mapped", what, m->id,
+				(unsigned long long)va(v));
+}
+
+static void tlb_cb(void *arg, uint64_t start, uint64_t end)
+{
+	struct fz_family *fam = arg;
+
+	fam->tlb_calls++;
+	if (start >= end)
+		fz_fail(fam->f, "TLB flush callback for the empty range [%#llx, %#llx)",
+			(unsigned long long)start, (unsigned long long)end);
+}
+
+static void gather_cb(void *arg, uint64_t start, uint64_t end)
+{
+	struct fz *f = arg;
+
+	(void)start;
+	(void)end;
+	f->gather_calls++;
+}
+
+/* With a TLB-flush callback, every flush the mm counts is one callback. */
+static void check_tlb(struct fz *f, struct fz_mm *m, const struct pmm_mm_stats *st0, uint64_t calls0,
+		      const char *what)
+{
+	struct pmm_mm_stats st;
+	uint64_t calls = f->fam[m->family].tlb_calls - calls0;
+
+	pmm_mm_stats_get(m->mm, &st);
+	if (m->has_cb && calls != st.tlb_flushes - st0->tlb_flushes)
+		fz_fail(f, "%s: mm %u counted %llu TLB flushes, the callback ran %llu times", what, m->id,
+			(unsigned long long)(st.tlb_flushes - st0->tlb_flushes), (unsigned long long)calls);
+}
+
+/* ------------------------------------------------------------------------
+ * mm_derive: the frames of the mm side, from the lookups
+ * ------------------------------------------------------------------------ */
+
+/* Window page @v of @m is mapped to @page: account its frame and folio. */
+static void derive_page(struct fz *f, struct fz_mm *m, uint32_t v, struct pmm_page *page)
+{
+	pmm_pfn_t pfn = pfn_of(f, page), head;
+	struct frame *x = frm(f, pfn);
+	struct mframe *mx, *mh;
+	unsigned int order;
+	uint64_t first;
+
+	if (!x || x->state == F_HOLE || pg(f, pfn) != page) {
+		fz_fail(f, "mm %u maps %#llx to pfn %#llx, which is not a managed frame", m->id,
+			(unsigned long long)va(v), (unsigned long long)pfn);
+		return;
+	}
+	if (x->state == F_HELD) {
+		fz_fail(f, "mm %u maps %#llx to pfn %#llx, which handle %u (%s) holds", m->id,
+			(unsigned long long)va(v), (unsigned long long)pfn, x->h,
+			hkind_names[f->h[x->h].kind]);
+		return;
+	}
+	mx = &f->mf[pfn - f->base];
+	if (x->state != F_MM) {		/* the first page of its folio seen in this pass */
+		struct pmm_folio *folio = pmm_page_folio(page);
+
+		order = pmm_folio_order(folio);
+		head = pfn_of(f, pmm_folio_page(f->pmm, folio, 0));
+		if (order > f->max_order || head > pfn || pfn - head >= (1ull << order) ||
+		    (head & ((1ull << order) - 1))) {
+			fz_fail(f, "mm %u: pfn %#llx mapped at %#llx lies in a folio of order %u at %#llx",
+				m->id, (unsigned long long)pfn, (unsigned long long)va(v), order,
+				(unsigned long long)head);
+			return;
+		}
+		for (pmm_pfn_t q = head; q < head + (1ull << order); q++) {
+			struct frame *y = frm(f, q);
+
+			if (!y || y->state != F_FREE) {
+				fz_fail(f, "mm %u: folio %#llx order %u (mapped at %#llx) overlaps pfn %#llx, "
+					"which is %s", m->id, (unsigned long long)head, order,
+					(unsigned long long)va(v), (unsigned long long)q,
+					!y ? "outside the instance" : y->state == F_HELD ?
+					hkind_names[f->h[y->h].kind] : fstate_names[y->state]);
+				return;
+			}
+			y->state = F_MM;
+			f->mf[q - f->base].head = (uint32_t)(head - f->base);
+			f->mf[q - f->base].maps = 0;
+		}
+		mh = &f->mf[head - f->base];
+		mh->order = (uint8_t)order;
+		mh->family = (uint16_t)m->family;
+		mh->model = (uint8_t)m->model;
+		mh->folio_maps = 0;
+		mh->mapped_pages = 0;
+		f->mm_frames += 1ull << order;
+	}
+	mh = &f->mf[mx->head];
+	order = mh->order;
+	head = f->base + mx->head;
+	if (mh->family != m->family) {
+		fz_fail(f, "folio %#llx is mapped by mm %u and by another fork family",
+			(unsigned long long)head, m->id);
+		return;
+	}
+	/* Every mm of a family maps a page at one address, and a folio naturally aligned. */
+	if (mx->maps && mx->vpage != v) {
+		fz_fail(f, "pfn %#llx is mapped at %#llx and at %#llx", (unsigned long long)pfn,
+			(unsigned long long)va(mx->vpage), (unsigned long long)va(v));
+		return;
+	}
+	first = va(v) / VPAGE - (pfn - head);
+	if (first & ((1ull << order) - 1)) {
+		fz_fail(f, "mm %u: folio %#llx of order %u maps from %#llx, not aligned to its size",
+			m->id, (unsigned long long)head, order, (unsigned long long)(first * VPAGE));
+		return;
+	}
+	mx->vpage = v;
+	if (mx->maps++ == 0)
+		mh->mapped_pages++;
+	mh->folio_maps++;
+	m->pfn[v] = pfn;
+	if (f->backed) {
+		const void *a = pmm_page_address(f->pmm, page);
+		unsigned int bad;
+
+		if (!a || !vcheck(a, m->tag[v], v, &bad))
+			fz_fail(f, "mm %u: page %#llx (pfn %#llx) word %u is %#llx, the model's content "
+				"(tag %u) has %#llx", m->id, (unsigned long long)va(v),
+				(unsigned long long)pfn, a ? bad : 0,
+				a ? (unsigned long long)((const uint64_t *)a)[bad] : 0ull, m->tag[v],
+				(unsigned long long)vword(m->tag[v], a ? bad : 0));
+	}
+}
+
+/*
+ * The swap cache folios the model knows: a reachable one stays (a write
+ * that reused it took it out, see mm_fault_at()); one that lost its last
+ * mapping to teardown left the cache; one whose last mapping a COW copy
+ * took is an orphan (fz_cow_orphans_stay).
+ */
+static void derive_swapcache(struct fz *f)
+{
+	for (unsigned long i = 0; i < f->span && !f->failed; i++) {
+		struct mframe *mx = &f->mf[i];
+		struct frame *x = &f->fr[i];
+		bool cow = mx->cow;
+		int c;
+
+		mx->cow = false;
+		if (mx->sc == SC_NONE)
+			continue;
+		if (x->state == F_MM) {
+			if (mx->sc == SC_SURE && mx->head == i && mx->order == mx->sc_order)
+				f->sc_sure++;
+			else
+				mx->sc = SC_NONE;	/* freed and used again: not the cached folio */
+			continue;
+		}
+		if ((mx->sc == SC_SURE && !cow) || x->state != F_FREE) {
+			mx->sc = SC_NONE;
+			continue;
+		}
+		for (unsigned long j = i; j < i + (1ul << mx->sc_order); j++)
+			if (j >= f->span || f->fr[j].state != F_FREE) {
+				mx->sc = SC_NONE;
+				break;
+			}
+		c = mx->sc ? pmm_page_count(f->pages[i]) : 0;
+		if (!c) {
+			mx->sc = SC_NONE;
+			continue;
+		}
+		if (!fz_cow_orphans_stay) {
+			fz_fail(f, "folio %#llx (order %u) left the swap cache's users but not the swap "
+				"cache: unmapped, %d references", (unsigned long long)(f->base + i),
+				mx->sc_order, c);
+			return;
+		}
+		if (c < (1 << mx->sc_order)) {
+			fz_fail(f, "swap-cache orphan %#llx of order %u has %d references, the cache holds %d",
+				(unsigned long long)(f->base + i), mx->sc_order, c, 1 << mx->sc_order);
+			return;
+		}
+		mx->sc = SC_ORPHAN;
+		for (unsigned long j = i; j < i + (1ul << mx->sc_order); j++) {
+			f->fr[j].state = F_MM;
+			f->mf[j].head = (uint32_t)i;
+			f->mf[j].maps = 0;
+		}
+		mx->order = mx->sc_order;
+		mx->folio_maps = 0;
+		mx->mapped_pages = 0;
+		f->mm_frames += 1ull << mx->sc_order;
+		f->sc_orphans++;
+	}
+}
+
+/* Mapcounts, refcounts and the deferred split queue, per frame and folio. */
+static void derive_folios(struct fz *f)
+{
+	uint64_t queued = 0;
+
+	for (unsigned long i = 0; i < f->span && !f->failed; i++) {
+		struct mframe *mx = &f->mf[i], *mh;
+		struct pmm_page *page = f->pages[i];
+		int got, want, c;
+
+		if (f->fr[i].state != F_MM)
+			continue;
+		mh = &f->mf[mx->head];
+		if (mx->maps) {
+			bool per_folio = mh->order && mh->model == PMM_MAPCOUNT_FOLIO;
+
+			got = pmm_page_mapcount(page);
+			want = per_folio ? mh->folio_maps : mx->maps;
+			if (got != want && !(per_folio && fz_folio_mapcount_zero && got == 0)) {
+				fz_fail(f, "pfn %#llx: mapcount %d, but %d (mm, page) pairs map %s",
+					(unsigned long long)(f->base + i), got, want,
+					per_folio ? "its folio" : "it");
+				return;
+			}
+		}
+		if (mx->head != i)
+			continue;
+		c = pmm_page_count(page);
+		want = mh->folio_maps + (mh->sc ? 1 << mh->order : 0);
+		if (c < want) {
+			fz_fail(f, "folio %#llx (order %u): refcount %d below its %d mappings%s",
+				(unsigned long long)(f->base + i), mh->order, c, mh->folio_maps,
+				mh->sc ? " plus the swap cache's references" : "");
+			return;
+		}
+		if (mh->order >= 1 && mh->mapped_pages && mh->mapped_pages < (1u << mh->order)) {
+			bool pp = mh->model == PMM_MAPCOUNT_PER_PAGE;
+			uint64_t unmapped = (1u << mh->order) - mh->mapped_pages;
+
+			if (mh->order < 2)
+				continue;	/* order 1 has no deferred list */
+			if (pp)
+				f->pp_partial++;
+			else
+				f->fo_partial++;
+			if (mh->sc)
+				continue;	/* a swap-cache folio is never split */
+			if (pp) {
+				f->pp_split += unmapped;
+				f->pp_unsplit++;
+			} else {
+				f->fo_split += unmapped;
+			}
+		}
+	}
+	for (unsigned int n = 0; n < f->nr_nodes; n++) {
+		struct pmm_node_info ni;
+
+		if (pmm_node_info(f->pmm, (int)n, &ni) == 0)
+			queued += ni.deferred_split;
+	}
+	/* Per page, a partial folio is always queued; per folio only when the total dropped below size. */
+	if (!f->failed && (queued < f->pp_partial || queued > f->pp_partial + f->fo_partial))
+		fz_fail(f, "deferred split queues hold %llu folios; partially mapped large folios: %lu "
+			"counting per page (all queued), %lu counting per folio",
+			(unsigned long long)queued, f->pp_partial, f->fo_partial);
+}
+
+/*
+ * Rebuild F_MM and F_OTHER from the address spaces and check them (see the
+ * section comment). Every frame not held by a handle, mapped, or an orphan
+ * of the swap cache is free if its refcount is 0 and F_OTHER if not.
+ */
+static void mm_derive(struct fz *f)
+{
+	uint64_t lru = 0;
+	unsigned long nr_sc;
+
+	pmm_stats_get(f->pmm, &f->dstats);
+	f->mm_frames = f->other_frames = f->pgtables = 0;
+	f->sc_sure = f->sc_orphans = 0;
+	f->pp_partial = f->fo_partial = f->pp_unsplit = 0;
+	f->pp_split = f->fo_split = 0;
+	for (unsigned long i = 0; i < f->span; i++) {
+		if (f->fr[i].state == F_MM || f->fr[i].state == F_OTHER)
+			f->fr[i].state = F_FREE;
+		f->mf[i].maps = 0;
+	}
+	for (unsigned int k = 0; k < MAX_MM && !f->failed; k++) {
+		struct fz_mm *m = &f->mm[k];
+		struct pmm_mm_stats st;
+
+		if (!m->mm)
+			continue;
+		pmm_mm_stats_get(m->mm, &st);
+		if (st.rss_anon != m->nmapped || st.pgtable_pages < 1 ||
+		    (fz_nr_vmas_stale ? st.nr_vmas < m->nvma : st.nr_vmas != m->nvma)) {
+			fz_fail(f, "mm %u: rss_anon %llu, %llu VMAs, %llu page tables; the model maps %lu "
+				"pages in %u VMAs (and there is always a root table)", m->id,
+				(unsigned long long)st.rss_anon, (unsigned long long)st.nr_vmas,
+				(unsigned long long)st.pgtable_pages, m->nmapped, m->nvma);
+			return;
+		}
+		f->pgtables += st.pgtable_pages;
+		for (uint32_t v = 0; v < WIN_PAGES && !f->failed; v++) {
+			struct pmm_page *page;
+
+			if (!(m->vp[v] & VP_MAPPED)) {
+				/* A sample of the unmapped pages (RSS catches the rest). */
+				if ((v + (uint32_t)f->op) % 61 == 0 && pmm_mm_lookup(m->mm, va(v)))
+					fz_fail(f, "mm %u maps %#llx, which the model says is not mapped",
+						m->id, (unsigned long long)va(v));
+				continue;
+			}
+			page = pmm_mm_lookup(m->mm, va(v));
+			if (!page) {
+				fz_fail(f, "mm %u: %#llx is mapped in the model, pmm_mm_lookup() finds nothing",
+					m->id, (unsigned long long)va(v));
+				return;
+			}
+			derive_page(f, m, v, page);
+		}
+	}
+	if (f->failed)
+		return;
+	derive_swapcache(f);
+	for (unsigned long i = 0; i < f->span; i++)
+		if (f->fr[i].state == F_FREE && pmm_page_count(f->pages[i])) {
+			f->fr[i].state = F_OTHER;
+			f->other_frames++;
+		}
+	derive_folios(f);
+	if (f->failed)
+		return;
+	nr_sc = pmm_swapcache_nr(f->pmm);
+	if (nr_sc != f->sc_sure + f->sc_orphans) {
+		fz_fail(f, "pmm_swapcache_nr() = %lu; the model has %lu cached folios mapped and %lu orphans",
+			nr_sc, f->sc_sure, f->sc_orphans);
+		return;
+	}
+	if (f->other_frames < f->pgtables) {
+		fz_fail(f, "the mms count %llu page tables, but only %llu frames are in use without a "
+			"known holder", (unsigned long long)f->pgtables, (unsigned long long)f->other_frames);
+		return;
+	}
+	for (unsigned int n = 0; n < f->nr_nodes; n++) {
+		struct pmm_node_info ni;
+
+		if (pmm_node_info(f->pmm, (int)n, &ni) == 0)
+			lru += ni.lru_pages;
+	}
+	if (lru > f->mm_frames)
+		fz_fail(f, "the LRU lists hold %llu pages, the mms' folios %llu",
+			(unsigned long long)lru, (unsigned long long)f->mm_frames);
+}
+
+/* After pmm_lru_add_drain(): nothing pending, every folio of the mm side on its node's LRU. */
+static void check_drained(struct fz *f, const char *what)
+{
+	uint64_t frames[PMM_MAX_NODES] = { 0 }, folios = 0, lru_folios = 0;
+
+	if (f->other_frames != f->pgtables) {
+		fz_fail(f, "%s: %llu frames in use by the mm side besides the %llu page tables",
+			what, (unsigned long long)(f->other_frames - f->pgtables),
+			(unsigned long long)f->pgtables);
+		return;
+	}
+	for (unsigned long i = 0; i < f->span; i++)
+		if (f->fr[i].state == F_MM) {
+			frames[f->fresh[f->fr[i].zone].nid]++;
+			folios += f->mf[i].head == i;
+		}
+	for (unsigned int n = 0; n < f->nr_nodes; n++) {
+		struct pmm_node_info ni;
+
+		if (pmm_node_info(f->pmm, (int)n, &ni))
+			continue;
+		lru_folios += ni.lru_inactive_anon + ni.lru_active_anon;
+		if (ni.lru_pages != frames[n]) {
+			fz_fail(f, "%s: node %u's LRU holds %llu pages, the mms' folios there have %llu",
+				what, n, (unsigned long long)ni.lru_pages, (unsigned long long)frames[n]);
+			return;
+		}
+	}
+	if (lru_folios != folios)
+		fz_fail(f, "%s: %llu folios on the LRU lists, the mm side has %llu", what,
+			(unsigned long long)lru_folios, (unsigned long long)folios);
+}
+
+/* ------------------------------------------------------------------------
+ * Address-space operations
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A new mm in a free slot. On the 64k-pages layout it must be refused with
+ * -PMM_ENOTSUP. Return: the slot, or NULL (refused, out of memory, no slot).
+ */
+static struct fz_mm *mm_create(struct fz *f, unsigned int gather, unsigned int model, bool cb,
+			       bool defaults)
+{
+	struct fz_mm *m = mm_free_slot(f);
+	struct pmm_mm_config cfg;
+	pmm_mm_t *mm = (pmm_mm_t *)(void *)fake;	/* must come back NULL on failure */
+	uint64_t faults = stat_faults(f);
+	int rc;
+
+	if (!m || f->nfamilies == MAX_FAMILIES)
+		return NULL;
+	pmm_mm_config_init(&cfg);
+	if (!defaults) {
+		cfg.gather = (enum pmm_gather_mode)gather;
+		cfg.mapcount = (enum pmm_mapcount_model)model;
+		if (cb) {
+			cfg.tlb_flush = tlb_cb;
+			cfg.tlb_arg = &f->fam[f->nfamilies];
+		}
+	}
+	rc = pmm_mm_create(f->pmm, defaults ? NULL : &cfg, &mm);
+	vlog(f, "mm_create(%s, gather %u, mapcount %u%s) = %d", defaults ? "defaults" : "config",
+	     cfg.gather, cfg.mapcount, cfg.tlb_flush ? ", TLB callback" : "", rc);
+	if (!f->mm_ok) {
+		if (rc != -PMM_ENOTSUP || mm)
+			fz_fail(f, "pmm_mm_create with %zu-byte pages = %d (mm %p), not -PMM_ENOTSUP",
+				f->psize, rc, (void *)mm);
+		return NULL;
+	}
+	if (rc == -PMM_ENOMEM && !mm) {
+		if (stat_faults(f) == faults) {
+			f->mm_used = true;
+			mm_derive(f);
+			check_alloc_failure(f, 0, PMM_GFP_KERNEL, -1, "pmm_mm_create's root table");
+		}
+		return NULL;
+	}
+	if (rc || !mm) {
+		fz_fail(f, "pmm_mm_create = %d (%s), mm %p", rc, pmm_strerror(rc), (void *)mm);
+		return NULL;
+	}
+	memset(m, 0, sizeof(*m));
+	m->mm = mm;
+	m->id = ++f->mm_serial;
+	m->family = f->nfamilies++;
+	m->gather = cfg.gather;
+	m->model = cfg.mapcount;
+	m->has_cb = cfg.tlb_flush != NULL;
+	f->fam[m->family].f = f;
+	f->fam[m->family].tlb_calls = 0;
+	f->mm_used = true;
+	return m;
+}
+
+/*
+ * pmm_mm_map_anon of window pages [s, s + len) and the model's update:
+ * -PMM_EINVAL over another VMA, -PMM_ENOMEM only when populating (or an
+ * injected metadata failure), with nothing mapped then. Return: the call's
+ * result, or 1 when the model has no room for another VMA (not issued).
+ */
+static int mm_map(struct fz *f, struct fz_mm *m, uint32_t s, uint32_t len, unsigned int order,
+		  unsigned int flags)
+{
+	uint64_t faults = stat_faults(f), calls = f->fam[m->family].tlb_calls;
+	struct pmm_mm_stats st0;
+	bool overlap;
+	int rc;
+
+	s %= WIN_PAGES;
+	if (len > WIN_PAGES - s)
+		len = WIN_PAGES - s;
+	if (!len)
+		len = 1;
+	if (m->nvma >= MAX_VMA - 1 || ((flags & PMM_MAP_POPULATE) && !mm_room(m, len)))
+		return 1;
+	overlap = vma_overlaps(m, s, s + len);
+	pmm_mm_stats_get(m->mm, &st0);
+	rc = pmm_mm_map_anon(m->mm, va(s), (uint64_t)len * VPAGE, order, flags);
+	vlog(f, "mm %u: map_anon(%#llx, %u pages, order %u,%s%s) = %d%s", m->id,
+	     (unsigned long long)va(s), len, order, (flags & PMM_MAP_WRITE) ? " write" : " read-only",
+	     (flags & PMM_MAP_POPULATE) ? " populate" : "", rc, overlap ? " (overlaps a VMA)" : "");
+	if (overlap) {
+		if (rc != -PMM_EINVAL)
+			fz_fail(f, "mm %u: map_anon over a VMA = %d, not -PMM_EINVAL", m->id, rc);
+		return rc;
+	}
+	if (rc == -PMM_ENOMEM) {
+		if (!(flags & PMM_MAP_POPULATE) && stat_faults(f) == faults)
+			fz_fail(f, "mm %u: map_anon without POPULATE = -PMM_ENOMEM, and no failure was "
+				"injected", m->id);
+		check_unmapped(f, m, s, s + len, "a failed map_anon");
+		check_tlb(f, m, &st0, calls, "a failed map_anon");
+		return rc;
+	}
+	if (rc) {
+		fz_fail(f, "mm %u: map_anon(%#llx, %u pages, order %u) = %d (%s)", m->id,
+			(unsigned long long)va(s), len, order, rc, pmm_strerror(rc));
+		return rc;
+	}
+	m->vma[m->nvma++] = (struct fz_vma){ s, s + len, order, flags & PMM_MAP_WRITE };
+	if (flags & PMM_MAP_POPULATE)
+		for (uint32_t v = s; v < s + len; v++)
+			vp_map(m, v);
+	check_tlb(f, m, &st0, calls, "map_anon");
+	return 0;
+}
+
+/* A live mm for an operation, made (and given a VMA, if @need_vma) when there is none. */
+static struct fz_mm *mm_need(struct fz *f, uint8_t b, bool need_vma)
+{
+	struct fz_mm *m = mm_pick(f, b);
+
+	if (!m)
+		m = mm_create(f, b % 3, (b >> 2) & 1, b & 8, false);
+	if (m && need_vma && !m->nvma && !f->failed) {
+		mm_map(f, m, (b * 37u) % WIN_PAGES, 1 + b % 32, (b >> 4) % (mm_max_order(f) + 1),
+		       PMM_MAP_WRITE | ((b & 0x40) ? PMM_MAP_POPULATE : 0));
+		if (!f->failed)
+			mm_derive(f);	/* the callers read the frames of what it populated */
+	}
+	return m && (!need_vma || m->nvma) && !f->failed ? m : NULL;
+}
+
+/* Page counts of MM_MAP: a few pages up to 4 MiB. */
+static uint32_t map_len(uint8_t a, uint8_t b)
+{
+	switch (a >> 6) {
+	case 0:
+		return 1 + a % 16;
+	case 1:
+		return 1 + a % 64;
+	case 2:
+		return 1 + (a | (uint32_t)b << 8) % 512;
+	default:
+		return 256 * (1 + a % 4);
+	}
+}
+
+static void fz_op_MM_CREATE(struct fz *f, const uint8_t *p)
+{
+	if (mm_live(f) == MAX_MM || !mm_create(f, p[0] % 3, p[1] & 1, p[2] & 1, (p[2] & 6) == 6)) {
+		pmm_fuzz_counts.fail[FZ_MM_CREATE]++;
+		return;
+	}
+	pmm_fuzz_counts.ok[FZ_MM_CREATE]++;
+}
+
+static void fz_op_MM_MAP(struct fz *f, const uint8_t *p)
+{
+	struct fz_mm *m = mm_need(f, p[0], false);
+	uint32_t s = (p[1] | (uint32_t)p[2] << 8) % WIN_PAGES;
+	unsigned int order = p[4] % (mm_max_order(f) + 1);
+	unsigned int flags = ((p[5] & 1) ? PMM_MAP_WRITE : 0) | ((p[5] & 2) ? PMM_MAP_POPULATE : 0);
+
+	if (m && (p[6] & 1))
+		s &= ~((1u << order) - 1);	/* aligned: room for whole folios */
+	if (!m || mm_map(f, m, s, map_len(p[3], p[6]), order, flags)) {
+		pmm_fuzz_counts.fail[FZ_MM_MAP]++;
+		return;
+	}
+	pmm_fuzz_counts.ok[FZ_MM_MAP]++;
+}
+
+/* The largest order k <= the VMA's whose aligned block around @v fits it unmapped; its first page. */
+static unsigned int fresh_order(struct fz_mm *m, const struct fz_vma *vma, uint32_t v, uint32_t *b0)
+{
+	for (unsigned int k = vma->order;; k--) {
+		uint32_t s = v & ~((1u << k) - 1);
+		bool ok = s >= vma->start && s + (1u << k) <= vma->end;
+
+		for (uint32_t i = 0; ok && i < (1u << k); i++)
+			ok = !(m->vp[s + i] & VP_MAPPED);
+		if (ok || !k) {
+			*b0 = s;
+			return k;
+		}
+	}
+}
+
+/*
+ * A fault (or, with @ptrp, an access) at byte @off of window page @v, checked
+ * against the model: -PMM_EINVAL outside a VMA or for a write to a
+ * read-only one; a new folio of the largest order that fits or a smaller
+ * one (the mTHP fallback) for an unmapped page; a copy or a reuse for a
+ * write to a write-protected one; nothing for the rest. Access writes a
+ * new tag into the page and reads it back through pmm_mm_access().
+ */
+static int mm_fault_at(struct fz *f, struct fz_mm *m, uint32_t v, unsigned int off, bool write,
+		       void **ptrp)
+{
+	struct fz_vma *vma = vma_at(m, v);
+	bool mapped = m->vp[v] & VP_MAPPED, wp = mapped && write && (m->vp[v] & VP_WP);
+	bool bad = !vma || (write && !vma->write);
+	uint32_t b0 = v;
+	unsigned int kmax = 0;
+	pmm_pfn_t old = mapped ? m->pfn[v] : 0;
+	struct pmm_mm_stats st0, st1;
+	uint64_t faults = stat_faults(f), calls = f->fam[m->family].tlb_calls;
+	unsigned long sc0 = pmm_swapcache_nr(f->pmm);
+	struct pmm_page *page;
+	void *ptr = NULL;
+	int rc;
+
+	if (!bad && !mapped)
+		kmax = fresh_order(m, vma, v, &b0);
+	if (!bad && !mapped && !mm_room(m, 1ul << kmax))
+		return 1;	/* not issued */
+	pmm_mm_stats_get(m->mm, &st0);
+	if (ptrp) {
+		ptr = fake;
+		rc = pmm_mm_access(m->mm, va(v) + off, write, &ptr);
+	} else {
+		rc = pmm_mm_fault(m->mm, va(v) + off, write);
+	}
+	pmm_mm_stats_get(m->mm, &st1);
+	vlog(f, "mm %u: %s(%#llx, %s) = %d; model: %s", m->id, ptrp ? "access" : "fault",
+	     (unsigned long long)(va(v) + off), write ? "write" : "read", rc,
+	     !vma ? "no VMA" : bad ? "read-only VMA" : !mapped ? "not mapped" :
+	     wp ? "write-protected" : "mapped");
+	if (bad) {
+		if (rc != -PMM_EINVAL || (ptrp && ptr))
+			fz_fail(f, "mm %u: %s at %#llx %s = %d, not -PMM_EINVAL", m->id,
+				write ? "write" : "read", (unsigned long long)va(v),
+				vma ? "in a read-only VMA" : "outside every VMA", rc);
+		else if (memcmp(&st0, &st1, sizeof(st0)))
+			fz_fail(f, "mm %u: a refused fault changed the mm's counters", m->id);
+		return rc;
+	}
+	if (rc == -PMM_ENOMEM) {
+		if (mapped && !wp)
+			fz_fail(f, "mm %u: -PMM_ENOMEM for a fault on a mapped page that needs nothing",
+				m->id);
+		else if (ptrp && ptr)
+			fz_fail(f, "mm %u: a failed access gave a pointer", m->id);
+		else if (mapped && (page = pmm_mm_lookup(m->mm, va(v))) && pfn_of(f, page) != old)
+			fz_fail(f, "mm %u: a failed copy on write changed the page at %#llx", m->id,
+				(unsigned long long)va(v));
+		check_unmapped(f, m, b0, b0 + (1u << kmax), "a failed fault");
+		if (!f->failed && stat_faults(f) == faults) {
+			mm_derive(f);
+			check_alloc_failure(f, 0, PMM_GFP_MOVABLE, -1, "a fault");
+		}
+		return rc;
+	}
+	if (rc) {
+		fz_fail(f, "mm %u: %s at %#llx = %d (%s)", m->id, ptrp ? "access" : "fault",
+			(unsigned long long)va(v), rc, pmm_strerror(rc));
+		return rc;
+	}
+	if (!mapped) {
+		uint32_t lo = UINT32_MAX, hi = 0, n = 0;
+		struct pmm_page *firstp;
+
+		for (uint32_t i = b0; i < b0 + (1u << kmax); i++)
+			if (pmm_mm_lookup(m->mm, va(i))) {
+				lo = i < lo ? i : lo;
+				hi = i;
+				n++;
+			}
+		if (!n || hi - lo + 1 != n || (n & (n - 1)) || (lo & (n - 1)) || v < lo || v > hi) {
+			fz_fail(f, "mm %u: a fault at %#llx mapped %u pages in [%#llx, %#llx]: not one "
+				"aligned block of at most %u pages around it", m->id,
+				(unsigned long long)va(v), n, (unsigned long long)va(lo),
+				(unsigned long long)va(hi), 1u << kmax);
+			return rc;
+		}
+		firstp = pmm_mm_lookup(m->mm, va(lo));
+		if (pmm_folio_order(pmm_page_folio(firstp)) != order_for(n) ||
+		    pmm_folio_page(f->pmm, pmm_page_folio(firstp), 0) != firstp) {
+			fz_fail(f, "mm %u: a fault mapped %u pages at %#llx from a folio of order %u "
+				"starting elsewhere", m->id, n, (unsigned long long)va(lo),
+				pmm_folio_order(pmm_page_folio(firstp)));
+			return rc;
+		}
+		for (uint32_t i = 1; i < n; i++)
+			if (pfn_of(f, pmm_mm_lookup(m->mm, va(lo + i))) != pfn_of(f, firstp) + i) {
+				fz_fail(f, "mm %u: the folio at %#llx is not mapped in pfn order", m->id,
+					(unsigned long long)va(lo));
+				return rc;
+			}
+		if (st1.faults != st0.faults + 1 || st1.cow_faults != st0.cow_faults ||
+		    st1.fault_fallbacks != st0.fault_fallbacks + (order_for(n) < vma->order))
+			fz_fail(f, "mm %u: a fault that mapped an order-%u folio (VMA order %u) counted "
+				"%llu faults, %llu fallbacks", m->id, order_for(n), vma->order,
+				(unsigned long long)(st1.faults - st0.faults),
+				(unsigned long long)(st1.fault_fallbacks - st0.fault_fallbacks));
+		for (uint32_t i = lo; i <= hi; i++)
+			vp_map(m, i);
+	} else {
+		pmm_pfn_t now;
+
+		page = pmm_mm_lookup(m->mm, va(v));
+		now = page ? pfn_of(f, page) : 0;
+		if (!page || (!wp && now != old)) {
+			fz_fail(f, "mm %u: a %s fault on a mapped page moved it from pfn %#llx to %#llx",
+				m->id, write ? "write" : "read", (unsigned long long)old,
+				(unsigned long long)now);
+			return rc;
+		}
+		if (now == old) {
+			/* No copy: nothing counted; a reused swap-cache page left the cache. */
+			unsigned long sc1 = pmm_swapcache_nr(f->pmm);
+			struct mframe *mh = &f->mf[f->mf[old - f->base].head];
+
+			if (st1.faults != st0.faults || st1.tlb_flushes != st0.tlb_flushes)
+				fz_fail(f, "mm %u: a fault that changed no page counted a fault or a flush",
+					m->id);
+			else if (wp && mh->sc == SC_SURE && mh->order == 0 && sc1 + 1 == sc0)
+				mh->sc = SC_NONE;
+			else if (sc1 != sc0)
+				fz_fail(f, "mm %u: a fault that reused pfn %#llx changed the swap cache "
+					"from %lu to %lu folios", m->id, (unsigned long long)old, sc0, sc1);
+		} else {
+			if (pmm_folio_order(pmm_page_folio(page)) != 0 ||
+			    st1.faults != st0.faults + 1 || st1.cow_faults != st0.cow_faults + 1 ||
+			    st1.tlb_flushes != st0.tlb_flushes + 1)
+				fz_fail(f, "mm %u: a copy on write gave an order-%u page, counted %llu "
+					"faults, %llu copies, %llu flushes", m->id,
+					pmm_folio_order(pmm_page_folio(page)),
+					(unsigned long long)(st1.faults - st0.faults),
+					(unsigned long long)(st1.cow_faults - st0.cow_faults),
+					(unsigned long long)(st1.tlb_flushes - st0.tlb_flushes));
+			f->mf[f->mf[old - f->base].head].cow = true;
+		}
+		if (write)
+			m->vp[v] &= (uint8_t)~VP_WP;
+	}
+	check_tlb(f, m, &st0, calls, ptrp ? "access" : "fault");
+	if (ptrp && !f->failed) {
+		char *want;
+		void *again = NULL;
+
+		page = pmm_mm_lookup(m->mm, va(v));
+		want = page ? (char *)pmm_page_address(f->pmm, page) + off : NULL;
+		if (!ptr || ptr != want) {
+			fz_fail(f, "mm %u: access(%#llx) gave %p, the page's byte is at %p", m->id,
+				(unsigned long long)(va(v) + off), ptr, (void *)want);
+			return rc;
+		}
+		if (write) {
+			m->tag[v] = ++f->tag_serial ? f->tag_serial : ++f->tag_serial;
+			vfill((char *)ptr - off, m->tag[v]);
+			/* Read it back through the mm: the same byte, the same value, no fault. */
+			if (pmm_mm_access(m->mm, va(v) + off, false, &again) || again != ptr ||
+			    *(uint8_t *)again != vbyte(m->tag[v], off))
+				fz_fail(f, "mm %u: the byte written at %#llx does not read back (%p)", m->id,
+					(unsigned long long)(va(v) + off), again);
+		} else if (*(uint8_t *)ptr != vbyte(m->tag[v], off)) {
+			fz_fail(f, "mm %u: byte %#llx reads %#x, the model's content has %#x", m->id,
+				(unsigned long long)(va(v) + off), *(uint8_t *)ptr, vbyte(m->tag[v], off));
+		}
+		*ptrp = ptr;
+	}
+	return rc;
+}
+
+/* MM_FAULT and MM_ACCESS: a page of a VMA (p[3] bit 1) or anywhere in the window. */
+static void mm_touch(struct fz *f, const uint8_t *p, bool access)
+{
+	struct fz_mm *m = mm_need(f, p[0], true);
+	enum fz_op op = access ? FZ_MM_ACCESS : FZ_MM_FAULT;
+	unsigned int off = (p[5] | (unsigned int)p[6] << 8) & (VPAGE - 1);
+	bool write = p[3] & 1;
+	void *ptr = NULL;
+	uint32_t v;
+
+	if (!m) {
+		pmm_fuzz_counts.fail[op]++;
+		return;
+	}
+	if (p[3] & 2) {
+		struct fz_vma *vma = &m->vma[p[1] % m->nvma];
+
+		v = vma->start + (p[2] | (uint32_t)p[4] << 8) % (vma->end - vma->start);
+	} else {
+		v = (p[1] | (uint32_t)p[2] << 8) % WIN_PAGES;
+	}
+	if (access && !f->backed) {
+		int rc;
+
+		ptr = fake;
+		rc = pmm_mm_access(m->mm, va(v) + off, write, &ptr);
+		vlog(f, "mm %u: access(%#llx) without backing = %d", m->id, (unsigned long long)va(v), rc);
+		if (rc != -PMM_ENOTSUP || ptr)
+			fz_fail(f, "mm %u: access on an instance without backing = %d (%p), not "
+				"-PMM_ENOTSUP and NULL", m->id, rc, ptr);
+		pmm_fuzz_counts.fail[op]++;
+		return;
+	}
+	if (mm_fault_at(f, m, v, off, write, access ? &ptr : NULL))
+		pmm_fuzz_counts.fail[op]++;
+	else
+		pmm_fuzz_counts.ok[op]++;
+}
+
+static void fz_op_MM_FAULT(struct fz *f, const uint8_t *p)
+{
+	mm_touch(f, p, false);
+}
+
+static void fz_op_MM_ACCESS(struct fz *f, const uint8_t *p)
+{
+	mm_touch(f, p, true);
+}
+
+/* Both sides of a fork write-protect every mapped page: the next write may copy. */
+static void mm_wrprotect(struct fz_mm *m)
+{
+	for (uint32_t v = 0; v < WIN_PAGES; v++)
+		if (m->vp[v] & VP_MAPPED)
+			m->vp[v] |= VP_WP;
+}
+
+static void fz_op_MM_FORK(struct fz *f, const uint8_t *p)
+{
+	struct fz_mm *par = mm_live(f) < MAX_MM ? mm_need(f, p[0], false) : NULL, *ch;
+	pmm_mm_t *child = (pmm_mm_t *)(void *)fake;
+	struct pmm_mm_stats st0;
+	uint64_t calls;
+	int rc;
+
+	if (!par || !(ch = mm_free_slot(f))) {
+		pmm_fuzz_counts.fail[FZ_MM_FORK]++;
+		return;
+	}
+	calls = f->fam[par->family].tlb_calls;
+	pmm_mm_stats_get(par->mm, &st0);
+	rc = pmm_mm_fork(par->mm, &child);
+	vlog(f, "mm %u: fork = %d (%lu pages mapped)", par->id, rc, par->nmapped);
+	if (rc) {
+		if (rc != -PMM_ENOMEM || child)
+			fz_fail(f, "mm %u: fork = %d, child %p: not -PMM_ENOMEM and NULL", par->id, rc,
+				(void *)child);
+		mm_wrprotect(par);	/* what was copied before the failure stays protected */
+		pmm_fuzz_counts.fail[FZ_MM_FORK]++;
+		return;
+	}
+	if (!child) {
+		fz_fail(f, "mm %u: fork succeeded without a child", par->id);
+		return;
+	}
+	memcpy(ch, par, sizeof(*ch));
+	ch->mm = child;
+	ch->id = ++f->mm_serial;
+	mm_wrprotect(par);
+	mm_wrprotect(ch);
+	check_tlb(f, par, &st0, calls, "fork");
+	pmm_fuzz_counts.ok[FZ_MM_FORK]++;
+}
+
+/*
+ * A byte range for MM_UNMAP and MM_SWAPCACHE from @p[0..4]: anywhere in the
+ * window, inside one VMA (inside its folios), from one VMA into the next,
+ * over unmapped space, outside the window, or all of it and more.
+ */
+static void pick_range(struct fz_mm *m, const uint8_t *p, uint64_t *addr, uint64_t *len)
+{
+	struct fz_vma *x = m->nvma ? &m->vma[p[1] % m->nvma] : NULL, *next;
+	uint32_t s = (p[1] | (uint32_t)p[2] << 8) % WIN_PAGES, n = map_len(p[3], p[4]), e;
+
+	switch (p[0] % 8) {
+	case 2:
+	case 3:		/* inside one VMA */
+		if (!x)
+			break;
+		s = x->start + (p[2] | (uint32_t)p[4] << 8) % (x->end - x->start);
+		n = 1 + p[3] % (x->end - s);
+		break;
+	case 4:		/* from inside one VMA into the next */
+		if (!x || !(next = vma_next(m, x->end)))
+			break;
+		s = x->start + p[2] % (x->end - x->start);
+		e = next->start + 1 + p[3] % (next->end - next->start);
+		n = e - s;
+		break;
+	case 5:		/* over unmapped space: a gap between VMAs */
+		for (uint32_t k = 0; k < WIN_PAGES; k++, s = (s + 1) % WIN_PAGES)
+			if (!vma_at(m, s))
+				break;
+		for (n = 1; n < 1u + p[3] % 64 && s + n < WIN_PAGES && !vma_at(m, s + n); n++)
+			;
+		break;
+	case 6:		/* outside the window */
+		*addr = (p[2] & 1) ? (0x7f0000000000ull + (uint64_t)p[3] * (2ull << 20))
+				   : va(WIN_PAGES) + (uint64_t)p[3] * 8 * VPAGE;
+		*len = (1 + p[4] % 64) * VPAGE;
+		return;
+	case 7:		/* the whole window and beyond */
+		*addr = WIN_BASE - (1ull << 20);
+		*len = (uint64_t)WIN_PAGES * VPAGE + (2ull << 20);
+		return;
+	default:
+		break;
+	}
+	if (n > WIN_PAGES - s)
+		n = WIN_PAGES - s;
+	*addr = va(s);
+	*len = (uint64_t)n * VPAGE;
+}
+
+static void fz_op_MM_UNMAP(struct fz *f, const uint8_t *p)
+{
+	struct fz_mm *m = mm_need(f, p[0], true);
+	uint64_t addr, len, faults = stat_faults(f), calls;
+	struct pmm_mm_stats st0;
+	uint32_t s = 0, e = 0;
+	unsigned long was;
+	int rc;
+
+	if (!m || m->nvma >= MAX_VMA) {
+		pmm_fuzz_counts.fail[FZ_MM_UNMAP]++;
+		return;
+	}
+	pick_range(m, p + 1, &addr, &len);
+	calls = f->fam[m->family].tlb_calls;
+	pmm_mm_stats_get(m->mm, &st0);
+	was = m->nmapped;
+	rc = pmm_mm_unmap(m->mm, addr, len);
+	vlog(f, "mm %u: unmap(%#llx, %llu pages) = %d", m->id, (unsigned long long)addr,
+	     (unsigned long long)(len / VPAGE), rc);
+	if (rc == -PMM_ENOMEM && stat_faults(f) != faults) {
+		pmm_fuzz_counts.fail[FZ_MM_UNMAP]++;
+		return;		/* no room to split a VMA: nothing changed */
+	}
+	if (rc) {
+		fz_fail(f, "mm %u: unmap(%#llx, %llu) = %d (%s)", m->id, (unsigned long long)addr,
+			(unsigned long long)len, rc, pmm_strerror(rc));
+		return;
+	}
+	if (win_clip(addr, len, &s, &e)) {
+		for (uint32_t v = s; v < e; v++)
+			vp_unmap(m, v);
+		vma_cut(m, s, e);
+		check_unmapped(f, m, s, e, "unmap");
+	}
+	check_tlb(f, m, &st0, calls, "unmap");
+	if (was != m->nmapped && m->has_cb && f->fam[m->family].tlb_calls == calls)
+		fz_fail(f, "mm %u: unmap cleared %lu PTEs without a TLB flush", m->id, was - m->nmapped);
+	pmm_fuzz_counts.ok[FZ_MM_UNMAP]++;
+}
+
+static void fz_op_MM_SWAPCACHE(struct fz *f, const uint8_t *p)
+{
+	struct fz_mm *m = mm_need(f, p[0], true);
+	uint64_t addr, len, faults = stat_faults(f);
+	uint32_t s = 0, e = 0, *heads, nnew = 0;
+	unsigned long nr0, nr1;
+	int rc;
+
+	if (!m) {
+		pmm_fuzz_counts.fail[FZ_MM_SWAPCACHE]++;
+		return;
+	}
+	pick_range(m, p + 1, &addr, &len);
+	heads = calloc(WIN_PAGES, sizeof(*heads));
+	if (!heads)
+		return;
+	/* The folios it will add, in address order: mapped in the range and not cached yet. */
+	if (win_clip(addr, len, &s, &e))
+		for (uint32_t v = s; v < e; v++) {
+			uint32_t h;
+
+			if (!(m->vp[v] & VP_MAPPED))
+				continue;
+			h = f->mf[m->pfn[v] - f->base].head;
+			if (f->mf[h].sc == SC_NONE) {
+				f->mf[h].sc = SC_SURE;	/* marks it listed; undone below if not added */
+				f->mf[h].sc_order = f->mf[h].order;
+				heads[nnew++] = h;
+			}
+		}
+	nr0 = pmm_swapcache_nr(f->pmm);
+	rc = pmm_mm_swapcache_add(m->mm, addr, len);
+	nr1 = pmm_swapcache_nr(f->pmm);
+	vlog(f, "mm %u: swapcache_add(%#llx, %llu pages) = %d: %lu -> %lu folios, model adds %u",
+	     m->id, (unsigned long long)addr, (unsigned long long)(len / VPAGE), rc, nr0, nr1, nnew);
+	if (rc == 0 ? nr1 != nr0 + nnew
+		    : rc != -PMM_ENOMEM || stat_faults(f) == faults || nr1 < nr0 || nr1 - nr0 >= nnew) {
+		fz_fail(f, "mm %u: swapcache_add = %d took the cache from %lu to %lu folios; the model "
+			"has %u new folios in the range", m->id, rc, nr0, nr1, nnew);
+		free(heads);
+		return;
+	}
+	/* An injected failure: the folios before the one that failed went in. */
+	for (uint32_t i = (uint32_t)(nr1 - nr0); i < nnew; i++)
+		f->mf[heads[i]].sc = SC_NONE;
+	free(heads);
+	if (rc)
+		pmm_fuzz_counts.fail[FZ_MM_SWAPCACHE]++;
+	else
+		pmm_fuzz_counts.ok[FZ_MM_SWAPCACHE]++;
+}
+
+/*
+ * pmm_deferred_split_scan: what it frees is exactly what the mm side's
+ * folios lose; a full scan splits every queued folio that is not in the
+ * swap cache, so in the per-page model it frees exactly the unmapped pages
+ * of the partially mapped ones, and in the per-folio model at most those.
+ */
+static void fz_op_MM_SCAN(struct fz *f, const uint8_t *p)
+{
+	unsigned long nr = (p[0] & 1) ? 1ul + p[1] % 4 : (unsigned long)-1, got;
+	uint64_t pre, pp, fo, split0;
+	struct pmm_stats st;
+
+	if (!mm_live(f))
+		mm_need(f, p[2], true);	/* something to scan next time; its derive is current */
+	if (f->failed)
+		return;
+	pre = f->mm_frames;
+	pp = f->pp_split;
+	fo = f->fo_split;
+	pmm_stats_get(f->pmm, &st);
+	split0 = st.split_freed;
+	got = pmm_deferred_split_scan(f->pmm, nr);
+	vlog(f, "deferred_split_scan(%ld) = %lu; model: %llu unmapped pages per page, %llu per folio",
+	     (long)nr, got, (unsigned long long)pp, (unsigned long long)fo);
+	if (!f->mm_used) {
+		if (got)
+			fz_fail(f, "deferred_split_scan freed %lu pages without any address space", got);
+		pmm_fuzz_counts.fail[FZ_MM_SCAN]++;
+		return;
+	}
+	mm_derive(f);
+	if (f->failed)
+		return;
+	pmm_stats_get(f->pmm, &st);
+	if (pre - f->mm_frames != got || st.split_freed - split0 != got)
+		fz_fail(f, "deferred_split_scan returned %lu, split_freed grew by %llu, the mm side lost "
+			"%llu frames", got, (unsigned long long)(st.split_freed - split0),
+			(unsigned long long)(pre - f->mm_frames));
+	else if (got > pp + fo || (nr == (unsigned long)-1 && got < pp))
+		fz_fail(f, "deferred_split_scan(%ld) freed %lu pages; the unmapped pages of the queued "
+			"folios are %llu (per page) + at most %llu (per folio)", (long)nr, got,
+			(unsigned long long)pp, (unsigned long long)fo);
+	else if (nr == (unsigned long)-1 && f->pp_unsplit)
+		fz_fail(f, "after a full deferred_split_scan %lu partially mapped folios (per-page model, "
+			"not in the swap cache) are still whole", f->pp_unsplit);
+	pmm_fuzz_counts.ok[FZ_MM_SCAN]++;
+}
+
+static void fz_op_MM_DRAIN(struct fz *f, const uint8_t *p)
+{
+	vlog(f, "lru_add_drain%s", (p[0] & 1) ? " + drain_all_pages" : "");
+	pmm_lru_add_drain(f->pmm);
+	if (p[0] & 1)
+		pmm_drain_all_pages(f->pmm);
+	if (f->mm_used) {
+		mm_derive(f);
+		if (!f->failed)
+			check_drained(f, "after pmm_lru_add_drain");
+	}
+	pmm_fuzz_counts.ok[FZ_MM_DRAIN]++;
+}
+
+static void mm_destroy(struct fz *f, struct fz_mm *m)
+{
+	vlog(f, "mm %u: destroy (%lu pages mapped, %u VMAs)", m->id, m->nmapped, m->nvma);
+	pmm_mm_destroy(m->mm);
+	m->mm = NULL;
+}
+
+/* Once the last mm is gone: no table, no pending folio, nothing queued; only swap-cache orphans. */
+static void check_no_mm(struct fz *f, const char *what)
+{
+	mm_derive(f);
+	if (!f->failed && (f->other_frames || f->pp_partial || f->fo_partial || f->sc_sure))
+		fz_fail(f, "%s: %llu frames still in use by the mm side, %lu partial folios, %lu cached",
+			what, (unsigned long long)f->other_frames, f->pp_partial + f->fo_partial,
+			f->sc_sure);
+	else if (!f->failed)
+		check_drained(f, what);
+}
+
+static void fz_op_MM_DESTROY(struct fz *f, const uint8_t *p)
+{
+	struct fz_mm *m = mm_live(f) ? mm_pick(f, p[0]) : mm_need(f, p[1], true);
+
+	if (!m) {
+		pmm_fuzz_counts.fail[FZ_MM_DESTROY]++;
+		return;
+	}
+	mm_destroy(f, m);
+	if (!mm_live(f))
+		check_no_mm(f, "after destroying the last mm");
+	pmm_fuzz_counts.ok[FZ_MM_DESTROY]++;
+}
+
+/* ------------------------------------------------------------------------
+ * One free across adjacent handles (issue 7, defect 1), the public gather
+ * ------------------------------------------------------------------------ */
+
+/* Frames of this family are freed together: RUN and BULK pages hold references, FROZEN none. */
+static bool adj_held(struct fz *f, pmm_pfn_t pfn, bool frozen)
+{
+	struct frame *x = frm(f, pfn);
+	enum hkind k;
+
+	if (!x || x->state != F_HELD)
+		return false;
+	k = f->h[x->h].kind;
+	return frozen ? k == H_FROZEN : k == H_RUN || k == H_BULK;
+}
+
+/*
+ * A frame whose handle differs from the next frame's, both in one family,
+ * searched from @b; with @cross only where the zone changes between them.
+ */
+static bool find_adjacent(struct fz *f, unsigned int b, bool cross, pmm_pfn_t *at, bool *frozen)
+{
+	for (unsigned long k = 0; k + 1 < f->span; k++) {
+		unsigned long i = (b + k) % (f->span - 1);
+		struct frame *x = &f->fr[i], *y = &f->fr[i + 1];
+
+		if (x->state != F_HELD || y->state != F_HELD || x->h == y->h || (cross && x->zone == y->zone))
+			continue;
+		for (int fr = 0; fr < 2; fr++)
+			if (adj_held(f, f->base + i, fr) && adj_held(f, f->base + i + 1, fr)) {
+				*at = f->base + i;
+				*frozen = fr;
+				return true;
+			}
+	}
+	return false;
+}
+
+/*
+ * Two new RUN (or FROZEN) handles on both sides of a zone or node boundary,
+ * from pmm_alloc_contig_range(): [*start, b) and [b, *end). False if the
+ * frames there are not free or an allocation failed (by injection).
+ */
+static bool take_boundary_pair(struct fz *f, const uint8_t *p, bool frozen, pmm_pfn_t *start,
+			       pmm_pfn_t *end)
+{
+	pmm_pfn_t b, lo, hi;
+	unsigned long k = 1 + p[3] % 48, n = 1 + p[4] % 48;
+
+	if (!f->nbounds)
+		return false;
+	b = f->bounds[p[1] % f->nbounds];
+	/* The free frames next to the boundary, each side in one zone. */
+	for (lo = b; lo > b - k && lo > f->base && is_free(f, lo - 1) &&
+		     frm(f, lo - 1)->zone == frm(f, b - 1)->zone; lo--)
+		;
+	for (hi = b; hi < b + n && is_free(f, hi) && frm(f, hi)->zone == frm(f, b)->zone; hi++)
+		;
+	if (lo == b || hi == b || predict_contig(f, lo, b) || predict_contig(f, b, hi))
+		return false;
+	for (int side = 0; side < 2; side++) {
+		pmm_pfn_t s = side ? b : lo, e = side ? hi : b;
+		int hi_new = make_room(f, p[5] + (unsigned int)side);
+		uint64_t faults = stat_faults(f);
+		int rc;
+
+		if (hi_new < 0)
+			return false;
+		rc = frozen ? pmm_alloc_contig_frozen_range(f->pmm, s, e, 0)
+			    : pmm_alloc_contig_range(f->pmm, s, e, 0);
+		vlog(f, "alloc_contig%s_range(%#llx, %#llx) = %d, %s side of the boundary at %#llx",
+		     frozen ? "_frozen" : "", (unsigned long long)s, (unsigned long long)e, rc,
+		     side ? "upper" : "lower", (unsigned long long)b);
+		if (rc && stat_faults(f) != faults)
+			return false;
+		if (rc) {
+			fz_fail(f, "alloc_contig_range(%#llx, %#llx) of free frames = %d",
+				(unsigned long long)s, (unsigned long long)e, rc);
+			return false;
+		}
+		f->h[hi_new].kind = frozen ? H_FROZEN : H_RUN;
+		f->h[hi_new].pfn = s;
+		f->h[hi_new].n = (unsigned long)(e - s);
+		if (!take(f, hi_new, s, (unsigned long)(e - s), !frozen, !frozen, "alloc_contig_range"))
+			return false;
+		write_run(f, hi_new, s, (unsigned long)(e - s));
+	}
+	*start = lo;
+	*end = hi;
+	return true;
+}
+
+/*
+ * From the pair of handles meeting after frame @at: a suffix of the lower
+ * handle's live run, then a prefix of the next handle's; with p[0] bit 2
+ * and the whole next run taken, on into the runs of up to two more
+ * handles. Return: the handles the range [*start, *end) covers.
+ */
+static unsigned int adjacent_range(struct fz *f, const uint8_t *p, pmm_pfn_t at, bool frozen,
+				   pmm_pfn_t *start, pmm_pfn_t *end)
+{
+	uint16_t ha = frm(f, at)->h;
+	unsigned long run = 1;
+	unsigned int parts = 1;
+
+	while (at - run >= f->base && held_by(f, at - run, ha))
+		run++;
+	*start = at + 1 - (1 + p[3] % run);
+	*end = at + 1;
+	for (int k = 0; k < 3 && adj_held(f, *end, frozen) && frm(f, *end)->h != frm(f, *end - 1)->h; k++) {
+		uint16_t hb = frm(f, *end)->h;
+		pmm_pfn_t e = *end;
+
+		while (held_by(f, e, hb))
+			e++;
+		run = (unsigned long)(e - *end);
+		if (k == 0 || !(p[0] & 4))
+			run = 1 + p[4 + k % 2] % run;
+		*end += run;
+		parts++;
+		if (!(p[0] & 4) || *end != e)
+			break;
+	}
+	return parts;
+}
+
+/*
+ * FREE_ADJACENT: pages of two or more handles that are adjacent in pfn
+ * space (a suffix of one handle's live run, then prefixes of the next
+ * handles' runs), freed by ONE pmm_free_contig_range, pmm_free_pages_bulk
+ * or, for frozen pages, pmm_free_contig_frozen_range. Such a range may
+ * cross a zone or node boundary, which no chunk may (issue 7, defect 1):
+ * p[0] bit 0 builds a pair at a boundary first, bit 1 prefers existing
+ * pairs across one.
+ */
+static void fz_op_FREE_ADJACENT(struct fz *f, const uint8_t *p)
+{
+	pmm_pfn_t at, start, end;
+	bool frozen = (p[0] & 1) && (p[5] & 2), bulk = (p[5] & 1) && !frozen, *freed;
+	unsigned int parts = 0, zlo, zhi;
+	struct pmm_page **arr;
+	unsigned long len;
+	uint64_t chunks;
+
+	if ((p[0] & 1) && take_boundary_pair(f, p, frozen, &start, &end)) {
+		parts = 2;
+	} else {
+		if (f->failed)
+			return;
+		if (!find_adjacent(f, p[1] | (unsigned int)p[2] << 8, p[0] & 2, &at, &frozen) &&
+		    !((p[0] & 2) && find_adjacent(f, p[1] | (unsigned int)p[2] << 8, false, &at, &frozen))) {
+			pmm_fuzz_counts.fail[FZ_FREE_ADJACENT]++;
+			return;
+		}
+		bulk = (p[5] & 1) && !frozen;
+		parts = adjacent_range(f, p, at, frozen, &start, &end);
+	}
+	len = (unsigned long)(end - start);
+	freed = calloc(len, sizeof(*freed));
+	arr = calloc(len, sizeof(*arr));
+	if (!freed || !arr) {
+		free(freed);
+		free(arr);
+		return;
+	}
+	for (unsigned long i = 0; i < len; i++) {
+		freed[i] = frozen || frm(f, start + i)->ref == 1;
+		if (freed[i])
+			pat_check(f, start + i);
+		arr[i] = pg(f, start + i);
+	}
+	zlo = frm(f, start)->zone;
+	zhi = frm(f, end - 1)->zone;
+	vlog(f, "%s(%#llx, %lu) over %u handles", frozen ? "free_contig_frozen_range" :
+	     bulk ? "free_pages_bulk" : "free_contig_range", (unsigned long long)start, len, parts);
+	if (zlo != zhi)
+		vlog(f, "  crossing a boundary: zone %u (node %d) -> zone %u (node %d)", zlo,
+		     f->fresh[zlo].nid, zhi, f->fresh[zhi].nid);
+	chunks = stat_chunks(f);
+	if (frozen)
+		pmm_free_contig_frozen_range(f->pmm, start, len);
+	else if (bulk)
+		pmm_free_pages_bulk(f->pmm, arr, len);
+	else
+		pmm_free_contig_range(f->pmm, start, len);
+	check_chunks(f, chunks, expect_chunks(f, start, len, freed), "a free across handles");
+	for (unsigned long i = 0; i < len; i++) {
+		if (frozen)
+			release(f, start + i);
+		else
+			drop_ref0(f, start + i);
+	}
+	free(freed);
+	free(arr);
+	pmm_fuzz_counts.ok[FZ_FREE_ADJACENT]++;
+}
+
+/*
+ * GATHER: the public mmu_gather in a mode from p[0]: references of held
+ * folios (runs of pages of one folio) and order-0 pages handed over with
+ * pmm_gather_add, flushed, and dropped by the model.
+ */
+static void fz_op_GATHER(struct fz *f, const uint8_t *p)
+{
+	struct { int hi; pmm_pfn_t counted; int refs; } e[16];
+	enum pmm_gather_mode mode = (enum pmm_gather_mode)(p[0] % PMM_NR_GATHER_MODES);
+	unsigned int ne = 0, want = 1 + p[1] % 12, flushes = 0;
+	uint64_t calls = f->gather_calls;
+	struct pmm_gather g;
+
+	f->rng = p[2] | (uint32_t)p[3] << 8 | 1u << 16;
+	pmm_gather_init(&g, f->pmm, mode, (p[0] & 4) ? gather_cb : NULL, f);
+	for (unsigned int k = 0; k < 2 * want && ne < want; k++) {
+		int hi = pick(f, M(H_FOLIO) | M(H_BLOCK) | M(H_RUN) | M(H_BULK), rnd(f));
+		struct handle *h;
+		pmm_pfn_t counted, first;
+		int avail;
+		unsigned long nr = 1;
+
+		if (hi < 0)
+			break;
+		h = &f->h[hi];
+		if (h->kind == H_BLOCK && h->order)
+			continue;	/* a non-compound block is not one folio */
+		if (h->kind == H_FOLIO || h->kind == H_BLOCK)
+			counted = first = h->pfn;
+		else if (!live_frame(f, hi, rnd(f), &counted))
+			continue;
+		else
+			first = counted;
+		avail = frm(f, counted)->ref;
+		for (unsigned int j = 0; j < ne; j++)
+			avail -= e[j].counted == counted ? e[j].refs : 0;
+		if (avail <= 0)
+			continue;
+		if (h->kind == H_FOLIO) {
+			unsigned long i = rnd(f) % (1UL << h->order), room = (1UL << h->order) - i;
+
+			nr = 1 + rnd(f) % ((unsigned long)avail < room ? (unsigned long)avail : room);
+			first = h->pfn + i;
+		}
+		pat_check_handle(f, hi);
+		flushes += pmm_gather_add(&g, pg(f, first), nr);
+		e[ne].hi = hi;
+		e[ne].counted = counted;
+		e[ne++].refs = (int)nr;
+	}
+	vlog(f, "gather(mode %u%s): %u entries, %u forced flushes", mode, (p[0] & 4) ? ", callback" : "",
+	     ne, flushes);
+	if (p[0] & 8)
+		pmm_gather_flush(&g);
+	pmm_gather_finish(&g);
+	for (unsigned int j = 0; j < ne; j++) {
+		struct handle *h = &f->h[e[j].hi];
+
+		if (h->kind == H_FOLIO || h->kind == H_BLOCK)
+			drop_head(f, e[j].hi, e[j].refs);
+		else
+			drop_ref0(f, e[j].counted);
+	}
+	if (ne && (p[0] & 4) && f->gather_calls == calls)
+		fz_fail(f, "a gather of %u entries freed them without a TLB flush", ne);
+	if (ne)
+		pmm_fuzz_counts.ok[FZ_GATHER]++;
+	else
+		pmm_fuzz_counts.fail[FZ_GATHER]++;
+}
+
+/* ------------------------------------------------------------------------
  * Deliberate bad input
  * ------------------------------------------------------------------------ */
 
@@ -1905,6 +3676,8 @@ enum fz_bad_result {
 	FZ_BAD_NOT_ISSUED,	/* nothing to act on (counted as a failure of FZ_BAD) */
 	FZ_BAD_UNCHANGED,	/* issued after snap_take(@before): must change nothing */
 	FZ_BAD_SELF_CHECKED,	/* issued, and checked by the handler */
+	FZ_BAD_REFUSED,		/* issued after snap_take(@before), refused with the error code the
+				 * handler checked: must change nothing, needs no report */
 	FZ_BAD_STOPPED,		/* a violation ended the run: not counted */
 };
 
@@ -1914,8 +3687,6 @@ typedef enum fz_bad_result fz_bad_fn(struct fz *f, const uint8_t *p, struct snap
 FZ_BADS(FZ_BAD_DECLARE)
 #undef FZ_BAD_DECLARE
 
-/* The page pointers of FZ_BAD_FAKE_PAGE and the address of FZ_BAD_EXACT_FOREIGN. */
-static _Alignas(64) unsigned char fake[128];
 
 /*
  * A new RUN handle @ri of [@pfn, @pfn + @n), which the model says is free,
@@ -2403,6 +4174,442 @@ static enum fz_bad_result fz_bad_RANGE_EDGE(struct fz *f, const uint8_t *p, stru
 	return FZ_BAD_SELF_CHECKED;	/* it also frees: no "unchanged" check */
 }
 
+/* ------------------------------------------------------------------------
+ * Bad input to address spaces and the public gather. The mm calls return
+ * their documented error (FZ_BAD_REFUSED: nothing changes, no report
+ * needed); pmm_gather_add of a page that is not the caller's is reported.
+ * ------------------------------------------------------------------------ */
+
+/* A window page outside every VMA of @m from @b on, or WIN_PAGES when the window is full. */
+static uint32_t gap_page(struct fz_mm *m, unsigned int b)
+{
+	for (uint32_t k = 0; k < WIN_PAGES; k++) {
+		uint32_t v = (b + k) % WIN_PAGES;
+
+		if (!vma_at(m, v))
+			return v;
+	}
+	return WIN_PAGES;
+}
+
+/* map_anon / unmap / swapcache_add of one range; all three refuse the same ranges. */
+static int range_call(struct fz_mm *m, unsigned int which, uint64_t addr, uint64_t len)
+{
+	switch (which % 3) {
+	case 0:
+		return pmm_mm_map_anon(m->mm, addr, len, 0, PMM_MAP_WRITE);
+	case 1:
+		return pmm_mm_unmap(m->mm, addr, len);
+	default:
+		return pmm_mm_swapcache_add(m->mm, addr, len);
+	}
+}
+
+static const char *const range_call_names[] = { "map_anon", "unmap", "swapcache_add" };
+
+static enum fz_bad_result refused(struct fz *f, int rc, int want, const char *what)
+{
+	if (rc != want) {
+		fz_fail(f, "%s = %d (%s), not %s", what, rc, pmm_strerror(rc), pmm_strerror(want));
+		return FZ_BAD_STOPPED;
+	}
+	return FZ_BAD_REFUSED;
+}
+
+/*
+ * The mm a bad input goes to (made, with a VMA if @need_vma, when there is
+ * none). Where address spaces do not exist (64 KiB pages) the bad input is
+ * pmm_mm_create() itself, which must refuse with -PMM_ENOTSUP: then NULL
+ * comes back and *@res is the result to return.
+ */
+static struct fz_mm *bad_mm(struct fz *f, uint8_t b, bool need_vma, struct snap *before,
+			    enum fz_bad_result *res)
+{
+	pmm_mm_t *mm = (pmm_mm_t *)(void *)fake;
+	struct fz_mm *m;
+	int rc;
+
+	if (f->mm_ok) {
+		m = mm_need(f, b, need_vma);
+		*res = f->failed ? FZ_BAD_STOPPED : FZ_BAD_NOT_ISSUED;
+		return m;
+	}
+	vlog(f, "mm_create with %zu-byte pages", f->psize);
+	snap_take(f, before);
+	rc = pmm_mm_create(f->pmm, NULL, &mm);
+	if (mm) {
+		fz_fail(f, "a refused mm_create left an mm pointer");
+		*res = FZ_BAD_STOPPED;
+	} else {
+		*res = refused(f, rc, -PMM_ENOTSUP, "mm_create with pages other than 4 KiB");
+	}
+	return NULL;
+}
+
+static enum fz_bad_result fz_bad_MM_UNALIGNED(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	enum fz_bad_result res;
+	struct fz_mm *m = bad_mm(f, p[1], false, before, &res);
+	uint64_t addr, len;
+
+	if (!m)
+		return res;
+	addr = va((p[2] | (uint32_t)p[3] << 8) % WIN_PAGES);
+	len = (1 + p[4] % 16) * VPAGE;
+	switch (p[5] % 4) {
+	case 0:
+		addr += 1 + p[6] % (VPAGE - 1);
+		break;
+	case 1:
+		len -= 1 + p[6] % (VPAGE - 1);
+		break;
+	case 2:
+		len = 0;
+		break;
+	default:
+		len = 1 + p[6] % (VPAGE - 1);
+		break;
+	}
+	vlog(f, "mm %u: %s(%#llx, %#llx): unaligned or empty", m->id, range_call_names[(p[5] >> 2) % 3],
+	     (unsigned long long)addr, (unsigned long long)len);
+	snap_take(f, before);
+	return refused(f, range_call(m, p[5] >> 2, addr, len), -PMM_EINVAL, "an unaligned range");
+}
+
+static enum fz_bad_result fz_bad_MM_WRAP(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	enum fz_bad_result res;
+	struct fz_mm *m = bad_mm(f, p[1], false, before, &res);
+	uint64_t addr, len;
+
+	if (!m)
+		return res;
+	addr = (p[2] & 1) ? va((p[3] | (uint32_t)p[4] << 8) % WIN_PAGES)
+			  : (UINT64_MAX & ~(VPAGE - 1)) - (uint64_t)p[3] * VPAGE;
+	len = (0 - addr) + (1 + p[5] % 8) * VPAGE;	/* the end wraps past 2^64 */
+	vlog(f, "mm %u: %s(%#llx, %#llx): wraps", m->id, range_call_names[p[6] % 3],
+	     (unsigned long long)addr, (unsigned long long)len);
+	snap_take(f, before);
+	return refused(f, range_call(m, p[6], addr, len), -PMM_EINVAL, "a wrapping range");
+}
+
+/* At or past the 47-bit user space: refused by every call, lookup finds nothing. */
+static enum fz_bad_result fz_bad_MM_OUT_OF_RANGE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	const uint64_t end = 1ull << 47;
+	enum fz_bad_result res;
+	struct fz_mm *m = bad_mm(f, p[1], false, before, &res);
+	uint64_t addr = end + (uint64_t)(p[2] | p[3] << 8) * VPAGE, len = (1 + p[4] % 8) * VPAGE;
+	void *ptr = fake;
+	int rc;
+
+	if (!m)
+		return res;
+	if (p[5] & 1) {		/* from below the end to past it */
+		uint64_t below = VPAGE * (1 + p[4] % 4);
+
+		addr = end - below;
+		len += below;
+	}
+	vlog(f, "mm %u: call %u at %#llx (+%#llx) beyond the user address space", m->id, p[6] % 6,
+	     (unsigned long long)addr, (unsigned long long)len);
+	snap_take(f, before);
+	switch (p[6] % 6) {
+	case 0:
+	case 1:
+	case 2:
+		return refused(f, range_call(m, p[6], addr, len), -PMM_EINVAL, "a range past 2^47");
+	case 3:
+		addr = end + (uint64_t)p[2] * VPAGE + p[3] % VPAGE;
+		return refused(f, pmm_mm_fault(m->mm, addr, p[3] & 1), -PMM_EINVAL, "a fault past 2^47");
+	case 4:
+		addr = end + (uint64_t)p[2] * VPAGE;
+		rc = pmm_mm_access(m->mm, addr, p[3] & 1, &ptr);
+		if (ptr) {
+			fz_fail(f, "access past 2^47 gave a pointer");
+			return FZ_BAD_STOPPED;
+		}
+		return refused(f, rc, -PMM_EINVAL, "an access past 2^47");
+	default:
+		if (pmm_mm_lookup(m->mm, end + (uint64_t)p[2] * VPAGE) ||
+		    pmm_mm_lookup(m->mm, UINT64_MAX - p[3])) {
+			fz_fail(f, "pmm_mm_lookup past 2^47 found a page");
+			return FZ_BAD_STOPPED;
+		}
+		return FZ_BAD_REFUSED;
+	}
+}
+
+static enum fz_bad_result fz_bad_MM_ORDER(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	enum fz_bad_result res;
+	struct fz_mm *m = bad_mm(f, p[1], false, before, &res);
+	unsigned int order = f->pageblock_order + 1 + p[2] % 8, flags = PMM_MAP_WRITE;
+	uint32_t v;
+
+	if (!m)
+		return res;
+	v = gap_page(m, p[3] | (unsigned int)p[4] << 8);
+	if (p[5] & 1) {		/* a valid order with a flag that does not exist */
+		order = p[2] % (mm_max_order(f) + 1);
+		flags |= 1u << (2 + p[6] % 30);
+	}
+	vlog(f, "mm %u: map_anon(%#llx, order %u, flags %#x): order above pageblock_order %u or "
+	     "unknown flag", m->id, (unsigned long long)va(v % WIN_PAGES), order, flags,
+	     f->pageblock_order);
+	snap_take(f, before);
+	return refused(f, pmm_mm_map_anon(m->mm, va(v % WIN_PAGES), (1 + p[6] % 8) * VPAGE, order, flags),
+		       -PMM_EINVAL, "map_anon with a bad order or flag");
+}
+
+static enum fz_bad_result fz_bad_MM_OVERLAP(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	enum fz_bad_result res;
+	struct fz_mm *m = bad_mm(f, p[1], true, before, &res);
+	struct fz_vma *x;
+	uint32_t s, e, a = p[3] % 16, b = 1 + p[4] % 16;
+
+	if (!m)
+		return res;
+	x = &m->vma[p[2] % m->nvma];
+	switch (p[5] % 5) {
+	case 0:		/* the same range */
+		s = x->start;
+		e = x->end;
+		break;
+	case 1:		/* inside */
+		s = x->start + a % (x->end - x->start);
+		e = s + 1 + b % (x->end - s);
+		break;
+	case 2:		/* over its start */
+		s = x->start > a ? x->start - a : 0;
+		e = x->start + 1;
+		break;
+	case 3:		/* over its end */
+		s = x->end - 1;
+		e = x->end + b < WIN_PAGES ? x->end + b : WIN_PAGES;
+		break;
+	default:	/* around it */
+		s = x->start > a ? x->start - a : 0;
+		e = x->end + b < WIN_PAGES ? x->end + b : WIN_PAGES;
+		break;
+	}
+	vlog(f, "mm %u: map_anon(%#llx, %u pages) over the VMA [%#llx, %#llx)", m->id,
+	     (unsigned long long)va(s), e - s, (unsigned long long)va(x->start),
+	     (unsigned long long)va(x->end));
+	snap_take(f, before);
+	return refused(f, pmm_mm_map_anon(m->mm, va(s), (uint64_t)(e - s) * VPAGE, p[6] % (mm_max_order(f) + 1),
+					  (p[6] & 0x80) ? PMM_MAP_WRITE | PMM_MAP_POPULATE : 0),
+		       -PMM_EINVAL, "map_anon over a VMA");
+}
+
+/* A fault or an access @v (WIN_PAGES and beyond: above the window) that the model says is refused. */
+static enum fz_bad_result bad_touch(struct fz *f, struct fz_mm *m, uint64_t addr, unsigned int how,
+				    struct snap *before, const char *what)
+{
+	bool write = how & 1;
+	void *ptr = fake;
+	int rc;
+
+	vlog(f, "mm %u: %s %s at %#llx (%s)", m->id, (how & 2) ? "access" : "fault",
+	     write ? "write" : "read", (unsigned long long)addr, what);
+	snap_take(f, before);
+	if (!(how & 2))
+		return refused(f, pmm_mm_fault(m->mm, addr, write), -PMM_EINVAL, what);
+	rc = pmm_mm_access(m->mm, addr, write, &ptr);
+	if (ptr) {
+		fz_fail(f, "%s: access gave a pointer", what);
+		return FZ_BAD_STOPPED;
+	}
+	return refused(f, rc, f->backed ? -PMM_EINVAL : -PMM_ENOTSUP, what);
+}
+
+static enum fz_bad_result fz_bad_MM_NO_VMA(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	enum fz_bad_result res;
+	struct fz_mm *m = bad_mm(f, p[1], false, before, &res);
+	uint32_t v;
+
+	if (!m)
+		return res;
+	v = gap_page(m, p[2] | (unsigned int)p[3] << 8);
+	if (v == WIN_PAGES || (p[4] & 4))
+		v = WIN_PAGES + p[5];	/* above the window: no VMA there either */
+	return bad_touch(f, m, va(v) + (p[6] & 0xff) * 16, p[4], before, "a fault outside every VMA");
+}
+
+static enum fz_bad_result fz_bad_MM_WRITE_RO(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	enum fz_bad_result res;
+	struct fz_mm *m = bad_mm(f, p[1], false, before, &res);
+	struct fz_vma *x = NULL;
+	uint32_t v;
+
+	if (!m)
+		return res;
+	for (unsigned int i = 0; i < m->nvma && !x; i++)
+		if (!m->vma[(p[2] + i) % m->nvma].write)
+			x = &m->vma[(p[2] + i) % m->nvma];
+	if (!x) {	/* map a read-only one, populated (read faults) half of the time */
+		v = gap_page(m, p[3] | (unsigned int)p[4] << 8);
+		if (v == WIN_PAGES ||
+		    mm_map(f, m, v, 1 + p[5] % 8, 0, (p[5] & 0x80) ? PMM_MAP_POPULATE : 0) ||
+		    !(x = vma_at(m, v)))
+			return FZ_BAD_NOT_ISSUED;
+		check_all(f);
+		if (f->failed)
+			return FZ_BAD_STOPPED;
+	}
+	v = x->start + p[6] % (x->end - x->start);
+	return bad_touch(f, m, va(v), 1 | (p[5] & 2), before, "a write to a read-only VMA");
+}
+
+/* NULL where an mm or an out pointer goes, a config with no such mode, a node that does not exist. */
+static enum fz_bad_result fz_bad_MM_NULL(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	struct fz_mm *m = mm_need(f, p[1], false);
+	struct pmm_mm_config cfg;
+	struct pmm_mm_stats st;
+	struct pmm_node_info ni;
+	pmm_mm_t *out = (pmm_mm_t *)(void *)fake;
+	int rc;
+
+	vlog(f, "bad mm call %u", p[2] % 10);
+	snap_take(f, before);
+	switch (p[2] % 10) {
+	case 0:
+		pmm_mm_destroy(NULL);
+		return FZ_BAD_REFUSED;
+	case 1:
+		return refused(f, pmm_mm_fault(NULL, va(0), p[3] & 1), -PMM_EINVAL, "fault(NULL)");
+	case 2:
+		return refused(f, pmm_mm_map_anon(NULL, va(0), VPAGE, 0, 0), -PMM_EINVAL, "map_anon(NULL)");
+	case 3:
+		return refused(f, pmm_mm_unmap(NULL, va(0), VPAGE), -PMM_EINVAL, "unmap(NULL)");
+	case 4:
+		rc = pmm_mm_fork(NULL, &out);
+		if (out) {
+			fz_fail(f, "fork(NULL) left a child pointer");
+			return FZ_BAD_STOPPED;
+		}
+		return refused(f, rc, -PMM_EINVAL, "fork(NULL)");
+	case 5:
+		if (!m)
+			return FZ_BAD_NOT_ISSUED;
+		return refused(f, pmm_mm_fork(m->mm, NULL), -PMM_EINVAL, "fork(mm, NULL)");
+	case 6:
+		pmm_mm_config_init(&cfg);
+		if (p[3] & 1)
+			cfg.gather = (enum pmm_gather_mode)(PMM_NR_GATHER_MODES + p[4] % 8);
+		else
+			cfg.mapcount = (enum pmm_mapcount_model)(2 + p[4] % 8);
+		rc = pmm_mm_create(f->pmm, &cfg, &out);
+		if (out) {
+			fz_fail(f, "mm_create with a bad config left an mm pointer");
+			return FZ_BAD_STOPPED;
+		}
+		return refused(f, rc, -PMM_EINVAL, "mm_create with no such gather mode or mapcount model");
+	case 7:		/* (without an instance *out is left alone: the header promises nothing) */
+		if ((rc = pmm_mm_create(NULL, NULL, &out)) != -PMM_EINVAL)
+			return refused(f, rc, -PMM_EINVAL, "mm_create(NULL)");
+		return refused(f, pmm_mm_create(f->pmm, NULL, NULL), -PMM_EINVAL, "mm_create(pmm, NULL, NULL)");
+	case 8:
+		if (pmm_mm_lookup(NULL, va(0))) {
+			fz_fail(f, "lookup(NULL) found a page");
+			return FZ_BAD_STOPPED;
+		}
+		if (!m)
+			return refused(f, pmm_mm_swapcache_add(NULL, va(0), VPAGE), -PMM_EINVAL,
+				       "swapcache_add(NULL)");
+		return refused(f, pmm_mm_access(m->mm, va(0), p[3] & 1, NULL), -PMM_EINVAL,
+			       "access(mm, NULL)");
+	default:
+		memset(&st, 0xa5, sizeof(st));
+		pmm_mm_stats_get(NULL, &st);
+		if (st.rss_anon || st.pgtable_pages || st.nr_vmas) {
+			fz_fail(f, "pmm_mm_stats_get(NULL) did not zero the stats");
+			return FZ_BAD_STOPPED;
+		}
+		return refused(f, pmm_node_info(f->pmm, (p[3] & 1) ? -1 - p[4] % 4 : PMM_MAX_NODES + p[4] % 4, &ni),
+			       -PMM_EINVAL, "node_info of no such node");
+	}
+}
+
+/*
+ * pmm_gather_add given what the caller does not hold: a pointer outside
+ * the memmap, a free frame, a frozen page (@what 0), nr 0 (1), or a run
+ * past its folio (2). Reported, nothing flushed or freed.
+ */
+static enum fz_bad_result bad_gather(struct fz *f, const uint8_t *p, struct snap *before, int what)
+{
+	struct pmm_page *page = NULL;
+	unsigned long nr = 1 + p[3] % 3;
+	struct pmm_gather g;
+	uint64_t calls = f->gather_calls;
+	pmm_pfn_t q;
+	int hi;
+	bool flushed;
+
+	if (what == 0) {
+		switch (p[2] % 3) {
+		case 0:
+			for (unsigned int i = 0; i < sizeof(fake); i++)
+				fake[i] = p[4 + i % 3] ^ (unsigned char)i;
+			page = (struct pmm_page *)(void *)(fake + (p[3] & 1) * 64);
+			break;
+		case 1:
+			if (find_state(f, p[4] | (unsigned int)p[5] << 8, F_FREE, &q))
+				page = pg(f, q);
+			break;
+		default:
+			if ((hi = pick(f, M(H_FROZEN), p[4])) >= 0 && live_frame(f, hi, p[5], &q))
+				page = pg(f, q);
+			nr = 1;
+			break;
+		}
+	} else if ((hi = pick(f, M(H_FOLIO) | M(H_BLOCK) | M(H_RUN) | M(H_BULK), p[2])) >= 0) {
+		struct handle *h = &f->h[hi];
+		unsigned long i = h->kind == H_FOLIO ? p[4] % (1UL << h->order) : 0;
+
+		if (h->kind == H_FOLIO || h->kind == H_BLOCK)
+			q = h->pfn + i;
+		else if (!live_frame(f, hi, p[4], &q))
+			return FZ_BAD_NOT_ISSUED;
+		page = pg(f, q);
+		/* nr 0; or one page past the folio's end (a non-compound block counts as one page). */
+		nr = what == 1 ? 0 : (h->kind == H_FOLIO ? (1UL << h->order) - i : 1) + 1 + p[5] % 3;
+	}
+	if (!page)
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "gather_add(%p, %lu) in mode %u: %s", (void *)page, nr, p[6] % 3,
+	     what == 0 ? "not the caller's page" : what == 1 ? "nr 0" : "a run past its folio");
+	snap_take(f, before);
+	pmm_gather_init(&g, f->pmm, (enum pmm_gather_mode)(p[6] % 3), gather_cb, f);
+	flushed = pmm_gather_add(&g, page, nr);
+	pmm_gather_finish(&g);
+	if (flushed || f->gather_calls != calls) {
+		fz_fail(f, "a refused gather_add flushed (returned %d, %llu TLB flushes)", flushed,
+			(unsigned long long)(f->gather_calls - calls));
+		return FZ_BAD_STOPPED;
+	}
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_GATHER_FOREIGN(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	return bad_gather(f, p, before, 0);
+}
+
+static enum fz_bad_result fz_bad_GATHER_NR0(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	return bad_gather(f, p, before, 1);
+}
+
+static enum fz_bad_result fz_bad_GATHER_PAST_FOLIO(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	return bad_gather(f, p, before, 2);
+}
+
 /* The dispatch of FZ_BAD: parameter 0 picks the kind, handlers from FZ_BADS. */
 static fz_bad_fn *const fz_bad_table[FZ_NR_BAD] = {
 #define FZ_BAD_ENTRY(name) [FZ_BAD_##name] = fz_bad_##name,
@@ -2423,6 +4630,9 @@ static void fz_op_BAD(struct fz *f, const uint8_t *p)
 		return;
 	case FZ_BAD_UNCHANGED:
 		snap_expect_unchanged(f, &before, pmm_fuzz_bad_name(kind));
+		break;
+	case FZ_BAD_REFUSED:
+		snap_expect_same(f, &before, pmm_fuzz_bad_name(kind), false);
 		break;
 	case FZ_BAD_SELF_CHECKED:
 		break;
@@ -2558,6 +4768,24 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	}
 	for (unsigned long i = 0; i < f->span; i++)
 		f->zrun[i] = i && f->fr[i].zone == f->fr[i - 1].zone ? f->zrun[i - 1] : (uint32_t)i;
+	f->segstart = calloc(f->span, 1);
+	f->bounds = calloc(f->span, sizeof(*f->bounds));
+	f->mf = calloc(f->span, sizeof(*f->mf));
+	if (!f->segstart || !f->bounds || !f->mf)
+		return -1;
+	for (unsigned long i = 0; i < f->span; i++) {
+		pmm_pfn_t pfn = f->base + i;
+		bool zone_change = i && f->fr[i].state != F_HOLE && f->fr[i - 1].state != F_HOLE &&
+				   f->fr[i].zone != f->fr[i - 1].zone;
+
+		f->segstart[i] = pfn % f->section_pages == 0 || zone_change ||
+				 (f->lay->dma32_end && pfn == f->lay->dma32_end);
+		for (unsigned int r = 0; r < f->lay->nr; r++)
+			f->segstart[i] |= pfn == f->lay->r[r].start_pfn;
+		if (zone_change)
+			f->bounds[f->nbounds++] = pfn;
+	}
+	f->mm_ok = cfg.page_shift == 12;
 	if (managed != pmm_managed_frames(f->pmm) || pmm_free_frames(f->pmm) != managed) {
 		fz_fail(f, "fresh instance: %llu frames in regions, managed %llu, free %llu",
 			(unsigned long long)managed, (unsigned long long)pmm_managed_frames(f->pmm),
@@ -2591,6 +4819,14 @@ static void teardown_checks(struct fz *f)
 	/* Frees never consult fault injection, but leave nothing armed for them. */
 	pmm_fault_set(f->pmm, PMM_FAULT_PAGE_ALLOC, &off);
 	pmm_fault_set(f->pmm, PMM_FAULT_META_ALLOC, &off);
+	/* Exit every address space; then only swap-cache orphans may remain of the mm side. */
+	for (unsigned int i = 0; i < MAX_MM && !f->failed; i++)
+		if (f->mm[i].mm) {
+			mm_destroy(f, &f->mm[i]);
+			check_all(f);
+		}
+	if (f->mm_used && !f->failed)
+		check_no_mm(f, "after every mm was destroyed");
 	for (int hi = 0; hi < MAX_H && !f->failed; hi++)
 		if (f->h[hi].kind != H_NONE) {
 			free_handle(f, hi);
@@ -2603,9 +4839,11 @@ static void teardown_checks(struct fz *f)
 			(unsigned long long)f->held);
 		return;
 	}
+	pmm_lru_add_drain(f->pmm);
 	pmm_drain_all_pages(f->pmm);
 	check_all(f);
-	for (unsigned int z = 0; z < f->nzones && !f->failed; z++) {
+	/* Tolerated orphans (fz_cow_orphans_stay) keep their frames: check_all() compared exactly. */
+	for (unsigned int z = 0; z < f->nzones && !f->failed && !f->sc_orphans; z++) {
 		struct pmm_zone_info zi;
 
 		pmm_zone_info(f->pmm, z, &zi);
@@ -2649,7 +4887,12 @@ int pmm_fuzz_one(const uint8_t *data, size_t size, bool verbose)
 	}
 	ret = f->failed;
 	pmm_fuzz_counts.shrinks += f->shrinks;
+	for (unsigned int i = 0; i < MAX_MM; i++)
+		pmm_mm_destroy(f->mm[i].mm);	/* a run that stopped early */
 	pmm_destroy(f->pmm);
+	free(f->segstart);
+	free(f->bounds);
+	free(f->mf);
 	free(f->user_buf);
 	free(f->fr);
 	free(f->pages);

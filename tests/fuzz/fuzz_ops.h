@@ -48,7 +48,19 @@
 	X(SET_CPU)	/* which pcp set the next calls use */                 \
 	X(BAD)		/* bad input: reported; changes nothing it should not */ \
 	X(FAULT)	/* pmm_fault_set: one injected page/metadata failure */ \
-	X(SHRINKER)	/* pmm_register_shrinker: reclaim frees model handles */
+	X(SHRINKER)	/* pmm_register_shrinker: reclaim frees model handles */ \
+	X(MM_CREATE)	/* pmm_mm_create: gather mode, mapcount model, TLB callback */ \
+	X(MM_MAP)	/* pmm_mm_map_anon: order 0..9, pages to MiB, POPULATE, WRITE */ \
+	X(MM_FAULT)	/* pmm_mm_fault: read or write, in or outside a VMA */ \
+	X(MM_ACCESS)	/* pmm_mm_access: a tag written and read back */       \
+	X(MM_FORK)	/* pmm_mm_fork: folios shared write-protected */       \
+	X(MM_UNMAP)	/* pmm_mm_unmap: partial, across VMAs, unmapped space */ \
+	X(MM_SWAPCACHE)	/* pmm_mm_swapcache_add of a range */                  \
+	X(MM_SCAN)	/* pmm_deferred_split_scan, a few or all */            \
+	X(MM_DRAIN)	/* pmm_lru_add_drain (and pmm_drain_all_pages) */      \
+	X(MM_DESTROY)	/* pmm_mm_destroy: exit */                             \
+	X(FREE_ADJACENT) /* one contig/bulk/frozen free over adjacent handles */ \
+	X(GATHER)	/* the public pmm_gather_*: references of held folios */
 
 enum fz_op {
 #define FZ_OP_ENUM(name) FZ_##name,
@@ -79,7 +91,18 @@ enum fz_op {
 	X(EXACT_FOREIGN) /* pmm_free_pages_exact on an address outside the map */ \
 	X(RANGE_BLOCK)	/* free_contig_range / free_pages_bulk on an unsplit block */ \
 	X(RANGE_MIXED)	/* an order-0 page, then a folio or block head, in one range */ \
-	X(RANGE_EDGE)	/* a range from below min_pfn / past max_pfn into held pages */
+	X(RANGE_EDGE)	/* a range from below min_pfn / past max_pfn into held pages */ \
+	X(MM_UNALIGNED)	/* map/unmap/swapcache_add of an unaligned or empty range */ \
+	X(MM_WRAP)	/* ... of a range whose end wraps past 2^64 */         \
+	X(MM_OUT_OF_RANGE) /* ... and faults, accesses, lookups at or past 2^47 */ \
+	X(MM_ORDER)	/* map_anon above pageblock_order or with an unknown flag */ \
+	X(MM_OVERLAP)	/* map_anon over (part of) a VMA */                    \
+	X(MM_NO_VMA)	/* a fault or access outside every VMA */              \
+	X(MM_WRITE_RO)	/* a write fault or access on a read-only VMA */       \
+	X(MM_NULL)	/* NULL mm or out pointer, bad mm config, no such node */ \
+	X(GATHER_FOREIGN) /* pmm_gather_add of a foreign, free or frozen page */ \
+	X(GATHER_NR0)	/* pmm_gather_add of 0 pages */                        \
+	X(GATHER_PAST_FOLIO) /* pmm_gather_add of a run past its folio */
 
 enum fz_bad {
 #define FZ_BAD_ENUM(name) FZ_BAD_##name,
