@@ -2,22 +2,34 @@
 /*
  * stress.c - `pmm stress`: several threads allocate and free at random
  * through every allocation path, hand objects to each other so frees cross
- * CPUs, and verify as they go. Not a benchmark: it reports counts, never
- * timings.
+ * CPUs, churn address spaces (map, fault, fork, copy on write, partial
+ * unmap, swap cache, deferred split, exit), and verify as they go. Not a
+ * benchmark: it reports counts, never timings.
  *
  * What is verified, and why each check catches a different bug class:
  *   - a shared bitmap of owned frames: claiming a frame some other owner
  *     holds is a double allocation, on every backing (backing=none too);
  *   - on backed instances, every frame is filled with a pattern derived
- *     from (seed, pfn, owner tag) and verified before it is freed: catches
- *     the library writing into allocated memory or handing out a frame
- *     whose previous owner still writes to it;
+ *     from (pfn, owner tag) (tests/common/pattern.h) and verified before it
+ *     is freed: catches the library writing into allocated memory or
+ *     handing out a frame whose previous owner still writes to it;
+ *   - address spaces: a shadow of every mm says which of its pages lie in
+ *     a VMA, which are known present and what each holds (zero, or the
+ *     pattern of the tag of its last write); every read through
+ *     pmm_mm_access() is checked against it (on backed instances), so a
+ *     COW that leaks a write into the other side of a fork, a copy that
+ *     loses data or a folio freed while still mapped shows as a mismatch;
+ *     faults outside VMAs must fail, unmapped pages must look up as NULL,
+ *     and each mm's RSS must lie between what is known present and what
+ *     its VMAs cover;
  *   - per-call contracts: alignment, refcount 1, folio order, node/zone,
  *     PMM_GFP_ZERO memory, bulk allocation filling only NULL slots;
  *   - bad-page reports: this workload never misuses the API, so any report
  *     is a library bug;
- *   - at the end: pmm_check(), free == managed - leaked ("lost frames"),
- *     and buddyinfo back to the fresh instance's.
+ *   - at the end: every mm destroyed, the LRU add batches and the pcp
+ *     lists drained; then pmm_check(), no folio left on an LRU, the swap
+ *     cache or a deferred split queue, free == managed - leaked ("lost
+ *     frames"), and buddyinfo back to the fresh instance's.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -31,38 +43,73 @@
 #include <time.h>
 
 #include "cli.h"
+#include "common/pattern.h"
+#include "common/prng.h"
 
 #define STRESS_MAX_OBJS 512	/* objects one thread holds at most */
 #define STRESS_POOL 256		/* objects waiting in the handoff pool */
 #define STRESS_MAX_THREADS 256
 #define STRESS_MAX_REPORTS 20	/* failure lines printed before going quiet */
+#define STRESS_MM_SLOTS 4	/* address spaces one thread holds at most */
+#define STRESS_MM_XCHG 8	/* address spaces parked for another thread to adopt */
+#define STRESS_MM_RUN 16	/* pages one touch reads or writes at most */
+#define STRESS_MM_WINDOW_MAX 4096	/* pages of an mm's window: small enough to revisit */
+#define STRESS_MM_WINDOW_LARGE 16384	/* one mm in eight: enough for a zap to fill the gather */
 
-/* X(name): one list for the counters, their names and the summary. */
+/* The two workloads a thread mixes; --ops selects them. */
+enum stress_workload {
+	WL_FRAMES,	/* allocate and free frames through every path */
+	WL_MM,		/* address-space churn */
+};
+
+/*
+ * X(name, workload): one list for the counters, their names and the
+ * summary (which prints the counters of the workloads that ran). The mm_
+ * counters count calls, except mm_read and mm_write (pages).
+ */
 #define STRESS_OPS(X)                                                          \
-	X(alloc_pages) X(alloc_zero) X(alloc_node) X(alloc_dma32)              \
-	X(folio_alloc) X(split_page) X(alloc_exact) X(alloc_exact_pfn)         \
-	X(alloc_bulk) X(alloc_contig_pages) X(alloc_contig_range)              \
-	X(free_pages) X(put_page) X(free_pages_extra_ref) X(folio_put)         \
-	X(folio_put_refs) X(free_contig_range) X(contig_trim)                  \
-	X(free_pages_bulk) X(free_pages_exact) X(handoff) X(adopt) X(drain)
+	X(alloc_pages, WL_FRAMES) X(alloc_zero, WL_FRAMES)                     \
+	X(alloc_node, WL_FRAMES) X(alloc_dma32, WL_FRAMES)                     \
+	X(folio_alloc, WL_FRAMES) X(split_page, WL_FRAMES)                     \
+	X(alloc_exact, WL_FRAMES) X(alloc_exact_pfn, WL_FRAMES)                \
+	X(alloc_bulk, WL_FRAMES) X(alloc_contig_pages, WL_FRAMES)              \
+	X(alloc_contig_range, WL_FRAMES) X(free_pages, WL_FRAMES)              \
+	X(put_page, WL_FRAMES) X(free_pages_extra_ref, WL_FRAMES)              \
+	X(folio_put, WL_FRAMES) X(folio_put_refs, WL_FRAMES)                   \
+	X(free_contig_range, WL_FRAMES) X(contig_trim, WL_FRAMES)              \
+	X(free_pages_bulk, WL_FRAMES) X(free_pages_exact, WL_FRAMES)           \
+	X(handoff, WL_FRAMES) X(adopt, WL_FRAMES) X(drain, WL_FRAMES)          \
+	X(mm_create, WL_MM) X(mm_map, WL_MM) X(mm_map_populate, WL_MM)         \
+	X(mm_map_overlap, WL_MM) X(mm_read, WL_MM) X(mm_write, WL_MM)          \
+	X(mm_refused, WL_MM) X(mm_fork, WL_MM) X(mm_fork_to_other, WL_MM)      \
+	X(mm_cow_check, WL_MM) X(mm_unmap, WL_MM) X(mm_swapcache_add, WL_MM)   \
+	X(mm_split_scan, WL_MM) X(mm_lru_drain, WL_MM) X(mm_stats_check, WL_MM) \
+	X(mm_handoff, WL_MM) X(mm_adopt, WL_MM) X(mm_destroy, WL_MM)
 
 enum stress_op {
-#define STRESS_OP_ENUM(name) OP_##name,
+#define STRESS_OP_ENUM(name, wl) OP_##name,
 	STRESS_OPS(STRESS_OP_ENUM)
 #undef STRESS_OP_ENUM
 	NR_OPS,
 };
 
 static const char *const op_names[NR_OPS] = {
-#define STRESS_OP_NAME(name) #name,
+#define STRESS_OP_NAME(name, wl) #name,
 	STRESS_OPS(STRESS_OP_NAME)
 #undef STRESS_OP_NAME
 };
 
-enum fill_mode { FILL_OFF, FILL_EDGES, FILL_FULL };
+static const enum stress_workload op_workload[NR_OPS] = {
+#define STRESS_OP_WL(name, wl) wl,
+	STRESS_OPS(STRESS_OP_WL)
+#undef STRESS_OP_WL
+};
+
+/* FILL_SAMPLED is pattern.h's PATTERN_SAMPLED: the start, middle and end of a frame. */
+enum fill_mode { FILL_OFF, FILL_SAMPLED, FILL_FULL };
 
 static const char *const fill_names[] = {
-	[FILL_OFF] = "off", [FILL_EDGES] = "edges", [FILL_FULL] = "full",
+	[FILL_OFF] = "off", [FILL_SAMPLED] = "sampled", [FILL_FULL] = "full",
 };
 
 /* How an object was allocated decides how it may be freed. */
@@ -89,13 +136,18 @@ struct obj {
 	} u;
 };
 
+struct smm;
+
 /* State shared by every thread; the instance is the thing under test. */
 struct stress {
 	pmm_t *pmm;
 	uint64_t seed;
 	unsigned int nr_threads;
 	enum fill_mode fill;
+	enum pattern_span span;		/* the words fill_mode covers */
 	unsigned int kinds;		/* bit k: alloc_kinds[k] enabled */
+	bool frames_on, mm_on;		/* the workloads that run */
+	bool backed;			/* pmm_mm_access() works: contents can be checked */
 	unsigned long kinds_weight;	/* sum of the enabled kinds' weights */
 	size_t page_size;
 	unsigned int max_order, pageblock_order;
@@ -113,13 +165,27 @@ struct stress {
 	pthread_mutex_t pool_lock;
 	struct obj pool[STRESS_POOL];	/* handoff: freed by whoever adopts */
 	unsigned int pool_nr;
+
+	unsigned long mm_window;	/* pages of an mm's window (whole pageblocks) */
+	atomic_ullong mm_ids;		/* mms created or forked: their ids */
+	pthread_mutex_t xchg_lock;
+	struct smm *xchg[STRESS_MM_XCHG];	/* parked mms: the next owner is whoever adopts */
+	unsigned int xchg_nr;
+};
+
+/* Library counters of the mms a thread destroyed, summed at their exit. */
+struct mm_totals {
+	uint64_t faults, cow_faults, fault_fallbacks, tlb_flushes;
+	uint64_t gather_batches, gather_forced_flushes;
+	uint64_t by_gather[PMM_NR_GATHER_MODES];	/* mms created per gather mode */
+	uint64_t by_mapcount[2];			/* ... per mapcount model */
 };
 
 struct sthread {
 	struct stress *s;
 	unsigned int idx;
 	pthread_t tid;
-	uint64_t rng;
+	struct prng rng;		/* stream idx of the seed */
 	uint64_t seq;			/* makes tags unique */
 	struct obj objs[STRESS_MAX_OBJS];
 	unsigned int nr_objs;
@@ -128,29 +194,20 @@ struct sthread {
 	uint64_t contig_busy;		/* alloc_contig_range over frames in use */
 	struct pmm_page **scratch;	/* one object's pages, for bulk frees */
 	size_t scratch_len;
+	struct smm *mms[STRESS_MM_SLOTS];	/* address spaces this thread owns */
+	unsigned int nr_mms;
+	uint64_t mm_nomem;		/* -PMM_ENOMEM from an mm call: pressure, not a bug */
+	struct mm_totals mm_tot;
 };
 
 /* ------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* splitmix64: tiny, seedable, good enough to pick operations. */
-static uint64_t rnd(struct sthread *t)
-{
-	t->rng += 0x9e3779b97f4a7c15ull;
-	return mix64(t->rng);
-}
-
+/* A number in [0, @n) from the thread's stream (0 when @n is 0). */
 static unsigned long rnd_below(struct sthread *t, unsigned long n)
 {
-	return n ? (unsigned long)(rnd(t) % n) : 0;
+	return (unsigned long)prng_below(&t->rng, n);
 }
 
 /* Biased to small orders, as real workloads are, but every order occurs. */
@@ -221,7 +278,7 @@ static void bad_page_cb(void *arg, pmm_pfn_t pfn, const char *reason)
 }
 
 /* ------------------------------------------------------------------------
- * Frame ownership bitmap and patterns
+ * Frame ownership bitmap and patterns (tests/common/pattern.h)
  * ------------------------------------------------------------------------ */
 
 /* The frame of the lowest set bit of @bits in the word holding bit @i. */
@@ -263,72 +320,31 @@ static void own_range(struct stress *s, pmm_pfn_t pfn, unsigned long nr, bool cl
 	}
 }
 
-static uint64_t pattern(struct stress *s, pmm_pfn_t pfn, uint64_t tag)
-{
-	return mix64(s->seed ^ mix64(pfn + 0x51) ^ (tag * 0x9e3779b97f4a7c15ull));
-}
-
-static uint64_t *frame_words(struct stress *s, pmm_pfn_t pfn)
-{
-	struct pmm_page *page = pmm_pfn_to_page(s->pmm, pfn);
-
-	return page ? pmm_page_address(s->pmm, page) : NULL;
-}
-
-/*
- * Which words of a frame carry the pattern: all of them, or the first and
- * last 8 (cheap, still catches most stray writes: list pointers land at
- * the start of a frame).
- */
-static void frame_span(struct stress *s, size_t i, size_t *next)
-{
-	size_t words = s->page_size / 8;
-
-	if (s->fill == FILL_EDGES && i == 7 && words > 16)
-		*next = words - 8;
-	else
-		*next = i + 1;
-}
-
 static void fill_frame(struct stress *s, pmm_pfn_t pfn, uint64_t tag, bool expect_zero)
 {
-	uint64_t *w = frame_words(s, pfn), v = pattern(s, pfn, tag);
-	size_t words = s->page_size / 8, next;
+	struct pattern_mismatch bad;
 
 	if (s->fill == FILL_OFF)
 		return;
-	if (!w) {
+	if (!pmm_page_address(s->pmm, pmm_pfn_to_page(s->pmm, pfn))) {
 		fail(s, "frame %#llx of a backed instance has no address", U(pfn));
 		return;
 	}
-	if (expect_zero)
-		for (size_t i = 0; i < words; i++)
-			if (w[i]) {
-				fail(s, "PMM_GFP_ZERO: frame %#llx word %llu is %#llx", U(pfn), U(i),
-				     U(w[i]));
-				break;
-			}
-	for (size_t i = 0; i < words; i = next) {
-		frame_span(s, i, &next);
-		w[i] = v + i;
-	}
+	/* PMM_GFP_ZERO promises every word, whatever the fill covers. */
+	if (expect_zero && !pattern_zeroed(s->pmm, pfn, 1, PATTERN_ALL, &bad))
+		fail(s, "PMM_GFP_ZERO: frame %#llx word %llu is %#llx", U(pfn), U(bad.word),
+		     U(bad.got));
+	pattern_write(s->pmm, pfn, 1, tag, s->span);
 }
 
 static void verify_frame(struct stress *s, pmm_pfn_t pfn, uint64_t tag)
 {
-	uint64_t *w = frame_words(s, pfn), v = pattern(s, pfn, tag);
-	size_t words = s->page_size / 8, next;
+	struct pattern_mismatch bad;
 
-	if (s->fill == FILL_OFF || !w)
+	if (s->fill == FILL_OFF || pattern_verify(s->pmm, pfn, 1, tag, s->span, &bad))
 		return;
-	for (size_t i = 0; i < words; i = next) {
-		frame_span(s, i, &next);
-		if (w[i] != v + i) {
-			fail(s, "pattern mismatch: frame %#llx word %llu (owner tag %#llx): "
-			     "memory changed while allocated", U(pfn), U(i), U(tag));
-			return;
-		}
-	}
+	fail(s, "pattern mismatch: frame %#llx word %llu is %#llx, want %#llx (owner tag %#llx): "
+	     "memory changed while allocated", U(pfn), U(bad.word), U(bad.got), U(bad.want), U(tag));
 }
 
 /* Claim/fill or verify/release every frame of @o. */
@@ -823,6 +839,614 @@ static void do_adopt(struct sthread *t)
 }
 
 /* ------------------------------------------------------------------------
+ * Address-space churn
+ *
+ * Each thread owns up to STRESS_MM_SLOTS mms, each with a random gather
+ * mode and mapcount model, and picks among: map a VMA (order 0 to
+ * pageblock_order, sizes in whole folios or not, sometimes populated,
+ * sometimes read-only), touch a run of pages (read, or write a new tag's
+ * pattern), fork (the child stays or is parked for another thread, so two
+ * threads work on mms sharing folios), write-then-read across a fork (the
+ * COW check), unmap a random range (mostly inside large folios), add a
+ * range to the swap cache, scan the deferred split queues, drain the LRU
+ * batches, compare the mm's counters with the shadow, park or adopt an
+ * mm, and exit (destroy). Every mm covers a window of whole pageblocks at
+ * a random pageblock-aligned base, so the tables' upper levels vary too.
+ * ------------------------------------------------------------------------ */
+
+/* What the shadow knows of one page of an mm's window. */
+enum {
+	VP_VMA = 1u << 0,	/* inside a VMA */
+	VP_WRITE = 1u << 1,	/* ... a writable one */
+	VP_PRESENT = 1u << 2,	/* accessed since it was mapped: a PTE must exist */
+};
+
+/* One address space and its shadow; owned by one thread, or parked. */
+struct smm {
+	pmm_mm_t *mm;
+	enum pmm_gather_mode gather;
+	enum pmm_mapcount_model mapcount;
+	uint64_t id;			/* for reports: this mm */
+	uint64_t family;		/* the id of the mm it was forked from, first of all */
+	uint64_t base;			/* window start */
+	unsigned long pages;		/* window size */
+	uint8_t *state;			/* VP_* per window page */
+	uint64_t *tag;			/* what the page holds: 0 zeroes, else the tag's pattern */
+	unsigned long vma_pages;	/* pages with VP_VMA */
+	unsigned long present;		/* pages with VP_PRESENT */
+};
+
+static const char *const gather_names[PMM_NR_GATHER_MODES] = {
+	[PMM_GATHER_PER_PAGE] = "per_page", [PMM_GATHER_RANGES] = "ranges",
+	[PMM_GATHER_ENCODED] = "encoded",
+};
+
+static const char *const mapcount_names[] = {
+	[PMM_MAPCOUNT_PER_PAGE] = "per_page", [PMM_MAPCOUNT_FOLIO] = "folio",
+};
+
+#define MM_PAGE_SHIFT 12	/* address spaces take 4 KiB pages only */
+
+static uint64_t smm_addr(const struct smm *m, unsigned long i)
+{
+	return m->base + ((uint64_t)i << MM_PAGE_SHIFT);
+}
+
+/*
+ * The words of a virtual page: pattern.h's, keyed by the virtual page
+ * number instead of a pfn, since a COW copy moves the bytes to another
+ * frame and a fork shares them between mms at the same address.
+ */
+static void vpage_fill(struct stress *s, uint64_t *w, uint64_t vpn, uint64_t tag)
+{
+	size_t words = s->page_size / sizeof(*w);
+
+	for (size_t i = 0; i < words; i = pattern_next(i, words, s->span))
+		w[i] = pattern_word(vpn, tag, i);
+}
+
+/* Does @w hold what the shadow says (@tag 0: zeroes)? Return: the bad word or -1. */
+static long vpage_check(struct stress *s, const uint64_t *w, uint64_t vpn, uint64_t tag,
+			uint64_t *want)
+{
+	size_t words = s->page_size / sizeof(*w);
+
+	for (size_t i = 0; i < words; i = pattern_next(i, words, s->span)) {
+		*want = tag ? pattern_word(vpn, tag, i) : 0;
+		if (w[i] != *want)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Report an mm call that broke its contract, naming the mm. */
+#define mm_fail(t, m, fmt, ...)                                                \
+	fail((t)->s, "thread %u mm %llu (family %llu, gather %s, mapcount %s): " fmt, \
+	     (t)->idx, U((m)->id), U((m)->family), gather_names[(m)->gather],     \
+	     mapcount_names[(m)->mapcount], __VA_ARGS__)
+
+/* Verify page @i of @m at @ptr (the page's direct-map start). */
+static void vpage_verify(struct sthread *t, struct smm *m, unsigned long i, const void *ptr,
+			 const char *when)
+{
+	struct stress *s = t->s;
+	uint64_t tag = m->tag[i], want;
+	long bad;
+
+	if (s->fill == FILL_OFF)
+		return;
+	bad = vpage_check(s, ptr, smm_addr(m, i) >> MM_PAGE_SHIFT, tag, &want);
+	if (bad < 0)
+		return;
+	if (!tag)
+		mm_fail(t, m, "content mismatch %s at %#llx (pfn %#llx) word %ld: %#llx, want 0 "
+			"(never written: zero fill)", when, U(smm_addr(m, i)),
+			U(pmm_page_to_pfn(s->pmm, pmm_virt_to_page(s->pmm, ptr))), bad,
+			U(((const uint64_t *)ptr)[bad]));
+	else
+		mm_fail(t, m, "content mismatch %s at %#llx (pfn %#llx) word %ld: %#llx, want %#llx "
+			"(tag %#llx: thread %llu's write %llu)", when, U(smm_addr(m, i)),
+			U(pmm_page_to_pfn(s->pmm, pmm_virt_to_page(s->pmm, ptr))), bad,
+			U(((const uint64_t *)ptr)[bad]), U(want), U(tag), U((tag >> 48) - 1),
+			U(tag & ((1ull << 48) - 1)));
+}
+
+/* A new tag: thread + 1 in the top 16 bits, its write count below; the pattern adds the page. */
+static uint64_t mm_new_tag(struct sthread *t)
+{
+	return ((uint64_t)(t->idx + 1) << 48) | ++t->seq;
+}
+
+static void smm_free(struct smm *m)
+{
+	if (m) {
+		free(m->state);
+		free(m->tag);
+		free(m);
+	}
+}
+
+static struct smm *smm_alloc(unsigned long pages)
+{
+	struct smm *m = calloc(1, sizeof(*m));
+
+	if (m) {
+		m->pages = pages;
+		m->state = calloc(pages, sizeof(*m->state));
+		m->tag = calloc(pages, sizeof(*m->tag));
+		if (!m->state || !m->tag) {
+			smm_free(m);
+			m = NULL;
+		}
+	}
+	return m;
+}
+
+/* A call that may fail only for want of memory: count that, report the rest. */
+static bool mm_ok(struct sthread *t, struct smm *m, int err, const char *call, uint64_t addr)
+{
+	if (!err)
+		return true;
+	if (err == -PMM_ENOMEM)
+		t->mm_nomem++;
+	else
+		mm_fail(t, m, "%s at %#llx: %s (%d)", call, U(addr), pmm_strerror(err), err);
+	return false;
+}
+
+static void mm_put_slot(struct sthread *t, struct smm *m)
+{
+	t->mms[t->nr_mms++] = m;
+}
+
+static struct smm *mm_take_slot(struct sthread *t, unsigned int i)
+{
+	struct smm *m = t->mms[i];
+
+	t->mms[i] = t->mms[--t->nr_mms];
+	return m;
+}
+
+static void mm_create(struct sthread *t)
+{
+	struct stress *s = t->s;
+	unsigned int align = MM_PAGE_SHIFT + s->pageblock_order;
+	unsigned long pages = s->mm_window;
+	struct pmm_mm_config cfg;
+	uint64_t slots;
+	struct smm *m;
+	int err;
+
+	/*
+	 * Now and then a window large enough that its exit or a whole-window
+	 * unmap gathers more than the gather holds: forced flushes mid-zap.
+	 */
+	if (rnd_below(t, 8) == 0)
+		pages = pages * 4 < STRESS_MM_WINDOW_LARGE ? pages * 4 : STRESS_MM_WINDOW_LARGE;
+	slots = ((1ull << 47) - ((uint64_t)pages << MM_PAGE_SHIFT)) >> align;
+	if (t->nr_mms == STRESS_MM_SLOTS || !(m = smm_alloc(pages)))
+		return;
+	pmm_mm_config_init(&cfg);
+	cfg.gather = (enum pmm_gather_mode)rnd_below(t, PMM_NR_GATHER_MODES);
+	cfg.mapcount = rnd_below(t, 2) ? PMM_MAPCOUNT_FOLIO : PMM_MAPCOUNT_PER_PAGE;
+	m->gather = cfg.gather;
+	m->mapcount = cfg.mapcount;
+	m->id = atomic_fetch_add(&s->mm_ids, 1) + 1;
+	m->family = m->id;
+	m->base = (uint64_t)rnd_below(t, slots) << align;
+	err = pmm_mm_create(s->pmm, &cfg, &m->mm);
+	if (!mm_ok(t, m, err, "pmm_mm_create", 0)) {
+		smm_free(m);
+		return;
+	}
+	t->counts[OP_mm_create]++;
+	t->mm_tot.by_gather[m->gather]++;
+	t->mm_tot.by_mapcount[m->mapcount]++;
+	mm_put_slot(t, m);
+}
+
+/* Biased to small orders and to the PMD order, as mTHP policies are. */
+static unsigned int pick_mm_order(struct sthread *t)
+{
+	unsigned int pb = t->s->pageblock_order;
+	unsigned long r = rnd_below(t, 100);
+
+	if (r < 30)
+		return 0;
+	if (r < 55)
+		return (unsigned int)(1 + rnd_below(t, pb < 4 ? pb : 4)) % (pb + 1);
+	if (r < 85)
+		return (unsigned int)rnd_below(t, pb + 1);
+	return pb;
+}
+
+/* A random range of @m's window: [*start, *start + return) pages, at most @max pages. */
+static unsigned long pick_mm_range(struct sthread *t, const struct smm *m, unsigned long max,
+				   unsigned long align, unsigned long *start)
+{
+	unsigned long w = m->pages, n = 1 + rnd_below(t, max);
+
+	*start = align > 1 && rnd_below(t, 2) ? rnd_below(t, w / align) * align : rnd_below(t, w);
+	return n < w - *start ? n : w - *start;
+}
+
+/* The shadow of [start, start + n): nothing mapped. */
+static void smm_clear(struct smm *m, unsigned long start, unsigned long n)
+{
+	for (unsigned long i = start; i < start + n; i++) {
+		m->vma_pages -= !!(m->state[i] & VP_VMA);
+		m->present -= !!(m->state[i] & VP_PRESENT);
+		m->state[i] = 0;
+		m->tag[i] = 0;
+	}
+}
+
+static void mm_map(struct sthread *t, struct smm *m)
+{
+	unsigned int order = pick_mm_order(t);
+	unsigned long folio = 1ul << order, start, n;
+	unsigned int flags = (rnd_below(t, 100) < 85 ? PMM_MAP_WRITE : 0) |
+			     (rnd_below(t, 100) < 20 ? PMM_MAP_POPULATE : 0);
+	bool overlap = false;
+	int err;
+
+	/*
+	 * Whole folios half of the time, else any size (the fallback fills
+	 * the edges); one in eight up to the whole window, mostly populated.
+	 */
+	if (rnd_below(t, 8) == 0) {
+		n = pick_mm_range(t, m, m->pages, folio, &start);
+		flags |= rnd_below(t, 2) ? PMM_MAP_POPULATE : 0;
+	} else {
+		n = pick_mm_range(t, m, 4 * folio, folio, &start);
+	}
+	if (rnd_below(t, 2) && n >= folio)
+		n &= ~(folio - 1);
+	for (unsigned long i = start; i < start + n && !overlap; i++)
+		overlap = m->state[i] & VP_VMA;
+	if (overlap && rnd_below(t, 4))
+		return;		/* a map over a VMA now and then: it must be refused */
+	err = pmm_mm_map_anon(m->mm, smm_addr(m, start), n << MM_PAGE_SHIFT, order, flags);
+	if (overlap) {
+		if (err != -PMM_EINVAL)
+			mm_fail(t, m, "map over a VMA at %#llx+%lu pages: %d, want -PMM_EINVAL",
+				U(smm_addr(m, start)), n, err);
+		t->counts[OP_mm_map_overlap]++;
+		return;
+	}
+	if (!mm_ok(t, m, err, "pmm_mm_map_anon", smm_addr(m, start))) {
+		/* Populate failed: nothing of the range may stay mapped. */
+		if (err == -PMM_ENOMEM && pmm_mm_lookup(m->mm, smm_addr(m, start)))
+			mm_fail(t, m, "a failed populate left %#llx mapped", U(smm_addr(m, start)));
+		return;
+	}
+	for (unsigned long i = start; i < start + n; i++) {
+		m->state[i] = VP_VMA | (flags & PMM_MAP_WRITE ? VP_WRITE : 0) |
+			      (flags & PMM_MAP_POPULATE ? VP_PRESENT : 0);
+		m->present += !!(flags & PMM_MAP_POPULATE);
+	}
+	m->vma_pages += n;
+	if (!(flags & PMM_MAP_POPULATE) && pmm_mm_lookup(m->mm, smm_addr(m, start)))
+		mm_fail(t, m, "a new VMA at %#llx has a page before any fault",
+			U(smm_addr(m, start)));
+	t->counts[flags & PMM_MAP_POPULATE ? OP_mm_map_populate : OP_mm_map]++;
+}
+
+/*
+ * Read or write page @i of @m: fault as needed, check the page against
+ * the shadow, and on a write check what the copy (or the reused page)
+ * holds before writing a new tag. Outside a VMA, and for a write to a
+ * read-only one, the call must fail.
+ */
+static void mm_touch_page(struct sthread *t, struct smm *m, unsigned long i, bool write)
+{
+	struct stress *s = t->s;
+	uint64_t addr = smm_addr(m, i), off = 0;
+	void *ptr = NULL;
+	struct pmm_page *page;
+	bool allowed = (m->state[i] & VP_VMA) && (!write || (m->state[i] & VP_WRITE));
+	int err;
+
+	if (s->backed) {
+		off = rnd_below(t, s->page_size);	/* any byte of the page */
+		err = pmm_mm_access(m->mm, addr + off, write, &ptr);
+	} else {
+		err = pmm_mm_fault(m->mm, addr, write);
+	}
+	if (!allowed) {
+		if (err != -PMM_EINVAL)
+			mm_fail(t, m, "%s at %#llx (%s): %d, want -PMM_EINVAL",
+				write ? "write" : "read", U(addr),
+				m->state[i] & VP_VMA ? "read-only VMA" : "no VMA", err);
+		t->counts[OP_mm_refused]++;
+		return;
+	}
+	if (!mm_ok(t, m, err, write ? "write fault" : "read fault", addr))
+		return;
+	if (!(m->state[i] & VP_PRESENT)) {
+		m->state[i] |= VP_PRESENT;
+		m->present++;
+	}
+	page = pmm_mm_lookup(m->mm, addr);
+	if (!page || (ptr && pmm_page_address(s->pmm, page) != (char *)ptr - off)) {
+		mm_fail(t, m, "after a fault at %#llx: lookup gives %p, access %p - %llu", U(addr),
+			(void *)page, ptr, U(off));
+		return;
+	}
+	t->counts[write ? OP_mm_write : OP_mm_read]++;
+	if (!ptr)
+		return;		/* no backing: no contents */
+	ptr = (char *)ptr - off;
+	vpage_verify(t, m, i, ptr, write ? "before a write" : "on a read");
+	if (write && s->fill != FILL_OFF) {
+		m->tag[i] = mm_new_tag(t);
+		vpage_fill(s, ptr, addr >> MM_PAGE_SHIFT, m->tag[i]);
+	}
+}
+
+/* A random page index, in a VMA three times out of four when there is one. */
+static unsigned long pick_mm_page(struct sthread *t, struct smm *m, uint8_t want)
+{
+	unsigned long i = rnd_below(t, m->pages);
+
+	for (int tries = 0; tries < 8 && (m->state[i] & want) != want && rnd_below(t, 4); tries++)
+		i = rnd_below(t, m->pages);
+	return i;
+}
+
+/* A run of pages, read or written; it ends at the first page outside a VMA. */
+static void mm_touch(struct sthread *t, struct smm *m)
+{
+	unsigned long i = pick_mm_page(t, m, VP_VMA), n = 1 + rnd_below(t, STRESS_MM_RUN);
+	bool write = rnd_below(t, 2);
+
+	for (; n && i < m->pages; n--, i++) {
+		/* A write to a read-only VMA now and then: it must be refused. */
+		mm_touch_page(t, m, i, write && ((m->state[i] & VP_WRITE) || rnd_below(t, 16) == 0));
+		if (!(m->state[i] & VP_VMA))
+			break;
+	}
+}
+
+static void mm_exit(struct sthread *t, struct smm *m, bool all);
+
+/*
+ * Fork @m; the child goes to a free slot of this thread or is parked for
+ * another thread, so that two threads fault, copy and unmap folios that
+ * both mms map.
+ */
+static void mm_fork(struct sthread *t, struct smm *m)
+{
+	struct stress *s = t->s;
+	bool park = s->nr_threads > 1 && (t->nr_mms == STRESS_MM_SLOTS || rnd_below(t, 2));
+	struct smm *c;
+	int err;
+
+	c = smm_alloc(m->pages);
+	if (!c)
+		return;
+	err = pmm_mm_fork(m->mm, &c->mm);
+	if (!mm_ok(t, m, err, "pmm_mm_fork", 0)) {
+		smm_free(c);
+		return;
+	}
+	c->gather = m->gather;
+	c->mapcount = m->mapcount;
+	c->id = atomic_fetch_add(&s->mm_ids, 1) + 1;
+	c->family = m->family;
+	c->base = m->base;
+	c->vma_pages = m->vma_pages;
+	c->present = m->present;
+	memcpy(c->state, m->state, m->pages * sizeof(*c->state));
+	memcpy(c->tag, m->tag, m->pages * sizeof(*c->tag));
+	t->counts[OP_mm_fork]++;
+	if (park) {
+		pthread_mutex_lock(&s->xchg_lock);
+		if (s->xchg_nr < STRESS_MM_XCHG) {
+			s->xchg[s->xchg_nr++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&s->xchg_lock);
+		if (!c) {
+			t->counts[OP_mm_fork_to_other]++;
+			return;
+		}
+	}
+	if (t->nr_mms < STRESS_MM_SLOTS)
+		mm_put_slot(t, c);
+	else
+		mm_exit(t, c, false);	/* no room anywhere: the child exits at once */
+}
+
+/*
+ * The COW check where both sides are at hand: write a page that @a shares
+ * with a fork relative @b (same tag: not written since the fork), then
+ * read it in @b, which must still see the old bytes.
+ */
+static void mm_cow_check(struct sthread *t)
+{
+	struct smm *a = NULL, *b = NULL;
+	unsigned long i;
+
+	for (unsigned int x = 0; x < t->nr_mms && !b; x++)
+		for (unsigned int y = 0; y < t->nr_mms && !b; y++)
+			if (x != y && t->mms[x]->family == t->mms[y]->family) {
+				a = t->mms[x];
+				b = t->mms[y];
+			}
+	if (!b)
+		return;
+	if (rnd_below(t, 2)) {
+		struct smm *tmp = a;	/* either side writes: parent or child */
+
+		a = b;
+		b = tmp;
+	}
+	for (int tries = 0; tries < 16; tries++) {
+		i = pick_mm_page(t, a, VP_VMA | VP_WRITE | VP_PRESENT);
+		if ((a->state[i] & (VP_WRITE | VP_PRESENT)) == (VP_WRITE | VP_PRESENT) &&
+		    (b->state[i] & VP_PRESENT) && a->tag[i] == b->tag[i]) {
+			mm_touch_page(t, a, i, true);
+			mm_touch_page(t, b, i, false);
+			t->counts[OP_mm_cow_check]++;
+			return;
+		}
+	}
+}
+
+static void mm_unmap(struct sthread *t, struct smm *m)
+{
+	unsigned long max = 2ul << t->s->pageblock_order, start, n;
+	int err;
+
+	if (rnd_below(t, 10) == 0) {
+		start = 0;
+		n = m->pages;
+	} else {
+		/* Mostly small and unaligned: inside large folios. */
+		n = pick_mm_range(t, m, rnd_below(t, 2) ? 8 : max, 1, &start);
+	}
+	err = pmm_mm_unmap(m->mm, smm_addr(m, start), n << MM_PAGE_SHIFT);
+	if (err) {
+		mm_fail(t, m, "pmm_mm_unmap(%#llx, %lu pages): %s (%d)", U(smm_addr(m, start)), n,
+			pmm_strerror(err), err);
+		return;
+	}
+	smm_clear(m, start, n);
+	t->counts[OP_mm_unmap]++;
+	/* Gone: no page, and a fault finds no VMA. */
+	start += rnd_below(t, n);
+	if (pmm_mm_lookup(m->mm, smm_addr(m, start)))
+		mm_fail(t, m, "%#llx still mapped after unmap", U(smm_addr(m, start)));
+	mm_touch_page(t, m, start, rnd_below(t, 2));
+}
+
+static void mm_swapcache(struct sthread *t, struct smm *m)
+{
+	unsigned long start, n = pick_mm_range(t, m, 2ul << t->s->pageblock_order, 1, &start);
+	int err = pmm_mm_swapcache_add(m->mm, smm_addr(m, start), n << MM_PAGE_SHIFT);
+
+	if (mm_ok(t, m, err, "pmm_mm_swapcache_add", smm_addr(m, start)))
+		t->counts[OP_mm_swapcache_add]++;
+}
+
+/* The mm's counters against the shadow: known present <= RSS <= VMA pages. */
+static void mm_stats_check(struct sthread *t, struct smm *m)
+{
+	struct pmm_mm_stats st;
+
+	pmm_mm_stats_get(m->mm, &st);
+	if (st.rss_anon < m->present || st.rss_anon > m->vma_pages)
+		mm_fail(t, m, "RSS %llu pages outside [%lu present, %lu in VMAs]", U(st.rss_anon),
+			m->present, m->vma_pages);
+	if (!st.pgtable_pages || (m->vma_pages && !st.nr_vmas))
+		mm_fail(t, m, "%llu table pages and %llu VMAs with %lu pages mapped",
+			U(st.pgtable_pages), U(st.nr_vmas), m->vma_pages);
+	t->counts[OP_mm_stats_check]++;
+}
+
+/* Park @m for another thread. */
+static void mm_handoff(struct sthread *t, unsigned int slot)
+{
+	struct stress *s = t->s;
+
+	pthread_mutex_lock(&s->xchg_lock);
+	if (s->xchg_nr < STRESS_MM_XCHG) {
+		s->xchg[s->xchg_nr++] = mm_take_slot(t, slot);
+		t->counts[OP_mm_handoff]++;
+	}
+	pthread_mutex_unlock(&s->xchg_lock);
+}
+
+static void mm_adopt(struct sthread *t)
+{
+	struct stress *s = t->s;
+
+	if (t->nr_mms == STRESS_MM_SLOTS)
+		return;
+	pthread_mutex_lock(&s->xchg_lock);
+	if (s->xchg_nr) {
+		unsigned int i = (unsigned int)rnd_below(t, s->xchg_nr);
+
+		mm_put_slot(t, s->xchg[i]);
+		s->xchg[i] = s->xchg[--s->xchg_nr];
+		t->counts[OP_mm_adopt]++;
+	}
+	pthread_mutex_unlock(&s->xchg_lock);
+}
+
+/*
+ * Exit: read back every page known present (@all) or a sample, then
+ * destroy the mm and keep its counters.
+ */
+static void mm_exit(struct sthread *t, struct smm *m, bool all)
+{
+	struct pmm_mm_stats st;
+	unsigned long n = all ? m->pages : 32;
+
+	for (unsigned long k = 0; k < n && m->present; k++) {
+		unsigned long i = all ? k : pick_mm_page(t, m, VP_PRESENT);
+
+		if (m->state[i] & VP_PRESENT)
+			mm_touch_page(t, m, i, false);
+	}
+	mm_stats_check(t, m);
+	pmm_mm_stats_get(m->mm, &st);
+	t->mm_tot.faults += st.faults;
+	t->mm_tot.cow_faults += st.cow_faults;
+	t->mm_tot.fault_fallbacks += st.fault_fallbacks;
+	t->mm_tot.tlb_flushes += st.tlb_flushes;
+	t->mm_tot.gather_batches += st.gather_batches;
+	t->mm_tot.gather_forced_flushes += st.gather_forced_flushes;
+	pmm_mm_destroy(m->mm);
+	smm_free(m);
+	t->counts[OP_mm_destroy]++;
+}
+
+/* One address-space operation on a random mm of the thread. */
+static void do_mm(struct sthread *t)
+{
+	unsigned long r = rnd_below(t, 1000);
+	unsigned int slot;
+	struct smm *m;
+
+	if (!t->nr_mms || r < 40) {
+		/* Adopt what others parked before making more. */
+		if (r & 1 || t->s->nr_threads < 2)
+			mm_create(t);
+		else
+			mm_adopt(t);
+		return;
+	}
+	slot = (unsigned int)rnd_below(t, t->nr_mms);
+	m = t->mms[slot];
+	if (r < 470)
+		mm_touch(t, m);
+	else if (r < 610)
+		mm_map(t, m);
+	else if (r < 730)
+		mm_unmap(t, m);
+	else if (r < 780)
+		mm_fork(t, m);
+	else if (r < 840)
+		mm_cow_check(t);
+	else if (r < 870)
+		mm_swapcache(t, m);
+	else if (r < 900) {
+		pmm_deferred_split_scan(t->s->pmm, 1 + rnd_below(t, 32));
+		t->counts[OP_mm_split_scan]++;
+	} else if (r < 920) {
+		pmm_lru_add_drain(t->s->pmm);
+		t->counts[OP_mm_lru_drain]++;
+	} else if (r < 940)
+		mm_stats_check(t, m);
+	else if (r < 975)
+		mm_handoff(t, slot);
+	else
+		mm_exit(t, mm_take_slot(t, slot), false);
+}
+
+/* ------------------------------------------------------------------------
  * Threads
  * ------------------------------------------------------------------------ */
 
@@ -841,6 +1465,8 @@ static const struct {
 };
 
 #define NR_ALLOC_KINDS (sizeof(alloc_kinds) / sizeof(alloc_kinds[0]))
+/* --ops's one name that is not an allocation kind: the address-space workload. */
+#define KIND_MM (1u << NR_ALLOC_KINDS)
 
 static bool do_alloc(struct sthread *t)
 {
@@ -859,6 +1485,7 @@ static bool do_alloc(struct sthread *t)
 static void *stress_thread(void *arg)
 {
 	struct sthread *t = arg;
+	struct stress *s = t->s;
 	bool pressure = false;
 
 	for (unsigned long step = 0;; step++) {
@@ -866,6 +1493,11 @@ static void *stress_thread(void *arg)
 
 		if ((step & 63) == 0 && stop(t))
 			break;
+		/* Mixed, one step in four is an address-space one. */
+		if (s->mm_on && (!s->frames_on || rnd_below(t, 4) == 0)) {
+			do_mm(t);
+			continue;
+		}
 		r = rnd_below(t, 1000);
 		if (r == 0) {
 			pmm_drain_all_pages(t->s->pmm);
@@ -887,6 +1519,8 @@ static void *stress_thread(void *arg)
 		take_obj(t, t->nr_objs - 1, &o);
 		free_obj(t, &o);
 	}
+	while (t->nr_mms)
+		mm_exit(t, mm_take_slot(t, t->nr_mms - 1), true);
 	return NULL;
 }
 
@@ -903,7 +1537,7 @@ struct stress_opts {
 	unsigned int kinds;
 };
 
-/* "pages,contig" -> a mask of alloc_kinds; Return: 0 or -1. */
+/* "pages,contig,mm" -> a mask of alloc_kinds plus KIND_MM; Return: 0 or -1. */
 static int parse_kinds(const char *list, unsigned int *mask)
 {
 	const char *p = list;
@@ -916,24 +1550,28 @@ static int parse_kinds(const char *list, unsigned int *mask)
 			if (strlen(alloc_kinds[k].name) == len &&
 			    !strncmp(alloc_kinds[k].name, p, len))
 				break;
-		if (k == NR_ALLOC_KINDS)
+		if (k == NR_ALLOC_KINDS && !(len == 2 && !strncmp(p, "mm", 2)))
 			return -1;
-		*mask |= 1u << k;
+		*mask |= 1u << k;	/* k == NR_ALLOC_KINDS: KIND_MM */
 		p += len + (p[len] == ',');
 	}
 	return *mask ? 0 : -1;
 }
 
-enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS };
+enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS, ST_MM };
 
 static const struct cli_flag stress_flags[] = {
 	{ "threads", "N", ST_THREADS, "worker threads (default: online CPUs)" },
 	{ "seconds", "S", ST_SECONDS, "run time, may be fractional (default 5)" },
-	{ "seed", "X", ST_SEED, "RNG seed; thread i uses seed + i (default: from the clock)" },
-	{ "fill", "MODE", ST_FILL, "pattern per frame: full (default), edges (first and last\n"
-	  "64 bytes), off; always off without backing" },
-	{ "ops", "LIST", ST_OPS, "allocation kinds to use, to narrow down a failure (default\n"
-	  "all): pages,folio,split,exact,bulk,contig; frees, handoffs\nand drains always run" },
+	{ "seed", "X", ST_SEED, "RNG seed; thread i uses stream i of it (tests/common/prng.h;\n"
+	  "default: from the clock)" },
+	{ "fill", "MODE", ST_FILL, "pattern per frame and per mapped page: full (default),\n"
+	  "sampled (64 bytes at the start, middle and end; \"edges\"\nis its old name), "
+	  "off; always off without backing" },
+	{ "ops", "LIST", ST_OPS, "what to run, to narrow down a failure (default all):\n"
+	  "allocation kinds pages,folio,split,exact,bulk,contig (frees,\nhandoffs and drains "
+	  "run with any of them) and mm, the\naddress-space churn" },
+	{ "mm", NULL, ST_MM, "address-space churn only: the same as --ops mm" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -959,11 +1597,18 @@ static int stress_apply(const struct cli_arg *a, void *ctx)
 				o->fill = (enum fill_mode)i;
 				return 0;
 			}
-		return cli_bad_value(a, "full, edges or off");
+		if (!strcmp(a->val, "edges")) {
+			o->fill = FILL_SAMPLED;
+			return 0;
+		}
+		return cli_bad_value(a, "full, sampled or off");
 	case ST_OPS:
 		if (parse_kinds(a->val, &o->kinds))
 			return cli_bad_value(a, "a comma-separated list of "
-					     "pages,folio,split,exact,bulk,contig");
+					     "pages,folio,split,exact,bulk,contig,mm");
+		return 0;
+	case ST_MM:
+		o->kinds = KIND_MM;
 		return 0;
 	}
 	return -1;
@@ -972,11 +1617,16 @@ static int stress_apply(const struct cli_arg *a, void *ctx)
 static const struct cli_cmd stress_cmd = {
 	.name = "stress",
 	.help = "usage: pmm stress [--threads N] [--seconds S] [--seed X]\n"
-		"                  [--fill full|edges|off] [--ops LIST] [instance flags]\n"
+		"                  [--fill full|sampled|off] [--ops LIST | --mm] [instance flags]\n"
 		"Threads allocate and free at random through every path (pages, folios,\n"
 		"split_page, exact, bulk, contig), hand objects to each other, and verify\n"
-		"frame ownership and memory patterns. At the end everything is freed and the\n"
-		"instance checked; prints \"lost frames: 0\" and exits 0 when nothing is lost.\n",
+		"frame ownership and memory patterns. Mixed in (one step in four), or alone\n"
+		"with --mm, they churn address spaces: map VMAs at orders 0..pageblock_order,\n"
+		"fault and access pages, fork (children also go to other threads), write after\n"
+		"fork (copy on write), unmap partial ranges, add ranges to the swap cache, scan\n"
+		"the deferred split queues, drain the LRU batches and exit, checking every page\n"
+		"read against a shadow of what it must hold. At the end everything is freed and\n"
+		"the instance checked; prints \"lost frames: 0\" and exits 0 when nothing is lost.\n",
 	.flags = stress_flags,
 	.apply = stress_apply,
 };
@@ -1035,21 +1685,112 @@ static void zone_free_snapshot(pmm_t *pmm, uint64_t *out, size_t len)
 	}
 }
 
+/*
+ * Pages of every mm's window out of @budget frames: whole pageblocks (an
+ * order-pageblock_order VMA must fit), small enough that touches revisit
+ * pages, for every slot of every thread plus the parked ones.
+ */
+static unsigned long mm_window_pages(const struct stress *s, uint64_t budget)
+{
+	unsigned long block = 1ul << s->pageblock_order;
+	uint64_t w = budget / ((uint64_t)s->nr_threads * STRESS_MM_SLOTS + STRESS_MM_XCHG);
+
+	if (w > STRESS_MM_WINDOW_MAX)
+		w = STRESS_MM_WINDOW_MAX;
+	w &= ~(uint64_t)(block - 1);
+	return w > block ? (unsigned long)w : block;
+}
+
+static void mm_totals_add(struct mm_totals *sum, const struct mm_totals *t)
+{
+	sum->faults += t->faults;
+	sum->cow_faults += t->cow_faults;
+	sum->fault_fallbacks += t->fault_fallbacks;
+	sum->tlb_flushes += t->tlb_flushes;
+	sum->gather_batches += t->gather_batches;
+	sum->gather_forced_flushes += t->gather_forced_flushes;
+	for (int i = 0; i < PMM_NR_GATHER_MODES; i++)
+		sum->by_gather[i] += t->by_gather[i];
+	for (int i = 0; i < 2; i++)
+		sum->by_mapcount[i] += t->by_mapcount[i];
+}
+
+/* What the library did for the churn: its counters, to show the paths ran. */
+static void mm_summary(struct stress *s, const struct mm_totals *tot, uint64_t nomem)
+{
+	struct pmm_stats st;
+
+	pmm_stats_get(s->pmm, &st);
+	printf("  address spaces: %llu created (gather per_page %llu, ranges %llu, encoded %llu;\n"
+	       "                  mapcount per_page %llu, folio %llu)\n",
+	       U(tot->by_gather[0] + tot->by_gather[1] + tot->by_gather[2]),
+	       U(tot->by_gather[PMM_GATHER_PER_PAGE]), U(tot->by_gather[PMM_GATHER_RANGES]),
+	       U(tot->by_gather[PMM_GATHER_ENCODED]), U(tot->by_mapcount[PMM_MAPCOUNT_PER_PAGE]),
+	       U(tot->by_mapcount[PMM_MAPCOUNT_FOLIO]));
+	printf("  their counters: %llu faults (%llu copies on write, %llu order fallbacks),\n"
+	       "                  %llu TLB flushes, %llu gather batches, %llu forced flushes\n",
+	       U(tot->faults), U(tot->cow_faults), U(tot->fault_fallbacks), U(tot->tlb_flushes),
+	       U(tot->gather_batches), U(tot->gather_forced_flushes));
+	printf("  instance: %llu folios to the LRU, %llu queued for deferred split, %llu split\n"
+	       "            (%llu unmapped pages freed), swap cache %llu added / %llu removed\n",
+	       U(st.lru_add), U(st.deferred_split), U(st.split_folios), U(st.split_freed),
+	       U(st.swapcache_add), U(st.swapcache_del));
+	printf("  not failures: %llu address-space calls refused for want of memory\n", U(nomem));
+}
+
 #define SNAP_LEN (PMM_NR_ZONE_TYPES * PMM_MAX_NODES * (PMM_MAX_ORDER_LIMIT + 1))
 
-/* Free what is left, drain, and check; Return: failures found. */
-static int stress_finish(struct stress *s, struct sthread *main_t, const uint64_t *fresh)
+/* What was handed off or parked and never adopted: freed, or exited, by @main_t. */
+static void stress_reap(struct stress *s, struct sthread *main_t)
 {
-	uint64_t end[SNAP_LEN], free_frames, expect;
-	int64_t lost;
-	int err, failures = 0;
-
-	/* The pool's objects were handed off but never adopted. */
 	while (s->pool_nr) {
 		struct obj o = s->pool[--s->pool_nr];
 
 		free_obj(main_t, &o);
 	}
+	while (s->xchg_nr)
+		mm_exit(main_t, s->xchg[--s->xchg_nr], true);
+}
+
+/*
+ * With every mm gone no folio may be left on an LRU list, in the swap
+ * cache or on a deferred split queue. Return: failures found.
+ */
+static int mm_leftovers(struct stress *s)
+{
+	unsigned long swapped = pmm_swapcache_nr(s->pmm);
+	int failures = 0;
+
+	for (int nid = 0; nid < s->nr_nodes; nid++) {
+		struct pmm_node_info ni;
+
+		if (pmm_node_info(s->pmm, nid, &ni))
+			continue;
+		if (ni.lru_inactive_anon || ni.lru_active_anon || ni.lru_pages || ni.deferred_split) {
+			printf("node %d: FAILED: with every mm gone, %llu + %llu folios (%llu pages) "
+			       "on the LRU, %llu on the deferred split queue\n", nid,
+			       U(ni.lru_inactive_anon), U(ni.lru_active_anon), U(ni.lru_pages),
+			       U(ni.deferred_split));
+			failures++;
+		}
+	}
+	if (swapped) {
+		printf("swap cache: FAILED: %lu folios left with every mm gone\n", swapped);
+		failures++;
+	}
+	if (!failures)
+		printf("address spaces: all gone; LRU, swap cache and deferred split queues empty\n");
+	return failures;
+}
+
+/* Drain and check, with everything freed; Return: failures found. */
+static int stress_finish(struct stress *s, const uint64_t *fresh)
+{
+	uint64_t end[SNAP_LEN], free_frames, expect;
+	int64_t lost;
+	int err, failures = 0;
+
+	pmm_lru_add_drain(s->pmm);
 	pmm_drain_all_pages(s->pmm);
 
 	err = pmm_check(s->pmm);
@@ -1059,6 +1800,8 @@ static int stress_finish(struct stress *s, struct sthread *main_t, const uint64_
 	} else {
 		printf("pmm_check: ok\n");
 	}
+	if (s->mm_on)
+		failures += mm_leftovers(s);
 	zone_free_snapshot(s->pmm, end, SNAP_LEN);
 	if (memcmp(end, fresh, sizeof(end))) {
 		printf("buddyinfo: FAILED: differs from the fresh instance's "
@@ -1090,6 +1833,8 @@ int cmd_stress(int argc, char **argv)
 {
 	struct stress_opts o = { 0, 5.0, 0, false, FILL_FULL, 0 };
 	uint64_t fresh[SNAP_LEN], total = 0, fails = 0, busy = 0, counts[NR_OPS] = { 0 }, t0;
+	uint64_t mm_nomem = 0;
+	struct mm_totals mm_tot = { 0 };
 	struct sthread **threads = NULL, *main_t = NULL;
 	struct pmm_config cfg;
 	struct stress *s;
@@ -1100,7 +1845,7 @@ int cmd_stress(int argc, char **argv)
 	if (parsed != CLI_RUN)
 		return parsed;
 	if (!o.seeded)
-		o.seed = mix64(cli_now_ns() ^ (uint64_t)time(NULL));
+		o.seed = prng_mix64(cli_now_ns() ^ (uint64_t)time(NULL));
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -1118,14 +1863,39 @@ int cmd_stress(int argc, char **argv)
 	if (!o.threads)
 		o.threads = pmm_get_config(s->pmm)->nr_cpus ? pmm_get_config(s->pmm)->nr_cpus : 1;
 	s->nr_threads = (unsigned int)o.threads;
-	s->fill = pmm_get_config(s->pmm)->backing == PMM_BACKING_NONE ? FILL_OFF : o.fill;
-	/* Three quarters of memory: deep enough to hit watermarks and
-	 * fallbacks now and then, not so deep that every allocation fails. */
-	s->cap = pmm_managed_frames(s->pmm) / 4 * 3;
+	s->backed = pmm_get_config(s->pmm)->backing != PMM_BACKING_NONE;
+	s->fill = s->backed ? o.fill : FILL_OFF;
+	s->span = s->fill == FILL_FULL ? PATTERN_ALL : PATTERN_SAMPLED;
+	if (s->page_size != (size_t)1 << MM_PAGE_SHIFT) {
+		/* Address spaces refuse other page sizes (-PMM_ENOTSUP). */
+		if (o.kinds & KIND_MM) {
+			fprintf(stderr, "pmm stress: --mm: address spaces need 4 KiB pages "
+				"(--page-shift 12)\n");
+			ret = CLI_EXIT_USAGE;
+			goto out;
+		}
+		printf("stress: %zu-byte pages: no address-space churn (4 KiB pages only)\n",
+		       s->page_size);
+		if (!o.kinds)
+			o.kinds = (1u << NR_ALLOC_KINDS) - 1;
+	}
+	if (!o.kinds)
+		o.kinds = ((1u << NR_ALLOC_KINDS) - 1) | KIND_MM;
+	s->kinds = o.kinds & ~KIND_MM;
+	s->frames_on = s->kinds != 0;
+	s->mm_on = o.kinds & KIND_MM;
+	/*
+	 * Three quarters of memory: deep enough to hit watermarks and
+	 * fallbacks now and then, not so deep that every allocation fails.
+	 * Mixed, the frames take half and the address spaces a quarter.
+	 */
+	s->cap = pmm_managed_frames(s->pmm) / 4 * (s->mm_on ? 2 : 3);
+	if (s->mm_on)
+		s->mm_window = mm_window_pages(s, pmm_managed_frames(s->pmm) / (s->frames_on ? 4 : 2));
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_mutex_init(&s->xchg_lock, NULL);
 	zone_free_snapshot(s->pmm, fresh, SNAP_LEN);
 
-	s->kinds = o.kinds ? o.kinds : (1u << NR_ALLOC_KINDS) - 1;
 	printf("stress: %u threads, %.1f s, fill %s, ops", s->nr_threads, o.seconds,
 	       fill_names[s->fill]);
 	for (size_t k = 0; k < NR_ALLOC_KINDS; k++)
@@ -1133,6 +1903,9 @@ int cmd_stress(int argc, char **argv)
 			printf("%c%s", s->kinds_weight ? ',' : ' ', alloc_kinds[k].name);
 			s->kinds_weight += alloc_kinds[k].weight;
 		}
+	if (s->mm_on)
+		printf("%cmm (windows of %lu pages, one in eight larger)", s->frames_on ? ',' : ' ',
+		       s->mm_window);
 	printf("\n");
 	cli_print_config(stdout, s->pmm);
 	fflush(stdout);
@@ -1146,13 +1919,13 @@ int cmd_stress(int argc, char **argv)
 			goto out;
 		threads[i]->s = s;
 		threads[i]->idx = (unsigned int)i;
-		threads[i]->rng = o.seed + i;
+		prng_init(&threads[i]->rng, o.seed, i);
 		threads[i]->scratch_len = 1ul << (s->max_order > 10 ? s->max_order : 10);
 		threads[i]->scratch = calloc(threads[i]->scratch_len, sizeof(struct pmm_page *));
 		if (!threads[i]->scratch)
 			goto out;
 	}
-	main_t = threads[o.threads];	/* frees the pool's leftovers at the end */
+	main_t = threads[o.threads];	/* frees the pool's and the exchange's leftovers */
 
 	t0 = cli_now_ns();
 	s->deadline_ns = t0 + (uint64_t)(o.seconds * 1e9);
@@ -1164,24 +1937,31 @@ int cmd_stress(int argc, char **argv)
 		}
 	for (unsigned long i = 0; i < started; i++)
 		pthread_join(threads[i]->tid, NULL);
+	stress_reap(s, main_t);
 
 	for (unsigned long i = 0; i <= o.threads; i++) {
 		for (int k = 0; k < NR_OPS; k++)
 			counts[k] += threads[i]->counts[k];
 		fails += threads[i]->alloc_fail;
 		busy += threads[i]->contig_busy;
+		mm_nomem += threads[i]->mm_nomem;
+		mm_totals_add(&mm_tot, &threads[i]->mm_tot);
 	}
 	for (int k = 0; k < NR_OPS; k++)
 		total += counts[k];
 	printf("stress: %llu operations in %.2f s\n", (unsigned long long)total,
 	       (double)(cli_now_ns() - t0) / 1e9);
 	for (int k = 0; k < NR_OPS; k++)
-		printf("  %-22s %llu\n", op_names[k], (unsigned long long)counts[k]);
-	printf("  not failures: %llu allocations refused under memory pressure,\n"
-	       "                %llu alloc_contig_range calls found the range busy\n",
-	       (unsigned long long)fails, (unsigned long long)busy);
+		if (op_workload[k] == WL_FRAMES ? s->frames_on : s->mm_on)
+			printf("  %-22s %llu\n", op_names[k], (unsigned long long)counts[k]);
+	if (s->frames_on)
+		printf("  not failures: %llu allocations refused under memory pressure,\n"
+		       "                %llu alloc_contig_range calls found the range busy\n",
+		       (unsigned long long)fails, (unsigned long long)busy);
+	if (s->mm_on)
+		mm_summary(s, &mm_tot, mm_nomem);
 
-	if (stress_finish(s, main_t, fresh) == 0 && !atomic_load(&s->failed))
+	if (stress_finish(s, fresh) == 0 && !atomic_load(&s->failed))
 		ret = CLI_EXIT_OK;
 	if (atomic_load(&s->failed))
 		printf("stress: FAILED (see the messages above; seed %llu)\n",
