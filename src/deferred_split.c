@@ -7,9 +7,10 @@
  * The queue holds a reference on each folio it lists, taken from a holder
  * (the unmapper still holds the mappings' references), so the scan needs no
  * speculative folio_try_get() and the plain-store reference drop of
- * page_ref.h stays exact. Whoever takes a folio off the queue under its
- * lock owns that reference: the scan, or the unmapper that removed the
- * folio's last mapping (deferred_split_unqueue()).
+ * page_ref.h stays exact; and one on the folio's anon_vma, which the scan
+ * locks after the family's last mm may have exited (mm.h). Whoever takes a
+ * folio off the queue under its lock owns both: the scan, or the unmapper
+ * that removed the folio's last mapping (deferred_split_unqueue()).
  *
  * Splitting must not race a change of the folio's mappings. Every mm that
  * can map an anonymous folio belongs to its anon_vma (the fork family), so
@@ -97,7 +98,9 @@ void deferred_split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	spin_lock(&ds->lock);
 	gstat_add(pmm, deferred_split_lock, 1);
 	if (queue_if_mapped_locked(ds, folio)) {
-		folio_ref_add(folio, 1);	/* a holder's get: the caller's mappings */
+		/* Holder's gets: the caller maps the folio, and its mm holds the anon_vma. */
+		folio_ref_add(folio, 1);
+		anon_vma_get(folio_anon_vma(folio));
 		gstat_add(pmm, deferred_split, 1);
 	}
 	spin_unlock(&ds->lock);
@@ -119,9 +122,12 @@ void deferred_split_unqueue(pmm_t *pmm, struct pmm_folio *folio)
 	gstat_add(pmm, deferred_split_lock, 1);
 	queued = unqueue_folio_locked(ds, folio);
 	spin_unlock(&ds->lock);
-	/* The caller still holds the mappings' references: never the last. */
-	if (queued && folio_ref_sub_testzero(pmm, folio, 1))
+	if (!queued)
+		return;
+	/* The caller holds the gather's references and its mm's anon_vma one: never the last. */
+	if (folio_ref_sub_testzero(pmm, folio, 1))
 		PMM_BUG_ON_PAGE(1, &folio->page);
+	anon_vma_put(pmm, folio_anon_vma(folio));
 }
 
 /* ------------------------------------------------------------------------
@@ -222,26 +228,24 @@ static void split_page_of_folio(struct pmm_folio *folio, unsigned long i, unsign
  * 0 and free its unmapped pages as batched contiguous runs. A swap cache
  * folio splits too (kernel __split_huge_page()): its mapped pages stay
  * cached, its unmapped ones leave the cache and are freed.
- * Return: pages freed, or -1 when it cannot be split now (a mapper is busy,
- * a reference other than the mappings', the cache's and ours is held): the
- * caller still owns the reference.
+ * Return: pages freed (the queue's references on the folio and its
+ * anon_vma are used up), or -1 when it cannot be split now (a mapper is
+ * busy, a reference other than the mappings', the cache's and ours is
+ * held): the caller still owns both references.
  */
 static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 {
 	unsigned long nr = folio_nr_pages(folio);
-	struct anon_vma *av = folio_anon_vma(folio);
+	struct anon_vma *av = folio_anon_vma(folio);	/* pinned by the queue's reference */
 	struct deferred_split *ds = folio_split_queue(pmm, folio);
-	unsigned int stack_maps[512], *maps = stack_maps;
+	unsigned int maps[1u << PMD_ORDER];	/* a folio lies in one PTE table */
 	struct lruvec *lruvec = folio_lruvec(pmm, folio);
 	bool requeued;
 	uint64_t swap;
 	pmm_pfn_t pfn;
 	long total, freed = 0;
 
-	if (!av)
-		return -1;
-	if (nr > 512 && !(maps = meta_alloc(pmm, nr * sizeof(*maps))))
-		return -1;
+	PMM_BUG_ON_PAGE(!av || nr > sizeof(maps) / sizeof(maps[0]), &folio->page);
 	/*
 	 * The kernel splits a locked folio. Here the mm locks and the
 	 * reference count do that job: swap_cache_add() and the COW reuse
@@ -253,15 +257,16 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	spin_lock(&av->lock);
 	if (!trylock_family_locked(av)) {
 		spin_unlock(&av->lock);
-		freed = -1;
-		goto out;
+		return -1;
 	}
-	/* A mapper may have queued it again while we held it off the queue. */
+	/* A mapper may have queued it again while we held it off the queue: ours remain. */
 	spin_lock(&ds->lock);
 	requeued = unqueue_folio_locked(ds, folio);
 	spin_unlock(&ds->lock);
-	if (requeued)
-		(void)folio_ref_sub_testzero(pmm, folio, 1);	/* ours remains */
+	if (requeued) {
+		(void)folio_ref_sub_testzero(pmm, folio, 1);
+		atomic_fetch_sub_explicit(&av->refcount, 1, memory_order_relaxed);	/* never the last */
+	}
 	total = count_mappings(pmm, av, folio, maps);
 	swap = folio_test_swapcache(folio) ? folio->page.private : 0;
 	/* Only the mappings', the swap cache's and ours: no pin, no LRU batch entry. */
@@ -269,8 +274,7 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	    !folio_test_lru(folio)) {
 		unlock_family_locked(av);
 		spin_unlock(&av->lock);
-		freed = -1;
-		goto out;
+		return -1;
 	}
 
 	if (swap)
@@ -304,9 +308,7 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	}
 	gstat_add(pmm, split_folios, 1);
 	gstat_add(pmm, split_freed, freed);
-out:
-	if (maps != stack_maps)
-		meta_free(pmm, maps, nr * sizeof(*maps));
+	anon_vma_put(pmm, av);	/* the queue's; the last if the family has exited */
 	return freed;
 }
 
@@ -314,14 +316,17 @@ out:
 static void requeue_or_put(pmm_t *pmm, struct pmm_folio *folio)
 {
 	struct deferred_split *ds = folio_split_queue(pmm, folio);
+	struct anon_vma *av = folio_anon_vma(folio);
 	bool keep;
 
 	spin_lock(&ds->lock);
 	gstat_add(pmm, deferred_split_lock, 1);
-	keep = queue_if_mapped_locked(ds, folio);	/* with the reference we hold */
+	keep = queue_if_mapped_locked(ds, folio);	/* with the references we hold */
 	spin_unlock(&ds->lock);
-	if (!keep)
+	if (!keep) {
 		folios_put_refs(pmm, &folio, NULL, 1);
+		anon_vma_put(pmm, av);
+	}
 }
 
 unsigned long pmm_deferred_split_scan(pmm_t *pmm, unsigned long nr_to_scan)

@@ -83,15 +83,24 @@ static void lru_add_folios(pmm_t *pmm, struct pmm_folio **folios, unsigned int n
 	folios_put_refs(pmm, folios, NULL, nr);
 }
 
+/* Empty @b into @folios. Return: how many. Context: b->lock held. */
+static unsigned int lru_batch_take_locked(struct lru_batch *b, struct pmm_folio **folios)
+{
+	unsigned int nr = b->nr;
+
+	lockdep_assert_held(&b->lock);
+	memcpy(folios, b->folios, nr * sizeof(folios[0]));
+	b->nr = 0;
+	return nr;
+}
+
 static void lru_batch_drain(pmm_t *pmm, struct lru_batch *b)
 {
 	struct pmm_folio *folios[LRU_BATCH];
 	unsigned int nr;
 
 	spin_lock(&b->lock);
-	nr = b->nr;
-	memcpy(folios, b->folios, nr * sizeof(folios[0]));
-	b->nr = 0;
+	nr = lru_batch_take_locked(b, folios);
 	spin_unlock(&b->lock);
 	if (nr)
 		lru_add_folios(pmm, folios, nr);
@@ -100,15 +109,18 @@ static void lru_batch_drain(pmm_t *pmm, struct lru_batch *b)
 void lru_add(pmm_t *pmm, struct pmm_folio *folio)
 {
 	struct lru_batch *b = &pmm->lru_batches[this_cpu(pmm)];
-	bool full;
+	struct pmm_folio *folios[LRU_BATCH];
+	unsigned int nr = 0;
 
 	folio_ref_add(folio, 1);	/* a holder's get: the caller maps the folio */
 	spin_lock(&b->lock);
 	b->folios[b->nr++] = folio;
-	full = b->nr == LRU_BATCH;
+	/* A full batch is emptied before the lock drops: another thread of this CPU may add next. */
+	if (b->nr == LRU_BATCH)
+		nr = lru_batch_take_locked(b, folios);
 	spin_unlock(&b->lock);
-	if (full)
-		lru_batch_drain(pmm, b);
+	if (nr)
+		lru_add_folios(pmm, folios, nr);
 }
 
 void lru_add_drain(pmm_t *pmm)

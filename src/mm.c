@@ -154,9 +154,17 @@ static struct anon_vma *anon_vma_alloc(pmm_t *pmm, enum pmm_mapcount_model model
 	return av;
 }
 
+void anon_vma_put(pmm_t *pmm, struct anon_vma *av)
+{
+	/* acq_rel: every holder's last use happens before the free. */
+	if (atomic_fetch_sub_explicit(&av->refcount, 1, memory_order_acq_rel) == 1)
+		meta_free(pmm, av, sizeof(*av));
+}
+
 /* Join @mm to the fork family @av. Context: mm->lock held or @mm not yet published. */
 static void anon_vma_link(struct anon_vma *av, struct pmm_mm *mm)
 {
+	anon_vma_get(av);	/* each mm of the family holds one */
 	spin_lock(&av->lock);
 	list_add_tail(&mm->anon_vma_link, &av->mms);
 	av->nr_mms++;
@@ -164,18 +172,16 @@ static void anon_vma_link(struct anon_vma *av, struct pmm_mm *mm)
 	mm->anon_vma = av;
 }
 
-/* Leave the family; the last mm frees the anon_vma. Context: mm->lock held. */
+/* Leave the family and drop the mm's reference. Context: mm->lock held. */
 static void anon_vma_unlink(pmm_t *pmm, struct pmm_mm *mm)
 {
 	struct anon_vma *av = mm->anon_vma;
-	bool last;
 
 	spin_lock(&av->lock);
 	list_del(&mm->anon_vma_link);
-	last = --av->nr_mms == 0;
+	av->nr_mms--;
 	spin_unlock(&av->lock);
-	if (last)
-		meta_free(pmm, av, sizeof(*av));
+	anon_vma_put(pmm, av);
 	mm->anon_vma = NULL;
 }
 
@@ -548,7 +554,11 @@ static bool wp_can_reuse(pmm_t *pmm, struct pmm_folio *folio)
 			swap_cache_del(pmm, folio);
 		folio_unlock(folio);
 	}
-	return folio_ref_count(folio) == 1;
+	/*
+	 * Acquire: pairs with the release of the last other holder's drop, so
+	 * whatever it read of the page happens before this write reuses it.
+	 */
+	return atomic_load_explicit(&folio->page.refcount, memory_order_acquire) == 1;
 }
 
 /* Kernel do_wp_page(): a write to a present read-only page of a writable VMA. */

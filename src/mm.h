@@ -37,7 +37,23 @@ struct anon_vma {
 	struct pmm_list mms;		/* struct pmm_mm.anon_vma_link */
 	unsigned int nr_mms;
 	enum pmm_mapcount_model model;	/* the family's mapcount model */
+	/*
+	 * One per mm of the family and one per folio of it on a deferred
+	 * split queue: the scan reaches the anon_vma through a folio it took
+	 * off the queue, after the family's last mm may have exited (the
+	 * kernel pins it with folio_get_anon_vma() under RCU instead).
+	 */
+	atomic_int refcount;
 };
+
+/* A holder's get: the caller holds a mapping mm's lock or another reference. */
+static inline void anon_vma_get(struct anon_vma *av)
+{
+	atomic_fetch_add_explicit(&av->refcount, 1, memory_order_relaxed);
+}
+
+/* Drop a reference; the last frees the anon_vma. Context: av->lock not held. */
+void anon_vma_put(pmm_t *pmm, struct anon_vma *av);
 
 #define PMM_MM_MAGIC 0x706d6d21u	/* "pmm!": a live mm */
 
