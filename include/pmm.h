@@ -757,8 +757,8 @@ void pmm_gather_finish(struct pmm_gather *tlb);
 	X(deferred_split_lock, "deferred split queue lock acquisitions")       \
 	X(split_folios, "folios split by the deferred split scan")             \
 	X(split_freed, "unmapped pages the split freed (frames)")              \
-	X(swapcache_add, "folios added to the swap cache")                     \
-	X(swapcache_del, "folios removed from the swap cache")                 \
+	X(swapcache_add, "pages added to the swap cache")                      \
+	X(swapcache_del, "pages removed from the swap cache (a split: its unmapped ones)") \
 	X(fault_injected, "failures injected by a fault attribute")
 
 struct pmm_stats {

@@ -112,7 +112,7 @@ int swap_cache_add(pmm_t *pmm, struct pmm_folio *folio)
 	sc->nr_pages += nr;
 	spin_unlock(&sc->lock);
 	folio_ref_add(folio, (int)nr);	/* a holder's get: the caller maps it */
-	gstat_add(pmm, swapcache_add, 1);
+	gstat_add(pmm, swapcache_add, nr);
 	return 0;
 }
 
@@ -135,7 +135,7 @@ void swap_cache_del(pmm_t *pmm, struct pmm_folio *folio)
 	sc->nr_folios--;
 	sc->nr_pages -= nr;
 	spin_unlock(&sc->lock);
-	gstat_add(pmm, swapcache_del, 1);
+	gstat_add(pmm, swapcache_del, nr);
 	/* The caller holds a reference too, so these are never the last. */
 	last = folio_ref_sub_testzero(pmm, folio, (int)nr);
 	PMM_BUG_ON_PAGE(last, &folio->page);
