@@ -49,8 +49,7 @@ void tlb_gather_mmu(struct mmu_gather *tlb, pmm_t *pmm, struct pmm_mm *mm,
 	tlb->rmap_pend = &tlb->local;
 }
 
-/* Move on to the next batch, allocating one (NOWAIT); false: the caller must flush. */
-static bool tlb_next_batch(struct mmu_gather *tlb)
+bool tlb_next_batch(struct mmu_gather *tlb)
 {
 	pmm_t *pmm = tlb->pmm;
 	unsigned int wpe = words_per_entry(tlb);
@@ -75,62 +74,6 @@ static bool tlb_next_batch(struct mmu_gather *tlb)
 	tlb->active = batch;
 	tlb->batch_count++;
 	return true;
-}
-
-bool tlb_remove_page(struct mmu_gather *tlb, struct pmm_page *page)
-{
-	struct gather_batch *batch = tlb->active;
-
-	PMM_BUG_ON(batch->nr >= batch->max);
-	batch->words[batch->nr++] = (uintptr_t)page;
-	return batch->nr == batch->max && !tlb_next_batch(tlb);
-}
-
-bool tlb_remove_folio_pages(struct mmu_gather *tlb, struct pmm_page *page, unsigned int nr)
-{
-	struct gather_batch *batch = tlb->active;
-
-	PMM_BUG_ON(batch->nr + 2 > batch->max);
-	if (likely(nr == 1)) {
-		batch->words[batch->nr++] = (uintptr_t)page;
-	} else {
-		batch->words[batch->nr++] = (uintptr_t)page | ENCODED_NR_NEXT;
-		batch->words[batch->nr++] = (uint64_t)nr << ENCODED_NR_SHIFT;
-	}
-	/* Always leave room for a page and its count: two words. */
-	return batch->nr >= batch->max - 1 && !tlb_next_batch(tlb);
-}
-
-bool tlb_remove_pfns(struct mmu_gather *tlb, struct pmm_page *page, pmm_pfn_t pfn, unsigned int nr)
-{
-	struct gather_batch *batch = tlb->active;
-	uint64_t *range = NULL;
-
-	PMM_BUG_ON(batch->nr + 2 > batch->max);
-	/*
-	 * range_limit is 0 whenever the batch is empty, so the last range
-	 * exists; while it is set, the open range's folio goes on to it, so a
-	 * pfn that follows the range is in the same folio.
-	 */
-	if (tlb->range_limit)
-		range = &batch->words[batch->nr - 2];
-	if (range && pfn == range[0] + range[1]) {
-		range[1] += nr;
-	} else {
-		struct pmm_folio *folio = page_folio(page);
-
-		range = &batch->words[batch->nr];
-		batch->nr += 2;
-		range[0] = pfn;
-		range[1] = nr;
-		tlb->range_limit = pfn - (pmm_pfn_t)(page - &folio->page) + folio_nr_pages(folio);
-	}
-	PMM_BUG_ON(range[0] + range[1] > tlb->range_limit);
-	/* The folio ends here: the next page starts a new range, so none spans two folios. */
-	if (range[0] + range[1] == tlb->range_limit)
-		tlb->range_limit = 0;
-	/* A full batch's last range is the one just opened: it holds a single page. */
-	return batch->nr == batch->max && !tlb_next_batch(tlb);
 }
 
 void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
