@@ -44,7 +44,7 @@ static inline struct pmm_page *kpage_virt_to_page(const pmm_t *pmm, const void *
 		return pfn_to_page(pmm, pmm->min_pfn +
 				   (pmm_pfn_t)(((const char *)addr - (const char *)pmm->direct_map) >>
 					       pmm->page_shift));
-	return ((struct pmm_page *const *)addr)[-KPAGE_SHADOW_HEADER / sizeof(struct pmm_page *)];
+	return *(struct pmm_page *const *)((const char *)addr - KPAGE_SHADOW_HEADER);
 }
 
 #endif /* PMM_KPAGE_H */
