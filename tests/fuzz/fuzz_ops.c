@@ -122,10 +122,10 @@ static const struct layout layouts[FZ_NR_LAYOUTS] = {
 /*
  * F_MM and F_OTHER are re-derived after every operation once an address
  * space exists (mm_derive()): F_MM are the frames of the folios the mms map
- * (found with pmm_mm_lookup()) and of swap-cache folios nobody maps any
- * more; F_OTHER are frames with references that nobody the model knows
- * holds: page tables, and folios whose last mapping went while an LRU add
- * batch still holds them.
+ * (found with pmm_mm_lookup()), their unmapped pages included; F_OTHER are
+ * frames with references that nobody the model knows holds: page tables,
+ * and folios whose last mapping went while an LRU add batch still holds
+ * them (a folio leaves the swap cache with its last mapping).
  */
 enum fstate { F_HOLE, F_FREE, F_HELD, F_MM, F_OTHER };
 
@@ -202,10 +202,13 @@ struct fz_family {
 	uint64_t tlb_calls;
 };
 
-/* The swap cache membership the model tracks, at a folio's head frame. */
-enum { SC_NONE, SC_SURE, SC_ORPHAN };
-
-/* Per frame, for the mm side; rebuilt by mm_derive() except sc, sc_order, cow. */
+/*
+ * Per frame, for the mm side. The first group is rebuilt by every
+ * mm_derive(); the pv_ group is what the previous one found (read while
+ * rebuilding: was this the same folio?); sc_entry and dq are the model's
+ * expectations, carried from one mm_derive() to the next and checked
+ * against pmm_folio_info() there.
+ */
 struct mframe {
 	int32_t maps;		/* (mm, window page) pairs mapping the frame */
 	uint32_t head;		/* F_MM: frame index of its folio's head */
@@ -215,9 +218,13 @@ struct mframe {
 	uint32_t mapped_pages;	/* its pages with maps > 0 */
 	uint16_t family;
 	uint8_t order, model;
-	/* at the head of a folio the model puts in the swap cache: */
-	uint8_t sc, sc_order;	/* SC_*, its order then */
-	bool cow;		/* a COW copy took a mapping from it in this operation */
+	/* the previous mm_derive(): */
+	int32_t pv_maps;	/* maps then (0 if not F_MM) */
+	uint8_t pv_forder;	/* 1 + the order of the F_MM folio it was in, 0 if none */
+	bool pv_head;		/* ... and it was that folio's head */
+	/* expected: */
+	uint64_t sc_entry;	/* its swap entry while its folio is in the swap cache, else 0 */
+	bool dq;		/* at a head: its folio is on a deferred split queue */
 };
 
 struct fz {
@@ -262,10 +269,9 @@ struct fz {
 	struct mframe *mf;
 	/* what mm_derive() found */
 	uint64_t mm_frames, other_frames, pgtables;
-	unsigned long sc_sure, sc_orphans;
-	unsigned long pp_partial, fo_partial;	/* partially mapped large folios by mapcount model */
-	uint64_t pp_split, fo_split;	/* their unmapped pages, swap-cache folios left out */
-	unsigned long pp_unsplit;	/* per-page-model partial folios of order >= 2 outside the swap cache */
+	unsigned long sc_folios;	/* folios in the swap cache (all mapped) */
+	unsigned long dq_folios;	/* folios on the deferred split queues */
+	uint64_t next_entry;		/* the swap entry the next folio added to the cache gets */
 	struct pmm_stats dstats;	/* the counters then */
 	uint64_t gather_calls;		/* the public gather's TLB-flush callback */
 };
@@ -2061,66 +2067,25 @@ static void fz_op_FAULT(struct fz *f, const uint8_t *p)
  * pmm_mm_lookup() after every operation and checks what must hold between
  * the two: every mapped page has a frame, each frame's mapcount is the
  * number of (mm, page) pairs mapping it, a folio maps naturally aligned at
- * one address in every mm of one fork family, refcounts cover mappings,
- * RSS, VMAs and page tables per mm, the swap cache and the deferred split
- * queue against the folios the model knows, and the contents.
+ * one address in every mm of one fork family, RSS, VMAs and page tables
+ * per mm, and the contents. Per folio, pmm_folio_info() must match what
+ * the model expects of the swap cache (which folios, which entries) and
+ * the deferred split queue (which folios), and the refcount is exactly
+ * what those holders, the mappings and an LRU add batch make.
  * ------------------------------------------------------------------------ */
-
-/*
- * Library defects the model works around until they are fixed (each is in
- * the report that came with these operations). Set a flag to false, or the
- * cap to pageblock_order, to make the fuzzer insist on the documented
- * behaviour again.
- *
- * fz_cow_orphans_stay: a write fault that copies away the last mapping of
- * a folio in the swap cache (COW after a fork whose other side is gone)
- * leaves the folio in the swap cache, unmapped and on the LRU, for good:
- * no teardown sees it again and nothing reclaims it, so its frames come
- * back only with pmm_destroy(). The model keeps such a folio as an orphan
- * (F_MM, still counted by pmm_swapcache_nr()).
- *
- * fz_folio_mapcount_zero: in the FOLIO mapcount model pmm_page_mapcount()
- * of a page of a mapped large folio returns 0 (per-page counters are
- * unused there), not the folio's total mappings.
- *
- * fz_pte_folio_order_max: a folio of order 10 (pageblock_order 10, layout
- * pb-max) is mapped with 1024 PTEs into a 512-entry PTE table: the fault
- * writes past the table's frame. Operations ask for at most order 9.
- *
- * fz_ranges_batch_max: a PMM_GATHER_RANGES batch page holds 509 words
- * ((4096 - 24) / 8), a range takes two, so tlb_remove_pfns() never sees
- * nr == max and ranges 263 onward (8 in the local bundle, 254 in the page)
- * run on into the next frame. A RANGES mm is kept to at most this many
- * mapped pages (each page is at most one range); 0 lifts the limit.
- *
- * fz_nr_vmas_stale: vma_remove_range() returns from its "keep the tail"
- * branch before it updates stats.nr_vmas, so an unmap that removes whole
- * VMAs and then trims the next one leaves the counter too high (until the
- * next map or split sets it again). The model then only requires
- * nr_vmas >= its own count.
- */
-static const bool fz_cow_orphans_stay = true;
-static const bool fz_folio_mapcount_zero = true;
-static const unsigned int fz_pte_folio_order_max = 9;
-static const unsigned long fz_ranges_batch_max = 256;
-static const bool fz_nr_vmas_stale = true;
 
 static uint64_t va(uint32_t v)
 {
 	return WIN_BASE + (uint64_t)v * VPAGE;
 }
 
-/* The largest folio order the operations map with. */
+/* A folio lies in one PTE table: pmm_mm_map_anon() refuses orders above PMD_ORDER. */
+#define FZ_PMD_ORDER 9
+
+/* The largest folio order pmm_mm_map_anon() accepts: min(pageblock_order, PMD_ORDER). */
 static unsigned int mm_max_order(struct fz *f)
 {
-	return f->pageblock_order < fz_pte_folio_order_max ? f->pageblock_order : fz_pte_folio_order_max;
-}
-
-/* May @m map @n more pages (fz_ranges_batch_max)? */
-static bool mm_room(const struct fz_mm *m, unsigned long n)
-{
-	return !fz_ranges_batch_max || m->gather != PMM_GATHER_RANGES ||
-	       m->nmapped + n <= fz_ranges_batch_max;
+	return f->pageblock_order < FZ_PMD_ORDER ? f->pageblock_order : FZ_PMD_ORDER;
 }
 
 static unsigned int mm_live(struct fz *f)
@@ -2419,156 +2384,200 @@ static void derive_page(struct fz *f, struct fz_mm *m, uint32_t v, struct pmm_pa
 	}
 }
 
-/*
- * The swap cache folios the model knows: a reachable one stays (a write
- * that reused it took it out, see mm_fault_at()); one that lost its last
- * mapping to teardown left the cache; one whose last mapping a COW copy
- * took is an orphan (fz_cow_orphans_stay).
- */
-static void derive_swapcache(struct fz *f)
+/* The node whose LRU and deferred split queue the folio at frame @i uses. */
+static unsigned int frame_nid(struct fz *f, unsigned long i)
 {
-	for (unsigned long i = 0; i < f->span && !f->failed; i++) {
-		struct mframe *mx = &f->mf[i];
-		struct frame *x = &f->fr[i];
-		bool cow = mx->cow;
-		int c;
+	return (unsigned int)f->fresh[f->fr[i].zone].nid;
+}
 
-		mx->cow = false;
-		if (mx->sc == SC_NONE)
-			continue;
-		if (x->state == F_MM) {
-			if (mx->sc == SC_SURE && mx->head == i && mx->order == mx->sc_order)
-				f->sc_sure++;
-			else
-				mx->sc = SC_NONE;	/* freed and used again: not the cached folio */
-			continue;
-		}
-		if ((mx->sc == SC_SURE && !cow) || x->state != F_FREE) {
-			mx->sc = SC_NONE;
-			continue;
-		}
-		for (unsigned long j = i; j < i + (1ul << mx->sc_order); j++)
-			if (j >= f->span || f->fr[j].state != F_FREE) {
-				mx->sc = SC_NONE;
-				break;
-			}
-		c = mx->sc ? pmm_page_count(f->pages[i]) : 0;
-		if (!c) {
-			mx->sc = SC_NONE;
-			continue;
-		}
-		if (!fz_cow_orphans_stay) {
-			fz_fail(f, "folio %#llx (order %u) left the swap cache's users but not the swap "
-				"cache: unmapped, %d references", (unsigned long long)(f->base + i),
-				mx->sc_order, c);
-			return;
-		}
-		if (c < (1 << mx->sc_order)) {
-			fz_fail(f, "swap-cache orphan %#llx of order %u has %d references, the cache holds %d",
-				(unsigned long long)(f->base + i), mx->sc_order, c, 1 << mx->sc_order);
-			return;
-		}
-		mx->sc = SC_ORPHAN;
-		for (unsigned long j = i; j < i + (1ul << mx->sc_order); j++) {
-			f->fr[j].state = F_MM;
-			f->mf[j].head = (uint32_t)i;
-			f->mf[j].maps = 0;
-		}
-		mx->order = mx->sc_order;
-		mx->folio_maps = 0;
-		mx->mapped_pages = 0;
-		f->mm_frames += 1ull << mx->sc_order;
-		f->sc_orphans++;
+/*
+ * A frame in use that no holder the model knows accounts for (a page
+ * table, a folio whose last mapping went while an LRU add batch holds it):
+ * in neither the swap cache (its last unmapper took it out) nor a split
+ * queue nor an LRU list; an anonymous folio there is the batch's alone.
+ */
+static void check_other(struct fz *f, unsigned long i)
+{
+	struct pmm_page *page = f->pages[i];
+	struct pmm_folio_info fi;
+
+	if (pmm_folio_page(f->pmm, pmm_page_folio(page), 0) != page)
+		return;		/* one look per folio, at its head */
+	if (pmm_folio_info(f->pmm, page, &fi)) {
+		fz_fail(f, "pfn %#llx has references, but pmm_folio_info() says it is not allocated",
+			(unsigned long long)(f->base + i));
+		return;
+	}
+	if (fi.swapcache || fi.deferred_split || fi.lru || (fi.anon && fi.refcount != 1))
+		fz_fail(f, "folio %#llx (order %u, %s) is mapped by no mm but has %d references, "
+			"swap cache %d, split queue %d, LRU %d (an unmapped anonymous folio may only "
+			"wait in an LRU add batch)", (unsigned long long)(f->base + i), fi.order,
+			fi.anon ? "anonymous" : "not anonymous", fi.refcount, fi.swapcache,
+			fi.deferred_split, fi.lru);
+}
+
+/* Per node: what the folios of the mm side put on the LRU lists and the split queues. */
+struct node_sums {
+	uint64_t lru_pages, lru_folios, queued;
+};
+
+/*
+ * The mapped folio whose head is frame @i against pmm_folio_info() and the
+ * model's expectations, which it then carries on:
+ *  - swap cache: a folio stays in it (same entry) as long as it is mapped
+ *    and no write reused it; a page of a cached folio that stayed mapped
+ *    when the folio split is an order-0 folio in the cache with entry
+ *    first + index (kernel __split_huge_page());
+ *  - deferred split queue (order >= 2 only): per page, exactly while some
+ *    page is unmapped; per folio, from the first removal that leaves fewer
+ *    mappings than pages until it splits (a fork may raise the count
+ *    again, the folio stays queued);
+ *  - refcount: one per mapping, 2^order for the swap cache, one for the
+ *    split queue, one while it waits in an LRU add batch (off the LRU).
+ * A folio is the one of the previous mm_derive() if the same frame was its
+ * head with the same order: nothing frees a mapped folio and maps another
+ * there within one operation.
+ */
+static void check_folio(struct fz *f, unsigned long i, struct node_sums *ns)
+{
+	struct mframe *mh = &f->mf[i];
+	struct pmm_page *page = f->pages[i];
+	unsigned long nr = 1ul << mh->order;
+	bool same = mh->pv_head && mh->pv_forder == mh->order + 1;
+	bool split = !mh->order && mh->pv_forder > 1 && mh->pv_maps > 0;
+	bool per_page = mh->model == PMM_MAPCOUNT_PER_PAGE;
+	uint64_t entry = same || split ? mh->sc_entry : 0;
+	bool queued = mh->order >= 2 &&
+		      ((same && mh->dq) || (per_page ? mh->mapped_pages : (uint32_t)mh->folio_maps) < nr);
+	struct pmm_folio_info fi;
+	int c = pmm_page_count(page), want;
+
+	if (pmm_folio_info(f->pmm, page, &fi)) {
+		fz_fail(f, "folio %#llx is mapped, but pmm_folio_info() refuses it",
+			(unsigned long long)(f->base + i));
+		return;
+	}
+	if (fi.order != mh->order || fi.mapcount != mh->folio_maps || !fi.anon || fi.refcount != c) {
+		fz_fail(f, "folio %#llx: pmm_folio_info() says order %u, mapcount %d, anon %d, refcount "
+			"%d; the model has order %u, %d mappings, and pmm_page_count() is %d",
+			(unsigned long long)(f->base + i), fi.order, fi.mapcount, fi.anon, fi.refcount,
+			mh->order, mh->folio_maps, c);
+		return;
+	}
+	if (fi.swapcache != (entry != 0) || (entry && fi.swap_entry != entry)) {
+		fz_fail(f, "folio %#llx (order %u%s) is %sin the swap cache (entry %llu); the model "
+			"expects it %s (entry %llu)", (unsigned long long)(f->base + i), mh->order,
+			split ? ", a page that stayed mapped when its folio split" : "",
+			fi.swapcache ? "" : "not ", (unsigned long long)fi.swap_entry,
+			entry ? "there" : "out", (unsigned long long)entry);
+		return;
+	}
+	if (fi.deferred_split != queued) {
+		fz_fail(f, "folio %#llx (order %u, %s mapcounts, %u of its pages mapped, %d mappings%s) "
+			"is %son the deferred split queue, the model expects %s",
+			(unsigned long long)(f->base + i), mh->order, per_page ? "per-page" : "per-folio",
+			mh->mapped_pages, mh->folio_maps, same && mh->dq ? ", queued before" : "",
+			fi.deferred_split ? "" : "not ", queued ? "it there" : "it not");
+		return;
+	}
+	want = mh->folio_maps + (fi.swapcache ? (int)nr : 0) + fi.deferred_split + !fi.lru;
+	if (c != want) {
+		fz_fail(f, "folio %#llx (order %u): refcount %d; its %d mappings, the swap cache's %d, "
+			"the split queue's %d and an LRU add batch's %d make %d",
+			(unsigned long long)(f->base + i), mh->order, c, mh->folio_maps,
+			fi.swapcache ? (int)nr : 0, fi.deferred_split, !fi.lru, want);
+		return;
+	}
+	for (unsigned long q = i; q < i + nr; q++)
+		f->mf[q].sc_entry = entry ? entry + (q - i) : 0;
+	mh->dq = queued;
+	f->sc_folios += entry != 0;
+	f->dq_folios += queued;
+	ns[frame_nid(f, i)].queued += queued;
+	if (fi.lru) {
+		ns[frame_nid(f, i)].lru_pages += nr;
+		ns[frame_nid(f, i)].lru_folios++;
 	}
 }
 
-/* Mapcounts, refcounts and the deferred split queue, per frame and folio. */
+/*
+ * Every frame after the lookups: mapcounts of the mm side's pages (per
+ * page, or the folio's total for a large folio counting per folio, as
+ * mainline's page_mapcount()), each of its folios (check_folio()), the
+ * frames nobody known holds (check_other()); then per node the LRU and the
+ * split queue, and the swap cache's size.
+ */
 static void derive_folios(struct fz *f)
 {
-	uint64_t queued = 0;
+	struct node_sums ns[PMM_MAX_NODES];
+	unsigned long nr_sc;
 
+	memset(ns, 0, sizeof(ns));
 	for (unsigned long i = 0; i < f->span && !f->failed; i++) {
 		struct mframe *mx = &f->mf[i], *mh;
-		struct pmm_page *page = f->pages[i];
-		int got, want, c;
+		bool per_folio;
+		int got, want;
 
-		if (f->fr[i].state != F_MM)
+		if (f->fr[i].state != F_MM) {
+			mx->sc_entry = 0;
+			mx->dq = false;
+			if (f->fr[i].state == F_OTHER)
+				check_other(f, i);
 			continue;
-		mh = &f->mf[mx->head];
-		if (mx->maps) {
-			bool per_folio = mh->order && mh->model == PMM_MAPCOUNT_FOLIO;
-
-			got = pmm_page_mapcount(page);
-			want = per_folio ? mh->folio_maps : mx->maps;
-			if (got != want && !(per_folio && fz_folio_mapcount_zero && got == 0)) {
-				fz_fail(f, "pfn %#llx: mapcount %d, but %d (mm, page) pairs map %s",
-					(unsigned long long)(f->base + i), got, want,
-					per_folio ? "its folio" : "it");
-				return;
-			}
 		}
-		if (mx->head != i)
-			continue;
-		c = pmm_page_count(page);
-		want = mh->folio_maps + (mh->sc ? 1 << mh->order : 0);
-		if (c < want) {
-			fz_fail(f, "folio %#llx (order %u): refcount %d below its %d mappings%s",
-				(unsigned long long)(f->base + i), mh->order, c, mh->folio_maps,
-				mh->sc ? " plus the swap cache's references" : "");
+		mh = &f->mf[mx->head];
+		per_folio = mh->order && mh->model == PMM_MAPCOUNT_FOLIO;
+		got = pmm_page_mapcount(f->pages[i]);
+		want = per_folio ? mh->folio_maps : mx->maps;
+		if (got != want) {
+			fz_fail(f, "pfn %#llx: mapcount %d, but %d (mm, page) pairs map %s",
+				(unsigned long long)(f->base + i), got, want, per_folio ? "its folio" : "it");
 			return;
 		}
-		if (mh->order >= 1 && mh->mapped_pages && mh->mapped_pages < (1u << mh->order)) {
-			bool pp = mh->model == PMM_MAPCOUNT_PER_PAGE;
-			uint64_t unmapped = (1u << mh->order) - mh->mapped_pages;
-
-			if (mh->order < 2)
-				continue;	/* order 1 has no deferred list */
-			if (pp)
-				f->pp_partial++;
-			else
-				f->fo_partial++;
-			if (mh->sc)
-				continue;	/* a swap-cache folio is never split */
-			if (pp) {
-				f->pp_split += unmapped;
-				f->pp_unsplit++;
-			} else {
-				f->fo_split += unmapped;
-			}
-		}
+		if (mx->head == i)
+			check_folio(f, i, ns);
 	}
-	for (unsigned int n = 0; n < f->nr_nodes; n++) {
+	for (unsigned int n = 0; n < f->nr_nodes && !f->failed; n++) {
 		struct pmm_node_info ni;
 
-		if (pmm_node_info(f->pmm, (int)n, &ni) == 0)
-			queued += ni.deferred_split;
+		if (pmm_node_info(f->pmm, (int)n, &ni))
+			continue;
+		if (ni.deferred_split != ns[n].queued || ni.lru_pages != ns[n].lru_pages ||
+		    ni.lru_inactive_anon + ni.lru_active_anon != ns[n].lru_folios)
+			fz_fail(f, "node %u: %llu folios queued for deferred split, %llu on the LRU with "
+				"%llu pages; pmm_folio_info() of the mms' folios there gives %llu, %llu, %llu",
+				n, (unsigned long long)ni.deferred_split,
+				(unsigned long long)(ni.lru_inactive_anon + ni.lru_active_anon),
+				(unsigned long long)ni.lru_pages, (unsigned long long)ns[n].queued,
+				(unsigned long long)ns[n].lru_folios, (unsigned long long)ns[n].lru_pages);
 	}
-	/* Per page, a partial folio is always queued; per folio only when the total dropped below size. */
-	if (!f->failed && (queued < f->pp_partial || queued > f->pp_partial + f->fo_partial))
-		fz_fail(f, "deferred split queues hold %llu folios; partially mapped large folios: %lu "
-			"counting per page (all queued), %lu counting per folio",
-			(unsigned long long)queued, f->pp_partial, f->fo_partial);
+	nr_sc = pmm_swapcache_nr(f->pmm);
+	if (!f->failed && nr_sc != f->sc_folios)
+		fz_fail(f, "pmm_swapcache_nr() = %lu; the model has %lu cached folios, all mapped",
+			nr_sc, f->sc_folios);
 }
 
 /*
  * Rebuild F_MM and F_OTHER from the address spaces and check them (see the
- * section comment). Every frame not held by a handle, mapped, or an orphan
- * of the swap cache is free if its refcount is 0 and F_OTHER if not.
+ * section comment). Every frame not held by a handle or mapped is free if
+ * its refcount is 0 and F_OTHER if not.
  */
 static void mm_derive(struct fz *f)
 {
-	uint64_t lru = 0;
-	unsigned long nr_sc;
-
 	pmm_stats_get(f->pmm, &f->dstats);
 	f->mm_frames = f->other_frames = f->pgtables = 0;
-	f->sc_sure = f->sc_orphans = 0;
-	f->pp_partial = f->fo_partial = f->pp_unsplit = 0;
-	f->pp_split = f->fo_split = 0;
+	f->sc_folios = f->dq_folios = 0;
 	for (unsigned long i = 0; i < f->span; i++) {
+		struct mframe *mx = &f->mf[i];
+		bool was = f->fr[i].state == F_MM;
+
+		/* This loop changes no head's order: mf[head].order is still the previous pass's. */
+		mx->pv_maps = was ? mx->maps : 0;
+		mx->pv_head = was && mx->head == i;
+		mx->pv_forder = was ? (uint8_t)(f->mf[mx->head].order + 1) : 0;
 		if (f->fr[i].state == F_MM || f->fr[i].state == F_OTHER)
 			f->fr[i].state = F_FREE;
-		f->mf[i].maps = 0;
+		mx->maps = 0;
 	}
 	for (unsigned int k = 0; k < MAX_MM && !f->failed; k++) {
 		struct fz_mm *m = &f->mm[k];
@@ -2577,8 +2586,7 @@ static void mm_derive(struct fz *f)
 		if (!m->mm)
 			continue;
 		pmm_mm_stats_get(m->mm, &st);
-		if (st.rss_anon != m->nmapped || st.pgtable_pages < 1 ||
-		    (fz_nr_vmas_stale ? st.nr_vmas < m->nvma : st.nr_vmas != m->nvma)) {
+		if (st.rss_anon != m->nmapped || st.pgtable_pages < 1 || st.nr_vmas != m->nvma) {
 			fz_fail(f, "mm %u: rss_anon %llu, %llu VMAs, %llu page tables; the model maps %lu "
 				"pages in %u VMAs (and there is always a root table)", m->id,
 				(unsigned long long)st.rss_anon, (unsigned long long)st.nr_vmas,
@@ -2607,35 +2615,15 @@ static void mm_derive(struct fz *f)
 	}
 	if (f->failed)
 		return;
-	derive_swapcache(f);
 	for (unsigned long i = 0; i < f->span; i++)
 		if (f->fr[i].state == F_FREE && pmm_page_count(f->pages[i])) {
 			f->fr[i].state = F_OTHER;
 			f->other_frames++;
 		}
 	derive_folios(f);
-	if (f->failed)
-		return;
-	nr_sc = pmm_swapcache_nr(f->pmm);
-	if (nr_sc != f->sc_sure + f->sc_orphans) {
-		fz_fail(f, "pmm_swapcache_nr() = %lu; the model has %lu cached folios mapped and %lu orphans",
-			nr_sc, f->sc_sure, f->sc_orphans);
-		return;
-	}
-	if (f->other_frames < f->pgtables) {
+	if (!f->failed && f->other_frames < f->pgtables)
 		fz_fail(f, "the mms count %llu page tables, but only %llu frames are in use without a "
 			"known holder", (unsigned long long)f->pgtables, (unsigned long long)f->other_frames);
-		return;
-	}
-	for (unsigned int n = 0; n < f->nr_nodes; n++) {
-		struct pmm_node_info ni;
-
-		if (pmm_node_info(f->pmm, (int)n, &ni) == 0)
-			lru += ni.lru_pages;
-	}
-	if (lru > f->mm_frames)
-		fz_fail(f, "the LRU lists hold %llu pages, the mms' folios %llu",
-			(unsigned long long)lru, (unsigned long long)f->mm_frames);
 }
 
 /* After pmm_lru_add_drain(): nothing pending, every folio of the mm side on its node's LRU. */
@@ -2752,7 +2740,7 @@ static int mm_map(struct fz *f, struct fz_mm *m, uint32_t s, uint32_t len, unsig
 		len = WIN_PAGES - s;
 	if (!len)
 		len = 1;
-	if (m->nvma >= MAX_VMA - 1 || ((flags & PMM_MAP_POPULATE) && !mm_room(m, len)))
+	if (m->nvma >= MAX_VMA - 1)
 		return 1;
 	overlap = vma_overlaps(m, s, s + len);
 	pmm_mm_stats_get(m->mm, &st0);
@@ -2884,8 +2872,6 @@ static int mm_fault_at(struct fz *f, struct fz_mm *m, uint32_t v, unsigned int o
 
 	if (!bad && !mapped)
 		kmax = fresh_order(m, vma, v, &b0);
-	if (!bad && !mapped && !mm_room(m, 1ul << kmax))
-		return 1;	/* not issued */
 	pmm_mm_stats_get(m->mm, &st0);
 	if (ptrp) {
 		ptr = fake;
@@ -2979,15 +2965,21 @@ static int mm_fault_at(struct fz *f, struct fz_mm *m, uint32_t v, unsigned int o
 			return rc;
 		}
 		if (now == old) {
-			/* No copy: nothing counted; a reused swap-cache page left the cache. */
+			/*
+			 * No copy: nothing counted. A write that reused a write-protected
+			 * order-0 page took it out of the swap cache first (kernel
+			 * wp_can_reuse_anon_folio()); nothing else changes the cache.
+			 */
 			unsigned long sc1 = pmm_swapcache_nr(f->pmm);
-			struct mframe *mh = &f->mf[f->mf[old - f->base].head];
+			struct mframe *mx = &f->mf[old - f->base], *mh = &f->mf[mx->head];
+			struct pmm_folio_info fi;
 
 			if (st1.faults != st0.faults || st1.tlb_flushes != st0.tlb_flushes)
 				fz_fail(f, "mm %u: a fault that changed no page counted a fault or a flush",
 					m->id);
-			else if (wp && mh->sc == SC_SURE && mh->order == 0 && sc1 + 1 == sc0)
-				mh->sc = SC_NONE;
+			else if (wp && mh->order == 0 && mx->sc_entry &&
+				 !pmm_folio_info(f->pmm, page, &fi) && !fi.swapcache && sc1 + 1 == sc0)
+				mx->sc_entry = 0;
 			else if (sc1 != sc0)
 				fz_fail(f, "mm %u: a fault that reused pfn %#llx changed the swap cache "
 					"from %lu to %lu folios", m->id, (unsigned long long)old, sc0, sc1);
@@ -3001,7 +2993,6 @@ static int mm_fault_at(struct fz *f, struct fz_mm *m, uint32_t v, unsigned int o
 					(unsigned long long)(st1.faults - st0.faults),
 					(unsigned long long)(st1.cow_faults - st0.cow_faults),
 					(unsigned long long)(st1.tlb_flushes - st0.tlb_flushes));
-			f->mf[f->mf[old - f->base].head].cow = true;
 		}
 		if (write)
 			m->vp[v] &= (uint8_t)~VP_WP;
@@ -3220,6 +3211,15 @@ static void fz_op_MM_UNMAP(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_MM_UNMAP]++;
 }
 
+/* sc_entry of a head that fz_op_MM_SWAPCACHE() has listed, until the call returns. */
+#define SC_LISTED UINT64_MAX
+
+/*
+ * pmm_mm_swapcache_add: the folios mapped in the range and not cached yet
+ * go in, in address order, each with the next 2^order swap entries (the
+ * cache hands entries out once, from 1); an injected metadata failure
+ * stops it at one of them, the ones before it in.
+ */
 static void fz_op_MM_SWAPCACHE(struct fz *f, const uint8_t *p)
 {
 	struct fz_mm *m = mm_need(f, p[0], true);
@@ -3236,7 +3236,6 @@ static void fz_op_MM_SWAPCACHE(struct fz *f, const uint8_t *p)
 	heads = calloc(WIN_PAGES, sizeof(*heads));
 	if (!heads)
 		return;
-	/* The folios it will add, in address order: mapped in the range and not cached yet. */
 	if (win_clip(addr, len, &s, &e))
 		for (uint32_t v = s; v < e; v++) {
 			uint32_t h;
@@ -3244,9 +3243,8 @@ static void fz_op_MM_SWAPCACHE(struct fz *f, const uint8_t *p)
 			if (!(m->vp[v] & VP_MAPPED))
 				continue;
 			h = f->mf[m->pfn[v] - f->base].head;
-			if (f->mf[h].sc == SC_NONE) {
-				f->mf[h].sc = SC_SURE;	/* marks it listed; undone below if not added */
-				f->mf[h].sc_order = f->mf[h].order;
+			if (!f->mf[h].sc_entry) {
+				f->mf[h].sc_entry = SC_LISTED;
 				heads[nnew++] = h;
 			}
 		}
@@ -3262,9 +3260,27 @@ static void fz_op_MM_SWAPCACHE(struct fz *f, const uint8_t *p)
 		free(heads);
 		return;
 	}
-	/* An injected failure: the folios before the one that failed went in. */
-	for (uint32_t i = (uint32_t)(nr1 - nr0); i < nnew; i++)
-		f->mf[heads[i]].sc = SC_NONE;
+	for (uint32_t i = 0; i < nnew && !f->failed; i++) {
+		uint32_t h = heads[i];
+		unsigned long n = 1ul << f->mf[h].order;
+		struct pmm_folio_info fi;
+
+		f->mf[h].sc_entry = 0;
+		if (i >= nr1 - nr0)
+			continue;	/* after the injected failure */
+		if (pmm_folio_info(f->pmm, f->pages[h], &fi) || !fi.swapcache ||
+		    fi.swap_entry != f->next_entry) {
+			fz_fail(f, "mm %u: swapcache_add put folio %#llx (order %u) in the cache with entry "
+				"%llu (in it: %d); the model's next entry is %llu", m->id,
+				(unsigned long long)(f->base + h), f->mf[h].order,
+				(unsigned long long)fi.swap_entry, fi.swapcache,
+				(unsigned long long)f->next_entry);
+			break;
+		}
+		for (unsigned long q = 0; q < n; q++)
+			f->mf[h + q].sc_entry = f->next_entry + q;
+		f->next_entry += n;
+	}
 	free(heads);
 	if (rc)
 		pmm_fuzz_counts.fail[FZ_MM_SWAPCACHE]++;
@@ -3272,51 +3288,89 @@ static void fz_op_MM_SWAPCACHE(struct fz *f, const uint8_t *p)
 		pmm_fuzz_counts.ok[FZ_MM_SWAPCACHE]++;
 }
 
+/* A folio on a deferred split queue before MM_SCAN. */
+struct queued {
+	uint32_t head;
+	uint8_t order;
+	uint32_t mapped;	/* its mapped pages */
+};
+
 /*
- * pmm_deferred_split_scan: what it frees is exactly what the mm side's
- * folios lose; a full scan splits every queued folio that is not in the
- * swap cache, so in the per-page model it frees exactly the unmapped pages
- * of the partially mapped ones, and in the per-folio model at most those.
+ * pmm_deferred_split_scan(nr): the queues are taken node by node, each
+ * folio at most once, and with no mapper busy (nothing runs beside the
+ * fuzzer) and every LRU batch drained by the scan itself, every folio
+ * taken splits. So exactly min(nr, queued) folios split, node 0's first;
+ * it frees exactly their unmapped pages, which the mm side loses; their
+ * mapped pages stay, as order-0 folios (mm_derive() checks them, the swap
+ * cache's ones included).
  */
 static void fz_op_MM_SCAN(struct fz *f, const uint8_t *p)
 {
 	unsigned long nr = (p[0] & 1) ? 1ul + p[1] % 4 : (unsigned long)-1, got;
-	uint64_t pre, pp, fo, split0;
-	struct pmm_stats st;
+	unsigned long nq = 0, left, want_node, split = 0, split_node[PMM_MAX_NODES] = { 0 };
+	unsigned long queued_node[PMM_MAX_NODES] = { 0 };
+	uint64_t pre, unmapped = 0;
+	struct pmm_stats st0, st;
+	struct queued *q;
 
 	if (!mm_live(f))
 		mm_need(f, p[2], true);	/* something to scan next time; its derive is current */
 	if (f->failed)
 		return;
+	q = calloc(f->span / 4 + 1, sizeof(*q));
+	if (!q)
+		return;
+	for (unsigned long i = 0; f->mm_used && i < f->span; i++)
+		if (f->fr[i].state == F_MM && f->mf[i].head == i && f->mf[i].dq) {
+			q[nq++] = (struct queued){ (uint32_t)i, f->mf[i].order, f->mf[i].mapped_pages };
+			queued_node[frame_nid(f, i)]++;
+		}
 	pre = f->mm_frames;
-	pp = f->pp_split;
-	fo = f->fo_split;
-	pmm_stats_get(f->pmm, &st);
-	split0 = st.split_freed;
+	pmm_stats_get(f->pmm, &st0);
 	got = pmm_deferred_split_scan(f->pmm, nr);
-	vlog(f, "deferred_split_scan(%ld) = %lu; model: %llu unmapped pages per page, %llu per folio",
-	     (long)nr, got, (unsigned long long)pp, (unsigned long long)fo);
+	vlog(f, "deferred_split_scan(%ld) = %lu; model: %lu folios queued", (long)nr, got, nq);
 	if (!f->mm_used) {
 		if (got)
 			fz_fail(f, "deferred_split_scan freed %lu pages without any address space", got);
 		pmm_fuzz_counts.fail[FZ_MM_SCAN]++;
+		free(q);
 		return;
 	}
 	mm_derive(f);
-	if (f->failed)
+	if (f->failed) {
+		free(q);
 		return;
+	}
+	/* Which of them split: no longer a folio of that order at that head. */
+	for (unsigned long k = 0; k < nq; k++) {
+		uint32_t h = q[k].head;
+
+		if (f->fr[h].state == F_MM && f->mf[h].head == h && f->mf[h].order == q[k].order)
+			continue;
+		split++;
+		split_node[frame_nid(f, h)]++;
+		unmapped += (1u << q[k].order) - q[k].mapped;
+	}
 	pmm_stats_get(f->pmm, &st);
-	if (pre - f->mm_frames != got || st.split_freed - split0 != got)
+	if (pre - f->mm_frames != got || st.split_freed - st0.split_freed != got)
 		fz_fail(f, "deferred_split_scan returned %lu, split_freed grew by %llu, the mm side lost "
-			"%llu frames", got, (unsigned long long)(st.split_freed - split0),
+			"%llu frames", got, (unsigned long long)(st.split_freed - st0.split_freed),
 			(unsigned long long)(pre - f->mm_frames));
-	else if (got > pp + fo || (nr == (unsigned long)-1 && got < pp))
-		fz_fail(f, "deferred_split_scan(%ld) freed %lu pages; the unmapped pages of the queued "
-			"folios are %llu (per page) + at most %llu (per folio)", (long)nr, got,
-			(unsigned long long)pp, (unsigned long long)fo);
-	else if (nr == (unsigned long)-1 && f->pp_unsplit)
-		fz_fail(f, "after a full deferred_split_scan %lu partially mapped folios (per-page model, "
-			"not in the swap cache) are still whole", f->pp_unsplit);
+	else if (split != (nr < nq ? nr : nq) || st.split_folios - st0.split_folios != split ||
+		 got != unmapped)
+		fz_fail(f, "deferred_split_scan(%ld) split %lu of the %lu queued folios (split_folios "
+			"+%llu) and freed %lu pages; their unmapped pages are %llu", (long)nr, split, nq,
+			(unsigned long long)(st.split_folios - st0.split_folios), got,
+			(unsigned long long)unmapped);
+	left = nr;
+	for (unsigned int n = 0; n < PMM_MAX_NODES && !f->failed; n++) {
+		want_node = left < queued_node[n] ? left : queued_node[n];
+		if (split_node[n] != want_node)
+			fz_fail(f, "deferred_split_scan(%ld) split %lu folios of node %u's %lu, node by "
+				"node gives %lu", (long)nr, split_node[n], n, queued_node[n], want_node);
+		left -= want_node;
+	}
+	free(q);
 	pmm_fuzz_counts.ok[FZ_MM_SCAN]++;
 }
 
@@ -3334,22 +3388,45 @@ static void fz_op_MM_DRAIN(struct fz *f, const uint8_t *p)
 	pmm_fuzz_counts.ok[FZ_MM_DRAIN]++;
 }
 
+/*
+ * Exit: pmm_mm_destroy_stats() leaves no RSS and no table, and with the
+ * callback every TLB flush it counts was one call, at least one if
+ * anything was mapped (exit flushes before it frees).
+ */
 static void mm_destroy(struct fz *f, struct fz_mm *m)
 {
+	uint64_t calls = f->fam[m->family].tlb_calls;
+	struct pmm_mm_stats st0, st;
+
 	vlog(f, "mm %u: destroy (%lu pages mapped, %u VMAs)", m->id, m->nmapped, m->nvma);
-	pmm_mm_destroy(m->mm);
+	pmm_mm_stats_get(m->mm, &st0);
+	pmm_mm_destroy_stats(m->mm, &st);
 	m->mm = NULL;
+	calls = f->fam[m->family].tlb_calls - calls;
+	if (st.rss_anon || st.pgtable_pages || st.tlb_flushes < st0.tlb_flushes + (m->nmapped != 0) ||
+	    (m->has_cb && calls != st.tlb_flushes - st0.tlb_flushes))
+		fz_fail(f, "mm %u: exit left rss_anon %llu, %llu page tables, and counted %llu TLB "
+			"flushes (the callback ran %llu times) for %lu mapped pages", m->id,
+			(unsigned long long)st.rss_anon, (unsigned long long)st.pgtable_pages,
+			(unsigned long long)(st.tlb_flushes - st0.tlb_flushes), (unsigned long long)calls,
+			m->nmapped);
 }
 
-/* Once the last mm is gone: no table, no pending folio, nothing queued; only swap-cache orphans. */
+/* Once the last mm is gone: nothing of the mm side is left, the swap cache is empty. */
 static void check_no_mm(struct fz *f, const char *what)
 {
+	unsigned long nr_sc;
+
 	mm_derive(f);
-	if (!f->failed && (f->other_frames || f->pp_partial || f->fo_partial || f->sc_sure))
-		fz_fail(f, "%s: %llu frames still in use by the mm side, %lu partial folios, %lu cached",
-			what, (unsigned long long)f->other_frames, f->pp_partial + f->fo_partial,
-			f->sc_sure);
-	else if (!f->failed)
+	if (f->failed)
+		return;
+	nr_sc = pmm_swapcache_nr(f->pmm);
+	if (f->other_frames || f->mm_frames || f->dq_folios || nr_sc)
+		fz_fail(f, "%s: %llu frames still in use by the mm side and %llu mapped, %lu folios "
+			"queued for deferred split, %lu in the swap cache", what,
+			(unsigned long long)f->other_frames, (unsigned long long)f->mm_frames,
+			f->dq_folios, nr_sc);
+	else
 		check_drained(f, what);
 }
 
@@ -4344,7 +4421,7 @@ static enum fz_bad_result fz_bad_MM_ORDER(struct fz *f, const uint8_t *p, struct
 {
 	enum fz_bad_result res;
 	struct fz_mm *m = bad_mm(f, p[1], false, before, &res);
-	unsigned int order = f->pageblock_order + 1 + p[2] % 8, flags = PMM_MAP_WRITE;
+	unsigned int order = mm_max_order(f) + 1 + p[2] % 8, flags = PMM_MAP_WRITE;
 	uint32_t v;
 
 	if (!m)
@@ -4354,9 +4431,9 @@ static enum fz_bad_result fz_bad_MM_ORDER(struct fz *f, const uint8_t *p, struct
 		order = p[2] % (mm_max_order(f) + 1);
 		flags |= 1u << (2 + p[6] % 30);
 	}
-	vlog(f, "mm %u: map_anon(%#llx, order %u, flags %#x): order above pageblock_order %u or "
-	     "unknown flag", m->id, (unsigned long long)va(v % WIN_PAGES), order, flags,
-	     f->pageblock_order);
+	vlog(f, "mm %u: map_anon(%#llx, order %u, flags %#x): order above min(pageblock_order %u, "
+	     "PMD_ORDER %u) or unknown flag", m->id, (unsigned long long)va(v % WIN_PAGES), order, flags,
+	     f->pageblock_order, FZ_PMD_ORDER);
 	snap_take(f, before);
 	return refused(f, pmm_mm_map_anon(m->mm, va(v % WIN_PAGES), (1 + p[6] % 8) * VPAGE, order, flags),
 		       -PMM_EINVAL, "map_anon with a bad order or flag");
@@ -4479,6 +4556,13 @@ static enum fz_bad_result fz_bad_MM_NULL(struct fz *f, const uint8_t *p, struct 
 	switch (p[2] % 10) {
 	case 0:
 		pmm_mm_destroy(NULL);
+		memset(&st, 0xa5, sizeof(st));
+		pmm_mm_destroy_stats(NULL, &st);
+		pmm_mm_destroy_stats(NULL, NULL);
+		if (st.rss_anon || st.tlb_flushes || st.gather_batches || st.nr_vmas) {
+			fz_fail(f, "pmm_mm_destroy_stats(NULL) did not zero the stats");
+			return FZ_BAD_STOPPED;
+		}
 		return FZ_BAD_REFUSED;
 	case 1:
 		return refused(f, pmm_mm_fault(NULL, va(0), p[3] & 1), -PMM_EINVAL, "fault(NULL)");
@@ -4509,8 +4593,13 @@ static enum fz_bad_result fz_bad_MM_NULL(struct fz *f, const uint8_t *p, struct 
 			return FZ_BAD_STOPPED;
 		}
 		return refused(f, rc, -PMM_EINVAL, "mm_create with no such gather mode or mapcount model");
-	case 7:		/* (without an instance *out is left alone: the header promises nothing) */
-		if ((rc = pmm_mm_create(NULL, NULL, &out)) != -PMM_EINVAL)
+	case 7:
+		rc = pmm_mm_create(NULL, NULL, &out);
+		if (out) {
+			fz_fail(f, "mm_create(NULL) = %d left an mm pointer", rc);
+			return FZ_BAD_STOPPED;
+		}
+		if (rc != -PMM_EINVAL)
 			return refused(f, rc, -PMM_EINVAL, "mm_create(NULL)");
 		return refused(f, pmm_mm_create(f->pmm, NULL, NULL), -PMM_EINVAL, "mm_create(pmm, NULL, NULL)");
 	case 8:
@@ -4786,6 +4875,7 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 			f->bounds[f->nbounds++] = pfn;
 	}
 	f->mm_ok = cfg.page_shift == 12;
+	f->next_entry = 1;	/* the swap cache's first entry (0 is none) */
 	if (managed != pmm_managed_frames(f->pmm) || pmm_free_frames(f->pmm) != managed) {
 		fz_fail(f, "fresh instance: %llu frames in regions, managed %llu, free %llu",
 			(unsigned long long)managed, (unsigned long long)pmm_managed_frames(f->pmm),
@@ -4819,7 +4909,7 @@ static void teardown_checks(struct fz *f)
 	/* Frees never consult fault injection, but leave nothing armed for them. */
 	pmm_fault_set(f->pmm, PMM_FAULT_PAGE_ALLOC, &off);
 	pmm_fault_set(f->pmm, PMM_FAULT_META_ALLOC, &off);
-	/* Exit every address space; then only swap-cache orphans may remain of the mm side. */
+	/* Exit every address space; then nothing may remain of the mm side. */
 	for (unsigned int i = 0; i < MAX_MM && !f->failed; i++)
 		if (f->mm[i].mm) {
 			mm_destroy(f, &f->mm[i]);
@@ -4842,8 +4932,7 @@ static void teardown_checks(struct fz *f)
 	pmm_lru_add_drain(f->pmm);
 	pmm_drain_all_pages(f->pmm);
 	check_all(f);
-	/* Tolerated orphans (fz_cow_orphans_stay) keep their frames: check_all() compared exactly. */
-	for (unsigned int z = 0; z < f->nzones && !f->failed && !f->sc_orphans; z++) {
+	for (unsigned int z = 0; z < f->nzones && !f->failed; z++) {
 		struct pmm_zone_info zi;
 
 		pmm_zone_info(f->pmm, z, &zi);

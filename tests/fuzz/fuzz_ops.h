@@ -95,7 +95,7 @@ enum fz_op {
 	X(MM_UNALIGNED)	/* map/unmap/swapcache_add of an unaligned or empty range */ \
 	X(MM_WRAP)	/* ... of a range whose end wraps past 2^64 */         \
 	X(MM_OUT_OF_RANGE) /* ... and faults, accesses, lookups at or past 2^47 */ \
-	X(MM_ORDER)	/* map_anon above pageblock_order or with an unknown flag */ \
+	X(MM_ORDER)	/* map_anon above min(pageblock_order, 9) or with an unknown flag */ \
 	X(MM_OVERLAP)	/* map_anon over (part of) a VMA */                    \
 	X(MM_NO_VMA)	/* a fault or access outside every VMA */              \
 	X(MM_WRITE_RO)	/* a write fault or access on a read-only VMA */       \
