@@ -34,28 +34,6 @@ static void set_pageblock_range_mt(struct pmm_zone *zone, pmm_pfn_t pfn,
 		set_pageblock_migratetype_locked(zone, pfn, mt);
 }
 
-static void add_to_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
-				    unsigned int order, int mt)
-{
-	struct free_area *area = &zone->free_area[order];
-
-	lockdep_assert_held(&zone->lock);
-	page->private = order;
-	__SetPageBuddy(page);		/* free: every writer holds zone->lock */
-	list_add(&page->lru, &area->free_list[mt]);
-	area->nr_free++;
-}
-
-void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
-				    unsigned int order)
-{
-	lockdep_assert_held(&zone->lock);
-	list_del(&page->lru);
-	__ClearPageBuddy(page);
-	page->private = 0;
-	zone->free_area[order].nr_free--;
-}
-
 /*
  * A HIGHATOMIC pageblock that is entirely free again goes back to MOVABLE.
  * The kernel keeps such a pageblock reserved until memory runs short; pmm

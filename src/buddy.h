@@ -73,12 +73,33 @@ static inline void account_freepages_locked(struct pmm_zone *zone, long nr)
 			      memory_order_relaxed);
 }
 
+/* The free lists' two primitives, inline on every merge, split and take (kernel page_alloc.c). */
+static inline void add_to_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
+					   unsigned int order, int mt)
+{
+	struct free_area *area = &zone->free_area[order];
+
+	lockdep_assert_held(&zone->lock);
+	page->private = order;
+	__SetPageBuddy(page);		/* free: every writer holds zone->lock */
+	list_add(&page->lru, &area->free_list[mt]);
+	area->nr_free++;
+}
+
+static inline void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
+						  unsigned int order)
+{
+	lockdep_assert_held(&zone->lock);
+	list_del(&page->lru);
+	__ClearPageBuddy(page);
+	page->private = 0;
+	zone->free_area[order].nr_free--;
+}
+
 /* Context for every _locked function below: zone->lock held. */
 void set_pageblock_migratetype_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int mt);
 void __free_one_page_locked(struct pmm_zone *zone, struct pmm_page *page,
 			    pmm_pfn_t pfn, unsigned int order, int mt);
-void del_page_from_free_list_locked(struct pmm_zone *zone, struct pmm_page *page,
-				    unsigned int order);
 unsigned long move_freepages_block_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int new_mt);
 struct pmm_page *__rmqueue_locked(struct pmm_zone *zone, unsigned int order, int mt,
 				  unsigned int alloc_flags);
