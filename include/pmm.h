@@ -22,10 +22,17 @@
  * and the instance stays consistent.
  *
  * Callbacks (bad_page_fn, log_fn, shrinkers, meta_alloc/meta_free, cpu_fn)
- * are called with no pmm lock held, so they may call back into the
- * instance (a bad_page_fn may drain, check or print it); only pmm_destroy
- * of the instance that calls them is off limits. cpu_fn runs on every
- * allocation and free: keep it to a few instructions.
+ * are called with no zone, pcp, LRU, split-queue or swap-cache lock held,
+ * so they may call back into the instance (a bad_page_fn may drain, check
+ * or print it); pmm_destroy of the instance that calls them is off limits.
+ * One exception, as in the kernel, where reclaim runs under the faulting
+ * process's mmap lock: an address-space call (a fault, pmm_mm_access,
+ * POPULATE, fork, unmap, exit, pmm_mm_swapcache_add) holds that mm's lock
+ * while it allocates and frees, so its shrinkers, meta_alloc/meta_free,
+ * cpu_fn and bad_page_fn run with it held (meta_alloc/meta_free of the
+ * swap cache's index also with the swap cache's lock): such a callback
+ * must not call pmm_mm_* on that mm, pmm_swapcache_nr or pmm_check.
+ * cpu_fn runs on every allocation and free: keep it to a few instructions.
  */
 #ifndef PMM_H
 #define PMM_H
@@ -187,10 +194,11 @@ typedef void (*pmm_meta_free_fn)(void *arg, void *p, size_t size);
  * A page that fails the checks of its own free or allocation is leaked on
  * purpose (pmm_leaked_frames(); the kernel does the same); every other
  * report (a double free, a foreign or wrong page, a wrong order) leaves
- * the page exactly as it was. Called with no pmm lock held.
+ * the page exactly as it was. Called with no pmm lock held, but for an
+ * address-space call's own (see the top of this file).
  */
 typedef void (*pmm_bad_page_fn)(void *arg, pmm_pfn_t pfn, const char *reason);
-/* Picks the CPU whose pcp lists a call uses; must return 0..nr_cpus-1. */
+/* Picks the CPU whose pcp lists a call uses: 0..nr_cpus-1 (taken modulo nr_cpus). */
 typedef unsigned int (*pmm_cpu_fn)(void *arg);
 /* Receives log lines (bad pages, allocation failures); NULL = stderr. */
 typedef void (*pmm_log_fn)(void *arg, const char *line);
@@ -237,7 +245,8 @@ struct pmm_config {
 	void *bad_page_arg;
 	pmm_log_fn log_fn;		/* NULL: stderr, rate limited */
 	void *log_arg;
-	bool quiet;			/* no log lines, except one when pmm_create() fails */
+	bool quiet;			/* no log lines, except one when pmm_create() fails
+					 * and the violations pmm_check() finds */
 
 	pmm_meta_alloc_fn meta_alloc;	/* NULL: anonymous mmap (both or neither) */
 	pmm_meta_free_fn meta_free;
@@ -383,8 +392,8 @@ struct pmm_page *pmm_alloc_pages_exact_pfn(pmm_t *pmm, unsigned long nr_pages,
 
 /**
  * pmm_alloc_pages_bulk - fill the NULL slots of @array with order-0 pages.
- * Slots already holding a page are skipped. Pages come from the pcp under
- * one lock hold where possible.
+ * Slots already holding a page are skipped. Pages come from the pcp list,
+ * up to 256 per pcp lock hold.
  * Return: the number of non-NULL slots in array[0..nr) on return; may be
  * fewer than @nr under memory pressure.
  */
@@ -511,8 +520,10 @@ typedef unsigned long (*pmm_shrink_fn)(void *arg, pmm_t *pmm, unsigned long nr_t
  * pmm_register_shrinker - call @fn when an allocation has failed at the
  * min watermark (the slow path's first attempt), before the pcp lists are
  * drained; never for PMM_GFP_NOWAIT. The user-space analogue of direct
- * reclaim. Shrinkers run in registration order until the request's worth
- * (32 << order pages) is freed, with no pmm lock held.
+ * reclaim. The deferred split queue's own shrinker runs first; then the
+ * registered ones, in registration order, until the request's worth
+ * (32 << order pages) is freed, with no pmm lock held (but for an
+ * address-space call's own mm lock: see the top of this file).
  * Return: 0, -PMM_EINVAL for a NULL @fn, or -PMM_ENOMEM when all
  * PMM_MAX_SHRINKERS slots are taken.
  */
@@ -616,7 +627,9 @@ int pmm_mm_map_anon(pmm_mm_t *mm, uint64_t addr, uint64_t len, unsigned int foli
 /**
  * pmm_mm_unmap - munmap(): zap and free whatever is mapped in the range,
  * split VMAs, free page tables left empty. Unmapped space is no error.
- * Return: 0; -PMM_EINVAL (unaligned, empty or wrapping range).
+ * Return: 0; -PMM_EINVAL (unaligned, empty or wrapping range, or one that
+ * reaches 2^47); -PMM_ENOMEM (a VMA split could not get its metadata:
+ * nothing is unmapped).
  */
 int pmm_mm_unmap(pmm_mm_t *mm, uint64_t addr, uint64_t len);
 
@@ -641,7 +654,10 @@ struct pmm_page *pmm_mm_lookup(pmm_mm_t *mm, uint64_t addr);
 /**
  * pmm_mm_fork - a child sharing every anonymous folio read-only (both
  * sides write-protected: the next write copies).
- * Return: 0; -PMM_ENOMEM (no child, the parent unchanged).
+ * Return: 0; -PMM_ENOMEM: no child; the parent's pages, contents,
+ * refcounts and mapcounts are as before, but the PTEs copied before the
+ * failure stay write-protected (as in the kernel), so the parent's next
+ * write to one of them copies or reuses the page.
  */
 int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **child);
 
@@ -671,7 +687,8 @@ struct pmm_mm_stats {
 	uint64_t rss_anon;		/* pages mapped */
 	uint64_t pgtable_pages;		/* page-table pages, the root included */
 	uint64_t nr_vmas;
-	uint64_t faults;		/* pmm_mm_fault calls that mapped something */
+	uint64_t faults;		/* faults that mapped a page (pmm_mm_fault,
+					 * pmm_mm_access, POPULATE), COW included */
 	uint64_t cow_faults;		/* of which copies on write */
 	uint64_t fault_fallbacks;	/* faults that fell back to a smaller order */
 	uint64_t tlb_flushes;		/* TLB-flush callbacks (made or due) */

@@ -38,7 +38,7 @@ static void set_pageblock_range_mt(struct pmm_zone *zone, pmm_pfn_t pfn,
  * A HIGHATOMIC pageblock that is entirely free again goes back to MOVABLE.
  * The kernel keeps such a pageblock reserved until memory runs short; pmm
  * releases it here so that freeing everything restores the fresh buddyinfo
- * (docs/design.md section 10, invariant 6). Nothing is lost: the whole pageblock is a free
+ * (docs/design.md section 10, what the tests assert). Nothing is lost: the whole pageblock is a free
  * block that high-order requests, atomic ones included, can take.
  */
 /* Written under zone->lock, read without it by zone_watermark_ok(). */

@@ -378,6 +378,12 @@ static uint64_t check_mm_table(struct checker *c, struct pmm_mm *mm, struct pmm_
 		if (level) {
 			tables += check_mm_table(c, mm, pfn_to_page(pmm, pfn), level - 1, rss);
 		} else {
+			struct pmm_folio *folio = page_folio(pfn_to_page(pmm, pfn));
+
+			/* An mm maps only its own family's folios (the rmap walk relies on it). */
+			if (folio_anon_vma(folio) != mm->anon_vma)
+				violation(c, "mm %p: PTE maps pfn %#llx of another family's folio",
+					  (void *)mm, (unsigned long long)pfn);
 			c->ptes[pfn - pmm->min_pfn]++;
 			(*rss)++;
 		}
@@ -415,6 +421,10 @@ static void check_lru_and_queues(struct checker *c)
 						  (void *)folio);
 					continue;
 				}
+				if (page_zone(pmm, &folio->page)->nid != nid)
+					violation(c, "node %d LRU: folio %#llx lives on node %d", nid,
+						  (unsigned long long)page_to_pfn(pmm, &folio->page),
+						  page_zone(pmm, &folio->page)->nid);
 				c->marks[page_to_pfn(pmm, &folio->page) - pmm->min_pfn] |= MARK_LRU;
 				pages += folio_nr_pages(folio);
 			}
@@ -435,6 +445,10 @@ static void check_lru_and_queues(struct checker *c)
 					  nid, (void *)folio);
 				continue;
 			}
+			if (page_zone(pmm, &folio->page)->nid != nid)
+				violation(c, "node %d deferred split queue: folio %#llx lives on node %d",
+					  nid, (unsigned long long)page_to_pfn(pmm, &folio->page),
+					  page_zone(pmm, &folio->page)->nid);
 			c->marks[page_to_pfn(pmm, &folio->page) - pmm->min_pfn] |= MARK_DEFERRED;
 		}
 	}

@@ -1046,9 +1046,13 @@ static void mm_create(struct sthread *t)
 }
 
 /* Biased to small orders and to the PMD order, as mTHP policies are. */
+/* The largest folio order an address space takes: pageblock_order, at most 9 (pmm.h). */
+#define MM_MAX_FOLIO_ORDER 9
+
 static unsigned int pick_mm_order(struct sthread *t)
 {
-	unsigned int pb = t->s->pageblock_order;
+	unsigned int pb = t->s->pageblock_order < MM_MAX_FOLIO_ORDER ? t->s->pageblock_order
+								       : MM_MAX_FOLIO_ORDER;
 	unsigned long r = rnd_below(t, 100);
 
 	if (r < 30)
@@ -1561,7 +1565,7 @@ static int parse_kinds(const char *list, unsigned int *mask)
 enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS, ST_MM };
 
 static const struct cli_flag stress_flags[] = {
-	{ "threads", "N", ST_THREADS, "worker threads (default: online CPUs)" },
+	{ "threads", "N", ST_THREADS, "worker threads (default: the instance's CPUs, --cpus)" },
 	{ "seconds", "S", ST_SECONDS, "run time, may be fractional (default 5)" },
 	{ "seed", "X", ST_SEED, "RNG seed; thread i uses stream i of it (tests/common/prng.h;\n"
 	  "default: from the clock)" },
@@ -1621,11 +1625,12 @@ static const struct cli_cmd stress_cmd = {
 		"Threads allocate and free at random through every path (pages, folios,\n"
 		"split_page, exact, bulk, contig), hand objects to each other, and verify\n"
 		"frame ownership and memory patterns. Mixed in (one step in four), or alone\n"
-		"with --mm, they churn address spaces: map VMAs at orders 0..pageblock_order,\n"
-		"fault and access pages, fork (children also go to other threads), write after\n"
-		"fork (copy on write), unmap partial ranges, add ranges to the swap cache, scan\n"
-		"the deferred split queues, drain the LRU batches and exit, checking every page\n"
-		"read against a shadow of what it must hold. At the end everything is freed and\n"
+		"with --mm, they churn address spaces: map VMAs at folio orders up to\n"
+		"min(pageblock_order, 9), fault and access pages, fork (children also go to\n"
+		"other threads), write after fork (copy on write), unmap partial ranges, add\n"
+		"ranges to the swap cache, scan the deferred split queues, drain the LRU batches\n"
+		"and exit, checking every page read against a shadow of what it must hold. At\n"
+		"the end everything is freed and\n"
 		"the instance checked; prints \"lost frames: 0\" and exits 0 when nothing is lost.\n",
 	.flags = stress_flags,
 	.apply = stress_apply,
