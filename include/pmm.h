@@ -163,7 +163,8 @@ struct pmm_region {
  * then every @interval-th one (0 or 1: each), each with @probability
  * percent, at most @times failures in all (-1: no limit). nth == 0
  * disables the attribute. Draws are a hash of (seed, call number), so a
- * run repeats exactly.
+ * run repeats exactly. pmm_config_init() sets probability 100 and times -1;
+ * an attribute built from zeros for pmm_fault_set() never fails (0 %).
  */
 struct pmm_fault_attr {
 	uint64_t nth;			/* first call that may fail; 0 = off */
@@ -466,7 +467,7 @@ struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages,
 struct pmm_folio *pmm_folio_alloc(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order);
 /** pmm_page_folio - the folio a page belongs to (its own folio if order 0). */
 struct pmm_folio *pmm_page_folio(const struct pmm_page *page);
-/** pmm_folio_page - page @n of the folio. */
+/** pmm_folio_page - page @n of the folio; NULL when @n >= 2^order. */
 struct pmm_page *pmm_folio_page(pmm_t *pmm, struct pmm_folio *folio, unsigned long n);
 /** pmm_folio_order - the folio's order. */
 unsigned int pmm_folio_order(const struct pmm_folio *folio);
@@ -814,7 +815,11 @@ int pmm_zone_info(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *out);
 /** pmm_migratetype_name - "Unmovable", "Movable", ... */
 const char *pmm_migratetype_name(int mt);
 
-/** pmm_buddyinfo - /proc/buddyinfo per zone, or JSON. Return 0 or -errno-like. */
+/*
+ * The printers: text as the kernel's /proc files, or one JSON object.
+ * Return: 0, or -PMM_EINVAL when the stream reports an error.
+ */
+/** pmm_buddyinfo - /proc/buddyinfo per zone, or JSON. */
 int pmm_buddyinfo(pmm_t *pmm, FILE *f, int json);
 /** pmm_pagetypeinfo - /proc/pagetypeinfo: free blocks per migratetype and order. */
 int pmm_pagetypeinfo(pmm_t *pmm, FILE *f, int json);
@@ -823,6 +828,8 @@ int pmm_zoneinfo(pmm_t *pmm, FILE *f, int json);
 /**
  * pmm_mminfo - the address-space side: per node the LRU lists and the
  * deferred split queue, the swap cache, and every live mm's counters.
+ * Context: writes to @f while holding the instance's list of mms: a stream
+ * whose writer calls back into the instance must not create or destroy an mm.
  */
 int pmm_mminfo(pmm_t *pmm, FILE *f, int json);
 /** pmm_nr_mms - live address spaces of the instance. */
