@@ -616,7 +616,9 @@ void pmm_mm_destroy_stats(pmm_mm_t *mm, struct pmm_mm_stats *out);
  * [0, 2^47), not overlapping another VMA.
  * @folio_order: faults allocate folios of this order (0..pageblock_order,
  * at most 9: a folio is mapped by PTEs of one table, as the kernel's mTHP
- * orders are), naturally aligned, falling back to smaller orders.
+ * orders are), naturally aligned, falling back to smaller orders (skipping
+ * order 1, as the kernel's anon mTHP does: an order-1 folio cannot be
+ * queued for deferred split; a VMA of order 1 still gets order-1 folios).
  * Return: 0; -PMM_EINVAL; -PMM_ENOMEM. With POPULATE a failed fault undoes
  * the call: nothing stays mapped and no VMA remains (the kernel's
  * mmap(MAP_POPULATE) would keep the mapping and leave the failure to a

@@ -357,12 +357,16 @@ static uint64_t check_mm_table(struct checker *c, struct pmm_mm *mm, struct pmm_
 			       int level, uint64_t *rss)
 {
 	pmm_t *pmm = c->pmm;
-	pte_t *e = table_entries(pmm, table);
 	uint64_t tables = 1, used = 0;
+	pte_t *e;
 
-	if (!PageTable(table) || page_ref_count(table) != 1)
+	if (!PageTable(table) || page_ref_count(table) != 1) {
 		violation(c, "mm %p: table pfn %#llx not a PG_table page with one reference",
 			  (void *)mm, (unsigned long long)page_to_pfn(pmm, table));
+		if (!PageTable(table))
+			return tables;	/* without backing its contents may not even exist */
+	}
+	e = table_entries(pmm, table);
 	for (unsigned int i = 0; i < PTRS_PER_TABLE; i++) {
 		pmm_pfn_t pfn;
 

@@ -51,11 +51,13 @@ static struct deferred_split *folio_split_queue(const pmm_t *pmm, const struct p
  *
  * The unmapper of the folio's last mapping looks at PG_deferred without
  * the lock (deferred_split_unqueue()), after dropping its mapcount; here
- * the flag is set before the mapcount is read. With a full fence between
- * the store and the load on both sides, at least one side sees the other:
- * either the folio is found unmapped here and not queued, or the unmapper
- * sees the flag and takes it off the queue under the lock, after us. No
- * unmapped folio stays queued.
+ * the flag is set before the mapcount is read. All four accesses are
+ * seq_cst (on x86 the two read-modify-writes are locked anyway and the
+ * loads plain), so in their single total order at least one side sees the
+ * other: either the folio is found unmapped here and not queued, or the
+ * unmapper sees the flag and takes it off the queue under the lock, after
+ * us. No unmapped folio stays queued, and a folio that was never queued
+ * costs its unmapper no fence.
  *
  * Context: ds->lock held.
  */
@@ -64,9 +66,8 @@ static bool queue_if_mapped_locked(struct deferred_split *ds, struct pmm_folio *
 	lockdep_assert_held(&ds->lock);
 	if (folio_test_deferred(folio))
 		return false;
-	folio_set_deferred(folio);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!folio_mapped(folio)) {
+	atomic_fetch_or_explicit(&folio->page.flags, PF(PG_deferred), memory_order_seq_cst);
+	if (atomic_load_explicit(&folio->large_mapcount, memory_order_seq_cst) < 0) {	/* unmapped */
 		folio_clear_deferred(folio);
 		return false;
 	}
@@ -113,9 +114,8 @@ void deferred_split_unqueue(pmm_t *pmm, struct pmm_folio *folio)
 
 	if (folio_order(folio) < 2)
 		return;
-	/* The mapcount dropped before this: pairs with queue_if_mapped_locked(). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!folio_test_deferred(folio))
+	/* The mapcount dropped (seq_cst) before this: pairs with queue_if_mapped_locked(). */
+	if (!(atomic_load_explicit(&folio->page.flags, memory_order_seq_cst) & PF(PG_deferred)))
 		return;
 	ds = folio_split_queue(pmm, folio);
 	spin_lock(&ds->lock);
@@ -134,6 +134,22 @@ void deferred_split_unqueue(pmm_t *pmm, struct pmm_folio *folio)
  * The split
  * ------------------------------------------------------------------------ */
 
+/*
+ * An mm of the family, locked for the split: trylocked, or already held by
+ * this very thread, which is inside an allocation of a fault or fork of it
+ * (mm_held_for_reclaim(): the reclaim of that allocation runs this scan).
+ */
+static bool split_lock_mm(struct pmm_mm *mm)
+{
+	return spin_trylock(&mm->lock) || mm_held_for_reclaim(mm);
+}
+
+static void split_unlock_mm(struct pmm_mm *mm)
+{
+	if (!mm_held_for_reclaim(mm))
+		spin_unlock(&mm->lock);
+}
+
 /* Lock every mm of @av, or none. Context: av->lock held. */
 static bool trylock_family_locked(struct anon_vma *av)
 {
@@ -141,11 +157,9 @@ static bool trylock_family_locked(struct anon_vma *av)
 
 	lockdep_assert_held(&av->lock);
 	for (l = av->mms.next; l != &av->mms; l = l->next) {
-		struct pmm_mm *mm = container_of(l, struct pmm_mm, anon_vma_link);
-
-		if (!spin_trylock(&mm->lock)) {
+		if (!split_lock_mm(container_of(l, struct pmm_mm, anon_vma_link))) {
 			while ((l = l->prev) != &av->mms)
-				spin_unlock(&container_of(l, struct pmm_mm, anon_vma_link)->lock);
+				split_unlock_mm(container_of(l, struct pmm_mm, anon_vma_link));
 			return false;
 		}
 	}
@@ -156,7 +170,7 @@ static void unlock_family_locked(struct anon_vma *av)
 {
 	lockdep_assert_held(&av->lock);
 	for (struct pmm_list *l = av->mms.next; l != &av->mms; l = l->next)
-		spin_unlock(&container_of(l, struct pmm_mm, anon_vma_link)->lock);
+		split_unlock_mm(container_of(l, struct pmm_mm, anon_vma_link));
 }
 
 /*
@@ -192,16 +206,18 @@ static long count_mappings(pmm_t *pmm, struct anon_vma *av, struct pmm_folio *fo
 
 /*
  * Turn page @i of a folio being split into an order-0 folio of its own
- * with @maps mappings. A mapped page of a swap cache folio keeps entry
- * @swap + i and one of the cache's references (swap_cache_split() has
- * pointed the entry at it); an unmapped page keeps no reference at all.
+ * with @maps mappings, at virtual page @index + i (the folio's index, read
+ * before page 0 is rewritten). A mapped page of a swap cache folio keeps
+ * entry @swap + i and one of the cache's references (swap_cache_split()
+ * has pointed the entry at it); an unmapped page keeps no reference at all.
  * Context: every mapper and the lruvec locked, so no other thread changes
  * the page.
  */
 static void split_page_of_folio(struct pmm_folio *folio, unsigned long i, unsigned int maps,
-				struct anon_vma *av, enum pmm_mapcount_model model, uint64_t swap)
+				struct anon_vma *av, enum pmm_mapcount_model model, uint64_t swap,
+				uint64_t index)
 {
-	struct pmm_page *head = &folio->page, *page = folio_page(folio, i);
+	struct pmm_page *page = folio_page(folio, i);
 	bool cached = swap && maps;
 
 	if (i) {
@@ -219,7 +235,7 @@ static void split_page_of_folio(struct pmm_folio *folio, unsigned long i, unsign
 	atomic_store_explicit(&page->mapcount, (int)maps - 1, memory_order_relaxed);
 	set_page_count(page, (int)maps + cached);
 	page->mapping = maps ? anon_mapping(av) : NULL;
-	page->index = maps ? head->index + i : 0;
+	page->index = maps ? index + i : 0;
 	page->private = cached ? swap + i : 0;
 }
 
@@ -284,8 +300,8 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	ClearPageHead(&folio->page);
 	folio->page.alloc_order = 0;
 	/* Page 1 and 2's mapping/index words held the folio's counters and queue link: theirs again. */
-	for (unsigned long i = 0; i < nr; i++)
-		split_page_of_folio(folio, i, maps[i], av, av->model, swap);
+	for (unsigned long i = 0, index = folio->page.index; i < nr; i++)
+		split_page_of_folio(folio, i, maps[i], av, av->model, swap, index);
 	for (unsigned long i = 0; i < nr; i++)
 		if (maps[i])
 			lruvec_add_folio_locked(lruvec, (struct pmm_folio *)folio_page(folio, i), 1);
@@ -297,14 +313,16 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	pfn = page_to_pfn(pmm, &folio->page);
 	for (unsigned long i = 0; i < nr;) {
 		unsigned long run = 0;
+		bool bad = false;
 
+		/* A page that fails its checks is reported (and leaked) once, then skipped. */
 		while (i + run < nr && !maps[i + run] &&
-		       free_pages_prepare(pmm, folio_page(folio, i + run), 0))
+		       !(bad = !free_pages_prepare(pmm, folio_page(folio, i + run), 0)))
 			run++;
 		if (run)
 			free_prepared_contig_range(pmm, folio_page(folio, i), pfn + i, run);
 		freed += (long)run;
-		i += run ? run : 1;
+		i += run + (bad || !run);
 	}
 	gstat_add(pmm, split_folios, 1);
 	gstat_add(pmm, split_freed, freed);

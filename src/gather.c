@@ -253,6 +253,7 @@ bool pmm_gather_add(struct pmm_gather *g, struct pmm_page *page, unsigned long n
 	switch (tlb->mode) {
 	case PMM_GATHER_PER_PAGE:
 		for (unsigned long i = 0; i < nr; i++) {
+			tlb->need_flush = true;	/* also for the pages after a forced flush */
 			if (tlb_remove_page(tlb, page + i)) {
 				tlb->nr_forced++;
 				tlb_flush_mmu(tlb);

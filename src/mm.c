@@ -439,6 +439,10 @@ void pmm_mm_destroy_stats(pmm_mm_t *mm, struct pmm_mm_stats *out)
 	if (!mm_valid(mm))
 		return;
 	pmm = mm->pmm;
+	/* Off the instance's list first: pmm_check and the printers walk the mms on it. */
+	spin_lock(&pmm->mm_list_lock);
+	list_del(&mm->mm_link);
+	spin_unlock(&pmm->mm_list_lock);
 	spin_lock(&mm->lock);
 	unmap_range_locked(mm, 0, USER_VA_END, true);
 	/*
@@ -453,9 +457,6 @@ void pmm_mm_destroy_stats(pmm_mm_t *mm, struct pmm_mm_stats *out)
 		out->nr_vmas = 0;	/* the exit took them all */
 	}
 	spin_unlock(&mm->lock);
-	spin_lock(&pmm->mm_list_lock);
-	list_del(&mm->mm_link);
-	spin_unlock(&pmm->mm_list_lock);
 	/* Every frame back: the folios still held by an LRU add batch go now. */
 	lru_add_drain_all(pmm);
 	meta_free(pmm, mm->vmas, mm->max_vmas * sizeof(*mm->vmas));
@@ -509,6 +510,14 @@ static int do_anonymous_fault(struct pmm_mm *mm, struct vma *vma, struct pmm_pag
 	for (;; order--) {
 		uint64_t size = PAGE_4K << order;
 
+		/*
+		 * The fallback skips order 1, which the kernel's anon mTHP orders
+		 * leave out: such a folio has no room for the deferred split link,
+		 * so a partial unmap could never give its free page back. A VMA of
+		 * order 1 asks for it and gets it.
+		 */
+		if (order == 1 && vma->folio_order > 1)
+			continue;
 		start = addr & ~(size - 1);
 		if (start >= vma->start && start + size <= vma->end &&
 		    ptes_none(pmm, ptable, start, 1UL << order)) {
@@ -575,6 +584,7 @@ static int do_wp_page(struct pmm_mm *mm, uint64_t addr, pte_t *pte)
 	copy = pmm_alloc_pages(pmm, PMM_GFP_MOVABLE | PMM_GFP_NOWARN, 0);
 	if (!copy)
 		return -PMM_ENOMEM;
+	folio = page_folio(page);	/* the allocation's reclaim may have split it */
 	if (pmm->direct_map)
 		memcpy(pfn_to_virt(pmm, page_to_pfn(pmm, copy)), pfn_to_virt(pmm, page_to_pfn(pmm, page)),
 		       PAGE_4K);
@@ -591,14 +601,12 @@ static int do_wp_page(struct pmm_mm *mm, uint64_t addr, pte_t *pte)
 	return 0;
 }
 
-/* Context: mm->lock held. */
-static int fault_locked(struct pmm_mm *mm, uint64_t addr, bool write)
+static int __fault_locked(struct pmm_mm *mm, uint64_t addr, bool write)
 {
 	struct vma *vma = vma_find(mm, addr);
 	struct pmm_page *ptable;
 	pte_t *pte;
 
-	lockdep_assert_held(&mm->lock);
 	if (!vma || (write && !(vma->flags & PMM_MAP_WRITE)))
 		return -PMM_EINVAL;
 	ptable = pte_table_alloc(mm, addr);
@@ -611,6 +619,22 @@ static int fault_locked(struct pmm_mm *mm, uint64_t addr, bool write)
 		return do_wp_page(mm, addr, pte);
 	*pte |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
 	return 0;
+}
+
+/*
+ * Context: mm->lock held. Each allocation of a fault happens with the mm
+ * consistent (before the PTEs it fills change), so the deferred split scan
+ * its reclaim runs may treat the mm as locked (mm_reclaim_begin()).
+ */
+static int fault_locked(struct pmm_mm *mm, uint64_t addr, bool write)
+{
+	int err;
+
+	lockdep_assert_held(&mm->lock);
+	mm_reclaim_begin(mm);
+	err = __fault_locked(mm, addr, write);
+	mm_reclaim_end(mm);
+	return err;
 }
 
 int pmm_mm_fault(pmm_mm_t *mm, uint64_t addr, bool write)
@@ -799,12 +823,20 @@ int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **out)
 	if (!mm_valid(parent))
 		return -PMM_EINVAL;
 	spin_lock(&parent->lock);
+	/*
+	 * Fork allocates between whole runs of PTEs: every copied PTE has its
+	 * reference and mapcount, so the family stays consistent for a scan
+	 * that the allocations' reclaim runs here (mm_reclaim_begin()).
+	 */
+	mm_reclaim_begin(parent);
 	err = mm_alloc(parent->pmm, &parent->cfg, parent->anon_vma, &child);
 	if (err) {
+		mm_reclaim_end(parent);
 		spin_unlock(&parent->lock);
 		return err;
 	}
 	spin_lock(&child->lock);
+	mm_reclaim_begin(child);
 	err = vma_reserve(child, parent->nr_vmas);
 	if (!err) {
 		if (parent->nr_vmas)
@@ -816,6 +848,8 @@ int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **out)
 	if (parent->cfg.tlb_flush)
 		parent->cfg.tlb_flush(parent->cfg.tlb_arg, 0, USER_VA_END);
 	parent->stats.tlb_flushes++;
+	mm_reclaim_end(child);
+	mm_reclaim_end(parent);
 	spin_unlock(&child->lock);
 	spin_unlock(&parent->lock);
 	mm_publish(child);

@@ -69,7 +69,35 @@ struct pmm_mm {
 	struct pmm_list anon_vma_link;	/* on anon_vma->mms, under its lock */
 	struct pmm_list mm_link;	/* on pmm->mm_list, under mm_list_lock */
 	struct pmm_mm_stats stats;	/* under lock */
+	/*
+	 * The thread that holds lock and allocates with the mm consistent (a
+	 * fault, a fork): the allocation's reclaim may run the deferred split
+	 * scan in that thread, which then uses this mm as locked (the kernel's
+	 * scan needs none of the locks a faulting thread holds). NULL: none.
+	 */
+	const void *_Atomic reclaim_owner;
 };
+
+/*
+ * mm_reclaim_begin / mm_reclaim_end - bracket the allocations of a fault or
+ * a fork (mm_held_for_reclaim()). Context: mm->lock held; between them the
+ * mm's tables and counts are consistent at every allocation.
+ */
+static inline void mm_reclaim_begin(struct pmm_mm *mm)
+{
+	atomic_store_explicit(&mm->reclaim_owner, pmm_thread_marker(), memory_order_relaxed);
+}
+
+static inline void mm_reclaim_end(struct pmm_mm *mm)
+{
+	atomic_store_explicit(&mm->reclaim_owner, NULL, memory_order_relaxed);
+}
+
+/* Is the calling thread inside an allocation that holds @mm's lock? Only it wrote its marker. */
+static inline bool mm_held_for_reclaim(struct pmm_mm *mm)
+{
+	return atomic_load_explicit(&mm->reclaim_owner, memory_order_relaxed) == pmm_thread_marker();
+}
 
 /* The PTE at @addr inside its table's entries. */
 static inline pte_t *pte_of(const pmm_t *pmm, struct pmm_page *ptable, uint64_t addr)

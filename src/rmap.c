@@ -60,7 +60,8 @@ void folio_remove_rmap_ptes(pmm_t *pmm, struct pmm_folio *folio, struct pmm_page
 		for (int i = 0; i < nr; i++)
 			unmapped += atomic_fetch_sub_explicit(&page[i].mapcount, 1,
 							      memory_order_relaxed) == 0;
-		atomic_fetch_sub_explicit(&folio->large_mapcount, nr, memory_order_relaxed);
+		/* seq_cst: deferred_split_unqueue()'s flag test must not pass it (deferred_split.c) */
+		atomic_fetch_sub_explicit(&folio->large_mapcount, nr, memory_order_seq_cst);
 		if (!unmapped)
 			return;		/* every page still mapped elsewhere */
 		left = atomic_fetch_sub_explicit(&folio->nr_pages_mapped, unmapped,
@@ -68,7 +69,7 @@ void folio_remove_rmap_ptes(pmm_t *pmm, struct pmm_folio *folio, struct pmm_page
 		partially_mapped = left > 0;
 	} else {
 		left = atomic_fetch_sub_explicit(&folio->large_mapcount, nr,
-						 memory_order_relaxed) - nr + 1;
+						 memory_order_seq_cst) - nr + 1;
 		partially_mapped = left > 0 && (unsigned long)left < folio_nr_pages(folio);
 	}
 	if (partially_mapped)

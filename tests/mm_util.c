@@ -283,6 +283,9 @@ unsigned int mu_fit_order(pmm_mm_t *mm, uint64_t vstart, uint64_t vend, uint64_t
 		uint64_t s = addr & ~(size - 1);
 		bool ok = s >= vstart && s + size <= vend;
 
+		if (o == 1 && k > 1)
+			continue;	/* the fallback skips order 1, as the kernel's anon mTHP */
+
 		for (uint64_t a = s; ok && mm && a < s + size; a += MU_PAGE)
 			ok = pmm_mm_lookup(mm, a) == NULL;
 		if (ok)

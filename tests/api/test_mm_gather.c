@@ -708,6 +708,47 @@ static void test_mm_gather_batches(void **state)
 	}
 }
 
+static void count_flush(void *arg, uint64_t start, uint64_t end)
+{
+	(void)start;
+	(void)end;
+	(*(unsigned int *)arg)++;
+}
+
+/*
+ * One add of a run longer than the local bundle, with no batch to be had:
+ * in PER_PAGE the bundle fills twice inside the add, and the second fill's
+ * pages get a TLB flush of their own before they are freed too.
+ */
+static void test_gather_run_across_forced_flush(void **state)
+{
+	(void)state;
+	for (int m = 0; m < PMM_NR_GATHER_MODES; m++) {
+		struct mu_env e;
+		struct pmm_gather tlb;
+		struct pmm_folio *f;
+		unsigned int flushes = 0;
+		uint64_t free0;
+
+		mu_env(&e, 16);
+		f = folio_with_refs(e.pmm, 4, 16);
+		free0 = mu_free(e.pmm);
+		mu_arm(e.pmm, PMM_FAULT_PAGE_ALLOC, 1, -1);	/* no batch page */
+		pmm_gather_init(&tlb, e.pmm, mu_modes[m], count_flush, &flushes);
+		pmm_gather_add(&tlb, pmm_folio_page(e.pmm, f, 0), 16);
+		/* per page: 16 entries fill the bundle twice, and each fill is a TLB flush first */
+		if (mu_modes[m] == PMM_GATHER_PER_PAGE)
+			assert_int_equal(flushes, 2);
+		else
+			assert_int_equal(pmm_folio_ref_count(f), 16);	/* one entry: not full */
+		pmm_gather_finish(&tlb);
+		mu_disarm(e.pmm, PMM_FAULT_PAGE_ALLOC);
+		assert_int_equal(flushes, mu_modes[m] == PMM_GATHER_PER_PAGE ? 2 : 1);
+		assert_int_equal(mu_free(e.pmm), free0 + 16);
+		mu_finish(&e);
+	}
+}
+
 /* A mode that is not a PMM_GATHER_* mode: logged, and the gather runs per page. */
 static void test_gather_bad_mode(void **state)
 {
@@ -740,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_gather_batch_alloc_failure),
 		cmocka_unit_test(test_gather_bad_input),
 		cmocka_unit_test(test_gather_bad_mode),
+		cmocka_unit_test(test_gather_run_across_forced_flush),
 		cmocka_unit_test(test_mm_tlb_flush_before_free),
 		cmocka_unit_test(test_mm_gather_batches),
 	};

@@ -528,6 +528,56 @@ static void test_shrinker_reaches_deferred_split(void **state)
 	mu_finish(&e);
 }
 
+/*
+ * The same pressure from the address space's own faults: the allocations
+ * of a fault (and of a fork) hold the mm's lock, and the shrinker they
+ * reach still splits the folios that mm maps, as the kernel's scan needs
+ * none of the locks a faulting thread holds.
+ */
+static void test_fault_reclaims_own_queued_folios(void **state)
+{
+	(void)state;
+	for (int m = 0; m < PMM_NR_GATHER_MODES; m++) {
+		struct mu_env e;
+		pmm_mm_t *mm, *child;
+		const uint64_t b = MU_BASE, b2 = MU_BASE + MU_PUD_SIZE, folios = 24;
+		uint64_t free0, split0;
+
+		mu_env(&e, 64);
+		mm = mu_mm(e.pmm, mu_modes[m], PMM_MAPCOUNT_PER_PAGE);
+		populate(mm, b, folios * 512, 9);
+		for (uint64_t i = 0; i < folios; i++)
+			mu_unmap(mm, b + MU_PAGES(i * 512 + 1), MU_PAGES(511));
+		assert_int_equal(mu_deferred(e.pmm), folios);
+		pmm_lru_add_drain(e.pmm);
+		free0 = mu_free(e.pmm);
+		split0 = tu_stats(e.pmm).split_folios;
+		/* more than is free: only splitting the queued folios makes room */
+		mu_map(mm, b2, MU_PAGES(free0 + 2 * 511), 0, RWP);
+		assert_true(tu_stats(e.pmm).split_folios > split0);
+		assert_tags(mm, b, b + MU_PAGES(folios * 512));
+		/* a fork under the same pressure reclaims the same way */
+		mu_unmap(mm, b2, MU_PAGES(free0 + 2 * 511));
+		mu_map(mm, b2, MU_PAGES(1024), 9, RWP);
+		mu_unmap(mm, b2 + MU_PAGES(1), MU_PAGES(511));
+		mu_unmap(mm, b2 + MU_PAGES(513), MU_PAGES(511));
+		pmm_lru_add_drain(e.pmm);
+		{
+			struct tu_list l = { 0 };
+
+			tu_fill_exhaust(e.pmm, &l, PMM_GFP_NOWAIT, 0);	/* leave the queue as the only room */
+			split0 = tu_stats(e.pmm).split_folios;
+			child = mu_fork(mm);
+			assert_true(tu_stats(e.pmm).split_folios > split0);
+			pmm_mm_destroy(child);
+			tu_free_all(e.pmm, &l);
+			tu_list_free(&l);
+		}
+		pmm_mm_destroy(mm);
+		mu_finish(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_fork_then_exit_queues),
 		cmocka_unit_test(test_models_partial_after_fork),
 		cmocka_unit_test(test_shrinker_reaches_deferred_split),
+		cmocka_unit_test(test_fault_reclaims_own_queued_folios),
 	};
 
 	tu_seed();
