@@ -66,10 +66,10 @@ bool tlb_next_batch(struct mmu_gather *tlb)
 	}
 	if (tlb->batch_count >= GATHER_MAX_ENTRIES / (max / wpe))
 		return false;
-	batch = kpage_alloc(pmm, PMM_GFP_NOWAIT, &page);
+	batch = kpage_alloc(pmm, PMM_GFP_NOWAIT, &page);	/* not zeroed: the header is all */
 	if (!batch)
 		return false;
-	batch->max = max;
+	*batch = (struct gather_batch){ .next = NULL, .nr = 0, .max = max };
 	tlb->active->next = batch;
 	tlb->active = batch;
 	tlb->batch_count++;

@@ -23,8 +23,8 @@ void kpage_exit(pmm_t *pmm)
 		meta_free(pmm, kc->shadow[--kc->nr], shadow_size(pmm));
 }
 
-/* A zeroed shadow: a cached one, or new metadata. */
-static char *shadow_alloc(pmm_t *pmm)
+/* A shadow, zeroed if @zero: a cached one, or new metadata (always zeroed). */
+static char *shadow_alloc(pmm_t *pmm, bool zero)
 {
 	struct kpage_cache *kc = &pmm->kpage_cache;
 	char *shadow = NULL;
@@ -34,8 +34,9 @@ static char *shadow_alloc(pmm_t *pmm)
 		shadow = kc->shadow[--kc->nr];
 	spin_unlock(&kc->lock);
 	if (!shadow)
-		return meta_alloc(pmm, shadow_size(pmm));	/* zeroed */
-	memset(shadow, 0, shadow_size(pmm));
+		return meta_alloc(pmm, shadow_size(pmm));
+	if (zero)
+		memset(shadow, 0, shadow_size(pmm));
 	return shadow;
 }
 
@@ -56,16 +57,14 @@ static void shadow_free(pmm_t *pmm, char *shadow)
 void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep)
 {
 	struct pmm_page *page = pmm_alloc_pages(pmm, (gfp & ~PMM_GFP_COMP) | PMM_GFP_NOWARN, 0);
-	size_t size = (size_t)1 << pmm->page_shift;
 	void *addr;
 
 	if (!page)
 		return NULL;
 	if (pmm->direct_map) {
-		addr = pfn_to_virt(pmm, page_to_pfn(pmm, page));
-		memset(addr, 0, size);
+		addr = pfn_to_virt(pmm, page_to_pfn(pmm, page));	/* PMM_GFP_ZERO zeroed it */
 	} else {
-		char *shadow = shadow_alloc(pmm);
+		char *shadow = shadow_alloc(pmm, gfp & PMM_GFP_ZERO);
 
 		if (!shadow) {
 			pmm_free_pages(pmm, page, 0);

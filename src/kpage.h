@@ -8,9 +8,9 @@
  * metadata shadow whose address the page's ->private keeps (PG_private);
  * the shadow's header names the page, so that either way the contents'
  * address leads back to the frame (kernel virt_to_page()). Metadata is by
- * default an mmap of its own, so freed shadows wait on a short per-instance
- * list for the next frame (a gather batch comes and goes with every
- * unmap): the kernel's page lists keep freed pages warm the same way.
+ * default an mmap of its own, so freed shadows wait on a per-instance list
+ * for the next frame (gather batches and page tables come and go with
+ * every unmap): the kernel's page lists keep freed pages warm the same way.
  */
 #ifndef PMM_KPAGE_H
 #define PMM_KPAGE_H
@@ -24,7 +24,10 @@
 void kpage_init(pmm_t *pmm);
 void kpage_exit(pmm_t *pmm);	/* frees the cached shadows */
 
-/* Return: the zeroed contents of a new order-0 frame (*@pagep), or NULL. */
+/*
+ * Return: the contents of a new order-0 frame (*@pagep), zeroed if @gfp has
+ * PMM_GFP_ZERO (page tables; a gather batch needs no zeroing), or NULL.
+ */
 void *kpage_alloc(pmm_t *pmm, pmm_gfp_t gfp, struct pmm_page **pagep);
 /* Free a frame from kpage_alloc(); the caller cleared any flag it set. */
 void kpage_free(pmm_t *pmm, struct pmm_page *page);

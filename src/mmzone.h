@@ -130,14 +130,18 @@ struct swap_slot {
 	struct pmm_folio *folio;
 };
 
-/* The swap cache (swap_cache.c): swap entry -> folio, one reference per page. */
-/* Freed metadata shadows of kpage frames, kept for reuse (kpage.c). */
-#define KPAGE_SHADOW_CACHE 16
+/*
+ * Freed metadata shadows of kpage frames, kept for reuse (kpage.c): at
+ * most 4 MiB, the tables of a GiB of mappings torn down and made again.
+ */
+#define KPAGE_SHADOW_CACHE 1024
 struct kpage_cache {
 	pmm_spinlock_t lock;		/* everything below */
 	unsigned int nr;
 	void *shadow[KPAGE_SHADOW_CACHE];
 };
+
+/* The swap cache (swap_cache.c): swap entry -> folio, one reference per page. */
 
 struct swap_cache {
 	pmm_spinlock_t lock;		/* everything below */

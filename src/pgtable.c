@@ -9,7 +9,7 @@ struct pmm_page *pgtable_alloc(struct pmm_mm *mm)
 {
 	struct pmm_page *page;
 
-	if (!kpage_alloc(mm->pmm, PMM_GFP_KERNEL, &page))
+	if (!kpage_alloc(mm->pmm, PMM_GFP_KERNEL | PMM_GFP_ZERO, &page))
 		return NULL;
 	__SetPageTable(page);		/* not linked into the tree yet */
 	page->index = 0;		/* non-empty entries */
