@@ -14,6 +14,11 @@
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/* For the few fast-path helpers the compiler would otherwise outline (glibc defines it too). */
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
 #define PMM_CACHELINE 64
 #define PMM_ALIGNED __attribute__((aligned(PMM_CACHELINE)))
 

@@ -119,8 +119,8 @@ static inline bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned i
  * checks, refcount 1, PG_owned + order, compound and zeroing per @gfp.
  * Return: false if the block was bad (it is leaked; the caller retries).
  */
-static inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order,
-				 pmm_gfp_t gfp)
+static __always_inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, unsigned int order,
+					  pmm_gfp_t gfp)
 {
 	if (unlikely(!check_new_pages(pmm, page, order)))
 		return false;
