@@ -333,10 +333,23 @@ static void zap_pte_range(struct mmu_gather *tlb, struct pmm_mm *mm, struct pmm_
 			default: {
 				struct pmm_folio *folio = page_folio(page);
 
-				/* As mainline: order 0 needs no batch, so nr stays the constant 1. */
-				if (folio_test_large(folio) && end - addr > PAGE_4K)
-					nr = folio_pte_batch(folio, pte, page,
-							     (unsigned int)((end - addr) >> PT_PAGE_SHIFT));
+				/*
+				 * As mainline: an order-0 folio needs no batch. Its path
+				 * is a branch of its own, so that the loop's advance never
+				 * waits for the struct page load that tells the orders
+				 * apart (the branch is predicted, a data dependency is not).
+				 */
+				if (likely(!folio_test_large(folio)) || end - addr == PAGE_4K) {
+					*pte = 0;
+					if (unlikely(timed))
+						pend[npend++] = (struct rmap_pend){ page, 1 };
+					else
+						folio_remove_rmap_ptes(pmm, folio, page, 1, model);
+					force = tlb_remove_folio_pages(tlb, page, 1);
+					break;
+				}
+				nr = folio_pte_batch(folio, pte, page,
+						     (unsigned int)((end - addr) >> PT_PAGE_SHIFT));
 				for (unsigned int i = 0; i < nr; i++)
 					pte[i] = 0;
 				if (unlikely(timed))
