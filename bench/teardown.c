@@ -683,7 +683,7 @@ enum { TD_JSON, TD_SHORT, TD_ORDERS, TD_CASES, TD_MAPCOUNT, TD_SAMPLES, TD_SIZE 
 static const struct cli_flag td_flags[] = {
 	{ "json", NULL, TD_JSON, "one line of JSON" },
 	{ "short", NULL, TD_SHORT, "pmm report's form: exit at orders 0,4,9, page mapcount,\n"
-				   "3 samples (flags given override)" },
+				   "9 samples (flags given override)" },
 	{ "orders", "LIST", TD_ORDERS, "folio orders, e.g. 0,4,9 (default 0,2,3,4,6,9)" },
 	{ "cases", "LIST", TD_CASES, "of exit,munmap,partial,fork_exit,fork (default all)" },
 	{ "mapcount", "page|folio|both", TD_MAPCOUNT, "mapcount model(s) (default both)" },
@@ -800,7 +800,7 @@ static void td_defaults(struct td_opts *o)
 		o->models = o->short_form ? 1u << PMM_MAPCOUNT_PER_PAGE :
 			    1u << PMM_MAPCOUNT_PER_PAGE | 1u << PMM_MAPCOUNT_FOLIO;
 	if (!o->samples_set)
-		o->samples = o->short_form ? 3 : 5;
+		o->samples = o->short_form ? 9 : 5;
 }
 
 /**
