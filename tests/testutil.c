@@ -39,6 +39,44 @@ void tu_bad_reset(struct tu_bad *bad)
 	bad->last_reason[0] = '\0';
 }
 
+static void tu_reenter(struct tu_reenter *r)
+{
+	struct pmm_zone_info zi;
+
+	if (!r->pmm)
+		return;
+	r->calls++;
+	pmm_drain_all_pages(r->pmm);
+	assert_int_equal(pmm_zone_info(r->pmm, 0, &zi), 0);
+	(void)pmm_free_frames(r->pmm);
+}
+
+static void tu_reenter_bad_page(void *arg, pmm_pfn_t pfn, const char *reason)
+{
+	struct tu_reenter *r = arg;
+
+	(void)pfn;
+	(void)reason;
+	tu_reenter(r);
+	if (r->pmm && r->check)
+		assert_int_equal(pmm_check(r->pmm), 0);
+}
+
+static void tu_reenter_log(void *arg, const char *line)
+{
+	(void)line;
+	tu_reenter(arg);
+}
+
+void tu_reenter_config(struct pmm_config *cfg, struct tu_reenter *r)
+{
+	cfg->bad_page_fn = tu_reenter_bad_page;
+	cfg->bad_page_arg = r;
+	cfg->log_fn = tu_reenter_log;
+	cfg->log_arg = r;
+	cfg->quiet = false;
+}
+
 unsigned long tu_bad_count(struct tu_bad *bad)
 {
 	return atomic_load(&bad->count);

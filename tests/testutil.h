@@ -97,6 +97,18 @@ void tu_assert_reported_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_repor
  * CPU chosen by tu_cpu_fn, bad pages counted into @bad, which is reset
  * (NULL: tu_bad_global, not reset).
  */
+/*
+ * Callbacks that re-enter the instance: @cfg's bad_page_fn and log_fn each
+ * drain the pcp lists and read a zone (and, with @check, the bad-page one
+ * runs pmm_check()), counting in @calls, while @pmm is set. A deadlock or a
+ * failed check shows that a callback ran under a pmm lock.
+ */
+struct tu_reenter {
+	pmm_t *pmm;		/* NULL: the callbacks do nothing */
+	unsigned long calls;
+	bool check;
+};
+void tu_reenter_config(struct pmm_config *cfg, struct tu_reenter *r);
 void tu_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
 /* tu_contig_config - tu_config() with TU_SECTION_SHIFT sections and max_order TU_MAX_ORDER. */
 void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);

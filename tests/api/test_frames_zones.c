@@ -408,54 +408,16 @@ static void test_local_node(void **state)
  * drain, check and print the instance do not deadlock, from a free path,
  * from the bulk allocator and from pmm_check() itself.
  */
-struct reentrant {
-	pmm_t *pmm;
-	unsigned long calls;
-};
-
-static void reenter(struct reentrant *r)
-{
-	struct pmm_zone_info zi;
-
-	if (!r->pmm)
-		return;
-	r->calls++;
-	pmm_drain_all_pages(r->pmm);
-	assert_int_equal(pmm_zone_info(r->pmm, 0, &zi), 0);
-	(void)pmm_free_frames(r->pmm);
-}
-
-static void reentrant_bad_page(void *arg, pmm_pfn_t pfn, const char *reason)
-{
-	struct reentrant *r = arg;
-
-	(void)pfn;
-	(void)reason;
-	reenter(r);
-	if (r->pmm)
-		assert_int_equal(pmm_check(r->pmm), 0);
-}
-
-static void reentrant_log(void *arg, const char *line)
-{
-	(void)line;
-	reenter(arg);
-}
-
 static void test_callbacks_may_reenter(void **state)
 {
-	struct reentrant r = { 0 };
+	struct tu_reenter r = { .check = true };
 	struct pmm_config cfg;
 	struct pmm_page *p, *bulk[4] = { 0 };
 	pmm_t *pmm;
 
 	(void)state;
 	tu_config(&cfg, 16, NULL);
-	cfg.bad_page_fn = reentrant_bad_page;
-	cfg.bad_page_arg = &r;
-	cfg.log_fn = reentrant_log;
-	cfg.log_arg = &r;
-	cfg.quiet = false;
+	tu_reenter_config(&cfg, &r);
 	pmm = tu_create(&cfg);
 	r.pmm = pmm;
 	p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);

@@ -13,46 +13,13 @@
 #include "contig.h"
 #include "pcp.h"
 
-struct reenter {
-	pmm_t *pmm;
-	unsigned long calls;
-};
-
-static void reenter(struct reenter *r)
-{
-	struct pmm_zone_info zi;
-
-	if (!r->pmm)
-		return;
-	r->calls++;
-	pmm_drain_all_pages(r->pmm);
-	assert_int_equal(pmm_zone_info(r->pmm, 0, &zi), 0);
-}
-
-static void bad_cb(void *arg, pmm_pfn_t pfn, const char *reason)
-{
-	(void)pfn;
-	(void)reason;
-	reenter(arg);
-}
-
-static void log_cb(void *arg, const char *line)
-{
-	(void)line;
-	reenter(arg);
-}
-
-static pmm_t *create(struct reenter *r)
+static pmm_t *create(struct tu_reenter *r)
 {
 	struct pmm_config cfg;
 	pmm_t *pmm;
 
 	tu_config(&cfg, 16, NULL);
-	cfg.bad_page_fn = bad_cb;
-	cfg.bad_page_arg = r;
-	cfg.log_fn = log_cb;
-	cfg.log_arg = r;
-	cfg.quiet = false;
+	tu_reenter_config(&cfg, r);
 	pmm = tu_create(&cfg);
 	r->pmm = pmm;
 	return pmm;
@@ -61,7 +28,7 @@ static pmm_t *create(struct reenter *r)
 /* A page on the pcp list that fails check_new_page while bulk allocation holds the pcp lock. */
 static void test_bulk_bad_page_report_unlocked(void **state)
 {
-	struct reenter r = { 0 };
+	struct tu_reenter r = { 0 };
 	struct pmm_page *bulk[8] = { 0 }, *p;
 	pmm_t *pmm = create(&r);
 
@@ -85,7 +52,7 @@ static void test_bulk_bad_page_report_unlocked(void **state)
 /* pmm_check() reports its violations after dropping every lock. */
 static void test_check_violations_unlocked(void **state)
 {
-	struct reenter r = { 0 };
+	struct tu_reenter r = { 0 };
 	struct pmm_zone *zone;
 	pmm_t *pmm = create(&r);
 	int64_t saved;
