@@ -240,7 +240,16 @@ struct pmm_config {
 
 	uint64_t min_free_pages;	/* instance-wide min watermark; PMM_AUTO = kernel formula */
 
-	bool contig_per_page;		/* free_contig_range frees page by page (pre-2026) */
+	bool contig_per_page;		/* free_contig_range frees page by page (pre-2026);
+					 * pmm_vfree then frees its pages one by one too */
+
+	uint64_t vmalloc_size;		/* bytes of the vmalloc window, reserved PROT_NONE at
+					 * create; PMM_AUTO = 4 x managed memory; 0 = none
+					 * (pmm_vmalloc fails); else 16 pages..2^47, rounded up
+					 * to a page */
+	uint64_t vmap_lazy_max;		/* pages of lazily freed areas that trigger a purge;
+					 * PMM_AUTO = kernel lazy_max_pages(): fls(nr_cpus) x
+					 * 32 MiB; 1 = purge at every free */
 
 	pmm_bad_page_fn bad_page_fn;	/* NULL: only counted and logged */
 	void *bad_page_arg;
@@ -740,6 +749,124 @@ bool pmm_gather_add(struct pmm_gather *tlb, struct pmm_page *page, unsigned long
 void pmm_gather_flush(struct pmm_gather *tlb);
 /** pmm_gather_finish - flush and release the gather's batches. */
 void pmm_gather_finish(struct pmm_gather *tlb);
+
+/* ------------------------------------------------------------------------
+ * vmalloc (docs/design.md section 13)
+ *
+ * Virtually contiguous memory over frames that need not be: the instance
+ * reserves a window of vmalloc_size bytes at create (PROT_NONE), hands out
+ * areas of it (free space in a tree augmented with the largest free size
+ * below each node, a guard page after each area) and maps each area's
+ * frames from the memfd at their offsets, one mmap per run of consecutive
+ * frames, so the same bytes are reachable through the vmalloc address and
+ * through pmm_page_address(). With PMM_BACKING_NONE an area is bookkeeping
+ * only: its address lies in the reserved window and must not be
+ * dereferenced (useful to simulate large machines). PMM_BACKING_ANON and
+ * PMM_BACKING_USER have no file to map frames from: the calls return NULL
+ * with a log line.
+ *
+ * Freed areas are purged lazily, as the kernel's vmap_lazy_nr: an area's
+ * address range stays reserved and is reused only after a purge, which
+ * unmaps every lazily freed area at once (one call per run of adjacent
+ * areas) when vmap_lazy_max pages have gathered, when an allocation finds
+ * no room, or at pmm_vmalloc_purge(). Until then the freed area's old
+ * mapping still reaches the freed frames, as a stale TLB entry does in the
+ * kernel: a use after pmm_vfree() is the caller's bug and is not trapped.
+ * Every call here is thread safe.
+ * ------------------------------------------------------------------------ */
+
+#define PMM_VMAP_PUT_PAGES (1u << 0)	/* pmm_vmap: the area owns the pages' references
+					 * (kernel VM_MAP_PUT_PAGES): vunmap/vfree drop one
+					 * per page */
+
+/**
+ * pmm_vmalloc - @size bytes (rounded up to pages) of virtually contiguous
+ * memory.
+ * Pages come as the largest non-compound blocks that fit (never above the
+ * order the remaining size needs, nor max_order), each split to order 0;
+ * when a high order fails the next lower one is tried, and the last pages
+ * come from pmm_alloc_pages_bulk(). A failure part-way gives everything
+ * back.
+ * @gfp: PMM_GFP_* for the pages (ZERO: see pmm_vzalloc; COMP is ignored).
+ * Return: the area's address, or NULL (no memory, no room in the window, a
+ * size of 0, an instance without a window or with a backing that cannot
+ * map: the reason is logged).
+ */
+void *pmm_vmalloc(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
+/** pmm_vzalloc - pmm_vmalloc() of zeroed memory. */
+void *pmm_vzalloc(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
+/** pmm_vmalloc_node - pmm_vmalloc() with pages from node @nid first (PMM_NUMA_NO_NODE: local). */
+void *pmm_vmalloc_node(pmm_t *pmm, size_t size, pmm_gfp_t gfp, int nid);
+/**
+ * pmm_vmalloc_huge - pmm_vmalloc() whose area is aligned to the PMD size
+ * (2 MiB at 4 KiB pages) when @size is at least that, as the kernel's
+ * vmalloc_huge() so that the area can be mapped with huge entries.
+ */
+void *pmm_vmalloc_huge(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
+/**
+ * pmm_vmalloc_node_range - the general form (kernel __vmalloc_node()).
+ * @align: a power of two >= the page size, or 0 for the page size.
+ * @caller: the tag pmm_vmalloc_info() shows; NULL: the return address.
+ */
+void *pmm_vmalloc_node_range(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp, int nid,
+			     const char *caller);
+
+/**
+ * pmm_vfree - free an area of pmm_vmalloc() or pmm_vmap(): its pages are
+ * counted off the vmalloc statistic one by one, then freed with
+ * pmm_free_pages_bulk() (runs of consecutive frames as batched contig
+ * chunks), or page by page when the instance has contig_per_page. A vmap
+ * area frees only what PMM_VMAP_PUT_PAGES gave it.
+ * NULL is ignored. An address that is not the start of a live area (an
+ * inner address, a double free, another instance's area) is reported
+ * through bad_page_fn (pfn (pmm_pfn_t)-1) and nothing is freed.
+ */
+void pmm_vfree(pmm_t *pmm, const void *addr);
+
+/**
+ * pmm_vmap - map @count caller pages (allocated pages of @pmm, any order's
+ * pages, each mapped once in array order) virtually contiguously.
+ * @flags: 0 or PMM_VMAP_PUT_PAGES.
+ * Return: the address, or NULL (a page that is not an allocated page of
+ * @pmm is reported; no room; no memory for the bookkeeping).
+ */
+void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned int flags);
+/**
+ * pmm_vunmap - unmap an area of pmm_vmap(), leaving its pages to the
+ * caller unless it was made with PMM_VMAP_PUT_PAGES. A pmm_vmalloc() area
+ * is refused (reported; free it with pmm_vfree()), as is an address that
+ * is not a live area's start.
+ */
+void pmm_vunmap(pmm_t *pmm, const void *addr);
+
+/** pmm_vmalloc_to_page - the page mapped at @addr of a live area, or NULL. */
+struct pmm_page *pmm_vmalloc_to_page(pmm_t *pmm, const void *addr);
+/** pmm_is_vmalloc_addr - @addr lies in the instance's vmalloc window. */
+bool pmm_is_vmalloc_addr(pmm_t *pmm, const void *addr);
+/** pmm_vmalloc_purge - unmap and release every lazily freed area now. */
+void pmm_vmalloc_purge(pmm_t *pmm);
+
+struct pmm_vmalloc_stats {
+	uint64_t window_bytes;		/* the reserved window */
+	uint64_t nr_areas;		/* live areas (vmalloc and vmap) */
+	uint64_t nr_vmalloc_pages;	/* pages pmm_vmalloc() holds (kernel NR_VMALLOC) */
+	uint64_t lazy_pages;		/* freed, waiting for a purge (vmap_lazy_nr) */
+	uint64_t free_bytes;		/* in the free tree (excludes lazy areas) */
+	uint64_t largest_free;		/* the largest free block */
+	uint64_t purges;		/* purges that released something */
+	uint64_t map_calls;		/* mmap calls that mapped frames (one per pfn run) */
+	uint64_t unmap_calls;		/* calls that unmapped purged areas */
+};
+/** pmm_vmalloc_stats - a snapshot; 0, or -PMM_EINVAL for a NULL @out. */
+int pmm_vmalloc_stats(pmm_t *pmm, struct pmm_vmalloc_stats *out);
+/**
+ * pmm_vmalloc_info - /proc/vmallocinfo: one line per live area (range,
+ * size with guard page, caller tag, pages, "vmalloc" or "vmap", node page
+ * counts), or one JSON object with the totals of pmm_vmalloc_stats().
+ * Context: writes while holding the area lock: a stream whose writer calls
+ * back into the instance must not allocate or free areas.
+ */
+int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json);
 
 /* ------------------------------------------------------------------------
  * Statistics and introspection

@@ -31,6 +31,8 @@ void pmm_config_init(struct pmm_config *cfg)
 	cfg->memmap = PMM_MEMMAP_SPARSE;
 	cfg->backing = PMM_BACKING_MEMFD;
 	cfg->min_free_pages = PMM_AUTO;
+	cfg->vmalloc_size = PMM_AUTO;
+	cfg->vmap_lazy_max = PMM_AUTO;
 	for (int k = 0; k < PMM_NR_FAULT_KINDS; k++) {
 		cfg->fault[k].probability = 100;
 		cfg->fault[k].times = -1;
