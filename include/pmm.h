@@ -248,8 +248,11 @@ struct pmm_config {
 					 * (pmm_vmalloc fails); else 16 pages..2^47, rounded up
 					 * to a page */
 	uint64_t vmap_lazy_max;		/* pages of lazily freed areas that trigger a purge;
-					 * PMM_AUTO = kernel lazy_max_pages(): fls(nr_cpus) x
-					 * 32 MiB; 1 = purge at every free */
+					 * PMM_AUTO or 0 = kernel lazy_max_pages(): fls(nr_cpus)
+					 * x 32 MiB; 1 = purge at every free */
+	bool vmalloc_times;		/* time pmm_vfree()'s page-freeing step into
+					 * pmm_vmalloc_stats.free_step_ns (two clock reads
+					 * per vfree) */
 
 	pmm_bad_page_fn bad_page_fn;	/* NULL: only counted and logged */
 	void *bad_page_arg;
@@ -856,13 +859,16 @@ struct pmm_vmalloc_stats {
 	uint64_t purges;		/* purges that released something */
 	uint64_t map_calls;		/* mmap calls that mapped frames (one per pfn run) */
 	uint64_t unmap_calls;		/* calls that unmapped purged areas */
+	uint64_t free_step_ns;		/* with vmalloc_times: ns pmm_vfree() spent freeing pages */
 };
 /** pmm_vmalloc_stats - a snapshot; 0, or -PMM_EINVAL for a NULL @out. */
 int pmm_vmalloc_stats(pmm_t *pmm, struct pmm_vmalloc_stats *out);
 /**
  * pmm_vmalloc_info - /proc/vmallocinfo: one line per live area (range,
- * size with guard page, caller tag, pages, "vmalloc" or "vmap", node page
- * counts), or one JSON object with the totals of pmm_vmalloc_stats().
+ * size with guard page, caller tag or return address, pages, "vmalloc" or
+ * "vmap", pages per node) and one per lazily freed range ("unpurged
+ * vm_area"); or one JSON object: the pmm_vmalloc_stats() totals, "areas"
+ * and "unpurged".
  * Context: writes while holding the area lock: a stream whose writer calls
  * back into the instance must not allocate or free areas.
  */

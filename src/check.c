@@ -29,6 +29,7 @@
 #include "pcp.h"
 #include "rmap.h"
 #include "swap.h"
+#include "vmap_area.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -607,6 +608,11 @@ static void lock_all(pmm_t *pmm, bool lock)
 	}
 }
 
+static void check_vmap_report(void *ctx, const char *line)
+{
+	violation(ctx, "%s", line);
+}
+
 int pmm_check(pmm_t *pmm)
 {
 	struct pmm_zone *zone;
@@ -642,6 +648,7 @@ int pmm_check(pmm_t *pmm)
 	check_address_spaces(&c);
 	lock_all(pmm, false);
 	lock_mm_side(pmm, false);
+	vmap_check(pmm, check_vmap_report, &c);
 
 	if (c.free != c.listed)
 		violation(&c, "frames marked free %llu, lists hold %llu",

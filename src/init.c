@@ -12,6 +12,7 @@
 #include "mm.h"
 #include "os.h"
 #include "swap.h"
+#include "vmap_area.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,6 +153,26 @@ static int config_resolve(struct pmm_config *cfg, char *why, size_t len)
 	if (cfg->pcp_high && cfg->pcp_batch && cfg->pcp_high < cfg->pcp_batch)
 		return config_fail(why, len, "pcp_high %u: must be at least pcp_batch (%u)",
 				   cfg->pcp_high, cfg->pcp_batch);
+	if (cfg->vmalloc_size == PMM_AUTO) {
+		uint64_t present = 0;
+
+		for (unsigned int i = 0; i < cfg->nr_regions; i++)
+			present += cfg->regions[i].nr_pages;
+		cfg->vmalloc_size = present << cfg->page_shift << 2;	/* 4 x managed memory */
+		if (cfg->vmalloc_size > VMALLOC_SIZE_MAX)
+			cfg->vmalloc_size = VMALLOC_SIZE_MAX;
+	} else if (cfg->vmalloc_size) {
+		uint64_t page = 1ull << cfg->page_shift;
+
+		if (cfg->vmalloc_size < 16 * page || cfg->vmalloc_size > VMALLOC_SIZE_MAX)
+			return config_fail(why, len, "vmalloc_size %llu: must be 0 (none), PMM_AUTO, "
+					   "or 16 pages..2^47 bytes",
+					   (unsigned long long)cfg->vmalloc_size);
+		cfg->vmalloc_size = (cfg->vmalloc_size + page - 1) & ~(page - 1);
+	}
+	if (cfg->vmap_lazy_max == PMM_AUTO || cfg->vmap_lazy_max == 0)	/* kernel lazy_max_pages() */
+		cfg->vmap_lazy_max = (uint64_t)(ilog2_ul(cfg->nr_cpus) + 1) *
+				     ((32ull << 20) >> cfg->page_shift);
 	if (!cfg->meta_alloc != !cfg->meta_free)
 		return config_fail(why, len, "meta_alloc, meta_free: set both or neither");
 	for (int k = 0; k < PMM_NR_FAULT_KINDS; k++)
@@ -232,6 +253,13 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 				     "the backing memory (memfd or anonymous mmap) could not be mapped" :
 				     "a metadata allocation (memmap, zone tables) failed");
 	}
+	err = vmap_init(pmm);
+	if (err) {
+		pmm_destroy(pmm);
+		return create_failed(&cfg, err, err == -PMM_EBACKING ?
+				     "the vmalloc window (vmalloc_size bytes of address space) could "
+				     "not be reserved" : "the vmalloc window's metadata");
+	}
 	*out = pmm;
 	return 0;
 }
@@ -248,6 +276,7 @@ void pmm_destroy(pmm_t *pmm)
 	if (pmm->lru_batches)
 		lru_add_drain_all(pmm);
 	lru_exit(pmm);
+	vmap_exit(pmm);
 	swap_cache_exit(pmm);
 	kpage_exit(pmm);
 	zones_exit(pmm);

@@ -174,6 +174,8 @@ struct pmm_shrinker {
 	void *arg;
 };
 
+struct vmap_state;
+
 /* struct pmm - one machine's physical memory; everything hangs off it (no globals). */
 struct pmm {
 	struct pmm_config cfg;		/* resolved configuration */
@@ -216,6 +218,7 @@ struct pmm {
 	struct lru_batch *lru_batches;	/* [nr_cpus] */
 	struct swap_cache swap_cache;
 	struct kpage_cache kpage_cache;	/* kpage.c */
+	struct vmap_state *vmap;	/* vmap_area.c: the vmalloc window; NULL: none */
 
 	/* fault.c */
 	struct fault_state fault[PMM_NR_FAULT_KINDS];

@@ -32,6 +32,35 @@ void os_unmap(void *p, size_t size)
 		munmap(p, size);
 }
 
+/*
+ * The vmalloc window: address space only (PROT_NONE, no memory committed),
+ * so that an area's address faults until its frames are mapped there.
+ */
+void *os_reserve(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Map @len bytes of the memfd at @offset over [@addr, @addr + @len) of a reservation. */
+int os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset)
+{
+	void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
+		       fd, (off_t)offset);
+
+	return p == MAP_FAILED ? -1 : 0;
+}
+
+/* Return [@addr, @addr + @len) to the reservation: one call unmaps whatever was mapped there. */
+int os_reserve_fixed(void *addr, size_t len)
+{
+	void *p = mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		       -1, 0);
+
+	return p == MAP_FAILED ? -1 : 0;
+}
+
 /* A memfd of @size bytes mapped shared: the instance's "physical" memory. */
 int os_memfd_map(size_t size, int *fd, void **addr)
 {

@@ -20,6 +20,9 @@ void os_unmap(void *p, size_t size);
 int os_memfd_map(size_t size, int *fd, void **addr);
 void os_memfd_unmap(int fd, void *addr, size_t size);
 void os_advise_hugepage(void *p, size_t size);
+void *os_reserve(size_t size);		/* PROT_NONE address space; NULL on failure */
+int os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset);	/* 0 or -1 */
+int os_reserve_fixed(void *addr, size_t len);	/* back to PROT_NONE; 0 or -1 */
 unsigned int os_getcpu_slow(void);
 
 /*
