@@ -147,14 +147,13 @@ static void vm_account_pages(pmm_t *pmm, const struct vm_struct *vm, int sign)
  * of consecutive pfns, so a block split to order 0 is still one call.
  * Return: 0, or -1 with whatever was mapped unmapped again.
  */
-static int vm_map_pages(pmm_t *pmm, const struct vmap_area *va)
+static int vm_map_runs(pmm_t *pmm, struct vmap_area *va)
 {
 	struct vmap_state *vs = pmm->vmap;
-	const struct vm_struct *vm = &va->vm;
+	struct vm_struct *vm = &va->vm;
 	unsigned int shift = pmm->page_shift;
 
-	if (!vs->mapped)
-		return 0;
+	vm->nr_runs = 0;
 	for (unsigned int i = 0; i < vm->nr_pages;) {
 		pmm_pfn_t pfn = page_to_pfn(pmm, vm->pages[i]);
 		unsigned int n = 1;
@@ -164,17 +163,39 @@ static int vm_map_pages(pmm_t *pmm, const struct vmap_area *va)
 		if (os_map_memfd_fixed((void *)(uintptr_t)(va->va_start + ((uint64_t)i << shift)),
 				       (size_t)n << shift, pmm->memfd,
 				       (pfn - pmm->min_pfn) << shift)) {
-			pmm_log(pmm, true, "vmalloc: mmap of %u frames at %#llx failed (the process's "
-				"map count limit, vm.max_map_count?)", n,
-				(unsigned long long)(va->va_start + ((uint64_t)i << shift)));
 			if (i)
 				os_reserve_fixed((void *)(uintptr_t)va->va_start, (size_t)i << shift);
 			return -1;
 		}
 		atomic_fetch_add_explicit(&vs->map_calls, 1, memory_order_relaxed);
+		vm->nr_runs++;
 		i += n;
 	}
 	return 0;
+}
+
+/*
+ * Without backing there is nothing to map. A failed mmap is most likely
+ * the process's mapping limit (vm.max_map_count), which lazily freed areas
+ * count against until their purge: purge once and try again.
+ */
+static int vm_map_pages(pmm_t *pmm, struct vmap_area *va)
+{
+	struct vmap_state *vs = pmm->vmap;
+
+	if (!vs->mapped)
+		return 0;
+	if (!vm_map_runs(pmm, va))
+		return 0;
+	if (atomic_load_explicit(&vs->lazy_nr, memory_order_relaxed)) {
+		purge_vmap_area_lazy(pmm, true);
+		if (!vm_map_runs(pmm, va))
+			return 0;
+	}
+	pmm_log(pmm, true, "vmalloc: mmap of an area's %u pages at %#llx failed (the process's "
+		"mapping limit, vm.max_map_count?)", va->vm.nr_pages,
+		(unsigned long long)va->va_start);
+	return -1;
 }
 
 /* ------------------------------------------------------------------------

@@ -408,14 +408,17 @@ void free_vmap_area(pmm_t *pmm, struct vmap_area *va)
 void free_vmap_area_lazy(pmm_t *pmm, struct vmap_area *va)
 {
 	struct vmap_state *vs = pmm->vmap;
-	uint64_t nr = va_size(va) >> pmm->page_shift, lazy;
+	uint64_t nr = va_size(va) >> pmm->page_shift, lazy, runs;
 
+	/* vmap_lazy_nr changes with the purge tree, under its lock: it is that tree's pages. */
 	spin_lock(&vs->purge_lock);
 	if (!merge_or_add_va(vs, &vs->purge, va, NULL))
 		PMM_BUG_ON(1);	/* each range is freed once: the busy tree had it */
-	spin_unlock(&vs->purge_lock);
 	lazy = atomic_fetch_add_explicit(&vs->lazy_nr, nr, memory_order_relaxed) + nr;
-	if (lazy >= vs->lazy_max)
+	vs->lazy_runs += va->vm.nr_runs;
+	runs = vs->lazy_runs;
+	spin_unlock(&vs->purge_lock);
+	if (lazy >= vs->lazy_max || runs >= VMAP_LAZY_MAX_RUNS)
 		purge_vmap_area_lazy(pmm, false);
 }
 
@@ -443,6 +446,9 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 		list_del(l);
 		list_add_tail(l, &taken);
 	}
+	pages = vs->purge.bytes >> pmm->page_shift;
+	atomic_fetch_sub_explicit(&vs->lazy_nr, pages, memory_order_relaxed);
+	vs->lazy_runs = 0;
 	vmap_tree_init(&vs->purge);
 	spin_unlock(&vs->purge_lock);
 	if (list_empty(&taken)) {
@@ -452,7 +458,6 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 	for (struct pmm_list *l = taken.next; l != &taken; l = l->next) {
 		struct vmap_area *va = container_of(l, struct vmap_area, list);
 
-		pages += va_size(va) >> pmm->page_shift;
 		if (!vs->mapped)
 			continue;
 		if (os_reserve_fixed((void *)(uintptr_t)va->va_start, va_size(va)))
@@ -470,7 +475,6 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 			PMM_BUG_ON(1);
 	}
 	spin_unlock(&vs->free_lock);
-	atomic_fetch_sub_explicit(&vs->lazy_nr, pages, memory_order_relaxed);
 	atomic_fetch_add_explicit(&vs->purges, 1, memory_order_relaxed);
 	spin_unlock(&vs->purge_serial);
 }

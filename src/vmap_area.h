@@ -26,6 +26,12 @@
 #include "spinlock.h"
 
 #define VMALLOC_SIZE_MAX (1ull << 47)	/* the window's largest size: x86-64's user half */
+/*
+ * A freed area keeps its mappings until the purge, and the process may
+ * hold only vm.max_map_count of them (65530 by default): purge when this
+ * many wait, whatever vmap_lazy_nr says.
+ */
+#define VMAP_LAZY_MAX_RUNS 8192
 
 /* vm_struct.flags */
 #define VM_ALLOC		(1u << 0)	/* pmm_vmalloc(): the area owns its pages */
@@ -37,6 +43,7 @@ struct vm_struct {
 	struct pmm_page **pages;	/* [nr_pages], in address order */
 	struct pmm_page *pages_frame;	/* the frame holding @pages; NULL: meta_alloc()ed */
 	unsigned int nr_pages;
+	unsigned int nr_runs;		/* mmap calls that mapped it: the process mappings it holds */
 	unsigned int flags;
 	const char *caller;		/* the tag given, or NULL: show @caller_ip */
 	const void *caller_ip;		/* the return address of the public call */
@@ -73,6 +80,7 @@ struct vmap_state {
 	struct vmap_tree purge;		/* freed areas, merged, still mapped */
 	_Atomic uint64_t lazy_nr;	/* pages in @purge (kernel vmap_lazy_nr) */
 	uint64_t lazy_max;
+	uint64_t lazy_runs;		/* mappings the ranges in @purge still hold; purge_lock */
 
 	pmm_spinlock_t cache_lock;	/* the vmap_area object cache */
 	struct pmm_list cache;		/* free objects */
