@@ -408,14 +408,17 @@ void free_vmap_area(pmm_t *pmm, struct vmap_area *va)
 void free_vmap_area_lazy(pmm_t *pmm, struct vmap_area *va)
 {
 	struct vmap_state *vs = pmm->vmap;
-	uint64_t nr = va_size(va) >> pmm->page_shift, lazy, runs;
+	uint64_t nr = va_size(va) >> pmm->page_shift, lazy, runs = va->vm.nr_runs;
 
-	/* vmap_lazy_nr changes with the purge tree, under its lock: it is that tree's pages. */
+	/*
+	 * vmap_lazy_nr changes with the purge tree, under its lock: it is that
+	 * tree's pages. @va is not read after the merge, which may free it.
+	 */
 	spin_lock(&vs->purge_lock);
 	if (!merge_or_add_va(vs, &vs->purge, va, NULL))
 		PMM_BUG_ON(1);	/* each range is freed once: the busy tree had it */
 	lazy = atomic_fetch_add_explicit(&vs->lazy_nr, nr, memory_order_relaxed) + nr;
-	vs->lazy_runs += va->vm.nr_runs;
+	vs->lazy_runs += runs;
 	runs = vs->lazy_runs;
 	spin_unlock(&vs->purge_lock);
 	if (lazy >= vs->lazy_max || runs >= VMAP_LAZY_MAX_RUNS)
