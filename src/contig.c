@@ -208,9 +208,27 @@ void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr)
 			continue;
 		}
 		start = page_to_pfn(pmm, page);
-		while (i + n < nr && array[i + n] && page_belongs(pmm, array[i + n]) &&
-		       !page_compound(array[i + n]) && page_to_pfn(pmm, array[i + n]) == start + n)
+		/*
+		 * The next pfn of the same section is the next struct page in
+		 * its memmap chunk, so a pointer that equals page + n there is
+		 * a page of this instance without a chunk lookup (vmalloc's
+		 * split blocks are all of this kind); anything else takes the
+		 * full test.
+		 */
+		while (i + n < nr && array[i + n]) {
+			const struct pmm_page *next = array[i + n];
+
+			if (next == page + n &&
+			    ((start + n) >> pmm->pfn_section_shift) == (start >> pmm->pfn_section_shift)) {
+				if (PageReserved(next))
+					break;
+			} else if (!page_belongs(pmm, next) || page_to_pfn(pmm, next) != start + n) {
+				break;
+			}
+			if (page_compound(next))
+				break;
 			n++;
+		}
 		free_contig_range_common(pmm, start, n, false);
 		i += n;
 	}

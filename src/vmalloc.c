@@ -142,6 +142,15 @@ static void vm_account_pages(pmm_t *pmm, const struct vm_struct *vm, int sign)
  * Mapping
  * ------------------------------------------------------------------------ */
 
+/* @next is frame @pfn + @n, @pfn being @page's: the same section's memmap needs no lookup. */
+static inline bool vm_next_pfn(pmm_t *pmm, const struct pmm_page *page, pmm_pfn_t pfn,
+			       const struct pmm_page *next, unsigned int n)
+{
+	if (next == page + n && ((pfn + n) >> pmm->pfn_section_shift) == (pfn >> pmm->pfn_section_shift))
+		return true;
+	return page_to_pfn(pmm, next) == pfn + n;
+}
+
 /*
  * Map the area's frames from the memfd at their offsets: one mmap per run
  * of consecutive pfns, so a block split to order 0 is still one call.
@@ -158,7 +167,7 @@ static int vm_map_runs(pmm_t *pmm, struct vmap_area *va)
 		pmm_pfn_t pfn = page_to_pfn(pmm, vm->pages[i]);
 		unsigned int n = 1;
 
-		while (i + n < vm->nr_pages && page_to_pfn(pmm, vm->pages[i + n]) == pfn + n)
+		while (i + n < vm->nr_pages && vm_next_pfn(pmm, vm->pages[i], pfn, vm->pages[i + n], n))
 			n++;
 		if (os_map_memfd_fixed((void *)(uintptr_t)(va->va_start + ((uint64_t)i << shift)),
 				       (size_t)n << shift, pmm->memfd,
