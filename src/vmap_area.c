@@ -436,6 +436,7 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 	struct vmap_state *vs = pmm->vmap;
 	struct pmm_list taken;
 	uint64_t pages = 0;
+	unsigned int failed = 0;
 
 	if (wait)
 		spin_lock(&vs->purge_serial);
@@ -464,9 +465,7 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 		if (!vs->mapped)
 			continue;
 		if (os_reserve_fixed((void *)(uintptr_t)va->va_start, va_size(va)))
-			pmm_log(pmm, true, "vmalloc: unmapping %#llx+%llu failed; the range stays "
-				"mapped until reused", (unsigned long long)va->va_start,
-				(unsigned long long)va_size(va));
+			failed++;
 		atomic_fetch_add_explicit(&vs->unmap_calls, 1, memory_order_relaxed);
 	}
 	spin_lock(&vs->free_lock);
@@ -480,6 +479,10 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 	spin_unlock(&vs->free_lock);
 	atomic_fetch_add_explicit(&vs->purges, 1, memory_order_relaxed);
 	spin_unlock(&vs->purge_serial);
+	/* After the unlock: a log_fn may call back into the instance. */
+	if (failed)
+		pmm_log(pmm, true, "vmalloc: unmapping %u purged ranges failed; they stay mapped "
+			"until reused", failed);
 }
 
 uint64_t vmap_largest_free(struct vmap_state *vs)
