@@ -356,6 +356,8 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 	if (should_fail_alloc_page(pmm, gfp, 0))
 		return nr - missing;
 	for (i = 0; i < zl->nr && pmm->pcp_enabled; i++) {
+		if ((gfp & PMM_GFP_THISNODE) && zl->zones[i]->nid != nid)
+			continue;	/* as the allocator's zonelist walk */
 		if (zone_watermark_ok(zl->zones[i], missing, WMARK_LOW, gfp, 0)) {
 			zone = zl->zones[i];
 			break;

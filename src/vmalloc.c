@@ -36,6 +36,21 @@ static struct vmap_state *vm_window(pmm_t *pmm, const char *what)
 	return pmm->vmap;
 }
 
+/*
+ * An area is in the busy tree from alloc_vmap_area() on, while its pages
+ * are still coming; its flags stay 0 until it is complete (the kernel's
+ * VM_UNINITIALIZED), and readers under busy_lock skip it until then.
+ * Setting them under the lock publishes everything written before.
+ */
+static void vm_publish(pmm_t *pmm, struct vmap_area *va, unsigned int flags)
+{
+	struct vmap_state *vs = pmm->vmap;
+
+	spin_lock(&vs->busy_lock);
+	va->vm.flags = flags;
+	spin_unlock(&vs->busy_lock);
+}
+
 static inline int vm_page_nid(pmm_t *pmm, const struct pmm_page *page)
 {
 	return page_zone(pmm, page)->nid;
@@ -246,7 +261,6 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 	if (!va)
 		return NULL;
 	vm = &va->vm;
-	vm->flags = VM_ALLOC;
 	vm->caller = caller;
 	vm->caller_ip = caller_ip;
 	vm->nid = nid;
@@ -257,6 +271,7 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 	if (vm_map_pages(pmm, va))
 		goto fail_pages;
 	vm_account_pages(pmm, vm, 1);
+	vm_publish(pmm, va, VM_ALLOC);
 	return (void *)(uintptr_t)va->va_start;
 
 fail_pages:
@@ -401,7 +416,6 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 	if (!va)
 		return NULL;
 	vm = &va->vm;
-	vm->flags = VM_MAP | (flags & PMM_VMAP_PUT_PAGES ? VM_MAP_PUT_PAGES : 0);
 	vm->caller_ip = __builtin_return_address(0);
 	vm->nid = PMM_NUMA_NO_NODE;
 	if (!vm_pages_alloc(pmm, vm, count))
@@ -411,6 +425,7 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 		vm_pages_free(pmm, vm);
 		goto fail;
 	}
+	vm_publish(pmm, va, VM_MAP | (flags & PMM_VMAP_PUT_PAGES ? VM_MAP_PUT_PAGES : 0));
 	return (void *)(uintptr_t)va->va_start;
 fail:
 	free_vmap_area(pmm, va);
@@ -449,7 +464,7 @@ struct pmm_page *pmm_vmalloc_to_page(pmm_t *pmm, const void *addr)
 		return NULL;
 	spin_lock(&vs->busy_lock);
 	va = find_vmap_area_locked(vs, (uintptr_t)addr);
-	if (va) {
+	if (va && va->vm.flags) {
 		uint64_t idx = ((uintptr_t)addr - va->va_start) >> pmm->page_shift;
 
 		if (idx < va->vm.nr_pages)
@@ -573,9 +588,13 @@ int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json)
 	if (vs) {
 		spin_lock(&vs->busy_lock);
 		for (const struct pmm_list *l = vs->busy.head.next; l != &vs->busy.head; l = l->next) {
+			const struct vmap_area *va = container_of(l, struct vmap_area, list);
+
+			if (!va->vm.flags)
+				continue;	/* still being set up */
 			if (json && !first)
 				fputc(',', f);
-			vm_show_area(pmm, f, container_of(l, struct vmap_area, list), json);
+			vm_show_area(pmm, f, va, json);
 			first = false;
 		}
 		spin_unlock(&vs->busy_lock);

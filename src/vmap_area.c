@@ -222,16 +222,20 @@ static bool is_within_this_va(const struct vmap_area *va, uint64_t size, uint64_
 
 /*
  * Kernel find_vmap_lowest_match(): the lowest free area where @size fits at
- * @align. Go left while the left subtree has a block of size + align - 1
- * (enough whatever the alignment costs); otherwise try this node, then the
+ * @align. Go left while the left subtree has a block of size + align - a
+ * page (enough whatever the alignment costs); otherwise try this node, then the
  * right subtree; a subtree that only looked big enough (alignment) sends
  * the search back up to the first right subtree not yet tried.
  */
 static struct vmap_area *find_vmap_lowest_match(struct vmap_tree *t, uint64_t size,
-						uint64_t align, uint64_t vstart)
+						uint64_t align, uint64_t vstart, uint64_t page_size)
 {
 	struct rb_node *node = t->root.node;
-	uint64_t length = size + align - 1;
+	/*
+	 * Every address is page aligned, so aligning costs at most align - one
+	 * page (kernel adjust_search_size(): exactly size at page alignment).
+	 */
+	uint64_t length = size + align - page_size;
 
 	while (node) {
 		struct vmap_area *va = va_of(node);
@@ -317,7 +321,7 @@ struct vmap_area *alloc_vmap_area(pmm_t *pmm, uint64_t size, uint64_t align)
 		goto nomem;
 retry:
 	spin_lock(&vs->free_lock);
-	fit = find_vmap_lowest_match(&vs->free, size, align, vs->start);
+	fit = find_vmap_lowest_match(&vs->free, size, align, vs->start, pmm_page_size(pmm));
 	if (fit) {
 		addr = va_align_up(fit->va_start, align);
 		va_clip(vs, fit, addr, size, &spare);
@@ -380,7 +384,7 @@ int unlink_busy_vmap_area(pmm_t *pmm, uint64_t addr, unsigned int flags, struct 
 
 	spin_lock(&vs->busy_lock);
 	va = find_vmap_area_locked(vs, addr);
-	if (!va || va->va_start != addr)
+	if (!va || va->va_start != addr || !va->vm.flags)	/* 0: still being set up */
 		err = -PMM_EINVAL;
 	else if (!(va->vm.flags & flags))
 		err = -PMM_EBUSY;

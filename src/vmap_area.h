@@ -44,7 +44,7 @@ struct vm_struct {
 	struct pmm_page *pages_frame;	/* the frame holding @pages; NULL: meta_alloc()ed */
 	unsigned int nr_pages;
 	unsigned int nr_runs;		/* mmap calls that mapped it: the process mappings it holds */
-	unsigned int flags;
+	unsigned int flags;		/* VM_*; 0 while the area is being set up (busy_lock) */
 	const char *caller;		/* the tag given, or NULL: show @caller_ip */
 	const void *caller_ip;		/* the return address of the public call */
 	int nid;			/* the node asked for (PMM_NUMA_NO_NODE: local) */
