@@ -29,7 +29,12 @@
  *   - at the end: every mm destroyed, the LRU add batches and the pcp
  *     lists drained; then pmm_check(), no folio left on an LRU, the swap
  *     cache or a deferred split queue, free == managed - leaked ("lost
- *     frames"), and buddyinfo back to the fresh instance's.
+ *     frames"), and buddyinfo back to the fresh instance's;
+ *   - vmalloc: every page of an area is claimed in the bitmap; on backed
+ *     instances a pattern written through the area's address must read
+ *     back through pmm_page_address() of each page (and a vzalloc'd one
+ *     as zeroes, a vmapped page as its frame's pattern), and after the
+ *     last free and a purge the window is one free block again.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -55,11 +60,15 @@
 #define STRESS_MM_RUN 16	/* pages one touch reads or writes at most */
 #define STRESS_MM_WINDOW_MAX 4096	/* pages of an mm's window: small enough to revisit */
 #define STRESS_MM_WINDOW_LARGE 16384	/* one mm in eight: enough for a zap to fill the gather */
+#define STRESS_VM_SLOTS 16	/* vmalloc/vmap areas one thread holds at most */
+#define STRESS_VM_MAX_PAGES 512	/* pages of a pmm_vmalloc() area, but for the huge ones */
+#define STRESS_VMAP_MAX 64	/* pages of one pmm_vmap() */
 
-/* The two workloads a thread mixes; --ops selects them. */
+/* The workloads a thread mixes; --ops selects them. */
 enum stress_workload {
 	WL_FRAMES,	/* allocate and free frames through every path */
 	WL_MM,		/* address-space churn */
+	WL_VM,		/* vmalloc churn */
 };
 
 /*
@@ -84,7 +93,10 @@ enum stress_workload {
 	X(mm_refused, WL_MM) X(mm_fork, WL_MM) X(mm_fork_to_other, WL_MM)      \
 	X(mm_cow_check, WL_MM) X(mm_unmap, WL_MM) X(mm_swapcache_add, WL_MM)   \
 	X(mm_split_scan, WL_MM) X(mm_lru_drain, WL_MM) X(mm_stats_check, WL_MM) \
-	X(mm_handoff, WL_MM) X(mm_adopt, WL_MM) X(mm_destroy, WL_MM)
+	X(mm_handoff, WL_MM) X(mm_adopt, WL_MM) X(mm_destroy, WL_MM)           \
+	X(vmalloc, WL_VM) X(vzalloc, WL_VM) X(vmalloc_node, WL_VM)             \
+	X(vmalloc_huge, WL_VM) X(vmap, WL_VM) X(vmap_put, WL_VM)               \
+	X(vfree, WL_VM) X(vunmap, WL_VM) X(vm_purge, WL_VM) X(vm_stats_check, WL_VM)
 
 enum stress_op {
 #define STRESS_OP_ENUM(name, wl) OP_##name,
@@ -137,6 +149,7 @@ struct obj {
 };
 
 struct smm;
+struct svm;
 
 /* State shared by every thread; the instance is the thing under test. */
 struct stress {
@@ -146,7 +159,7 @@ struct stress {
 	enum fill_mode fill;
 	enum pattern_span span;		/* the words fill_mode covers */
 	unsigned int kinds;		/* bit k: alloc_kinds[k] enabled */
-	bool frames_on, mm_on;		/* the workloads that run */
+	bool frames_on, mm_on, vm_on;	/* the workloads that run */
 	bool backed;			/* pmm_mm_access() works: contents can be checked */
 	unsigned long kinds_weight;	/* sum of the enabled kinds' weights */
 	size_t page_size;
@@ -198,6 +211,9 @@ struct sthread {
 	unsigned int nr_mms;
 	uint64_t mm_nomem;		/* -PMM_ENOMEM from an mm call: pressure, not a bug */
 	struct mm_totals mm_tot;
+	struct svm *vms;		/* [STRESS_VM_SLOTS]: areas this thread owns */
+	unsigned int nr_vms;
+	uint64_t vm_nomem;		/* refused vmalloc/vmap calls: pressure, not a bug */
 };
 
 /* ------------------------------------------------------------------------
@@ -1451,6 +1467,389 @@ static void do_mm(struct sthread *t)
 }
 
 /* ------------------------------------------------------------------------
+ * vmalloc churn
+ *
+ * Each thread owns up to STRESS_VM_SLOTS areas: pmm_vmalloc / vzalloc /
+ * vmalloc_node of 1..512 pages, pmm_vmalloc_huge of 2 MiB (the PMD size)
+ * and a little more, and pmm_vmap of up to STRESS_VMAP_MAX of its own
+ * order-0 pages (with PMM_VMAP_PUT_PAGES or not). Every page of an area
+ * is claimed in the ownership bitmap, so a frame that is also someone
+ * else's shows as a double allocation. On backed instances (fill not off)
+ * the thread writes the area's pattern through the area's address and
+ * reads it back through pmm_page_address() of pmm_vmalloc_to_page() of
+ * each page, then through the area again before freeing it; a vzalloc'd
+ * area must read as zeroes first, a vmapped page as the pattern its frame
+ * had. Without backing the addresses are only looked up, never touched.
+ * Beside that: purges and the statistics' bounds. Not here yet:
+ * pmm_vmalloc_info() while other threads allocate, which reads an area's
+ * pages before pmm_vmalloc() has filled them (a NULL page; to be fixed in
+ * vmalloc.c). At the end every area is gone and, after a purge, the window
+ * is one free block again.
+ * ------------------------------------------------------------------------ */
+
+/* One area of the window; owned by one thread. */
+struct svm {
+	void *addr;
+	unsigned long nr;		/* pages */
+	uint64_t tag;			/* the pattern through the area: 0 zeroes (vzalloc, unwritten) */
+	bool vmap, put;			/* pmm_vmap(), with PMM_VMAP_PUT_PAGES */
+	struct pmm_page **pages;	/* [nr]: pmm_vmalloc_to_page() of each, or ours (vmap) */
+};
+
+static void *svm_page(const struct stress *s, const struct svm *a, unsigned long i)
+{
+	return (char *)a->addr + i * s->page_size;
+}
+
+/* Report a vmalloc call that broke its contract, naming the area. */
+#define vm_fail(t, a, fmt, ...)                                                \
+	fail((t)->s, "thread %u %s area %p (%lu pages): " fmt, (t)->idx,        \
+	     (a)->vmap ? "vmap" : "vmalloc", (a)->addr, (a)->nr, __VA_ARGS__)
+
+/* Word @k of page @i of an area under @tag (0: zeroes). */
+static uint64_t svm_word(uint64_t tag, unsigned long i, size_t k)
+{
+	return tag ? pattern_word(i, tag, k) : 0;
+}
+
+/* Write @a's pattern through its address. */
+static void svm_fill(struct stress *s, struct svm *a)
+{
+	size_t words = s->page_size / sizeof(uint64_t);
+
+	for (unsigned long i = 0; i < a->nr; i++) {
+		uint64_t *w = svm_page(s, a, i);
+
+		for (size_t k = 0; k < words; k = pattern_next(k, words, s->span))
+			w[k] = svm_word(a->tag, i, k);
+	}
+}
+
+/*
+ * Check @a's pattern through the direct map of each page (and through the
+ * area if @through). Return: false after a report.
+ */
+static bool svm_verify(struct sthread *t, struct svm *a, bool through, const char *when)
+{
+	struct stress *s = t->s;
+	size_t words = s->page_size / sizeof(uint64_t);
+
+	if (s->fill == FILL_OFF)
+		return true;
+	for (unsigned long i = 0; i < a->nr; i++) {
+		const uint64_t *d = pmm_page_address(s->pmm, a->pages[i]);
+		const uint64_t *v = svm_page(s, a, i);
+
+		for (size_t k = 0; k < words; k = pattern_next(k, words, s->span)) {
+			uint64_t want = svm_word(a->tag, i, k);
+
+			if (d[k] == want && (!through || v[k] == want))
+				continue;
+			vm_fail(t, a, "%s: page %lu (pfn %#llx) word %llu is %#llx through the direct map "
+				"and %#llx through the area, want %#llx%s", when, i,
+				U(pmm_page_to_pfn(s->pmm, a->pages[i])), U(k), U(d[k]),
+				U(through ? v[k] : d[k]), U(want), a->tag ? "" : " (zeroed)");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Claim (or release) every page of @a in the ownership bitmap. */
+static void svm_own(struct stress *s, const struct svm *a, bool claim)
+{
+	for (unsigned long i = 0; i < a->nr; i++)
+		own_range(s, pmm_page_to_pfn(s->pmm, a->pages[i]), 1, claim);
+}
+
+/* A new area's lookups: each page mapped at its offset is allocated and order 0; the guard maps nothing. */
+static bool svm_check_pages(struct sthread *t, struct svm *a, bool fill_pages)
+{
+	struct stress *s = t->s;
+
+	if (!pmm_is_vmalloc_addr(s->pmm, a->addr) ||
+	    !pmm_is_vmalloc_addr(s->pmm, (char *)a->addr + a->nr * s->page_size - 1)) {
+		vm_fail(t, a, "%s", "not inside the vmalloc window");
+		return false;
+	}
+	for (unsigned long i = 0; i < a->nr; i++) {
+		size_t off = i * s->page_size + rnd_below(t, s->page_size);
+		struct pmm_page *page = pmm_vmalloc_to_page(s->pmm, (char *)a->addr + off);
+
+		if (fill_pages)
+			a->pages[i] = page;
+		if (!page || page != a->pages[i] || pmm_page_count(page) != 1 ||
+		    pmm_folio_order(pmm_page_folio(page)) != 0) {
+			vm_fail(t, a, "pmm_vmalloc_to_page(+%#zx) = %p (pfn %#llx, refcount %d)%s", off,
+				(void *)page, page ? U(pmm_page_to_pfn(s->pmm, page)) : 0ull,
+				page ? pmm_page_count(page) : 0,
+				page && page != a->pages[i] ? ", not the page vmap was given" : "");
+			return false;
+		}
+	}
+	if (pmm_vmalloc_to_page(s->pmm, svm_page(s, a, a->nr))) {
+		vm_fail(t, a, "%s", "the guard page after it maps a page");
+		return false;
+	}
+	return true;
+}
+
+static void svm_put_slot(struct sthread *t, const struct svm *a)
+{
+	t->vms[t->nr_vms++] = *a;
+	atomic_fetch_add(&t->s->held, a->nr);
+}
+
+/* 1..512 pages, mostly small; huge: the PMD size, or a little more. */
+static unsigned long pick_vm_pages(struct sthread *t, bool huge)
+{
+	if (huge)
+		return 512 + (rnd_below(t, 4) ? 0 : 1 + rnd_below(t, 64));
+	if (rnd_below(t, 8))
+		return 1 + rnd_below(t, rnd_below(t, 4) ? 32 : STRESS_VM_MAX_PAGES);
+	return STRESS_VM_MAX_PAGES;
+}
+
+static void vm_alloc(struct sthread *t, unsigned int how)
+{
+	struct stress *s = t->s;
+	static const enum stress_op ops[] = { OP_vmalloc, OP_vzalloc, OP_vmalloc_node,
+					      OP_vmalloc_huge };
+	bool huge = how == 3, zero = how == 1;
+	unsigned long nr = pick_vm_pages(t, huge);
+	size_t size = nr * s->page_size - rnd_below(t, s->page_size);
+	size_t pmd = s->page_size << 9;
+	pmm_gfp_t gfp = pick_gfp(t) & ~PMM_GFP_ZERO;
+	int nid = (int)rnd_below(t, (unsigned long)s->nr_nodes);
+	struct svm a;
+
+	if (!room_for(t, nr + 1))
+		return;
+	memset(&a, 0, sizeof(a));
+	a.nr = nr;
+	a.pages = calloc(nr, sizeof(*a.pages));
+	if (!a.pages)
+		return;
+	if (how == 2 && rnd_below(t, 2))
+		gfp |= PMM_GFP_THISNODE;
+	switch (how) {
+	case 1:
+		a.addr = pmm_vzalloc(s->pmm, size, gfp);
+		break;
+	case 2:
+		a.addr = pmm_vmalloc_node(s->pmm, size, gfp, nid);
+		break;
+	case 3:
+		a.addr = pmm_vmalloc_huge(s->pmm, size, gfp);
+		break;
+	default:
+		a.addr = pmm_vmalloc(s->pmm, size, gfp);
+		break;
+	}
+	if (!a.addr) {
+		free(a.pages);
+		t->vm_nomem++;
+		return;
+	}
+	t->counts[ops[how]]++;
+	if (((uintptr_t)a.addr & (s->page_size - 1)) ||
+	    (huge && size >= pmd && ((uintptr_t)a.addr & (pmd - 1))))
+		vm_fail(t, &a, "%zu bytes%s: the address is not aligned", size,
+			huge ? " from vmalloc_huge" : "");
+	if (!svm_check_pages(t, &a, true)) {
+		free(a.pages);
+		return;		/* leaked with the instance: its pages are not known */
+	}
+	for (unsigned long i = 0; (gfp & PMM_GFP_THISNODE) && i < nr; i++)
+		if (pmm_page_nid(s->pmm, a.pages[i]) != nid) {
+			vm_fail(t, &a, "vmalloc_node(%d) with PMM_GFP_THISNODE: page %lu is on node %d",
+				nid, i, pmm_page_nid(s->pmm, a.pages[i]));
+			break;
+		}
+	svm_own(s, &a, true);
+	if (s->fill != FILL_OFF) {
+		if (zero)
+			svm_verify(t, &a, true, "after vzalloc");
+		if (!zero || rnd_below(t, 2)) {
+			a.tag = mm_new_tag(t);
+			svm_fill(s, &a);
+			svm_verify(t, &a, false, "just written");
+		}
+	}
+	svm_put_slot(t, &a);
+}
+
+/* pmm_vmap of up to STRESS_VMAP_MAX of our own order-0 pages, in a shuffled order. */
+static void vm_vmap(struct sthread *t)
+{
+	struct stress *s = t->s;
+	unsigned long want = 1 + rnd_below(t, STRESS_VMAP_MAX), n = 0;
+	uint64_t frame_tag = mm_new_tag(t);
+	size_t words = s->page_size / sizeof(uint64_t);
+	struct pmm_page **pages;
+	struct svm a;
+
+	if (!room_for(t, want + 1))
+		return;
+	pages = calloc(want, sizeof(*pages));
+	if (!pages)
+		return;
+	pmm_alloc_pages_bulk(s->pmm, PMM_GFP_NOWARN, want, pages);
+	for (unsigned long i = 0; i < want; i++)
+		if (pages[i])
+			pages[n++] = pages[i];
+	if (!n) {
+		free(pages);
+		t->vm_nomem++;
+		return;
+	}
+	prng_shuffle(&t->rng, pages, n, sizeof(*pages));
+	for (unsigned long i = 0; i < n; i++) {
+		own_range(s, pmm_page_to_pfn(s->pmm, pages[i]), 1, true);
+		fill_frame(s, pmm_page_to_pfn(s->pmm, pages[i]), frame_tag, false);
+	}
+	memset(&a, 0, sizeof(a));
+	a.vmap = true;
+	a.put = rnd_below(t, 2);
+	a.nr = n;
+	a.pages = pages;
+	a.addr = pmm_vmap(s->pmm, pages, (unsigned int)n, a.put ? PMM_VMAP_PUT_PAGES : 0);
+	if (!a.addr) {
+		for (unsigned long i = 0; i < n; i++)
+			own_range(s, pmm_page_to_pfn(s->pmm, pages[i]), 1, false);
+		pmm_free_pages_bulk(s->pmm, pages, n);
+		free(pages);
+		t->vm_nomem++;
+		return;
+	}
+	t->counts[a.put ? OP_vmap_put : OP_vmap]++;
+	if (!svm_check_pages(t, &a, false))
+		return;		/* leaked with the instance */
+	/* The frames' own pattern shows through the area, then the area's through the frames. */
+	for (unsigned long i = 0; s->fill != FILL_OFF && i < n; i++) {
+		const uint64_t *v = svm_page(s, &a, i);
+		pmm_pfn_t pfn = pmm_page_to_pfn(s->pmm, pages[i]);
+
+		for (size_t k = 0; k < words; k = pattern_next(k, words, s->span))
+			if (v[k] != pattern_word(pfn, frame_tag, k)) {
+				vm_fail(t, &a, "page %lu word %llu through the area is %#llx, pfn %#llx "
+					"holds %#llx", i, U(k), U(v[k]), U(pfn),
+					U(pattern_word(pfn, frame_tag, k)));
+				break;
+			}
+	}
+	if (s->fill != FILL_OFF) {
+		a.tag = mm_new_tag(t);
+		svm_fill(s, &a);
+		svm_verify(t, &a, false, "just written");
+	}
+	svm_put_slot(t, &a);
+}
+
+/* Free the area in @slot: verified, released, then pmm_vfree or pmm_vunmap (vmap areas: either). */
+static void vm_free_slot(struct sthread *t, unsigned int slot)
+{
+	struct stress *s = t->s;
+	struct svm a = t->vms[slot];
+	bool vunmap = a.vmap && rnd_below(t, 2);
+
+	t->vms[slot] = t->vms[--t->nr_vms];
+	svm_verify(t, &a, true, "before the free");
+	atomic_fetch_sub(&s->held, a.nr);
+	/* The area's pages go with it, unless vmap left them to us. */
+	if (!a.vmap || a.put)
+		svm_own(s, &a, false);
+	if (vunmap)
+		pmm_vunmap(s->pmm, a.addr);
+	else
+		pmm_vfree(s->pmm, a.addr);
+	t->counts[vunmap ? OP_vunmap : OP_vfree]++;
+	if (a.vmap && !a.put) {
+		for (unsigned long i = 0; i < a.nr; i++)
+			if (pmm_page_count(a.pages[i]) != 1)
+				vm_fail(t, &a, "after %s, page %lu (pfn %#llx) has refcount %d, not ours "
+					"alone", vunmap ? "vunmap" : "vfree", i,
+					U(pmm_page_to_pfn(s->pmm, a.pages[i])), pmm_page_count(a.pages[i]));
+		svm_verify(t, &a, false, "after the area went");
+		svm_own(s, &a, false);
+		pmm_free_pages_bulk(s->pmm, a.pages, a.nr);
+	}
+	free(a.pages);
+}
+
+/* What no other thread can change: the bounds of the counters, and our own areas' lookups. */
+static void vm_stats_check(struct sthread *t)
+{
+	struct stress *s = t->s;
+	struct pmm_vmalloc_stats st;
+
+	if (pmm_vmalloc_stats(s->pmm, &st)) {
+		fail(s, "pmm_vmalloc_stats() refused a valid pointer");
+		return;
+	}
+	if (st.nr_areas < t->nr_vms || st.nr_vmalloc_pages > pmm_managed_frames(s->pmm) ||
+	    st.free_bytes > st.window_bytes || st.largest_free > st.free_bytes)
+		fail(s, "pmm_vmalloc_stats: %llu areas (thread %u holds %u), %llu vmalloc pages of %llu "
+		     "managed, %llu free bytes, largest %llu, window %llu", U(st.nr_areas), t->idx,
+		     t->nr_vms, U(st.nr_vmalloc_pages), U(pmm_managed_frames(s->pmm)),
+		     U(st.free_bytes), U(st.largest_free), U(st.window_bytes));
+	if (t->nr_vms) {
+		struct svm *a = &t->vms[rnd_below(t, t->nr_vms)];
+		unsigned long i = rnd_below(t, a->nr);
+
+		if (pmm_vmalloc_to_page(s->pmm, (char *)svm_page(s, a, i) + rnd_below(t, s->page_size)) !=
+		    a->pages[i])
+			vm_fail(t, a, "page %lu no longer looks up its frame", i);
+		svm_verify(t, a, true, "while held");
+	}
+	t->counts[OP_vm_stats_check]++;
+}
+
+static void do_vm(struct sthread *t)
+{
+	unsigned long r = rnd_below(t, 1000);
+
+	if (t->nr_vms && (t->nr_vms == STRESS_VM_SLOTS || r < 380)) {
+		vm_free_slot(t, (unsigned int)rnd_below(t, t->nr_vms));
+	} else if (r < 620) {
+		vm_alloc(t, (unsigned int)rnd_below(t, 3));
+	} else if (r < 700) {
+		vm_alloc(t, 3);
+	} else if (r < 850) {
+		vm_vmap(t);
+	} else if (r < 960) {
+		vm_stats_check(t);
+	} else {
+		pmm_vmalloc_purge(t->s->pmm);
+		t->counts[OP_vm_purge]++;
+	}
+}
+
+/*
+ * With every area freed, a purge leaves the window one free block again:
+ * no area, no vmalloc page, nothing lazy. Return: failures found.
+ */
+static int vm_leftovers(struct stress *s)
+{
+	struct pmm_vmalloc_stats st;
+
+	pmm_vmalloc_purge(s->pmm);
+	pmm_vmalloc_stats(s->pmm, &st);
+	printf("  vmalloc: %llu purges, %llu map calls (one per run of frames), %llu unmap calls\n",
+	       U(st.purges), U(st.map_calls), U(st.unmap_calls));
+	if (st.nr_areas || st.nr_vmalloc_pages || st.lazy_pages || st.free_bytes != st.window_bytes ||
+	    st.largest_free != st.window_bytes) {
+		printf("vmalloc: FAILED: with every area freed and purged, %llu areas, %llu vmalloc "
+		       "pages, %llu lazy pages, %llu free bytes, largest block %llu, window %llu\n",
+		       U(st.nr_areas), U(st.nr_vmalloc_pages), U(st.lazy_pages), U(st.free_bytes),
+		       U(st.largest_free), U(st.window_bytes));
+		return 1;
+	}
+	printf("vmalloc: all areas gone; the window is one free block again\n");
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Threads
  * ------------------------------------------------------------------------ */
 
@@ -1469,8 +1868,9 @@ static const struct {
 };
 
 #define NR_ALLOC_KINDS (sizeof(alloc_kinds) / sizeof(alloc_kinds[0]))
-/* --ops's one name that is not an allocation kind: the address-space workload. */
+/* --ops's names that are not allocation kinds: the address-space and vmalloc workloads. */
 #define KIND_MM (1u << NR_ALLOC_KINDS)
+#define KIND_VM (1u << (NR_ALLOC_KINDS + 1))
 
 static bool do_alloc(struct sthread *t)
 {
@@ -1497,7 +1897,11 @@ static void *stress_thread(void *arg)
 
 		if ((step & 63) == 0 && stop(t))
 			break;
-		/* Mixed, one step in four is an address-space one. */
+		/* Mixed, one step in eight is a vmalloc one, and of the rest one in four an mm one. */
+		if (s->vm_on && ((!s->frames_on && !s->mm_on) || rnd_below(t, 8) == 0)) {
+			do_vm(t);
+			continue;
+		}
 		if (s->mm_on && (!s->frames_on || rnd_below(t, 4) == 0)) {
 			do_mm(t);
 			continue;
@@ -1525,6 +1929,8 @@ static void *stress_thread(void *arg)
 	}
 	while (t->nr_mms)
 		mm_exit(t, mm_take_slot(t, t->nr_mms - 1), true);
+	while (t->nr_vms)
+		vm_free_slot(t, t->nr_vms - 1);
 	return NULL;
 }
 
@@ -1541,7 +1947,7 @@ struct stress_opts {
 	unsigned int kinds;
 };
 
-/* "pages,contig,mm" -> a mask of alloc_kinds plus KIND_MM; Return: 0 or -1. */
+/* "pages,contig,mm,vmalloc" -> a mask of alloc_kinds plus KIND_MM, KIND_VM; Return: 0 or -1. */
 static int parse_kinds(const char *list, unsigned int *mask)
 {
 	const char *p = list;
@@ -1554,7 +1960,9 @@ static int parse_kinds(const char *list, unsigned int *mask)
 			if (strlen(alloc_kinds[k].name) == len &&
 			    !strncmp(alloc_kinds[k].name, p, len))
 				break;
-		if (k == NR_ALLOC_KINDS && !(len == 2 && !strncmp(p, "mm", 2)))
+		if (k == NR_ALLOC_KINDS && len == 7 && !strncmp(p, "vmalloc", 7))
+			k++;		/* KIND_VM */
+		else if (k == NR_ALLOC_KINDS && !(len == 2 && !strncmp(p, "mm", 2)))
 			return -1;
 		*mask |= 1u << k;	/* k == NR_ALLOC_KINDS: KIND_MM */
 		p += len + (p[len] == ',');
@@ -1562,7 +1970,7 @@ static int parse_kinds(const char *list, unsigned int *mask)
 	return *mask ? 0 : -1;
 }
 
-enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS, ST_MM };
+enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS, ST_MM, ST_VMALLOC };
 
 static const struct cli_flag stress_flags[] = {
 	{ "threads", "N", ST_THREADS, "worker threads (default: the instance's CPUs, --cpus)" },
@@ -1574,8 +1982,9 @@ static const struct cli_flag stress_flags[] = {
 	  "off; always off without backing" },
 	{ "ops", "LIST", ST_OPS, "what to run, to narrow down a failure (default all):\n"
 	  "allocation kinds pages,folio,split,exact,bulk,contig (frees,\nhandoffs and drains "
-	  "run with any of them) and mm, the\naddress-space churn" },
+	  "run with any of them), mm, the\naddress-space churn, and vmalloc, the vmalloc churn" },
 	{ "mm", NULL, ST_MM, "address-space churn only: the same as --ops mm" },
+	{ "vmalloc", NULL, ST_VMALLOC, "vmalloc churn only: the same as --ops vmalloc" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -1609,10 +2018,13 @@ static int stress_apply(const struct cli_arg *a, void *ctx)
 	case ST_OPS:
 		if (parse_kinds(a->val, &o->kinds))
 			return cli_bad_value(a, "a comma-separated list of "
-					     "pages,folio,split,exact,bulk,contig,mm");
+					     "pages,folio,split,exact,bulk,contig,mm,vmalloc");
 		return 0;
 	case ST_MM:
 		o->kinds = KIND_MM;
+		return 0;
+	case ST_VMALLOC:
+		o->kinds = KIND_VM;
 		return 0;
 	}
 	return -1;
@@ -1621,7 +2033,8 @@ static int stress_apply(const struct cli_arg *a, void *ctx)
 static const struct cli_cmd stress_cmd = {
 	.name = "stress",
 	.help = "usage: pmm stress [--threads N] [--seconds S] [--seed X]\n"
-		"                  [--fill full|sampled|off] [--ops LIST | --mm] [instance flags]\n"
+		"                  [--fill full|sampled|off] [--ops LIST | --mm | --vmalloc]\n"
+		"                  [instance flags]\n"
 		"Threads allocate and free at random through every path (pages, folios,\n"
 		"split_page, exact, bulk, contig), hand objects to each other, and verify\n"
 		"frame ownership and memory patterns. Mixed in (one step in four), or alone\n"
@@ -1629,9 +2042,14 @@ static const struct cli_cmd stress_cmd = {
 		"min(pageblock_order, 9), fault and access pages, fork (children also go to\n"
 		"other threads), write after fork (copy on write), unmap partial ranges, add\n"
 		"ranges to the swap cache, scan the deferred split queues, drain the LRU batches\n"
-		"and exit, checking every page read against a shadow of what it must hold. At\n"
-		"the end everything is freed and\n"
-		"the instance checked; prints \"lost frames: 0\" and exits 0 when nothing is lost.\n",
+		"and exit, checking every page read against a shadow of what it must hold.\n"
+		"Mixed in too (one step in eight), or alone with --vmalloc, they vmalloc,\n"
+		"vzalloc and vmalloc_node 1..512 pages and vmalloc_huge 2 MiB, vmap their own\n"
+		"pages (PMM_VMAP_PUT_PAGES or not), write a per-thread pattern through each\n"
+		"area and read it back through pmm_page_address() of every page, vfree,\n"
+		"vunmap and purge (memfd or none backing: vmalloc needs one). At the end\n"
+		"everything is freed and the instance checked; prints \"lost frames: 0\" and\n"
+		"exits 0 when nothing is lost.\n",
 	.flags = stress_flags,
 	.apply = stress_apply,
 };
@@ -1807,6 +2225,8 @@ static int stress_finish(struct stress *s, const uint64_t *fresh)
 	}
 	if (s->mm_on)
 		failures += mm_leftovers(s);
+	if (s->vm_on)
+		failures += vm_leftovers(s);
 	zone_free_snapshot(s->pmm, end, SNAP_LEN);
 	if (memcmp(end, fresh, sizeof(end))) {
 		printf("buddyinfo: FAILED: differs from the fresh instance's "
@@ -1838,7 +2258,7 @@ int cmd_stress(int argc, char **argv)
 {
 	struct stress_opts o = { 0, 5.0, 0, false, FILL_FULL, 0 };
 	uint64_t fresh[SNAP_LEN], total = 0, fails = 0, busy = 0, counts[NR_OPS] = { 0 }, t0;
-	uint64_t mm_nomem = 0;
+	uint64_t mm_nomem = 0, vm_nomem = 0;
 	struct mm_totals mm_tot = { 0 };
 	struct sthread **threads = NULL, *main_t = NULL;
 	struct pmm_config cfg;
@@ -1882,17 +2302,35 @@ int cmd_stress(int argc, char **argv)
 		printf("stress: %zu-byte pages: no address-space churn (4 KiB pages only)\n",
 		       s->page_size);
 		if (!o.kinds)
-			o.kinds = (1u << NR_ALLOC_KINDS) - 1;
+			o.kinds = ((1u << NR_ALLOC_KINDS) - 1) | KIND_VM;
 	}
 	if (!o.kinds)
-		o.kinds = ((1u << NR_ALLOC_KINDS) - 1) | KIND_MM;
-	s->kinds = o.kinds & ~KIND_MM;
+		o.kinds = ((1u << NR_ALLOC_KINDS) - 1) | KIND_MM | KIND_VM;
+	/* vmalloc maps frames from the memfd, or (none) keeps the books only. */
+	if ((o.kinds & KIND_VM) && !pmm_get_config(s->pmm)->vmalloc_size) {
+		fprintf(stderr, "pmm stress: the instance has no vmalloc window\n");
+		goto out;
+	}
+	if ((o.kinds & KIND_VM) && pmm_get_config(s->pmm)->backing != PMM_BACKING_MEMFD &&
+	    pmm_get_config(s->pmm)->backing != PMM_BACKING_NONE) {
+		if (o.kinds == KIND_VM) {
+			fprintf(stderr, "pmm stress: --vmalloc: vmalloc needs --backing memfd or none\n");
+			ret = CLI_EXIT_USAGE;
+			goto out;
+		}
+		printf("stress: %s backing: no vmalloc churn (memfd or none only)\n",
+		       cli_backing_name(pmm_get_config(s->pmm)->backing));
+		o.kinds &= ~KIND_VM;
+	}
+	s->kinds = o.kinds & ~(KIND_MM | KIND_VM);
 	s->frames_on = s->kinds != 0;
 	s->mm_on = o.kinds & KIND_MM;
+	s->vm_on = o.kinds & KIND_VM;
 	/*
 	 * Three quarters of memory: deep enough to hit watermarks and
 	 * fallbacks now and then, not so deep that every allocation fails.
 	 * Mixed, the frames take half and the address spaces a quarter.
+	 * vmalloc areas count against the frames' share.
 	 */
 	s->cap = pmm_managed_frames(s->pmm) / 4 * (s->mm_on ? 2 : 3);
 	if (s->mm_on)
@@ -1911,6 +2349,9 @@ int cmd_stress(int argc, char **argv)
 	if (s->mm_on)
 		printf("%cmm (windows of %lu pages, one in eight larger)", s->frames_on ? ',' : ' ',
 		       s->mm_window);
+	if (s->vm_on)
+		printf("%cvmalloc (window of %llu MiB)", s->frames_on || s->mm_on ? ',' : ' ',
+		       U(pmm_get_config(s->pmm)->vmalloc_size >> 20));
 	printf("\n");
 	cli_print_config(stdout, s->pmm);
 	fflush(stdout);
@@ -1927,7 +2368,8 @@ int cmd_stress(int argc, char **argv)
 		prng_init(&threads[i]->rng, o.seed, i);
 		threads[i]->scratch_len = 1ul << (s->max_order > 10 ? s->max_order : 10);
 		threads[i]->scratch = calloc(threads[i]->scratch_len, sizeof(struct pmm_page *));
-		if (!threads[i]->scratch)
+		threads[i]->vms = calloc(STRESS_VM_SLOTS, sizeof(struct svm));
+		if (!threads[i]->scratch || !threads[i]->vms)
 			goto out;
 	}
 	main_t = threads[o.threads];	/* frees the pool's and the exchange's leftovers */
@@ -1950,6 +2392,7 @@ int cmd_stress(int argc, char **argv)
 		fails += threads[i]->alloc_fail;
 		busy += threads[i]->contig_busy;
 		mm_nomem += threads[i]->mm_nomem;
+		vm_nomem += threads[i]->vm_nomem;
 		mm_totals_add(&mm_tot, &threads[i]->mm_tot);
 	}
 	for (int k = 0; k < NR_OPS; k++)
@@ -1957,7 +2400,8 @@ int cmd_stress(int argc, char **argv)
 	printf("stress: %llu operations in %.2f s\n", (unsigned long long)total,
 	       (double)(cli_now_ns() - t0) / 1e9);
 	for (int k = 0; k < NR_OPS; k++)
-		if (op_workload[k] == WL_FRAMES ? s->frames_on : s->mm_on)
+		if (op_workload[k] == WL_FRAMES ? s->frames_on :
+		    op_workload[k] == WL_MM ? s->mm_on : s->vm_on)
 			printf("  %-22s %llu\n", op_names[k], (unsigned long long)counts[k]);
 	if (s->frames_on)
 		printf("  not failures: %llu allocations refused under memory pressure,\n"
@@ -1965,6 +2409,9 @@ int cmd_stress(int argc, char **argv)
 		       (unsigned long long)fails, (unsigned long long)busy);
 	if (s->mm_on)
 		mm_summary(s, &mm_tot, mm_nomem);
+	if (s->vm_on)
+		printf("  not failures: %llu vmalloc/vmap calls refused for want of memory\n",
+		       U(vm_nomem));
 
 	if (stress_finish(s, fresh) == 0 && !atomic_load(&s->failed))
 		ret = CLI_EXIT_OK;
@@ -1976,6 +2423,7 @@ out:
 		/* Objects still held (an early exit) are leaked with the instance. */
 		for (unsigned long i = 0; i <= o.threads; i++)
 			if (threads[i]) {
+				free(threads[i]->vms);
 				free(threads[i]->scratch);
 				free(threads[i]);
 			}

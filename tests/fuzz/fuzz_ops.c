@@ -9,7 +9,8 @@
  * zone, failures are plausible, bad input is reported and changes nothing),
  * updates the model, and then checks the whole instance: pmm_check(),
  * conservation of frames, every frame's refcount, the bad-page counters,
- * and, whenever no frame sits on a pcp list, the exact buddyinfo that full
+ * the vmalloc window's statistics and areas against the model's, and,
+ * whenever no frame sits on a pcp list, the exact buddyinfo that full
  * merging must produce from the model's free set.
  *
  * Every operation of FZ_OPS is a function fz_op_NAME() and every bad input
@@ -120,6 +121,8 @@ static const struct layout layouts[FZ_NR_LAYOUTS] = {
  * ------------------------------------------------------------------------ */
 
 /*
+ * F_VM is a page of a live vmalloc or vmap area (struct fz_area), h its
+ * slot in area[].
  * F_MM and F_OTHER are re-derived after every operation once an address
  * space exists (mm_derive()): F_MM are the frames of the folios the mms map
  * (found with pmm_mm_lookup()), their unmapped pages included; F_OTHER are
@@ -127,10 +130,10 @@ static const struct layout layouts[FZ_NR_LAYOUTS] = {
  * and folios whose last mapping went while an LRU add batch still holds
  * them (a folio leaves the swap cache with its last mapping).
  */
-enum fstate { F_HOLE, F_FREE, F_HELD, F_MM, F_OTHER };
+enum fstate { F_HOLE, F_FREE, F_HELD, F_MM, F_OTHER, F_VM };
 
 static const char *const fstate_names[] = { "a hole", "free", "held", "held by an mm",
-					    "in use by the mm side" };
+					    "in use by the mm side", "a page of a vmalloc/vmap area" };
 
 struct frame {
 	uint8_t state;
@@ -227,6 +230,36 @@ struct mframe {
 	bool dq;		/* at a head: its folio is on a deferred split queue */
 };
 
+/*
+ * vmalloc. The model keeps every live area of the instance's window (its
+ * start, pages and what they hold) and every lazily freed range not yet
+ * purged; the window's bounds it finds at the first area through
+ * pmm_is_vmalloc_addr(). Frames of an area are F_VM: a pmm_vmalloc()
+ * area's pages with one reference each, or held order-0 pages that
+ * pmm_vmap() took over from their handles (with the references they had;
+ * after vunmap what is left of them goes to a new BULK handle).
+ */
+#define MAX_AREA 32		/* live areas the model tracks at once */
+#define MAX_LAZY (FZ_MAX_OPS + MAX_AREA + 8)	/* lazily freed areas: one per free */
+#define VM_SIZES 300		/* pages of most pmm_vmalloc() calls: 1..VM_SIZES */
+#define VM_HUGE_SIZES 600	/* ... of pmm_vmalloc_huge(): past the 512-page PMD size */
+#define VMAP_MAX MAX_BULK	/* pages of one pmm_vmap(): a BULK handle takes them back */
+
+struct fz_area {
+	bool live;
+	bool vmap, put;		/* pmm_vmap(), with PMM_VMAP_PUT_PAGES */
+	bool known;		/* MEMFD: the model knows what the pages hold */
+	uint64_t addr;		/* start; the area covers nr + 1 pages (the guard) */
+	unsigned int nr;	/* pages */
+	uint64_t tag;		/* content: 0 zero-filled (pmm_vzalloc), else aword(tag) */
+	pmm_pfn_t *pfn;		/* [nr]: pmm_vmalloc_to_page() of each page */
+};
+
+/* A freed area's range [start, end): reserved until the next purge. */
+struct fz_lazy {
+	uint64_t start, end;
+};
+
 struct fz {
 	pmm_t *pmm;
 	bool verbose, failed;
@@ -274,6 +307,20 @@ struct fz {
 	uint64_t next_entry;		/* the swap entry the next folio added to the cache gets */
 	struct pmm_stats dstats;	/* the counters then */
 	uint64_t gather_calls;		/* the public gather's TLB-flush callback */
+
+	/* vmalloc */
+	bool vm_on;			/* the instance has a window (MEMFD or NONE backing) */
+	bool vm_mapped;			/* MEMFD: areas are mappings whose contents are checked */
+	bool vm_used;			/* an area was made: derive F_OTHER after every operation */
+	uint64_t win_start, win_end;	/* the window; 0 until the first area */
+	uint64_t win_bytes, lazy_max;	/* the resolved vmalloc_size and vmap_lazy_max */
+	struct fz_area area[MAX_AREA];
+	unsigned int nareas;
+	struct fz_lazy lazy[MAX_LAZY];
+	unsigned int nlazy;
+	uint64_t vm_frames;		/* frames in F_VM */
+	uint64_t vm_purges, vm_map_calls, vm_unmap_calls;	/* what the counters must say */
+	uint32_t area_serial;
 };
 
 static void fz_fail(struct fz *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -306,6 +353,21 @@ static void vlog(struct fz *f, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * Frames the live areas' page arrays take: an array that fits in a page
+ * lives in a frame of the instance (the kernel's kmalloc() of it), a
+ * larger one in metadata (kvmalloc()'s fallback). Such a frame has no
+ * holder the model knows: it is one of the F_OTHER frames.
+ */
+static uint64_t vm_meta(const struct fz *f)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < MAX_AREA; i++)
+		n += f->area[i].live && f->area[i].nr * sizeof(struct pmm_page *) <= f->psize;
+	return n;
 }
 
 static unsigned int cpu_cb(void *arg)
@@ -709,6 +771,7 @@ static void check_contig_pages_failure(struct fz *f, unsigned long nr, pmm_gfp_t
 struct snap {
 	struct pmm_zone_info zi[NZ];
 	struct pmm_stats st;
+	struct pmm_vmalloc_stats vst;
 	struct pmm_mm_stats mst[MAX_MM];
 	unsigned long reports, swapcache;
 };
@@ -719,6 +782,7 @@ static void snap_take(struct fz *f, struct snap *s)
 	for (unsigned int z = 0; z < f->nzones; z++)
 		pmm_zone_info(f->pmm, z, &s->zi[z]);
 	pmm_stats_get(f->pmm, &s->st);
+	pmm_vmalloc_stats(f->pmm, &s->vst);
 	for (unsigned int i = 0; i < MAX_MM; i++)
 		if (f->mm[i].mm)
 			pmm_mm_stats_get(f->mm[i].mm, &s->mst[i]);
@@ -753,6 +817,14 @@ static void snap_expect_same(struct fz *f, const struct snap *before, const char
 				(unsigned long long)now.mst[i].pgtable_pages);
 			return;
 		}
+	if (memcmp(&now.vst, &before->vst, sizeof(now.vst))) {
+		fz_fail(f, "bad input '%s' changed the vmalloc window (areas %llu -> %llu, lazy pages "
+			"%llu -> %llu, free bytes %llu -> %llu)", what,
+			(unsigned long long)before->vst.nr_areas, (unsigned long long)now.vst.nr_areas,
+			(unsigned long long)before->vst.lazy_pages, (unsigned long long)now.vst.lazy_pages,
+			(unsigned long long)before->vst.free_bytes, (unsigned long long)now.vst.free_bytes);
+		return;
+	}
 	if (now.swapcache != before->swapcache) {
 		fz_fail(f, "bad input '%s' changed the swap cache (%lu -> %lu folios)", what,
 			before->swapcache, now.swapcache);
@@ -818,6 +890,8 @@ static void check_buddyinfo_exact(struct fz *f)
 }
 
 static void mm_derive(struct fz *f);
+static void vm_derive_other(struct fz *f);
+static void vm_check(struct fz *f);
 
 static void check_all(struct fz *f)
 {
@@ -835,17 +909,19 @@ static void check_all(struct fz *f)
 	}
 	if (f->mm_used)
 		mm_derive(f);
+	else if (f->vm_used)
+		vm_derive_other(f);
 	if (f->failed)
 		return;
 	freef = pmm_free_frames(f->pmm);
 	managed = pmm_managed_frames(f->pmm);
 	leaked = pmm_leaked_frames(f->pmm);
-	if (freef + f->held + f->mm_frames + f->other_frames + leaked != managed) {
-		fz_fail(f, "free %llu + held by the model %llu + by the mms %llu + other mm-side %llu "
-			"+ leaked %llu != managed %llu", (unsigned long long)freef,
-			(unsigned long long)f->held, (unsigned long long)f->mm_frames,
-			(unsigned long long)f->other_frames, (unsigned long long)leaked,
-			(unsigned long long)managed);
+	if (freef + f->held + f->vm_frames + f->mm_frames + f->other_frames + leaked != managed) {
+		fz_fail(f, "free %llu + held by the model %llu + in vmalloc areas %llu + by the mms %llu "
+			"+ other in use %llu + leaked %llu != managed %llu", (unsigned long long)freef,
+			(unsigned long long)f->held, (unsigned long long)f->vm_frames,
+			(unsigned long long)f->mm_frames, (unsigned long long)f->other_frames,
+			(unsigned long long)leaked, (unsigned long long)managed);
 		return;
 	}
 	if (leaked) {
@@ -880,10 +956,15 @@ static void check_all(struct fz *f)
 		if (c != want) {
 			fz_fail(f, "pfn %#llx: refcount %d, model expects %d (%s)",
 				(unsigned long long)(f->base + i), c, want,
-				x->state == F_FREE ? "free" : hkind_names[f->h[x->h].kind]);
+				x->state == F_FREE ? "free" : x->state == F_VM ?
+				(f->area[x->h].vmap ? "vmap area" : "vmalloc area") :
+				hkind_names[f->h[x->h].kind]);
 			return;
 		}
 	}
+	vm_check(f);
+	if (f->failed)
+		return;
 	for (unsigned int z = 0; z < f->nzones; z++) {
 		struct pmm_zone_info zi;
 
@@ -2621,9 +2702,11 @@ static void mm_derive(struct fz *f)
 			f->other_frames++;
 		}
 	derive_folios(f);
-	if (!f->failed && f->other_frames < f->pgtables)
-		fz_fail(f, "the mms count %llu page tables, but only %llu frames are in use without a "
-			"known holder", (unsigned long long)f->pgtables, (unsigned long long)f->other_frames);
+	if (!f->failed && f->other_frames < f->pgtables + vm_meta(f))
+		fz_fail(f, "the mms count %llu page tables and the vmalloc areas %llu page arrays in "
+			"frames, but only %llu frames are in use without a known holder",
+			(unsigned long long)f->pgtables, (unsigned long long)vm_meta(f),
+			(unsigned long long)f->other_frames);
 }
 
 /* After pmm_lru_add_drain(): nothing pending, every folio of the mm side on its node's LRU. */
@@ -2631,10 +2714,11 @@ static void check_drained(struct fz *f, const char *what)
 {
 	uint64_t frames[PMM_MAX_NODES] = { 0 }, folios = 0, lru_folios = 0;
 
-	if (f->other_frames != f->pgtables) {
-		fz_fail(f, "%s: %llu frames in use by the mm side besides the %llu page tables",
-			what, (unsigned long long)(f->other_frames - f->pgtables),
-			(unsigned long long)f->pgtables);
+	if (f->other_frames != f->pgtables + vm_meta(f)) {
+		fz_fail(f, "%s: %llu frames in use without a known holder besides the %llu page "
+			"tables and %llu vmalloc page arrays", what,
+			(unsigned long long)(f->other_frames - f->pgtables - vm_meta(f)),
+			(unsigned long long)f->pgtables, (unsigned long long)vm_meta(f));
 		return;
 	}
 	for (unsigned long i = 0; i < f->span; i++)
@@ -3421,10 +3505,11 @@ static void check_no_mm(struct fz *f, const char *what)
 	if (f->failed)
 		return;
 	nr_sc = pmm_swapcache_nr(f->pmm);
-	if (f->other_frames || f->mm_frames || f->dq_folios || nr_sc)
-		fz_fail(f, "%s: %llu frames still in use by the mm side and %llu mapped, %lu folios "
-			"queued for deferred split, %lu in the swap cache", what,
-			(unsigned long long)f->other_frames, (unsigned long long)f->mm_frames,
+	if (f->other_frames != vm_meta(f) || f->mm_frames || f->dq_folios || nr_sc)
+		fz_fail(f, "%s: %llu frames still in use by the mm side (besides %llu vmalloc page "
+			"arrays) and %llu mapped, %lu folios queued for deferred split, %lu in the swap "
+			"cache", what, (unsigned long long)(f->other_frames - vm_meta(f)),
+			(unsigned long long)vm_meta(f), (unsigned long long)f->mm_frames,
 			f->dq_folios, nr_sc);
 	else
 		check_drained(f, what);
@@ -3710,6 +3795,973 @@ static void fz_op_GATHER(struct fz *f, const uint8_t *p)
 		pmm_fuzz_counts.ok[FZ_GATHER]++;
 	else
 		pmm_fuzz_counts.fail[FZ_GATHER]++;
+}
+
+/* ------------------------------------------------------------------------
+ * vmalloc: areas of the instance's window
+ *
+ * The model keeps each live area (start, pages, content) and each lazily
+ * freed range, and from them predicts what pmm_vmalloc_stats() must say
+ * (areas, vmalloc pages, lazy pages, free bytes, the largest free block,
+ * purges, map and unmap calls), where a new area may lie (aligned, in the
+ * window, clear of every live area with its guard page and of every range
+ * not yet purged), when the allocation must purge first (nothing fits
+ * beside the lazy ranges) and when it may fail (nothing fits at all, or
+ * the zones it may use are short of frames). On MEMFD backing each area's
+ * pages carry a pattern written through the area's address and read back
+ * through pmm_page_address() of each page; with PMM_BACKING_NONE an area
+ * is bookkeeping only and its address is never dereferenced.
+ * ------------------------------------------------------------------------ */
+
+/* A range of the window taken by a live area (guard page included) or a lazily freed one. */
+struct vm_range {
+	uint64_t s, e;
+};
+
+static int vm_range_cmp(const void *a, const void *b)
+{
+	const struct vm_range *x = a, *y = b;
+
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+static uint64_t area_bytes(const struct fz *f, const struct fz_area *a)
+{
+	return (uint64_t)(a->nr + 1) * f->psize;
+}
+
+static uint64_t lazy_pages(const struct fz *f)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < f->nlazy; i++)
+		n += (f->lazy[i].end - f->lazy[i].start) / f->psize;
+	return n;
+}
+
+/* The live areas' ranges and (@lazy) the unpurged ones, sorted; Return: how many. */
+static unsigned int vm_ranges(const struct fz *f, bool lazy, struct vm_range *r)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < MAX_AREA; i++)
+		if (f->area[i].live)
+			r[n++] = (struct vm_range){ f->area[i].addr,
+						    f->area[i].addr + area_bytes(f, &f->area[i]) };
+	for (unsigned int i = 0; lazy && i < f->nlazy; i++)
+		r[n++] = (struct vm_range){ f->lazy[i].start, f->lazy[i].end };
+	qsort(r, n, sizeof(*r), vm_range_cmp);
+	return n;
+}
+
+/* Runs of touching lazy ranges: the purge tree merges them, a purge unmaps each with one call. */
+static unsigned int lazy_runs(const struct fz *f)
+{
+	struct vm_range r[MAX_LAZY];
+	unsigned int n = 0, runs = 0;
+
+	for (unsigned int i = 0; i < f->nlazy; i++)
+		r[n++] = (struct vm_range){ f->lazy[i].start, f->lazy[i].end };
+	qsort(r, n, sizeof(*r), vm_range_cmp);
+	for (unsigned int i = 0; i < n; i++)
+		runs += !i || r[i].s != r[i - 1].e;
+	return runs;
+}
+
+/*
+ * Room for @size bytes at @align in the window's free space (without the
+ * lazy ranges too, if @lazy). The search (kernel find_vmap_lowest_match())
+ * promises to find a free block that holds the area whatever its start
+ * costs in alignment, size + align - page bytes: VM_SURE. A smaller block
+ * that holds it only thanks to where it starts (VM_MAYBE, alignments above
+ * a page) it may miss, as the kernel's does. @largest: the largest free
+ * block. Until the first area the model does not know where the window
+ * starts, only that it is all free: a fit that depends on it is VM_MAYBE.
+ */
+enum vm_room { VM_NONE, VM_MAYBE, VM_SURE };
+
+static enum vm_room vm_room(struct fz *f, uint64_t size, uint64_t align, bool lazy,
+			    uint64_t *largest)
+{
+	struct vm_range r[MAX_AREA + MAX_LAZY];
+	unsigned int n;
+	uint64_t at, big = 0;
+	bool fit = false;
+
+	if (!f->win_start) {
+		if (largest)
+			*largest = f->win_bytes;
+		if (size > f->win_bytes)
+			return VM_NONE;
+		return size + align - f->psize <= f->win_bytes ? VM_SURE : VM_MAYBE;
+	}
+	n = vm_ranges(f, lazy, r);
+	at = f->win_start;
+	for (unsigned int i = 0; i <= n; i++) {
+		uint64_t end = i < n ? r[i].s : f->win_end;
+		uint64_t a = (at + align - 1) & ~(align - 1);
+
+		if (end > at) {
+			if (end - at > big)
+				big = end - at;
+			fit |= a >= at && a < end && end - a >= size;
+		}
+		if (i < n && r[i].e > at)
+			at = r[i].e;
+	}
+	if (largest)
+		*largest = big;
+	if (size <= UINT64_MAX - align && big >= size + align - f->psize)
+		return VM_SURE;
+	return fit ? VM_MAYBE : VM_NONE;
+}
+
+/* The window's bounds from an address inside it: the lowest page pmm_is_vmalloc_addr() accepts. */
+static void vm_find_window(struct fz *f, uint64_t inside)
+{
+	uint64_t lo = inside > f->win_bytes ? (inside - f->win_bytes) & ~(uint64_t)(f->psize - 1) : 0;
+	uint64_t hi = inside & ~(uint64_t)(f->psize - 1);
+
+	/* pmm_is_vmalloc_addr(lo) is false, (hi) true. */
+	while (hi - lo > f->psize) {
+		uint64_t mid = lo + ((hi - lo) / f->psize / 2) * f->psize;
+
+		if (pmm_is_vmalloc_addr(f->pmm, (const void *)(uintptr_t)mid))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	f->win_start = hi;
+	f->win_end = hi + f->win_bytes;
+	if (!pmm_is_vmalloc_addr(f->pmm, (const void *)(uintptr_t)(f->win_end - 1)) ||
+	    pmm_is_vmalloc_addr(f->pmm, (const void *)(uintptr_t)f->win_end) ||
+	    pmm_is_vmalloc_addr(f->pmm, (const void *)(uintptr_t)(f->win_start - 1)))
+		fz_fail(f, "the vmalloc window found from %#llx, [%#llx, %#llx), is not the %llu bytes "
+			"pmm_is_vmalloc_addr() accepts", (unsigned long long)inside,
+			(unsigned long long)f->win_start, (unsigned long long)f->win_end,
+			(unsigned long long)f->win_bytes);
+}
+
+/* A purge released every lazy range: one unmap call per run where areas are mappings. */
+static void vm_model_purge(struct fz *f)
+{
+	if (!f->nlazy)
+		return;
+	f->vm_purges++;
+	if (f->vm_mapped)
+		f->vm_unmap_calls += lazy_runs(f);
+	f->nlazy = 0;
+}
+
+/*
+ * After a call that may purge (pmm_vmalloc, pmm_vmap: when the search
+ * finds nothing beside the lazy ranges, @room): it must purge if there is
+ * no room and something to purge, and must not if there is room it is
+ * sure to find; @faulted: an injected failure may have ended it first.
+ * Return: whether it purged.
+ */
+static bool vm_follow_purge(struct fz *f, enum vm_room room, bool faulted, const char *what)
+{
+	int want = faulted || room == VM_MAYBE ? -1 : room == VM_NONE && f->nlazy;
+	struct pmm_vmalloc_stats st;
+	bool purged;
+
+	pmm_vmalloc_stats(f->pmm, &st);
+	purged = st.purges != f->vm_purges;
+	if (want >= 0 && purged != (bool)want)
+		fz_fail(f, "%s %s although %s (%u lazily freed ranges, %llu pages)", what,
+			purged ? "purged" : "did not purge",
+			want ? "nothing fits beside the lazy ranges" :
+			"a free block holds it at any alignment offset",
+			f->nlazy, (unsigned long long)lazy_pages(f));
+	if (purged)
+		vm_model_purge(f);
+	return purged;
+}
+
+/* Runs of consecutive frames in an array of pages: one mmap each. */
+static unsigned int pfn_runs(const pmm_pfn_t *pfn, unsigned int n)
+{
+	unsigned int runs = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		runs += !i || pfn[i] != pfn[i - 1] + 1;
+	return runs;
+}
+
+/* What word @w of page @i of an area holds: the pattern of its tag, or zero. */
+static uint64_t aword(const struct fz_area *a, unsigned int i, size_t w)
+{
+	return a->tag ? pattern_word(i, a->tag, w) : 0;
+}
+
+static uint64_t *area_page(struct fz *f, const struct fz_area *a, unsigned int i)
+{
+	return (uint64_t *)(uintptr_t)(a->addr + (uint64_t)i * f->psize);
+}
+
+/* Write the area's pattern through its address (MEMFD only). */
+static void area_write(struct fz *f, struct fz_area *a)
+{
+	size_t words = f->psize / 8;
+
+	for (unsigned int i = 0; i < a->nr; i++) {
+		uint64_t *v = area_page(f, a, i);
+
+		for (size_t w = 0; w < words; w = pattern_next(w, words, PATTERN_SAMPLED))
+			v[w] = aword(a, i, w);
+	}
+	a->known = true;
+}
+
+/*
+ * The area's content: every page through pmm_page_address() of its frame,
+ * and (@all, or a few pages) through the area's address. MEMFD only.
+ */
+static void area_verify(struct fz *f, int ai, bool all, const char *what)
+{
+	struct fz_area *a = &f->area[ai];
+	size_t words = f->psize / 8;
+
+	if (!f->vm_mapped || !a->known)
+		return;
+	for (unsigned int i = 0; i < a->nr && !f->failed; i++) {
+		const uint64_t *d = pmm_page_address(f->pmm, pg(f, a->pfn[i]));
+		const uint64_t *v = area_page(f, a, i);
+		bool through = all || i == 0 || i == a->nr - 1 || i == (unsigned int)f->op % a->nr;
+
+		for (size_t w = 0; d && w < words; w = pattern_next(w, words, PATTERN_SAMPLED)) {
+			uint64_t want = aword(a, i, w);
+
+			if (d[w] != want || (through && v[w] != want)) {
+				fz_fail(f, "%s: %s area %#llx page %u (pfn %#llx) word %zu is %#llx through "
+					"the direct map and %#llx through the area, the model has %#llx%s",
+					what, a->vmap ? "vmap" : "vmalloc", (unsigned long long)a->addr, i,
+					(unsigned long long)a->pfn[i], w, (unsigned long long)d[w],
+					(unsigned long long)(through ? v[w] : d[w]),
+					(unsigned long long)want, a->tag ? "" : " (zero-filled)");
+				return;
+			}
+		}
+		if (!d)
+			fz_fail(f, "%s: pfn %#llx of a MEMFD instance has no address", what,
+				(unsigned long long)a->pfn[i]);
+	}
+}
+
+/* The page at offset @off of area @ai must be pmm_vmalloc_to_page()'s, and the guard nothing. */
+static void area_lookup(struct fz *f, int ai, unsigned int i, const char *what)
+{
+	struct fz_area *a = &f->area[ai];
+	uint64_t off = (uint64_t)i * f->psize + ((uint64_t)(i * 37u + (unsigned int)f->op) % f->psize);
+	struct pmm_page *page = pmm_vmalloc_to_page(f->pmm, (const void *)(uintptr_t)(a->addr + off));
+	struct pmm_page *want = i < a->nr ? pg(f, a->pfn[i]) : NULL;
+
+	if (page != want)
+		fz_fail(f, "%s: pmm_vmalloc_to_page(%s area %#llx + %#llx) = pfn %#llx, the model has "
+			"%s%#llx", what, a->vmap ? "vmap" : "vmalloc", (unsigned long long)a->addr,
+			(unsigned long long)off, page ? (unsigned long long)pfn_of(f, page) : 0ull,
+			want ? "pfn " : "the guard page, ", want ? (unsigned long long)a->pfn[i] : 0ull);
+}
+
+/*
+ * After every operation: pmm_vmalloc_stats() against the model, each
+ * area's lookups (a sample, the guard page), its content (MEMFD), and
+ * that the start of a lazily freed range looks up nothing.
+ */
+static void vm_check(struct fz *f)
+{
+	struct pmm_vmalloc_stats st;
+	uint64_t vpages = 0, taken = 0, largest = 0;
+	unsigned int live = 0;
+
+	if (pmm_vmalloc_stats(f->pmm, &st)) {
+		fz_fail(f, "pmm_vmalloc_stats() refused a valid pointer");
+		return;
+	}
+	if (!f->vm_on) {
+		struct pmm_vmalloc_stats zero;
+
+		memset(&zero, 0, sizeof(zero));
+		if (memcmp(&st, &zero, sizeof(st)))
+			fz_fail(f, "an instance without a vmalloc window reports window %llu, %llu areas",
+				(unsigned long long)st.window_bytes, (unsigned long long)st.nr_areas);
+		return;
+	}
+	for (unsigned int i = 0; i < MAX_AREA; i++)
+		if (f->area[i].live) {
+			live++;
+			vpages += f->area[i].vmap ? 0 : f->area[i].nr;
+			taken += area_bytes(f, &f->area[i]);
+		}
+	taken += lazy_pages(f) * f->psize;
+	vm_room(f, UINT64_MAX, f->psize, true, &largest);
+	if (st.window_bytes != f->win_bytes || st.nr_areas != live || st.nr_vmalloc_pages != vpages ||
+	    st.lazy_pages != lazy_pages(f) || st.free_bytes != f->win_bytes - taken ||
+	    st.largest_free != largest || st.purges != f->vm_purges ||
+	    st.map_calls != f->vm_map_calls || st.unmap_calls != f->vm_unmap_calls) {
+		fz_fail(f, "pmm_vmalloc_stats: window %llu, %llu areas, %llu vmalloc pages, %llu lazy "
+			"pages, %llu free bytes, largest %llu, %llu purges, %llu map and %llu unmap calls; "
+			"the model has %llu, %u, %llu, %llu, %llu, %llu, %llu, %llu, %llu",
+			(unsigned long long)st.window_bytes, (unsigned long long)st.nr_areas,
+			(unsigned long long)st.nr_vmalloc_pages, (unsigned long long)st.lazy_pages,
+			(unsigned long long)st.free_bytes, (unsigned long long)st.largest_free,
+			(unsigned long long)st.purges, (unsigned long long)st.map_calls,
+			(unsigned long long)st.unmap_calls, (unsigned long long)f->win_bytes, live,
+			(unsigned long long)vpages, (unsigned long long)lazy_pages(f),
+			(unsigned long long)(f->win_bytes - taken), (unsigned long long)largest,
+			(unsigned long long)f->vm_purges, (unsigned long long)f->vm_map_calls,
+			(unsigned long long)f->vm_unmap_calls);
+		return;
+	}
+	for (int ai = 0; ai < MAX_AREA && !f->failed; ai++) {
+		struct fz_area *a = &f->area[ai];
+
+		if (!a->live)
+			continue;
+		area_lookup(f, ai, 0, "after the operation");
+		area_lookup(f, ai, a->nr - 1, "after the operation");
+		area_lookup(f, ai, (unsigned int)f->op % a->nr, "after the operation");
+		area_lookup(f, ai, a->nr, "after the operation");
+		area_verify(f, ai, false, "after the operation");
+	}
+	for (unsigned int i = 0; i < f->nlazy && !f->failed; i++)
+		if (pmm_vmalloc_to_page(f->pmm, (const void *)(uintptr_t)f->lazy[i].start))
+			fz_fail(f, "pmm_vmalloc_to_page(%#llx), a freed area's start, finds a page",
+				(unsigned long long)f->lazy[i].start);
+}
+
+/*
+ * Without address spaces (mm_derive() does it otherwise): a frame with
+ * references that no holder the model knows accounts for is F_OTHER, and
+ * there must be exactly one per live area whose page array fits a frame.
+ */
+static void vm_derive_other(struct fz *f)
+{
+	f->other_frames = 0;
+	for (unsigned long i = 0; i < f->span; i++) {
+		if (f->fr[i].state == F_OTHER)
+			f->fr[i].state = F_FREE;
+		if (f->fr[i].state == F_FREE && pmm_page_count(f->pages[i])) {
+			f->fr[i].state = F_OTHER;
+			f->other_frames++;
+		}
+	}
+	if (f->other_frames != vm_meta(f))
+		fz_fail(f, "%llu frames are in use without a known holder; the live areas have %llu "
+			"page arrays in frames", (unsigned long long)f->other_frames,
+			(unsigned long long)vm_meta(f));
+}
+
+/* Claim frame @pfn for area @ai: it must have been free (as take() for a handle). */
+static bool vm_claim(struct fz *f, int ai, pmm_pfn_t pfn, const char *what)
+{
+	struct frame *x = frm(f, pfn);
+	struct pmm_page *page = pg(f, pfn);
+
+	if (!x || (x->state != F_FREE &&
+		   !((x->state == F_MM || x->state == F_OTHER) && mm_released(f)))) {
+		fz_fail(f, "%s: page %#llx of the area is pfn %#llx, which the model says is %s", what,
+			(unsigned long long)f->area[ai].addr, (unsigned long long)pfn,
+			!x ? "outside the instance" : x->state == F_HELD ? hkind_names[f->h[x->h].kind] :
+			fstate_names[x->state]);
+		return false;
+	}
+	if (pmm_page_mapcount(page) != 0 || pmm_folio_order(pmm_page_folio(page)) != 0) {
+		fz_fail(f, "%s: pfn %#llx has mapcount %d and lies in a folio of order %u", what,
+			(unsigned long long)pfn, pmm_page_mapcount(page),
+			pmm_folio_order(pmm_page_folio(page)));
+		return false;
+	}
+	x->state = F_VM;
+	x->h = (uint16_t)ai;
+	x->ref = 1;
+	f->vm_frames++;
+	return true;
+}
+
+/* Frame @pfn of a held order-0 page goes to area @ai with its references (pmm_vmap()). */
+static void vm_take_over(struct fz *f, int ai, pmm_pfn_t pfn)
+{
+	struct frame *x = frm(f, pfn);
+	struct handle *h = &f->h[x->h];
+
+	x->state = F_VM;
+	x->h = (uint16_t)ai;
+	f->held--;
+	f->vm_frames++;
+	if (--h->live == 0)
+		h->kind = H_NONE;
+}
+
+/* A free area slot; when all are live, area @b's neighbour is freed first. */
+static void vm_free(struct fz *f, int ai, bool vunmap, const char *what);
+
+static int vm_slot(struct fz *f, unsigned int b)
+{
+	for (int i = 0; i < MAX_AREA; i++)
+		if (!f->area[i].live)
+			return i;
+	vm_free(f, (int)(b % MAX_AREA), false, "pmm_vfree (to make room)");
+	check_all(f);
+	return f->failed ? -1 : (int)(b % MAX_AREA);
+}
+
+/* The live area from slot @b on whose kind @vmap allows (0 vmalloc, 1 vmap, -1 any), or -1. */
+static int vm_pick(struct fz *f, unsigned int b, int vmap)
+{
+	for (unsigned int k = 0; k < MAX_AREA; k++) {
+		int i = (int)((b + k) % MAX_AREA);
+
+		if (f->area[i].live && (vmap < 0 || f->area[i].vmap == (bool)vmap))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * A new area at @addr, @nr pages (@align): where it lies must be free in
+ * the model. Records it in slot @ai with its pages still to fill.
+ */
+static bool vm_place(struct fz *f, int ai, void *ptr, unsigned int nr, uint64_t align, bool vmap,
+		     const char *what)
+{
+	uint64_t addr = (uintptr_t)ptr, end = addr + (uint64_t)(nr + 1) * f->psize;
+	struct fz_area *a = &f->area[ai];
+	struct vm_range r[MAX_AREA + MAX_LAZY];
+	unsigned int n;
+
+	if (!f->win_start && pmm_is_vmalloc_addr(f->pmm, ptr))
+		vm_find_window(f, addr);
+	if (f->failed)
+		return false;
+	if ((addr & (align - 1)) || addr < f->win_start || end > f->win_end || end < addr) {
+		fz_fail(f, "%s returned %#llx for %u pages (%llu bytes with the guard, alignment %#llx): "
+			"not aligned, or not inside the window [%#llx, %#llx)", what,
+			(unsigned long long)addr, nr, (unsigned long long)(end - addr),
+			(unsigned long long)align, (unsigned long long)f->win_start,
+			(unsigned long long)f->win_end);
+		return false;
+	}
+	n = vm_ranges(f, true, r);
+	for (unsigned int i = 0; i < n; i++)
+		if (r[i].s < end && addr < r[i].e) {
+			fz_fail(f, "%s returned [%#llx, %#llx), which overlaps the taken or unpurged "
+				"range [%#llx, %#llx)", what, (unsigned long long)addr,
+				(unsigned long long)end, (unsigned long long)r[i].s,
+				(unsigned long long)r[i].e);
+			return false;
+		}
+	a->pfn = calloc(nr, sizeof(*a->pfn));
+	if (!a->pfn)
+		return false;
+	a->live = true;
+	a->vmap = vmap;
+	a->put = false;
+	a->known = false;
+	a->addr = addr;
+	a->nr = nr;
+	a->tag = ((uint64_t)++f->area_serial << 32) | 0x5a5au;
+	f->nareas++;
+	f->vm_used = true;
+	return true;
+}
+
+/*
+ * pmm_vmalloc() failed where the window had room: the zones it may use
+ * (@gfp, THISNODE on @only) must be short of frames. Counted generously:
+ * above each zone's min watermark, lowmem reserve, highatomic reserve and
+ * whatever sits on its pcp lists, there must not be room for the pages
+ * and the page array's frame.
+ */
+static void vm_check_nomem(struct fz *f, unsigned int nr, pmm_gfp_t gfp, int only, const char *what)
+{
+	uint64_t avail = 0;
+
+	for (unsigned int z = 0; z < f->nzones; z++) {
+		struct pmm_zone_info zi;
+		uint64_t res, fr;
+
+		if ((gfp & PMM_GFP_DMA32) && f->ztype[z] != PMM_ZONE_DMA32)
+			continue;
+		if (only >= 0 && f->fresh[z].nid != only)
+			continue;
+		if (pmm_zone_info(f->pmm, z, &zi) || zi.nr_pageblocks_mt[PMM_MIGRATE_ISOLATE])
+			continue;
+		res = zi.wmark_min + zi.lowmem_reserve + zi.reserved_highatomic + zi.pcp_pages;
+		fr = model_free_in_zone(f, z);
+		avail += fr > res ? fr - res : 0;
+	}
+	if (avail > (uint64_t)nr + 2) {
+		uint64_t largest;
+
+		vm_room(f, UINT64_MAX, f->psize, false, &largest);
+		fz_fail(f, "%s of %u pages (gfp %#x) failed, but the window has a free block of %llu "
+			"bytes (%u live areas, nothing left to purge) and the zones it may use %llu free "
+			"frames above their reserves", what, nr, gfp, (unsigned long long)largest,
+			f->nareas, (unsigned long long)avail);
+	}
+}
+
+/*
+ * VMALLOC: p[0..1] the size (p[2] bit 0: 1..16 pages, else 1..VM_SIZES;
+ * the huge variant 1..VM_HUGE_SIZES), p[3] the bytes past the last whole
+ * page, p[2] bits 1-3 the call (vmalloc, vzalloc, huge, node, node_range
+ * with an alignment), bit 4 PMM_GFP_THISNODE, bit 5 leaves a zeroed area
+ * unwritten; p[4] the gfp (bit 6 adds PMM_GFP_COMP, which vmalloc
+ * ignores); p[5] the alignment (low 4 bits) and node (high 4 bits);
+ * p[6] which area to free when all slots are taken, and (top 3 bits all
+ * set, node_range only) a refused parameter: size 0, an alignment that is
+ * not a power of two or below a page, no such node.
+ */
+static void fz_op_VMALLOC(struct fz *f, const uint8_t *p)
+{
+	static const char *const call_names[] = { "vmalloc", "vmalloc", "vzalloc", "vmalloc_huge",
+						  "vmalloc_node", "vmalloc_node_range",
+						  "vmalloc_node_range", "vmalloc_huge" };
+	unsigned int v = p[0] | (unsigned int)p[1] << 8, call = (p[2] >> 1) & 7;
+	bool huge = call == 3 || call == 7, ranged = call == 5 || call == 6;
+	unsigned int nr = (p[2] & 1) ? 1 + v % 16 : 1 + v % (huge ? VM_HUGE_SIZES : VM_SIZES);
+	size_t size = (size_t)(nr - 1) * f->psize + 1 + (size_t)p[3] * (f->psize / 256);
+	size_t pmd = f->psize << 9, align = ranged ? f->psize << (p[5] & 15) % 11 : 0;
+	int nid = (int)((p[5] >> 4) % (f->nr_nodes + 1)) - 1;
+	pmm_gfp_t gfp = gfp_of(p[4]) | ((p[4] & 0x40) ? PMM_GFP_COMP : 0) |
+			((p[2] & 0x10) ? PMM_GFP_THISNODE : 0);
+	bool zero = call == 2 || (gfp & PMM_GFP_ZERO), bad = ranged && (p[6] & 0xe0) == 0xe0;
+	int only = (gfp & PMM_GFP_THISNODE) ? thisnode(call == 4 || ranged ? nid : -1) : -1;
+	uint64_t faults, guard_bytes, want_align;
+	enum vm_room room_free, room_all;
+	struct snap before;
+	struct fz_area *a;
+	void *ptr;
+	int ai;
+
+	if (call != 4 && !ranged)
+		nid = PMM_NUMA_NO_NODE;
+	if (bad) {
+		switch (p[6] & 3) {
+		case 0:
+			size = 0;
+			break;
+		case 1:
+			align = 3 * f->psize;
+			break;
+		case 2:
+			align = f->psize / 2;
+			break;
+		default:
+			nid = PMM_MAX_NODES;
+			break;
+		}
+	}
+	want_align = align ? align : f->psize;
+	if (huge && size >= pmd && want_align < pmd)
+		want_align = pmd;
+	guard_bytes = (uint64_t)(nr + 1) * f->psize;
+	ai = f->vm_on ? vm_slot(f, p[6]) : 0;
+	if (ai < 0)
+		return;
+	room_free = vm_room(f, guard_bytes, want_align, true, NULL);
+	room_all = vm_room(f, guard_bytes, want_align, false, NULL);
+	snap_take(f, &before);
+	faults = stat_faults(f);
+	switch (call) {
+	case 2:
+		ptr = pmm_vzalloc(f->pmm, size, gfp);
+		break;
+	case 3:
+	case 7:
+		ptr = pmm_vmalloc_huge(f->pmm, size, gfp);
+		break;
+	case 4:
+		ptr = pmm_vmalloc_node(f->pmm, size, gfp, nid);
+		break;
+	case 5:
+	case 6:
+		ptr = pmm_vmalloc_node_range(f->pmm, size, align, gfp, nid, "fz-area");
+		break;
+	default:
+		ptr = pmm_vmalloc(f->pmm, size, gfp);
+		break;
+	}
+	vlog(f, "%s(%zu bytes = %u pages, align %#zx, gfp %#x, nid %d) -> %p", call_names[call], size,
+	     nr, align, gfp, nid, ptr);
+	if (!f->vm_on || bad || nr > pmm_managed_frames(f->pmm)) {
+		/* No window (ANON, USER), or a parameter pmm_vmalloc() refuses: NULL, nothing changed. */
+		if (ptr)
+			fz_fail(f, "%s(%zu bytes, align %#zx, nid %d) succeeded %s", call_names[call],
+				size, align, nid, f->vm_on ? "with a parameter it must refuse" :
+				"on an instance without a vmalloc window");
+		else
+			snap_expect_same(f, &before, call_names[call], false);
+		pmm_fuzz_counts.fail[FZ_VMALLOC]++;
+		return;
+	}
+	vm_follow_purge(f, room_free, stat_faults(f) != faults, call_names[call]);
+	if (f->failed)
+		return;
+	if (!ptr) {
+		pmm_fuzz_counts.fail[FZ_VMALLOC]++;
+		/* With room it is sure to find after the purge, only frames can have been short. */
+		if (stat_faults(f) == faults && room_all == VM_SURE)
+			vm_check_nomem(f, nr, gfp, only, call_names[call]);
+		return;
+	}
+	if (room_all == VM_NONE) {
+		fz_fail(f, "%s of %u pages at alignment %#llx succeeded, but the model's window has no "
+			"room for it", call_names[call], nr, (unsigned long long)want_align);
+		return;
+	}
+	if (!vm_place(f, ai, ptr, nr, want_align, false, call_names[call]))
+		return;
+	a = &f->area[ai];
+	for (unsigned int i = 0; i < nr; i++) {
+		struct pmm_page *page = pmm_vmalloc_to_page(f->pmm, (const char *)ptr +
+							    (size_t)i * f->psize + i % f->psize);
+		pmm_pfn_t pfn;
+
+		if (!page) {
+			fz_fail(f, "%s: pmm_vmalloc_to_page(%p + page %u) = NULL", call_names[call], ptr, i);
+			return;
+		}
+		pfn = pfn_of(f, page);
+		a->pfn[i] = pfn;
+		if (pg(f, pfn) != page || !vm_claim(f, ai, pfn, call_names[call]))
+			return;
+		check_gfp_zone(f, pfn, gfp, call_names[call]);
+		if (only >= 0 && f->fresh[frm(f, pfn)->zone].nid != only)
+			fz_fail(f, "%s with PMM_GFP_THISNODE (node %d) has pfn %#llx of node %d",
+				call_names[call], only, (unsigned long long)pfn,
+				f->fresh[frm(f, pfn)->zone].nid);
+	}
+	area_lookup(f, ai, nr, call_names[call]);
+	if (pmm_vmalloc_to_page(f->pmm, (const char *)ptr - 1))
+		fz_fail(f, "%s: the byte before the area at %p looks up a page", call_names[call], ptr);
+	if (f->vm_mapped)
+		f->vm_map_calls += pfn_runs(a->pfn, nr);
+	if (f->failed)
+		return;
+	if (zero && f->vm_mapped) {
+		a->tag = 0;
+		a->known = true;
+		area_verify(f, ai, true, call_names[call]);
+		if (!(p[2] & 0x20))
+			a->tag = ((uint64_t)++f->area_serial << 32) | 0xa5a5u;
+	}
+	if (f->vm_mapped && a->tag)
+		area_write(f, a);
+	pmm_fuzz_counts.ok[FZ_VMALLOC]++;
+}
+
+/*
+ * Free area @ai with pmm_vfree (or pmm_vunmap), checking its content
+ * first, and follow it in the model: a vmalloc area's pages are free, one
+ * batched contig range per run of consecutive frames; a vmap area's pages
+ * lose the reference PMM_VMAP_PUT_PAGES gave it and what is left of them
+ * goes to a new BULK handle (or is freed here when no slot is left); the
+ * range waits for a purge, which comes now if vmap_lazy_max pages wait.
+ */
+static void vm_free(struct fz *f, int ai, bool vunmap, const char *what)
+{
+	struct fz_area *a = &f->area[ai];
+	uint64_t chunks = stat_chunks(f);
+	unsigned long want = 0;
+	int hi = -1;
+
+	area_verify(f, ai, true, what);
+	if (f->failed)
+		return;
+	if (!a->vmap) {
+		bool *freed = calloc(a->nr, sizeof(*freed));
+
+		for (unsigned int i = 0; freed && i < a->nr;) {
+			unsigned int g = 1;
+
+			while (i + g < a->nr && a->pfn[i + g] == a->pfn[i] + g)
+				g++;
+			for (unsigned int j = 0; j < g; j++)
+				freed[j] = true;
+			want += expect_chunks(f, a->pfn[i], g, freed);
+			i += g;
+		}
+		free(freed);
+	}
+	vlog(f, "%s(%s area %#llx, %u pages%s)", what, a->vmap ? "vmap" : "vmalloc",
+	     (unsigned long long)a->addr, a->nr, a->put ? ", put pages" : "");
+	if (vunmap)
+		pmm_vunmap(f->pmm, (const void *)(uintptr_t)a->addr);
+	else
+		pmm_vfree(f->pmm, (const void *)(uintptr_t)a->addr);
+	check_chunks(f, chunks, want, what);
+	if (pmm_vmalloc_to_page(f->pmm, (const void *)(uintptr_t)a->addr))
+		fz_fail(f, "%s: the freed area %#llx still looks up a page", what,
+			(unsigned long long)a->addr);
+	for (unsigned int i = 0; i < a->nr; i++) {
+		struct frame *x = frm(f, a->pfn[i]);
+
+		f->vm_frames--;
+		if (a->vmap && a->put)
+			x->ref--;
+		if (!a->vmap || x->ref == 0) {
+			x->state = F_FREE;
+			x->ref = 0;
+			continue;
+		}
+		if (hi < 0 && (hi = new_handle(f)) >= 0)
+			f->h[hi].kind = H_BULK;
+		if (hi < 0) {		/* no slot: the caller frees them now */
+			put_to_one(f, a->pfn[i]);
+			pmm_free_pages_bulk(f->pmm, &f->pages[a->pfn[i] - f->base], 1);
+			x->state = F_FREE;
+			x->ref = 0;
+			continue;
+		}
+		x->state = F_HELD;
+		x->h = (uint16_t)hi;
+		f->held++;
+		f->h[hi].live++;
+		f->h[hi].bulk[f->h[hi].n++] = a->pfn[i];
+		pat_write(f, a->pfn[i], f->h[hi].tag);
+	}
+	if (f->nlazy == MAX_LAZY) {
+		fz_fail(f, "the model's list of lazily freed ranges is full");
+		return;
+	}
+	f->lazy[f->nlazy++] = (struct fz_lazy){ a->addr, a->addr + area_bytes(f, a) };
+	free(a->pfn);
+	a->pfn = NULL;
+	a->live = false;
+	f->nareas--;
+	if (lazy_pages(f) >= f->lazy_max)
+		vm_model_purge(f);
+}
+
+static void fz_op_VFREE(struct fz *f, const uint8_t *p)
+{
+	int ai = vm_pick(f, p[0], -1);
+
+	if (ai < 0) {
+		pmm_fuzz_counts.fail[FZ_VFREE]++;
+		return;
+	}
+	vm_free(f, ai, false, "pmm_vfree");
+	pmm_fuzz_counts.ok[FZ_VFREE]++;
+}
+
+static void fz_op_VUNMAP(struct fz *f, const uint8_t *p)
+{
+	int ai = vm_pick(f, p[0], 1);
+
+	if (ai < 0) {
+		pmm_fuzz_counts.fail[FZ_VUNMAP]++;
+		return;
+	}
+	vm_free(f, ai, true, "pmm_vunmap");
+	pmm_fuzz_counts.ok[FZ_VUNMAP]++;
+}
+
+/*
+ * Up to @max held order-0 pages (RUN, BULK, order-0 BLOCK handles) from
+ * handle @b on, in @pages / @pfns; p-bits order them: as found, reversed,
+ * shuffled. Return: how many.
+ */
+static unsigned int vm_gather_held(struct fz *f, unsigned int b, unsigned int max, uint8_t how,
+				   struct pmm_page **pages, pmm_pfn_t *pfns)
+{
+	unsigned int n = 0;
+
+	for (int k = 0; k < MAX_H && n < max; k++) {
+		int hi = (int)((b + (unsigned int)k) % MAX_H);
+		struct handle *h = &f->h[hi];
+
+		if (h->kind == H_BLOCK && !h->order && held_by(f, h->pfn, hi)) {
+			pfns[n++] = h->pfn;
+			continue;
+		}
+		if (h->kind != H_RUN && h->kind != H_BULK)
+			continue;
+		for (unsigned long i = 0; i < h->n && n < max; i++) {
+			pmm_pfn_t q = h->kind == H_BULK ? h->bulk[i] : h->pfn + i;
+
+			if (held_by(f, q, hi))
+				pfns[n++] = q;
+		}
+	}
+	f->rng = how | 1u << 12;
+	if (how % 3 == 1) {
+		for (unsigned int i = 0; i < n / 2; i++) {
+			pmm_pfn_t t = pfns[i];
+
+			pfns[i] = pfns[n - 1 - i];
+			pfns[n - 1 - i] = t;
+		}
+	} else if (how % 3 == 2) {
+		for (unsigned int i = n; i > 1; i--) {
+			unsigned int j = rnd(f) % i;
+			pmm_pfn_t t = pfns[i - 1];
+
+			pfns[i - 1] = pfns[j];
+			pfns[j] = t;
+		}
+	}
+	for (unsigned int i = 0; i < n; i++)
+		pages[i] = pg(f, pfns[i]);
+	return n;
+}
+
+/*
+ * VMAP: p[0] how many pages (1..VMAP_MAX), p[1] the first handle to take
+ * them from, p[2] their order in the array, p[3] bit 0 PMM_VMAP_PUT_PAGES,
+ * p[4] which area to free when all slots are taken. The pages are the
+ * area's until it is unmapped: through its address the same bytes as
+ * through the direct map, then the area's own pattern.
+ */
+static void fz_op_VMAP(struct fz *f, const uint8_t *p)
+{
+	struct pmm_page *pages[VMAP_MAX];
+	pmm_pfn_t pfns[VMAP_MAX];
+	unsigned int flags = (p[3] & 1) ? PMM_VMAP_PUT_PAGES : 0;
+	unsigned int n = vm_gather_held(f, p[1], 1 + p[0] % VMAP_MAX, p[2], pages, pfns);
+	uint64_t faults, bytes;
+	enum vm_room room_free, room_all;
+	struct snap before;
+	struct fz_area *a;
+	void *ptr;
+	int ai;
+
+	if (!n) {
+		pmm_fuzz_counts.fail[FZ_VMAP]++;
+		return;
+	}
+	ai = f->vm_on ? vm_slot(f, p[4]) : 0;
+	if (ai < 0)
+		return;
+	/* Making room may have freed some of them: gather again. */
+	n = vm_gather_held(f, p[1], 1 + p[0] % VMAP_MAX, p[2], pages, pfns);
+	if (!n) {
+		pmm_fuzz_counts.fail[FZ_VMAP]++;
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		pat_check(f, pfns[i]);
+	bytes = (uint64_t)(n + 1) * f->psize;
+	room_free = vm_room(f, bytes, f->psize, true, NULL);
+	room_all = vm_room(f, bytes, f->psize, false, NULL);
+	snap_take(f, &before);
+	faults = stat_faults(f);
+	/*
+	 * Its page array's frame may reclaim: the shrinker must not free the
+	 * handles whose pages it is mapping (the caller keeps them until vunmap).
+	 */
+	f->in_op = false;
+	ptr = pmm_vmap(f->pmm, pages, n, flags);
+	f->in_op = true;
+	vlog(f, "vmap(%u pages from pfn %#llx%s) -> %p", n, (unsigned long long)pfns[0],
+	     flags ? ", PMM_VMAP_PUT_PAGES" : "", ptr);
+	if (!f->vm_on) {
+		if (ptr)
+			fz_fail(f, "pmm_vmap succeeded on an instance without a vmalloc window");
+		else
+			snap_expect_same(f, &before, "vmap without a window", false);
+		pmm_fuzz_counts.fail[FZ_VMAP]++;
+		return;
+	}
+	vm_follow_purge(f, room_free, stat_faults(f) != faults, "pmm_vmap");
+	if (f->failed)
+		return;
+	if (!ptr) {
+		pmm_fuzz_counts.fail[FZ_VMAP]++;
+		/* With room (page alignment: any fit is sure), only the page array's frame was short. */
+		if (stat_faults(f) == faults && room_all == VM_SURE)
+			check_alloc_failure(f, 0, PMM_GFP_KERNEL, -1, "pmm_vmap's page array");
+		return;
+	}
+	if (room_all == VM_NONE) {
+		fz_fail(f, "pmm_vmap of %u pages succeeded, but the model's window has no room", n);
+		return;
+	}
+	if (!vm_place(f, ai, ptr, n, f->psize, true, "pmm_vmap"))
+		return;
+	a = &f->area[ai];
+	a->put = flags != 0;
+	for (unsigned int i = 0; i < n; i++) {
+		a->pfn[i] = pfns[i];
+		vm_take_over(f, ai, pfns[i]);
+		area_lookup(f, ai, i, "pmm_vmap");
+	}
+	area_lookup(f, ai, n, "pmm_vmap");
+	if (f->vm_mapped) {
+		f->vm_map_calls += pfn_runs(pfns, n);
+		for (unsigned int i = 0; i < n && !f->failed; i++)
+			if (memcmp(area_page(f, a, i), pmm_page_address(f->pmm, pages[i]), f->psize))
+				fz_fail(f, "pmm_vmap: page %u at %p differs from pfn %#llx's direct map", i,
+					(void *)area_page(f, a, i), (unsigned long long)pfns[i]);
+		area_write(f, a);
+	}
+	pmm_fuzz_counts.ok[FZ_VMAP]++;
+}
+
+/*
+ * pmm_vmalloc_info()'s text against the model: one line per live area
+ * (its start, pages and kind) and one per run of lazily freed ranges.
+ */
+static void vm_check_info(struct fz *f)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	unsigned int lines = 0, unpurged = 0, live = 0;
+	FILE *mf = open_memstream(&buf, &len);
+
+	if (!mf)
+		return;
+	if (pmm_vmalloc_info(f->pmm, mf, 0))
+		fz_fail(f, "pmm_vmalloc_info() failed on a memory stream");
+	fclose(mf);
+	for (int i = 0; i < MAX_AREA; i++)
+		live += f->area[i].live;
+	for (line = strtok_r(buf, "\n", &save); line && !f->failed; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long s = 0, e = 0;
+		const char *pages = strstr(line, " pages=");
+		int ai = -1;
+
+		lines++;
+		if (sscanf(line, "%llx-%llx", &s, &e) != 2) {
+			fz_fail(f, "pmm_vmalloc_info() line \"%s\" has no range", line);
+			break;
+		}
+		if (strstr(line, "unpurged vm_area")) {
+			unpurged++;
+			continue;
+		}
+		for (int i = 0; i < MAX_AREA; i++)
+			if (f->area[i].live && f->area[i].addr == s)
+				ai = i;
+		if (ai < 0 || e != s + area_bytes(f, &f->area[ai]) || !pages ||
+		    strtoul(pages + 7, NULL, 10) != f->area[ai].nr ||
+		    !strstr(line, f->area[ai].vmap ? " vmap" : " vmalloc"))
+			fz_fail(f, "pmm_vmalloc_info() line \"%s\" is no live area of the model", line);
+	}
+	if (!f->failed && (lines - unpurged != live || unpurged != lazy_runs(f)))
+		fz_fail(f, "pmm_vmalloc_info(): %u area lines and %u unpurged ones; the model has %u live "
+			"areas and %u runs of lazily freed ones", lines - unpurged, unpurged, live,
+			lazy_runs(f));
+	free(buf);
+}
+
+/* VPURGE: p[0] bit 0 reads pmm_vmalloc_info() before, bit 1 after, bit 2 skips the purge. */
+static void fz_op_VPURGE(struct fz *f, const uint8_t *p)
+{
+	if (p[0] & 1)
+		vm_check_info(f);
+	if (!(p[0] & 4)) {
+		vlog(f, "vmalloc_purge (%u lazily freed ranges, %llu pages)", f->nlazy,
+		     (unsigned long long)lazy_pages(f));
+		pmm_vmalloc_purge(f->pmm);
+		vm_model_purge(f);
+	}
+	if (p[0] & 2)
+		vm_check_info(f);
+	pmm_fuzz_counts.ok[FZ_VPURGE]++;
 }
 
 /* ------------------------------------------------------------------------
@@ -4699,6 +5751,200 @@ static enum fz_bad_result fz_bad_GATHER_PAST_FOLIO(struct fz *f, const uint8_t *
 	return bad_gather(f, p, before, 2);
 }
 
+/*
+ * vmalloc's bad inputs: each is reported through bad_page_fn and changes
+ * nothing (pmm_vfree(NULL) and a malformed pmm_vmap() call are refused
+ * without a report: no page is named).
+ */
+static void vm_call_free(struct fz *f, const void *addr, bool vunmap)
+{
+	if (vunmap)
+		pmm_vunmap(f->pmm, addr);
+	else
+		pmm_vfree(f->pmm, addr);
+}
+
+static enum fz_bad_result fz_bad_VFREE_INNER(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int ai = vm_pick(f, p[1], -1);
+	struct fz_area *a;
+	uint64_t off;
+	bool vunmap;
+
+	if (ai < 0)
+		return FZ_BAD_NOT_ISSUED;
+	a = &f->area[ai];
+	/* Any byte after the start, the guard page included. */
+	off = 1 + (p[2] | (uint64_t)p[3] << 8 | (uint64_t)p[4] << 16) % (area_bytes(f, a) - 1);
+	if (p[5] & 1)
+		off &= ~(uint64_t)(f->psize - 1);
+	if (!off)
+		off = f->psize;
+	vunmap = a->vmap && (p[5] & 2);
+	vlog(f, "%s(%s area %#llx + %#llx)", vunmap ? "vunmap" : "vfree", a->vmap ? "vmap" : "vmalloc",
+	     (unsigned long long)a->addr, (unsigned long long)off);
+	snap_take(f, before);
+	vm_call_free(f, (const void *)(uintptr_t)(a->addr + off), vunmap);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_VFREE_TWICE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int ai = vm_pick(f, p[1], -1);
+	bool vunmap;
+	uint64_t addr;
+
+	if (ai < 0)
+		return FZ_BAD_NOT_ISSUED;
+	vunmap = f->area[ai].vmap && (p[2] & 1);
+	addr = f->area[ai].addr;
+	vm_free(f, ai, vunmap, vunmap ? "pmm_vunmap" : "pmm_vfree");
+	check_all(f);
+	if (f->failed)
+		return FZ_BAD_STOPPED;
+	/* Again, maybe with the other call: the range is lazily freed or, purged, free. */
+	if (f->area[ai].vmap && (p[2] & 2))
+		vunmap = !vunmap;
+	vlog(f, "%s(%#llx) again", vunmap ? "vunmap" : "vfree", (unsigned long long)addr);
+	snap_take(f, before);
+	vm_call_free(f, (const void *)(uintptr_t)addr, vunmap);
+	return FZ_BAD_UNCHANGED;
+}
+
+static enum fz_bad_result fz_bad_VUNMAP_VMALLOC(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	int ai = vm_pick(f, p[1], 0);
+
+	if (ai < 0)
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "vunmap(vmalloc area %#llx)", (unsigned long long)f->area[ai].addr);
+	snap_take(f, before);
+	pmm_vunmap(f->pmm, (const void *)(uintptr_t)f->area[ai].addr);
+	return FZ_BAD_UNCHANGED;
+}
+
+/*
+ * Pointers that are no area's: outside the window (a static object, the
+ * heap, a frame's direct-map address, the mm window, the bytes just
+ * outside the window), or inside it where no area starts (free or lazily
+ * freed space); NULL is ignored without a report.
+ */
+static enum fz_bad_result fz_bad_VFREE_FOREIGN(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	bool vunmap = p[2] & 1;
+	unsigned int kind = (p[1] >> 1) % 7;
+	struct pmm_page *held = some_held_page(f, p[3]);
+	void *heap = malloc(64);
+	const void *addr;
+	struct vm_range r[MAX_AREA + MAX_LAZY];
+	unsigned int n;
+
+	switch (kind) {
+	case 0:
+		addr = fake + (p[3] & 63);
+		break;
+	case 1:
+		addr = heap;
+		break;
+	case 2:
+		addr = held && f->backed ? pmm_page_address(f->pmm, held) : (const void *)&f;
+		break;
+	case 3:
+		addr = (const void *)(uintptr_t)va(p[3]);
+		break;
+	case 4:		/* just outside the window */
+		if (!f->win_start) {
+			free(heap);
+			return FZ_BAD_NOT_ISSUED;
+		}
+		addr = (const void *)(uintptr_t)((p[3] & 1) ? f->win_end : f->win_start - f->psize);
+		break;
+	case 5:		/* in the window, where no area starts: a lazy range, or a free page */
+		if (!f->win_start) {
+			free(heap);
+			return FZ_BAD_NOT_ISSUED;
+		}
+		if (f->nlazy && (p[3] & 1)) {
+			addr = (const void *)(uintptr_t)f->lazy[p[4] % f->nlazy].start;
+			break;
+		}
+		n = vm_ranges(f, true, r);
+		addr = (const void *)(uintptr_t)(n && r[n - 1].e < f->win_end ? r[n - 1].e : f->win_start);
+		for (unsigned int i = 0; i < n; i++)
+			if (r[i].s == (uintptr_t)addr) {	/* the window is full at its start */
+				free(heap);
+				return FZ_BAD_NOT_ISSUED;
+			}
+		break;
+	default:
+		addr = NULL;
+		break;
+	}
+	vlog(f, "%s(%p), %s", vunmap ? "vunmap" : "vfree", addr,
+	     (const char *const[]){ "a static object", "the heap", "a direct-map address",
+				    "the mm window", "just outside the window",
+				    "window space where no area starts", "NULL" }[kind]);
+	snap_take(f, before);
+	vm_call_free(f, addr, vunmap);
+	free(heap);
+	return kind == 6 ? FZ_BAD_REFUSED : FZ_BAD_UNCHANGED;
+}
+
+/*
+ * pmm_vmap() of held pages with one bad entry (a free frame, a frozen
+ * one, a pointer outside the memmap, NULL): NULL and a report. No pages,
+ * or an unknown flag: NULL without one. Without a window: NULL, no report.
+ */
+static enum fz_bad_result fz_bad_VMAP_BAD_PAGE(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	struct pmm_page *pages[8];
+	pmm_pfn_t pfns[8], q;
+	unsigned int n = vm_gather_held(f, p[2], p[3] % 5, 0, pages, pfns), at, kind = p[1] % 6;
+	unsigned int count, flags = (p[4] & 1) ? PMM_VMAP_PUT_PAGES : 0;
+	int hi;
+	void *ptr;
+
+	at = n ? p[5] % (n + 1) : 0;
+	memmove(pages + at + 1, pages + at, (n - at) * sizeof(pages[0]));
+	count = n + 1;
+	switch (kind) {
+	case 0:
+		if (!find_state(f, p[5] * 17u, F_FREE, &q))
+			return FZ_BAD_NOT_ISSUED;
+		pages[at] = pg(f, q);
+		break;
+	case 1:
+		hi = pick(f, M(H_FROZEN), p[5]);
+		if (hi < 0 || !live_frame(f, hi, p[6], &q))
+			return FZ_BAD_NOT_ISSUED;
+		pages[at] = pg(f, q);
+		break;
+	case 2:
+		pages[at] = (struct pmm_page *)(void *)(fake + (p[5] & 1) * 64);
+		break;
+	case 3:
+		pages[at] = NULL;
+		break;
+	case 4:
+		count = 0;
+		break;
+	default:
+		flags |= 2u << (p[5] % 8);
+		break;
+	}
+	vlog(f, "vmap(%u pages, entry %u %s, flags %#x)", count, at,
+	     (const char *const[]){ "a free frame", "a frozen frame", "outside the memmap", "NULL",
+				    "(no pages)", "(an unknown flag)" }[kind], flags);
+	snap_take(f, before);
+	ptr = pmm_vmap(f->pmm, pages, count, flags);
+	if (ptr) {
+		fz_fail(f, "pmm_vmap with %s succeeded", kind == 4 ? "no pages" : kind == 5 ?
+			"an unknown flag" : "a page that is not allocated");
+		return FZ_BAD_STOPPED;
+	}
+	return kind >= 4 || !f->vm_on ? FZ_BAD_REFUSED : FZ_BAD_UNCHANGED;
+}
+
 /* The dispatch of FZ_BAD: parameter 0 picks the kind, handlers from FZ_BADS. */
 static fz_bad_fn *const fz_bad_table[FZ_NR_BAD] = {
 #define FZ_BAD_ENTRY(name) [FZ_BAD_##name] = fz_bad_##name,
@@ -4790,8 +6036,14 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	cfg.quiet = true;
 	cfg.bad_page_fn = bad_cb;
 	cfg.bad_page_arg = f;
+	if (lay & 0x80) {	/* a small window: full, fragmented, purged on demand */
+		cfg.vmalloc_size = (uint64_t)FZ_VM_SMALL_PAGES << cfg.page_shift;
+		cfg.vmap_lazy_max = FZ_VM_SMALL_LAZY;
+	}
 
 	f->backed = cfg.backing != PMM_BACKING_NONE;
+	f->vm_on = cfg.backing == PMM_BACKING_MEMFD || cfg.backing == PMM_BACKING_NONE;
+	f->vm_mapped = cfg.backing == PMM_BACKING_MEMFD;
 	f->per_page = cfg.contig_per_page;
 	f->section_pages = 1UL << (cfg.section_shift - cfg.page_shift);
 	f->max_order = cfg.max_order;
@@ -4875,6 +6127,8 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 			f->bounds[f->nbounds++] = pfn;
 	}
 	f->mm_ok = cfg.page_shift == 12;
+	f->win_bytes = f->vm_on ? pmm_get_config(f->pmm)->vmalloc_size : 0;
+	f->lazy_max = pmm_get_config(f->pmm)->vmap_lazy_max;
 	f->next_entry = 1;	/* the swap cache's first entry (0 is none) */
 	if (managed != pmm_managed_frames(f->pmm) || pmm_free_frames(f->pmm) != managed) {
 		fz_fail(f, "fresh instance: %llu frames in regions, managed %llu, free %llu",
@@ -4917,6 +6171,25 @@ static void teardown_checks(struct fz *f)
 		}
 	if (f->mm_used && !f->failed)
 		check_no_mm(f, "after every mm was destroyed");
+	/* Every area (a vunmap gives its pages to new handles), then a purge: one free block. */
+	for (int ai = 0; ai < MAX_AREA && !f->failed; ai++)
+		if (f->area[ai].live) {
+			vm_free(f, ai, f->area[ai].vmap && (ai & 1), "pmm_vfree at the end");
+			check_all(f);
+		}
+	if (f->vm_on && !f->failed) {
+		struct pmm_vmalloc_stats st;
+
+		pmm_vmalloc_purge(f->pmm);
+		vm_model_purge(f);
+		check_all(f);
+		pmm_vmalloc_stats(f->pmm, &st);
+		if (!f->failed && (st.free_bytes != f->win_bytes || st.largest_free != f->win_bytes))
+			fz_fail(f, "with every area freed and purged, the window has %llu free bytes, "
+				"the largest block %llu, not one block of %llu",
+				(unsigned long long)st.free_bytes, (unsigned long long)st.largest_free,
+				(unsigned long long)f->win_bytes);
+	}
 	for (int hi = 0; hi < MAX_H && !f->failed; hi++)
 		if (f->h[hi].kind != H_NONE) {
 			free_handle(f, hi);
@@ -4978,6 +6251,8 @@ int pmm_fuzz_one(const uint8_t *data, size_t size, bool verbose)
 	pmm_fuzz_counts.shrinks += f->shrinks;
 	for (unsigned int i = 0; i < MAX_MM; i++)
 		pmm_mm_destroy(f->mm[i].mm);	/* a run that stopped early */
+	for (unsigned int i = 0; i < MAX_AREA; i++)
+		free(f->area[i].pfn);		/* its frames go with the instance */
 	pmm_destroy(f->pmm);
 	free(f->segstart);
 	free(f->bounds);

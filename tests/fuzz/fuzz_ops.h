@@ -6,7 +6,11 @@
  * Input format (every byte string is valid; missing bytes read as 0):
  *   byte 0      layout: FZ_NR_LAYOUTS small instances (holes, pfn 0, small
  *               sections, two zones, two nodes, tiny max_order, 64 KiB pages,
- *               zone and node boundaries inside max-order blocks)
+ *               zone and node boundaries inside max-order blocks), the
+ *               whole byte modulo the count; bit 7 also gives the
+ *               instance a small vmalloc window (FZ_VM_SMALL_PAGES, a
+ *               lazy purge every FZ_VM_SMALL_LAZY pages) instead of the
+ *               default 4 x managed memory
  *   byte 1      knobs: bit 0 vmemmap, bits 1 and 7 backing (NONE, MEMFD,
  *               USER, ANON), bit 2 pcp off, bit 3 two CPUs, bit 4
  *               contig_per_page, bits 5-6 pcp batch/high preset
@@ -26,6 +30,8 @@
 #define FZ_NR_LAYOUTS 11
 #define FZ_REC 8
 #define FZ_MAX_OPS 200
+#define FZ_VM_SMALL_PAGES 1024
+#define FZ_VM_SMALL_LAZY 128
 
 /* X(name): one list for the enum, the names and the dispatch to fz_op_NAME(). */
 #define FZ_OPS(X)                                                              \
@@ -60,7 +66,12 @@
 	X(MM_DRAIN)	/* pmm_lru_add_drain (and pmm_drain_all_pages) */      \
 	X(MM_DESTROY)	/* pmm_mm_destroy: exit */                             \
 	X(FREE_ADJACENT) /* one contig/bulk/frozen free over adjacent handles */ \
-	X(GATHER)	/* the public pmm_gather_*: references of held folios */
+	X(GATHER)	/* the public pmm_gather_*: references of held folios */ \
+	X(VMALLOC)	/* pmm_vmalloc / vzalloc / huge / node / node_range, 1..600 pages */ \
+	X(VFREE)	/* pmm_vfree of a live area (vmalloc or vmap) */       \
+	X(VMAP)		/* pmm_vmap of held order-0 pages, PMM_VMAP_PUT_PAGES or not */ \
+	X(VUNMAP)	/* pmm_vunmap of a live vmap area */                   \
+	X(VPURGE)	/* pmm_vmalloc_purge, pmm_vmalloc_info checked against the model */
 
 enum fz_op {
 #define FZ_OP_ENUM(name) FZ_##name,
@@ -102,7 +113,12 @@ enum fz_op {
 	X(MM_NULL)	/* NULL mm or out pointer, bad mm config, no such node */ \
 	X(GATHER_FOREIGN) /* pmm_gather_add of a foreign, free or frozen page */ \
 	X(GATHER_NR0)	/* pmm_gather_add of 0 pages */                        \
-	X(GATHER_PAST_FOLIO) /* pmm_gather_add of a run past its folio */
+	X(GATHER_PAST_FOLIO) /* pmm_gather_add of a run past its folio */     \
+	X(VFREE_INNER)	/* pmm_vfree / pmm_vunmap of an address inside an area */ \
+	X(VFREE_TWICE)	/* pmm_vfree (or vunmap) of an area, then again */     \
+	X(VUNMAP_VMALLOC) /* pmm_vunmap of a pmm_vmalloc() area */             \
+	X(VFREE_FOREIGN) /* pmm_vfree / vunmap of a pointer outside the window (NULL: ignored) */ \
+	X(VMAP_BAD_PAGE) /* pmm_vmap of a free, frozen, foreign or NULL page; no pages; a bad flag */
 
 enum fz_bad {
 #define FZ_BAD_ENUM(name) FZ_BAD_##name,

@@ -207,10 +207,20 @@ static const uint8_t enablers[] = {
 	FZ_GET, FZ_SET_CPU, FZ_DRAIN,
 };
 
+/*
+ * ... and for the vmalloc kinds, areas to act on: drawn from here one
+ * time in two (the other kinds draw only from enablers[], so their seeds
+ * stay what they were).
+ */
+static const uint8_t vm_enablers[] = {
+	FZ_VMALLOC, FZ_VMALLOC, FZ_VMALLOC, FZ_VMAP, FZ_VMAP, FZ_SPLIT, FZ_ALLOC_BULK,
+};
+
 /* A candidate: a random layout/knobs and @nops records, about 40% of them @op. */
 static size_t biased_input(uint8_t *buf, int op, int bad, unsigned int layout, size_t nops)
 {
 	size_t len = 2 + nops * FZ_REC;
+	bool vm = op >= FZ_VMALLOC || bad >= FZ_BAD_VFREE_INNER;
 
 	buf[0] = (uint8_t)layout;
 	buf[1] = (uint8_t)prng_next(&rng);
@@ -224,6 +234,8 @@ static size_t biased_input(uint8_t *buf, int op, int bad, unsigned int layout, s
 			r[0] = (uint8_t)op;
 			if (bad >= 0)
 				r[1] = (uint8_t)bad;
+		} else if (vm && prng_below(&rng, 2)) {
+			r[0] = vm_enablers[prng_below(&rng, sizeof(vm_enablers))];
 		} else {
 			r[0] = enablers[prng_below(&rng, sizeof(enablers))];
 		}
