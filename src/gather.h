@@ -55,8 +55,11 @@ struct mmu_gather {
 	bool need_flush;		/* pages gathered since the last TLB flush */
 	uint32_t nr_flushes, nr_forced;	/* TLB flushes, flushes forced by a full gather */
 	uint64_t rmap_ns, free_ns;
-	struct gather_batch local;
-	uint64_t local_words[2 * GATHER_BUNDLE];
+	/* The local bundle: a batch header whose words[] is the room after it. */
+	union {
+		struct gather_batch local;
+		uint8_t local_room[sizeof(struct gather_batch) + 2 * GATHER_BUNDLE * sizeof(uint64_t)];
+	};
 };
 
 void tlb_gather_mmu(struct mmu_gather *tlb, pmm_t *pmm, struct pmm_mm *mm,

@@ -156,6 +156,9 @@ static struct anon_vma *anon_vma_alloc(pmm_t *pmm, enum pmm_mapcount_model model
 
 void anon_vma_put(pmm_t *pmm, struct anon_vma *av)
 {
+	/* NULL: a folio_anon_vma() of a folio that is not anonymous holds none. */
+	if (!av)
+		return;
 	/* acq_rel: every holder's last use happens before the free. */
 	if (atomic_fetch_sub_explicit(&av->refcount, 1, memory_order_acq_rel) == 1)
 		meta_free(pmm, av, sizeof(*av));
