@@ -377,6 +377,35 @@ void vu_vunmap_at(pmm_t *pmm, struct vu_area *a, const char *file, int line)
 	a->addr = NULL;
 }
 
+void vu_assert_refused_at(pmm_t *pmm, struct tu_bad *bad, vu_area_call_fn *call, const char *what,
+			  const void *addr, const char *file, int line)
+{
+	struct pmm_vmalloc_stats s0 = vu_stats(pmm), s1;
+	uint64_t f0 = tu_free_after_drain(pmm), f1;
+	struct tu_report_mark m;
+	int rc;
+
+	tu_report_mark(pmm, bad, &m);
+	call(pmm, addr);
+	if (tu_reports_since(pmm, bad, &m) != 1 || atomic_load(&bad->last_pfn) != (pmm_pfn_t)-1)
+		print_message("%s:%d: %s(%p): %" PRIu64 " reports, last pfn %#" PRIx64 " (\"%s\")\n",
+			      file, line, what, addr, tu_reports_since(pmm, bad, &m),
+			      (uint64_t)atomic_load(&bad->last_pfn), bad->last_reason);
+	tu_assert_reports_at(pmm, bad, &m, 1, NULL, file, line);
+	vu_expect_at(atomic_load(&bad->last_pfn) == (pmm_pfn_t)-1, file, line,
+		     "%s(%p): reported pfn %#" PRIx64 ", expected (pmm_pfn_t)-1", what, addr,
+		     (uint64_t)atomic_load(&bad->last_pfn));
+	f1 = tu_free_after_drain(pmm);
+	vu_expect_at(f1 == f0, file, line, "%s(%p): free frames %" PRIu64 " -> %" PRIu64, what, addr,
+		     f0, f1);
+	s1 = vu_stats(pmm);
+	vu_assert_same_areas_at(&s0, &s1, file, line);
+	vu_expect_at(s1.map_calls == s0.map_calls && s1.unmap_calls == s0.unmap_calls, file, line,
+		     "%s(%p) mapped or unmapped something", what, addr);
+	rc = pmm_check(pmm);
+	vu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));
+}
+
 const char *vu_hex(const void *p, char buf[32])
 {
 	snprintf(buf, 32, "%" PRIxPTR, (uintptr_t)p);

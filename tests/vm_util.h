@@ -155,6 +155,24 @@ struct vu_area vu_vmap_at(pmm_t *pmm, struct pmm_page **pages, unsigned int n, u
 #define vu_vunmap(pmm, a) vu_vunmap_at(pmm, a, __FILE__, __LINE__)
 void vu_vunmap_at(pmm_t *pmm, struct vu_area *a, const char *file, int line);
 
+/*
+ * vu_assert_refused - @call(@pmm, @addr), pmm_vfree or pmm_vunmap of an
+ * address that is not a live area's start: exactly one bad-page report
+ * (callback and counter) with pfn (pmm_pfn_t)-1, and no frame, area
+ * counter, map or unmap call changed; pmm_check() passes.
+ */
+typedef void vu_area_call_fn(pmm_t *pmm, const void *addr);
+#define vu_assert_refused(pmm, bad, call, addr) \
+	vu_assert_refused_at(pmm, bad, call, #call, addr, __FILE__, __LINE__)
+void vu_assert_refused_at(pmm_t *pmm, struct tu_bad *bad, vu_area_call_fn *call, const char *what,
+			  const void *addr, const char *file, int line);
+/* vu_assert_both_refuse - vu_assert_refused() of pmm_vfree, then of pmm_vunmap. */
+#define vu_assert_both_refuse(pmm, bad, addr) \
+	do { \
+		vu_assert_refused(pmm, bad, pmm_vfree, addr); \
+		vu_assert_refused(pmm, bad, pmm_vunmap, addr); \
+	} while (0)
+
 /* vu_pages_of - @size bytes in pages of @pmm, rounded up. */
 static inline size_t vu_pages_of(pmm_t *pmm, size_t size)
 {

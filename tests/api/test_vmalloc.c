@@ -400,9 +400,11 @@ static void test_vzalloc_dirty(void **state)
 
 /*
  * Two nodes of 16 MiB: pmm_vmalloc_node and pmm_vmalloc_node_range take
- * every page from the node asked for while it has room; PMM_NUMA_NO_NODE
- * is the calling CPU's node (0); an area larger than the node spills to
- * the other one (no THISNODE).
+ * every page of a 301-page area (orders 8, 5, 3, 2 and an order-0 tail)
+ * from the node asked for while it has room; PMM_NUMA_NO_NODE is the
+ * calling CPU's node (0); an area larger than the node takes all of it
+ * and spills to the other one, unless PMM_GFP_THISNODE (then NULL, and
+ * an area that fits takes node 1's pages only).
  */
 static void test_vmalloc_node(void **state)
 {
@@ -436,12 +438,14 @@ static void test_vmalloc_node(void **state)
 			vu_vfree(pmm, &a[i], true);
 	}
 
-	/* 24 MiB preferring node 1 (16 MiB): both nodes' pages */
+	/* 24 MiB preferring node 1 (16 MiB): all of node 1, the rest from node 0 */
 	{
 		struct pmm_vmalloc_stats s0 = vu_stats(pmm);
 		struct pmm_page **pages;
 		size_t on[2] = { 0, 0 };
 
+		/* node 1 whole again: its frames back from the pcp lists, in order-10 blocks */
+		pmm_drain_all_pages(pmm);
 		a[3] = (struct vu_area){ .pages = 6144 };
 		a[3].addr = pmm_vmalloc_node(pmm, 6144 * PS, PMM_GFP_KERNEL, 1);
 		vu_check_new(pmm, &a[3], &s0, true);
@@ -453,6 +457,26 @@ static void test_vmalloc_node(void **state)
 		assert_int_equal(on[1], 4096);
 		assert_int_equal(on[0], 2048);
 		vu_assert_alias(pmm, &a[3], 0x44, PATTERN_SAMPLED);
+		vu_vfree(pmm, &a[3], true);
+	}
+
+	/* PMM_GFP_THISNODE: 24 MiB cannot come from node 1 alone; 8 MiB + 1 page can */
+	{
+		struct pmm_vmalloc_stats s0;
+		struct pmm_page **pages;
+		uint64_t f0 = tu_free_after_drain(pmm);
+
+		assert_null(pmm_vmalloc_node(pmm, 6144 * PS, PMM_GFP_THISNODE | PMM_GFP_NOWARN, 1));
+		assert_int_equal(tu_free_after_drain(pmm), f0);
+		vu_assert_idle(pmm);
+		s0 = vu_stats(pmm);
+		a[3] = (struct vu_area){ .pages = 2049 };
+		a[3].addr = pmm_vmalloc_node(pmm, 2049 * PS, PMM_GFP_THISNODE, 1);
+		vu_check_new(pmm, &a[3], &s0, true);
+		pages = vu_area_pages(pmm, a[3].addr, a[3].pages);
+		for (size_t i = 0; i < a[3].pages; i++)
+			assert_int_equal(pmm_page_nid(pmm, pages[i]), 1);
+		free(pages);
 		vu_vfree(pmm, &a[3], true);
 	}
 	vu_assert_idle(pmm);
@@ -563,6 +587,35 @@ static void test_vfree_paths(void **state)
 	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
 }
 
+/*
+ * vmalloc_times: free_step_ns stays 0 without it, and grows with each
+ * vfree with it (a count of nanoseconds, not a duration test: any
+ * positive value passes).
+ */
+static void test_vfree_times(void **state)
+{
+	struct tu_fx *fx = *state;
+	struct vu_area a;
+	pmm_t *pmm;
+
+	for (int on = 0; on < 2; on++) {
+		uint64_t t0;
+
+		tu_fx_contig_config(fx, 16)->vmalloc_times = on;
+		pmm = tu_fx_create(fx);
+		a = vu_vmalloc(pmm, 512 * PS, PMM_GFP_KERNEL);
+		t0 = vu_stats(pmm).free_step_ns;
+		assert_int_equal(t0, 0);
+		vu_vfree(pmm, &a, true);
+		if (on)
+			assert_true(vu_stats(pmm).free_step_ns > t0);
+		else
+			assert_int_equal(vu_stats(pmm).free_step_ns, 0);
+		vu_assert_idle(pmm);
+		tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +629,7 @@ int main(int argc, char **argv)
 		TU_MEMMAP_TESTS(test_vmalloc_node),
 		TU_TEST(test_entry_points_and_gfp),
 		TU_CONTIG_TESTS(test_vfree_paths),
+		TU_TEST(test_vfree_times),
 	};
 
 	return tu_main(argc, argv, tests);
