@@ -53,6 +53,13 @@ struct bench_result {
 int bench_run(const struct bench_variant *v, unsigned int nr, unsigned int warmup,
 	      unsigned int reps, struct bench_result *out);
 
+/**
+ * bench_clock_overhead - the cost of one cli_now_ns() call, in ns: what a
+ * timed interval [cli_now_ns(), cli_now_ns()] adds to what it times (the
+ * best of a few averages, so a preemption does not inflate it).
+ */
+uint64_t bench_clock_overhead(void);
+
 /*
  * bench_pin_begin - pin the calling thread to the CPU it runs on, so a
  * single-threaded benchmark keeps using one CPU's pcp lists.
@@ -78,5 +85,8 @@ int bench_contig(int argc, char **argv);	/* contig.c */
 int bench_teardown(int argc, char **argv);	/* teardown.c */
 /* teardown.c: `pmm report`'s form, as if --short were given. */
 int bench_teardown_short(int argc, char **argv);
+int bench_vmalloc(int argc, char **argv);	/* vmalloc.c */
+/* vmalloc.c: `pmm report`'s form, as if --short were given. */
+int bench_vmalloc_short(int argc, char **argv);
 
 #endif /* BENCH_H */

@@ -58,21 +58,6 @@ struct contig_result {
 	double over_floor;		/* median over samples of batched / floor */
 };
 
-static uint64_t clock_overhead(void)
-{
-	uint64_t best = UINT64_MAX;
-
-	for (int r = 0; r < 5; r++) {
-		uint64_t t0 = cli_now_ns(), t = t0;
-
-		for (int i = 0; i < 10000; i++)
-			t = cli_now_ns();
-		if ((t - t0) / 10000 < best)
-			best = (t - t0) / 10000;
-	}
-	return best;
-}
-
 static double median(double *v, unsigned int n)
 {
 	for (unsigned int i = 1; i < n; i++)
@@ -436,7 +421,7 @@ int bench_contig(int argc, char **argv)
 		return bench_cma(&cfg, &o);
 
 	pin = bench_pin_begin();
-	clock_ns = clock_overhead();
+	clock_ns = bench_clock_overhead();
 	if (!make_pair(&cfg, &pp, &bt))
 		goto out;
 	if (!o.json) {

@@ -80,6 +80,25 @@ int bench_run(const struct bench_variant *v, unsigned int nr, unsigned int warmu
 }
 
 /* ------------------------------------------------------------------------
+ * Clock
+ * ------------------------------------------------------------------------ */
+
+uint64_t bench_clock_overhead(void)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int r = 0; r < 5; r++) {
+		uint64_t t0 = cli_now_ns(), t = t0;
+
+		for (int i = 0; i < 10000; i++)
+			t = cli_now_ns();
+		if ((t - t0) / 10000 < best)
+			best = (t - t0) / 10000;
+	}
+	return best;
+}
+
+/* ------------------------------------------------------------------------
  * CPU pinning
  * ------------------------------------------------------------------------ */
 

@@ -57,15 +57,20 @@ static inline int vm_page_nid(pmm_t *pmm, const struct pmm_page *page)
 }
 
 /* ------------------------------------------------------------------------
- * The pages array: a frame of the instance when it fits (kernel kmalloc),
- * metadata otherwise (kvmalloc's fallback)
+ * The pages array: inside the area for a few pages, else a frame of the
+ * instance when it fits (the kernel's kmalloc() of it), else metadata
+ * (kvmalloc()'s fallback)
  * ------------------------------------------------------------------------ */
 
 static bool vm_pages_alloc(pmm_t *pmm, struct vm_struct *vm, unsigned int nr)
 {
 	size_t bytes = (size_t)nr * sizeof(vm->pages[0]);
 
-	if (bytes <= pmm_page_size(pmm)) {
+	vm->pages_frame = NULL;
+	if (nr <= VM_INLINE_PAGES) {
+		vm->pages = vm->inline_pages;
+		memset(vm->pages, 0, sizeof(vm->inline_pages));
+	} else if (bytes <= pmm_page_size(pmm)) {
 		vm->pages = kpage_alloc(pmm, PMM_GFP_KERNEL, &vm->pages_frame);
 		if (vm->pages)
 			memset(vm->pages, 0, bytes);	/* pmm_alloc_pages_bulk() fills NULL slots */
@@ -81,7 +86,7 @@ static void vm_pages_free(pmm_t *pmm, struct vm_struct *vm)
 {
 	if (vm->pages_frame)
 		kpage_free(pmm, vm->pages_frame);
-	else
+	else if (vm->pages != vm->inline_pages)
 		meta_free(pmm, vm->pages, (size_t)vm->nr_pages * sizeof(vm->pages[0]));
 	vm->pages = NULL;
 	vm->pages_frame = NULL;
@@ -257,7 +262,8 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 	if (huge && size >= pmd_size && align < pmd_size)
 		align = pmd_size;
 	/* One guard page after the area (the kernel's, unless VM_NO_GUARD). */
-	va = alloc_vmap_area(pmm, (nr_pages + 1) << pmm->page_shift, align);
+	va = alloc_vmap_area(pmm, (nr_pages + 1) << pmm->page_shift, align,
+			     !(gfp & PMM_GFP_NOWARN));
 	if (!va)
 		return NULL;
 	vm = &va->vm;
@@ -412,7 +418,7 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 			return NULL;
 		}
 	}
-	va = alloc_vmap_area(pmm, ((uint64_t)count + 1) << pmm->page_shift, pmm_page_size(pmm));
+	va = alloc_vmap_area(pmm, ((uint64_t)count + 1) << pmm->page_shift, pmm_page_size(pmm), true);
 	if (!va)
 		return NULL;
 	vm = &va->vm;

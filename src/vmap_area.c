@@ -306,7 +306,7 @@ static void va_clip(struct vmap_state *vs, struct vmap_area *va, uint64_t nva_st
  * Areas
  * ------------------------------------------------------------------------ */
 
-struct vmap_area *alloc_vmap_area(pmm_t *pmm, uint64_t size, uint64_t align)
+struct vmap_area *alloc_vmap_area(pmm_t *pmm, uint64_t size, uint64_t align, bool warn)
 {
 	struct vmap_state *vs = pmm->vmap;
 	struct vmap_area *va, *spare, *fit;
@@ -333,7 +333,8 @@ retry:
 			purged = true;
 			goto retry;
 		}
-		pmm_log(pmm, true, "vmalloc: no room for %llu bytes at alignment %llu in the %llu-byte "
+		if (warn)
+			pmm_log(pmm, true, "vmalloc: no room for %llu bytes at alignment %llu in the %llu-byte "
 			"window (vmalloc_size)", (unsigned long long)size, (unsigned long long)align,
 			(unsigned long long)(vs->end - vs->start));
 		va_free(vs, va);
@@ -354,7 +355,8 @@ retry:
 nomem:
 	if (va)
 		va_free(vs, va);
-	pmm_log(pmm, true, "vmalloc: no memory for the area's bookkeeping");
+	if (warn)
+		pmm_log(pmm, true, "vmalloc: no memory for the area's bookkeeping");
 	return NULL;
 }
 
@@ -508,6 +510,8 @@ int vmap_init(pmm_t *pmm)
 	const struct pmm_config *cfg = &pmm->cfg;
 	struct vmap_state *vs;
 	struct vmap_area *va;
+	uint64_t align;
+	uintptr_t start;
 	void *window;
 
 	/* ANON and USER backings have no file to map frames from: no window (pmm_vmalloc says so). */
@@ -517,11 +521,25 @@ int vmap_init(pmm_t *pmm)
 	vs = meta_alloc(pmm, sizeof(*vs));
 	if (!vs)
 		return -PMM_ENOMEM;
-	window = os_reserve(cfg->vmalloc_size);
+	/*
+	 * The window starts aligned to its size's largest power of two (at
+	 * most 1 GiB), so that which alignments fit does not depend on where
+	 * mmap put it: reserve that much more, then trim both ends.
+	 */
+	align = 1ull << ilog2_ul(cfg->vmalloc_size);
+	if (align > (1ull << 30))
+		align = 1ull << 30;
+	window = os_reserve(cfg->vmalloc_size + align);
 	if (!window) {
 		meta_free(pmm, vs, sizeof(*vs));
 		return -PMM_EBACKING;
 	}
+	start = ((uintptr_t)window + align - 1) & ~(uintptr_t)(align - 1);
+	if (start > (uintptr_t)window)
+		os_unmap(window, start - (uintptr_t)window);
+	if ((uintptr_t)window + align > start)
+		os_unmap((void *)(start + cfg->vmalloc_size), (uintptr_t)window + align - start);
+	window = (void *)start;
 	vs->start = (uintptr_t)window;
 	vs->end = vs->start + cfg->vmalloc_size;
 	vs->mapped = cfg->backing == PMM_BACKING_MEMFD;
@@ -559,7 +577,7 @@ void vmap_exit(pmm_t *pmm)
 	for (struct pmm_list *l = vs->busy.head.next; l != &vs->busy.head; l = l->next) {
 		struct vm_struct *vm = &container_of(l, struct vmap_area, list)->vm;
 
-		if (vm->pages && !vm->pages_frame)
+		if (vm->pages && !vm->pages_frame && vm->pages != vm->inline_pages)
 			meta_free(pmm, vm->pages, vm->nr_pages * sizeof(vm->pages[0]));
 	}
 	while (vs->chunks) {

@@ -38,10 +38,14 @@
 #define VM_MAP			(1u << 1)	/* pmm_vmap(): the caller's pages */
 #define VM_MAP_PUT_PAGES	(1u << 2)	/* pmm_vmap() with PMM_VMAP_PUT_PAGES */
 
+/* An area of up to this many pages keeps its page array inside the area. */
+#define VM_INLINE_PAGES 4
+
 /* What a busy area maps (kernel struct vm_struct). */
 struct vm_struct {
 	struct pmm_page **pages;	/* [nr_pages], in address order */
-	struct pmm_page *pages_frame;	/* the frame holding @pages; NULL: meta_alloc()ed */
+	struct pmm_page *pages_frame;	/* the frame holding @pages; NULL: inline or meta_alloc()ed */
+	struct pmm_page *inline_pages[VM_INLINE_PAGES];
 	unsigned int nr_pages;
 	unsigned int nr_runs;		/* mmap calls that mapped it: the process mappings it holds */
 	unsigned int flags;		/* VM_*; 0 while the area is being set up (busy_lock) */
@@ -97,9 +101,9 @@ void vmap_exit(pmm_t *pmm);
  * Reserve @size bytes (the guard page included) aligned to @align (a power
  * of two, at least a page): purges once when nothing fits. Return: a busy
  * area whose vm the caller fills, or NULL (no room, or no memory for the
- * bookkeeping).
+ * bookkeeping; @warn: log which).
  */
-struct vmap_area *alloc_vmap_area(pmm_t *pmm, uint64_t size, uint64_t align);
+struct vmap_area *alloc_vmap_area(pmm_t *pmm, uint64_t size, uint64_t align, bool warn);
 /* Undo alloc_vmap_area() of an area that was never mapped: straight back to the free tree. */
 void free_vmap_area(pmm_t *pmm, struct vmap_area *va);
 /*

@@ -679,6 +679,7 @@ static const struct {
 	{ "fastpath", bench_fastpath, "order-0 alloc+free pair: pcp hit, pcp miss, buddy only" },
 	{ "contig", bench_contig, "free_contig_range: per page vs batched vs floor, orders 0..max" },
 	{ "teardown", bench_teardown, "mmu_gather teardown of 1 GiB: per page vs ranges vs encoded vs floor" },
+	{ "vmalloc", bench_vmalloc, "test_vmalloc cases: vfree per page vs batched, 1 and 2 threads" },
 };
 
 static void bench_usage(FILE *f)
@@ -727,6 +728,7 @@ static const struct {
 	{ "fastpath", bench_fastpath },
 	{ "contig", bench_contig },
 	{ "teardown", bench_teardown_short },
+	{ "vmalloc", bench_vmalloc_short },
 };
 
 static const struct cli_cmd report_cmd = {

@@ -355,18 +355,23 @@ static void vlog(struct fz *f, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* src/vmap_area.h VM_INLINE_PAGES: an area this small keeps its page array inside itself. */
+#define FZ_VM_INLINE_PAGES 4
+
 /*
- * Frames the live areas' page arrays take: an array that fits in a page
- * lives in a frame of the instance (the kernel's kmalloc() of it), a
- * larger one in metadata (kvmalloc()'s fallback). Such a frame has no
- * holder the model knows: it is one of the F_OTHER frames.
+ * Frames the live areas' page arrays take: a few pages' array lives in
+ * the area, one that fits in a page in a frame of the instance (the
+ * kernel's kmalloc() of it), a larger one in metadata (kvmalloc()'s
+ * fallback). Such a frame has no holder the model knows: it is one of the
+ * F_OTHER frames.
  */
 static uint64_t vm_meta(const struct fz *f)
 {
 	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < MAX_AREA; i++)
-		n += f->area[i].live && f->area[i].nr * sizeof(struct pmm_page *) <= f->psize;
+		n += f->area[i].live && f->area[i].nr > FZ_VM_INLINE_PAGES &&
+		     f->area[i].nr * sizeof(struct pmm_page *) <= f->psize;
 	return n;
 }
 
