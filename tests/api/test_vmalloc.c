@@ -52,9 +52,11 @@
  * Local helpers
  * ------------------------------------------------------------------------ */
 
-/* fragment - take every free frame at @order, then free every block whose
+/*
+ * fragment - take every free frame at @order, then free every block whose
  * buddy at @order is held (the blocks with pfn bit @order clear), so that
- * nothing above @order can form. @held gets the blocks kept. */
+ * nothing above @order can form. @held gets the blocks kept.
+ */
 static void fragment(pmm_t *pmm, struct tu_list *held, unsigned int order)
 {
 	struct tu_list all = { 0 };

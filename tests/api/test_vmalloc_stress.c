@@ -37,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #define PS 4096ul
 
@@ -326,7 +328,120 @@ static void test_vmap_faults(void **state)
 }
 
 /* ------------------------------------------------------------------------
- * 2. Threads
+ * 2. Reclaim through a shrinker that frees areas
+ * ------------------------------------------------------------------------ */
+
+/* A cache of 64-page areas that a shrinker gives back with pmm_vfree. */
+#define CACHE_MAX 256
+struct area_cache {
+	bool nowait;		/* the child's case: PMM_GFP_NOWAIT (no reclaim) */
+	pmm_t *pmm;
+	char *area[CACHE_MAX];
+	unsigned int n;
+	unsigned long calls, freed;
+};
+
+static unsigned long cache_shrink(void *arg, pmm_t *pmm, unsigned long nr_to_scan)
+{
+	struct area_cache *c = arg;
+	unsigned long freed = 0;
+
+	c->calls++;
+	while (c->n && freed < nr_to_scan) {
+		pmm_vfree(pmm, c->area[--c->n]);
+		freed += 64;
+	}
+	c->freed += freed;
+	return freed;
+}
+
+/*
+ * In a child (a deadlock ends it by the time limit): memory full of
+ * cached 64-page areas; a 300-page vmalloc finds no free frame, reclaims
+ * through the shrinker, whose pmm_vfree calls (and the purges they
+ * trigger) run inside the allocation, and succeeds; or, with
+ * @c->nowait, a PMM_GFP_NOWAIT one fails without calling the shrinker.
+ * Checks without cmocka: an exit code names the failure.
+ */
+static void shrinker_child(void *arg)
+{
+	struct area_cache *c = arg;
+	struct pmm_config cfg;
+	char *big;
+	pmm_t *pmm;
+
+	signal(SIGSEGV, SIG_DFL);	/* a crash ends the child, not a cmocka test */
+	signal(SIGBUS, SIG_DFL);
+	tu_contig_config(&cfg, 16, NULL);
+	cfg.vmap_lazy_max = 64;	/* the shrinker's vfrees purge, inside the allocation */
+	if (pmm_create(&cfg, &pmm) != 0)
+		_exit(10);
+	c->pmm = pmm;
+	while (c->n < CACHE_MAX) {
+		char *p = pmm_vmalloc(pmm, 64 * PS, PMM_GFP_KERNEL | PMM_GFP_NOWARN);
+
+		if (!p)
+			break;
+		c->area[c->n++] = p;
+	}
+	if (c->n < 8 || pmm_free_frames(pmm) >= 300)
+		_exit(11);
+	if (pmm_register_shrinker(pmm, cache_shrink, c) != 0)
+		_exit(12);
+	if (c->nowait) {
+		/* NOWAIT never calls shrinkers: no memory, NULL, the cache untouched */
+		big = pmm_vmalloc(pmm, 300 * PS, PMM_GFP_NOWAIT | PMM_GFP_NOWARN);
+		if (big || c->calls) {
+			fprintf(stderr, "NOWAIT vmalloc under pressure: %p, %lu shrinker calls "
+				"(%lu free frames)\n", (void *)big, c->calls,
+				(unsigned long)pmm_free_frames(pmm));
+			_exit(16);
+		}
+	} else {
+		big = pmm_vmalloc(pmm, 300 * PS, PMM_GFP_KERNEL);
+		if (!big) {
+			fprintf(stderr, "vmalloc under pressure: NULL after %lu shrinker calls freeing "
+				"%lu pages\n", c->calls, c->freed);
+			_exit(13);
+		}
+		if (!c->calls)
+			_exit(14);
+		memset(big, 0x5a, 300 * PS);
+		pmm_vfree(pmm, big);
+	}
+	while (c->n)
+		pmm_vfree(pmm, c->area[--c->n]);
+	pmm_vmalloc_purge(pmm);
+	pmm_drain_all_pages(pmm);
+	if (pmm_check(pmm) != 0 || pmm_free_frames(pmm) != pmm_managed_frames(pmm))
+		_exit(15);
+	pmm_destroy(pmm);
+}
+
+static void test_shrinker_vfrees(void **state)
+{
+	struct area_cache c = { .nowait = false };
+
+	(void)state;
+	assert_int_equal(tu_in_child("vmalloc reclaiming through a vfree-ing shrinker", shrinker_child,
+				     &c, 120), 0);
+}
+
+/*
+ * The same pressure with PMM_GFP_NOWAIT: NULL, and the shrinker is never
+ * called (pmm.h: NOWAIT "never calls shrinkers"; the kernel allocates the
+ * page array with the caller's reclaim flags too).
+ */
+static void test_shrinker_nowait(void **state)
+{
+	struct area_cache c = { .nowait = true };
+
+	(void)state;
+	assert_int_equal(tu_in_child("NOWAIT vmalloc under pressure", shrinker_child, &c, 120), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * 3. Threads
  * ------------------------------------------------------------------------ */
 
 #define NTHREADS 4
@@ -551,6 +666,8 @@ int main(int argc, char **argv)
 		TU_PCP_TESTS(test_meta_faults),
 		TU_PCP_TESTS(test_faults_fragmented),
 		TU_PCP_TESTS(test_vmap_faults),
+		cmocka_unit_test(test_shrinker_vfrees),
+		cmocka_unit_test(test_shrinker_nowait),
 		TU_CONTIG_TESTS(test_threads),
 		TU_PCP_TESTS(test_threads_small_window),
 	};
