@@ -798,7 +798,12 @@ void pmm_gather_finish(struct pmm_gather *tlb);
 void *pmm_vmalloc(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
 /** pmm_vzalloc - pmm_vmalloc() of zeroed memory. */
 void *pmm_vzalloc(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
-/** pmm_vmalloc_node - pmm_vmalloc() with pages from node @nid first (PMM_NUMA_NO_NODE: local). */
+/**
+ * pmm_vmalloc_node - pmm_vmalloc() with pages from node @nid first
+ * (PMM_NUMA_NO_NODE: local). Each block's allocation falls back along the
+ * zonelist as pmm_alloc_pages_node() does, so a high-order block may come
+ * from another node before smaller ones from @nid (PMM_GFP_THISNODE: never).
+ */
 void *pmm_vmalloc_node(pmm_t *pmm, size_t size, pmm_gfp_t gfp, int nid);
 /**
  * pmm_vmalloc_huge - pmm_vmalloc() whose area is aligned to the PMD size
@@ -853,7 +858,8 @@ struct pmm_vmalloc_stats {
 	uint64_t window_bytes;		/* the reserved window */
 	uint64_t nr_areas;		/* live areas (vmalloc and vmap) */
 	uint64_t nr_vmalloc_pages;	/* pages pmm_vmalloc() holds (kernel NR_VMALLOC) */
-	uint64_t lazy_pages;		/* freed, waiting for a purge (vmap_lazy_nr) */
+	uint64_t lazy_pages;		/* freed areas' pages, guard pages included, waiting
+					 * for a purge (the kernel's vmap_lazy_nr) */
 	uint64_t free_bytes;		/* in the free tree (excludes lazy areas) */
 	uint64_t largest_free;		/* the largest free block */
 	uint64_t purges;		/* purges that released something */

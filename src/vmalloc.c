@@ -56,13 +56,16 @@ static inline int vm_page_nid(pmm_t *pmm, const struct pmm_page *page)
 	return page_zone(pmm, page)->nid;
 }
 
+/* What of the caller's gfp the page array's frame keeps: how hard to try, not what to be. */
+#define VM_ARRAY_GFP (PMM_GFP_NOWAIT | PMM_GFP_HIGH | PMM_GFP_ATOMIC_RES | PMM_GFP_NOWARN)
+
 /* ------------------------------------------------------------------------
  * The pages array: inside the area for a few pages, else a frame of the
  * instance when it fits (the kernel's kmalloc() of it), else metadata
  * (kvmalloc()'s fallback)
  * ------------------------------------------------------------------------ */
 
-static bool vm_pages_alloc(pmm_t *pmm, struct vm_struct *vm, unsigned int nr)
+static bool vm_pages_alloc(pmm_t *pmm, struct vm_struct *vm, unsigned int nr, pmm_gfp_t gfp)
 {
 	size_t bytes = (size_t)nr * sizeof(vm->pages[0]);
 
@@ -71,7 +74,8 @@ static bool vm_pages_alloc(pmm_t *pmm, struct vm_struct *vm, unsigned int nr)
 		vm->pages = vm->inline_pages;
 		memset(vm->pages, 0, sizeof(vm->inline_pages));
 	} else if (bytes <= pmm_page_size(pmm)) {
-		vm->pages = kpage_alloc(pmm, PMM_GFP_KERNEL, &vm->pages_frame);
+		/* With the caller's reclaim rules: a NOWAIT vmalloc must not reclaim for its array. */
+		vm->pages = kpage_alloc(pmm, gfp & VM_ARRAY_GFP, &vm->pages_frame);
 		if (vm->pages)
 			memset(vm->pages, 0, bytes);	/* pmm_alloc_pages_bulk() fills NULL slots */
 	} else {
@@ -242,7 +246,9 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 
 	if (!vs)
 		return NULL;
-	nr_pages = ((uint64_t)size + page_size - 1) >> pmm->page_shift;
+	/* Sizes within a page of SIZE_MAX would wrap when rounded up. */
+	nr_pages = size > SIZE_MAX - page_size + 1 ? UINT64_MAX :
+		   ((uint64_t)size + page_size - 1) >> pmm->page_shift;
 	if (!size || nr_pages > pmm->managed_pages || nr_pages >= UINT32_MAX) {
 		pmm_log(pmm, true, "pmm_vmalloc: size %zu: must be 1..%llu bytes (managed memory)",
 			size, (unsigned long long)pmm->managed_pages << pmm->page_shift);
@@ -270,7 +276,7 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 	vm->caller = caller;
 	vm->caller_ip = caller_ip;
 	vm->nid = nid;
-	if (!vm_pages_alloc(pmm, vm, (unsigned int)nr_pages))
+	if (!vm_pages_alloc(pmm, vm, (unsigned int)nr_pages, gfp))
 		goto fail_area;
 	if (!vm_area_alloc_pages(pmm, vm, gfp, nid))
 		goto fail_pages;
@@ -413,7 +419,9 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 			report_foreign_page(pmm, "pmm_vmap: a page not managed by this instance");
 			return NULL;
 		}
-		if (page_ref_count(page) < 1 || PageBuddy(page) || PagePcp(page)) {
+		/* A folio's page is held by the folio's count (pmm_page_count()). */
+		if (page_ref_count(&page_folio(page)->page) < 1 || PageBuddy(page) ||
+		    PagePcp(page)) {
 			bad_page_report(pmm, page, "pmm_vmap of a page that is not allocated");
 			return NULL;
 		}
@@ -424,7 +432,7 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 	vm = &va->vm;
 	vm->caller_ip = __builtin_return_address(0);
 	vm->nid = PMM_NUMA_NO_NODE;
-	if (!vm_pages_alloc(pmm, vm, count))
+	if (!vm_pages_alloc(pmm, vm, count, PMM_GFP_KERNEL))
 		goto fail;
 	memcpy(vm->pages, pages, (size_t)count * sizeof(pages[0]));
 	if (vm_map_pages(pmm, va)) {

@@ -689,7 +689,7 @@ void vmap_check(pmm_t *pmm, void (*report)(void *ctx, const char *line), void *c
 		for (unsigned int i = 0; i < vm->nr_pages; i++) {
 			const struct pmm_page *page = vm->pages[i];
 
-			if (!page_belongs(pmm, page) || page_ref_count(page) < 1 ||
+			if (!page_belongs(pmm, page) || page_ref_count(&page_folio(page)->page) < 1 ||
 			    PageBuddy(page) || PagePcp(page)) {
 				vcheck_fail(&vc, "area %#llx page %u: not an allocated page",
 					    (unsigned long long)va->va_start, i);
