@@ -18,10 +18,10 @@
  *   align_shift_alloc       1 page at alignments 2^page_shift, 2^(page_shift+1),
  *                           ... until one fails (no room, after purging the
  *                           lazy areas); an iteration is the series, a cycle
- *                           one vmalloc+vfree pair of it: how many alignments
- *                           fit depends on where mmap placed each instance's
- *                           window, so the variants' series differ in length
- *                           (both are reported)
+ *                           one vmalloc+vfree pair of it; how many alignments
+ *                           fit depends on what each instance's window holds
+ *                           when the series runs, so the variants' series may
+ *                           differ by one (both are reported)
  *   vmap_ram                vm_map_ram_test: pmm_vmap of one caller page
  *                           (allocated once per sample), write, pmm_vunmap
  *   vfree_2mib              vmalloc(2 MiB), write, vfree: the series' case,
@@ -63,7 +63,7 @@
  * purge. So the busy lists of full_fit and long_busy are the kernel's
  * lengths capped at what the limit leaves per thread after the instances'
  * own mappings and the lazy areas (at most vmap_lazy_max / 2 areas of one
- * page plus guard), and at half of memory; the lengths used are printed
+ * page plus guard), and at a quarter of memory; the lengths used are printed
  * and in the JSON.
  *
  * The instance defaults to --mem 512M, memfd backing: room for the capped
@@ -832,16 +832,15 @@ static void vb_print_text(const struct vb_ctx *c, const struct vb_results *res)
 		}
 	if (o->cases & (1u << VB_FULL_FIT | 1u << VB_LONG_BUSY)) {
 		printf("lists: the kernel's long_busy 15000 areas and full_fit %llu pairs "
-		       "(lazy_max_pages), at most %lu live\nareas per sample (a 1-page area takes 2 "
-		       "frames: half of memory", (unsigned long long)c->lazy_max, c->area_budget);
+		       "(lazy_max_pages), at most %lu live\nareas per sample (a quarter of memory",
+		       (unsigned long long)c->lazy_max, c->area_budget);
 		if (c->max_map_count)
 			printf("; vm.max_map_count %lu: 2 mappings an area", c->max_map_count);
 		printf(")\n");
 	}
 	if (res->row[VB_ALIGN_SHIFT][0].valid)
 		printf("align_shift_alloc: a cycle is one vmalloc+vfree pair; the series fit %.0f "
-		       "(per_page) and %.0f (batched)\npairs before the failing alignment (each "
-		       "window's base alignment is mmap's choice)\n",
+		       "(per_page) and %.0f (batched)\npairs before the failing alignment\n",
 		       res->row[VB_ALIGN_SHIFT][0].pairs[VB_PER_PAGE],
 		       res->row[VB_ALIGN_SHIFT][0].pairs[VB_BATCHED]);
 	if (res->row[VB_VMAP_RAM][0].valid)
@@ -1157,7 +1156,7 @@ static unsigned long vb_count_maps(void)
  */
 static unsigned long vb_area_budget(struct vb_ctx *c)
 {
-	/* A 1-page area takes two frames (its page, and one for its page array): half of memory. */
+	/* At most a quarter of memory in 1-page areas (a frame each: the array lives in the area). */
 	unsigned long mem = (unsigned long)(pmm_managed_frames(c->cyc[VB_BATCHED]) / 4), used;
 
 	c->max_map_count = 0;

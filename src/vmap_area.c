@@ -523,12 +523,13 @@ int vmap_init(pmm_t *pmm)
 		return -PMM_ENOMEM;
 	/*
 	 * The window starts aligned to its size's largest power of two (at
-	 * most 1 GiB), so that which alignments fit does not depend on where
-	 * mmap put it: reserve that much more, then trim both ends.
+	 * most 64 GiB), so that which alignments fit does not depend on where
+	 * mmap put it: reserve that much more address space, then trim both
+	 * ends.
 	 */
 	align = 1ull << ilog2_ul(cfg->vmalloc_size);
-	if (align > (1ull << 30))
-		align = 1ull << 30;
+	if (align > (1ull << 36))
+		align = 1ull << 36;
 	window = os_reserve(cfg->vmalloc_size + align);
 	if (!window) {
 		meta_free(pmm, vs, sizeof(*vs));
