@@ -60,6 +60,21 @@ int bench_run(const struct bench_variant *v, unsigned int nr, unsigned int warmu
  */
 uint64_t bench_clock_overhead(void);
 
+/* A summary of samples: median, min and max; all NaN when the samples are (none measured). */
+struct bench_stat {
+	double median, min, max;
+};
+
+#define BENCH_MAX_SAMPLES 99	/* the most samples bench_summary() and bench_ratio() take */
+
+/** bench_summary - median, min and max of @v[0..@n), @n <= BENCH_MAX_SAMPLES. */
+struct bench_stat bench_summary(const double *v, unsigned int n);
+/**
+ * bench_ratio - the median over rounds of @a[r] / @b[r]: both ran in round
+ * r, so the drift between rounds cancels.
+ */
+double bench_ratio(const double *a, const double *b, unsigned int n);
+
 /*
  * bench_pin_begin - pin the calling thread to the CPU it runs on, so a
  * single-threaded benchmark keeps using one CPU's pcp lists.

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,37 @@ uint64_t bench_clock_overhead(void)
 			best = (t - t0) / 10000;
 	}
 	return best;
+}
+
+/* ------------------------------------------------------------------------
+ * Summaries
+ * ------------------------------------------------------------------------ */
+
+static int bench_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct bench_stat bench_summary(const double *v, unsigned int n)
+{
+	double s[BENCH_MAX_SAMPLES];
+
+	if (!n || isnan(v[0]))
+		return (struct bench_stat){ NAN, NAN, NAN };
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), bench_cmp);
+	return (struct bench_stat){ n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1] };
+}
+
+double bench_ratio(const double *a, const double *b, unsigned int n)
+{
+	double r[BENCH_MAX_SAMPLES];
+
+	for (unsigned int i = 0; i < n; i++)
+		r[i] = a[i] / b[i];
+	return bench_summary(r, n).median;
 }
 
 /* ------------------------------------------------------------------------

@@ -59,7 +59,7 @@
 #define TD_NR_ORDERS (PMM_MAX_ORDER_LIMIT + 1)
 #define TD_NR_MODELS 2			/* enum pmm_mapcount_model */
 #define TD_MAX_VARIANTS (PMM_NR_GATHER_MODES * TD_NR_MODELS + 1)	/* + the floor */
-#define TD_MAX_SAMPLES 99
+#define TD_MAX_SAMPLES BENCH_MAX_SAMPLES
 #define TD_WARMUP 1			/* rounds run before the measured ones */
 
 /* The instance unless flags say otherwise, as flags so that any user flag overrides. */
@@ -114,14 +114,10 @@ struct td_variant {
 	double split_locks[TD_MAX_SAMPLES];	/* deferred split queue lock acquisitions */
 };
 
-struct td_stat {
-	double median, min, max;
-};
-
 /* One row of the results: (order, case, mapcount model, gather mode). */
 struct td_row {
 	bool valid;
-	struct td_stat ns;		/* ns per GiB */
+	struct bench_stat ns;		/* ns per GiB */
 	double rmap_ns, free_ns;	/* medians, ns per GiB; NaN: none */
 	double speedup;			/* median of per-round per_page / this */
 	double rmap_speedup;		/* the same for the rmap phase; NaN: none */
@@ -131,7 +127,7 @@ struct td_row {
 
 struct td_results {
 	struct td_row row[TD_NR_ORDERS][TD_NR_CASES][TD_NR_MODELS][PMM_NR_GATHER_MODES];
-	struct td_stat floor[TD_NR_ORDERS];	/* median 0: not measured */
+	struct bench_stat floor[TD_NR_ORDERS];	/* median 0: not measured */
 	unsigned long fallbacks;	/* faults that fell back to a smaller order while populating */
 };
 
@@ -140,39 +136,6 @@ struct td_ctx {
 	const struct td_opts *o;
 	struct td_results *res;
 };
-
-/* ------------------------------------------------------------------------
- * Summaries
- * ------------------------------------------------------------------------ */
-
-static int td_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median, min and max of @n samples; all NaN when the samples are (none measured). */
-static struct td_stat td_summary(const double *v, unsigned int n)
-{
-	double s[TD_MAX_SAMPLES];
-
-	if (isnan(v[0]))
-		return (struct td_stat){ NAN, NAN, NAN };
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), td_cmp);
-	return (struct td_stat){ n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1] };
-}
-
-/* The median over rounds of @a[r] / @b[r]: both ran in round r. */
-static double td_ratio(const double *a, const double *b, unsigned int n)
-{
-	double r[TD_MAX_SAMPLES];
-
-	for (unsigned int i = 0; i < n; i++)
-		r[i] = a[i] / b[i];
-	return td_summary(r, n).median;
-}
 
 /* ------------------------------------------------------------------------
  * One sample
@@ -371,7 +334,7 @@ static void td_summarize(struct td_results *res, unsigned int order, enum td_cas
 	const struct td_variant *floor = v[nr - 1].floor ? &v[nr - 1] : NULL;
 
 	if (floor)
-		res->floor[order] = td_summary(floor->ns, samples);
+		res->floor[order] = bench_summary(floor->ns, samples);
 	for (unsigned int i = 0; i < nr; i++) {
 		const struct td_variant *pp = NULL;
 		struct td_row *row;
@@ -382,15 +345,15 @@ static void td_summarize(struct td_results *res, unsigned int order, enum td_cas
 		pp = &v[i - (unsigned int)v[i].mode];
 		row = &res->row[order][cs][v[i].model][v[i].mode];
 		row->valid = true;
-		row->ns = td_summary(v[i].ns, samples);
-		row->rmap_ns = td_summary(v[i].rmap_ns, samples).median;
-		row->free_ns = td_summary(v[i].free_ns, samples).median;
-		row->split_locks = td_summary(v[i].split_locks, samples).median;
-		row->speedup = td_ratio(pp->ns, v[i].ns, samples);
+		row->ns = bench_summary(v[i].ns, samples);
+		row->rmap_ns = bench_summary(v[i].rmap_ns, samples).median;
+		row->free_ns = bench_summary(v[i].free_ns, samples).median;
+		row->split_locks = bench_summary(v[i].split_locks, samples).median;
+		row->speedup = bench_ratio(pp->ns, v[i].ns, samples);
 		row->rmap_speedup = isnan(row->rmap_ns) ? NAN :
-				    td_ratio(pp->rmap_ns, v[i].rmap_ns, samples);
+				    bench_ratio(pp->rmap_ns, v[i].rmap_ns, samples);
 		if (floor)
-			row->over_floor = td_ratio(v[i].ns, floor->ns, samples);
+			row->over_floor = bench_ratio(v[i].ns, floor->ns, samples);
 		else if (td_cases[cs].floored && res->floor[order].median)
 			row->over_floor = row->ns.median / res->floor[order].median;
 		else

@@ -91,7 +91,7 @@
 #include "bench.h"
 #include "common/prng.h"
 
-#define VB_MAX_SAMPLES 99
+#define VB_MAX_SAMPLES BENCH_MAX_SAMPLES
 #define VB_MAX_THREADS 16
 #define VB_WARMUP 1			/* rounds before the measured ones (the first calibrates) */
 #define VB_PROBE_ITERS 64		/* the warm-up round's cycles per thread */
@@ -185,10 +185,6 @@ struct vb_meas {
 	unsigned long purges;	/* cycle: purges that released something */
 };
 
-struct vb_stat {
-	double median, min, max;
-};
-
 /* One row of the results: (case, thread count). */
 struct vb_row {
 	bool valid;
@@ -197,7 +193,7 @@ struct vb_row {
 	unsigned long iterations;	/* cycles (align_shift: series) per thread per sample */
 	double pairs[VB_NR_VARIANTS];	/* align_shift: pairs per series; else 0 */
 	unsigned long list;		/* busy areas (long_busy) or pairs (full_fit) per thread; 0: none */
-	struct vb_stat ns[VB_NR_VARIANTS];
+	struct bench_stat ns[VB_NR_VARIANTS];
 	double speedup;
 	double vfree_ns[VB_NR_VARIANTS];
 	double vfree_speedup;
@@ -206,39 +202,6 @@ struct vb_row {
 	double maps, unmaps;		/* batched medians, per cycle */
 	double purges;			/* batched median per sample */
 };
-
-/* ------------------------------------------------------------------------
- * Summaries
- * ------------------------------------------------------------------------ */
-
-static int vb_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median, min and max of @n samples; NaN when they are. */
-static struct vb_stat vb_summary(const double *v, unsigned int n)
-{
-	double s[VB_MAX_SAMPLES];
-
-	if (isnan(v[0]))
-		return (struct vb_stat){ NAN, NAN, NAN };
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), vb_cmp);
-	return (struct vb_stat){ n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1] };
-}
-
-/* The median over rounds of @a[r] / @b[r]: both ran in round r. */
-static double vb_ratio(const double *a, const double *b, unsigned int n)
-{
-	double r[VB_MAX_SAMPLES];
-
-	for (unsigned int i = 0; i < n; i++)
-		r[i] = a[i] / b[i];
-	return vb_summary(r, n).median;
-}
 
 /* ------------------------------------------------------------------------
  * One thread's loop
@@ -706,18 +669,18 @@ static int vb_measure(const struct vb_ctx *c, enum vb_case cs, unsigned int thre
 	*row = (struct vb_row){ .valid = true, .cs = cs, .threads = threads, .iterations = iters };
 	row->list = vb_list_len(c, cs, threads);
 	for (int v = 0; v < VB_NR_VARIANTS; v++) {
-		row->ns[v] = vb_summary(ns[v], samples);
-		row->vfree_ns[v] = vb_summary(vf[v], samples).median;
-		row->free_ns[v] = vb_summary(fs[v], samples).median;
-		row->pairs[v] = vb_summary(pairs[v], samples).median;
+		row->ns[v] = bench_summary(ns[v], samples);
+		row->vfree_ns[v] = bench_summary(vf[v], samples).median;
+		row->free_ns[v] = bench_summary(fs[v], samples).median;
+		row->pairs[v] = bench_summary(pairs[v], samples).median;
 	}
-	row->speedup = vb_ratio(ns[VB_PER_PAGE], ns[VB_BATCHED], samples);
-	row->vfree_speedup = vb_ratio(vf[VB_PER_PAGE], vf[VB_BATCHED], samples);
+	row->speedup = bench_ratio(ns[VB_PER_PAGE], ns[VB_BATCHED], samples);
+	row->vfree_speedup = bench_ratio(vf[VB_PER_PAGE], vf[VB_BATCHED], samples);
 	row->free_speedup = isnan(row->free_ns[0]) ? NAN :
-			    vb_ratio(fs[VB_PER_PAGE], fs[VB_BATCHED], samples);
-	row->maps = vb_summary(maps, samples).median;
-	row->unmaps = vb_summary(unmaps, samples).median;
-	row->purges = vb_summary(purges, samples).median;
+			    bench_ratio(fs[VB_PER_PAGE], fs[VB_BATCHED], samples);
+	row->maps = bench_summary(maps, samples).median;
+	row->unmaps = bench_summary(unmaps, samples).median;
+	row->purges = bench_summary(purges, samples).median;
 	return vb_verify(c, vb_cases[cs].name);
 }
 

@@ -108,11 +108,7 @@ uint64_t tu_reports_since(pmm_t *pmm, struct tu_bad *bad, const struct tu_report
 	return cb > stat ? cb : stat;
 }
 
-/* Fail the test at the caller's @file:@line, with a message, unless @ok. */
-static void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
+void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;

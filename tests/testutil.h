@@ -97,6 +97,10 @@ void tu_assert_reported_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_repor
  * CPU chosen by tu_cpu_fn, bad pages counted into @bad, which is reset
  * (NULL: tu_bad_global, not reset).
  */
+/* tu_expect_at - fail the test at the caller's @file:@line, with a message, unless @ok. */
+void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /*
  * Callbacks that re-enter the instance: @cfg's bad_page_fn and log_fn each
  * drain the pcp lists and read a zone (and, with @check, the bad-page one

@@ -20,23 +20,6 @@ struct pmm_vmalloc_stats vu_stats(pmm_t *pmm)
 	return st;
 }
 
-/* Fail at the caller's line with a message unless @ok (testutil's tu_expect_at). */
-static void vu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void vu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (ok)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	print_error("%s:%d: %s\n", file, line, msg);
-	_fail(file, line);
-}
 
 void vu_assert_in_use_at(pmm_t *pmm, uint64_t pages, const char *file, int line)
 {
@@ -45,10 +28,10 @@ void vu_assert_in_use_at(pmm_t *pmm, uint64_t pages, const char *file, int line)
 
 	pmm_drain_all_pages(pmm);
 	rc = pmm_check(pmm);
-	vu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));
+	tu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));
 	in_use = pmm_managed_frames(pmm) - pmm_free_frames(pmm) - pmm_leaked_frames(pmm);
 	areas = vu_stats(pmm).nr_areas;
-	vu_expect_at(in_use >= pages && in_use <= pages + areas, file, line,
+	tu_expect_at(in_use >= pages && in_use <= pages + areas, file, line,
 		     "%" PRIu64 " frames in use, expected %" PRIu64 " (the pages held) to %" PRIu64
 		     " (plus one page array per live area, %" PRIu64 " areas)",
 		     in_use, pages, pages + areas, areas);
@@ -60,11 +43,11 @@ void vu_assert_idle_at(pmm_t *pmm, const char *file, int line)
 
 	pmm_vmalloc_purge(pmm);
 	st = vu_stats(pmm);
-	vu_expect_at(st.nr_areas == 0 && st.nr_vmalloc_pages == 0 && st.lazy_pages == 0, file, line,
+	tu_expect_at(st.nr_areas == 0 && st.nr_vmalloc_pages == 0 && st.lazy_pages == 0, file, line,
 		     "after a purge: nr_areas %" PRIu64 ", nr_vmalloc_pages %" PRIu64
 		     ", lazy_pages %" PRIu64 ", expected 0 each",
 		     st.nr_areas, st.nr_vmalloc_pages, st.lazy_pages);
-	vu_expect_at(st.free_bytes == st.window_bytes && st.largest_free == st.window_bytes, file,
+	tu_expect_at(st.free_bytes == st.window_bytes && st.largest_free == st.window_bytes, file,
 		     line, "after a purge with no area: free_bytes %" PRIu64 ", largest_free %" PRIu64
 		     ", window_bytes %" PRIu64 " (the whole window free in one block)",
 		     st.free_bytes, st.largest_free, st.window_bytes);
@@ -73,7 +56,7 @@ void vu_assert_idle_at(pmm_t *pmm, const char *file, int line)
 void vu_assert_same_areas_at(const struct pmm_vmalloc_stats *a, const struct pmm_vmalloc_stats *b,
 			     const char *file, int line)
 {
-	vu_expect_at(a->window_bytes == b->window_bytes && a->nr_areas == b->nr_areas &&
+	tu_expect_at(a->window_bytes == b->window_bytes && a->nr_areas == b->nr_areas &&
 		     a->nr_vmalloc_pages == b->nr_vmalloc_pages && a->lazy_pages == b->lazy_pages &&
 		     a->free_bytes == b->free_bytes && a->largest_free == b->largest_free,
 		     file, line,
@@ -184,7 +167,7 @@ void vu_assert_pattern_at(pmm_t *pmm, const struct vu_area *a, enum pattern_span
 		const uint64_t *p = (const uint64_t *)(a->addr + i * ps);
 		size_t bad = 0;
 
-		vu_expect_at(vu_page_ok(p, words, a->tag, i * words, span, &bad), file, line,
+		tu_expect_at(vu_page_ok(p, words, a->tag, i * words, span, &bad), file, line,
 			     "area %p page %zu word %zu: %#" PRIx64 ", expected %#" PRIx64,
 			     (void *)a->addr, i, bad, p[bad], vu_word(a->tag, i * words + bad));
 	}
@@ -202,12 +185,12 @@ void vu_assert_alias_at(pmm_t *pmm, struct vu_area *a, uint64_t tag, enum patter
 		uint64_t *d;
 		size_t bad = 0;
 
-		vu_expect_at(page != NULL, file, line, "area %p page %zu: no page", (void *)a->addr, i);
+		tu_expect_at(page != NULL, file, line, "area %p page %zu: no page", (void *)a->addr, i);
 		d = pmm_page_address(pmm, page);
-		vu_expect_at(d != NULL, file, line, "area %p page %zu: no direct map", (void *)a->addr, i);
-		vu_expect_at(pmm_virt_to_page(pmm, d) == page, file, line,
+		tu_expect_at(d != NULL, file, line, "area %p page %zu: no direct map", (void *)a->addr, i);
+		tu_expect_at(pmm_virt_to_page(pmm, d) == page, file, line,
 			     "pmm_virt_to_page(pmm_page_address(page)) is not the page");
-		vu_expect_at(vu_page_ok(d, words, tag, i * words, span, &bad), file, line,
+		tu_expect_at(vu_page_ok(d, words, tag, i * words, span, &bad), file, line,
 			     "area %p page %zu (pfn %#" PRIx64 ") word %zu: written %#" PRIx64
 			     " through the vmalloc address, %#" PRIx64 " through the direct map",
 			     (void *)a->addr, i, pmm_page_to_pfn(pmm, page), bad,
@@ -227,9 +210,9 @@ void vu_assert_zero_at(pmm_t *pmm, const struct vu_area *a, const char *file, in
 		const uint64_t *v = (const uint64_t *)(a->addr + i * ps);
 		const uint64_t *d = pmm_page_address(pmm, pmm_vmalloc_to_page(pmm, v));
 
-		vu_expect_at(d != NULL, file, line, "area %p page %zu: no direct map", (void *)a->addr, i);
+		tu_expect_at(d != NULL, file, line, "area %p page %zu: no direct map", (void *)a->addr, i);
 		for (size_t w = 0; w < words; w++)
-			vu_expect_at(v[w] == 0 && d[w] == 0, file, line,
+			tu_expect_at(v[w] == 0 && d[w] == 0, file, line,
 				     "area %p page %zu word %zu: %#" PRIx64 " (direct map %#" PRIx64
 				     "), not zero", (void *)a->addr, i, w, v[w], d[w]);
 	}
@@ -277,29 +260,29 @@ void vu_check_new_at(pmm_t *pmm, const struct vu_area *a, const struct pmm_vmall
 	struct pmm_page **pages;
 	size_t runs;
 
-	vu_expect_at(a->addr != NULL, file, line, "no area");
-	vu_expect_at((uintptr_t)a->addr % ps == 0, file, line, "area %p not page aligned",
+	tu_expect_at(a->addr != NULL, file, line, "no area");
+	tu_expect_at((uintptr_t)a->addr % ps == 0, file, line, "area %p not page aligned",
 		     (void *)a->addr);
-	vu_expect_at(pmm_is_vmalloc_addr(pmm, a->addr) &&
+	tu_expect_at(pmm_is_vmalloc_addr(pmm, a->addr) &&
 		     pmm_is_vmalloc_addr(pmm, a->addr + a->pages * ps - 1), file, line,
 		     "area %p (%zu pages) not inside the window", (void *)a->addr, a->pages);
-	vu_expect_at(now.nr_areas == before->nr_areas + 1, file, line,
+	tu_expect_at(now.nr_areas == before->nr_areas + 1, file, line,
 		     "nr_areas %" PRIu64 " -> %" PRIu64 ", expected one more", before->nr_areas,
 		     now.nr_areas);
-	vu_expect_at(now.nr_vmalloc_pages == before->nr_vmalloc_pages + (vmalloc ? a->pages : 0),
+	tu_expect_at(now.nr_vmalloc_pages == before->nr_vmalloc_pages + (vmalloc ? a->pages : 0),
 		     file, line, "nr_vmalloc_pages %" PRIu64 " -> %" PRIu64 ", area of %zu pages (%s)",
 		     before->nr_vmalloc_pages, now.nr_vmalloc_pages, a->pages,
 		     vmalloc ? "vmalloc" : "vmap");
 	pages = vu_area_pages(pmm, a->addr, a->pages);
 	runs = vu_runs(pmm, pages, a->pages, NULL);
-	vu_expect_at(now.map_calls - before->map_calls == (backed ? runs : 0), file, line,
+	tu_expect_at(now.map_calls - before->map_calls == (backed ? runs : 0), file, line,
 		     "area of %zu pages in %zu pfn runs: %" PRIu64 " map calls, expected %zu",
 		     a->pages, runs, now.map_calls - before->map_calls, backed ? runs : 0);
 	for (size_t i = 0; vmalloc && i < a->pages; i++) {
-		vu_expect_at(pmm_page_count(pages[i]) == 1, file, line,
+		tu_expect_at(pmm_page_count(pages[i]) == 1, file, line,
 			     "area page %zu (pfn %#" PRIx64 "): refcount %d, expected 1", i,
 			     pmm_page_to_pfn(pmm, pages[i]), pmm_page_count(pages[i]));
-		vu_expect_at(pmm_folio_order(pmm_page_folio(pages[i])) == 0, file, line,
+		tu_expect_at(pmm_folio_order(pmm_page_folio(pages[i])) == 0, file, line,
 			     "area page %zu is part of an order-%u folio", i,
 			     pmm_folio_order(pmm_page_folio(pages[i])));
 	}
@@ -312,7 +295,7 @@ struct vu_area vu_vmalloc_at(pmm_t *pmm, size_t size, pmm_gfp_t gfp, const char 
 	struct vu_area a = { .pages = vu_pages_of(pmm, size) };
 
 	a.addr = pmm_vmalloc(pmm, size, gfp);
-	vu_expect_at(a.addr != NULL, file, line, "pmm_vmalloc(%zu bytes) failed", size);
+	tu_expect_at(a.addr != NULL, file, line, "pmm_vmalloc(%zu bytes) failed", size);
 	vu_check_new_at(pmm, &a, &before, true, file, line);
 	return a;
 }
@@ -326,15 +309,15 @@ void vu_vfree_at(pmm_t *pmm, struct vu_area *a, bool vmalloc, const char *file, 
 	pmm_vfree(pmm, a->addr);
 	pmm_stats_get(pmm, &s1);
 	now = vu_stats(pmm);
-	vu_expect_at(s1.bad_page == s0.bad_page, file, line, "pmm_vfree(%p) of a live area reported",
+	tu_expect_at(s1.bad_page == s0.bad_page, file, line, "pmm_vfree(%p) of a live area reported",
 		     (void *)a->addr);
-	vu_expect_at(now.nr_areas + 1 == before.nr_areas, file, line,
+	tu_expect_at(now.nr_areas + 1 == before.nr_areas, file, line,
 		     "nr_areas %" PRIu64 " -> %" PRIu64 " at vfree, expected one fewer",
 		     before.nr_areas, now.nr_areas);
-	vu_expect_at(now.nr_vmalloc_pages + (vmalloc ? a->pages : 0) == before.nr_vmalloc_pages,
+	tu_expect_at(now.nr_vmalloc_pages + (vmalloc ? a->pages : 0) == before.nr_vmalloc_pages,
 		     file, line, "nr_vmalloc_pages %" PRIu64 " -> %" PRIu64 " at vfree of %zu pages",
 		     before.nr_vmalloc_pages, now.nr_vmalloc_pages, a->pages);
-	vu_expect_at(pmm_vmalloc_to_page(pmm, a->addr) == NULL, file, line,
+	tu_expect_at(pmm_vmalloc_to_page(pmm, a->addr) == NULL, file, line,
 		     "pmm_vmalloc_to_page(%p) after vfree is not NULL", (void *)a->addr);
 	a->addr = NULL;
 }
@@ -347,10 +330,10 @@ struct vu_area vu_vmap_at(pmm_t *pmm, struct pmm_page **pages, unsigned int n, u
 	struct vu_area a = { .pages = n };
 
 	a.addr = pmm_vmap(pmm, pages, n, flags);
-	vu_expect_at(a.addr != NULL, file, line, "pmm_vmap(%u pages, flags %#x) failed", n, flags);
+	tu_expect_at(a.addr != NULL, file, line, "pmm_vmap(%u pages, flags %#x) failed", n, flags);
 	vu_check_new_at(pmm, &a, &before, false, file, line);
 	for (unsigned int i = 0; i < n; i++)
-		vu_expect_at(pmm_vmalloc_to_page(pmm, a.addr + i * ps) == pages[i], file, line,
+		tu_expect_at(pmm_vmalloc_to_page(pmm, a.addr + i * ps) == pages[i], file, line,
 			     "vmap area page %u is not the array's page %u", i, i);
 	return a;
 }
@@ -364,15 +347,15 @@ void vu_vunmap_at(pmm_t *pmm, struct vu_area *a, const char *file, int line)
 	pmm_vunmap(pmm, a->addr);
 	pmm_stats_get(pmm, &s1);
 	now = vu_stats(pmm);
-	vu_expect_at(s1.bad_page == s0.bad_page, file, line, "pmm_vunmap(%p) of a vmap area reported",
+	tu_expect_at(s1.bad_page == s0.bad_page, file, line, "pmm_vunmap(%p) of a vmap area reported",
 		     (void *)a->addr);
-	vu_expect_at(now.nr_areas + 1 == before.nr_areas, file, line,
+	tu_expect_at(now.nr_areas + 1 == before.nr_areas, file, line,
 		     "nr_areas %" PRIu64 " -> %" PRIu64 " at vunmap, expected one fewer",
 		     before.nr_areas, now.nr_areas);
-	vu_expect_at(now.nr_vmalloc_pages == before.nr_vmalloc_pages, file, line,
+	tu_expect_at(now.nr_vmalloc_pages == before.nr_vmalloc_pages, file, line,
 		     "nr_vmalloc_pages changed at vunmap: %" PRIu64 " -> %" PRIu64,
 		     before.nr_vmalloc_pages, now.nr_vmalloc_pages);
-	vu_expect_at(pmm_vmalloc_to_page(pmm, a->addr) == NULL, file, line,
+	tu_expect_at(pmm_vmalloc_to_page(pmm, a->addr) == NULL, file, line,
 		     "pmm_vmalloc_to_page(%p) after vunmap is not NULL", (void *)a->addr);
 	a->addr = NULL;
 }
@@ -392,18 +375,18 @@ void vu_assert_refused_at(pmm_t *pmm, struct tu_bad *bad, vu_area_call_fn *call,
 			      file, line, what, addr, tu_reports_since(pmm, bad, &m),
 			      (uint64_t)atomic_load(&bad->last_pfn), bad->last_reason);
 	tu_assert_reports_at(pmm, bad, &m, 1, NULL, file, line);
-	vu_expect_at(atomic_load(&bad->last_pfn) == (pmm_pfn_t)-1, file, line,
+	tu_expect_at(atomic_load(&bad->last_pfn) == (pmm_pfn_t)-1, file, line,
 		     "%s(%p): reported pfn %#" PRIx64 ", expected (pmm_pfn_t)-1", what, addr,
 		     (uint64_t)atomic_load(&bad->last_pfn));
 	f1 = tu_free_after_drain(pmm);
-	vu_expect_at(f1 == f0, file, line, "%s(%p): free frames %" PRIu64 " -> %" PRIu64, what, addr,
+	tu_expect_at(f1 == f0, file, line, "%s(%p): free frames %" PRIu64 " -> %" PRIu64, what, addr,
 		     f0, f1);
 	s1 = vu_stats(pmm);
 	vu_assert_same_areas_at(&s0, &s1, file, line);
-	vu_expect_at(s1.map_calls == s0.map_calls && s1.unmap_calls == s0.unmap_calls, file, line,
+	tu_expect_at(s1.map_calls == s0.map_calls && s1.unmap_calls == s0.unmap_calls, file, line,
 		     "%s(%p) mapped or unmapped something", what, addr);
 	rc = pmm_check(pmm);
-	vu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));
+	tu_expect_at(rc == 0, file, line, "pmm_check: %d (%s)", rc, pmm_strerror(rc));
 }
 
 const char *vu_hex(const void *p, char buf[32])
