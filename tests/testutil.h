@@ -91,12 +91,6 @@ void tu_assert_reported_at(pmm_t *pmm, struct tu_bad *bad, const struct tu_repor
  * Configurations and instances
  * ------------------------------------------------------------------------ */
 
-/*
- * tu_config - a small instance: one region of @mib MiB at TU_BASE_PFN,
- * memfd backing, min_free_pages 0 (tests may exhaust memory), quiet, one
- * CPU chosen by tu_cpu_fn, bad pages counted into @bad, which is reset
- * (NULL: tu_bad_global, not reset).
- */
 /* tu_expect_at - fail the test at the caller's @file:@line, with a message, unless @ok. */
 void tu_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -113,6 +107,13 @@ struct tu_reenter {
 	bool check;
 };
 void tu_reenter_config(struct pmm_config *cfg, struct tu_reenter *r);
+
+/*
+ * tu_config - a small instance: one region of @mib MiB at TU_BASE_PFN,
+ * memfd backing, min_free_pages 0 (tests may exhaust memory), quiet, one
+ * CPU chosen by tu_cpu_fn, bad pages counted into @bad, which is reset
+ * (NULL: tu_bad_global, not reset).
+ */
 void tu_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
 /* tu_contig_config - tu_config() with TU_SECTION_SHIFT sections and max_order TU_MAX_ORDER. */
 void tu_contig_config(struct pmm_config *cfg, uint64_t mib, struct tu_bad *bad);
