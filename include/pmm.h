@@ -244,9 +244,11 @@ struct pmm_config {
 					 * pmm_vfree then frees its pages one by one too */
 
 	uint64_t vmalloc_size;		/* bytes of the vmalloc window, reserved PROT_NONE at
-					 * create; PMM_AUTO = 4 x managed memory; 0 = none
-					 * (pmm_vmalloc fails); else 16 pages..2^47, rounded up
-					 * to a page */
+					 * create (address space only, but RLIMIT_AS counts
+					 * it); PMM_AUTO = 4 x managed memory, halved (to 16
+					 * MiB) until the address space holds it; 0 = none
+					 * (pmm_vmalloc fails); else 16 pages..2^46, rounded
+					 * up to a page, reserved whole or -PMM_EBACKING */
 	uint64_t vmap_lazy_max;		/* pages of lazily freed areas that trigger a purge;
 					 * PMM_AUTO or 0 = kernel lazy_max_pages(): fls(nr_cpus)
 					 * x 32 MiB; 1 = purge at every free */
@@ -771,16 +773,22 @@ void pmm_gather_finish(struct pmm_gather *tlb);
  * Freed areas are purged lazily, as the kernel's vmap_lazy_nr: an area's
  * address range stays reserved and is reused only after a purge, which
  * unmaps every lazily freed area at once (one call per run of adjacent
- * areas) when vmap_lazy_max pages have gathered, when an allocation finds
- * no room, or at pmm_vmalloc_purge(). Until then the freed area's old
+ * areas) when vmap_lazy_max pages have gathered or the freed areas hold
+ * 8192 process mappings (vm.max_map_count counts them), when an
+ * allocation finds no room or an mmap fails, or at pmm_vmalloc_purge().
+ * pmm has no threads of its own, so the purge runs in the call that
+ * triggers it (the kernel hands it to a workqueue). Until then the freed
+ * area's old
  * mapping still reaches the freed frames, as a stale TLB entry does in the
  * kernel: a use after pmm_vfree() is the caller's bug and is not trapped.
  * Every call here is thread safe.
  * ------------------------------------------------------------------------ */
 
 #define PMM_VMAP_PUT_PAGES (1u << 0)	/* pmm_vmap: the area owns the pages' references
-					 * (kernel VM_MAP_PUT_PAGES): vunmap/vfree drop one
-					 * per page */
+					 * (kernel VM_MAP_PUT_PAGES): each page must be an
+					 * order-0 page holding its own (a folio's page is
+					 * refused); pmm_vfree and also pmm_vunmap drop one
+					 * per page (the kernel's vunmap would leak them) */
 
 /**
  * pmm_vmalloc - @size bytes (rounded up to pages) of virtually contiguous
@@ -807,8 +815,10 @@ void *pmm_vzalloc(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
 void *pmm_vmalloc_node(pmm_t *pmm, size_t size, pmm_gfp_t gfp, int nid);
 /**
  * pmm_vmalloc_huge - pmm_vmalloc() whose area is aligned to the PMD size
- * (2 MiB at 4 KiB pages) when @size is at least that, as the kernel's
- * vmalloc_huge() so that the area can be mapped with huge entries.
+ * (2 MiB at 4 KiB pages) when @size is at least that and there is such
+ * room (else page aligned, as the kernel's fallback), as the kernel's
+ * vmalloc_huge() so that the area could be mapped with huge entries. The
+ * size is not rounded up to a PMD multiple: pmm maps pages, not PMDs.
  */
 void *pmm_vmalloc_huge(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
 /**
@@ -832,8 +842,11 @@ void *pmm_vmalloc_node_range(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gf
 void pmm_vfree(pmm_t *pmm, const void *addr);
 
 /**
- * pmm_vmap - map @count caller pages (allocated pages of @pmm, any order's
- * pages, each mapped once in array order) virtually contiguously.
+ * pmm_vmap - map @count caller pages (each mapped once, in array order)
+ * virtually contiguously: allocated pages of @pmm that hold a reference
+ * themselves or through their folio (order-0 pages, pages of a split
+ * block, a folio's pages); a tail of an unsplit non-compound block has no
+ * reference of its own and is refused. The array is copied.
  * @flags: 0 or PMM_VMAP_PUT_PAGES.
  * Return: the address, or NULL (a page that is not an allocated page of
  * @pmm is reported; no room; no memory for the bookkeeping).
@@ -875,8 +888,10 @@ int pmm_vmalloc_stats(pmm_t *pmm, struct pmm_vmalloc_stats *out);
  * "vmap", pages per node) and one per lazily freed range ("unpurged
  * vm_area"); or one JSON object: the pmm_vmalloc_stats() totals, "areas"
  * and "unpurged".
- * Context: writes while holding the area lock: a stream whose writer calls
- * back into the instance must not allocate or free areas.
+ * Context: writes while holding the area locks (the kernel's seq_file walk
+ * holds its lock too): a stream whose writer calls back into the instance
+ * must not call any pmm_vmalloc*, pmm_vfree, pmm_vmap or pmm_vunmap, and a
+ * slow stream stalls them all meanwhile.
  */
 int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json);
 

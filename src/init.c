@@ -166,7 +166,7 @@ static int config_resolve(struct pmm_config *cfg, char *why, size_t len)
 
 		if (cfg->vmalloc_size < 16 * page || cfg->vmalloc_size > VMALLOC_SIZE_MAX)
 			return config_fail(why, len, "vmalloc_size %llu: must be 0 (none), PMM_AUTO, "
-					   "or 16 pages..2^47 bytes",
+					   "or 16 pages..2^46 bytes",
 					   (unsigned long long)cfg->vmalloc_size);
 		cfg->vmalloc_size = (cfg->vmalloc_size + page - 1) & ~(page - 1);
 	}
@@ -201,6 +201,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	struct fault_state meta_fault;
 	struct pmm_config cfg;
 	char why[256];
+	bool vmalloc_auto;
 	pmm_t *pmm;
 	int err;
 
@@ -211,6 +212,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 		cfg = *cfg_in;
 	else
 		pmm_config_init(&cfg);
+	vmalloc_auto = cfg.vmalloc_size == PMM_AUTO;
 	err = config_resolve(&cfg, why, sizeof(why));
 	if (err)
 		return create_failed(&cfg, err, why);
@@ -221,6 +223,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	if (!pmm)
 		return create_failed(&cfg, -PMM_ENOMEM, "the instance's own metadata");
 	pmm->cfg = cfg;
+	pmm->vmalloc_auto = vmalloc_auto;
 	pmm->memfd = -1;	/* teardown of a partial instance must not close fd 0 */
 	pmm->page_shift = cfg.page_shift;
 	pmm->max_order = cfg.max_order;

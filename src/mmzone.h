@@ -219,6 +219,7 @@ struct pmm {
 	struct swap_cache swap_cache;
 	struct kpage_cache kpage_cache;	/* kpage.c */
 	struct vmap_state *vmap;	/* vmap_area.c: the vmalloc window; NULL: none */
+	bool vmalloc_auto;		/* the window's size was PMM_AUTO: it may shrink to fit */
 
 	/* fault.c */
 	struct fault_state fault[PMM_NR_FAULT_KINDS];

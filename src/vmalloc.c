@@ -178,7 +178,8 @@ static inline bool vm_next_pfn(pmm_t *pmm, const struct pmm_page *page, pmm_pfn_
 /*
  * Map the area's frames from the memfd at their offsets: one mmap per run
  * of consecutive pfns, so a block split to order 0 is still one call.
- * Return: 0, or -1 with whatever was mapped unmapped again.
+ * Return: 0, or -1 with part of the area maybe mapped: the caller hands the
+ * range to the purge (vm_discard_area()), which unmaps all of it.
  */
 static int vm_map_runs(pmm_t *pmm, struct vmap_area *va)
 {
@@ -196,8 +197,7 @@ static int vm_map_runs(pmm_t *pmm, struct vmap_area *va)
 		if (os_map_memfd_fixed((void *)(uintptr_t)(va->va_start + ((uint64_t)i << shift)),
 				       (size_t)n << shift, pmm->memfd,
 				       (pfn - pmm->min_pfn) << shift)) {
-			if (i)
-				os_reserve_fixed((void *)(uintptr_t)va->va_start, (size_t)i << shift);
+			vm->nr_runs++;	/* the failed call may have split a mapping too */
 			return -1;
 		}
 		atomic_fetch_add_explicit(&vs->map_calls, 1, memory_order_relaxed);
@@ -210,7 +210,8 @@ static int vm_map_runs(pmm_t *pmm, struct vmap_area *va)
 /*
  * Without backing there is nothing to map. A failed mmap is most likely
  * the process's mapping limit (vm.max_map_count), which lazily freed areas
- * count against until their purge: purge once and try again.
+ * count against until their purge: purge (waiting for one that runs) and
+ * try again; MAP_FIXED maps over what the first attempt left.
  */
 static int vm_map_pages(pmm_t *pmm, struct vmap_area *va)
 {
@@ -220,15 +221,28 @@ static int vm_map_pages(pmm_t *pmm, struct vmap_area *va)
 		return 0;
 	if (!vm_map_runs(pmm, va))
 		return 0;
-	if (atomic_load_explicit(&vs->lazy_nr, memory_order_relaxed)) {
-		purge_vmap_area_lazy(pmm, true);
-		if (!vm_map_runs(pmm, va))
-			return 0;
-	}
+	purge_vmap_area_lazy(pmm, true);
+	if (!vm_map_runs(pmm, va))
+		return 0;
 	pmm_log(pmm, true, "vmalloc: mmap of an area's %u pages at %#llx failed (the process's "
 		"mapping limit, vm.max_map_count?)", va->vm.nr_pages,
 		(unsigned long long)va->va_start);
 	return -1;
+}
+
+/*
+ * An area whose setup failed leaves the busy tree; if its mapping was
+ * attempted, the range goes to the purge, which unmaps it before anyone
+ * can reuse it (and keeps it until an unmap succeeds).
+ */
+static void vm_discard_area(pmm_t *pmm, struct vmap_area *va, bool map_tried)
+{
+	if (map_tried && pmm->vmap->mapped) {
+		unlink_busy_vmap_area_any(pmm, va);
+		free_vmap_area_lazy(pmm, va);
+	} else {
+		free_vmap_area(pmm, va);
+	}
 }
 
 /* ------------------------------------------------------------------------
@@ -243,6 +257,7 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 	struct vmap_area *va;
 	struct vm_struct *vm;
 	uint64_t nr_pages;
+	bool map_tried = false;
 
 	if (!vs)
 		return NULL;
@@ -265,11 +280,14 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 		pmm_log(pmm, true, "pmm_vmalloc: node %d: no such node", nid);
 		return NULL;
 	}
-	if (huge && size >= pmd_size && align < pmd_size)
-		align = pmd_size;
 	/* One guard page after the area (the kernel's, unless VM_NO_GUARD). */
-	va = alloc_vmap_area(pmm, (nr_pages + 1) << pmm->page_shift, align,
-			     !(gfp & PMM_GFP_NOWARN));
+	va = NULL;
+	if (huge && size >= pmd_size && align < pmd_size)	/* else no fallback needed */
+		va = alloc_vmap_area(pmm, (nr_pages + 1) << pmm->page_shift, pmd_size, false);
+	/* No 2 MiB-aligned room: the kernel's __vmalloc_node_range() retries at page size too. */
+	if (!va)
+		va = alloc_vmap_area(pmm, (nr_pages + 1) << pmm->page_shift, align,
+				     !(gfp & PMM_GFP_NOWARN));
 	if (!va)
 		return NULL;
 	vm = &va->vm;
@@ -280,8 +298,10 @@ static void *vm_alloc_node(pmm_t *pmm, size_t size, size_t align, pmm_gfp_t gfp,
 		goto fail_area;
 	if (!vm_area_alloc_pages(pmm, vm, gfp, nid))
 		goto fail_pages;
-	if (vm_map_pages(pmm, va))
+	if (vm_map_pages(pmm, va)) {
+		map_tried = true;
 		goto fail_pages;
+	}
 	vm_account_pages(pmm, vm, 1);
 	vm_publish(pmm, va, VM_ALLOC);
 	return (void *)(uintptr_t)va->va_start;
@@ -290,10 +310,10 @@ fail_pages:
 	pmm_free_pages_bulk(pmm, vm->pages, vm->nr_pages);	/* skips the empty slots */
 	vm_pages_free(pmm, vm);
 fail_area:
-	if (!(gfp & PMM_GFP_NOWARN))
+	if (!(gfp & PMM_GFP_NOWARN) && !map_tried)
 		pmm_log(pmm, true, "pmm_vmalloc: out of memory for %llu pages",
 			(unsigned long long)nr_pages);
-	free_vmap_area(pmm, va);
+	vm_discard_area(pmm, va, map_tried);
 	return NULL;
 }
 
@@ -425,6 +445,12 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 			bad_page_report(pmm, page, "pmm_vmap of a page that is not allocated");
 			return NULL;
 		}
+		/* Kernel VM_MAP_PUT_PAGES: each page an order-0 page with its own reference. */
+		if ((flags & PMM_VMAP_PUT_PAGES) && (PageHead(page) || page_is_tail(page))) {
+			bad_page_report(pmm, page, "pmm_vmap(PMM_VMAP_PUT_PAGES) of a folio's page: "
+					"each page must hold its own reference");
+			return NULL;
+		}
 	}
 	va = alloc_vmap_area(pmm, ((uint64_t)count + 1) << pmm->page_shift, pmm_page_size(pmm), true);
 	if (!va)
@@ -437,7 +463,8 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 	memcpy(vm->pages, pages, (size_t)count * sizeof(pages[0]));
 	if (vm_map_pages(pmm, va)) {
 		vm_pages_free(pmm, vm);
-		goto fail;
+		vm_discard_area(pmm, va, true);
+		return NULL;
 	}
 	vm_publish(pmm, va, VM_MAP | (flags & PMM_VMAP_PUT_PAGES ? VM_MAP_PUT_PAGES : 0));
 	return (void *)(uintptr_t)va->va_start;

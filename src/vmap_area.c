@@ -328,7 +328,12 @@ retry:
 	}
 	spin_unlock(&vs->free_lock);
 	if (!fit) {
-		if (!purged && atomic_load_explicit(&vs->lazy_nr, memory_order_relaxed)) {
+		/*
+		 * Purge even when nothing looks lazy: a purge running on another
+		 * thread has taken its ranges but not yet freed them, and
+		 * purge_serial makes this one wait for it (kernel: purge on overflow).
+		 */
+		if (!purged) {
 			purge_vmap_area_lazy(pmm, true);
 			purged = true;
 			goto retry;
@@ -397,6 +402,16 @@ int unlink_busy_vmap_area(pmm_t *pmm, uint64_t addr, unsigned int flags, struct 
 	return err;
 }
 
+/* Take @va, whatever its state, out of the busy tree (a failed setup). */
+void unlink_busy_vmap_area_any(pmm_t *pmm, struct vmap_area *va)
+{
+	struct vmap_state *vs = pmm->vmap;
+
+	spin_lock(&vs->busy_lock);
+	unlink_va(&vs->busy, va, NULL);
+	spin_unlock(&vs->busy_lock);
+}
+
 /* To the free tree at once: the area was never mapped (a failed vmalloc). */
 void free_vmap_area(pmm_t *pmm, struct vmap_area *va)
 {
@@ -440,7 +455,7 @@ void free_vmap_area_lazy(pmm_t *pmm, struct vmap_area *va)
 void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 {
 	struct vmap_state *vs = pmm->vmap;
-	struct pmm_list taken;
+	struct pmm_list taken, still_mapped;
 	uint64_t pages = 0;
 	unsigned int failed = 0;
 
@@ -465,14 +480,20 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 		spin_unlock(&vs->purge_serial);
 		return;
 	}
-	for (struct pmm_list *l = taken.next; l != &taken; l = l->next) {
+	list_init(&still_mapped);
+	for (struct pmm_list *l = taken.next, *next; l != &taken; l = next) {
 		struct vmap_area *va = container_of(l, struct vmap_area, list);
 
+		next = l->next;
 		if (!vs->mapped)
 			continue;
-		if (os_reserve_fixed((void *)(uintptr_t)va->va_start, va_size(va)))
-			failed++;
 		atomic_fetch_add_explicit(&vs->unmap_calls, 1, memory_order_relaxed);
+		if (os_reserve_fixed((void *)(uintptr_t)va->va_start, va_size(va))) {
+			/* Still mapping freed frames: not free space until an unmap succeeds. */
+			list_del(l);
+			list_add_tail(l, &still_mapped);
+			failed++;
+		}
 	}
 	spin_lock(&vs->free_lock);
 	while (!list_empty(&taken)) {
@@ -483,12 +504,25 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 			PMM_BUG_ON(1);
 	}
 	spin_unlock(&vs->free_lock);
+	if (failed) {
+		spin_lock(&vs->purge_lock);
+		while (!list_empty(&still_mapped)) {
+			struct vmap_area *va = container_of(still_mapped.next, struct vmap_area, list);
+			uint64_t nr = va_size(va) >> pmm->page_shift;
+
+			list_del(&va->list);
+			if (!merge_or_add_va(vs, &vs->purge, va, NULL))
+				PMM_BUG_ON(1);
+			atomic_fetch_add_explicit(&vs->lazy_nr, nr, memory_order_relaxed);
+		}
+		spin_unlock(&vs->purge_lock);
+	}
 	atomic_fetch_add_explicit(&vs->purges, 1, memory_order_relaxed);
 	spin_unlock(&vs->purge_serial);
 	/* After the unlock: a log_fn may call back into the instance. */
 	if (failed)
-		pmm_log(pmm, true, "vmalloc: unmapping %u purged ranges failed; they stay mapped "
-			"until reused", failed);
+		pmm_log(pmm, true, "vmalloc: unmapping %u purged ranges failed; they wait for the "
+			"next purge", failed);
 }
 
 uint64_t vmap_largest_free(struct vmap_state *vs)
@@ -505,13 +539,55 @@ uint64_t vmap_largest_free(struct vmap_state *vs)
  * The window
  * ------------------------------------------------------------------------ */
 
+/*
+ * Reserve the window, aligned to its size's largest power of two (at most
+ * 64 GiB) when the address space allows, so that which alignments fit does
+ * not depend on where mmap put it: first as it comes, and only if that is
+ * misaligned again with room to trim. A default-sized window (PMM_AUTO)
+ * that the address space (RLIMIT_AS) cannot hold is halved until it fits,
+ * down to 16 MiB; a size the caller chose is all or nothing.
+ * Return: the window, with *@size its bytes; NULL when none could be had.
+ */
+static void *vmap_reserve_window(pmm_t *pmm, uint64_t *size)
+{
+	bool auto_size = pmm->vmalloc_auto;
+
+	for (;;) {
+		uint64_t align = 1ull << ilog2_ul(*size);
+		uintptr_t start;
+		void *p;
+
+		if (align > (1ull << 36))
+			align = 1ull << 36;
+		p = os_reserve(*size);
+		if (p && !((uintptr_t)p & (align - 1)))
+			return p;
+		if (p) {
+			void *wide;
+
+			os_unmap(p, *size);
+			wide = os_reserve(*size + align);
+			if (!wide)
+				return os_reserve(*size);	/* unaligned, then */
+			start = ((uintptr_t)wide + align - 1) & ~(uintptr_t)(align - 1);
+			if (start > (uintptr_t)wide)
+				os_unmap(wide, start - (uintptr_t)wide);
+			if ((uintptr_t)wide + align > start)
+				os_unmap((void *)(start + *size), (uintptr_t)wide + align - start);
+			return (void *)start;
+		}
+		if (!auto_size || *size / 2 < (16ull << 20))
+			return NULL;
+		*size = (*size / 2) & ~(((uint64_t)1 << pmm->page_shift) - 1);
+	}
+}
+
 int vmap_init(pmm_t *pmm)
 {
 	const struct pmm_config *cfg = &pmm->cfg;
 	struct vmap_state *vs;
 	struct vmap_area *va;
-	uint64_t align;
-	uintptr_t start;
+	uint64_t size = cfg->vmalloc_size;
 	void *window;
 
 	/* ANON and USER backings have no file to map frames from: no window (pmm_vmalloc says so). */
@@ -521,28 +597,20 @@ int vmap_init(pmm_t *pmm)
 	vs = meta_alloc(pmm, sizeof(*vs));
 	if (!vs)
 		return -PMM_ENOMEM;
-	/*
-	 * The window starts aligned to its size's largest power of two (at
-	 * most 64 GiB), so that which alignments fit does not depend on where
-	 * mmap put it: reserve that much more address space, then trim both
-	 * ends.
-	 */
-	align = 1ull << ilog2_ul(cfg->vmalloc_size);
-	if (align > (1ull << 36))
-		align = 1ull << 36;
-	window = os_reserve(cfg->vmalloc_size + align);
+	window = vmap_reserve_window(pmm, &size);
 	if (!window) {
 		meta_free(pmm, vs, sizeof(*vs));
-		return -PMM_EBACKING;
+		if (!pmm->vmalloc_auto)
+			return -PMM_EBACKING;
+		/* A default the address space cannot hold at all: the instance goes on without. */
+		pmm_log(pmm, false, "vmalloc: no address space for a window of even 16 MiB "
+			"(RLIMIT_AS?): the instance has none");
+		pmm->cfg.vmalloc_size = 0;
+		return 0;
 	}
-	start = ((uintptr_t)window + align - 1) & ~(uintptr_t)(align - 1);
-	if (start > (uintptr_t)window)
-		os_unmap(window, start - (uintptr_t)window);
-	if ((uintptr_t)window + align > start)
-		os_unmap((void *)(start + cfg->vmalloc_size), (uintptr_t)window + align - start);
-	window = (void *)start;
 	vs->start = (uintptr_t)window;
-	vs->end = vs->start + cfg->vmalloc_size;
+	vs->end = vs->start + size;
+	pmm->cfg.vmalloc_size = size;	/* pmm_get_config() tells what was reserved */
 	vs->mapped = cfg->backing == PMM_BACKING_MEMFD;
 	vs->lazy_max = cfg->vmap_lazy_max;
 	spin_lock_init(&vs->free_lock);

@@ -10,8 +10,14 @@
  * vmap_lazy_nr against lazy_max_pages()).
  *
  * Lock order: purge_serial, then busy_lock, free_lock, purge_lock (only
- * vmap_check() holds more than one of these three), then cache_lock. Only
- * the purge makes system calls under a lock, and only under purge_serial.
+ * vmap_check() and pmm_vmalloc_info() hold more than one of these three),
+ * then cache_lock. The purge's unmapping calls run under purge_serial, and
+ * pmm_vmalloc_info() writes to its stream under busy_lock and purge_lock.
+ *
+ * The lowest fit is exact at page alignment. At a larger alignment, as in
+ * the kernel, the search may pass over a lower block that fits only by
+ * where it happens to start; it never fails while some free block is big
+ * enough at any alignment offset (size + align - a page).
  */
 #ifndef PMM_VMAP_AREA_H
 #define PMM_VMAP_AREA_H
@@ -25,7 +31,7 @@
 #include "rbtree.h"
 #include "spinlock.h"
 
-#define VMALLOC_SIZE_MAX (1ull << 47)	/* the window's largest size: x86-64's user half */
+#define VMALLOC_SIZE_MAX (1ull << 46)	/* the largest window: half of x86-64's 128 TiB user half */
 /*
  * A freed area keeps its mappings until the purge, and the process may
  * hold only vm.max_map_count of them (65530 by default): purge when this
@@ -104,6 +110,8 @@ void vmap_exit(pmm_t *pmm);
  * bookkeeping; @warn: log which).
  */
 struct vmap_area *alloc_vmap_area(pmm_t *pmm, uint64_t size, uint64_t align, bool warn);
+/* Take @va out of the busy tree whatever its state (a failed setup). */
+void unlink_busy_vmap_area_any(pmm_t *pmm, struct vmap_area *va);
 /* Undo alloc_vmap_area() of an area that was never mapped: straight back to the free tree. */
 void free_vmap_area(pmm_t *pmm, struct vmap_area *va);
 /*

@@ -463,9 +463,26 @@ static void test_vmap_folio_pages(void **state)
 	vu_assert_alias(pmm, &a, 0x57, PATTERN_ALL);
 	vu_vunmap(pmm, &a);
 	assert_int_equal(pmm_folio_ref_count(folio), 1);
+	/*
+	 * PMM_VMAP_PUT_PAGES would drop four references from a folio that has
+	 * one (the kernel's VM_MAP_PUT_PAGES pages are order-0 pages, each
+	 * with its own): refused with a report on the first folio page, and
+	 * the folio keeps its reference.
+	 */
+	{
+		struct tu_report_mark m;
+		uint64_t f0 = tu_free_after_drain(pmm);
+
+		tu_report_mark(pmm, &fx->bad, &m);
+		assert_null(pmm_vmap(pmm, fp, 4, PMM_VMAP_PUT_PAGES));
+		tu_assert_reports(pmm, &fx->bad, &m, 1, NULL);
+		assert_int_equal(atomic_load(&fx->bad.last_pfn), pmm_page_to_pfn(pmm, fp[0]));
+		assert_int_equal(tu_free_after_drain(pmm), f0);
+		assert_int_equal(pmm_folio_ref_count(folio), 1);
+	}
 	pmm_folio_put(pmm, folio);
 	vu_assert_idle(pmm);
-	tu_finish(pmm, .bad = &fx->bad, .fresh = &fx->fresh);
+	tu_finish(pmm, .bad = &fx->bad, .reports = 1, .fresh = &fx->fresh);
 }
 
 /* ------------------------------------------------------------------------

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define PS 4096ul
 
@@ -47,13 +49,14 @@ static int create_with_window(uint64_t bytes, pmm_t **out)
 }
 
 /*
- * vmalloc_size below 16 pages or above 2^47 is refused at create
+ * vmalloc_size below 16 pages or above 2^46 is refused at create
  * (-PMM_EINVAL); 16 pages is the smallest window; a size that is not a
  * page multiple is rounded up; PMM_AUTO is four times managed memory.
  */
 static void test_window_config(void **state)
 {
-	static const uint64_t bad_sizes[] = { 1, 15 * PS, 16 * PS - 1, (1ull << 47) + PS, UINT64_MAX - 1 };
+	static const uint64_t bad_sizes[] = { 1, 15 * PS, 16 * PS - 1, (1ull << 46) + PS,
+						     (1ull << 47), UINT64_MAX - 1 };
 	static const struct { uint64_t ask, window; } good[] = {
 		{ 16 * PS, 16 * PS }, { 16 * PS + 1, 17 * PS }, { 100 * PS - 7, 100 * PS },
 		{ PMM_AUTO, 4 * TU_MIB(16) },
@@ -82,6 +85,52 @@ static void test_window_config(void **state)
 		assert_int_equal(pmm_check(pmm), 0);
 		pmm_destroy(pmm);
 	}
+}
+
+/*
+ * In a child whose address space (RLIMIT_AS) holds its current mappings
+ * plus 1.5 GiB: a 1 GiB instance without backing would get a 4 GiB
+ * default window; it is created anyway, with a halved window that the
+ * limit allows, and vmalloc works in it.
+ */
+static void child_rlimit(void *arg)
+{
+	struct pmm_config cfg;
+	struct rlimit rl;
+	unsigned long vsz_pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	pmm_t *pmm;
+	void *p;
+
+	(void)arg;
+	if (!f || fscanf(f, "%lu", &vsz_pages) != 1)
+		exit(2);
+	fclose(f);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)vsz_pages * (rlim_t)sysconf(_SC_PAGESIZE) + (3ull << 29);
+	if (setrlimit(RLIMIT_AS, &rl))
+		exit(3);
+	pmm_config_init(&cfg);
+	cfg.backing = PMM_BACKING_NONE;
+	cfg.quiet = true;
+	if (pmm_create(&cfg, &pmm))
+		exit(4);
+	if (pmm_get_config(pmm)->vmalloc_size >= (4ull << 30) ||
+	    pmm_get_config(pmm)->vmalloc_size < (16ull << 20))
+		exit(5);
+	p = pmm_vmalloc(pmm, 8 << 20, PMM_GFP_KERNEL);
+	if (!p || !pmm_vmalloc_to_page(pmm, p))
+		exit(6);
+	pmm_vfree(pmm, p);
+	if (pmm_check(pmm))
+		exit(7);
+	pmm_destroy(pmm);
+	exit(0);
+}
+
+static void test_window_rlimit(void **state)
+{
+	(void)state;
+	assert_int_equal(tu_in_child("a default window under RLIMIT_AS", child_rlimit, NULL, 30), 0);
 }
 
 /*
@@ -259,6 +308,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_config),
+		cmocka_unit_test(test_window_rlimit),
 		TU_TEST(test_no_window),
 		TU_TEST(test_backing_anon),
 		TU_TEST(test_backing_user),
