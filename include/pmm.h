@@ -50,6 +50,31 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* ------------------------------------------------------------------------
+ * Version: the one place it is written (CMakeLists.txt reads it from here,
+ * for the project, the shared library's soname, pmm.pc and the CMake
+ * package, as libuv and zstd do); CHANGELOG.md says what changed.
+ * ------------------------------------------------------------------------ */
+
+#define PMM_VERSION_MAJOR 0
+#define PMM_VERSION_MINOR 1
+#define PMM_VERSION_PATCH 0
+#define PMM_VERSION_NUMBER                                                     \
+	(PMM_VERSION_MAJOR * 10000 + PMM_VERSION_MINOR * 100 + PMM_VERSION_PATCH)
+#define PMM_VERSION_STR2(x) #x
+#define PMM_VERSION_STR(x) PMM_VERSION_STR2(x)
+#define PMM_VERSION_STRING                                                     \
+	PMM_VERSION_STR(PMM_VERSION_MAJOR) "." PMM_VERSION_STR(PMM_VERSION_MINOR) "." \
+	PMM_VERSION_STR(PMM_VERSION_PATCH)
+
+/**
+ * pmm_version - the version of the library linked in, "MAJOR.MINOR.PATCH":
+ * compare with PMM_VERSION_STRING, the header's, to catch a mismatch.
+ */
+const char *pmm_version(void);
+/** pmm_version_number - the linked library's PMM_VERSION_NUMBER. */
+unsigned int pmm_version_number(void);
+
+/* ------------------------------------------------------------------------
  * Types and errors
  * ------------------------------------------------------------------------ */
 

@@ -12,6 +12,7 @@ command -v gcc   >/dev/null 2>&1 || need+=(gcc)
 if [ "$what" = test ]; then
 	[ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
 	command -v clang >/dev/null 2>&1 || need+=(clang)
+	command -v pkg-config >/dev/null 2>&1 || need+=(pkgconf)	# the install consumer test
 	compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null ||
 		need+=(libclang-rt-14-dev)
 fi

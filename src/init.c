@@ -288,6 +288,16 @@ void pmm_destroy(pmm_t *pmm)
 	meta_free_cfg(&cfg, pmm, sizeof(*pmm));
 }
 
+const char *pmm_version(void)
+{
+	return PMM_VERSION_STRING;
+}
+
+unsigned int pmm_version_number(void)
+{
+	return PMM_VERSION_NUMBER;
+}
+
 const struct pmm_config *pmm_get_config(const pmm_t *pmm)
 {
 	return &pmm->cfg;

@@ -788,7 +788,8 @@ static void usage(FILE *f)
 	fputs("usage: pmm <command> [flags]\n\ncommands:\n", f);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
-	fputs("  help     this text\n\n"
+	fputs("  help     this text\n"
+	      "  version  the library's version (also --version)\n\n"
 	      "'pmm <command> --help' describes a command's flags. Every command takes\n"
 	      "the instance flags (--mem, --memmap, --backing, --cpus, ...).\n", f);
 }
@@ -802,6 +803,10 @@ int main(int argc, char **argv)
 	}
 	if (cli_is_help(argv[1])) {
 		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("pmm %s\n", pmm_version());
 		return CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
