@@ -2,7 +2,7 @@
 # check_install.sh BUILD_DIR CC - pmm as a downstream project uses it:
 # `cmake --install BUILD_DIR` into a temporary prefix, then three tiny
 # consumers build against it and run: one with pkg-config, one with
-# find_package(pmm CONFIG) (pmm::pmm), and one that add_subdirectory()s the
+# find_package(pmm CONFIG) (pmm::pmm and pmm::pmm_shared), and one that add_subdirectory()s the
 # source tree with flags of its own, which pmm must leave alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +13,12 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 cmake --install "$build" --prefix "$dir/prefix" >/dev/null
-for f in include/pmm.h lib/libpmm.a lib/pkgconfig/pmm.pc lib/cmake/pmm/pmmConfig.cmake; do
-	[ -f "$dir/prefix/$f" ] || { echo "check_install: $f not installed" >&2; exit 1; }
+for f in include/pmm.h lib/libpmm.a lib/libpmm.so lib/pkgconfig/pmm.pc lib/cmake/pmm/pmmConfig.cmake; do
+	[ -e "$dir/prefix/$f" ] || { echo "check_install: $f not installed" >&2; exit 1; }
 done
+soname=$(readelf -d "$dir/prefix/lib/libpmm.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+[ "$soname" = libpmm.so.0 ] || { echo "check_install: soname '$soname', want libpmm.so.0" >&2; exit 1; }
+scripts/check_symbols.sh "$dir/prefix/lib/libpmm.so" include/pmm.h >/dev/null
 
 mkdir -p "$dir/app"
 cat >"$dir/app/app.c" <<'C'
@@ -46,12 +49,18 @@ int main(void)
 }
 C
 
-# pkg-config
-PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig" pkg-config --exists pmm
+# pkg-config: -lpmm finds libpmm.so; the archive by name for a static link
+export PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig"
+pkg-config --exists pmm
 # shellcheck disable=SC2046
-"$cc" -o "$dir/app/pc" "$dir/app/app.c" \
-	$(PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig" pkg-config --cflags --libs pmm)
-"$dir/app/pc"
+"$cc" -o "$dir/app/pc-shared" "$dir/app/app.c" $(pkg-config --cflags --libs pmm)
+LD_LIBRARY_PATH="$dir/prefix/lib" "$dir/app/pc-shared"
+readelf -d "$dir/app/pc-shared" | grep -q 'NEEDED.*libpmm.so.0' ||
+	{ echo "check_install: the pkg-config consumer did not link libpmm.so.0" >&2; exit 1; }
+# shellcheck disable=SC2046
+"$cc" -o "$dir/app/pc-static" "$dir/app/app.c" $(pkg-config --cflags pmm) \
+	"$dir/prefix/lib/libpmm.a" -pthread
+"$dir/app/pc-static"
 
 # find_package
 cat >"$dir/app/CMakeLists.txt" <<'CM'
@@ -60,11 +69,14 @@ project(consumer C)
 find_package(pmm 0.1 CONFIG REQUIRED)
 add_executable(app app.c)
 target_link_libraries(app PRIVATE pmm::pmm)
+add_executable(app_shared app.c)
+target_link_libraries(app_shared PRIVATE pmm::pmm_shared)
 CM
 cmake -S "$dir/app" -B "$dir/app/build" -DCMAKE_PREFIX_PATH="$dir/prefix" \
 	-DCMAKE_C_COMPILER="$cc" >/dev/null
 cmake --build "$dir/app/build" >/dev/null
 "$dir/app/build/app"
+"$dir/app/build/app_shared"	# its RUNPATH names the prefix's lib
 
 # add_subdirectory: pmm's targets only, the parent's cache untouched
 mkdir -p "$dir/parent"
@@ -87,4 +99,4 @@ cmake -S "$dir/parent" -B "$dir/parent/build" -DCMAKE_BUILD_TYPE=Release \
 	-DCMAKE_C_COMPILER="$cc" >/dev/null
 cmake --build "$dir/parent/build" -j "$(nproc)" >/dev/null
 "$dir/parent/build/app"
-echo "check_install: pkg-config, find_package and add_subdirectory consumers ran"
+echo "check_install: libpmm.so.0 exports only pmm_ names; pkg-config (shared and static), find_package (static and shared) and add_subdirectory consumers ran"
