@@ -300,26 +300,37 @@ struct vu_area vu_vmalloc_at(pmm_t *pmm, size_t size, pmm_gfp_t gfp, const char 
 	return a;
 }
 
-void vu_vfree_at(pmm_t *pmm, struct vu_area *a, bool vmalloc, const char *file, int line)
+/*
+ * Release live area @a with @call (@name: "pmm_vfree" or "pmm_vunmap"): no
+ * report, one area fewer, the vmalloc page count down by @vmalloc_pages,
+ * and the address maps no page any more.
+ */
+static void vu_release_at(pmm_t *pmm, struct vu_area *a, vu_area_call_fn *call, const char *name,
+			  size_t vmalloc_pages, const char *file, int line)
 {
 	struct pmm_vmalloc_stats before = vu_stats(pmm), now;
 	struct pmm_stats s0, s1;
 
 	pmm_stats_get(pmm, &s0);
-	pmm_vfree(pmm, a->addr);
+	call(pmm, a->addr);
 	pmm_stats_get(pmm, &s1);
 	now = vu_stats(pmm);
-	tu_expect_at(s1.bad_page == s0.bad_page, file, line, "pmm_vfree(%p) of a live area reported",
-		     (void *)a->addr);
+	tu_expect_at(s1.bad_page == s0.bad_page, file, line, "%s(%p) of a live area reported",
+		     name, (void *)a->addr);
 	tu_expect_at(now.nr_areas + 1 == before.nr_areas, file, line,
-		     "nr_areas %" PRIu64 " -> %" PRIu64 " at vfree, expected one fewer",
-		     before.nr_areas, now.nr_areas);
-	tu_expect_at(now.nr_vmalloc_pages + (vmalloc ? a->pages : 0) == before.nr_vmalloc_pages,
-		     file, line, "nr_vmalloc_pages %" PRIu64 " -> %" PRIu64 " at vfree of %zu pages",
-		     before.nr_vmalloc_pages, now.nr_vmalloc_pages, a->pages);
+		     "nr_areas %" PRIu64 " -> %" PRIu64 " at %s, expected one fewer",
+		     before.nr_areas, now.nr_areas, name);
+	tu_expect_at(now.nr_vmalloc_pages + vmalloc_pages == before.nr_vmalloc_pages, file, line,
+		     "nr_vmalloc_pages %" PRIu64 " -> %" PRIu64 " at %s, expected %zu fewer",
+		     before.nr_vmalloc_pages, now.nr_vmalloc_pages, name, vmalloc_pages);
 	tu_expect_at(pmm_vmalloc_to_page(pmm, a->addr) == NULL, file, line,
-		     "pmm_vmalloc_to_page(%p) after vfree is not NULL", (void *)a->addr);
+		     "pmm_vmalloc_to_page(%p) after %s is not NULL", (void *)a->addr, name);
 	a->addr = NULL;
+}
+
+void vu_vfree_at(pmm_t *pmm, struct vu_area *a, bool vmalloc, const char *file, int line)
+{
+	vu_release_at(pmm, a, pmm_vfree, "pmm_vfree", vmalloc ? a->pages : 0, file, line);
 }
 
 struct vu_area vu_vmap_at(pmm_t *pmm, struct pmm_page **pages, unsigned int n, unsigned int flags,
@@ -340,24 +351,7 @@ struct vu_area vu_vmap_at(pmm_t *pmm, struct pmm_page **pages, unsigned int n, u
 
 void vu_vunmap_at(pmm_t *pmm, struct vu_area *a, const char *file, int line)
 {
-	struct pmm_vmalloc_stats before = vu_stats(pmm), now;
-	struct pmm_stats s0, s1;
-
-	pmm_stats_get(pmm, &s0);
-	pmm_vunmap(pmm, a->addr);
-	pmm_stats_get(pmm, &s1);
-	now = vu_stats(pmm);
-	tu_expect_at(s1.bad_page == s0.bad_page, file, line, "pmm_vunmap(%p) of a vmap area reported",
-		     (void *)a->addr);
-	tu_expect_at(now.nr_areas + 1 == before.nr_areas, file, line,
-		     "nr_areas %" PRIu64 " -> %" PRIu64 " at vunmap, expected one fewer",
-		     before.nr_areas, now.nr_areas);
-	tu_expect_at(now.nr_vmalloc_pages == before.nr_vmalloc_pages, file, line,
-		     "nr_vmalloc_pages changed at vunmap: %" PRIu64 " -> %" PRIu64,
-		     before.nr_vmalloc_pages, now.nr_vmalloc_pages);
-	tu_expect_at(pmm_vmalloc_to_page(pmm, a->addr) == NULL, file, line,
-		     "pmm_vmalloc_to_page(%p) after vunmap is not NULL", (void *)a->addr);
-	a->addr = NULL;
+	vu_release_at(pmm, a, pmm_vunmap, "pmm_vunmap", 0, file, line);
 }
 
 void vu_assert_refused_at(pmm_t *pmm, struct tu_bad *bad, vu_area_call_fn *call, const char *what,
