@@ -303,7 +303,7 @@ static void classify_frames(struct checker *c)
 		uint64_t f;
 
 		if (!pfn_present(pmm, pfn)) {
-			pfn = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+			pfn = next_section_pfn(pmm, pfn);
 			continue;
 		}
 		page = pfn_to_page(pmm, pfn);

@@ -57,7 +57,7 @@ static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t 
 	else if (pfn >= pmm->max_pfn)
 		*next = pmm->max_pfn;
 	else
-		*next = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+		*next = next_section_pfn(pmm, pfn);
 	return NULL;
 }
 
@@ -90,7 +90,7 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 	const pmm_pfn_t end = pfn + nr;
 
 	while (pfn < end) {
-		pmm_pfn_t seg_end = ((pfn >> pmm->pfn_section_shift) + 1) << pmm->pfn_section_shift;
+		pmm_pfn_t seg_end = next_section_pfn(pmm, pfn);
 		pmm_pfn_t brk = next_zone_break(pmm, pfn);
 		pmm_pfn_t next = pfn + 1;
 		struct pmm_page *page = contig_pfn_to_page(pmm, pfn, &next);
@@ -218,8 +218,7 @@ void pmm_free_pages_bulk(pmm_t *pmm, struct pmm_page **array, unsigned long nr)
 		while (i + n < nr && array[i + n]) {
 			const struct pmm_page *next = array[i + n];
 
-			if (next == page + n &&
-			    ((start + n) >> pmm->pfn_section_shift) == (start >> pmm->pfn_section_shift)) {
+			if (next == page + n && same_section(pmm, start, start + n)) {
 				if (PageReserved(next))
 					break;
 			} else if (!page_belongs(pmm, next) || page_to_pfn(pmm, next) != start + n) {

@@ -51,11 +51,6 @@ static void vm_publish(pmm_t *pmm, struct vmap_area *va, unsigned int flags)
 	spin_unlock(&vs->busy_lock);
 }
 
-static inline int vm_page_nid(pmm_t *pmm, const struct pmm_page *page)
-{
-	return page_zone(pmm, page)->nid;
-}
-
 /* What of the caller's gfp the page array's frame keeps: how hard to try, not what to be. */
 #define VM_ARRAY_GFP (PMM_GFP_NOWAIT | PMM_GFP_HIGH | PMM_GFP_ATOMIC_RES | PMM_GFP_NOWARN)
 
@@ -155,7 +150,7 @@ static void vm_account_pages(pmm_t *pmm, const struct vm_struct *vm, int sign)
 	struct vmap_state *vs = pmm->vmap;
 
 	for (unsigned int i = 0; i < vm->nr_pages; i++)
-		per_node[vm_page_nid(pmm, vm->pages[i])]++;
+		per_node[pmm_page_nid(pmm, vm->pages[i])]++;
 	for (int nid = 0; nid < PMM_MAX_NODES; nid++)
 		if (per_node[nid])
 			atomic_fetch_add_explicit(&vs->nr_vmalloc_pages[nid], sign * per_node[nid],
@@ -170,7 +165,7 @@ static void vm_account_pages(pmm_t *pmm, const struct vm_struct *vm, int sign)
 static inline bool vm_next_pfn(pmm_t *pmm, const struct pmm_page *page, pmm_pfn_t pfn,
 			       const struct pmm_page *next, unsigned int n)
 {
-	if (next == page + n && ((pfn + n) >> pmm->pfn_section_shift) == (pfn >> pmm->pfn_section_shift))
+	if (next == page + n && same_section(pmm, pfn, pfn + n))
 		return true;
 	return page_to_pfn(pmm, next) == pfn + n;
 }
@@ -537,10 +532,7 @@ int pmm_vmalloc_stats(pmm_t *pmm, struct pmm_vmalloc_stats *out)
 	for (int nid = 0; nid < PMM_MAX_NODES; nid++)
 		out->nr_vmalloc_pages += (uint64_t)atomic_load(&vs->nr_vmalloc_pages[nid]);
 	out->lazy_pages = atomic_load(&vs->lazy_nr);
-	spin_lock(&vs->free_lock);
-	out->free_bytes = vs->free.bytes;
-	spin_unlock(&vs->free_lock);
-	out->largest_free = vmap_largest_free(vs);
+	vmap_free_space(vs, &out->free_bytes, &out->largest_free);
 	out->purges = atomic_load(&vs->purges);
 	out->map_calls = atomic_load(&vs->map_calls);
 	out->unmap_calls = atomic_load(&vs->unmap_calls);
@@ -582,7 +574,7 @@ static void vm_show_area(pmm_t *pmm, FILE *f, const struct vmap_area *va, bool j
 	bool first = true;
 
 	for (unsigned int i = 0; i < vm->nr_pages; i++)
-		per_node[vm_page_nid(pmm, vm->pages[i])]++;
+		per_node[pmm_page_nid(pmm, vm->pages[i])]++;
 	if (json) {
 		fprintf(f, "{\"start\":%llu,\"end\":%llu,\"size\":%llu,\"caller\":\"",
 			(unsigned long long)va->va_start, (unsigned long long)va->va_end,

@@ -525,14 +525,12 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 			"next purge", failed);
 }
 
-uint64_t vmap_largest_free(struct vmap_state *vs)
+void vmap_free_space(struct vmap_state *vs, uint64_t *bytes, uint64_t *largest)
 {
-	uint64_t m;
-
 	spin_lock(&vs->free_lock);
-	m = va_subtree_max(vs->free.root.node);
+	*bytes = vs->free.bytes;
+	*largest = va_subtree_max(vs->free.root.node);	/* the root's: the whole tree's */
 	spin_unlock(&vs->free_lock);
-	return m;
 }
 
 /* ------------------------------------------------------------------------

@@ -128,8 +128,8 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait);
 /* Return the area containing @addr (busy_lock held). */
 struct vmap_area *find_vmap_area_locked(struct vmap_state *vs, uint64_t addr);
 
-/* The free tree's largest block (free_lock not held). */
-uint64_t vmap_largest_free(struct vmap_state *vs);
+/* The free tree's bytes and its largest block, from one hold of free_lock. */
+void vmap_free_space(struct vmap_state *vs, uint64_t *bytes, uint64_t *largest);
 
 /*
  * pmm_check(): the trees' rules, the free tree's augmented sizes, that
