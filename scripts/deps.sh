@@ -9,6 +9,10 @@ need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v make  >/dev/null 2>&1 || need+=(make)
 command -v gcc   >/dev/null 2>&1 || need+=(gcc)
+# <sys/sdt.h>: the USDT probes (optional to the build, tested by make test)
+if [ "$what" = run ] || [ "$what" = test ]; then
+	echo '#include <sys/sdt.h>' | gcc -E - >/dev/null 2>&1 || need+=(systemtap-sdt-dev)
+fi
 if [ "$what" = test ]; then
 	[ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
 	command -v clang >/dev/null 2>&1 || need+=(clang)

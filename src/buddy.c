@@ -15,6 +15,8 @@
 #include "buddy.h"
 #include "internal.h"
 #include "memmap.h"
+#include "pcp.h"
+#include "trace.h"
 
 /* Context: zone->lock held. */
 void set_pageblock_migratetype_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int mt)
@@ -188,6 +190,9 @@ static struct pmm_page *__rmqueue_smallest_locked(struct pmm_zone *zone,
 			continue;
 		del_page_from_free_list_locked(zone, page, o);
 		expand_locked(zone, page, order, o, mt);
+		trace_mm_page_alloc_zone_locked(zone->pmm, page, order, mt,
+						pcp_order_index(zone->pmm, order) >= 0 &&
+						mt < PMM_MIGRATE_PCPTYPES);
 		return page;
 	}
 	return NULL;
@@ -320,6 +325,7 @@ static struct pmm_page *__rmqueue_fallback_locked(struct pmm_zone *zone,
 						  unsigned int order, int start_mt)
 {
 	const pmm_t *pmm = zone->pmm;
+	struct pmm_page *page;
 	int fmt = -1;
 	int cur;
 
@@ -344,8 +350,12 @@ find_smallest:
 			break;
 	}
 steal:
-	return steal_suitable_fallback_locked(zone, first_free_page(&zone->free_area[cur], fmt),
+	page = steal_suitable_fallback_locked(zone, first_free_page(&zone->free_area[cur], fmt),
 					      order, (unsigned int)cur, start_mt, fmt);
+	trace_mm_page_alloc_extfrag(pmm, page, order, (unsigned int)cur, start_mt, fmt,
+				    get_pageblock_migratetype(zone, page_to_pfn(pmm, page)) ==
+					    start_mt);
+	return page;
 }
 
 /*

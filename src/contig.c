@@ -34,6 +34,7 @@ void free_prepared_contig_range(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn
 
 		if (order > fit)
 			order = fit;
+		trace_mm_page_free_contig_chunk(pfn, order);
 		free_frozen_pages(pmm, page, order, FPI_PREPARED | FPI_CONTIG_CHUNK);
 		page += 1L << order;
 		pfn += 1UL << order;

@@ -151,6 +151,7 @@ static void free_released_folio(pmm_t *pmm, struct pmm_folio *folio)
 		folio->page.mapping = NULL;
 		folio->page.index = 0;
 	}
+	trace_mm_page_free_batched(pmm, &folio->page);
 	free_frozen_pages(pmm, &folio->page, folio_order(folio), FPI_NONE);
 }
 

@@ -319,6 +319,7 @@ struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsign
 		if (!(gfp & PMM_GFP_NOWARN))
 			pmm_log(pmm, true, "page allocation failure: order %u gfp %#x", order, gfp);
 	}
+	trace_mm_page_alloc(pmm, page, order, gfp, gfp_migratetype(gfp));
 	return page;
 }
 

@@ -14,6 +14,7 @@
 #include "memmap.h"
 #include "page_flags.h"
 #include "page_ref.h"
+#include "trace.h"
 
 bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int order);
 void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order,
@@ -45,6 +46,7 @@ static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigne
 	uint64_t f = page_flags(page);
 
 	PMM_BUG_ON_PAGE(page_ref_count(page), page);
+	trace_mm_page_free(pmm, page, order);
 	if (likely(!order && (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) ==
 				     PF(PG_owned) &&
 		   atomic_load_explicit(&page->mapcount, memory_order_relaxed) == -1 &&

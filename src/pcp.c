@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "memmap.h"
 #include "pcp.h"
+#include "trace.h"
 
 void pcp_init(struct pmm_pcp *pcp, int batch, int high)
 {
@@ -64,6 +65,7 @@ void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int c
 			struct pmm_page *page = container_of(list->prev, struct pmm_page, lru);
 			pmm_pfn_t pfn = page_to_pfn(pmm, page);
 
+			trace_mm_page_pcpu_drain(pfn, order, pindex % PMM_MIGRATE_PCPTYPES);
 			list_del(&page->lru);
 			__ClearPagePcp(page);
 			page->private = 0;
