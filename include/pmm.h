@@ -40,7 +40,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+#if __STDC_HOSTED__
+#include <stdio.h>	/* the printers' FILE; a freestanding build has no printers */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -918,7 +920,9 @@ int pmm_vmalloc_stats(pmm_t *pmm, struct pmm_vmalloc_stats *out);
  * must not call any pmm_vmalloc*, pmm_vfree, pmm_vmap or pmm_vunmap, and a
  * slow stream stalls them all meanwhile.
  */
+#if __STDC_HOSTED__
 int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json);
+#endif
 
 /* ------------------------------------------------------------------------
  * Statistics and introspection
@@ -968,8 +972,10 @@ struct pmm_stats {
 
 /** pmm_stats_get - a snapshot of the counters, summed over CPUs and zones. */
 void pmm_stats_get(pmm_t *pmm, struct pmm_stats *out);
+#if __STDC_HOSTED__
 /** pmm_stats_print - the counters as "name value" lines or one JSON object. */
 int pmm_stats_print(pmm_t *pmm, FILE *f, int json);
+#endif
 
 struct pmm_zone_info {
 	int nid;				/* node */
@@ -998,8 +1004,10 @@ const char *pmm_migratetype_name(int mt);
 
 /*
  * The printers: text as the kernel's /proc files, or one JSON object.
- * Return: 0, or -PMM_EINVAL when the stream reports an error.
+ * Return: 0, or -PMM_EINVAL when the stream reports an error. Hosted
+ * builds only (src/print.c): a freestanding core has no stdio.
  */
+#if __STDC_HOSTED__
 /** pmm_buddyinfo - /proc/buddyinfo per zone, or JSON. */
 int pmm_buddyinfo(pmm_t *pmm, FILE *f, int json);
 /** pmm_pagetypeinfo - /proc/pagetypeinfo: free blocks per migratetype and order. */
@@ -1013,6 +1021,7 @@ int pmm_zoneinfo(pmm_t *pmm, FILE *f, int json);
  * whose writer calls back into the instance must not create or destroy an mm.
  */
 int pmm_mminfo(pmm_t *pmm, FILE *f, int json);
+#endif
 /** pmm_nr_mms - live address spaces of the instance. */
 unsigned int pmm_nr_mms(pmm_t *pmm);
 

@@ -21,10 +21,11 @@
  */
 #include "buddy.h"
 #include "deferred_split.h"
-#include "lru.h"
-#include "mm.h"
+#include "fmt.h"
 #include "internal.h"
+#include "lru.h"
 #include "memmap.h"
+#include "mm.h"
 #include "page_ref.h"
 #include "pcp.h"
 #include "rmap.h"
@@ -32,7 +33,6 @@
 #include "vmap_area.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 
 #define MAX_REPORTS 20
 
@@ -61,7 +61,7 @@ static void violation(struct checker *c, const char *fmt, ...)
 	if (c->errors++ >= MAX_REPORTS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(c->lines[c->errors - 1], sizeof(c->lines[0]), fmt, ap);
+	fmt_vsnprintf(c->lines[c->errors - 1], sizeof(c->lines[0]), fmt, ap);
 	va_end(ap);
 }
 
@@ -76,10 +76,10 @@ static void report_violations(struct checker *c)
 
 	for (unsigned long i = 0; i < n; i++)
 		c->pmm->cfg.log_fn ? c->pmm->cfg.log_fn(c->pmm->cfg.log_arg, c->lines[i])
-				   : os_log_stderr(c->lines[i]);
+				   : pmm_os_log(c->lines[i]);
 	if (c->errors > MAX_REPORTS) {
-		snprintf(more, sizeof(more), "%lu more violations not shown", c->errors - MAX_REPORTS);
-		c->pmm->cfg.log_fn ? c->pmm->cfg.log_fn(c->pmm->cfg.log_arg, more) : os_log_stderr(more);
+		fmt_snprintf(more, sizeof(more), "%lu more violations not shown", c->errors - MAX_REPORTS);
+		c->pmm->cfg.log_fn ? c->pmm->cfg.log_fn(c->pmm->cfg.log_arg, more) : pmm_os_log(more);
 	}
 }
 

@@ -19,6 +19,21 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/*
+ * memcpy, memmove, memset and memcmp: the four functions GCC and Clang may
+ * call even from freestanding code, so every environment has them: libc's
+ * in a hosted build, the platform's in a freestanding one.
+ */
+#if __STDC_HOSTED__
+#include <string.h>
+#else
+#include <stddef.h>
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *s, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+#endif
+
 #define PMM_CACHELINE 64
 #define PMM_ALIGNED __attribute__((aligned(PMM_CACHELINE)))
 

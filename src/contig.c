@@ -19,7 +19,6 @@
 #include "internal.h"
 #include "pcp.h"
 
-#include <string.h>
 
 /*
  * Free a run of prepared order-0 pages as maximal aligned chunks.

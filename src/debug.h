@@ -17,6 +17,7 @@
 #define PMM_DEBUG_H
 
 #include "compiler.h"
+#include "pmm_platform.h"	/* pmm_os_assert_fail() */
 
 #ifndef PMM_DEBUG
 #define PMM_DEBUG 0
@@ -24,7 +25,6 @@
 
 struct pmm_page;
 
-void pmm_assert_fail(const char *expr, const char *file, int line);
 /* dump_page - one line: address, named flags, counts, mapping, private. */
 void dump_page(const struct pmm_page *page, const char *why);
 
@@ -32,13 +32,13 @@ void dump_page(const struct pmm_page *page, const char *why);
 #define PMM_BUG_ON(cond)                                                       \
 	do {                                                                   \
 		if (__builtin_expect(!!(cond), 0))                             \
-			pmm_assert_fail(#cond, __FILE__, __LINE__);            \
+			pmm_os_assert_fail(#cond, __FILE__, __LINE__);            \
 	} while (0)
 #define PMM_BUG_ON_PAGE(cond, page)                                            \
 	do {                                                                   \
 		if (__builtin_expect(!!(cond), 0)) {                           \
 			dump_page(page, #cond);                                \
-			pmm_assert_fail(#cond, __FILE__, __LINE__);            \
+			pmm_os_assert_fail(#cond, __FILE__, __LINE__);            \
 		}                                                              \
 	} while (0)
 #else

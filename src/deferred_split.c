@@ -28,7 +28,6 @@
 #include "rmap.h"
 #include "swap.h"
 
-#include <string.h>
 
 void deferred_split_init(pmm_t *pmm)
 {

@@ -75,7 +75,7 @@ int pmm_fault_set(pmm_t *pmm, enum pmm_fault_kind kind, const struct pmm_fault_a
  */
 static void *meta_alloc_raw(const struct pmm_config *cfg, size_t size)
 {
-	return cfg->meta_alloc ? cfg->meta_alloc(cfg->meta_arg, size) : os_map_anon(size);
+	return cfg->meta_alloc ? cfg->meta_alloc(cfg->meta_arg, size) : pmm_os_map_anon(size);
 }
 
 void *meta_alloc_cfg(const struct pmm_config *cfg, struct fault_state *fs, size_t size)
@@ -90,7 +90,7 @@ void meta_free_cfg(const struct pmm_config *cfg, void *p, size_t size)
 	if (cfg->meta_free)
 		cfg->meta_free(cfg->meta_arg, p, size);
 	else
-		os_unmap(p, size);
+		pmm_os_unmap(p, size);
 }
 
 void *meta_alloc(pmm_t *pmm, size_t size)

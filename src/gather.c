@@ -18,7 +18,6 @@
 #include "os.h"
 #include "swap.h"
 
-#include <string.h>
 
 _Static_assert(sizeof(struct mmu_gather) <= sizeof(struct pmm_gather),
 	       "struct pmm_gather must hold struct mmu_gather");
@@ -100,7 +99,7 @@ void tlb_flush_rmaps(struct mmu_gather *tlb)
 		return;		/* nothing gathered since the last removal: nothing to time either */
 	model = tlb->mm->cfg.mapcount;
 	if (tlb->phase_times)
-		t0 = os_now_ns();
+		t0 = pmm_os_now_ns();
 	for (struct gather_batch *b = tlb->rmap_pend; b; b = b->next) {
 		for (unsigned int i = b == tlb->rmap_pend ? tlb->rmap_pend_first : 0; i < b->nr; i += 2) {
 			struct pmm_page *page = pfn_to_page(tlb->pmm, b->words[i]);
@@ -112,7 +111,7 @@ void tlb_flush_rmaps(struct mmu_gather *tlb)
 			break;
 	}
 	if (tlb->phase_times)
-		tlb->rmap_ns += os_now_ns() - t0;
+		tlb->rmap_ns += pmm_os_now_ns() - t0;
 	tlb->rmap_pend = tlb->active;
 	tlb->rmap_pend_first = tlb->active->nr;
 	/* Pages added from now on must not join a range whose rmap is gone. */
@@ -147,7 +146,7 @@ static void tlb_batch_pages_flush(struct mmu_gather *tlb)
 {
 	struct pmm_folio *folios[FOLIOS_PUT_MAX];
 	int refs[FOLIOS_PUT_MAX];
-	uint64_t t0 = tlb->phase_times ? os_now_ns() : 0;
+	uint64_t t0 = tlb->phase_times ? pmm_os_now_ns() : 0;
 
 	for (struct gather_batch *b = &tlb->local; b && b->nr; b = b->next) {
 		unsigned int i = 0;
@@ -165,7 +164,7 @@ static void tlb_batch_pages_flush(struct mmu_gather *tlb)
 		b->nr = 0;
 	}
 	if (tlb->phase_times)
-		tlb->free_ns += os_now_ns() - t0;
+		tlb->free_ns += pmm_os_now_ns() - t0;
 	tlb->active = &tlb->local;
 	tlb->rmap_pend = &tlb->local;
 	tlb->rmap_pend_first = 0;

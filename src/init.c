@@ -5,6 +5,7 @@
  * shrinker registry the allocator's slow path calls (kernel shrink_slab()).
  */
 #include "deferred_split.h"
+#include "fmt.h"
 #include "internal.h"
 #include "kpage.h"
 #include "lru.h"
@@ -15,8 +16,6 @@
 #include "vmap_area.h"
 
 #include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
 
 #define DEFAULT_START_PFN 0x100000ULL	/* 4 GiB with 4 KiB pages */
 #define DEFAULT_BYTES (1ULL << 30)
@@ -49,7 +48,7 @@ static int config_fail(char *why, size_t len, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
+	fmt_vsnprintf(why, len, fmt, ap);
 	va_end(ap);
 	return -PMM_EINVAL;
 }
@@ -137,7 +136,7 @@ static int config_resolve(struct pmm_config *cfg, char *why, size_t len)
 	}
 
 	if (cfg->nr_cpus == 0)
-		cfg->nr_cpus = os_online_cpus();
+		cfg->nr_cpus = pmm_os_online_cpus();
 	if (cfg->nr_cpus > PMM_MAX_CPUS)
 		return config_fail(why, len, "nr_cpus %u: at most %u", cfg->nr_cpus, PMM_MAX_CPUS);
 	for (unsigned int c = 0; c < cfg->nr_cpus; c++)
@@ -191,8 +190,8 @@ static int create_failed(const struct pmm_config *cfg, int err, const char *why)
 {
 	char line[320];
 
-	snprintf(line, sizeof(line), "pmm_create: %s: %s", pmm_strerror(err), why);
-	cfg->log_fn ? cfg->log_fn(cfg->log_arg, line) : os_log_stderr(line);
+	fmt_snprintf(line, sizeof(line), "pmm_create: %s: %s", pmm_strerror(err), why);
+	cfg->log_fn ? cfg->log_fn(cfg->log_arg, line) : pmm_os_log(line);
 	return err;
 }
 

@@ -3,7 +3,6 @@
 #include "internal.h"
 #include "kpage.h"
 
-#include <string.h>
 
 void kpage_init(pmm_t *pmm)
 {

@@ -10,7 +10,6 @@
 #include "pcp.h"
 #include "rmap.h"
 
-#include <string.h>
 
 int lru_init(pmm_t *pmm)
 {

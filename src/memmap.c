@@ -66,14 +66,14 @@ static int backing_init(pmm_t *pmm)
 		pmm->direct_map_size = size;
 		return 0;
 	case PMM_BACKING_ANON:
-		p = os_map_anon(size);
+		p = pmm_os_map_anon(size);
 		if (!p)
 			return -PMM_EBACKING;
 		if (cfg->anon_hugepages)
-			os_advise_hugepage(p, size);
+			pmm_os_advise_hugepage(p, size);
 		break;
 	case PMM_BACKING_MEMFD:
-		if (os_memfd_map(size, &pmm->memfd, &p) < 0)
+		if (pmm_os_memfd_map(size, &pmm->memfd, &p) < 0)
 			return -PMM_EBACKING;
 		break;
 	default:
@@ -88,10 +88,10 @@ static void backing_exit(pmm_t *pmm)
 {
 	switch (pmm->cfg.backing) {
 	case PMM_BACKING_ANON:
-		os_unmap(pmm->direct_map, pmm->direct_map_size);
+		pmm_os_unmap(pmm->direct_map, pmm->direct_map_size);
 		break;
 	case PMM_BACKING_MEMFD:
-		os_memfd_unmap(pmm->memfd, pmm->direct_map, pmm->direct_map_size);
+		pmm_os_memfd_unmap(pmm->memfd, pmm->direct_map, pmm->direct_map_size);
 		break;
 	default:
 		break;

@@ -28,7 +28,6 @@
 #include "rmap.h"
 #include "swap.h"
 
-#include <string.h>
 
 #define PAGE_4K (1ULL << PT_PAGE_SHIFT)
 
@@ -377,12 +376,12 @@ static void zap_pte_range(struct mmu_gather *tlb, struct pmm_mm *mm, struct pmm_
 			tlb_flush_mmu_tlbonly(tlb);
 			tlb_flush_rmaps(tlb);
 		} else if (timed) {
-			uint64_t t0 = os_now_ns();
+			uint64_t t0 = pmm_os_now_ns();
 
 			for (unsigned int i = 0; i < npend; i++)
 				folio_remove_rmap_ptes(pmm, page_folio(pend[i].page), pend[i].page,
 						       (int)pend[i].nr, model);
-			tlb->rmap_ns += os_now_ns() - t0;
+			tlb->rmap_ns += pmm_os_now_ns() - t0;
 		}
 		if (force) {
 			tlb->nr_forced++;
@@ -1011,10 +1010,10 @@ int mm_floor_exit(struct pmm_mm *mm, uint64_t *ns)
 		return -PMM_EBUSY;	/* shared folios or a swap cache: not the floor's case */
 	}
 	floor_level(mm, mm->pgd, PT_LEVELS - 1, true);
-	t0 = os_now_ns();
+	t0 = pmm_os_now_ns();
 	floor_level(mm, mm->pgd, PT_LEVELS - 1, false);
 	free_pgtables(mm, 0, USER_VA_END);
-	*ns = os_now_ns() - t0;
+	*ns = pmm_os_now_ns() - t0;
 	spin_unlock(&mm->lock);
 	return 0;
 }

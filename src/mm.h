@@ -85,7 +85,7 @@ struct pmm_mm {
  */
 static inline void mm_reclaim_begin(struct pmm_mm *mm)
 {
-	atomic_store_explicit(&mm->reclaim_owner, pmm_thread_marker(), memory_order_relaxed);
+	atomic_store_explicit(&mm->reclaim_owner, pmm_os_thread_marker(), memory_order_relaxed);
 }
 
 static inline void mm_reclaim_end(struct pmm_mm *mm)
@@ -96,7 +96,7 @@ static inline void mm_reclaim_end(struct pmm_mm *mm)
 /* Is the calling thread inside an allocation that holds @mm's lock? Only it wrote its marker. */
 static inline bool mm_held_for_reclaim(struct pmm_mm *mm)
 {
-	return atomic_load_explicit(&mm->reclaim_owner, memory_order_relaxed) == pmm_thread_marker();
+	return atomic_load_explicit(&mm->reclaim_owner, memory_order_relaxed) == pmm_os_thread_marker();
 }
 
 /* The PTE at @addr inside its table's entries. */

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * os.c - everything pmm asks of the operating system, in one file, so that
- * a freestanding build replaces this file and nothing else: anonymous
- * memory for metadata, the memfd direct map, the current CPU, time, yield,
- * and the default log sink.
+ * os.c - everything pmm asks of the operating system, for Linux and glibc,
+ * in one file: the platform of include/pmm_platform.h (anonymous memory,
+ * the CPU, time, yield, the thread marker, the default log sink) and the
+ * hosted extras of os.h (the memfd direct map, the vmalloc window). A
+ * freestanding build leaves this file out and links the embedder's.
  */
 #define _GNU_SOURCE
-#include "debug.h"
 #include "os.h"
-#include "spinlock.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -18,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-void *os_map_anon(size_t size)
+void *pmm_os_map_anon(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -26,7 +25,7 @@ void *os_map_anon(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void os_unmap(void *p, size_t size)
+void pmm_os_unmap(void *p, size_t size)
 {
 	if (p)
 		munmap(p, size);
@@ -36,7 +35,7 @@ void os_unmap(void *p, size_t size)
  * The vmalloc window: address space only (PROT_NONE, no memory committed),
  * so that an area's address faults until its frames are mapped there.
  */
-void *os_reserve(size_t size)
+void *pmm_os_reserve(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
@@ -44,7 +43,7 @@ void *os_reserve(size_t size)
 }
 
 /* Map @len bytes of the memfd at @offset over [@addr, @addr + @len) of a reservation. */
-int os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset)
+int pmm_os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset)
 {
 	void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
 		       fd, (off_t)offset);
@@ -53,7 +52,7 @@ int os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset)
 }
 
 /* Return [@addr, @addr + @len) to the reservation: one call unmaps whatever was mapped there. */
-int os_reserve_fixed(void *addr, size_t len)
+int pmm_os_reserve_fixed(void *addr, size_t len)
 {
 	void *p = mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
 		       -1, 0);
@@ -62,7 +61,7 @@ int os_reserve_fixed(void *addr, size_t len)
 }
 
 /* A memfd of @size bytes mapped shared: the instance's "physical" memory. */
-int os_memfd_map(size_t size, int *fd, void **addr)
+int pmm_os_memfd_map(size_t size, int *fd, void **addr)
 {
 	int f = memfd_create("pmm", MFD_CLOEXEC);
 	void *p;
@@ -82,7 +81,7 @@ fail:
 	return -1;
 }
 
-void os_memfd_unmap(int fd, void *addr, size_t size)
+void pmm_os_memfd_unmap(int fd, void *addr, size_t size)
 {
 	if (addr)
 		munmap(addr, size);
@@ -90,32 +89,32 @@ void os_memfd_unmap(int fd, void *addr, size_t size)
 		close(fd);
 }
 
-void os_advise_hugepage(void *p, size_t size)
+void pmm_os_advise_hugepage(void *p, size_t size)
 {
 	(void)madvise(p, size, MADV_HUGEPAGE);
 }
 
-/* os_getcpu() without an rseq area (glibc < 2.35, or rseq disabled). */
-unsigned int os_getcpu_slow(void)
+/* The CPU without an rseq area (glibc < 2.35, or rseq disabled): os_getcpu()'s fallback. */
+unsigned int pmm_os_getcpu(void)
 {
 	int cpu = sched_getcpu();
 
 	return cpu < 0 ? 0 : (unsigned int)cpu;
 }
 
-unsigned int os_online_cpus(void)
+unsigned int pmm_os_online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n < 1 ? 1 : (unsigned int)n;
 }
 
-void os_yield(void)
+void pmm_os_yield(void)
 {
 	sched_yield();
 }
 
-uint64_t os_now_ns(void)
+uint64_t pmm_os_now_ns(void)
 {
 	struct timespec ts;
 
@@ -123,12 +122,12 @@ uint64_t os_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void os_log_stderr(const char *line)
+void pmm_os_log(const char *line)
 {
 	fprintf(stderr, "pmm: %s\n", line);
 }
 
-void pmm_assert_fail(const char *expr, const char *file, int line)
+void pmm_os_assert_fail(const char *expr, const char *file, int line)
 {
 	fprintf(stderr, "pmm: assertion failed: %s at %s:%d\n", expr, file, line);
 	abort();
@@ -137,33 +136,7 @@ void pmm_assert_fail(const char *expr, const char *file, int line)
 /* Any per-thread address identifies the thread for lock-owner asserts. */
 static _Thread_local char thread_marker;
 
-const void *pmm_thread_marker(void)
+const void *pmm_os_thread_marker(void)
 {
 	return &thread_marker;
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-static inline void cpu_relax(void) { __builtin_ia32_pause(); }
-#elif defined(__aarch64__)
-static inline void cpu_relax(void) { __asm__ __volatile__("yield"); }
-#else
-static inline void cpu_relax(void) { }
-#endif
-
-void spin_lock_slow(pmm_spinlock_t *l)
-{
-	unsigned int spins = 0;
-
-	for (;;) {
-		while (atomic_load_explicit(&l->locked, memory_order_relaxed)) {
-			if (++spins < 256)
-				cpu_relax();
-			else {
-				os_yield();
-				spins = 0;
-			}
-		}
-		if (spin_trylock(l))
-			return;
-	}
 }

@@ -1,29 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * os.h - what pmm asks of the operating system: memory for metadata and
- * the direct map, the current CPU, time, yielding and the default log
- * sink. os.c implements it for Linux/glibc; a freestanding build supplies
- * its own. Nothing else in src/ includes a system header.
+ * os.h - what pmm asks of the operating system. The platform's part, which
+ * a freestanding embedder fills, is include/pmm_platform.h; os.c implements
+ * it and the rest below for Linux and glibc. Nothing else in src/ includes
+ * a system header.
+ *
+ * A freestanding build (-ffreestanding: __STDC_HOSTED__ is 0) has no memfd
+ * and no address space to reserve: PMM_BACKING_MEMFD and the vmalloc
+ * window fail with -PMM_EBACKING there (the stubs below), and the CPU id
+ * comes from pmm_os_getcpu() alone.
  */
 #ifndef PMM_OS_H
 #define PMM_OS_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/rseq.h>	/* os_getcpu(): glibc's per-thread rseq area */
 
 #include "compiler.h"
+#include "pmm_platform.h"
 
+#if __STDC_HOSTED__
+#include <sys/rseq.h>	/* os_getcpu(): glibc's per-thread rseq area */
 
-void *os_map_anon(size_t size);		/* zeroed, NORESERVE; NULL on failure */
-void os_unmap(void *p, size_t size);
-int os_memfd_map(size_t size, int *fd, void **addr);
-void os_memfd_unmap(int fd, void *addr, size_t size);
-void os_advise_hugepage(void *p, size_t size);
-void *os_reserve(size_t size);		/* PROT_NONE address space; NULL on failure */
-int os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset);	/* 0 or -1 */
-int os_reserve_fixed(void *addr, size_t len);	/* back to PROT_NONE; 0 or -1 */
-unsigned int os_getcpu_slow(void);
+int pmm_os_memfd_map(size_t size, int *fd, void **addr);	/* 0 or -1 */
+void pmm_os_memfd_unmap(int fd, void *addr, size_t size);
+void pmm_os_advise_hugepage(void *p, size_t size);
+void *pmm_os_reserve(size_t size);	/* PROT_NONE address space; NULL on failure */
+int pmm_os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset);	/* 0 or -1 */
+int pmm_os_reserve_fixed(void *addr, size_t len);	/* back to PROT_NONE; 0 or -1 */
 
 /*
  * os_getcpu - the CPU this thread runs on. glibc (>= 2.35) registers an
@@ -41,11 +45,41 @@ static inline unsigned int os_getcpu(void)
 		if (likely(cpu >= 0))
 			return (unsigned int)cpu;
 	}
-	return os_getcpu_slow();
+	return pmm_os_getcpu();
 }
-unsigned int os_online_cpus(void);
-void os_yield(void);
-uint64_t os_now_ns(void);
-void os_log_stderr(const char *line);
+#else
+static inline int pmm_os_memfd_map(size_t size, int *fd, void **addr)
+{
+	return -1;
+}
+
+static inline void pmm_os_memfd_unmap(int fd, void *addr, size_t size)
+{
+}
+
+static inline void pmm_os_advise_hugepage(void *p, size_t size)
+{
+}
+
+static inline void *pmm_os_reserve(size_t size)
+{
+	return NULL;
+}
+
+static inline int pmm_os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset)
+{
+	return -1;
+}
+
+static inline int pmm_os_reserve_fixed(void *addr, size_t len)
+{
+	return -1;
+}
+
+static inline unsigned int os_getcpu(void)
+{
+	return pmm_os_getcpu();
+}
+#endif
 
 #endif /* PMM_OS_H */

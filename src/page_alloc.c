@@ -6,12 +6,10 @@
  * every free path shares.
  */
 #include "buddy.h"
+#include "fmt.h"
 #include "internal.h"
 #include "page_alloc.h"
 #include "pcp.h"
-
-#include <stdio.h>
-#include <string.h>
 
 /* ------------------------------------------------------------------------
  * Reference counts
@@ -477,7 +475,7 @@ void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 	if (unlikely(order != expected)) {
 		char why[80];
 
-		snprintf(why, sizeof(why), "pmm_free_pages: order %u but block has order %u",
+		fmt_snprintf(why, sizeof(why), "pmm_free_pages: order %u but block has order %u",
 			 order, expected);
 		bad_page_report(pmm, page, why);
 		return;

@@ -4,6 +4,7 @@
  * dumps that reports and debug assertions print (flag names from the
  * PAGEFLAGS list).
  */
+#include "fmt.h"
 #include "internal.h"
 #include "memmap.h"
 #include "os.h"
@@ -11,8 +12,6 @@
 #include "page_ref.h"
 
 #include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
 
 /* ------------------------------------------------------------------------
  * Errors and logs
@@ -50,7 +49,7 @@ void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
 	if (pmm->cfg.quiet)
 		return;
 	if (ratelimit) {
-		uint64_t now = os_now_ns();
+		uint64_t now = pmm_os_now_ns();
 		bool ok;
 
 		spin_lock(&pmm->log_lock);
@@ -68,16 +67,16 @@ void pmm_log(pmm_t *pmm, bool ratelimit, const char *fmt, ...)
 			return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	fmt_vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (suppressed) {
 		char note[64];
 
-		snprintf(note, sizeof(note), "%llu log lines suppressed",
+		fmt_snprintf(note, sizeof(note), "%llu log lines suppressed",
 			 (unsigned long long)suppressed);
-		pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, note) : os_log_stderr(note);
+		pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, note) : pmm_os_log(note);
 	}
-	pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, line) : os_log_stderr(line);
+	pmm->cfg.log_fn ? pmm->cfg.log_fn(pmm->cfg.log_arg, line) : pmm_os_log(line);
 }
 
 /*
@@ -154,13 +153,13 @@ char *page_flag_names(uint64_t flags, char *buf, size_t len)
 
 		if (!(flags & PF(bit)))
 			continue;
-		n = snprintf(buf + used, len - used, "%s%s", used ? "|" : "", pageflag_names[bit]);
+		n = fmt_snprintf(buf + used, len - used, "%s%s", used ? "|" : "", pageflag_names[bit]);
 		if (n < 0 || (size_t)n >= len - used)
 			break;
 		used += (size_t)n;
 	}
 	if (!used)
-		snprintf(buf, len, "none");
+		fmt_snprintf(buf, len, "none");
 	return buf;
 }
 
@@ -169,12 +168,12 @@ void dump_page(const struct pmm_page *page, const char *why)
 {
 	char names[160], line[320];
 
-	snprintf(line, sizeof(line),
+	fmt_snprintf(line, sizeof(line),
 		 "page %p: %s: flags %s zone %u section %llu count %d mapcount %d mapping %p "
 		 "private %#llx order %u",
 		 (const void *)page, why, page_flag_names(page_flags(page), names, sizeof(names)),
 		 page_zone_id(page), (unsigned long long)page_section(page), page_ref_count(page),
 		 atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) + 1,
 		 page->mapping, (unsigned long long)page->private, page->alloc_order);
-	os_log_stderr(line);
+	pmm_os_log(line);
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "debug.h"
+#include "pmm_platform.h"	/* pmm_os_thread_marker(), pmm_os_yield() */
 
 typedef struct {
 	atomic_int locked;		/* 0 free, 1 held */
@@ -23,18 +24,17 @@ typedef struct {
 #endif
 } pmm_spinlock_t;
 
-void spin_lock_slow(pmm_spinlock_t *l);		/* os.c */
-const void *pmm_thread_marker(void);		/* os.c: an address unique to the thread */
+void spin_lock_slow(pmm_spinlock_t *l);		/* spinlock.c */
 
 #if PMM_DEBUG >= 1
 /* @mine: record the calling thread as owner, else clear the owner. */
 static inline void spin_set_owner(pmm_spinlock_t *l, bool mine)
 {
-	atomic_store_explicit(&l->owner, mine ? pmm_thread_marker() : NULL, memory_order_relaxed);
+	atomic_store_explicit(&l->owner, mine ? pmm_os_thread_marker() : NULL, memory_order_relaxed);
 }
 static inline bool spin_held_by_me(pmm_spinlock_t *l)
 {
-	return atomic_load_explicit(&l->owner, memory_order_relaxed) == pmm_thread_marker();
+	return atomic_load_explicit(&l->owner, memory_order_relaxed) == pmm_os_thread_marker();
 }
 #else
 static inline void spin_set_owner(pmm_spinlock_t *l, bool mine) { (void)l; (void)mine; }

@@ -10,15 +10,13 @@
  */
 #include "vmap_area.h"
 
+#include "fmt.h"
 #include "internal.h"
 #include "kpage.h"
 #include "memmap.h"
 #include "os.h"
 #include "page_alloc.h"
 #include "page_ref.h"
-
-#include <stdio.h>
-#include <string.h>
 
 static const char *vm_no_window_reason(const pmm_t *pmm)
 {
@@ -189,7 +187,7 @@ static int vm_map_runs(pmm_t *pmm, struct vmap_area *va)
 
 		while (i + n < vm->nr_pages && vm_next_pfn(pmm, vm->pages[i], pfn, vm->pages[i + n], n))
 			n++;
-		if (os_map_memfd_fixed((void *)(uintptr_t)(va->va_start + ((uint64_t)i << shift)),
+		if (pmm_os_map_memfd_fixed((void *)(uintptr_t)(va->va_start + ((uint64_t)i << shift)),
 				       (size_t)n << shift, pmm->memfd,
 				       (pfn - pmm->min_pfn) << shift)) {
 			vm->nr_runs++;	/* the failed call may have split a mapping too */
@@ -357,10 +355,10 @@ static void vm_free_area(pmm_t *pmm, struct vmap_area *va)
 
 		vm_account_pages(pmm, vm, -1);
 		if (pmm->cfg.vmalloc_times)
-			t0 = os_now_ns();
+			t0 = pmm_os_now_ns();
 		pmm_free_pages_bulk(pmm, vm->pages, vm->nr_pages);
 		if (pmm->cfg.vmalloc_times)
-			atomic_fetch_add_explicit(&vs->free_step_ns, os_now_ns() - t0,
+			atomic_fetch_add_explicit(&vs->free_step_ns, pmm_os_now_ns() - t0,
 						  memory_order_relaxed);
 	} else if (vm->flags & VM_MAP_PUT_PAGES) {
 		for (unsigned int i = 0; i < vm->nr_pages; i++)
@@ -380,7 +378,7 @@ static struct vmap_area *vm_take_area(pmm_t *pmm, const void *addr, unsigned int
 	int err;
 
 	if (!vs || !pmm_is_vmalloc_addr(pmm, addr)) {
-		snprintf(why, sizeof(why), "%s(%p): not an address of this instance's vmalloc window",
+		fmt_snprintf(why, sizeof(why), "%s(%p): not an address of this instance's vmalloc window",
 			 what, addr);
 		report_foreign_page(pmm, why);
 		return NULL;
@@ -389,10 +387,10 @@ static struct vmap_area *vm_take_area(pmm_t *pmm, const void *addr, unsigned int
 	if (!err)
 		return va;
 	if (err == -PMM_EBUSY)
-		snprintf(why, sizeof(why), "%s(%p): a pmm_vmalloc() area: free it with pmm_vfree()",
+		fmt_snprintf(why, sizeof(why), "%s(%p): a pmm_vmalloc() area: free it with pmm_vfree()",
 			 what, addr);
 	else
-		snprintf(why, sizeof(why), "%s(%p): not the start of a live area (an inner address, "
+		fmt_snprintf(why, sizeof(why), "%s(%p): not the start of a live area (an inner address, "
 			 "or freed already)", what, addr);
 	report_foreign_page(pmm, why);
 	return NULL;
@@ -538,123 +536,4 @@ int pmm_vmalloc_stats(pmm_t *pmm, struct pmm_vmalloc_stats *out)
 	out->unmap_calls = atomic_load(&vs->unmap_calls);
 	out->free_step_ns = atomic_load(&vs->free_step_ns);
 	return 0;
-}
-
-/* @s as a JSON string's contents. */
-static void vm_json_string(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-}
-
-static void vm_caller(FILE *f, const struct vm_struct *vm, bool json)
-{
-	if (!vm->caller)
-		fprintf(f, "%p", vm->caller_ip);
-	else if (json)
-		vm_json_string(f, vm->caller);
-	else
-		fputs(vm->caller, f);
-}
-
-/* One busy area: kernel /proc/vmallocinfo's line, or a JSON object. */
-static void vm_show_area(pmm_t *pmm, FILE *f, const struct vmap_area *va, bool json)
-{
-	const struct vm_struct *vm = &va->vm;
-	unsigned int per_node[PMM_MAX_NODES] = { 0 };
-	const char *kind = vm->flags & VM_ALLOC ? "vmalloc" : "vmap";
-	bool first = true;
-
-	for (unsigned int i = 0; i < vm->nr_pages; i++)
-		per_node[pmm_page_nid(pmm, vm->pages[i])]++;
-	if (json) {
-		fprintf(f, "{\"start\":%llu,\"end\":%llu,\"size\":%llu,\"caller\":\"",
-			(unsigned long long)va->va_start, (unsigned long long)va->va_end,
-			(unsigned long long)(va->va_end - va->va_start));
-		vm_caller(f, vm, true);
-		fprintf(f, "\",\"pages\":%u,\"type\":\"%s\",\"put_pages\":%s,\"nodes\":{", vm->nr_pages,
-			kind, vm->flags & VM_MAP_PUT_PAGES ? "true" : "false");
-		for (int nid = 0; nid < PMM_MAX_NODES; nid++) {
-			if (!per_node[nid])
-				continue;
-			fprintf(f, "%s\"N%d\":%u", first ? "" : ",", nid, per_node[nid]);
-			first = false;
-		}
-		fputs("}}", f);
-		return;
-	}
-	fprintf(f, "%#018llx-%#018llx %8llu ", (unsigned long long)va->va_start,
-		(unsigned long long)va->va_end, (unsigned long long)(va->va_end - va->va_start));
-	vm_caller(f, vm, false);
-	fprintf(f, " pages=%u %s%s", vm->nr_pages, kind,
-		vm->flags & VM_MAP_PUT_PAGES ? " put_pages" : "");
-	for (int nid = 0; nid < PMM_MAX_NODES; nid++)
-		if (per_node[nid])
-			fprintf(f, " N%d=%u", nid, per_node[nid]);
-	fputc('\n', f);
-}
-
-int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json)
-{
-	struct vmap_state *vs = pmm->vmap;
-	struct pmm_vmalloc_stats st;
-	bool first = true;
-
-	pmm_vmalloc_stats(pmm, &st);
-	if (json)
-		fprintf(f, "{\"window_bytes\":%llu,\"nr_areas\":%llu,\"nr_vmalloc_pages\":%llu,"
-			"\"lazy_pages\":%llu,\"free_bytes\":%llu,\"largest_free\":%llu,\"purges\":%llu,"
-			"\"map_calls\":%llu,\"unmap_calls\":%llu,\"areas\":[",
-			(unsigned long long)st.window_bytes, (unsigned long long)st.nr_areas,
-			(unsigned long long)st.nr_vmalloc_pages, (unsigned long long)st.lazy_pages,
-			(unsigned long long)st.free_bytes, (unsigned long long)st.largest_free,
-			(unsigned long long)st.purges, (unsigned long long)st.map_calls,
-			(unsigned long long)st.unmap_calls);
-	if (vs) {
-		spin_lock(&vs->busy_lock);
-		for (const struct pmm_list *l = vs->busy.head.next; l != &vs->busy.head; l = l->next) {
-			const struct vmap_area *va = container_of(l, struct vmap_area, list);
-
-			if (!va->vm.flags)
-				continue;	/* still being set up */
-			if (json && !first)
-				fputc(',', f);
-			vm_show_area(pmm, f, va, json);
-			first = false;
-		}
-		spin_unlock(&vs->busy_lock);
-		/* The kernel shows lazily freed areas as "unpurged vm_area". */
-		spin_lock(&vs->purge_lock);
-		if (json)
-			fputs("],\"unpurged\":[", f);
-		first = true;
-		for (const struct pmm_list *l = vs->purge.head.next; l != &vs->purge.head; l = l->next) {
-			const struct vmap_area *va = container_of(l, struct vmap_area, list);
-
-			if (json)
-				fprintf(f, "%s{\"start\":%llu,\"end\":%llu}", first ? "" : ",",
-					(unsigned long long)va->va_start, (unsigned long long)va->va_end);
-			else
-				fprintf(f, "%#018llx-%#018llx %8llu unpurged vm_area\n",
-					(unsigned long long)va->va_start, (unsigned long long)va->va_end,
-					(unsigned long long)(va->va_end - va->va_start));
-			first = false;
-		}
-		spin_unlock(&vs->purge_lock);
-		if (json)
-			fputs("]", f);
-	} else if (json) {
-		fputs("],\"unpurged\":[]", f);
-	}
-	if (json)
-		fputs("}\n", f);
-	return ferror(f) ? -PMM_EINVAL : 0;
 }

@@ -7,14 +7,12 @@
  */
 #include "vmap_area.h"
 
+#include "fmt.h"
 #include "internal.h"
 #include "memmap.h"
 #include "os.h"
 #include "page_flags.h"
 #include "page_ref.h"
-
-#include <stdio.h>
-#include <string.h>
 
 #define VA_CHUNK_SIZE (64u << 10)	/* the object cache grows by this much */
 
@@ -488,7 +486,7 @@ void purge_vmap_area_lazy(pmm_t *pmm, bool wait)
 		if (!vs->mapped)
 			continue;
 		atomic_fetch_add_explicit(&vs->unmap_calls, 1, memory_order_relaxed);
-		if (os_reserve_fixed((void *)(uintptr_t)va->va_start, va_size(va))) {
+		if (pmm_os_reserve_fixed((void *)(uintptr_t)va->va_start, va_size(va))) {
 			/* Still mapping freed frames: not free space until an unmap succeeds. */
 			list_del(l);
 			list_add_tail(l, &still_mapped);
@@ -557,21 +555,21 @@ static void *vmap_reserve_window(pmm_t *pmm, uint64_t *size)
 
 		if (align > (1ull << 36))
 			align = 1ull << 36;
-		p = os_reserve(*size);
+		p = pmm_os_reserve(*size);
 		if (p && !((uintptr_t)p & (align - 1)))
 			return p;
 		if (p) {
 			void *wide;
 
-			os_unmap(p, *size);
-			wide = os_reserve(*size + align);
+			pmm_os_unmap(p, *size);
+			wide = pmm_os_reserve(*size + align);
 			if (!wide)
-				return os_reserve(*size);	/* unaligned, then */
+				return pmm_os_reserve(*size);	/* unaligned, then */
 			start = ((uintptr_t)wide + align - 1) & ~(uintptr_t)(align - 1);
 			if (start > (uintptr_t)wide)
-				os_unmap(wide, start - (uintptr_t)wide);
+				pmm_os_unmap(wide, start - (uintptr_t)wide);
 			if ((uintptr_t)wide + align > start)
-				os_unmap((void *)(start + *size), (uintptr_t)wide + align - start);
+				pmm_os_unmap((void *)(start + *size), (uintptr_t)wide + align - start);
 			return (void *)start;
 		}
 		if (!auto_size || *size / 2 < (16ull << 20))
@@ -639,7 +637,7 @@ void vmap_exit(pmm_t *pmm)
 
 	if (!vs)
 		return;
-	os_unmap((void *)(uintptr_t)vs->start, vs->end - vs->start);
+	pmm_os_unmap((void *)(uintptr_t)vs->start, vs->end - vs->start);
 	/* Arrays in frames go with the instance; meta_alloc()ed ones are freed here. */
 	for (struct pmm_list *l = vs->busy.head.next; l != &vs->busy.head; l = l->next) {
 		struct vm_struct *vm = &container_of(l, struct vmap_area, list)->vm;
@@ -669,7 +667,7 @@ struct vmap_checker {
 
 #define vcheck_fail(vc, ...)                                                   \
 	do {                                                                   \
-		snprintf((vc)->line, sizeof((vc)->line), "vmalloc: " __VA_ARGS__); \
+		fmt_snprintf((vc)->line, sizeof((vc)->line), "vmalloc: " __VA_ARGS__); \
 		(vc)->report((vc)->ctx, (vc)->line);                           \
 	} while (0)
 

@@ -11,7 +11,6 @@
 #include "memmap.h"
 #include "pcp.h"
 
-#include <string.h>
 
 #define LOWMEM_RESERVE_RATIO 256	/* kernel sysctl_lowmem_reserve_ratio for DMA32 */
 
