@@ -11,7 +11,7 @@ FUZZ_SEED ?= 1
 FUZZ_CFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 
-.PHONY: run test release debug asan tsan fuzz clean plot
+.PHONY: run test release debug asan tsan fuzz clean plot plot-docs
 
 run: release
 	./build/release/pmm report
@@ -48,12 +48,17 @@ fuzz:
 	./build/fuzz/tests/fuzz_pmm -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) \
 	  -seed=$(FUZZ_SEED) -max_len=1602 -artifact_prefix=build/fuzz/ -print_final_stats=1 build/fuzz/corpus
 
-# Redraws docs/contig_speedup.png and docs/teardown_speedup.png from fresh
-# runs (the teardown run takes about a minute), keeping their JSON in docs/.
+# Draws contig_speedup.png and teardown_speedup.png from fresh runs (the
+# teardown run takes a few minutes), beside their JSON, in build/plot/;
+# `make plot DOCS=1` (or `make plot-docs`) refreshes the ones in docs/ instead.
+PLOT_DIR = $(if $(DOCS),docs,build/plot)
 plot: release
 	@scripts/deps.sh plot
-	scripts/plot_contig.sh build/release/pmm docs
-	scripts/plot_teardown.sh build/release/pmm docs
+	scripts/plot_contig.sh build/release/pmm $(PLOT_DIR)
+	scripts/plot_teardown.sh build/release/pmm $(PLOT_DIR)
+
+plot-docs:
+	$(MAKE) plot DOCS=1
 
 clean:
 	rm -rf build

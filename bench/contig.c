@@ -126,6 +126,12 @@ static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_
 	return 0;
 }
 
+/* What a run shows on a terminal's stderr while it measures. */
+struct contig_progress {
+	struct cli_progress line;
+	const char *what;	/* the current measurement: "sparse", "sweep, vmemmap" */
+};
+
 /*
  * One order: every iteration runs the three variants back to back, in an
  * order that rotates, so drift (frequency, the other core's load) hits
@@ -134,7 +140,7 @@ static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_
  */
 static int measure_order(pmm_t *per_page, pmm_t *batched, unsigned int order,
 			 unsigned long iterations, unsigned int samples, uint64_t clock_ns,
-			 struct contig_result *r)
+			 struct contig_progress *p, struct contig_result *r)
 {
 	pmm_t *inst[NR_VARIANTS] = { per_page, batched, batched };
 	static double fns[NR_VARIANTS][BENCH_MAX_REPS], lns[NR_VARIANTS][BENCH_MAX_REPS];
@@ -145,6 +151,12 @@ static int measure_order(pmm_t *per_page, pmm_t *batched, unsigned int order,
 		uint64_t f[NR_VARIANTS] = { 0 }, l[NR_VARIANTS] = { 0 };
 		unsigned long n = s ? per_sample : (per_sample < 1000 ? per_sample : 1000);
 
+		if (s)
+			cli_progress(&p->line, "bench contig: %s, order %u, sample %u/%u (%.0f s)",
+				     p->what, order, s, samples, cli_progress_seconds(&p->line));
+		else
+			cli_progress(&p->line, "bench contig: %s, order %u, warm-up (%.0f s)", p->what,
+				     order, cli_progress_seconds(&p->line));
 		for (unsigned long it = 0; it < n; it++)
 			for (int k = 0; k < NR_VARIANTS; k++) {
 				int v = (int)((it + (unsigned long)k) % NR_VARIANTS);
@@ -405,6 +417,8 @@ int bench_contig(int argc, char **argv)
 				 .reps = 5, .cma_pages = 16384 };
 	struct contig_result head, other, sweep[PMM_MAX_ORDER_LIMIT + 1];
 	struct pmm_config cfg, other_cfg;
+	struct contig_progress prog;
+	char sweep_what[32];
 	struct bench_pin *pin;
 	pmm_t *pp = NULL, *bt = NULL;
 	uint64_t clock_ns;
@@ -422,6 +436,7 @@ int bench_contig(int argc, char **argv)
 
 	pin = bench_pin_begin();
 	clock_ns = bench_clock_overhead();
+	cli_progress_begin(&prog.line);
 	if (!make_pair(&cfg, &pp, &bt))
 		goto out;
 	if (!o.json) {
@@ -433,9 +448,11 @@ int bench_contig(int argc, char **argv)
 		       "per_page", "batched", "floor", "speedup", "b/floor", "loop_per_page",
 		       "loop_batched");
 	}
-	if (measure_order(pp, bt, o.order, o.iterations, o.reps, clock_ns, &head) ||
+	prog.what = cli_memmap_name(cfg.memmap);
+	if (measure_order(pp, bt, o.order, o.iterations, o.reps, clock_ns, &prog, &head) ||
 	    verify(pp, "per_page") || verify(bt, "batched"))
 		goto out;
+	cli_progress_end(&prog.line);
 	if (!o.json)
 		print_result(&head, cli_memmap_name(cfg.memmap));
 
@@ -446,7 +463,8 @@ int bench_contig(int argc, char **argv)
 		other_cfg.memmap = cfg.memmap == PMM_MEMMAP_SPARSE ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
 		if (!make_pair(&other_cfg, &opp, &obt))
 			goto out;
-		ret = measure_order(opp, obt, o.order, o.iterations, o.reps, clock_ns, &other) ||
+		prog.what = cli_memmap_name(other_cfg.memmap);
+		ret = measure_order(opp, obt, o.order, o.iterations, o.reps, clock_ns, &prog, &other) ||
 		      verify(opp, "per_page") || verify(obt, "batched");
 		pmm_destroy(opp);
 		pmm_destroy(obt);
@@ -454,16 +472,21 @@ int bench_contig(int argc, char **argv)
 			ret = CLI_EXIT_FAIL;
 			goto out;
 		}
+		cli_progress_end(&prog.line);
 		if (!o.json)
 			print_result(&other, cli_memmap_name(other_cfg.memmap));
 	}
+	snprintf(sweep_what, sizeof(sweep_what), "sweep 0..%u, %s", cfg.max_order,
+		 cli_memmap_name(cfg.memmap));
+	prog.what = sweep_what;
 	for (unsigned int k = 0; o.sweep && k <= cfg.max_order; k++) {
 		if (measure_order(pp, bt, k, sweep_iterations(k, o.iterations), o.reps, clock_ns,
-				  &sweep[k]) ||
+				  &prog, &sweep[k]) ||
 		    verify(pp, "per_page") || verify(bt, "batched")) {
 			ret = CLI_EXIT_FAIL;
 			goto out;
 		}
+		cli_progress_end(&prog.line);
 		if (!o.json)
 			print_result(&sweep[k], cli_memmap_name(cfg.memmap));
 	}
@@ -504,6 +527,7 @@ int bench_contig(int argc, char **argv)
 	}
 	ret = CLI_EXIT_OK;
 out:
+	cli_progress_end(&prog.line);
 	pmm_destroy(pp);
 	pmm_destroy(bt);
 	bench_pin_end(pin);

@@ -48,7 +48,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bench.h"
 #include "mm.h"	/* white box: the floor, mm_floor_exit() */
@@ -135,6 +134,9 @@ struct td_ctx {
 	pmm_t *pmm;
 	const struct td_opts *o;
 	struct td_results *res;
+	struct cli_progress prog;	/* on a terminal's stderr: where the run is */
+	unsigned int rounds_done;	/* of every (order, case) measured so far */
+	unsigned int rounds_total;
 };
 
 /* ------------------------------------------------------------------------
@@ -376,6 +378,9 @@ static int td_measure(struct td_ctx *c, unsigned int order, enum td_case cs)
 		for (unsigned int s = 0; s < c->o->samples; s++)
 			v[i].rmap_ns[s] = v[i].free_ns[s] = NAN;
 	for (unsigned int r = 0; r < rounds; r++) {
+		cli_progress(&c->prog, "bench teardown: order %u, %s, round %u/%u (run %u/%u, %.0f s)",
+			     order, td_cases[cs].name, r + 1, rounds, ++c->rounds_done,
+			     c->rounds_total, cli_progress_seconds(&c->prog));
 		for (unsigned int i = 0; i < nr; i++)
 			if (td_sample(c, &v[(r + i) % nr], cs, order, (int)r - TD_WARMUP, false))
 				return -1;
@@ -797,8 +802,6 @@ static int td_main(int argc, char **argv, bool short_form)
 	struct td_ctx c = { .o = &o };
 	struct pmm_config cfg;
 	struct bench_pin *pin = NULL;
-	bool progress = isatty(STDERR_FILENO);
-	uint64_t t_start = cli_now_ns();
 	int ret = CLI_EXIT_FAIL, parsed;
 
 	parsed = td_parse(argc, argv, &cfg, &o);
@@ -836,6 +839,9 @@ static int td_main(int argc, char **argv, bool short_form)
 		       "deferred split queue lock acquisitions\n", (unsigned long long)(o.size >> 20),
 		       o.samples, TD_WARMUP);
 	}
+	c.rounds_total = (unsigned int)__builtin_popcount(o.orders) *
+			 (unsigned int)__builtin_popcount(o.cases) * (TD_WARMUP + o.samples);
+	cli_progress_begin(&c.prog);
 	for (unsigned int k = 0; k < TD_NR_ORDERS; k++) {
 		if (!(o.orders & (1u << k)))
 			continue;
@@ -845,16 +851,15 @@ static int td_main(int argc, char **argv, bool short_form)
 				goto out;
 		if (td_verify(c.pmm, k))
 			goto out;
-		if (progress)
-			fprintf(stderr, "bench teardown: order %u done (%.1f s)\n", k,
-				(double)(cli_now_ns() - t_start) / 1e9);
 	}
+	cli_progress_end(&c.prog);
 	if (o.json)
 		td_print_json(&o, c.res, c.pmm);
 	else
 		td_print_text(&o, c.res);
 	ret = CLI_EXIT_OK;
 out:
+	cli_progress_end(&c.prog);
 	bench_pin_end(pin);
 	pmm_destroy(c.pmm);
 	free(c.res);

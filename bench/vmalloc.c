@@ -86,7 +86,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "bench.h"
 #include "common/prng.h"
@@ -172,6 +171,7 @@ struct vb_ctx {
 	uint64_t lazy_max;		/* the instance's vmap_lazy_max (kernel lazy_max_pages) */
 	int cpus[VB_MAX_THREADS];	/* the CPUs threads are pinned to */
 	unsigned int nr_cpus;		/* of them; fewer than a sample's threads: unpinned */
+	struct cli_progress *prog;	/* on a terminal's stderr: where the run is */
 };
 
 /* One sample's figures, per cycle per thread. */
@@ -637,6 +637,9 @@ static int vb_measure(const struct vb_ctx *c, enum vb_case cs, unsigned int thre
 		struct vb_meas cm[VB_NR_VARIANTS], pm[VB_NR_VARIANTS];
 		uint64_t seed = VB_SEED + r;
 
+		cli_progress(c->prog, "bench vmalloc: %s, %u thread%s, round %u/%u (%.0f s)",
+			     vb_cases[cs].name, threads, threads == 1 ? "" : "s", r + 1,
+			     VB_WARMUP + samples, cli_progress_seconds(c->prog));
 		/* The warm-up round calibrates twice: a probe's few cycles are mostly start-up. */
 		for (int pass = 0; pass < (r == 0 && !c->o->iterations ? 2 : 1); pass++) {
 			for (unsigned int i = 0; i < VB_NR_VARIANTS; i++) {
@@ -1247,9 +1250,8 @@ static int vb_main(int argc, char **argv, bool short_form)
 	struct vb_opts o = { .short_form = short_form };
 	struct vb_ctx c = { .o = &o };
 	struct vb_results *res = NULL;
+	struct cli_progress prog;
 	struct pmm_config cfg;
-	bool progress;
-	uint64_t t_start = cli_now_ns();
 	int ret = CLI_EXIT_FAIL, parsed;
 
 	parsed = vb_parse(argc, argv, &cfg, &o);
@@ -1261,7 +1263,8 @@ static int vb_main(int argc, char **argv, bool short_form)
 			cli_backing_name(cfg.backing));
 		return CLI_EXIT_USAGE;
 	}
-	progress = !o.json && isatty(STDERR_FILENO);
+	cli_progress_begin(&prog);
+	c.prog = &prog;
 	res = calloc(1, sizeof(*res));
 	if (!res || vb_create(&c, &cfg))
 		goto out;
@@ -1271,9 +1274,11 @@ static int vb_main(int argc, char **argv, bool short_form)
 	c.lazy_max = pmm_get_config(c.cyc[VB_BATCHED])->vmap_lazy_max;
 	c.target_ns = o.short_form ? VB_SHORT_TARGET_NS : VB_TARGET_NS;
 	/* The phase samples time only pmm_vfree, which never writes a fresh page. */
-	if (c.write)
+	if (c.write) {
+		cli_progress(&prog, "bench vmalloc: writing the instances' memory once");
 		for (int v = 0; v < VB_NR_VARIANTS; v++)
 			vb_populate(c.cyc[v], c.page);
+	}
 	c.clock_ns = bench_clock_overhead();
 	c.area_budget = vb_area_budget(&c);
 	if (!c.area_budget)
@@ -1294,16 +1299,15 @@ static int vb_main(int argc, char **argv, bool short_form)
 		for (unsigned int ti = 0; ti < o.nr_threads; ti++)
 			if (vb_measure(&c, (enum vb_case)cs, o.threads[ti], &res->row[cs][ti]))
 				goto out;
-		if (progress)
-			fprintf(stderr, "bench vmalloc: %s done (%.1f s)\n", vb_cases[cs].name,
-				(double)(cli_now_ns() - t_start) / 1e9);
 	}
+	cli_progress_end(&prog);
 	if (o.json)
 		vb_print_json(&c, res);
 	else
 		vb_print_text(&c, res);
 	ret = CLI_EXIT_OK;
 out:
+	cli_progress_end(&prog);
 	for (int v = 0; v < VB_NR_VARIANTS; v++) {
 		pmm_destroy(c.cyc[v]);
 		pmm_destroy(c.phase[v]);

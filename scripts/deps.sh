@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# deps.sh [run|test]: make sure what the build needs is installed.
+# deps.sh [run|test|plot]: make sure what the build (and, for plot, the plot
+# scripts: gnuplot, and python3 to read the JSON) needs is installed.
 # As root on Debian it installs what is missing; otherwise it prints the
 # exact command to run and fails.
 set -euo pipefail
@@ -22,6 +23,7 @@ if [ "$what" = test ]; then
 fi
 if [ "$what" = plot ]; then
 	command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
+	command -v python3 >/dev/null 2>&1 || need+=(python3)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# plot_contig.sh PMM OUTDIR [JSON]: plot free_contig_range speedup per order.
-# Reads the one-line JSON of `pmm bench contig --json` (runs it when no
-# JSON file is given), writes OUTDIR/contig_speedup.png and OUTDIR/contig.json.
+# plot_contig.sh PMM [OUTDIR [JSON]]: plot free_contig_range speedup per order.
+# Reads the JSON of `pmm bench contig --json` (runs it when no JSON file is
+# given, keeping it as OUTDIR/contig.json) with python3's json module, writes
+# OUTDIR/contig_speedup.png. OUTDIR is build/plot unless given (`make plot
+# DOCS=1` gives docs).
 set -euo pipefail
-pmm=${1:?usage: plot_contig.sh PMM OUTDIR [JSON]}
-out=${2:?usage: plot_contig.sh PMM OUTDIR [JSON]}
+usage="usage: plot_contig.sh PMM [OUTDIR [JSON]]"
+pmm=${1:?$usage}
+out=${2:-build/plot}
 json=${3:-}
 command -v gnuplot >/dev/null || { echo "plot_contig: needs gnuplot: apt-get install -y gnuplot-nox" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "plot_contig: needs python3: apt-get install -y python3" >&2; exit 1; }
 mkdir -p "$out"
 if [ -z "$json" ]; then
 	json="$out/contig.json"
@@ -14,14 +18,27 @@ if [ -z "$json" ]; then
 fi
 dat=$(mktemp)
 trap 'rm -f "$dat"' EXIT
-# One row per element of "orders": order speedup batched_over_floor per_page_ns batched_ns
-sed 's/.*"orders":\[//; s/\].*//; s/},{/}\n{/g' "$json" |
-	sed -n 's/.*"order":\([0-9]*\).*"per_page_ns":\([0-9.e+-]*\).*"batched_ns":\([0-9.e+-]*\).*"floor_ns":\([0-9.e+-]*\).*"speedup":\([0-9.e+-]*\).*"batched_over_floor":\([0-9.e+-]*\).*/\1 \5 \6 \2 \3 \4/p' > "$dat"
-[ -s "$dat" ] || { echo "plot_contig: no \"orders\" array in $json" >&2; exit 1; }
-memmap=$(sed -n 's/.*"memmap":"\([a-z]*\)".*/\1/p' "$json" | head -n1)
+# One row per element of "orders": order speedup batched_over_floor per_page_ns
+# batched_ns floor_ns; the memmap model (for the title) on stdout.
+memmap=$(python3 - "$json" "$dat" <<'PY'
+import json
+import sys
+
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+if d.get("bench") != "contig" or not d.get("orders"):
+    sys.exit("plot_contig: %s has no \"orders\" array (run without --no-sweep)" % sys.argv[1])
+cols = ("order", "speedup", "batched_over_floor", "per_page_ns", "batched_ns", "floor_ns")
+with open(sys.argv[2], "w") as f:
+    for r in d["orders"]:
+        print(" ".join("?" if r.get(c) is None else str(r[c]) for c in cols), file=f)
+print(d.get("memmap", "?"))
+PY
+)
 gnuplot <<GP
 set terminal pngcairo size 900,560 font ",11"
 set output "$out/contig_speedup.png"
+set datafile missing "?"
 set title "free_contig_range, batched vs per-page, per order ($memmap memmap)" noenhanced
 set xlabel "order k of the split block (2^k pages freed per call)"
 set ylabel "speedup: per-page ns / batched ns"

@@ -4,11 +4,11 @@
 # no JSON file is given, keeping it as OUTDIR/teardown.json) and draws the
 # speedup of ranges and encoded over per_page against the folio order, exit
 # and munmap side by side, into OUTDIR/teardown_speedup.png. OUTDIR is
-# build/ unless given (`make plot` gives docs).
+# build/plot unless given (`make plot DOCS=1` gives docs).
 set -euo pipefail
 usage="usage: plot_teardown.sh PMM [OUTDIR [JSON]]"
 pmm=${1:?$usage}
-out=${2:-build}
+out=${2:-build/plot}
 json=${3:-}
 command -v gnuplot >/dev/null || { echo "plot_teardown: needs gnuplot: apt-get install -y gnuplot-nox" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "plot_teardown: needs python3: apt-get install -y python3" >&2; exit 1; }
@@ -20,9 +20,9 @@ fi
 dat=$(mktemp)
 trap 'rm -f "$dat"' EXIT
 # One row per order: order, then for exit and munmap, each mapcount model and
-# each batched mode, its speedup over per_page ("?" where not measured), then
-# the configuration as a comment for the title.
-python3 - "$json" > "$dat" <<'PY'
+# each batched mode, its speedup over per_page ("?" where not measured); the
+# configuration (for the title) on stdout.
+config=$(python3 - "$json" "$dat" <<'PY'
 import json
 import sys
 
@@ -35,13 +35,14 @@ for r in d["results"]:
     speed[(r["order"], r["case"], r["mapcount"], r["mode"])] = r["speedup"]
 cols = [(c, m, g) for c in ("exit", "munmap") for m in ("page", "folio")
         for g in ("ranges", "encoded")]
-print("# config: %s memmap, %s backing, %d MiB per sample, median of %d" %
+with open(sys.argv[2], "w") as f:
+    for k in sorted({r["order"] for r in d["results"]}):
+        vals = [speed.get((k, c, m, g)) for c, m, g in cols]
+        print(k, " ".join("?" if v is None else "%.4g" % v for v in vals), file=f)
+print("%s memmap, %s backing, %d MiB per sample, median of %d" %
       (d["memmap"], d["backing"], d["size_bytes"] >> 20, d["samples"]))
-for k in sorted({r["order"] for r in d["results"]}):
-    vals = [speed.get((k, c, m, g)) for c, m, g in cols]
-    print(k, " ".join("?" if v is None else "%.4g" % v for v in vals))
 PY
-config=$(sed -n 's/^# config: //p' "$dat")
+)
 gnuplot <<GP
 set terminal pngcairo size 1100,520 font ",11"
 set output "$out/teardown_speedup.png"

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli.c - what every command says about its run: how this binary was
- * built, the instance's configuration (one text line or JSON members) and
- * the clock its durations come from.
+ * built, the instance's configuration (one text line or JSON members), the
+ * clock its durations come from, and the progress line of a long run.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <stdarg.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -114,4 +116,74 @@ void cli_json_config(struct jw *w, pmm_t *pmm)
 	jw_u64(w, "pcp_batch", c->pcp_batch);	/* 0 = kernel formula */
 	jw_u64(w, "pcp_high", c->pcp_high);
 	jw_str(w, "build", cli_build_type());
+}
+
+/* ------------------------------------------------------------------------
+ * Sizes
+ * ------------------------------------------------------------------------ */
+
+char *cli_format_bytes(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* ------------------------------------------------------------------------
+ * Progress
+ * ------------------------------------------------------------------------ */
+
+/* Narrower than any terminal: a line that wrapped could not be rewritten. */
+#define CLI_PROGRESS_COLS 79
+
+void cli_progress_begin(struct cli_progress *p)
+{
+	p->on = isatty(STDERR_FILENO);
+	p->len = 0;
+	p->t0 = cli_now_ns();
+}
+
+double cli_progress_seconds(const struct cli_progress *p)
+{
+	return (double)(cli_now_ns() - p->t0) / 1e9;
+}
+
+void cli_progress(struct cli_progress *p, const char *fmt, ...)
+{
+	char line[CLI_PROGRESS_COLS + 1];
+	va_list ap;
+	int len;
+
+	if (!p->on)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if (len > CLI_PROGRESS_COLS)
+		len = CLI_PROGRESS_COLS;
+	/* Spaces over what a longer previous line left, then back to column 0. */
+	fprintf(stderr, "\r%s%*s\r", line, p->len > len ? p->len - len : 0, "");
+	fflush(stderr);
+	p->len = len;
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (!p->on || !p->len)
+		return;
+	fprintf(stderr, "\r%*s\r", p->len, "");
+	fflush(stderr);
+	p->len = 0;
 }

@@ -90,6 +90,13 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct pmm_confi
 void cli_usage(const struct cli_cmd *cmd, FILE *f);
 
 /**
+ * cli_inst_usage - the instance flags every command takes, one per line,
+ * then how numbers, sizes and flag values are written and what --mem is
+ * checked against (`pmm help`, `pmm help flags` and every command's --help).
+ */
+void cli_inst_usage(FILE *f);
+
+/**
  * cli_bad_value - report @a's value as bad, for an apply function.
  * @want: what would have been accepted, e.g. "full, edges or off".
  * Return: -1, what an apply function returns after a message.
@@ -176,10 +183,54 @@ const char *cli_build_type(void);
 /** cli_is_release - false when figures from this binary mean little. */
 bool cli_is_release(void);
 
+/**
+ * cli_format_bytes - @bytes in the largest binary unit that keeps it >= 1,
+ * one decimal ("1.0 TiB", "23.4 GiB", "512 B").
+ * Return: @buf.
+ */
+char *cli_format_bytes(char *buf, size_t len, uint64_t bytes);
+
 /** cli_print_config - one text line: memmap, backing, CPUs, memory, build. */
 void cli_print_config(FILE *f, pmm_t *pmm);
 /** cli_json_config - the same as members of the current JSON object. */
 void cli_json_config(struct jw *w, pmm_t *pmm);
+
+/* ------------------------------------------------------------------------
+ * Progress of a long run (cli.c): stderr, and only on a terminal
+ * ------------------------------------------------------------------------ */
+
+/*
+ * One line on stderr rewritten in place ("bench teardown: order 4, exit,
+ * round 3/6 (41 s)"), erased by cli_progress_end(). Only when stderr is a
+ * terminal: redirected (CI logs, `2>file`) nothing is written, and stdout
+ * (text or JSON) is never touched. The cursor is left at the start of the
+ * line, so whatever is printed next (a result row, an error) overwrites it
+ * rather than running on after it. One thread draws.
+ */
+struct cli_progress {
+	bool on;		/* stderr is a terminal */
+	int len;		/* columns of the line now shown; 0: none */
+	uint64_t t0;		/* cli_now_ns() at cli_progress_begin() */
+};
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+#endif
+
+/** cli_progress_begin - start the clock; @p->on = isatty(stderr). */
+void cli_progress_begin(struct cli_progress *p);
+/**
+ * cli_progress - show @fmt as the line, cut to fit 79 columns. Every call
+ * draws, so that the line is never stale: call it once per step (a sample,
+ * a round), not from a tight loop.
+ */
+void cli_progress(struct cli_progress *p, const char *fmt, ...) CLI_PRINTF(2, 3);
+/** cli_progress_seconds - seconds since cli_progress_begin(). */
+double cli_progress_seconds(const struct cli_progress *p);
+/** cli_progress_end - erase the line; cli_progress() may draw a new one after. */
+void cli_progress_end(struct cli_progress *p);
 
 /* ------------------------------------------------------------------------
  * Commands defined outside pmm.c

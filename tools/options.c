@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -32,6 +33,8 @@
 #define OPTS_MAX_FLAGS 48
 /* --help's column for the flags' descriptions. */
 #define OPTS_HELP_COL 24
+/* Metadata per frame: struct pmm_page, "one per frame, 64 bytes" (pmm.h). */
+#define OPTS_META_PER_FRAME 64ull
 
 /* ------------------------------------------------------------------------
  * Names and numbers
@@ -216,6 +219,7 @@ static const struct cli_flag inst_flags[] = {
 struct inst_req {
 	struct pmm_config *cfg;
 	bool regions_set;	/* --mem, --start-pfn or --nodes given */
+	const char *mem_arg;	/* --mem as given, for messages; NULL: the default */
 	uint64_t mem;
 	uint64_t start_pfn;
 	uint64_t nodes;
@@ -232,6 +236,7 @@ static int inst_apply(const struct cli_arg *a, struct inst_req *rq)
 		if (parse_size(a->val, &rq->mem) || rq->mem == 0)
 			return cli_bad_value(a, "a size such as 1G or 256M");
 		rq->regions_set = true;
+		rq->mem_arg = a->val;
 		return 0;
 	case INST_START_PFN:
 		rq->regions_set = true;
@@ -316,6 +321,68 @@ static int build_regions(const struct inst_req *rq, const char *who)
 	return 0;
 }
 
+/* a * b, or UINT64_MAX when it does not fit. */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/*
+ * Refuse an instance this machine cannot hold. pmm_create() writes every
+ * frame's struct pmm_page, so the metadata must fit in RAM whatever the
+ * backing. memfd and anon backing are mapped MAP_NORESERVE and cost
+ * nothing until touched, but every frame may be handed out and written
+ * (stress fills three quarters of them), so with them the memory itself
+ * must fit too. --backing none keeps only the metadata: the way to
+ * simulate a larger machine. An approximation (page tables, zone arrays
+ * and the pcp lists come on top; other processes and cgroup limits are not
+ * counted): its job is to turn a typo such as --mem 64T into a message
+ * instead of an OOM kill. Return: 0, or -1 after the message.
+ */
+static int check_fits(const struct inst_req *rq, const char *who)
+{
+	const struct pmm_config *cfg = rq->cfg;
+	long phys = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	uint64_t frames = 0, ram, meta, mem, need, page;
+	bool backed = cfg->backing == PMM_BACKING_MEMFD || cfg->backing == PMM_BACKING_ANON;
+	char what[64], frame[32], b_ram[32], b_meta[32], b_mem[32];
+
+	if (phys <= 0 || psz <= 0 || cfg->page_shift >= 64)
+		return 0;	/* RAM unknown, or a config pmm_create() refuses anyway */
+	ram = (uint64_t)phys * (uint64_t)psz;
+	for (unsigned int i = 0; i < cfg->nr_regions && i < PMM_MAX_REGIONS; i++)
+		frames += cfg->regions[i].nr_pages;
+	page = 1ull << cfg->page_shift;
+	meta = mul_sat(frames, OPTS_META_PER_FRAME);
+	mem = mul_sat(frames, page);
+	need = backed ? (meta > UINT64_MAX - mem ? UINT64_MAX : meta + mem) : meta;
+	if (need <= ram)
+		return 0;
+
+	if (rq->mem_arg)
+		snprintf(what, sizeof(what), "--mem %s", rq->mem_arg);
+	else
+		snprintf(what, sizeof(what), "the default --mem (%s)",
+			 cli_format_bytes(b_mem, sizeof(b_mem), mem));
+	if (page >= 1024)
+		snprintf(frame, sizeof(frame), "%llu KiB", (unsigned long long)(page >> 10));
+	else
+		snprintf(frame, sizeof(frame), "%llu B", (unsigned long long)page);
+	cli_format_bytes(b_ram, sizeof(b_ram), ram);
+	cli_format_bytes(b_meta, sizeof(b_meta), meta);
+	if (meta > ram || !backed)
+		fprintf(stderr, "pmm %s: %s needs %s of page metadata (%llu B per %s frame); "
+			"this machine has %s of RAM\n", who, what, b_meta, OPTS_META_PER_FRAME,
+			frame, b_ram);
+	else
+		fprintf(stderr, "pmm %s: %s with --backing %s needs %s of memory plus %s of page "
+			"metadata (%llu B per %s frame); this machine has %s of RAM (--backing "
+			"none needs the metadata only)\n", who, what, cli_backing_name(cfg->backing),
+			cli_format_bytes(b_mem, sizeof(b_mem), mem), b_meta, OPTS_META_PER_FRAME,
+			frame, b_ram);
+	return -1;
+}
+
 /* ------------------------------------------------------------------------
  * Help
  * ------------------------------------------------------------------------ */
@@ -337,6 +404,19 @@ static void flags_usage(FILE *f, const struct cli_flag *fl, size_t nr)
 	}
 }
 
+void cli_inst_usage(FILE *f)
+{
+	fputs("Instance flags (every command):\n", f);
+	flags_usage(f, inst_flags, ARRAY_SIZE(inst_flags));
+	fputs("Numbers accept 0x hex; sizes accept K/M/G/T. Flags take \"--flag VALUE\" or\n"
+	      "\"--flag=VALUE\" and are not abbreviated.\n"
+	      "An instance must fit in this machine's RAM, or the command exits 2 before\n"
+	      "building it: its page metadata (64 B per frame, written at create) always,\n"
+	      "plus the memory itself with memfd or anon backing (reserved lazily, but a run\n"
+	      "may touch all of it). --backing none needs the metadata only: the way to\n"
+	      "simulate a machine larger than this one.\n", f);
+}
+
 void cli_usage(const struct cli_cmd *cmd, FILE *f)
 {
 	fputs(cmd->help, f);
@@ -344,10 +424,7 @@ void cli_usage(const struct cli_cmd *cmd, FILE *f)
 		fputs("Flags:\n", f);
 		flags_usage(f, cmd->flags, SIZE_MAX);
 	}
-	fputs("Instance flags (every command):\n", f);
-	flags_usage(f, inst_flags, ARRAY_SIZE(inst_flags));
-	fputs("Numbers accept 0x hex; sizes accept K/M/G/T. Flags take \"--flag VALUE\" or\n"
-	      "\"--flag=VALUE\" and are not abbreviated.\n", f);
+	cli_inst_usage(f);
 }
 
 /* ------------------------------------------------------------------------
@@ -404,7 +481,8 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct pmm_confi
 	      void *ctx)
 {
 	struct option longopts[OPTS_MAX_FLAGS + 1];
-	struct inst_req rq = { cfg, false, OPTS_DEFAULT_MEM, OPTS_DEFAULT_START_PFN, 1, false };
+	struct inst_req rq = { cfg, false, NULL, OPTS_DEFAULT_MEM, OPTS_DEFAULT_START_PFN, 1,
+				false };
 	size_t nr = ARRAY_SIZE(inst_flags);
 	int c;
 
@@ -466,6 +544,8 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct pmm_confi
 	if (!rq.pageblock_set && cfg->pageblock_order > cfg->max_order)
 		cfg->pageblock_order = cfg->max_order;
 	if (rq.regions_set && build_regions(&rq, cmd->name))
+		return CLI_EXIT_USAGE;
+	if (check_fits(&rq, cmd->name))
 		return CLI_EXIT_USAGE;
 	return CLI_RUN;
 }

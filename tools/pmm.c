@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -297,15 +298,14 @@ static int info_print(pmm_t *pmm, unsigned int what, bool json)
 	return ret;
 }
 
-enum { INFO_JSON };
-
-static const struct cli_flag info_flags[] = {
-	{ "json", NULL, INFO_JSON, "print one JSON object" },
+/* The own flags of a command whose only one is --json (info, check). */
+static const struct cli_flag json_flags[] = {
+	{ "json", NULL, 0, "print one JSON object" },
 	{ NULL, NULL, 0, NULL },
 };
 
-/* info's only flag is --json; @ctx is its bool. */
-static int info_apply(const struct cli_arg *a, void *ctx)
+/* json_flags' apply: @ctx is the command's bool. */
+static int json_apply(const struct cli_arg *a, void *ctx)
 {
 	*(bool *)ctx = true;
 	return 0;
@@ -317,8 +317,8 @@ static const struct cli_cmd info_cmd = {
 		"Build an instance and print its layout (regions, zones, watermarks, pcp),\n"
 		"buddyinfo, pagetypeinfo, counters and the address-space side (LRU lists,\n"
 		"deferred split queues, swap cache, live address spaces).\n",
-	.flags = info_flags,
-	.apply = info_apply,
+	.flags = json_flags,
+	.apply = json_apply,
 };
 
 /* info and report's layout section share this; @what selects the sections. */
@@ -350,6 +350,13 @@ static int cmd_info(int argc, char **argv)
  * ------------------------------------------------------------------------ */
 
 #define CHECK_MAX_HELD 256
+#define CHECK_MAX_PROBLEMS 32	/* kept for --json; all are counted and printed */
+
+/* One failure, for --json. */
+struct check_problem {
+	const char *what;	/* the failed call or state: a string literal */
+	char why[96];
+};
 
 /* What the check workload holds; everything is freed before the final check. */
 struct check_ctx {
@@ -359,13 +366,24 @@ struct check_ctx {
 	unsigned int nr_blocks;
 	unsigned int failures;
 	unsigned long skipped;	/* allocations refused (small instances) */
+	struct check_problem problems[CHECK_MAX_PROBLEMS];	/* the first failures */
 };
+
+/* Count a failure and keep it for --json; the caller has printed it. */
+static void check_record(struct check_ctx *c, const char *what, const char *why)
+{
+	if (c->failures < CHECK_MAX_PROBLEMS) {
+		c->problems[c->failures].what = what;
+		snprintf(c->problems[c->failures].why, sizeof(c->problems[0].why), "%s", why);
+	}
+	c->failures++;
+}
 
 /* @what names the failed call or state; @why says what was wrong. */
 static void check_fail(struct check_ctx *c, const char *what, const char *why)
 {
 	fprintf(stderr, "check: FAILED: %s: %s\n", what, why);
-	c->failures++;
+	check_record(c, what, why);
 }
 
 static struct pmm_page *check_alloc(struct check_ctx *c, pmm_gfp_t gfp, unsigned int order)
@@ -602,13 +620,45 @@ static void check_snapshot(pmm_t *pmm, struct check_snapshot *s)
 	}
 }
 
+/* --json's members: the result, the figures the text prints, the instance. */
+static void check_print_json(const struct check_ctx *c, uint64_t free_frames, uint64_t expect,
+			     uint64_t bad_pages)
+{
+	struct jw w;
+
+	jw_init(&w, stdout);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "command", "check");
+	jw_bool(&w, "ok", c->failures == 0);
+	jw_u64(&w, "failures", c->failures);
+	jw_arr_begin(&w, "problems");	/* the first CHECK_MAX_PROBLEMS */
+	for (unsigned int i = 0; i < c->failures && i < CHECK_MAX_PROBLEMS; i++) {
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "what", c->problems[i].what);
+		jw_str(&w, "why", c->problems[i].why);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_u64(&w, "refused_allocations", c->skipped);
+	jw_u64(&w, "free_frames", free_frames);
+	jw_u64(&w, "expected_free_frames", expect);
+	jw_u64(&w, "managed_frames", pmm_managed_frames(c->pmm));
+	jw_u64(&w, "leaked_frames", pmm_leaked_frames(c->pmm));
+	jw_u64(&w, "bad_page_reports", bad_pages);
+	cli_json_config(&w, c->pmm);
+	jw_obj_end(&w);
+	fputc('\n', stdout);
+}
+
 static const struct cli_cmd check_cmd = {
 	.name = "check",
-	.help = "usage: pmm check [instance flags]\n"
+	.help = "usage: pmm check [--json] [instance flags]\n"
 		"Run a short deterministic workload over every allocation and free path,\n"
 		"free everything, drain the pcp lists and verify the invariants\n"
 		"(pmm_check, no lost frames, buddyinfo back to the fresh instance's).\n"
-		"Prints \"check: ok\" and exits 0, or exits 1.\n",
+		"Prints \"check: ok\" and exits 0, or exits 1 (each problem on stderr too).\n",
+	.flags = json_flags,
+	.apply = json_apply,
 };
 
 static int cmd_check(int argc, char **argv)
@@ -618,9 +668,11 @@ static int cmd_check(int argc, char **argv)
 	struct pmm_stats st;
 	struct pmm_config cfg;
 	uint64_t free_frames, expect;
+	bool json = false;
+	char why[96];
 	int err, parsed;
 
-	parsed = cli_parse(&check_cmd, argc, argv, &cfg, NULL);
+	parsed = cli_parse(&check_cmd, argc, argv, &cfg, &json);
 	if (parsed != CLI_RUN)
 		return parsed;
 	memset(&c, 0, sizeof(c));
@@ -642,28 +694,33 @@ static int cmd_check(int argc, char **argv)
 	free_frames = pmm_free_frames(c.pmm);
 	expect = pmm_managed_frames(c.pmm) - pmm_leaked_frames(c.pmm);
 	if (free_frames != expect) {
-		fprintf(stderr, "check: FAILED: %llu frames free, expected %llu\n",
-			(unsigned long long)free_frames, (unsigned long long)expect);
-		c.failures++;
+		snprintf(why, sizeof(why), "%llu frames free, expected %llu",
+			 (unsigned long long)free_frames, (unsigned long long)expect);
+		fprintf(stderr, "check: FAILED: %s\n", why);
+		check_record(&c, "free frames", why);
 	}
 	pmm_stats_get(c.pmm, &st);
 	if (st.bad_page) {
-		fprintf(stderr, "check: FAILED: %llu bad page reports\n",
-			(unsigned long long)st.bad_page);
-		c.failures++;
+		snprintf(why, sizeof(why), "%llu bad page reports", (unsigned long long)st.bad_page);
+		fprintf(stderr, "check: FAILED: %s\n", why);
+		check_record(&c, "bad pages", why);
 	}
 	check_snapshot(c.pmm, &end);
 	if (memcmp(&fresh, &end, sizeof(fresh)))
 		check_fail(&c, "buddyinfo", "differs from the fresh instance's "
 			   "(free memory not merged back)");
-	if (c.skipped)
+	if (json)
+		check_print_json(&c, free_frames, expect, st.bad_page);
+	else if (c.skipped)
 		printf("check: note: %lu allocations refused (small instance?)\n", c.skipped);
 	pmm_destroy(c.pmm);
 	if (c.failures) {
-		printf("check: FAILED (%u problems)\n", c.failures);
+		if (!json)
+			printf("check: FAILED (%u problems)\n", c.failures);
 		return CLI_EXIT_FAIL;
 	}
-	printf("check: ok\n");
+	if (!json)
+		printf("check: ok\n");
 	return CLI_EXIT_OK;
 }
 
@@ -731,39 +788,196 @@ static const struct {
 	{ "vmalloc", bench_vmalloc_short },
 };
 
+struct report_opts {
+	bool json;
+	unsigned int sections;	/* bit s: report_sections[s] runs */
+};
+
+enum { RP_JSON, RP_SECTIONS };
+
+static const struct cli_flag report_flags[] = {
+	{ "json", NULL, RP_JSON, "one JSON object: each section's own --json object, its\n"
+	  "exit code and seconds" },
+	{ "sections", "LIST", RP_SECTIONS, "only these, e.g. layout,contig (default all:\n"
+	  "layout,fastpath,contig,teardown,vmalloc)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+/* "layout,contig" -> a mask of report_sections. */
+static int report_arg_sections(const struct cli_arg *a, unsigned int *mask)
+{
+	const char *p = a->val;
+
+	*mask = 0;
+	while (*p) {
+		size_t len = strcspn(p, ","), k;
+
+		for (k = 0; k < ARRAY_SIZE(report_sections); k++)
+			if (strlen(report_sections[k].title) == len &&
+			    !strncmp(report_sections[k].title, p, len))
+				break;
+		if (k == ARRAY_SIZE(report_sections))
+			return cli_bad_value(a, "a list of layout, fastpath, contig, teardown, vmalloc");
+		*mask |= 1u << k;
+		p += len + (p[len] == ',');
+	}
+	return *mask ? 0 : cli_bad_value(a, "at least one section");
+}
+
+static int report_apply(const struct cli_arg *a, void *ctx)
+{
+	struct report_opts *o = ctx;
+
+	if (a->flag->id == RP_SECTIONS)
+		return report_arg_sections(a, &o->sections);
+	o->json = true;
+	return 0;
+}
+
 static const struct cli_cmd report_cmd = {
 	.name = "report",
-	.help = "usage: pmm report [instance flags]\n"
+	.help = "usage: pmm report [--json] [--sections LIST] [instance flags]\n"
 		"The default instance's layout and buddyinfo, then every benchmark family's\n"
-		"figures in text form. Instance flags apply to every section.\n",
+		"figures in text form. Instance flags apply to every section; --json is\n"
+		"passed to each as well.\n",
+	.flags = report_flags,
+	.apply = report_apply,
 };
+
+/*
+ * A section's command line: report's own, without --sections (which no
+ * section takes); --json and the instance flags stay. cli_parse() has
+ * accepted it, so "--sections" can only be the flag, and its value follows
+ * unless written "--sections=LIST".
+ * Return: a malloc'd argv with *@out_argc entries, or NULL.
+ */
+static char **report_section_argv(int argc, char **argv, int *out_argc)
+{
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	int n = 0;
+
+	if (!args)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i && !strcmp(argv[i], "--sections")) {
+			i++;
+			continue;
+		}
+		if (i && !strncmp(argv[i], "--sections=", 11))
+			continue;
+		args[n++] = argv[i];
+	}
+	*out_argc = n;
+	return args;
+}
+
+/*
+ * Run @fn with stdout sent to a temporary file; Return: what it wrote
+ * (malloc'd, trailing whitespace cut), or NULL, with its exit code in
+ * *@ret. `report --json` embeds each section's own --json object so that
+ * every family's printer stays the one source of its format.
+ */
+static char *report_capture(int (*fn)(int, char **), int argc, char **argv, int *ret)
+{
+	FILE *tmp = tmpfile();
+	char *buf = NULL;
+	int saved = -1;
+	long len;
+
+	fflush(stdout);
+	if (tmp)
+		saved = dup(STDOUT_FILENO);
+	if (saved < 0 || dup2(fileno(tmp), STDOUT_FILENO) < 0) {
+		fprintf(stderr, "pmm report: cannot capture a section's output\n");
+		if (saved >= 0)
+			close(saved);
+		if (tmp)
+			fclose(tmp);
+		*ret = CLI_EXIT_FAIL;
+		return NULL;
+	}
+	*ret = fn(argc, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	len = ftell(tmp);
+	if (len > 0 && fseek(tmp, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1))) {
+		len = (long)fread(buf, 1, (size_t)len, tmp);
+		while (len && strchr(" \t\r\n", buf[len - 1]))
+			len--;
+		buf[len] = '\0';
+	}
+	fclose(tmp);
+	return buf;
+}
 
 static int cmd_report(int argc, char **argv)
 {
+	struct report_opts o = { false, (1u << ARRAY_SIZE(report_sections)) - 1 };
 	struct pmm_config cfg;
-	int failed = 0, parsed;
+	struct jw w;
+	char **args;
+	int failed = 0, parsed, nargs;
 
 	/* Reject bad flags before spending time on any section. */
-	parsed = cli_parse(&report_cmd, argc, argv, &cfg, NULL);
+	parsed = cli_parse(&report_cmd, argc, argv, &cfg, &o);
 	if (parsed != CLI_RUN)
 		return parsed;
-	printf("pmm report (build %s)\n", cli_build_type());
+	args = report_section_argv(argc, argv, &nargs);
+	if (!args) {
+		fprintf(stderr, "pmm report: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	if (o.json) {
+		jw_init(&w, stdout);
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "command", "report");
+		jw_str(&w, "version", pmm_version());
+		jw_str(&w, "build", cli_build_type());
+		jw_obj_begin(&w, "sections");
+	} else {
+		printf("pmm report (build %s)\n", cli_build_type());
+	}
 	for (size_t s = 0; s < ARRAY_SIZE(report_sections); s++) {
 		uint64_t t0 = cli_now_ns();
+		char *out = NULL;
 		int ret;
 
-		printf("\n== %s ==\n", report_sections[s].title);
-		fflush(stdout);
-		ret = report_sections[s].fn(argc, argv);
-		fflush(stdout);
+		if (!(o.sections & (1u << s)))
+			continue;
+		if (o.json) {
+			out = report_capture(report_sections[s].fn, nargs, args, &ret);
+		} else {
+			printf("\n== %s ==\n", report_sections[s].title);
+			fflush(stdout);
+			ret = report_sections[s].fn(nargs, args);
+			fflush(stdout);
+		}
 		if (ret != CLI_EXIT_OK) {
 			fprintf(stderr, "pmm report: section %s failed (exit %d)\n",
 				report_sections[s].title, ret);
 			failed = 1;
 		}
-		printf("(%s: %.1f s)\n", report_sections[s].title,
-		       (double)(cli_now_ns() - t0) / 1e9);
+		if (o.json) {
+			jw_obj_begin(&w, report_sections[s].title);
+			jw_i64(&w, "exit", ret);
+			jw_double(&w, "seconds", (double)(cli_now_ns() - t0) / 1e9);
+			/* A failed section may have printed nothing, or not an object. */
+			jw_raw(&w, "result", ret == CLI_EXIT_OK && out && out[0] == '{' ? out : NULL);
+			jw_obj_end(&w);
+		} else {
+			printf("(%s: %.1f s)\n", report_sections[s].title,
+			       (double)(cli_now_ns() - t0) / 1e9);
+		}
+		free(out);
 	}
+	if (o.json) {
+		jw_obj_end(&w);
+		jw_bool(&w, "ok", !failed);
+		jw_obj_end(&w);
+		fputc('\n', stdout);
+	}
+	free(args);
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
@@ -788,10 +1002,58 @@ static void usage(FILE *f)
 	fputs("usage: pmm <command> [flags]\n\ncommands:\n", f);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
-	fputs("  help     this text\n"
+	fputs("  help     this text; 'pmm help TOPIC' for one command (report, info, check,\n"
+	      "           stress, bench, bench NAME) or the instance flags (flags)\n"
 	      "  version  the library's version (also --version)\n\n"
-	      "'pmm <command> --help' describes a command's flags. Every command takes\n"
-	      "the instance flags (--mem, --memmap, --backing, --cpus, ...).\n", f);
+	      "'pmm <command> --help' describes a command's own flags too.\n", f);
+	cli_inst_usage(f);
+}
+
+/* `pmm help TOPIC ...`: the help a command prints for --help, on stdout. */
+static int help_topic(int argc, char **argv)
+{
+	char help[] = "--help", bench[] = "bench";
+	char *args[] = { argv[0], help, NULL, NULL };
+	const char *topic = argv[0];
+
+	if (!strcmp(topic, "flags") && argc == 1) {
+		cli_inst_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(topic, "help") && argc == 1) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(topic, "version") && argc == 1) {
+		fputs("usage: pmm version (or pmm --version)\n"
+		      "Print the version of the library linked in (pmm_version()).\n", stdout);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(topic, commands[i].name))
+			continue;
+		if (argc == 1)
+			return commands[i].fn(2, args);
+		/* "bench NAME": the family's own help; an unknown one is refused there. */
+		if (commands[i].fn == cmd_bench && argc == 2) {
+			args[1] = argv[1];
+			args[2] = help;
+			return cmd_bench(3, args);
+		}
+	}
+	/* A benchmark family's name alone: `pmm help contig`. */
+	for (size_t i = 0; i < ARRAY_SIZE(bench_families) && argc == 1; i++)
+		if (!strcmp(topic, bench_families[i].name)) {
+			args[0] = bench;
+			args[1] = argv[0];
+			args[2] = help;
+			return cmd_bench(3, args);
+		}
+	fprintf(stderr, "pmm help: unknown topic '%s", topic);
+	for (int i = 1; i < argc; i++)
+		fprintf(stderr, " %s", argv[i]);
+	fputs("' (topics: report, info, check, stress, bench, bench NAME, flags)\n", stderr);
+	return CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -802,6 +1064,8 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (cli_is_help(argv[1])) {
+		if (argc > 2)
+			return help_topic(argc - 2, argv + 2);
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}

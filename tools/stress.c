@@ -179,6 +179,8 @@ struct stress {
 	struct obj pool[STRESS_POOL];	/* handoff: freed by whoever adopts */
 	unsigned int pool_nr;
 
+	struct jw *json;		/* --json: the object being written; NULL: text */
+
 	unsigned long mm_window;	/* pages of an mm's window (whole pageblocks) */
 	atomic_ullong mm_ids;		/* mms created or forked: their ids */
 	pthread_mutex_t xchg_lock;
@@ -275,9 +277,11 @@ static void fail(struct stress *s, const char *fmt, ...)
 	atomic_store(&s->failed, 1);
 	if (atomic_fetch_add(&s->reports, 1) < STRESS_MAX_REPORTS) {
 		va_start(ap, fmt);
+		flockfile(stderr);	/* one line, even beside the progress line */
 		fprintf(stderr, "stress: FAILED: ");
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
+		funlockfile(stderr);
 		va_end(ap);
 	}
 }
@@ -1832,13 +1836,31 @@ static void do_vm(struct sthread *t)
 static int vm_leftovers(struct stress *s)
 {
 	struct pmm_vmalloc_stats st;
+	struct jw *w = s->json;
+	bool left;
 
 	pmm_vmalloc_purge(s->pmm);
 	pmm_vmalloc_stats(s->pmm, &st);
+	left = st.nr_areas || st.nr_vmalloc_pages || st.lazy_pages ||
+	       st.free_bytes != st.window_bytes || st.largest_free != st.window_bytes;
+	if (w) {
+		jw_obj_begin(w, "vmalloc");
+		jw_u64(w, "purges", st.purges);
+		jw_u64(w, "map_calls", st.map_calls);
+		jw_u64(w, "unmap_calls", st.unmap_calls);
+		jw_bool(w, "window_free_again", !left);
+		jw_u64(w, "areas_left", st.nr_areas);
+		jw_u64(w, "vmalloc_pages_left", st.nr_vmalloc_pages);
+		jw_u64(w, "lazy_pages_left", st.lazy_pages);
+		jw_u64(w, "free_bytes", st.free_bytes);
+		jw_u64(w, "largest_free", st.largest_free);
+		jw_u64(w, "window_bytes", st.window_bytes);
+		jw_obj_end(w);
+		return left;
+	}
 	printf("  vmalloc: %llu purges, %llu map calls (one per run of frames), %llu unmap calls\n",
 	       U(st.purges), U(st.map_calls), U(st.unmap_calls));
-	if (st.nr_areas || st.nr_vmalloc_pages || st.lazy_pages || st.free_bytes != st.window_bytes ||
-	    st.largest_free != st.window_bytes) {
+	if (left) {
 		printf("vmalloc: FAILED: with every area freed and purged, %llu areas, %llu vmalloc "
 		       "pages, %llu lazy pages, %llu free bytes, largest block %llu, window %llu\n",
 		       U(st.nr_areas), U(st.nr_vmalloc_pages), U(st.lazy_pages), U(st.free_bytes),
@@ -1945,6 +1967,7 @@ struct stress_opts {
 	bool seeded;		/* --seed given */
 	enum fill_mode fill;
 	unsigned int kinds;
+	bool json;
 };
 
 /* "pages,contig,mm,vmalloc" -> a mask of alloc_kinds plus KIND_MM, KIND_VM; Return: 0 or -1. */
@@ -1970,7 +1993,7 @@ static int parse_kinds(const char *list, unsigned int *mask)
 	return *mask ? 0 : -1;
 }
 
-enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS, ST_MM, ST_VMALLOC };
+enum { ST_THREADS, ST_SECONDS, ST_SEED, ST_FILL, ST_OPS, ST_MM, ST_VMALLOC, ST_JSON };
 
 static const struct cli_flag stress_flags[] = {
 	{ "threads", "N", ST_THREADS, "worker threads (default: the instance's CPUs, --cpus)" },
@@ -1985,6 +2008,8 @@ static const struct cli_flag stress_flags[] = {
 	  "run with any of them), mm, the\naddress-space churn, and vmalloc, the vmalloc churn" },
 	{ "mm", NULL, ST_MM, "address-space churn only: the same as --ops mm" },
 	{ "vmalloc", NULL, ST_VMALLOC, "vmalloc churn only: the same as --ops vmalloc" },
+	{ "json", NULL, ST_JSON, "one JSON object on stdout instead of the text (the seed\n"
+	  "goes to stderr first, and failures are printed there)" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -2026,6 +2051,9 @@ static int stress_apply(const struct cli_arg *a, void *ctx)
 	case ST_VMALLOC:
 		o->kinds = KIND_VM;
 		return 0;
+	case ST_JSON:
+		o->json = true;
+		return 0;
 	}
 	return -1;
 }
@@ -2034,7 +2062,7 @@ static const struct cli_cmd stress_cmd = {
 	.name = "stress",
 	.help = "usage: pmm stress [--threads N] [--seconds S] [--seed X]\n"
 		"                  [--fill full|sampled|off] [--ops LIST | --mm | --vmalloc]\n"
-		"                  [instance flags]\n"
+		"                  [--json] [instance flags]\n"
 		"Threads allocate and free at random through every path (pages, folios,\n"
 		"split_page, exact, bulk, contig), hand objects to each other, and verify\n"
 		"frame ownership and memory patterns. Mixed in (one step in four), or alone\n"
@@ -2049,7 +2077,7 @@ static const struct cli_cmd stress_cmd = {
 		"area and read it back through pmm_page_address() of every page, vfree,\n"
 		"vunmap and purge (memfd or none backing: vmalloc needs one). At the end\n"
 		"everything is freed and the instance checked; prints \"lost frames: 0\" and\n"
-		"exits 0 when nothing is lost.\n",
+		"exits 0 when nothing is lost. On a terminal, stderr shows the time run.\n",
 	.flags = stress_flags,
 	.apply = stress_apply,
 };
@@ -2141,9 +2169,38 @@ static void mm_totals_add(struct mm_totals *sum, const struct mm_totals *t)
 /* What the library did for the churn: its counters, to show the paths ran. */
 static void mm_summary(struct stress *s, const struct mm_totals *tot, uint64_t nomem)
 {
+	struct jw *w = s->json;
 	struct pmm_stats st;
 
 	pmm_stats_get(s->pmm, &st);
+	if (w) {
+		jw_obj_begin(w, "address_spaces");
+		jw_u64(w, "created", tot->by_gather[0] + tot->by_gather[1] + tot->by_gather[2]);
+		jw_obj_begin(w, "by_gather");
+		jw_u64(w, "per_page", tot->by_gather[PMM_GATHER_PER_PAGE]);
+		jw_u64(w, "ranges", tot->by_gather[PMM_GATHER_RANGES]);
+		jw_u64(w, "encoded", tot->by_gather[PMM_GATHER_ENCODED]);
+		jw_obj_end(w);
+		jw_obj_begin(w, "by_mapcount");
+		jw_u64(w, "per_page", tot->by_mapcount[PMM_MAPCOUNT_PER_PAGE]);
+		jw_u64(w, "folio", tot->by_mapcount[PMM_MAPCOUNT_FOLIO]);
+		jw_obj_end(w);
+		jw_u64(w, "faults", tot->faults);
+		jw_u64(w, "cow_faults", tot->cow_faults);
+		jw_u64(w, "fault_fallbacks", tot->fault_fallbacks);
+		jw_u64(w, "tlb_flushes", tot->tlb_flushes);
+		jw_u64(w, "gather_batches", tot->gather_batches);
+		jw_u64(w, "gather_forced_flushes", tot->gather_forced_flushes);
+		jw_u64(w, "lru_add", st.lru_add);
+		jw_u64(w, "deferred_split", st.deferred_split);
+		jw_u64(w, "split_folios", st.split_folios);
+		jw_u64(w, "split_freed", st.split_freed);
+		jw_u64(w, "swapcache_add", st.swapcache_add);
+		jw_u64(w, "swapcache_del", st.swapcache_del);
+		jw_u64(w, "refused", nomem);
+		jw_obj_end(w);
+		return;
+	}
 	printf("  address spaces: %llu created (gather per_page %llu, ranges %llu, encoded %llu;\n"
 	       "                  mapcount per_page %llu, folio %llu)\n",
 	       U(tot->by_gather[0] + tot->by_gather[1] + tot->by_gather[2]),
@@ -2182,20 +2239,38 @@ static void stress_reap(struct stress *s, struct sthread *main_t)
 static int mm_leftovers(struct stress *s)
 {
 	unsigned long swapped = pmm_swapcache_nr(s->pmm);
+	struct jw *w = s->json;
 	int failures = 0;
 
+	if (w)
+		jw_arr_begin(w, "mm_leftovers");	/* the nodes with something left */
 	for (int nid = 0; nid < s->nr_nodes; nid++) {
 		struct pmm_node_info ni;
 
 		if (pmm_node_info(s->pmm, nid, &ni))
 			continue;
-		if (ni.lru_inactive_anon || ni.lru_active_anon || ni.lru_pages || ni.deferred_split) {
+		if (!(ni.lru_inactive_anon || ni.lru_active_anon || ni.lru_pages || ni.deferred_split))
+			continue;
+		failures++;
+		if (w) {
+			jw_obj_begin(w, NULL);
+			jw_i64(w, "nid", nid);
+			jw_u64(w, "lru_inactive_anon", ni.lru_inactive_anon);
+			jw_u64(w, "lru_active_anon", ni.lru_active_anon);
+			jw_u64(w, "lru_pages", ni.lru_pages);
+			jw_u64(w, "deferred_split", ni.deferred_split);
+			jw_obj_end(w);
+		} else {
 			printf("node %d: FAILED: with every mm gone, %llu + %llu folios (%llu pages) "
 			       "on the LRU, %llu on the deferred split queue\n", nid,
 			       U(ni.lru_inactive_anon), U(ni.lru_active_anon), U(ni.lru_pages),
 			       U(ni.deferred_split));
-			failures++;
 		}
+	}
+	if (w) {
+		jw_arr_end(w);
+		jw_u64(w, "swapcache_left", swapped);
+		return failures + (swapped != 0);
 	}
 	if (swapped) {
 		printf("swap cache: FAILED: %lu folios left with every mm gone\n", swapped);
@@ -2206,45 +2281,78 @@ static int mm_leftovers(struct stress *s)
 	return failures;
 }
 
+/* The end state's buddyinfo as a JSON member, when it is not the fresh one's. */
+static void json_buddyinfo(struct jw *w, pmm_t *pmm)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err = -1;
+
+	if (f) {
+		err = pmm_buddyinfo(pmm, f, 1);
+		fclose(f);
+	}
+	jw_raw(w, "buddyinfo_end", err ? NULL : buf);
+	free(buf);
+}
+
 /* Drain and check, with everything freed; Return: failures found. */
 static int stress_finish(struct stress *s, const uint64_t *fresh)
 {
 	uint64_t end[SNAP_LEN], free_frames, expect;
+	struct jw *w = s->json;
 	int64_t lost;
 	int err, failures = 0;
+	bool same;
 
 	pmm_lru_add_drain(s->pmm);
 	pmm_drain_all_pages(s->pmm);
 
 	err = pmm_check(s->pmm);
-	if (err) {
+	failures += err != 0;
+	if (w)
+		jw_str(w, "pmm_check", err ? pmm_strerror(err) : "ok");
+	else if (err)
 		printf("pmm_check: FAILED: %s (%d)\n", pmm_strerror(err), err);
-		failures++;
-	} else {
+	else
 		printf("pmm_check: ok\n");
-	}
 	if (s->mm_on)
 		failures += mm_leftovers(s);
 	if (s->vm_on)
 		failures += vm_leftovers(s);
 	zone_free_snapshot(s->pmm, end, SNAP_LEN);
-	if (memcmp(end, fresh, sizeof(end))) {
+	same = !memcmp(end, fresh, sizeof(end));
+	failures += !same;
+	if (w) {
+		jw_bool(w, "buddyinfo_same", same);
+		if (!same)
+			json_buddyinfo(w, s->pmm);
+	} else if (!same) {
 		printf("buddyinfo: FAILED: differs from the fresh instance's "
 		       "(free memory not merged back):\n");
 		pmm_buddyinfo(s->pmm, stdout, 0);
-		failures++;
 	} else {
 		printf("buddyinfo: same as the fresh instance\n");
 	}
-	if (atomic_load(&s->bad_pages) || pmm_leaked_frames(s->pmm)) {
+	if (w) {
+		jw_u64(w, "bad_page_reports", atomic_load(&s->bad_pages));
+		jw_u64(w, "leaked_frames", pmm_leaked_frames(s->pmm));
+	} else if (atomic_load(&s->bad_pages) || pmm_leaked_frames(s->pmm)) {
 		printf("bad pages: FAILED: %llu reports, %llu frames leaked\n",
 		       (unsigned long long)atomic_load(&s->bad_pages),
 		       (unsigned long long)pmm_leaked_frames(s->pmm));
-		failures++;
 	}
+	failures += atomic_load(&s->bad_pages) || pmm_leaked_frames(s->pmm);
 	free_frames = pmm_free_frames(s->pmm);
 	expect = pmm_managed_frames(s->pmm) - pmm_leaked_frames(s->pmm);
 	lost = (int64_t)(expect - free_frames);
+	if (w) {
+		jw_u64(w, "free_frames", free_frames);
+		jw_u64(w, "managed_frames", pmm_managed_frames(s->pmm));
+		jw_i64(w, "lost_frames", lost);
+		return failures + (lost != 0);
+	}
 	if (lost)
 		printf("free frames %llu, managed %llu, leaked %llu\n",
 		       (unsigned long long)free_frames,
@@ -2254,15 +2362,72 @@ static int stress_finish(struct stress *s, const uint64_t *fresh)
 	return failures + (lost != 0);
 }
 
+/* The operation counts of the workloads that ran, and what was refused. */
+static void stress_summary(struct stress *s, const uint64_t *counts, uint64_t total,
+			   double seconds, uint64_t fails, uint64_t busy)
+{
+	struct jw *w = s->json;
+
+	if (w) {
+		jw_u64(w, "operations", total);
+		jw_double(w, "elapsed_seconds", seconds);
+		jw_obj_begin(w, "counts");
+	} else {
+		printf("stress: %llu operations in %.2f s\n", U(total), seconds);
+	}
+	for (int k = 0; k < NR_OPS; k++) {
+		if (!(op_workload[k] == WL_FRAMES ? s->frames_on :
+		      op_workload[k] == WL_MM ? s->mm_on : s->vm_on))
+			continue;
+		if (w)
+			jw_u64(w, op_names[k], counts[k]);
+		else
+			printf("  %-22s %llu\n", op_names[k], U(counts[k]));
+	}
+	if (w)
+		jw_obj_end(w);
+	if (s->frames_on && w) {
+		jw_u64(w, "alloc_refused", fails);
+		jw_u64(w, "contig_busy", busy);
+	} else if (s->frames_on) {
+		printf("  not failures: %llu allocations refused under memory pressure,\n"
+		       "                %llu alloc_contig_range calls found the range busy\n",
+		       U(fails), U(busy));
+	}
+}
+
+/*
+ * While the threads run: the time run on a terminal's stderr, until the
+ * deadline or the first failure (whose message overwrites the line).
+ */
+static void stress_progress(struct stress *s, struct cli_progress *p, double seconds)
+{
+	cli_progress_begin(p);
+	while (p->on && !atomic_load(&s->failed) && cli_now_ns() < s->deadline_ns) {
+		uint64_t left = s->deadline_ns - cli_now_ns();
+		struct timespec ts = { 0, 200000000 };
+
+		if (left < (uint64_t)ts.tv_nsec)
+			ts.tv_nsec = (long)left;
+		cli_progress(p, "stress: %.1f of %.1f s", cli_progress_seconds(p), seconds);
+		nanosleep(&ts, NULL);
+	}
+	cli_progress_end(p);
+}
+
 int cmd_stress(int argc, char **argv)
 {
-	struct stress_opts o = { 0, 5.0, 0, false, FILL_FULL, 0 };
+	struct stress_opts o = { 0, 5.0, 0, false, FILL_FULL, 0, false };
 	uint64_t fresh[SNAP_LEN], total = 0, fails = 0, busy = 0, counts[NR_OPS] = { 0 }, t0;
 	uint64_t mm_nomem = 0, vm_nomem = 0;
 	struct mm_totals mm_tot = { 0 };
 	struct sthread **threads = NULL, *main_t = NULL;
 	struct pmm_config cfg;
 	struct stress *s;
+	struct cli_progress prog;
+	struct jw jw;
+	char notes[2][96];
+	unsigned int nr_notes = 0;
 	unsigned long started = 0;
 	int ret = CLI_EXIT_FAIL, parsed;
 
@@ -2280,8 +2445,16 @@ int cmd_stress(int argc, char **argv)
 	cfg.bad_page_fn = bad_page_cb;
 	cfg.bad_page_arg = s;
 	s->seed = o.seed;
-	printf("stress: seed %llu\n", (unsigned long long)o.seed);
+	/* First, and flushed: a run that crashes can still be repeated. */
+	fprintf(o.json ? stderr : stdout, "stress: seed %llu\n", (unsigned long long)o.seed);
 	fflush(stdout);
+	if (o.json) {
+		s->json = &jw;
+		jw_init(&jw, stdout);
+		jw_obj_begin(&jw, NULL);
+		jw_str(&jw, "command", "stress");
+		jw_u64(&jw, "seed", o.seed);
+	}
 	s->pmm = cli_create(&cfg, "stress");
 	if (!s->pmm || stress_layout(s))
 		goto out;
@@ -2299,8 +2472,8 @@ int cmd_stress(int argc, char **argv)
 			ret = CLI_EXIT_USAGE;
 			goto out;
 		}
-		printf("stress: %zu-byte pages: no address-space churn (4 KiB pages only)\n",
-		       s->page_size);
+		snprintf(notes[nr_notes++], sizeof(notes[0]),
+			 "%zu-byte pages: no address-space churn (4 KiB pages only)", s->page_size);
 		if (!o.kinds)
 			o.kinds = ((1u << NR_ALLOC_KINDS) - 1) | KIND_VM;
 	}
@@ -2318,8 +2491,9 @@ int cmd_stress(int argc, char **argv)
 			ret = CLI_EXIT_USAGE;
 			goto out;
 		}
-		printf("stress: %s backing: no vmalloc churn (memfd or none only)\n",
-		       cli_backing_name(pmm_get_config(s->pmm)->backing));
+		snprintf(notes[nr_notes++], sizeof(notes[0]),
+			 "%s backing: no vmalloc churn (memfd or none only)",
+			 cli_backing_name(pmm_get_config(s->pmm)->backing));
 		o.kinds &= ~KIND_VM;
 	}
 	s->kinds = o.kinds & ~(KIND_MM | KIND_VM);
@@ -2339,21 +2513,48 @@ int cmd_stress(int argc, char **argv)
 	pthread_mutex_init(&s->xchg_lock, NULL);
 	zone_free_snapshot(s->pmm, fresh, SNAP_LEN);
 
-	printf("stress: %u threads, %.1f s, fill %s, ops", s->nr_threads, o.seconds,
-	       fill_names[s->fill]);
 	for (size_t k = 0; k < NR_ALLOC_KINDS; k++)
-		if (s->kinds & (1u << k)) {
-			printf("%c%s", s->kinds_weight ? ',' : ' ', alloc_kinds[k].name);
+		if (s->kinds & (1u << k))
 			s->kinds_weight += alloc_kinds[k].weight;
-		}
-	if (s->mm_on)
-		printf("%cmm (windows of %lu pages, one in eight larger)", s->frames_on ? ',' : ' ',
-		       s->mm_window);
-	if (s->vm_on)
-		printf("%cvmalloc (window of %llu MiB)", s->frames_on || s->mm_on ? ',' : ' ',
-		       U(pmm_get_config(s->pmm)->vmalloc_size >> 20));
-	printf("\n");
-	cli_print_config(stdout, s->pmm);
+	if (o.json) {
+		jw_arr_begin(&jw, "notes");
+		for (unsigned int i = 0; i < nr_notes; i++)
+			jw_str(&jw, NULL, notes[i]);
+		jw_arr_end(&jw);
+		jw_u64(&jw, "threads", s->nr_threads);
+		jw_double(&jw, "seconds", o.seconds);
+		jw_str(&jw, "fill", fill_names[s->fill]);
+		jw_arr_begin(&jw, "ops");
+		for (size_t k = 0; k < NR_ALLOC_KINDS; k++)
+			if (s->kinds & (1u << k))
+				jw_str(&jw, NULL, alloc_kinds[k].name);
+		if (s->mm_on)
+			jw_str(&jw, NULL, "mm");
+		if (s->vm_on)
+			jw_str(&jw, NULL, "vmalloc");
+		jw_arr_end(&jw);
+		if (s->mm_on)
+			jw_u64(&jw, "mm_window_pages", s->mm_window);
+		if (s->vm_on)
+			jw_u64(&jw, "vmalloc_window_bytes", pmm_get_config(s->pmm)->vmalloc_size);
+		cli_json_config(&jw, s->pmm);
+	} else {
+		for (unsigned int i = 0; i < nr_notes; i++)
+			printf("stress: %s\n", notes[i]);
+		printf("stress: %u threads, %.1f s, fill %s, ops", s->nr_threads, o.seconds,
+		       fill_names[s->fill]);
+		for (size_t k = 0, n = 0; k < NR_ALLOC_KINDS; k++)
+			if (s->kinds & (1u << k))
+				printf("%c%s", n++ ? ',' : ' ', alloc_kinds[k].name);
+		if (s->mm_on)
+			printf("%cmm (windows of %lu pages, one in eight larger)",
+			       s->frames_on ? ',' : ' ', s->mm_window);
+		if (s->vm_on)
+			printf("%cvmalloc (window of %llu MiB)", s->frames_on || s->mm_on ? ',' : ' ',
+			       U(pmm_get_config(s->pmm)->vmalloc_size >> 20));
+		printf("\n");
+		cli_print_config(stdout, s->pmm);
+	}
 	fflush(stdout);
 
 	threads = calloc(o.threads + 1, sizeof(*threads));
@@ -2382,6 +2583,7 @@ int cmd_stress(int argc, char **argv)
 			atomic_store(&s->failed, 1);
 			break;
 		}
+	stress_progress(s, &prog, o.seconds);
 	for (unsigned long i = 0; i < started; i++)
 		pthread_join(threads[i]->tid, NULL);
 	stress_reap(s, main_t);
@@ -2397,28 +2599,27 @@ int cmd_stress(int argc, char **argv)
 	}
 	for (int k = 0; k < NR_OPS; k++)
 		total += counts[k];
-	printf("stress: %llu operations in %.2f s\n", (unsigned long long)total,
-	       (double)(cli_now_ns() - t0) / 1e9);
-	for (int k = 0; k < NR_OPS; k++)
-		if (op_workload[k] == WL_FRAMES ? s->frames_on :
-		    op_workload[k] == WL_MM ? s->mm_on : s->vm_on)
-			printf("  %-22s %llu\n", op_names[k], (unsigned long long)counts[k]);
-	if (s->frames_on)
-		printf("  not failures: %llu allocations refused under memory pressure,\n"
-		       "                %llu alloc_contig_range calls found the range busy\n",
-		       (unsigned long long)fails, (unsigned long long)busy);
+	stress_summary(s, counts, total, (double)(cli_now_ns() - t0) / 1e9, fails, busy);
 	if (s->mm_on)
 		mm_summary(s, &mm_tot, mm_nomem);
-	if (s->vm_on)
+	if (s->vm_on && s->json)
+		jw_u64(&jw, "vmalloc_refused", vm_nomem);
+	else if (s->vm_on)
 		printf("  not failures: %llu vmalloc/vmap calls refused for want of memory\n",
 		       U(vm_nomem));
 
 	if (stress_finish(s, fresh) == 0 && !atomic_load(&s->failed))
 		ret = CLI_EXIT_OK;
-	if (atomic_load(&s->failed))
+	if (atomic_load(&s->failed) && !s->json)
 		printf("stress: FAILED (see the messages above; seed %llu)\n",
 		       (unsigned long long)o.seed);
 out:
+	if (s->json) {
+		jw_u64(&jw, "failure_reports", atomic_load(&s->reports));
+		jw_bool(&jw, "ok", ret == CLI_EXIT_OK);
+		jw_obj_end(&jw);
+		fputc('\n', stdout);
+	}
 	if (threads) {
 		/* Objects still held (an early exit) are leaked with the instance. */
 		for (unsigned long i = 0; i <= o.threads; i++)
