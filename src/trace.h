@@ -51,8 +51,13 @@
 #define X(name) extern unsigned short pmm_##name##_semaphore;
 PMM_TRACE_EVENTS(X)
 #undef X
-/* Is a tracer attached to probe @name? */
-#define trace_enabled(name) unlikely(READ_ONCE(pmm_##name##_semaphore))
+/*
+ * Is a tracer attached to probe @name? A plain load on purpose: only the
+ * kernel writes the semaphore (uprobes' reference counter), never a
+ * thread of the program, and a plain load is one the compiler may hoist
+ * out of a loop (the batched contig free tests it once per page).
+ */
+#define trace_enabled(name) unlikely(pmm_##name##_semaphore)
 #else
 #define trace_enabled(name) false
 #endif
