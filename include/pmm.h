@@ -84,7 +84,9 @@ typedef struct pmm pmm_t;
 typedef uint64_t pmm_pfn_t;
 typedef unsigned int pmm_gfp_t;
 
-struct pmm_page;	/* opaque: one per frame, 64 bytes */
+struct pmm_page;	/* opaque: one per frame, PMM_PAGE_META_SIZE bytes */
+/* Bytes of metadata per frame (struct pmm_page): the memmap of N frames is N x this. */
+#define PMM_PAGE_META_SIZE 64
 struct pmm_folio;	/* opaque: the head page of a compound page */
 
 /* X(name, value, message): one table for codes and pmm_strerror(). */

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "list.h"
+#include "pmm.h"	/* PMM_PAGE_META_SIZE */
 
 /* page->flags: PG_* bits (page_flags.h) | zone id << 24 | section << 32. */
 #define PAGE_FLAGS_MASK ((1ULL << 24) - 1)
@@ -44,7 +45,7 @@ struct pmm_page {
 	uint8_t reserved0[7];		/* room for memcg-like owner data */
 };
 
-_Static_assert(sizeof(struct pmm_page) == 64, "struct pmm_page must be 64 bytes");
+_Static_assert(sizeof(struct pmm_page) == PMM_PAGE_META_SIZE, "struct pmm_page must be 64 bytes");
 
 /*
  * struct pmm_folio overlays the head page and the first two tails, as the

@@ -41,8 +41,8 @@
 #define TU_SECTION_SHIFT 22
 #define TU_SECTION_PAGES 1024ul
 #define TU_MAX_ORDER 10
-/* pmm.h: "one per frame, 64 bytes" (the step between two pages' pointers). */
-#define TU_PAGE_STRUCT 64
+/* The step between two pages' pointers (pmm.h). */
+#define TU_PAGE_STRUCT PMM_PAGE_META_SIZE
 
 /* ------------------------------------------------------------------------
  * Bad-page reports

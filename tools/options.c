@@ -33,8 +33,8 @@
 #define OPTS_MAX_FLAGS 48
 /* --help's column for the flags' descriptions. */
 #define OPTS_HELP_COL 24
-/* Metadata per frame: struct pmm_page, "one per frame, 64 bytes" (pmm.h). */
-#define OPTS_META_PER_FRAME 64ull
+/* Metadata per frame: struct pmm_page (pmm.h). */
+#define OPTS_META_PER_FRAME ((unsigned long long)PMM_PAGE_META_SIZE)
 
 /* ------------------------------------------------------------------------
  * Names and numbers
