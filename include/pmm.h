@@ -413,7 +413,8 @@ void pmm_put_page(pmm_t *pmm, struct pmm_page *page);
 
 /**
  * pmm_split_page - make a non-compound order-@order block into 2^order
- * independent order-0 pages with refcount 1 each.
+ * independent order-0 pages: the first keeps the block's references (1
+ * unless the caller took more), every other page gets refcount 1.
  * A compound page or a wrong order is reported and left alone.
  */
 void pmm_split_page(pmm_t *pmm, struct pmm_page *page, unsigned int order);
@@ -437,7 +438,8 @@ struct pmm_page *pmm_alloc_pages_exact_pfn(pmm_t *pmm, unsigned long nr_pages,
 /**
  * pmm_alloc_pages_bulk - fill the NULL slots of @array with order-0 pages.
  * Slots already holding a page are skipped. Pages come from the pcp list,
- * up to 256 per pcp lock hold.
+ * up to 256 per pcp lock hold; what it cannot give comes one page at a time
+ * from the full allocator (which may run shrinkers and reclaim).
  * Return: the number of non-NULL slots in array[0..nr) on return; may be
  * fewer than @nr under memory pressure.
  */
@@ -495,8 +497,9 @@ int pmm_alloc_contig_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t
 int pmm_alloc_contig_frozen_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_gfp_t gfp);
 
 /**
- * pmm_alloc_contig_pages - find and take @nr_pages free contiguous frames
- * on node @nid (-1: any node).
+ * pmm_alloc_contig_pages - find and take @nr_pages free contiguous frames,
+ * preferring node @nid (-1: the local node); only there with
+ * PMM_GFP_THISNODE.
  * Return: the first page (each frame refcount 1) or NULL.
  */
 struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages,
@@ -540,7 +543,8 @@ struct pmm_folio_info {
  * pmm_folio_info - fill @out for the folio @page belongs to.
  * Context: a snapshot; the folio may change right after unless the caller
  * keeps its mappers still.
- * Return: 0, or -PMM_EINVAL when @page is not an allocated page of @pmm.
+ * Return: 0, or -PMM_EINVAL when @page is not a page of @pmm whose block
+ * is handed out (allocated, frozen or leaked as bad).
  */
 int pmm_folio_info(pmm_t *pmm, const struct pmm_page *page, struct pmm_folio_info *out);
 
@@ -609,10 +613,13 @@ enum pmm_mapcount_model {
 };
 
 /*
- * Called before pages whose mappings in [start, end) were cleared are
- * freed (start 0, end UINT64_MAX: everything). It runs with the mm's lock
- * held, as the kernel's flush runs under the page-table lock: it must not
- * call pmm_mm_* on the same mm.
+ * Called when translations in [start, end) changed and a TLB would need a
+ * flush: before the pages an unmap or exit gathered are freed, after fork
+ * write-protected the parent's anonymous pages ([0, 2^47)), and after a
+ * copy-on-write replaced one page; the public gather (pmm_gather_*) with
+ * no range passes start 0, end UINT64_MAX: everything. It runs with the
+ * mm's lock held, as the kernel's flush runs under the page-table lock: it
+ * must not call pmm_mm_* on the same mm.
  */
 typedef void (*pmm_tlb_flush_fn)(void *arg, uint64_t start, uint64_t end);
 
@@ -719,9 +726,9 @@ int pmm_mm_swapcache_add(pmm_mm_t *mm, uint64_t addr, uint64_t len);
 unsigned long pmm_swapcache_nr(pmm_t *pmm);
 
 /**
- * pmm_deferred_split_scan - split up to @nr_to_scan partially mapped large
- * folios from the per-node deferred split queues to order 0 and free their
- * unmapped pages. Also runs as a shrinker under allocation pressure.
+ * pmm_deferred_split_scan - examine up to @nr_to_scan folios of the
+ * per-node deferred split queues, splitting each partially mapped one it
+ * can to order 0 and freeing its unmapped pages. Also runs as a shrinker under allocation pressure.
  * Return: pages freed.
  */
 unsigned long pmm_deferred_split_scan(pmm_t *pmm, unsigned long nr_to_scan);
@@ -815,8 +822,9 @@ void pmm_gather_finish(struct pmm_gather *tlb);
 
 #define PMM_VMAP_PUT_PAGES (1u << 0)	/* pmm_vmap: the area owns the pages' references
 					 * (kernel VM_MAP_PUT_PAGES): each page must be an
-					 * order-0 page holding its own (a folio's page is
-					 * refused); pmm_vfree and also pmm_vunmap drop one
+					 * order-0 page holding its own (a folio's page and
+					 * an unsplit block's are refused); pmm_vfree and
+					 * also pmm_vunmap drop one
 					 * per page (the kernel's vunmap would leak them) */
 
 /**
@@ -830,7 +838,7 @@ void pmm_gather_finish(struct pmm_gather *tlb);
  * @gfp: PMM_GFP_* for the pages (ZERO: see pmm_vzalloc; COMP is ignored).
  * Return: the area's address, or NULL (no memory, no room in the window, a
  * size of 0, an instance without a window or with a backing that cannot
- * map: the reason is logged).
+ * map: the reason is logged, but for the first three under PMM_GFP_NOWARN).
  */
 void *pmm_vmalloc(pmm_t *pmm, size_t size, pmm_gfp_t gfp);
 /** pmm_vzalloc - pmm_vmalloc() of zeroed memory. */
@@ -919,8 +927,9 @@ int pmm_vmalloc_stats(pmm_t *pmm, struct pmm_vmalloc_stats *out);
  * and "unpurged".
  * Context: writes while holding the area locks (the kernel's seq_file walk
  * holds its lock too): a stream whose writer calls back into the instance
- * must not call any pmm_vmalloc*, pmm_vfree, pmm_vmap or pmm_vunmap, and a
- * slow stream stalls them all meanwhile.
+ * must not call any pmm_vmalloc*, pmm_vfree, pmm_vmap, pmm_vunmap or
+ * pmm_check (which takes them too), and a slow stream stalls them all
+ * meanwhile.
  */
 #if __STDC_HOSTED__
 int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json);
@@ -1020,7 +1029,8 @@ int pmm_zoneinfo(pmm_t *pmm, FILE *f, int json);
  * pmm_mminfo - the address-space side: per node the LRU lists and the
  * deferred split queue, the swap cache, and every live mm's counters.
  * Context: writes to @f while holding the instance's list of mms: a stream
- * whose writer calls back into the instance must not create or destroy an mm.
+ * whose writer calls back into the instance must not create or destroy an
+ * mm, nor call pmm_nr_mms, pmm_mminfo or pmm_check (all take that lock).
  */
 int pmm_mminfo(pmm_t *pmm, FILE *f, int json);
 #endif
@@ -1030,7 +1040,8 @@ unsigned int pmm_nr_mms(pmm_t *pmm);
 /**
  * pmm_check - verify every invariant of docs/design.md section 10.
  * Context: the caller must keep other threads from changing the instance.
- * Return: 0, or -PMM_ECORRUPT after logging each violation (up to a limit).
+ * Return: 0; -PMM_ECORRUPT after logging each violation (up to a limit);
+ * -PMM_ENOMEM when its scratch memory cannot be had (nothing was checked).
  */
 int pmm_check(pmm_t *pmm);
 

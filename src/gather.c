@@ -234,6 +234,16 @@ static bool gather_run_ok(pmm_t *pmm, struct pmm_page *page, unsigned long nr)
 		bad_page_report(pmm, page, "pmm_gather_add: the run is empty or leaves its folio");
 		return false;
 	}
+	/*
+	 * The head of a non-compound block that was never split is no folio:
+	 * freeing it as one (order 0) would lose its other frames. Refused as
+	 * free_contig_range() refuses it.
+	 */
+	if (unlikely(folio->page.alloc_order && !PageHead(&folio->page))) {
+		bad_page_report(pmm, page, "pmm_gather_add: a block of order > 0 that is not a "
+				"folio (split it first, or free it with pmm_free_pages)");
+		return false;
+	}
 	if (!PageOwned(&folio->page) || folio_ref_count(folio) < (int)nr) {
 		bad_page_report(pmm, page, "pmm_gather_add: the caller does not hold those references");
 		return false;

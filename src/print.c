@@ -260,12 +260,12 @@ int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json)
 	if (json)
 		fprintf(f, "{\"window_bytes\":%llu,\"nr_areas\":%llu,\"nr_vmalloc_pages\":%llu,"
 			"\"lazy_pages\":%llu,\"free_bytes\":%llu,\"largest_free\":%llu,\"purges\":%llu,"
-			"\"map_calls\":%llu,\"unmap_calls\":%llu,\"areas\":[",
+			"\"map_calls\":%llu,\"unmap_calls\":%llu,\"free_step_ns\":%llu,\"areas\":[",
 			(unsigned long long)st.window_bytes, (unsigned long long)st.nr_areas,
 			(unsigned long long)st.nr_vmalloc_pages, (unsigned long long)st.lazy_pages,
 			(unsigned long long)st.free_bytes, (unsigned long long)st.largest_free,
 			(unsigned long long)st.purges, (unsigned long long)st.map_calls,
-			(unsigned long long)st.unmap_calls);
+			(unsigned long long)st.unmap_calls, (unsigned long long)st.free_step_ns);
 	if (vs) {
 		spin_lock(&vs->busy_lock);
 		for (const struct pmm_list *l = vs->busy.head.next; l != &vs->busy.head; l = l->next) {

@@ -444,6 +444,12 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 					"each page must hold its own reference");
 			return NULL;
 		}
+		/* ... and an order-0 page: one reference must not stand for a whole block. */
+		if ((flags & PMM_VMAP_PUT_PAGES) && page->alloc_order) {
+			bad_page_report(pmm, page, "pmm_vmap(PMM_VMAP_PUT_PAGES) of a block of order "
+					"> 0 that was never split: split it first");
+			return NULL;
+		}
 	}
 	va = alloc_vmap_area(pmm, ((uint64_t)count + 1) << pmm->page_shift, pmm_page_size(pmm), true);
 	if (!va)

@@ -588,8 +588,10 @@ int vmap_init(pmm_t *pmm)
 
 	/* ANON and USER backings have no file to map frames from: no window (pmm_vmalloc says so). */
 	if (!cfg->vmalloc_size ||
-	    (cfg->backing != PMM_BACKING_MEMFD && cfg->backing != PMM_BACKING_NONE))
+	    (cfg->backing != PMM_BACKING_MEMFD && cfg->backing != PMM_BACKING_NONE)) {
+		pmm->cfg.vmalloc_size = 0;	/* pmm_get_config() tells what was reserved */
 		return 0;
+	}
 	vs = meta_alloc(pmm, sizeof(*vs));
 	if (!vs)
 		return -PMM_ENOMEM;

@@ -445,9 +445,9 @@ static void test_gather_bad_input(void **state)
 		struct mu_env e, other;
 		struct pmm_gather tlb;
 		struct pmm_folio *f2, *o;
-		struct pmm_page *split, *foreign_page, *free_page;
+		struct pmm_page *split, *foreign_page, *free_page, *block;
 		struct tu_buddy before;
-		struct bad_case cases[8];
+		struct bad_case cases[9];
 		unsigned int nc = 0;
 
 		mu_env(&e, 64);
@@ -458,6 +458,8 @@ static void test_gather_bad_input(void **state)
 		split = pmm_alloc_pages(e.pmm, PMM_GFP_KERNEL, 1);
 		assert_non_null(split);
 		pmm_split_page(e.pmm, split, 1);
+		block = pmm_alloc_pages(e.pmm, PMM_GFP_KERNEL, 2);	/* never split: no folio */
+		assert_non_null(block);
 		free_page = pmm_pfn_to_page(e.pmm, pmm_get_config(e.pmm)->regions[0].start_pfn +
 						   pmm_managed_frames(e.pmm) - 1);
 		assert_non_null(free_page);
@@ -473,6 +475,7 @@ static void test_gather_bad_input(void **state)
 		cases[nc++] = (struct bad_case){ pmm_folio_page(e.pmm, f2, 0), ULONG_MAX, true,
 						 "nr ULONG_MAX" };
 		cases[nc++] = (struct bad_case){ free_page, 1, true, "a free page" };
+		cases[nc++] = (struct bad_case){ block, 1, true, "an unsplit order-2 block" };
 		cases[nc++] = (struct bad_case){ pmm_folio_page(e.pmm, f2, 0), 0, false, "nr 0" };
 
 		tu_buddy_snap(e.pmm, &before);
@@ -494,6 +497,7 @@ static void test_gather_bad_input(void **state)
 			assert_int_equal(pmm_folio_ref_count(o), 1);
 			assert_int_equal(pmm_page_count(split), 1);
 			assert_int_equal(pmm_page_count(free_page), 0);
+			assert_int_equal(pmm_page_count(block), 1);
 			tu_buddy_assert_fresh(e.pmm, &before);
 			tu_check(e.pmm);
 			tu_check(other.pmm);
@@ -506,6 +510,7 @@ static void test_gather_bad_input(void **state)
 		pmm_folio_put(e.pmm, f2);
 		pmm_put_page(e.pmm, split);
 		pmm_put_page(e.pmm, pmm_pfn_to_page(e.pmm, pmm_page_to_pfn(e.pmm, split) + 1));
+		pmm_free_pages(e.pmm, block, 2);
 		pmm_folio_put(other.pmm, o);
 		mu_remark(&e);
 		mu_finish(&other);

@@ -480,9 +480,23 @@ static void test_vmap_folio_pages(void **state)
 		assert_int_equal(tu_free_after_drain(pmm), f0);
 		assert_int_equal(pmm_folio_ref_count(folio), 1);
 	}
+	/* Nor one reference for a whole unsplit block: its first page is refused too. */
+	{
+		struct pmm_page *block = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 2);
+		struct tu_report_mark m;
+
+		assert_non_null(block);
+		tu_report_mark(pmm, &fx->bad, &m);
+		assert_null(pmm_vmap(pmm, &block, 1, PMM_VMAP_PUT_PAGES));
+		tu_assert_reports(pmm, &fx->bad, &m, 1, "never split");
+		assert_int_equal(pmm_page_count(block), 1);
+		a = vu_vmap(pmm, &block, 1, 0);		/* without the flag it maps */
+		vu_vunmap(pmm, &a);
+		pmm_free_pages(pmm, block, 2);
+	}
 	pmm_folio_put(pmm, folio);
 	vu_assert_idle(pmm);
-	tu_finish(pmm, .bad = &fx->bad, .reports = 1, .fresh = &fx->fresh);
+	tu_finish(pmm, .bad = &fx->bad, .reports = 2, .fresh = &fx->fresh);
 }
 
 /* ------------------------------------------------------------------------
