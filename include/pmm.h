@@ -956,6 +956,7 @@ int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json);
 	X(pcp_refill, "pcp refills from the buddy (one zone-lock hold each)")  \
 	X(pcp_drain, "pcp batches returned to the buddy")                      \
 	X(pcp_lock_miss, "pcp trylock failures that took the zone path")       \
+	X(zone_lock_wait, "zone lock acquisitions that waited for another CPU") \
 	X(buddy_alloc, "blocks taken from the buddy lists")                    \
 	X(buddy_free, "blocks given to __free_one_page")                       \
 	X(buddy_merge, "buddy merges")                                         \

@@ -143,14 +143,14 @@ void free_one_page(struct pmm_zone *zone, struct pmm_page *page, pmm_pfn_t pfn,
 	unsigned int step = order > pmm->pageblock_order ? pmm->pageblock_order : order;
 	pmm_pfn_t end = pfn + ((pmm_pfn_t)1 << order);
 
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	stat_add(&zone->stats, pgfree, 1UL << order);
 	stat_add(&zone->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
 	for (; pfn < end; pfn += (pmm_pfn_t)1 << step, page += 1L << step)
 		__free_one_page_locked(zone, page, pfn, step,
 				       get_pageblock_migratetype(zone, pfn));
 	PMM_ASSERT_EXPENSIVE(free_area_counts_valid_locked(zone));
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 }
 
 /*
@@ -392,11 +392,11 @@ struct pmm_page *rmqueue_buddy(struct pmm_zone *zone, unsigned int order, int mt
 {
 	struct pmm_page *page;
 
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	page = __rmqueue_locked(zone, order, mt, alloc_flags);
 	if (page)
 		stat_add(&zone->stats, pgalloc, 1UL << order);
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	return page;
 }
 
@@ -417,13 +417,13 @@ void reserve_highatomic_pageblock(struct pmm_zone *zone, struct pmm_page *page)
 	max &= ~(uint64_t)(pageblock_nr_pages(pmm) - 1);
 	if (__atomic_load_n(&zone->nr_reserved_highatomic, __ATOMIC_RELAXED) >= max)
 		return;
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	mt = get_pageblock_migratetype(zone, pfn);
 	if (zone->nr_reserved_highatomic < max && migratetype_is_mergeable(mt)) {
 		move_freepages_block_locked(zone, pfn, PMM_MIGRATE_HIGHATOMIC);
 		account_highatomic_locked(zone, (int64_t)pageblock_nr_pages(pmm));
 	}
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 }
 
 /*
@@ -439,7 +439,7 @@ bool unreserve_highatomic_pageblock(struct pmm_zone *zone, int mt)
 
 	if (!__atomic_load_n(&zone->nr_reserved_highatomic, __ATOMIC_RELAXED))
 		return false;
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	for (unsigned int o = 0; o <= pmm->max_order && !done; o++) {
 		struct pmm_page *page = first_free_page(&zone->free_area[o], PMM_MIGRATE_HIGHATOMIC);
 		pmm_pfn_t pfn;
@@ -456,6 +456,6 @@ bool unreserve_highatomic_pageblock(struct pmm_zone *zone, int mt)
 		}
 		done = true;
 	}
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	return done;
 }

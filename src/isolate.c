@@ -62,12 +62,12 @@ int start_isolate_page_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t e
 	if (!iso->saved)
 		return -PMM_ENOMEM;
 
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb) {
 		int mt = get_pageblock_migratetype(zone, p);
 
 		if (mt == PMM_MIGRATE_ISOLATE) {
-			spin_unlock(&zone->lock);
+			zone_unlock(zone);
 			meta_free(zone->pmm, iso->saved, iso->nr);
 			return -PMM_EBUSY;
 		}
@@ -77,7 +77,7 @@ int start_isolate_page_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t e
 		move_freepages_block_locked(zone, p, PMM_MIGRATE_ISOLATE);
 	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb)
 		split_large_buddy_locked(zone, p);
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	return 0;
 }
 
@@ -92,7 +92,7 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 	const pmm_t *pmm = zone->pmm;
 	const pmm_pfn_t pb = pageblock_nr_pages(pmm);
 
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	for (pmm_pfn_t p = iso->pb_start; p < iso->pb_end; p += pb)
 		set_pageblock_migratetype_locked(zone, p, iso->saved[pb_index(iso, pmm, p)]);
 	for (pmm_pfn_t q = iso->pb_start; q < iso->pb_end;) {
@@ -114,7 +114,7 @@ void undo_isolate_page_range(struct pmm_zone *zone, struct isolation *iso)
 		q += (pmm_pfn_t)1 << o;
 	}
 	PMM_ASSERT_EXPENSIVE(free_area_counts_valid_locked(zone));
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	meta_free(zone->pmm, iso->saved, iso->nr);
 	iso->saved = NULL;
 }
@@ -149,7 +149,7 @@ int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
 	const pmm_t *pmm = zone->pmm;
 	pmm_pfn_t pfn, first;
 
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	if (!find_buddy_block(zone, start, &first))
 		goto busy;
 	for (pfn = first; pfn < end;) {
@@ -174,9 +174,9 @@ int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
 		pfn += (pmm_pfn_t)1 << o;
 	}
 	stat_add(&zone->stats, pgalloc, *outer_end - first);
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	return 0;
 busy:
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	return -PMM_EBUSY;
 }

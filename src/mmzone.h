@@ -237,6 +237,25 @@ struct pmm {
 #define gstat_add(pmm, name, n)                                                \
 	__atomic_fetch_add(&(pmm)->gstats.name, (uint64_t)(n), __ATOMIC_RELAXED)
 
+/*
+ * zone_lock / zone_unlock - the zone lock, counting the acquisitions that
+ * had to wait (zone_lock_wait: the contention pmm bench scale reports).
+ * The count is taken once the lock is held, so it needs no atomic.
+ */
+static inline void zone_lock(struct pmm_zone *zone)
+{
+	if (unlikely(!spin_trylock(&zone->lock))) {
+		PMM_BUG_ON(spin_held_by_me(&zone->lock));
+		spin_lock_slow(&zone->lock);
+		stat_add(&zone->stats, zone_lock_wait, 1);
+	}
+}
+
+static inline void zone_unlock(struct pmm_zone *zone)
+{
+	spin_unlock(&zone->lock);
+}
+
 static inline struct pmm_node *NODE_DATA(const pmm_t *pmm, int nid)
 {
 	return (struct pmm_node *)&pmm->nodes[nid];

@@ -50,7 +50,7 @@ void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int c
 		count = pcp->count;
 	if (count <= 0)
 		return;
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	while (count > 0) {
 		struct pmm_list *list;
 		int pindex;
@@ -76,7 +76,7 @@ void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int c
 					       get_pageblock_migratetype(zone, pfn));
 		} while (count > 0 && !list_empty(list));
 	}
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	pcp->drain_rr = rr;
 	stat_add(&pcp->stats, pcp_drain, 1);
 	PMM_ASSERT_EXPENSIVE(pcp_count_valid_locked(pmm, pcp));
@@ -119,7 +119,7 @@ void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned in
 	lockdep_assert_held(&pcp->lock);
 	if (n < 1)
 		n = 1;
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	for (int i = 0; i < n; i++) {
 		struct pmm_page *page = __rmqueue_locked(zone, order, mt, 0);
 
@@ -131,7 +131,7 @@ void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned in
 		pcp->count += 1 << order;
 	}
 	PMM_ASSERT_EXPENSIVE(free_area_counts_valid_locked(zone));
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	stat_add(&pcp->stats, pcp_refill, 1);
 	PMM_ASSERT_EXPENSIVE(pcp_count_valid_locked(zone->pmm, pcp));
 }

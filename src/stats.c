@@ -27,9 +27,9 @@ void pmm_stats_get(pmm_t *pmm, struct pmm_stats *out)
 
 	stats_add(out, &pmm->gstats, true);
 	for_each_populated_zone(pmm, zone) {
-		spin_lock(&zone->lock);
+		zone_lock(zone);
 		stats_add(out, &zone->stats, false);
-		spin_unlock(&zone->lock);
+		zone_unlock(zone);
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
 			spin_lock(&zone->pcp[c].lock);
 			stats_add(out, &zone->pcp[c].stats, false);
@@ -92,7 +92,7 @@ int pmm_zone_info(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *out)
 		out->pcp_pages += (uint64_t)zone->pcp[c].count;
 		spin_unlock(&zone->pcp[c].lock);
 	}
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	out->free_pages = (uint64_t)atomic_load_explicit(&zone->free_pages, memory_order_relaxed);
 	for (unsigned int o = 0; o <= pmm->max_order; o++) {
 		out->nr_free[o] = zone->free_area[o].nr_free;
@@ -105,7 +105,7 @@ int pmm_zone_info(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *out)
 	}
 	for (size_t b = 0; b < zone->nr_pageblocks; b++)
 		out->nr_pageblocks_mt[zone->pageblock_mt[b] % PMM_MIGRATE_TYPES]++;
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 	return 0;
 }
 

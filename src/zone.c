@@ -179,7 +179,7 @@ static void zone_add_range(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t start, p
 /* Hand [start, end) to the buddy as maximal aligned blocks (memblock_free_all). */
 static void zone_free_range(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end)
 {
-	spin_lock(&zone->lock);
+	zone_lock(zone);
 	while (start < end) {
 		unsigned int order = pfn_align_order(start, pmm->max_order);
 
@@ -189,7 +189,7 @@ static void zone_free_range(pmm_t *pmm, struct pmm_zone *zone, pmm_pfn_t start, 
 				       get_pageblock_migratetype(zone, start));
 		start += (pmm_pfn_t)1 << order;
 	}
-	spin_unlock(&zone->lock);
+	zone_unlock(zone);
 }
 
 /* Calls f(pmm, zone, start, end) for every (region, zone) piece. */
