@@ -152,6 +152,20 @@ enum pmm_memmap_model {
 	PMM_MEMMAP_VMEMMAP,	/* one virtually contiguous memmap */
 };
 
+/*
+ * The checks a block gets as it leaves and re-enters the free lists (the
+ * kernel's check_new_pages() and free_pages_prepare()).
+ */
+enum pmm_check_pages {
+	PMM_CHECK_PAGES_DEFAULT,	/* FULL in a debug build of the library, else KERNEL */
+	PMM_CHECK_PAGES_KERNEL,		/* as Linux without debug options: the head page at
+					 * allocation; at free the head, and the tails of a
+					 * folio (their compound links), but not the tails of
+					 * a non-compound block, which no call can reach */
+	PMM_CHECK_PAGES_FULL,		/* every page of every block at allocation and at
+					 * free (Linux with CONFIG_DEBUG_VM or debug_pagealloc) */
+};
+
 enum pmm_backing {
 	PMM_BACKING_MEMFD,	/* memfd mapped once as the direct map (default) */
 	PMM_BACKING_ANON,	/* anonymous mapping, optional huge pages */
@@ -268,6 +282,8 @@ struct pmm_config {
 					 * pmm_zone_info() has each zone's) */
 
 	uint64_t min_free_pages;	/* instance-wide min watermark; PMM_AUTO = kernel formula */
+
+	enum pmm_check_pages check_pages;	/* default PMM_CHECK_PAGES_DEFAULT (resolved) */
 
 	bool contig_per_page;		/* free_contig_range frees page by page (pre-2026);
 					 * pmm_vfree then frees its pages one by one too */

@@ -121,12 +121,37 @@ static bool block_in_zone(const struct pmm_zone *zone, const struct pmm_page *pa
 }
 
 /* A free block of 2^@order frames at @page, found on a list of @zone. */
+/*
+ * Every frame of a free block must be as an allocation expects to find it
+ * (the checks check_new_pages() makes): the full page checks read them at
+ * allocation, the kernel ones only the head, so this is where a stray
+ * write into a free tail is found in that mode.
+ */
+static void check_free_frames(struct checker *c, struct pmm_page *page, pmm_pfn_t pfn,
+			      unsigned int order)
+{
+	for (unsigned long i = 0; i < (1UL << order); i++) {
+		const struct pmm_page *p = &page[i];
+
+		if ((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) || p->mapping ||
+		    atomic_load_explicit(&((struct pmm_page *)p)->mapcount, memory_order_relaxed) != -1 ||
+		    page_ref_count(p)) {
+			violation(c, "pfn %#llx: a free frame in use (flags %#llx, mapping %p, "
+				  "refcount %d) in block %#llx order %u", (unsigned long long)pfn + i,
+				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK), p->mapping,
+				  page_ref_count(p), (unsigned long long)pfn, order);
+			return;
+		}
+	}
+}
+
 static bool check_free_block(struct checker *c, struct pmm_zone *zone, struct pmm_page *page,
 			     unsigned int order, const char *where, pmm_pfn_t *pfn_out)
 {
 	pmm_t *pmm = c->pmm;
 	pmm_pfn_t pfn, last;
 	unsigned long stray;
+	bool listed = false;
 
 	if (!page_belongs(pmm, page)) {
 		violation(c, "%s: list entry %p is not a managed page", where, (void *)page);
@@ -154,8 +179,10 @@ static bool check_free_block(struct checker *c, struct pmm_zone *zone, struct pm
 		violation(c, "%s: block %#llx order %u overlaps another free block", where,
 			  (unsigned long long)pfn, order);
 	else
-		return true;
-	return false;
+		listed = true;
+	if (listed)
+		check_free_frames(c, page, pfn, order);
+	return listed;
 }
 
 static void check_buddy_lists(struct checker *c, struct pmm_zone *zone)
@@ -272,10 +299,11 @@ static void check_owned_block(struct checker *c, struct pmm_page *page, pmm_pfn_
 			if (p->compound_head != ((uintptr_t)page | 1))
 				violation(c, "pfn %#llx: tail does not point to its head %#llx",
 					  (unsigned long long)pfn + i, (unsigned long long)pfn);
-		} else if (page_flags(p) & PAGE_FLAGS_MASK) {
-			violation(c, "pfn %#llx: tail of a non-compound block has flags %#llx",
-				  (unsigned long long)pfn + i,
-				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK));
+		} else if (!(f & PF(PG_bad)) && ((page_flags(p) & PAGE_FLAGS_MASK) || p->mapping)) {
+			/* (a block leaked as bad is left as it was found) */
+			violation(c, "pfn %#llx: tail of a non-compound block in use (flags %#llx, "
+				  "mapping %p)", (unsigned long long)pfn + i,
+				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK), p->mapping);
 		}
 		if (page_ref_count(p))
 			violation(c, "pfn %#llx: tail page has refcount %d",

@@ -61,6 +61,11 @@ static int config_resolve(struct pmm_config *cfg, char *why, size_t len)
 {
 	if (cfg->page_shift < 12 || cfg->page_shift > 16)
 		return config_fail(why, len, "page_shift %u: must be 12..16", cfg->page_shift);
+	if ((unsigned int)cfg->check_pages > PMM_CHECK_PAGES_FULL)
+		return config_fail(why, len, "check_pages %d: must be a PMM_CHECK_PAGES_* value",
+				   (int)cfg->check_pages);
+	if (cfg->check_pages == PMM_CHECK_PAGES_DEFAULT)
+		cfg->check_pages = PMM_DEBUG ? PMM_CHECK_PAGES_FULL : PMM_CHECK_PAGES_KERNEL;
 	if (cfg->max_order > PMM_MAX_ORDER_LIMIT)
 		return config_fail(why, len, "max_order %u: must be at most %u", cfg->max_order,
 				   PMM_MAX_ORDER_LIMIT);
@@ -230,6 +235,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	pmm->pfn_section_shift = cfg.section_shift - cfg.page_shift;
 	pmm->nr_cpus = cfg.nr_cpus;
 	pmm->pcp_enabled = !cfg.pcp_disable;
+	pmm->check_full = cfg.check_pages == PMM_CHECK_PAGES_FULL;
 	for (unsigned int c = 0; c < cfg.nr_cpus; c++)
 		pmm->cpu_nodes |= cfg.cpu_to_node[c] != 0;
 	spin_lock_init(&pmm->log_lock);

@@ -185,6 +185,7 @@ struct pmm {
 	unsigned int pfn_section_shift;	/* section_shift - page_shift */
 	unsigned int nr_cpus;
 	bool pcp_enabled;
+	bool check_full;		/* PMM_CHECK_PAGES_FULL: every page of a block is checked */
 	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
 
 	/* memmap.c */

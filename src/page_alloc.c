@@ -79,7 +79,15 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 	if (f & PF(PG_head)) {
 		if (unlikely(!free_tail_pages_check(pmm, page, order)))
 			return false;
-	} else if (order) {
+	} else if (order && pmm->check_full) {
+		/*
+		 * The tails of a non-compound block: only the full checks read
+		 * them. No call changes a tail of a block that was never split
+		 * (each one refuses such a tail before touching it, as it has
+		 * neither PG_owned nor a reference), so they are as clean as
+		 * when the block was handed out; what else could change them
+		 * is a stray write, which FULL and pmm_check() find.
+		 */
 		for (unsigned long i = 1; i < (1UL << order); i++) {
 			if (unlikely((page_flags(&page[i]) & PAGE_FLAGS_MASK) ||
 				     page_bad_reason(&page[i], 0))) {
@@ -96,10 +104,19 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 	return true;
 }
 
-/* Kernel check_new_pages(): every page of a block leaving a free list must be clean. */
+/*
+ * Kernel check_new_pages(): the pages of a block leaving a free list must
+ * be clean. KERNEL checks the head, which prep_new_page() writes anyway;
+ * FULL every page (the kernel runs its loop only when check_pages_enabled:
+ * CONFIG_DEBUG_VM, debug_pagealloc, init_on_alloc/free). The free path
+ * left every tail clean (design.md section 5), so a dirty tail here is a
+ * stray write, which FULL and pmm_check() report.
+ */
 static inline bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
-	for (unsigned long i = 0; i < (1UL << order); i++) {
+	unsigned long n = pmm->check_full ? 1UL << order : 1;
+
+	for (unsigned long i = 0; i < n; i++) {
 		struct pmm_page *p = &page[i];
 
 		if (unlikely((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) ||

@@ -53,6 +53,17 @@ static const char *const backing_names[] = {
 	[PMM_BACKING_USER] = "user",	/* printed, never parsed: needs a buffer */
 };
 
+static const char *const check_pages_names[] = {
+	[PMM_CHECK_PAGES_DEFAULT] = "default",	/* printed, never parsed */
+	[PMM_CHECK_PAGES_KERNEL] = "kernel",
+	[PMM_CHECK_PAGES_FULL] = "full",
+};
+
+const char *cli_check_pages_name(enum pmm_check_pages c)
+{
+	return (size_t)c < ARRAY_SIZE(check_pages_names) ? check_pages_names[c] : "?";
+}
+
 const char *cli_memmap_name(enum pmm_memmap_model m)
 {
 	return (size_t)m < ARRAY_SIZE(memmap_names) ? memmap_names[m] : "?";
@@ -189,7 +200,7 @@ enum inst_id {
 	INST_MEM, INST_START_PFN, INST_NODES, INST_MEMMAP, INST_BACKING, INST_HUGEPAGES,
 	INST_CPUS, INST_DMA32, INST_PAGE_SHIFT, INST_MAX_ORDER, INST_PB_ORDER, INST_SECTION,
 	INST_NO_PCP, INST_PCP_BATCH, INST_PCP_HIGH, INST_MIN_FREE, INST_CONTIG_PER_PAGE,
-	INST_QUIET,
+	INST_CHECK_PAGES, INST_QUIET,
 };
 
 static const struct cli_flag inst_flags[] = {
@@ -211,6 +222,9 @@ static const struct cli_flag inst_flags[] = {
 	{ "min-free", "N", INST_MIN_FREE, "min watermark in frames (default: kernel formula)" },
 	{ "contig-per-page", NULL, INST_CONTIG_PER_PAGE,
 	  "free_contig_range page by page (pre-2026 path)" },
+	{ "check-pages", "kernel|full", INST_CHECK_PAGES,
+	  "page checks: the head (kernel) or every page of a block (full); default: "
+	  "kernel in a release build, full in a debug one" },
 	{ "quiet", NULL, INST_QUIET, "no library log lines" },
 };
 
@@ -284,6 +298,12 @@ static int inst_apply(const struct cli_arg *a, struct inst_req *rq)
 		return cli_arg_u64(a, 0, PMM_AUTO - 1, NULL, &cfg->min_free_pages);
 	case INST_CONTIG_PER_PAGE:
 		cfg->contig_per_page = true;
+		return 0;
+	case INST_CHECK_PAGES:
+		i = name_index(check_pages_names, ARRAY_SIZE(check_pages_names), a->val);
+		if (i <= PMM_CHECK_PAGES_DEFAULT)
+			return cli_bad_value(a, "kernel or full");
+		cfg->check_pages = (enum pmm_check_pages)i;
 		return 0;
 	case INST_QUIET:
 		cfg->quiet = true;

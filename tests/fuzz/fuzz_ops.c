@@ -6041,6 +6041,8 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	cfg.quiet = true;
 	cfg.bad_page_fn = bad_cb;
 	cfg.bad_page_arg = f;
+	/* both page-check modes, on every layout (11 does not divide 64) */
+	cfg.check_pages = (lay & 0x40) ? PMM_CHECK_PAGES_FULL : PMM_CHECK_PAGES_KERNEL;
 	if (lay & 0x80) {	/* a small window: full, fragmented, purged on demand */
 		cfg.vmalloc_size = (uint64_t)FZ_VM_SMALL_PAGES << cfg.page_shift;
 		cfg.vmap_lazy_max = FZ_VM_SMALL_LAZY;
