@@ -4,8 +4,8 @@
  *
  * A GPU's 64 GiB of VRAM has no host memory behind it, so the instance is
  * PMM_BACKING_NONE: a frame is only a number (its VRAM offset is
- * pfn << page_shift) and pmm keeps just its 64-byte metadata per frame,
- * 1 GiB for 64 GiB. The example shows:
+ * pfn << page_shift) and pmm keeps just its metadata, PMM_PAGE_META_SIZE
+ * (64) bytes per frame: 1 GiB for 64 GiB. The example shows:
  *   - an instance set up for device memory: one zone, no reserve, no
  *     vmalloc window, one set of per-CPU lists;
  *   - buffer allocations with an alignment: a buddy block of the aligning
@@ -366,7 +366,7 @@ int main(void)
 	printf("vram: %" PRIu64 " GiB in %" PRIu64 " frames, %" PRIu64
 	       " MiB of metadata, created in %.0f ms\n",
 	       pmm_managed_frames(pmm) * pmm_page_size(pmm) >> 30, pmm_managed_frames(pmm),
-	       pmm_managed_frames(pmm) * 64 >> 20, now_ms() - t0);
+	       pmm_managed_frames(pmm) * PMM_PAGE_META_SIZE >> 20, now_ms() - t0);
 
 	status = run(pmm);
 	err = pmm_check(pmm);

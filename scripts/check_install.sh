@@ -13,7 +13,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 cmake --install "$build" --prefix "$dir/prefix" >/dev/null
-for f in include/pmm.h lib/libpmm.a lib/libpmm.so lib/pkgconfig/pmm.pc lib/cmake/pmm/pmmConfig.cmake; do
+for f in include/pmm.h include/pmm_platform.h lib/libpmm.a lib/libpmm.so lib/pkgconfig/pmm.pc lib/cmake/pmm/pmmConfig.cmake; do
 	[ -e "$dir/prefix/$f" ] || { echo "check_install: $f not installed" >&2; exit 1; }
 done
 soname=$(readelf -d "$dir/prefix/lib/libpmm.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
