@@ -5,7 +5,10 @@
  * Three cases, each on its own instance so the library's counters can be
  * attributed to one case and show that each case exercises what its name
  * says:
- *   pcp_hit     alloc one page, free it: the pcp list serves both sides.
+ *   pcp_hit     alloc one page, free it: the pcp list serves both sides,
+ *               through the instance's fast path (rseq where it can run).
+ *   pcp_hit_trylock  the same on an instance with the trylock fast path:
+ *               the pair's two pcp trylocks are its difference.
  *   pcp_miss    bursts much larger than pcp->high: allocations refill from
  *               the buddy in batches, frees drain batches back; the figure
  *               is the whole burst divided by its pairs (batch cost amortised
@@ -23,10 +26,11 @@
 
 #include "bench.h"
 
-enum fp_case { FP_PCP_HIT, FP_PCP_MISS, FP_BUDDY_ONLY, FP_NR_CASES };
+enum fp_case { FP_PCP_HIT, FP_PCP_HIT_TRYLOCK, FP_PCP_MISS, FP_BUDDY_ONLY, FP_NR_CASES };
 
 static const char *const fp_case_names[FP_NR_CASES] = {
 	[FP_PCP_HIT] = "pcp_hit",
+	[FP_PCP_HIT_TRYLOCK] = "pcp_hit_trylock",
 	[FP_PCP_MISS] = "pcp_miss",
 	[FP_BUDDY_ONLY] = "buddy_only",
 };
@@ -165,15 +169,18 @@ static void fp_print_text(const struct fp_opts *o, pmm_t *pmm, struct fp_case_ct
 	cli_print_config(stdout, pmm);
 	if (pmm_get_config(pmm)->pcp_disable)
 		printf("note: pcp disabled by flag: every case takes the zone path\n");
-	printf("  %-10s %9s %9s %9s %10s %11s %10s\n", "case", "ns/pair", "min",
+	printf("  %-15s %9s %9s %9s %10s %11s %10s\n", "case", "ns/pair", "min",
 	       "max", "pcp alloc", "refills/1k", "drains/1k");
 	for (int i = 0; i < FP_NR_CASES; i++) {
 		struct fp_counts k = fp_counts(&ctx[i]);
 
-		printf("  %-10s %9.1f %9.1f %9.1f %9.1f%% %11.1f %10.1f\n", res[i].name,
+		printf("  %-15s %9.1f %9.1f %9.1f %9.1f%% %11.1f %10.1f\n", res[i].name,
 		       res[i].median_ns, res[i].min_ns, res[i].max_ns,
 		       100.0 * k.pcp_alloc_frac, k.refills_per_kpair, k.drains_per_kpair);
 	}
+	printf("  pcp fast path: %s; trylock / it = %.2fx\n",
+	       cli_pcp_fastpath_name(pmm_get_config(ctx[FP_PCP_HIT].pmm)->pcp_fastpath),
+	       res[FP_PCP_HIT_TRYLOCK].median_ns / res[FP_PCP_HIT].median_ns);
 	printf("  pcp_miss: bursts of %lu pages; buddy_only / pcp_hit = %.2fx, "
 	       "buddy_only / pcp_miss = %.2fx\n", ctx[FP_PCP_MISS].burst,
 	       res[FP_BUDDY_ONLY].median_ns / res[FP_PCP_HIT].median_ns,
@@ -194,6 +201,8 @@ static void fp_print_json(const struct fp_opts *o, pmm_t *pmm, struct fp_case_ct
 
 		jw_obj_begin(&w, NULL);
 		jw_str(&w, "case", res[i].name);
+		jw_str(&w, "pcp_fastpath",
+		       cli_pcp_fastpath_name(pmm_get_config(ctx[i].pmm)->pcp_fastpath));
 		jw_double(&w, "pair_ns", res[i].median_ns);
 		jw_double(&w, "min_ns", res[i].min_ns);
 		jw_double(&w, "max_ns", res[i].max_ns);
@@ -218,7 +227,7 @@ int bench_fastpath(int argc, char **argv)
 	struct fp_case_ctx ctx[FP_NR_CASES];
 	struct bench_variant var[FP_NR_CASES];
 	struct bench_result res[FP_NR_CASES];
-	struct pmm_config cfg, buddy_cfg;
+	struct pmm_config cfg, buddy_cfg, trylock_cfg;
 	const struct pmm_config *rc;
 	struct bench_pin *pin;
 	int ret = CLI_EXIT_FAIL, parsed;
@@ -229,10 +238,15 @@ int bench_fastpath(int argc, char **argv)
 		return parsed;
 	buddy_cfg = cfg;
 	buddy_cfg.pcp_disable = true;
+	trylock_cfg = cfg;
+	trylock_cfg.pcp_fastpath = PMM_PCP_FASTPATH_TRYLOCK;
 
 	memset(ctx, 0, sizeof(ctx));
 	ctx[FP_PCP_HIT].pmm = cli_create(&cfg, "bench fastpath");
-	ctx[FP_PCP_MISS].pmm = ctx[FP_PCP_HIT].pmm ? cli_create(&cfg, "bench fastpath") : NULL;
+	ctx[FP_PCP_HIT_TRYLOCK].pmm = ctx[FP_PCP_HIT].pmm ?
+				      cli_create(&trylock_cfg, "bench fastpath") : NULL;
+	ctx[FP_PCP_MISS].pmm = ctx[FP_PCP_HIT_TRYLOCK].pmm ?
+			       cli_create(&cfg, "bench fastpath") : NULL;
 	ctx[FP_BUDDY_ONLY].pmm = ctx[FP_PCP_MISS].pmm ?
 				 cli_create(&buddy_cfg, "bench fastpath") : NULL;
 	if (!ctx[FP_BUDDY_ONLY].pmm)

@@ -166,6 +166,20 @@ enum pmm_check_pages {
 					 * free (Linux with CONFIG_DEBUG_VM or debug_pagealloc) */
 };
 
+/*
+ * How the order-0 pcp alloc and free reach this CPU's lists. Both paths
+ * are in every build and every instance picks one at create.
+ */
+enum pmm_pcp_fastpath {
+	PMM_PCP_FASTPATH_AUTO,		/* RSEQ where it can run, else TRYLOCK */
+	PMM_PCP_FASTPATH_TRYLOCK,	/* the kernel's: pcp spin_trylock, two locked
+					 * instructions per alloc+free pair */
+	PMM_PCP_FASTPATH_RSEQ,		/* restartable per-CPU sections, no locked
+					 * instruction (x86-64 Linux with glibc's rseq; no
+					 * cpu_fn; nr_cpus >= the possible CPUs; not under
+					 * TSan); else pmm_create fails with -PMM_ENOTSUP */
+};
+
 enum pmm_backing {
 	PMM_BACKING_MEMFD,	/* memfd mapped once as the direct map (default) */
 	PMM_BACKING_ANON,	/* anonymous mapping, optional huge pages */
@@ -274,6 +288,7 @@ struct pmm_config {
 	void *cpu_arg;
 	uint8_t cpu_to_node[PMM_MAX_CPUS];	/* each CPU's node (kernel cpu_to_node()); default 0 */
 	bool pcp_disable;		/* every allocation and free uses the zone path */
+	enum pmm_pcp_fastpath pcp_fastpath;	/* default AUTO (resolved: TRYLOCK or RSEQ) */
 	unsigned int pcp_batch;		/* 0..PMM_PCP_BATCH_MAX; 0 = kernel formula (63 for >= 1 GiB zones) */
 	unsigned int pcp_high;		/* 0..PMM_PCP_HIGH_MAX, >= pcp_batch; 0 = kernel zone_highsize():
 					 * low watermark / CPUs, >= 4 * batch. Per zone, high is then
@@ -972,6 +987,7 @@ int pmm_vmalloc_info(pmm_t *pmm, FILE *f, int json);
 	X(pcp_refill, "pcp refills from the buddy (one zone-lock hold each)")  \
 	X(pcp_drain, "pcp batches returned to the buddy")                      \
 	X(pcp_lock_miss, "pcp trylock failures that took the zone path")       \
+	X(pcp_rseq_fence, "rseq mode: pcp locks taken off their CPU, which fenced it") \
 	X(zone_lock_wait, "zone lock acquisitions that waited for another CPU") \
 	X(buddy_alloc, "blocks taken from the buddy lists")                    \
 	X(buddy_free, "blocks given to __free_one_page")                       \

@@ -247,6 +247,7 @@ static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm
 {
 	pmm_t *pmm = c->pmm;
 	int frames = 0;
+	uint64_t rframes = 0;
 
 	for (int i = 0; i < NR_PCP_LISTS; i++) {
 		unsigned int oi = (unsigned int)i / PMM_MIGRATE_PCPTYPES;
@@ -268,11 +269,30 @@ static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm
 				frames += 1 << order;
 		}
 	}
+	/* rseq mode's order-0 arrays, counted apart from pcp->count */
+	for (int mt = 0; pmm->pcp_rseq && mt < PMM_MIGRATE_PCPTYPES; mt++) {
+		const struct pcp_rseq_list *rq = &pcp->rq[mt];
+		unsigned int n = (unsigned int)(rq->word & PCP_RSEQ_COUNT_MASK);
+
+		if (n > rq->cap) {
+			violation(c, "pcp rseq list %d: count %u above its cap %u", mt, n, rq->cap);
+			continue;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			struct pmm_page *page = rq->slot[i];
+			pmm_pfn_t pfn;
+
+			if (!PagePcp(page))
+				violation(c, "pcp rseq list: page without PG_pcp");
+			if (check_free_block(c, zone, page, 0, "pcp rseq list", &pfn))
+				rframes++;
+		}
+	}
 	if (frames != pcp->count)
 		violation(c, "pcp count %d, lists hold %d", pcp->count, frames);
 	else if (!pcp_count_valid_locked(pmm, pcp))
 		violation(c, "pcp counters disagree with the lists");
-	c->listed += (uint64_t)frames;
+	c->listed += (uint64_t)frames + rframes;
 }
 
 /* refcount >= total mapcount, mapcounts >= -1, for a block handed out. */
@@ -631,7 +651,7 @@ static void lock_all(pmm_t *pmm, bool lock)
 
 	for_each_populated_zone(pmm, zone) {
 		for (unsigned int cpu = 0; cpu < pmm->nr_cpus; cpu++)
-			lock ? spin_lock(&zone->pcp[cpu].lock) : spin_unlock(&zone->pcp[cpu].lock);
+			lock ? pcp_lock_snapshot(zone, &zone->pcp[cpu]) : pcp_unlock(&zone->pcp[cpu]);
 		lock ? spin_lock(&zone->lock) : spin_unlock(&zone->lock);
 	}
 }

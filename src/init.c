@@ -12,6 +12,7 @@
 #include "memmap.h"
 #include "mm.h"
 #include "os.h"
+#include "pcp.h"
 #include "swap.h"
 #include "vmap_area.h"
 
@@ -64,6 +65,9 @@ static int config_resolve(struct pmm_config *cfg, char *why, size_t len)
 	if ((unsigned int)cfg->check_pages > PMM_CHECK_PAGES_FULL)
 		return config_fail(why, len, "check_pages %d: must be a PMM_CHECK_PAGES_* value",
 				   (int)cfg->check_pages);
+	if ((unsigned int)cfg->pcp_fastpath > PMM_PCP_FASTPATH_RSEQ)
+		return config_fail(why, len, "pcp_fastpath %d: must be a PMM_PCP_FASTPATH_* value",
+				   (int)cfg->pcp_fastpath);
 	if (cfg->check_pages == PMM_CHECK_PAGES_DEFAULT)
 		cfg->check_pages = PMM_DEBUG ? PMM_CHECK_PAGES_FULL : PMM_CHECK_PAGES_KERNEL;
 	if (cfg->max_order > PMM_MAX_ORDER_LIMIT)
@@ -220,6 +224,15 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	err = config_resolve(&cfg, why, sizeof(why));
 	if (err)
 		return create_failed(&cfg, err, why);
+	if (cfg.pcp_fastpath != PMM_PCP_FASTPATH_TRYLOCK) {
+		const char *no = pcp_rseq_unavailable(&cfg);
+
+		if (no && cfg.pcp_fastpath == PMM_PCP_FASTPATH_RSEQ) {
+			fmt_snprintf(why, sizeof(why), "pcp_fastpath RSEQ: %s", no);
+			return create_failed(&cfg, -PMM_ENOTSUP, why);
+		}
+		cfg.pcp_fastpath = no ? PMM_PCP_FASTPATH_TRYLOCK : PMM_PCP_FASTPATH_RSEQ;
+	}
 
 	/* The instance itself is the first metadata allocation. */
 	fault_init(&meta_fault, &cfg.fault[PMM_FAULT_META_ALLOC]);
@@ -235,6 +248,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	pmm->pfn_section_shift = cfg.section_shift - cfg.page_shift;
 	pmm->nr_cpus = cfg.nr_cpus;
 	pmm->pcp_enabled = !cfg.pcp_disable;
+	pmm->pcp_rseq = cfg.pcp_fastpath == PMM_PCP_FASTPATH_RSEQ;
 	pmm->check_full = cfg.check_pages == PMM_CHECK_PAGES_FULL;
 	for (unsigned int c = 0; c < cfg.nr_cpus; c++)
 		pmm->cpu_nodes |= cfg.cpu_to_node[c] != 0;

@@ -38,14 +38,27 @@ struct free_area {
 	uint64_t nr_free;				/* blocks on all lists */
 };
 
+/*
+ * In rseq mode (pcp_rseq.h) the order-0 pages of one migratetype, in
+ * place of that order-0 list: slot[0..count) bottom (oldest) to top.
+ */
+#define PCP_RSEQ_SLOTS 256
+struct pcp_rseq_list {
+	uint64_t word;			/* count 0-11 | pops 12-37 | pushes 38-63: the commit */
+	uint32_t cap;			/* count stays below or at this: min(high, SLOTS) */
+	uint32_t pad;
+	struct pmm_page *slot[PCP_RSEQ_SLOTS];
+};
+
 struct pmm_pcp {
-	pmm_spinlock_t lock;		/* trylock on fast paths */
-	int count;			/* frames on the lists */
+	pmm_spinlock_t lock;		/* trylock on fast paths; first: rseq sections read it */
+	int count;			/* frames on the lists (rseq mode: not the rq arrays) */
 	int high;			/* drain when count reaches this */
 	int batch;			/* frames per refill / drain step */
 	unsigned int drain_rr;		/* next list to drain from */
 	struct pmm_list lists[NR_PCP_LISTS];	/* [order index][migratetype] */
 	struct pmm_stats stats;		/* under lock */
+	struct pcp_rseq_list rq[PMM_MIGRATE_PCPTYPES];	/* rseq mode's order-0 pages */
 } PMM_ALIGNED;
 
 struct pmm_zone {
@@ -185,6 +198,7 @@ struct pmm {
 	unsigned int pfn_section_shift;	/* section_shift - page_shift */
 	unsigned int nr_cpus;
 	bool pcp_enabled;
+	bool pcp_rseq;			/* order-0 pcp fast path in rseq sections (pcp_rseq.h) */
 	bool check_full;		/* PMM_CHECK_PAGES_FULL: every page of a block is checked */
 	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
 

@@ -10,10 +10,12 @@
 #include "os.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +89,29 @@ void pmm_os_memfd_unmap(int fd, void *addr, size_t size)
 		munmap(addr, size);
 	if (fd >= 0)
 		close(fd);
+}
+
+int pmm_os_rseq_register(void)
+{
+	return syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) ? -1 : 0;
+}
+
+int pmm_os_rseq_fence(unsigned int cpu)
+{
+	return syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+		       MEMBARRIER_CMD_FLAG_CPU, (int)cpu) ? -1 : 0;
+}
+
+void pmm_os_rseq_fence_all(void)
+{
+	(void)syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+}
+
+unsigned int pmm_os_possible_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+
+	return n < 1 ? 1 : (unsigned int)n;
 }
 
 void pmm_os_advise_hugepage(void *p, size_t size)

@@ -13,11 +13,14 @@
 #ifndef PMM_OS_H
 #define PMM_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "compiler.h"
 #include "pmm_platform.h"
+
+struct rseq;	/* Linux's per-thread rseq area (<sys/rseq.h>) */
 
 #if __STDC_HOSTED__
 #include <sys/rseq.h>	/* os_getcpu(): glibc's per-thread rseq area */
@@ -28,6 +31,33 @@ void pmm_os_advise_hugepage(void *p, size_t size);
 void *pmm_os_reserve(size_t size);	/* PROT_NONE address space; NULL on failure */
 int pmm_os_map_memfd_fixed(void *addr, size_t len, int fd, uint64_t offset);	/* 0 or -1 */
 int pmm_os_reserve_fixed(void *addr, size_t len);	/* back to PROT_NONE; 0 or -1 */
+/*
+ * The rseq pcp fast path's two system services (pcp_rseq.h): register the
+ * process for rseq fences (membarrier REGISTER_PRIVATE_EXPEDITED_RSEQ),
+ * and fence one CPU: when it returns, no thread of the process is inside
+ * an rseq critical section on @cpu that began before the call. Possible
+ * CPUs: every cpu_id the kernel can report is below this.
+ */
+int pmm_os_rseq_register(void);		/* 0 or -1 */
+int pmm_os_rseq_fence(unsigned int cpu);	/* 0 or -1 */
+void pmm_os_rseq_fence_all(void);		/* every CPU, if one would not do */
+unsigned int pmm_os_possible_cpus(void);
+
+/* This thread's rseq area (glibc registers one per thread), or NULL. */
+static inline struct rseq *os_rseq_area(void)
+{
+	if (!__rseq_size)
+		return NULL;
+	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+}
+
+/* Has the C library registered this thread's area with the kernel? */
+static inline bool os_rseq_registered(void)
+{
+	const struct rseq *rs = os_rseq_area();
+
+	return rs && (int32_t)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED) >= 0;
+}
 
 /*
  * os_getcpu - the CPU this thread runs on. glibc (>= 2.35) registers an
@@ -79,6 +109,36 @@ static inline int pmm_os_reserve_fixed(void *addr, size_t len)
 static inline unsigned int os_getcpu(void)
 {
 	return pmm_os_getcpu();
+}
+
+/* No rseq without Linux: the pcp fast path keeps its trylock. */
+static inline struct rseq *os_rseq_area(void)
+{
+	return NULL;
+}
+
+static inline bool os_rseq_registered(void)
+{
+	return false;
+}
+
+static inline int pmm_os_rseq_register(void)
+{
+	return -1;
+}
+
+static inline int pmm_os_rseq_fence(unsigned int cpu)
+{
+	return -1;
+}
+
+static inline void pmm_os_rseq_fence_all(void)
+{
+}
+
+static inline unsigned int pmm_os_possible_cpus(void)
+{
+	return pmm_os_online_cpus();
 }
 #endif
 

@@ -195,12 +195,19 @@ static inline __attribute__((always_inline)) struct pmm_page *
 rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order, int mt, unsigned int alloc_flags)
 {
 	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0) {
-		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
+		struct pmm_pcp *pcp;
 
-		if (likely(spin_trylock(&pcp->lock))) {
+		if (!order && pmm->pcp_rseq) {
+			struct pmm_page *page = pcp_rseq_alloc(pmm, zone, mt);
+
+			if (likely(page))
+				return page;
+		}
+		pcp = this_cpu_pcp(pmm, zone);
+		if (likely(pcp_trylock(zone, pcp))) {
 			struct pmm_page *page = rmqueue_pcplist_locked(zone, pcp, order, mt);
 
-			spin_unlock(&pcp->lock);
+			pcp_unlock(pcp);
 			if (likely(page))
 				return page;
 		} else {
@@ -384,11 +391,11 @@ unsigned long pmm_alloc_pages_bulk(pmm_t *pmm, pmm_gfp_t gfp, unsigned long nr,
 		struct pmm_page *got[BULK_CHUNK];
 		unsigned long want = missing < BULK_CHUNK ? missing : BULK_CHUNK, n = 0;
 
-		if (!spin_trylock(&pcp->lock))
+		if (!pcp_trylock(zone, pcp))
 			break;
 		while (n < want && (got[n] = rmqueue_pcplist_locked(zone, pcp, 0, mt)))
 			n++;
-		spin_unlock(&pcp->lock);
+		pcp_unlock(pcp);
 		for (unsigned long k = 0; k < n; k++) {
 			if (!prep_new_page(pmm, got[k], 0, gfp))
 				continue;	/* leaked as bad */
@@ -437,10 +444,13 @@ __free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsig
 				goto buddy;
 			mt = PMM_MIGRATE_MOVABLE;
 		}
+		if (!order && pmm->pcp_rseq && !(fpi & FPI_CONTIG_CHUNK) &&
+		    likely(pcp_rseq_free(pmm, zone, page, mt)))
+			return;
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
-		if (likely(spin_trylock(&pcp->lock))) {
+		if (likely(pcp_trylock(zone, pcp))) {
 			free_pcp_commit_locked(zone, pcp, page, order, mt, fpi);
-			spin_unlock(&pcp->lock);
+			pcp_unlock(pcp);
 			return;
 		}
 		gstat_add(pmm, pcp_lock_miss, 1);

@@ -26,6 +26,171 @@ void pcp_init(struct pmm_pcp *pcp, int batch, int high)
 	pcp->high = high;
 	for (int i = 0; i < NR_PCP_LISTS; i++)
 		list_init(&pcp->lists[i]);
+	for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
+		pcp->rq[mt].word = 0;
+		pcp->rq[mt].cap = high < PCP_RSEQ_SLOTS ? (uint32_t)(high > 1 ? high : 1)
+							: PCP_RSEQ_SLOTS;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Rseq mode: the order-0 arrays under the lock (pcp_rseq.h)
+ * ------------------------------------------------------------------------ */
+
+static inline unsigned int rq_count(const struct pcp_rseq_list *rq)
+{
+	return (unsigned int)(rq->word & PCP_RSEQ_COUNT_MASK);
+}
+
+/* The pops and pushes the sections counted go into pcp->stats. */
+void pcp_rseq_fold_locked(struct pmm_pcp *pcp)
+{
+	lockdep_assert_held(&pcp->lock);
+	for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
+		struct pcp_rseq_list *rq = &pcp->rq[mt];
+		uint64_t w = rq->word, pops = PCP_RSEQ_POPS(w), pushes = PCP_RSEQ_PUSHES(w);
+
+		if (!(pops | pushes))
+			continue;
+		stat_add(&pcp->stats, pcp_alloc, pops);
+		stat_add(&pcp->stats, pgalloc, pops);
+		stat_add(&pcp->stats, pcp_free, pushes);
+		stat_add(&pcp->stats, pgfree, pushes);
+		rq->word = w & PCP_RSEQ_COUNT_MASK;
+	}
+}
+
+int pcp_frames_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
+{
+	int frames = pcp->count;
+
+	lockdep_assert_held(&pcp->lock);
+	if (pmm->pcp_rseq)
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
+			frames += (int)rq_count(&pcp->rq[mt]);
+	return frames;
+}
+
+/* The oldest @n pages of the @mt array back to the buddy, in one zone-lock hold. */
+static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt, unsigned int n)
+{
+	const pmm_t *pmm = zone->pmm;
+	struct pcp_rseq_list *rq = &pcp->rq[mt];
+	unsigned int count = rq_count(rq);
+
+	if (n > count)
+		n = count;
+	if (!n)
+		return;
+	zone_lock(zone);
+	for (unsigned int i = 0; i < n; i++) {
+		struct pmm_page *page = rq->slot[i];
+		pmm_pfn_t pfn = page_to_pfn(pmm, page);
+
+		trace_mm_page_pcpu_drain(pfn, 0, mt);
+		__ClearPagePcp(page);
+		__free_one_page_locked(zone, page, pfn, 0, get_pageblock_migratetype(zone, pfn));
+	}
+	zone_unlock(zone);
+	memmove(&rq->slot[0], &rq->slot[n], (size_t)(count - n) * sizeof(rq->slot[0]));
+	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count - n);
+}
+
+/*
+ * The rseq section found the array empty (or its counter due): fold,
+ * refill with batch pages in one zone-lock hold, pop the top one.
+ */
+struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt)
+{
+	struct pcp_rseq_list *rq = &pcp->rq[mt];
+	unsigned int count;
+	struct pmm_page *page;
+
+	lockdep_assert_held(&pcp->lock);
+	pcp_rseq_fold_locked(pcp);
+	count = rq_count(rq);
+	if (!count) {
+		unsigned int want = pcp->batch < 1 ? 1 : (unsigned int)pcp->batch;
+
+		if (want > rq->cap)
+			want = rq->cap;
+		zone_lock(zone);
+		while (count < want && (page = __rmqueue_locked(zone, 0, mt, 0))) {
+			page->private = 0;
+			__SetPagePcp(page);
+			rq->slot[want - 1 - count++] = page;	/* the first taken on top */
+		}
+		PMM_ASSERT_EXPENSIVE(free_area_counts_valid_locked(zone));
+		zone_unlock(zone);
+		if (count < want)	/* short: close the gap at the bottom */
+			memmove(&rq->slot[0], &rq->slot[want - count], count * sizeof(rq->slot[0]));
+		stat_add(&pcp->stats, pcp_refill, 1);
+		if (!count)
+			return NULL;
+	}
+	page = rq->slot[count - 1];
+	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count - 1);
+	__ClearPagePcp(page);
+	stat_add(&pcp->stats, pcp_alloc, 1);
+	stat_add(&pcp->stats, pgalloc, 1);
+	return page;
+}
+
+/* The section found the array full (or bailed): drain a batch, then push. */
+void pcp_rseq_put_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, struct pmm_page *page,
+			 int mt, unsigned int fpi)
+{
+	struct pcp_rseq_list *rq = &pcp->rq[mt];
+	unsigned int count;
+
+	lockdep_assert_held(&pcp->lock);
+	pcp_rseq_fold_locked(pcp);
+	if (rq_count(rq) >= rq->cap)
+		rq_drain_locked(zone, pcp, mt, pcp->batch < 1 ? 1 : (unsigned int)pcp->batch);
+	count = rq_count(rq);
+	page->private = 0;
+	__SetPagePcp(page);
+	rq->slot[count] = page;
+	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count + 1);
+	stat_add(&pcp->stats, pcp_free, 1);
+	stat_add(&pcp->stats, pgfree, 1);
+	stat_add(&pcp->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
+}
+
+/*
+ * pcp_rseq_exclude - called with pcp->lock just taken: make it exclusive
+ * of the rseq sections too. On the pcp's own CPU nothing is needed: a
+ * section there that began before the lock was taken has been preempted
+ * since, so it restarts and sees the lock. From any other CPU (a drain, a
+ * checker, a thread that migrated after picking its pcp) fence that CPU.
+ */
+void pcp_rseq_exclude(struct pmm_zone *zone, struct pmm_pcp *pcp, bool count)
+{
+	unsigned int cpu = (unsigned int)(pcp - zone->pcp);
+
+	if (os_getcpu() == cpu)
+		return;
+	if (pmm_os_rseq_fence(cpu))
+		pmm_os_rseq_fence_all();
+	if (count)
+		gstat_add(zone->pmm, pcp_rseq_fence, 1);
+}
+
+const char *pcp_rseq_unavailable(const struct pmm_config *cfg)
+{
+	if (!PCP_RSEQ_ARCH)
+		return "this build has no rseq sections (x86-64 only; not under TSan)";
+	if (cfg->pcp_disable)
+		return "the pcp lists are off";
+	if (cfg->cpu_fn)
+		return "a cpu_fn picks the pcp: the sections follow the real CPU";
+	if (!os_rseq_registered())
+		return "the C library registered no rseq area (glibc >= 2.35, glibc.pthread.rseq=1)";
+	if (cfg->nr_cpus < pmm_os_possible_cpus())
+		return "nr_cpus is below the machine's possible CPUs: two CPUs would share a pcp";
+	if (pmm_os_rseq_register())
+		return "membarrier(REGISTER_PRIVATE_EXPEDITED_RSEQ) failed (Linux >= 5.10)";
+	return NULL;
 }
 
 static inline unsigned int pindex_to_order(const pmm_t *pmm, int pindex)
@@ -95,6 +260,9 @@ bool pcp_count_valid_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
 			return false;
 		frames += (long)n << pindex_to_order(pmm, i);
 	}
+	for (int mt = 0; pmm->pcp_rseq && mt < PMM_MIGRATE_PCPTYPES; mt++)
+		if (rq_count(&pcp->rq[mt]) > pcp->rq[mt].cap)
+			return false;
 	return frames == pcp->count;
 }
 
@@ -102,6 +270,11 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
 {
 	lockdep_assert_held(&pcp->lock);
 	free_pcppages_bulk_locked(zone, pcp, pcp->count);
+	if (zone->pmm->pcp_rseq) {
+		pcp_rseq_fold_locked(pcp);
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
+			rq_drain_locked(zone, pcp, mt, PCP_RSEQ_SLOTS);
+	}
 }
 
 /*
@@ -146,9 +319,9 @@ void pmm_drain_all_pages(pmm_t *pmm)
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
 			struct pmm_pcp *pcp = &zone->pcp[c];
 
-			spin_lock(&pcp->lock);
+			pcp_lock(zone, pcp);
 			drain_pcp_locked(zone, pcp);
-			spin_unlock(&pcp->lock);
+			pcp_unlock(pcp);
 		}
 	}
 }

@@ -14,6 +14,7 @@
 #include "mmzone.h"
 #include "os.h"
 #include "page_flags.h"
+#include "pcp_rseq.h"
 
 void pcp_init(struct pmm_pcp *pcp, int batch, int high);
 /* Context for the _locked functions: pcp->lock held; they take zone->lock. */
@@ -21,6 +22,16 @@ void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned in
 			 struct pmm_list *list);
 void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int count);
 void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp);
+/* Rseq mode's order-0 arrays under the lock (pcp.c): take, put, fold the counters. */
+struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt);
+void pcp_rseq_put_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, struct pmm_page *page,
+			 int mt, unsigned int fpi);
+void pcp_rseq_fold_locked(struct pmm_pcp *pcp);
+/* Frames on the pcp: the lists and, in rseq mode, the arrays. */
+int pcp_frames_locked(const pmm_t *pmm, struct pmm_pcp *pcp);
+void pcp_rseq_exclude(struct pmm_zone *zone, struct pmm_pcp *pcp, bool count);
+/* Can this instance run the rseq fast path? NULL, or why not. */
+const char *pcp_rseq_unavailable(const struct pmm_config *cfg);
 /* Validator (pmm_check, PMM_ASSERT_EXPENSIVE): pcp->count matches the lists. */
 bool pcp_count_valid_locked(const pmm_t *pmm, struct pmm_pcp *pcp);
 
@@ -51,6 +62,67 @@ static inline struct pmm_pcp *this_cpu_pcp(const pmm_t *pmm, struct pmm_zone *zo
 	return &zone->pcp[this_cpu(pmm)];
 }
 
+/*
+ * pcp_trylock / pcp_lock / pcp_unlock - pcp->lock. In rseq mode the lock
+ * must also exclude the rseq sections (pcp_rseq.h): once it is held, a
+ * thread that is not running on the pcp's own CPU fences that CPU.
+ * pcp_lock_snapshot is pcp_lock for the readers (statistics, zone info,
+ * the checker), whose fences the pcp_rseq_fence counter leaves out, so
+ * that reading the counters does not change them.
+ */
+static inline bool pcp_trylock(struct pmm_zone *zone, struct pmm_pcp *pcp)
+{
+	if (!spin_trylock(&pcp->lock))
+		return false;
+	if (zone->pmm->pcp_rseq)
+		pcp_rseq_exclude(zone, pcp, true);
+	return true;
+}
+
+static inline void pcp_lock(struct pmm_zone *zone, struct pmm_pcp *pcp)
+{
+	spin_lock(&pcp->lock);
+	if (zone->pmm->pcp_rseq)
+		pcp_rseq_exclude(zone, pcp, true);
+}
+
+static inline void pcp_lock_snapshot(struct pmm_zone *zone, struct pmm_pcp *pcp)
+{
+	spin_lock(&pcp->lock);
+	if (zone->pmm->pcp_rseq)
+		pcp_rseq_exclude(zone, pcp, false);
+}
+
+static inline void pcp_unlock(struct pmm_pcp *pcp)
+{
+	spin_unlock(&pcp->lock);
+}
+
+/*
+ * pcp_rseq_alloc / pcp_rseq_free - the order-0 fast paths of rseq mode.
+ * Return: the page or NULL; true if the page is on a list. On NULL or
+ * false the caller takes the trylock path.
+ */
+static __always_inline struct pmm_page *pcp_rseq_alloc(pmm_t *pmm, struct pmm_zone *zone, int mt)
+{
+	struct pmm_page *page = pcp_rseq_pop(os_rseq_area(), zone, pmm->nr_cpus, mt);
+
+	if (likely(page))
+		__ClearPagePcp(page);	/* popped: ours alone */
+	return page;
+}
+
+static __always_inline bool pcp_rseq_free(pmm_t *pmm, struct pmm_zone *zone,
+					  struct pmm_page *page, int mt)
+{
+	page->private = 0;
+	__SetPagePcp(page);		/* refcount 0: nobody else may touch it */
+	if (likely(pcp_rseq_push(os_rseq_area(), zone, pmm->nr_cpus, mt, page)))
+		return true;
+	__ClearPagePcp(page);
+	return false;
+}
+
 /* Kernel numa_node_id(): the calling CPU's node; node 0 unless cpu_to_node says otherwise. */
 static inline int numa_node_id(const pmm_t *pmm)
 {
@@ -65,10 +137,13 @@ static inline int numa_node_id(const pmm_t *pmm)
 static inline struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
 						      unsigned int order, int mt)
 {
-	struct pmm_list *list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
+	struct pmm_list *list;
 	struct pmm_page *page;
 
 	lockdep_assert_held(&pcp->lock);
+	if (!order && zone->pmm->pcp_rseq)
+		return pcp_rseq_take_locked(zone, pcp, mt);
+	list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
 	if (unlikely(list_empty(list))) {
 		rmqueue_bulk_locked(zone, pcp, order, mt, list);
 		if (list_empty(list))
@@ -94,6 +169,10 @@ static inline void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp 
 					  unsigned int fpi)
 {
 	lockdep_assert_held(&pcp->lock);
+	if (!order && zone->pmm->pcp_rseq) {
+		pcp_rseq_put_locked(zone, pcp, page, mt, fpi);
+		return;
+	}
 	page->private = order;
 	__SetPagePcp(page);		/* refcount 0: no other thread may touch the page */
 	list_add(&page->lru, &pcp->lists[order_to_pindex(zone->pmm, order, mt)]);

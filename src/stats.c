@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "mm.h"
 #include "mmzone.h"
+#include "pcp.h"
 
 
 static void stats_add(struct pmm_stats *dst, const struct pmm_stats *src, bool atomic)
@@ -31,9 +32,12 @@ void pmm_stats_get(pmm_t *pmm, struct pmm_stats *out)
 		stats_add(out, &zone->stats, false);
 		zone_unlock(zone);
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
-			spin_lock(&zone->pcp[c].lock);
-			stats_add(out, &zone->pcp[c].stats, false);
-			spin_unlock(&zone->pcp[c].lock);
+			struct pmm_pcp *pcp = &zone->pcp[c];
+
+			pcp_lock_snapshot(zone, pcp);
+			pcp_rseq_fold_locked(pcp);	/* the rseq sections' counts */
+			stats_add(out, &pcp->stats, false);
+			pcp_unlock(pcp);
 		}
 	}
 }
@@ -88,9 +92,9 @@ int pmm_zone_info(pmm_t *pmm, unsigned int idx, struct pmm_zone_info *out)
 	out->lowmem_reserve = zone->lowmem_reserve;
 	out->reserved_highatomic = zone->nr_reserved_highatomic;
 	for (unsigned int c = 0; c < pmm->nr_cpus; c++) {
-		spin_lock(&zone->pcp[c].lock);
-		out->pcp_pages += (uint64_t)zone->pcp[c].count;
-		spin_unlock(&zone->pcp[c].lock);
+		pcp_lock_snapshot(zone, &zone->pcp[c]);
+		out->pcp_pages += (uint64_t)pcp_frames_locked(pmm, &zone->pcp[c]);
+		pcp_unlock(&zone->pcp[c]);
 	}
 	zone_lock(zone);
 	out->free_pages = (uint64_t)atomic_load_explicit(&zone->free_pages, memory_order_relaxed);

@@ -92,7 +92,8 @@ void cli_print_config(FILE *f, pmm_t *pmm)
 		"max_order=%u pcp=%s check_pages=%s", cli_memmap_name(c->memmap),
 		cli_backing_name(c->backing), c->nr_cpus,
 		(unsigned long long)((frames * pmm_page_size(pmm)) >> 20), pmm_page_size(pmm),
-		c->max_order, c->pcp_disable ? "off" : "on", cli_check_pages_name(c->check_pages));
+		c->max_order, c->pcp_disable ? "off" : cli_pcp_fastpath_name(c->pcp_fastpath),
+		cli_check_pages_name(c->check_pages));
 	if (c->pcp_batch)
 		fprintf(f, " batch=%u", c->pcp_batch);
 	if (c->pcp_high)
@@ -114,6 +115,7 @@ void cli_json_config(struct jw *w, pmm_t *pmm)
 	jw_u64(w, "max_order", c->max_order);
 	jw_bool(w, "pcp", !c->pcp_disable);
 	jw_str(w, "check_pages", cli_check_pages_name(c->check_pages));
+	jw_str(w, "pcp_fastpath", cli_pcp_fastpath_name(c->pcp_fastpath));
 	jw_u64(w, "pcp_batch", c->pcp_batch);	/* 0 = kernel formula */
 	jw_u64(w, "pcp_high", c->pcp_high);
 	jw_str(w, "build", cli_build_type());

@@ -143,6 +143,7 @@ pmm_t *cli_create(const struct pmm_config *cfg, const char *who);
 const char *cli_memmap_name(enum pmm_memmap_model m);
 const char *cli_backing_name(enum pmm_backing b);
 const char *cli_check_pages_name(enum pmm_check_pages c);
+const char *cli_pcp_fastpath_name(enum pmm_pcp_fastpath p);
 
 /* ------------------------------------------------------------------------
  * JSON writer (json.c): no library, no allocation, one nesting stack

@@ -59,6 +59,17 @@ static const char *const check_pages_names[] = {
 	[PMM_CHECK_PAGES_FULL] = "full",
 };
 
+static const char *const pcp_fastpath_names[] = {
+	[PMM_PCP_FASTPATH_AUTO] = "auto",
+	[PMM_PCP_FASTPATH_TRYLOCK] = "trylock",
+	[PMM_PCP_FASTPATH_RSEQ] = "rseq",
+};
+
+const char *cli_pcp_fastpath_name(enum pmm_pcp_fastpath p)
+{
+	return (size_t)p < ARRAY_SIZE(pcp_fastpath_names) ? pcp_fastpath_names[p] : "?";
+}
+
 const char *cli_check_pages_name(enum pmm_check_pages c)
 {
 	return (size_t)c < ARRAY_SIZE(check_pages_names) ? check_pages_names[c] : "?";
@@ -200,7 +211,7 @@ enum inst_id {
 	INST_MEM, INST_START_PFN, INST_NODES, INST_MEMMAP, INST_BACKING, INST_HUGEPAGES,
 	INST_CPUS, INST_DMA32, INST_PAGE_SHIFT, INST_MAX_ORDER, INST_PB_ORDER, INST_SECTION,
 	INST_NO_PCP, INST_PCP_BATCH, INST_PCP_HIGH, INST_MIN_FREE, INST_CONTIG_PER_PAGE,
-	INST_CHECK_PAGES, INST_QUIET,
+	INST_CHECK_PAGES, INST_PCP_FASTPATH, INST_QUIET,
 };
 
 static const struct cli_flag inst_flags[] = {
@@ -222,6 +233,9 @@ static const struct cli_flag inst_flags[] = {
 	{ "min-free", "N", INST_MIN_FREE, "min watermark in frames (default: kernel formula)" },
 	{ "contig-per-page", NULL, INST_CONTIG_PER_PAGE,
 	  "free_contig_range page by page (pre-2026 path)" },
+	{ "pcp-fastpath", "auto|trylock|rseq", INST_PCP_FASTPATH,
+	  "order-0 pcp path: rseq sections (no locked instruction) or the trylock; "
+	  "default auto: rseq where it can run" },
 	{ "check-pages", "kernel|full", INST_CHECK_PAGES,
 	  "page checks: the head (kernel) or every page of a block (full); default: "
 	  "kernel in a release build, full in a debug one" },
@@ -298,6 +312,12 @@ static int inst_apply(const struct cli_arg *a, struct inst_req *rq)
 		return cli_arg_u64(a, 0, PMM_AUTO - 1, NULL, &cfg->min_free_pages);
 	case INST_CONTIG_PER_PAGE:
 		cfg->contig_per_page = true;
+		return 0;
+	case INST_PCP_FASTPATH:
+		i = name_index(pcp_fastpath_names, ARRAY_SIZE(pcp_fastpath_names), a->val);
+		if (i < 0)
+			return cli_bad_value(a, "auto, trylock or rseq");
+		cfg->pcp_fastpath = (enum pmm_pcp_fastpath)i;
 		return 0;
 	case INST_CHECK_PAGES:
 		i = name_index(check_pages_names, ARRAY_SIZE(check_pages_names), a->val);

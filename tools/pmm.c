@@ -150,7 +150,8 @@ static void info_layout_text(pmm_t *pmm)
 	       (unsigned long long)((1ull << c->section_shift) >> 20));
 	printf("  memmap %s, backing %s, cpus %u, pcp %s (batch %s, high %s), "
 	       "check_pages %s, dma32_end_pfn %#llx, build %s\n", cli_memmap_name(c->memmap),
-	       cli_backing_name(c->backing), c->nr_cpus, c->pcp_disable ? "off" : "on",
+	       cli_backing_name(c->backing), c->nr_cpus,
+	       c->pcp_disable ? "off" : cli_pcp_fastpath_name(c->pcp_fastpath),
 	       pcp_knob(c->pcp_batch, batch), pcp_knob(c->pcp_high, high),
 	       cli_check_pages_name(c->check_pages), (unsigned long long)c->dma32_end_pfn,
 	       cli_build_type());
@@ -207,6 +208,7 @@ static void info_layout_json(struct jw *w, pmm_t *pmm)
 	jw_u64(w, "nr_cpus", c->nr_cpus);
 	jw_bool(w, "pcp", !c->pcp_disable);
 	jw_str(w, "check_pages", cli_check_pages_name(c->check_pages));
+	jw_str(w, "pcp_fastpath", cli_pcp_fastpath_name(c->pcp_fastpath));
 	jw_u64(w, "pcp_batch", c->pcp_batch);
 	jw_u64(w, "pcp_high", c->pcp_high);
 	jw_u64(w, "dma32_end_pfn", c->dma32_end_pfn);

@@ -6032,8 +6032,15 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	}
 	cfg.pcp_disable = knobs & 4;
 	cfg.nr_cpus = (knobs & 8) ? 2 : 1;
-	cfg.cpu_fn = cpu_cb;
-	cfg.cpu_arg = f;
+	/*
+	 * Bit 6 of the layout byte: the real CPU picks the pcp (no cpu_fn),
+	 * so with two CPUs the order-0 pcp path runs in rseq sections (where
+	 * the build has them); SET_CPU then has no effect.
+	 */
+	if (!(lay & 0x40)) {
+		cfg.cpu_fn = cpu_cb;
+		cfg.cpu_arg = f;
+	}
 	cfg.contig_per_page = knobs & 16;
 	cfg.pcp_batch = batch[(knobs >> 5) & 3][0];
 	cfg.pcp_high = batch[(knobs >> 5) & 3][1];
@@ -6041,7 +6048,7 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 	cfg.quiet = true;
 	cfg.bad_page_fn = bad_cb;
 	cfg.bad_page_arg = f;
-	/* both page-check modes, on every layout (11 does not divide 64) */
+	/* both page-check modes, on every layout (11 does not divide 64), and bit 6's rseq */
 	cfg.check_pages = (lay & 0x40) ? PMM_CHECK_PAGES_FULL : PMM_CHECK_PAGES_KERNEL;
 	if (lay & 0x80) {	/* a small window: full, fragmented, purged on demand */
 		cfg.vmalloc_size = (uint64_t)FZ_VM_SMALL_PAGES << cfg.page_shift;

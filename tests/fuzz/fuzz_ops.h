@@ -11,7 +11,9 @@
  *               instance a small vmalloc window (FZ_VM_SMALL_PAGES, a
  *               lazy purge every FZ_VM_SMALL_LAZY pages) instead of the
  *               default 4 x managed memory; bit 6 full page checks
- *               (PMM_CHECK_PAGES_FULL) instead of kernel ones
+ *               (PMM_CHECK_PAGES_FULL) instead of kernel ones, and the
+ *               real CPU picks the pcp (no cpu_fn): with two CPUs, the
+ *               rseq fast path
  *   byte 1      knobs: bit 0 vmemmap, bits 1 and 7 backing (NONE, MEMFD,
  *               USER, ANON), bit 2 pcp off, bit 3 two CPUs, bit 4
  *               contig_per_page, bits 5-6 pcp batch/high preset

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_pcp_rseq.c - the rseq pcp fast path (struct pmm_config's
+ * pcp_fastpath): chosen at create, refused where it cannot run, and
+ * correct while threads migrate between CPUs under it:
+ *  - AUTO resolves to RSEQ on an instance without cpu_fn (x86-64 glibc,
+ *    not TSan), TRYLOCK asks for the trylock path, RSEQ with a cpu_fn is
+ *    -PMM_ENOTSUP, a bad value -PMM_EINVAL;
+ *  - threads churn order-0..3 pages with a byte pattern in each frame
+ *    while each moves itself to a random CPU (sched_setaffinity) every few
+ *    operations, and another thread drains every CPU's lists and reads
+ *    the counters (pcp locks taken off their CPU, which fence it). At the
+ *    end no frame is lost or handed out twice, the pgalloc and pgfree
+ *    counters match what the threads did exactly, and pmm_check() passes.
+ * In a build where rseq cannot run (TSan) the same churn runs on the
+ * trylock path. Threads record their first error rather than assert.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#define THREADS 4
+#define HELD 64
+#define OPS 40000
+
+struct churn {
+	pmm_t *pmm;
+	unsigned int id;
+	uint64_t seed;
+	atomic_bool *stop;
+	uint64_t allocated, freed;	/* frames */
+	unsigned long migrations;
+	char error[160];
+};
+
+static int ncpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	return CPU_COUNT(&set);
+}
+
+static void move_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	(void)sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	struct { struct pmm_page *page; unsigned int order; uint64_t tag; } held[HELD];
+	struct prng r;
+	int cpus = ncpus();
+	cpu_set_t all;
+
+	sched_getaffinity(0, sizeof(all), &all);
+	memset(held, 0, sizeof(held));
+	prng_init(&r, c->seed, c->id + 1);
+	for (unsigned long op = 0; op < OPS && !c->error[0]; op++) {
+		unsigned int slot = (unsigned int)prng_below(&r, HELD);
+		struct pattern_mismatch bad;
+
+		if (prng_below(&r, 16) == 0) {		/* hop to a random allowed CPU */
+			int target = (int)prng_below(&r, (uint64_t)cpus), k = -1;
+
+			for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+				if (CPU_ISSET(cpu, &all) && ++k == target) {
+					move_to(cpu);
+					c->migrations++;
+					break;
+				}
+		}
+		if (held[slot].page) {
+			if (!pattern_verify(c->pmm, pmm_page_to_pfn(c->pmm, held[slot].page),
+					    1ul << held[slot].order, held[slot].tag, PATTERN_SAMPLED,
+					    &bad)) {
+				snprintf(c->error, sizeof(c->error), "thread %u: frame %#llx word %zu "
+					 "changed while held", c->id, (unsigned long long)bad.pfn,
+					 bad.word);
+				break;
+			}
+			pmm_free_pages(c->pmm, held[slot].page, held[slot].order);
+			c->freed += 1ull << held[slot].order;
+			held[slot].page = NULL;
+		}
+		/* mostly order 0, which rseq serves; some 1..3 through the locked lists */
+		held[slot].order = prng_below(&r, 4) ? 0 : (unsigned int)prng_below(&r, 4);
+		held[slot].tag = prng_next(&r);
+		held[slot].page = pmm_alloc_pages(c->pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN,
+						  held[slot].order);
+		if (!held[slot].page) {
+			snprintf(c->error, sizeof(c->error), "thread %u: allocation failed", c->id);
+			break;
+		}
+		c->allocated += 1ull << held[slot].order;
+		pattern_write(c->pmm, pmm_page_to_pfn(c->pmm, held[slot].page),
+			      1ul << held[slot].order, held[slot].tag, PATTERN_SAMPLED);
+	}
+	for (unsigned int i = 0; i < HELD; i++) {
+		if (held[i].page) {
+			pmm_free_pages(c->pmm, held[i].page, held[i].order);
+			c->freed += 1ull << held[i].order;
+		}
+	}
+	return NULL;
+}
+
+/* Off-CPU pcp locks while the churn runs: drains and counter reads. */
+static void *drainer_thread(void *arg)
+{
+	struct churn *c = arg;
+	struct pmm_stats st;
+
+	while (!atomic_load(c->stop)) {
+		pmm_drain_all_pages(c->pmm);
+		pmm_stats_get(c->pmm, &st);
+		c->migrations++;
+	}
+	return NULL;
+}
+
+static pmm_t *create(enum pmm_pcp_fastpath mode, struct tu_bad *bad)
+{
+	struct pmm_config cfg;
+
+	tu_config(&cfg, 64, bad);
+	cfg.cpu_fn = NULL;		/* the real CPU picks the pcp, as rseq needs */
+	cfg.cpu_arg = NULL;
+	cfg.nr_cpus = 0;		/* every CPU online */
+	cfg.pcp_fastpath = mode;
+	return tu_create(&cfg);
+}
+
+static void test_modes(void **state)
+{
+	struct pmm_config cfg;
+	pmm_t *pmm;
+	enum pmm_pcp_fastpath got;
+
+	(void)state;
+	pmm = create(PMM_PCP_FASTPATH_AUTO, NULL);
+	got = pmm_get_config(pmm)->pcp_fastpath;
+	print_message("pcp fast path resolved to %s\n",
+		      got == PMM_PCP_FASTPATH_RSEQ ? "rseq" : "trylock");
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+	assert_int_equal(got, PMM_PCP_FASTPATH_RSEQ);
+#else
+	assert_int_equal(got, PMM_PCP_FASTPATH_TRYLOCK);
+#endif
+	tu_finish(pmm);
+	pmm = create(PMM_PCP_FASTPATH_TRYLOCK, NULL);
+	assert_int_equal(pmm_get_config(pmm)->pcp_fastpath, PMM_PCP_FASTPATH_TRYLOCK);
+	tu_finish(pmm);
+
+	tu_config(&cfg, 16, NULL);	/* tu_config's cpu_fn: the sections cannot follow it */
+	cfg.pcp_fastpath = PMM_PCP_FASTPATH_RSEQ;
+	assert_int_equal(pmm_create(&cfg, &pmm), -PMM_ENOTSUP);
+	cfg.pcp_fastpath = (enum pmm_pcp_fastpath)(PMM_PCP_FASTPATH_RSEQ + 1);
+	assert_int_equal(pmm_create(&cfg, &pmm), -PMM_EINVAL);
+}
+
+static void run_churn(enum pmm_pcp_fastpath mode)
+{
+	struct tu_bad bad;
+	pmm_t *pmm = create(mode, &bad);
+	struct churn c[THREADS + 1];
+	pthread_t t[THREADS + 1];
+	atomic_bool stop = false;
+	struct pmm_stats before, after;
+	uint64_t allocated = 0, freed = 0, seed = tu_seed();
+
+	pmm_stats_get(pmm, &before);
+	for (unsigned int i = 0; i <= THREADS; i++) {
+		c[i] = (struct churn){ .pmm = pmm, .id = i, .seed = seed, .stop = &stop };
+		assert_int_equal(pthread_create(&t[i], NULL, i < THREADS ? churn_thread :
+						drainer_thread, &c[i]), 0);
+	}
+	for (unsigned int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	atomic_store(&stop, true);
+	assert_int_equal(pthread_join(t[THREADS], NULL), 0);
+	for (unsigned int i = 0; i < THREADS; i++) {
+		if (c[i].error[0])
+			fail_msg("%s (seed %llu)", c[i].error, (unsigned long long)seed);
+		allocated += c[i].allocated;
+		freed += c[i].freed;
+	}
+	assert_int_equal(allocated, freed);
+	pmm_stats_get(pmm, &after);
+	/* the sections' own counters, folded, are exact */
+	assert_int_equal(after.pgalloc - before.pgalloc, allocated);
+	assert_int_equal(after.pgfree - before.pgfree, freed);
+	print_message("%s: %llu frames each way, %lu migrations and drains, %llu fences\n",
+		      pmm_get_config(pmm)->pcp_fastpath == PMM_PCP_FASTPATH_RSEQ ? "rseq" : "trylock",
+		      (unsigned long long)allocated, c[0].migrations + c[THREADS].migrations,
+		      (unsigned long long)(after.pcp_rseq_fence - before.pcp_rseq_fence));
+	if (pmm_get_config(pmm)->pcp_fastpath == PMM_PCP_FASTPATH_RSEQ && ncpus() > 1)
+		assert_true(after.pcp_rseq_fence > before.pcp_rseq_fence);
+	tu_finish(pmm, .bad = &bad, .reports = 0);
+}
+
+static void test_migrating_churn(void **state)
+{
+	(void)state;
+	run_churn(PMM_PCP_FASTPATH_AUTO);
+}
+
+static void test_migrating_churn_trylock(void **state)
+{
+	(void)state;
+	run_churn(PMM_PCP_FASTPATH_TRYLOCK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_migrating_churn),
+		cmocka_unit_test(test_migrating_churn_trylock),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
