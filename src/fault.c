@@ -75,7 +75,7 @@ int pmm_fault_set(pmm_t *pmm, enum pmm_fault_kind kind, const struct pmm_fault_a
  */
 static void *meta_alloc_raw(const struct pmm_config *cfg, size_t size)
 {
-	return cfg->meta_alloc ? cfg->meta_alloc(cfg->meta_arg, size) : pmm_os_map_anon(size);
+	return cfg->meta_alloc ? cfg->meta_alloc(cfg->meta_arg, size) : pmm_os_map_meta(size);
 }
 
 void *meta_alloc_cfg(const struct pmm_config *cfg, struct fault_state *fs, size_t size)

@@ -25,6 +25,7 @@ struct rseq;	/* Linux's per-thread rseq area (<sys/rseq.h>) */
 #if __STDC_HOSTED__
 #include <sys/rseq.h>	/* os_getcpu(): glibc's per-thread rseq area */
 
+void *pmm_os_map_meta(size_t size);	/* pmm_os_map_anon, huge-page aligned from 2 MiB */
 int pmm_os_memfd_map(size_t size, int *fd, void **addr);	/* 0 or -1 */
 void pmm_os_memfd_unmap(int fd, void *addr, size_t size);
 void pmm_os_advise_hugepage(void *p, size_t size);
@@ -78,6 +79,11 @@ static inline unsigned int os_getcpu(void)
 	return pmm_os_getcpu();
 }
 #else
+static inline void *pmm_os_map_meta(size_t size)
+{
+	return pmm_os_map_anon(size);
+}
+
 static inline int pmm_os_memfd_map(size_t size, int *fd, void **addr)
 {
 	return -1;
