@@ -68,6 +68,8 @@ static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long 
 		pmm_pfn_t next = pfn + 1;
 		struct pmm_page *page = contig_pfn_to_page(pmm, pfn, &next);
 
+		if (page)
+			trace_mm_page_free(pmm, page, 0);
 		if (page && contig_put_prepare(pmm, page, frozen))
 			free_frozen_pages(pmm, page, 0, FPI_PREPARED);
 		pfn = next;
@@ -88,6 +90,7 @@ static inline __attribute__((always_inline)) void
 free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const bool frozen)
 {
 	const pmm_pfn_t end = pfn + nr;
+	const bool traced = trace_enabled(mm_page_free);
 
 	while (pfn < end) {
 		pmm_pfn_t seg_end = next_section_pfn(pmm, pfn);
@@ -107,7 +110,11 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 			struct pmm_page *start = page;
 			pmm_pfn_t run = pfn;
 
-			while (pfn < seg_end && likely(contig_put_prepare(pmm, page, frozen))) {
+			while (pfn < seg_end) {
+				if (unlikely(traced))
+					trace_mm_page_free(pmm, page, 0);
+				if (unlikely(!contig_put_prepare(pmm, page, frozen)))
+					break;
 				pfn++;
 				page++;
 			}

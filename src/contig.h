@@ -25,7 +25,9 @@ void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
  * free checks. Only an order-0 page may be freed here: the head of a block
  * that was never split, or of a folio, is refused before its reference is
  * touched (freeing it as one page would lose its tails). A frozen page has
- * no reference to drop, but its count must really be 0.
+ * no reference to drop, but its count must really be 0. The caller fires
+ * the mm_page_free probe: the batched loop tests for a tracer once per
+ * range, not once per page.
  */
 static inline bool contig_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
 {
@@ -38,7 +40,7 @@ static inline bool contig_put_prepare(pmm_t *pmm, struct pmm_page *page, const b
 			bad_page_report(pmm, page, "frozen range: page has references");
 		return false;
 	}
-	return free_pages_prepare(pmm, page, 0);
+	return free_pages_prepare_untraced(pmm, page, 0);
 }
 
 #endif /* PMM_CONTIG_H */

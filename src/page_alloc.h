@@ -41,12 +41,12 @@ static inline bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, 
  * and no other thread can see the page: its flags change with plain stores.
  * Return: true if the block may go to a free list.
  */
-static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+static inline bool free_pages_prepare_untraced(pmm_t *pmm, struct pmm_page *page,
+					       unsigned int order)
 {
 	uint64_t f = page_flags(page);
 
 	PMM_BUG_ON_PAGE(page_ref_count(page), page);
-	trace_mm_page_free(pmm, page, order);
 	if (likely(!order && (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) ==
 				     PF(PG_owned) &&
 		   atomic_load_explicit(&page->mapcount, memory_order_relaxed) == -1 &&
@@ -58,6 +58,13 @@ static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigne
 		return true;
 	}
 	return free_pages_prepare_slow(pmm, page, order);
+}
+
+/* ... with the mm_page_free probe first, where the kernel has it. */
+static inline bool free_pages_prepare(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+{
+	trace_mm_page_free(pmm, page, order);
+	return free_pages_prepare_untraced(pmm, page, order);
 }
 
 #endif /* PMM_PAGE_ALLOC_H */
