@@ -133,6 +133,45 @@ static void sort_chunks(struct memmap_chunk *c, uint64_t n)
 }
 
 /*
+ * The index that makes memmap_chunk_find() O(1): the address range from
+ * the lowest chunk to the highest, cut in granules of one chunk's size.
+ * At most one chunk starts in a granule (chunks are that size and do not
+ * overlap), so "the last chunk starting at or before the granule's end",
+ * or the one before it, is the only chunk a pointer there can be in.
+ * Chunks spread over more than CHUNK_INDEX_MAX granules (a meta_alloc
+ * that scatters them) keep the binary search.
+ */
+#define CHUNK_INDEX_MAX (1u << 16)
+
+static int build_chunk_index(pmm_t *pmm)
+{
+	unsigned int shift = PAGE_STRUCT_SHIFT + pmm->pfn_section_shift;
+	const struct memmap_chunk *c = pmm->chunks;
+	uint64_t n = pmm->nr_chunks, i = 0;
+
+	if (!n)
+		return 0;
+	pmm->chunk_lo = c[0].base & ~(((uintptr_t)1 << shift) - 1);
+	/* up to the granule the highest chunk ends in */
+	pmm->nr_granules = ((c[n - 1].base + ((uintptr_t)1 << shift) - 1 - pmm->chunk_lo) >> shift) + 1;
+	if (pmm->nr_granules > CHUNK_INDEX_MAX) {
+		pmm->nr_granules = 0;
+		return 0;
+	}
+	pmm->chunk_index = meta_alloc(pmm, pmm->nr_granules * sizeof(uint32_t));
+	if (!pmm->chunk_index)
+		return -PMM_ENOMEM;
+	for (uint64_t g = 0; g < pmm->nr_granules; g++) {
+		uintptr_t end = pmm->chunk_lo + ((uintptr_t)(g + 1) << shift) - 1;
+
+		while (i + 1 < n && c[i + 1].base <= end)
+			i++;
+		pmm->chunk_index[g] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/*
  * The sparse model's chunk table: page_belongs() places a caller's pointer
  * in a chunk by address before it reads anything through it.
  */
@@ -151,7 +190,7 @@ static int build_chunk_table(pmm_t *pmm)
 			pmm->chunks[pmm->nr_chunks++] = (struct memmap_chunk){
 				.base = (uintptr_t)pmm->sections[s].memmap, .sec = s };
 	sort_chunks(pmm->chunks, pmm->nr_chunks);
-	return 0;
+	return build_chunk_index(pmm);
 }
 
 /*
@@ -226,6 +265,9 @@ void memmap_exit(pmm_t *pmm)
 		for (uint64_t s = 0; s < pmm->nr_sections; s++)
 			meta_free(pmm, pmm->sections[s].memmap, chunk);
 	meta_free(pmm, pmm->vmemmap, pmm->memmap_bytes);
+	meta_free(pmm, pmm->chunk_index, pmm->nr_granules * sizeof(uint32_t));
+	pmm->chunk_index = NULL;
+	pmm->nr_granules = 0;
 	meta_free(pmm, pmm->chunks, pmm->nr_chunks * sizeof(*pmm->chunks));
 	meta_free(pmm, pmm->sections, pmm->nr_sections * sizeof(struct mem_section));
 	pmm->chunks = NULL;

@@ -43,8 +43,9 @@ static inline void *pfn_to_virt(const pmm_t *pmm, pmm_pfn_t pfn)
 
 /*
  * memmap_chunk_find - the present section whose memmap holds address @p,
- * found from the chunk addresses alone (a binary search over the sorted
- * chunk table) so that a pointer into unreadable memory is never read.
+ * found from the chunk addresses alone (the granule index, else a binary
+ * search over the sorted chunk table) so that a pointer into unreadable
+ * memory is never read.
  * Return: the section index, or UINT64_MAX when @p is in no chunk.
  */
 static inline uint64_t memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
@@ -52,6 +53,22 @@ static inline uint64_t memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
 	const struct memmap_chunk *c = pmm->chunks;
 	uint64_t n = pmm->nr_chunks;
 
+	if (likely(pmm->chunk_index)) {
+		/* below chunk_lo wraps to a huge granule */
+		uint64_t g = (p - pmm->chunk_lo) >> (pmm->pfn_section_shift + PAGE_STRUCT_SHIFT);
+		uint32_t i;
+
+		if (g >= pmm->nr_granules)
+			return UINT64_MAX;
+		i = pmm->chunk_index[g];
+		if (c[i].base > p) {
+			if (!i)
+				return UINT64_MAX;
+			i--;
+		}
+		c += i;
+		n = 1;
+	}
 	while (n > 1) {
 		uint64_t half = n / 2;
 

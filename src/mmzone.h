@@ -209,6 +209,10 @@ struct pmm {
 	struct mem_section *sections;
 	struct memmap_chunk *chunks;	/* PMM_MEMMAP_SPARSE: present sections by memmap address */
 	uint64_t nr_chunks;
+	uint32_t *chunk_index;		/* per chunk-sized granule from chunk_lo: the last chunk
+					 * starting before its end; NULL: binary search */
+	uintptr_t chunk_lo;		/* the lowest chunk's base, rounded down to a granule */
+	uint64_t nr_granules;
 	struct pmm_page *vmemmap;	/* PMM_MEMMAP_VMEMMAP: page of first_section's pfn 0 */
 	size_t memmap_bytes;		/* vmemmap reservation */
 	char *direct_map;		/* frame min_pfn's address; NULL without backing */

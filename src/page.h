@@ -46,6 +46,8 @@ struct pmm_page {
 };
 
 _Static_assert(sizeof(struct pmm_page) == PMM_PAGE_META_SIZE, "struct pmm_page must be 64 bytes");
+#define PAGE_STRUCT_SHIFT 6		/* log2(sizeof(struct pmm_page)) */
+_Static_assert(sizeof(struct pmm_page) == 1u << PAGE_STRUCT_SHIFT, "PAGE_STRUCT_SHIFT");
 
 /*
  * struct pmm_folio overlays the head page and the first two tails, as the
