@@ -403,7 +403,8 @@ PW_INLINE int pw_pairs(struct pw_work *w, enum pw_api api, unsigned int order, u
 		sum += (uintptr_t)b;
 		pw_free(w, api, b, order);
 	}
-	w->sink = sum;
+	w->sum += sum;
+	w->sink = w->sum;
 	return 0;
 }
 

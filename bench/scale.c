@@ -15,6 +15,10 @@
  *           with one thread the ring is its own. A thread whose ring is
  *           full frees from its own incoming ring until the push fits, so
  *           no cycle of full rings can stall.
+ *   cross0_ring  cross0's floor: the same loop and rings, each thread
+ *           pushing one page allocated beforehand over and over and
+ *           dropping what it pops, with no allocation or free: what the
+ *           rings alone cost (the CPUs exchanging their cache lines).
  *   pair9   order-9 alloc+free pairs (pageblock order: the pcp serves it)
  * An op is one page (block) allocated and freed. Every (round, case,
  * thread count) runs on a fresh instance (the default config: nr_cpus =
@@ -55,7 +59,7 @@
 #define SC_WARMUP_PAIRS 1000
 #define SC_CACHELINE 64
 
-enum sc_case { SC_PAIR0, SC_CROSS0, SC_PAIR9, SC_NR_CASES };
+enum sc_case { SC_PAIR0, SC_CROSS0, SC_CROSS0_RING, SC_PAIR9, SC_NR_CASES };
 
 static const struct {
 	const char *name;	/* JSON "case" and --cases */
@@ -63,6 +67,7 @@ static const struct {
 } sc_cases[SC_NR_CASES] = {
 	[SC_PAIR0] = { "pair0", 0 },
 	[SC_CROSS0] = { "cross0", 0 },
+	[SC_CROSS0_RING] = { "cross0_ring", 0 },
 	[SC_PAIR9] = { "pair9", 9 },
 };
 
@@ -184,14 +189,15 @@ static void sc_pairs(struct sc_thread *t)
 	t->ops = n;
 }
 
-/* Free what the predecessor pushed; Return: how many. */
+/* Free what the predecessor pushed (cross0_ring: drop it); Return: how many. */
 static unsigned int sc_drain(struct sc_run *run, struct sc_ring *in, unsigned int most)
 {
 	struct pmm_page *page;
 	unsigned int n = 0;
 
 	while (n < most && (page = sc_ring_pop(in))) {
-		pmm_free_pages(run->pmm, page, 0);
+		if (run->cs == SC_CROSS0)
+			pmm_free_pages(run->pmm, page, 0);
 		n++;
 	}
 	return n;
@@ -202,10 +208,12 @@ static void sc_cross(struct sc_thread *t)
 	struct sc_run *run = t->run;
 	unsigned int pred = (t->idx + run->nr_threads - 1) % run->nr_threads;
 	struct sc_ring *out = &run->rings[t->idx], *in = &run->rings[pred];
+	bool ring_only = run->cs == SC_CROSS0_RING;
+	struct pmm_page *own = ring_only ? pmm_alloc_pages(run->pmm, PMM_GFP_KERNEL, 0) : NULL;
 	uint64_t n = 0;
 
-	while (!sc_stopped(run, n)) {
-		struct pmm_page *page = pmm_alloc_pages(run->pmm, PMM_GFP_KERNEL, 0);
+	while (!sc_stopped(run, n) && (own || !ring_only)) {
+		struct pmm_page *page = own ? own : pmm_alloc_pages(run->pmm, PMM_GFP_KERNEL, 0);
 
 		if (!page) {
 			sc_fail(run, "cross");
@@ -230,6 +238,9 @@ static void sc_cross(struct sc_thread *t)
 			break;
 		sched_yield();
 	}
+	if (ring_only && !own)
+		sc_fail(run, "cross0_ring");
+	pmm_free_pages(run->pmm, own, 0);	/* NULL is ignored */
 }
 
 static void *sc_thread_main(void *arg)
@@ -258,7 +269,7 @@ static void *sc_thread_main(void *arg)
 	while (!atomic_load(&run->go))
 		sched_yield();
 	t->t0 = cli_now_ns();
-	if (run->cs == SC_CROSS0)
+	if (run->cs == SC_CROSS0 || run->cs == SC_CROSS0_RING)
 		sc_cross(t);
 	else
 		sc_pairs(t);
@@ -302,7 +313,7 @@ static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned in
 	atomic_init(&run.go, false);
 	atomic_init(&run.stop, false);
 	atomic_init(&run.failed, false);
-	if (cs == SC_CROSS0) {
+	if (cs == SC_CROSS0 || cs == SC_CROSS0_RING) {
 		run.rings = aligned_alloc(SC_CACHELINE, nr * sizeof(*run.rings));
 		run.done = calloc(nr, sizeof(*run.done));
 		if (run.rings)
@@ -316,7 +327,7 @@ static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned in
 			for (unsigned int i = 0; i < nr; i++)
 				atomic_init(&run.done[i], false);
 	}
-	if (!t || !tid || (cs == SC_CROSS0 && (!run.rings || !run.done))) {
+	if (!t || !tid || ((cs == SC_CROSS0 || cs == SC_CROSS0_RING) && (!run.rings || !run.done))) {
 		fprintf(stderr, "bench scale: out of memory\n");
 		goto out;
 	}
@@ -385,7 +396,7 @@ static const struct cli_flag sc_flags[] = {
 	{ "json", NULL, SC_JSON, "one line of JSON" },
 	{ "seconds", "S", SC_SECONDS, "each run's time, may be fractional (default 0.5)" },
 	{ "rounds", "N", SC_ROUNDS, "rounds of every case and thread count (default 3)" },
-	{ "cases", "LIST", SC_CASES, "of pair0,cross0,pair9 (default all)" },
+	{ "cases", "LIST", SC_CASES, "of pair0,cross0,cross0_ring,pair9 (default all)" },
 	{ "threads", "LIST", SC_THREADS, "thread counts, e.g. 1,2,4 (default 1..CPUs, 2 x CPUs)" },
 	{ NULL, NULL, 0, NULL },
 };
@@ -416,7 +427,7 @@ static int sc_apply(const struct cli_arg *a, void *ctx)
 				if (strlen(sc_cases[k].name) == len && !strncmp(sc_cases[k].name, p, len))
 					break;
 			if (k == SC_NR_CASES)
-				return cli_bad_value(a, "a list of pair0, cross0, pair9");
+				return cli_bad_value(a, "a list of pair0, cross0, cross0_ring, pair9");
 			o->cases |= 1u << k;
 			p += len + (p[len] == ',');
 		}
@@ -446,9 +457,10 @@ static const struct cli_cmd sc_cmd = {
 		"Throughput on 1..N threads and 2N (N = CPUs online), each pinned to CPU i mod N,\n"
 		"on a fresh default instance per run (pcp lists per CPU): pair0 (order-0\n"
 		"alloc+free pairs), cross0 (order-0 pages freed by the next thread, through a\n"
-		"ring per pair of threads), pair9 (order-9 pairs). Per case and thread count:\n"
-		"ops/s (an op: one page allocated and freed; median over rounds), the scaling\n"
-		"against 1 thread, and pcp_lock_miss and zone_lock_wait per million ops.\n",
+		"ring per pair of threads), cross0_ring (its rings alone, no allocation: the\n"
+		"floor), pair9 (order-9 pairs). Per case and thread count: ops/s (an op: one\n"
+		"block allocated and freed; median over rounds), the scaling against 1 thread,\n"
+		"and pcp_lock_miss and zone_lock_wait per million ops.\n",
 	.flags = sc_flags,
 	.apply = sc_apply,
 };
@@ -496,7 +508,7 @@ static void sc_print(const struct sc_opts *o, struct sc_cell *cells, pmm_t *pmm,
 		       "of %.2f s, fresh instance per run; %ld CPUs online\n", o->rounds,
 		       o->rounds == 1 ? "" : "s", o->seconds, online);
 		cli_print_config(stdout, pmm);
-		printf("%-7s %7s %14s %14s %14s %8s %14s %15s\n", "case", "threads", "ops/s", "min",
+		printf("%-11s %7s %14s %14s %14s %8s %14s %15s\n", "case", "threads", "ops/s", "min",
 		       "max", "scaling", "pcp_miss/Mop", "zone_wait/Mop");
 	} else {
 		jw_init(&w, stdout);
@@ -511,7 +523,7 @@ static void sc_print(const struct sc_opts *o, struct sc_cell *cells, pmm_t *pmm,
 			struct sc_result r = sc_result(o, cells, cs, ti);
 
 			if (!o->json) {
-				printf("%-7s %7u %14.0f %14.0f %14.0f %8.2f %14.1f %15.1f\n",
+				printf("%-11s %7u %14.0f %14.0f %14.0f %8.2f %14.1f %15.1f\n",
 				       sc_cases[cs].name, o->threads[ti], r.st.median, r.st.min,
 				       r.st.max, r.scaling, r.miss_per_mop, r.wait_per_mop);
 				continue;
