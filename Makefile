@@ -51,8 +51,8 @@ fuzz:
 	  -seed=$(FUZZ_SEED) -max_len=1602 -artifact_prefix=build/fuzz/ -print_final_stats=1 build/fuzz/corpus
 
 # pmm against glibc, jemalloc, mimalloc and tcmalloc (each preloaded into a
-# child process), then pmm's throughput from 1 thread to 2 x CPUs: about a
-# minute. Not part of make test: figures, not checks.
+# child process), then pmm's throughput from 1 thread to 2 x CPUs: about two
+# minutes. Not part of make test: figures, not checks.
 bench: release
 	@scripts/deps.sh bench
 	./build/release/pmm bench peers
