@@ -1,6 +1,8 @@
 # The README's two commands:
 #   make run    Release build, then the main job (pmm report)
 #   make test   build, then every test (debug, ASan+UBSan, TSan), then a bounded fuzz run
+# and, apart from both:
+#   make bench  Release build, the peer mallocs installed, then pmm bench peers and scale
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 # make fuzz: libFuzzer on the model-based target; stops at whichever bound comes first.
@@ -11,7 +13,7 @@ FUZZ_SEED ?= 1
 FUZZ_CFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 
-.PHONY: run test release debug asan tsan fuzz clean plot plot-docs
+.PHONY: run test release debug asan tsan fuzz clean plot plot-docs bench
 
 run: release
 	./build/release/pmm report
@@ -47,6 +49,14 @@ fuzz:
 	  [ -e build/fuzz/corpus/$${f##*/} ] || cp $$f build/fuzz/corpus/ || exit 1; done
 	./build/fuzz/tests/fuzz_pmm -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) \
 	  -seed=$(FUZZ_SEED) -max_len=1602 -artifact_prefix=build/fuzz/ -print_final_stats=1 build/fuzz/corpus
+
+# pmm against glibc, jemalloc, mimalloc and tcmalloc (each preloaded into a
+# child process), then pmm's throughput from 1 thread to 2 x CPUs: about two
+# minutes. Not part of make test: figures, not checks.
+bench: release
+	@scripts/deps.sh bench
+	./build/release/pmm bench peers
+	./build/release/pmm bench scale
 
 # Draws contig_speedup.png and teardown_speedup.png from fresh runs (the
 # teardown run takes a few minutes), beside their JSON, in build/plot/;

@@ -103,5 +103,7 @@ int bench_teardown_short(int argc, char **argv);
 int bench_vmalloc(int argc, char **argv);	/* vmalloc.c */
 /* vmalloc.c: `pmm report`'s form, as if --short were given. */
 int bench_vmalloc_short(int argc, char **argv);
+int bench_peers(int argc, char **argv);		/* peers.c */
+int bench_scale(int argc, char **argv);		/* scale.c */
 
 #endif /* BENCH_H */

@@ -45,7 +45,9 @@ struct cli_flag {
 	const char *name;	/* without the leading "--"; NULL ends a table */
 	const char *arg;	/* the value's name in --help ("N"); NULL: no value */
 	int id;			/* what the command's apply function switches on */
-	const char *help;	/* --help text; a '\n' continues it on the next line */
+	const char *help;	/* --help text; a '\n' continues it on the next line;
+				 * NULL: hidden, a flag only the command's own child
+				 * processes are given */
 };
 
 /* One flag as given, for an apply function and its error messages. */

@@ -430,7 +430,11 @@ static int check_fits(const struct inst_req *rq, const char *who)
 static void flags_usage(FILE *f, const struct cli_flag *fl, size_t nr)
 {
 	for (size_t i = 0; i < nr && fl[i].name; i++) {
-		int len = fprintf(f, "  --%s%s%s", fl[i].name, fl[i].arg ? " " : "",
+		int len;
+
+		if (!fl[i].help)	/* hidden: for the command's own re-executions */
+			continue;
+		len = fprintf(f, "  --%s%s%s", fl[i].name, fl[i].arg ? " " : "",
 				  fl[i].arg ? fl[i].arg : "");
 
 		/* A long flag pushes its description along, one space at least. */

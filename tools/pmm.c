@@ -741,12 +741,14 @@ static const struct {
 	{ "contig", bench_contig, "free_contig_range: per page vs batched vs floor, orders 0..max" },
 	{ "teardown", bench_teardown, "mmu_gather teardown of 1 GiB: per page vs ranges vs encoded vs floor" },
 	{ "vmalloc", bench_vmalloc, "test_vmalloc cases: vfree per page vs batched, 1 and 2 threads" },
+	{ "peers", bench_peers, "page-granular workloads: pmm vs glibc, jemalloc, mimalloc, tcmalloc" },
+	{ "scale", bench_scale, "threads 1..CPUs and 2x: order-0/9 pairs, cross-thread frees" },
 };
 
 static void bench_usage(FILE *f)
 {
 	fputs("usage: pmm bench NAME [--json] [flags] [instance flags]\n"
-	      "Benchmarks (both variants in one process, interleaved, median of repetitions):\n",
+	      "Benchmarks (variants interleaved, median of repetitions):\n",
 	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(bench_families); i++)
 		fprintf(f, "  %-10s %s\n", bench_families[i].name, bench_families[i].what);

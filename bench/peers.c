@@ -1,0 +1,1312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * peers.c - `pmm bench peers`: pmm's page allocator beside the mallocs a
+ * user-space program would otherwise use for page-granular memory (issue 13).
+ *
+ * Every allocator gets the same requests: a block of 4 KiB aligned to
+ * 4 KiB (order 0) or of 2 MiB aligned to 2 MiB (order 9). pmm is asked
+ * through pmm_alloc_pages(GFP_KERNEL) / pmm_free_pages(); a malloc through
+ * posix_memalign(&p, size, size) / free(p), the same request as a buddy
+ * block. Cases, at both orders (SIZE is --size, default 1 GiB):
+ *   repeat   alloc+free of one block, hot (a warm-up of 1/16 first);
+ *            ns per pair
+ *   bulk     allocate SIZE worth of blocks, write the first byte of each,
+ *            free them all in allocation order; once untimed, then timed;
+ *            ns per block
+ *   random   fill half of SIZE's slots (untimed), then free a random live
+ *            block and allocate one in its slot, --ops times; the slots
+ *            are drawn untimed before the loop from a seeded PRNG, the
+ *            same sequence for every allocator; ns per free+alloc
+ *   repeat2  repeat on 2 threads at once, each its own block, each pinned
+ *            to a CPU of its own when there are two; ns per pair per
+ *            thread: wall time from the common start to the later thread's
+ *            end, divided by one thread's pairs (repeat's figure if the
+ *            two threads did not slow each other down)
+ * Every block's address is folded into a sum that is stored through a
+ * volatile (and printed by the children), so no call can be elided.
+ *
+ * pmm runs in this process on a fresh instance each round (default
+ * config, --mem 2 x SIZE: the watermarks must leave SIZE allocatable).
+ * Each malloc runs in a child process: this binary re-executes itself
+ * (/proc/self/exe, `bench peers --child NAME`) with LD_PRELOAD set to the
+ * library (none for glibc); the child checks that the preload took effect
+ * (posix_memalign and free resolve into that library, which also defines
+ * the allocator's own symbol: mallctl, mi_version, tc_version), runs the
+ * same cases and prints one JSON line, which the parent parses. A library
+ * not installed, or a preload that did not take, skips that peer with a
+ * note on stderr. Each round runs every allocator once, in an order that
+ * rotates per round; the figures are medians over the rounds (min, max),
+ * and each row's ratio is the median over rounds of pmm / the peer with
+ * the best median (both ran in the same round).
+ *
+ * The allocators are a table (pw_allocs): a pmm variant (another pcp fast
+ * path, say) is one more entry with a configure function for its instance.
+ *
+ * Everything here is the public API (include/pmm.h).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* dladdr(), RTLD_DEFAULT, pthread_setaffinity_np(), CPU_SET */
+#endif
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "common/prng.h"
+
+extern char **environ;
+
+#if defined(__GNUC__)
+#define PW_INLINE static inline __attribute__((always_inline))
+#define PW_NOINLINE static __attribute__((noinline))
+#else
+#define PW_INLINE static inline
+#define PW_NOINLINE static
+#endif
+
+#define PW_PAGE_SHIFT 12
+#define PW_DEFAULT_SIZE (1ull << 30)
+#define PW_MIN_MEM (64ull << 20)
+#define PW_REPEAT2_THREADS 2
+#define PW_CHILD_OUT_MAX (64u << 10)	/* a child's JSON line is ~2 KiB */
+
+/* ------------------------------------------------------------------------
+ * Orders, cases, allocators
+ * ------------------------------------------------------------------------ */
+
+enum { PW_NR_ORDERS = 2 };
+static const unsigned int pw_orders[PW_NR_ORDERS] = { 0, 9 };
+
+enum pw_case { PW_REPEAT, PW_BULK, PW_RANDOM, PW_REPEAT2, PW_NR_CASES };
+
+static const char *const pw_case_names[PW_NR_CASES] = {
+	[PW_REPEAT] = "repeat",
+	[PW_BULK] = "bulk",
+	[PW_RANDOM] = "random",
+	[PW_REPEAT2] = "repeat2",
+};
+
+enum pw_kind {
+	PW_KIND_PMM,	/* in this process, on an instance of its own */
+	PW_KIND_MALLOC,	/* posix_memalign/free in a child process */
+};
+
+struct pw_alloc {
+	const char *name;		/* --allocs, JSON "alloc" */
+	const char *what;		/* PMM: the variant, for the text output */
+	enum pw_kind kind;
+	bool by_default;		/* in the default --allocs */
+	const char *libs[3];		/* MALLOC: file names tried in order, the first
+					 * found is preloaded; none: no preload (glibc) */
+	const char *probe;		/* MALLOC with libs: a symbol only that library defines */
+	void (*configure)(struct pmm_config *cfg);	/* PMM: the variant's instance; NULL: as given */
+};
+
+static void pw_cfg_buddy(struct pmm_config *cfg)
+{
+	cfg->pcp_disable = true;
+}
+
+/*
+ * The first entry is "pmm", the rows' pmm column. Another pmm variant is
+ * one entry, e.g. the pcp trylock path beside an rseq one once struct
+ * pmm_config can choose it:
+ *	{ .name = "pmm-trylock", .kind = PW_KIND_PMM, .by_default = true,
+ *	  .what = "pcp trylock fast path", .configure = pw_cfg_trylock },
+ * (the --allocs help and the README name the entries).
+ */
+static const struct pw_alloc pw_allocs[] = {
+	{ .name = "pmm", .kind = PW_KIND_PMM, .by_default = true,
+	  .what = "the instance as configured" },
+	{ .name = "pmm-buddy", .kind = PW_KIND_PMM,
+	  .what = "pcp_disable: every call takes the zone lock", .configure = pw_cfg_buddy },
+	{ .name = "glibc", .kind = PW_KIND_MALLOC, .by_default = true },
+	{ .name = "jemalloc", .kind = PW_KIND_MALLOC, .by_default = true,
+	  .libs = { "libjemalloc.so.2" }, .probe = "mallctl" },
+	{ .name = "mimalloc", .kind = PW_KIND_MALLOC, .by_default = true,
+	  .libs = { "libmimalloc.so.2", "libmimalloc.so" }, .probe = "mi_version" },
+	{ .name = "tcmalloc", .kind = PW_KIND_MALLOC, .by_default = true,
+	  .libs = { "libtcmalloc_minimal.so.4" }, .probe = "tc_version" },
+};
+
+enum { PW_NR_ALLOCS = ARRAY_SIZE(pw_allocs) };
+
+/* ------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------ */
+
+struct pw_opts {
+	bool json;
+	unsigned int rounds;
+	unsigned int allocs;			/* bit per pw_allocs entry */
+	const char *lib[PW_NR_ALLOCS];		/* --allocs NAME=PATH: that library */
+	unsigned int cases;			/* bit per enum pw_case */
+	uint64_t size;				/* bytes: bulk's blocks, random's slots */
+	unsigned long ops[PW_NR_ORDERS];	/* timed ops of repeat, random, repeat2 */
+	uint64_t seed;
+	bool seed_set;
+	const char *child;			/* --child NAME: be that peer's child */
+	const char *child_lib;			/* --child-lib PATH: what was preloaded */
+};
+
+enum { PW_JSON, PW_ROUNDS, PW_ALLOCS, PW_CASES, PW_SIZE, PW_OPS, PW_SEED, PW_CHILD,
+       PW_CHILD_LIB };
+
+static const struct cli_flag pw_flags[] = {
+	{ "json", NULL, PW_JSON, "one line of JSON" },
+	{ "rounds", "N", PW_ROUNDS, "rounds, each running every allocator once (default 5)" },
+	{ "allocs", "LIST", PW_ALLOCS, "of pmm,pmm-buddy,glibc,jemalloc,mimalloc,tcmalloc\n"
+	  "(default all but pmm-buddy); NAME=PATH preloads that library" },
+	{ "cases", "LIST", PW_CASES, "of repeat,bulk,random,repeat2 (default all)" },
+	{ "size", "SIZE", PW_SIZE, "memory worth of bulk and random, a multiple of 2M\n"
+	  "(default 1G)" },
+	{ "ops", "N[,M]", PW_OPS, "timed ops per sample of repeat, random, repeat2 at\n"
+	  "order 0[, order 9] (default 1000000,50000)" },
+	{ "seed", "S", PW_SEED, "random's seed (default: from the clock; printed)" },
+	{ "child", "NAME", PW_CHILD, NULL },
+	{ "child-lib", "PATH", PW_CHILD_LIB, NULL },
+	{ NULL, NULL, 0, NULL },
+};
+
+/* One name of a comma-separated list: its index among @nr @names, or -1. */
+static int pw_list_index(const char *p, size_t len, const char *const *names, size_t nr)
+{
+	for (size_t k = 0; k < nr; k++)
+		if (strlen(names[k]) == len && !strncmp(names[k], p, len))
+			return (int)k;
+	return -1;
+}
+
+static int pw_arg_cases(const struct cli_arg *a, unsigned int *mask)
+{
+	const char *p = a->val;
+
+	*mask = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		int k = pw_list_index(p, len, pw_case_names, PW_NR_CASES);
+
+		if (k < 0)
+			return cli_bad_value(a, "a list of repeat, bulk, random, repeat2");
+		*mask |= 1u << k;
+		p += len + (p[len] == ',');
+	}
+	return *mask ? 0 : cli_bad_value(a, "at least one case");
+}
+
+static int pw_arg_allocs(const struct cli_arg *a, struct pw_opts *o)
+{
+	const char *names[PW_NR_ALLOCS];
+	const char *p = a->val;
+
+	for (int k = 0; k < PW_NR_ALLOCS; k++) {
+		names[k] = pw_allocs[k].name;
+		o->lib[k] = NULL;
+	}
+	o->allocs = 0;
+	while (*p) {
+		size_t len = strcspn(p, ","), nlen = strcspn(p, ",=");
+		int k = pw_list_index(p, nlen, names, PW_NR_ALLOCS);
+
+		if (k < 0)
+			return cli_bad_value(a, "a list of pmm, pmm-buddy, glibc, jemalloc, "
+					     "mimalloc, tcmalloc (NAME=PATH for a library)");
+		if (nlen < len) {
+			/* The path is the rest of the value's own text. */
+			if (pw_allocs[k].kind != PW_KIND_MALLOC || !pw_allocs[k].libs[0])
+				return cli_bad_value(a, "NAME=PATH only for jemalloc, mimalloc, "
+						     "tcmalloc");
+			if (p[len] == ',')
+				return cli_bad_value(a, "NAME=PATH last in the list (a path may "
+						     "hold a comma)");
+			o->lib[k] = p + nlen + 1;
+			len = strlen(p);
+		}
+		o->allocs |= 1u << k;
+		p += len + (p[len] == ',');
+	}
+	return o->allocs ? 0 : cli_bad_value(a, "at least one allocator");
+}
+
+static int pw_arg_ops(const struct cli_arg *a, unsigned long ops[PW_NR_ORDERS])
+{
+	char *end;
+	unsigned long long v0, v1;
+
+	errno = 0;
+	v0 = strtoull(a->val, &end, 0);
+	v1 = v0;
+	if (*end == ',')
+		v1 = strtoull(end + 1, &end, 0);
+	if (errno || *end || a->val[0] == '-' || !v0 || !v1 || v0 > ULONG_MAX / 2 ||
+	    v1 > ULONG_MAX / 2)
+		return cli_bad_value(a, "N or N,M, counts > 0");
+	ops[0] = (unsigned long)v0;
+	ops[1] = (unsigned long)v1;
+	return 0;
+}
+
+static int pw_apply(const struct cli_arg *a, void *ctx)
+{
+	struct pw_opts *o = ctx;
+
+	switch (a->flag->id) {
+	case PW_JSON:
+		o->json = true;
+		return 0;
+	case PW_ROUNDS:
+		return cli_arg_uint(a, 1, BENCH_MAX_SAMPLES, &o->rounds);
+	case PW_ALLOCS:
+		return pw_arg_allocs(a, o);
+	case PW_CASES:
+		return pw_arg_cases(a, &o->cases);
+	case PW_SIZE:
+		return cli_arg_size(a, 2ull << 20, "a multiple of 2M such as 1G", &o->size);
+	case PW_OPS:
+		return pw_arg_ops(a, o->ops);
+	case PW_SEED:
+		o->seed_set = true;
+		return cli_arg_u64(a, 0, UINT64_MAX, NULL, &o->seed);
+	case PW_CHILD:
+		o->child = a->val;
+		return 0;
+	case PW_CHILD_LIB:
+		o->child_lib = a->val;
+		return 0;
+	}
+	return -1;
+}
+
+static const struct cli_cmd pw_cmd = {
+	.name = "bench peers",
+	.help = "usage: pmm bench peers [--json] [--rounds N] [--allocs LIST] [--cases LIST]\n"
+		"                       [--size SIZE] [--ops N[,M]] [--seed S] [instance flags]\n"
+		"pmm's page allocator against glibc, jemalloc, mimalloc and tcmalloc on the same\n"
+		"requests: 4 KiB blocks 4 KiB-aligned (order 0) and 2 MiB blocks 2 MiB-aligned\n"
+		"(order 9), pmm_alloc_pages/pmm_free_pages vs posix_memalign(size, size)/free.\n"
+		"Cases: repeat (alloc+free of one block, hot), bulk (SIZE worth allocated, the\n"
+		"first byte of each written, all freed; warm), random (half of SIZE's slots live,\n"
+		"then free a random one + alloc), repeat2 (repeat on 2 threads at once: ns per\n"
+		"pair per thread, wall time / pairs per thread). ns per op, median over rounds.\n"
+		"pmm runs in this process on a fresh instance per round (default --mem 2 x SIZE);\n"
+		"each malloc in a child process with LD_PRELOAD, checked to have taken effect.\n"
+		"A peer whose library is missing is skipped (scripts/deps.sh bench installs them).\n",
+	.flags = pw_flags,
+	.apply = pw_apply,
+};
+
+/*
+ * pw_parse - cli_parse() twice: once for --size, then with --mem=2 x SIZE
+ * in front of the user's flags (a later flag wins, so a --mem given
+ * overrides it).
+ */
+static int pw_parse(int argc, char **argv, struct pmm_config *cfg, struct pw_opts *o)
+{
+	char mem[48];
+	char **args;
+	uint64_t bytes;
+	int ret;
+
+	ret = cli_parse(&pw_cmd, argc, argv, cfg, o);
+	if (ret != CLI_RUN || o->child)
+		return ret;
+	bytes = 2 * o->size > PW_MIN_MEM ? 2 * o->size : PW_MIN_MEM;
+	snprintf(mem, sizeof(mem), "--mem=%lluK", (unsigned long long)(bytes >> 10));
+	args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!args) {
+		fprintf(stderr, "pmm bench peers: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	args[0] = argv[0];
+	args[1] = mem;
+	memcpy(&args[2], &argv[1], (size_t)(argc - 1) * sizeof(*args));
+	ret = cli_parse(&pw_cmd, argc + 1, args, cfg, o);
+	free(args);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------
+ * The workloads, written once for both APIs
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Each workload is an always-inline function of a constant @api, and
+ * pw_case_pmm() / pw_case_malloc() instantiate it: the compiler keeps one
+ * branch of every `api ==` test, so each allocator's loop calls it
+ * directly, with no dispatch that the other does not pay.
+ */
+enum pw_api { PW_PMM, PW_MALLOC };
+
+struct pw_work {
+	pmm_t *pmm;				/* PW_PMM: the instance */
+	uint64_t size;				/* --size */
+	const unsigned long *ops;		/* --ops, per order index */
+	uint64_t seed;
+	void **slots;				/* bulk, random: a block per slot */
+	uint32_t *picks;			/* random: each op's slot, drawn untimed */
+	int cpus[PW_REPEAT2_THREADS];		/* repeat2's threads' CPUs; -1: unpinned */
+	uintptr_t sum;				/* every block's address, summed */
+	volatile uintptr_t sink;		/* where the sum goes: the results are used */
+};
+
+PW_INLINE void *pw_alloc(struct pw_work *w, enum pw_api api, unsigned int order)
+{
+	size_t bytes = (size_t)1 << (PW_PAGE_SHIFT + order);
+	void *p;
+
+	if (api == PW_PMM)
+		return pmm_alloc_pages(w->pmm, PMM_GFP_KERNEL, order);
+	return posix_memalign(&p, bytes, bytes) ? NULL : p;
+}
+
+PW_INLINE void pw_free(struct pw_work *w, enum pw_api api, void *b, unsigned int order)
+{
+	if (api == PW_PMM)
+		pmm_free_pages(w->pmm, b, order);
+	else
+		free(b);
+}
+
+/* The block's first byte, where bulk writes. */
+PW_INLINE volatile char *pw_addr(struct pw_work *w, enum pw_api api, void *b)
+{
+	return api == PW_PMM ? pmm_page_address(w->pmm, b) : b;
+}
+
+static int pw_alloc_failed(const char *what, unsigned int order)
+{
+	fprintf(stderr, "bench peers: %s: order-%u allocation failed\n", what, order);
+	return -1;
+}
+
+/* @n alloc+free pairs of one block. */
+PW_INLINE int pw_pairs(struct pw_work *w, enum pw_api api, unsigned int order, unsigned long n)
+{
+	uintptr_t sum = 0;
+
+	for (unsigned long i = 0; i < n; i++) {
+		void *b = pw_alloc(w, api, order);
+
+		if (!b)
+			return pw_alloc_failed("repeat", order);
+		sum += (uintptr_t)b;
+		pw_free(w, api, b, order);
+	}
+	w->sum += sum;
+	w->sink = w->sum;
+	return 0;
+}
+
+PW_NOINLINE int pw_pairs_pmm(struct pw_work *w, unsigned int order, unsigned long n)
+{
+	return pw_pairs(w, PW_PMM, order, n);
+}
+
+PW_NOINLINE int pw_pairs_malloc(struct pw_work *w, unsigned int order, unsigned long n)
+{
+	return pw_pairs(w, PW_MALLOC, order, n);
+}
+
+PW_INLINE int pw_repeat(struct pw_work *w, enum pw_api api, unsigned int order,
+			unsigned long pairs, double *ns)
+{
+	uint64_t t0;
+
+	if (pw_pairs(w, api, order, pairs / 16 + 1))
+		return -1;
+	t0 = cli_now_ns();
+	if (pw_pairs(w, api, order, pairs))
+		return -1;
+	*ns = (double)(cli_now_ns() - t0) / (double)pairs;
+	return 0;
+}
+
+/* One bulk pass: @n blocks allocated, the first byte of each written, all freed. */
+PW_INLINE int pw_bulk_pass(struct pw_work *w, enum pw_api api, unsigned int order, size_t n,
+			   uint64_t *ns)
+{
+	uint64_t t0 = cli_now_ns();
+	uintptr_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		void *b = pw_alloc(w, api, order);
+
+		if (!b) {
+			while (i--)
+				pw_free(w, api, w->slots[i], order);
+			return pw_alloc_failed("bulk", order);
+		}
+		*pw_addr(w, api, b) = (char)i;
+		sum += (uintptr_t)b;
+		w->slots[i] = b;
+	}
+	for (size_t i = 0; i < n; i++)
+		pw_free(w, api, w->slots[i], order);
+	*ns = cli_now_ns() - t0;
+	w->sum += sum;
+	return 0;
+}
+
+PW_INLINE int pw_bulk(struct pw_work *w, enum pw_api api, unsigned int order, double *ns)
+{
+	size_t n = (size_t)(w->size >> (PW_PAGE_SHIFT + order));
+	uint64_t t;
+
+	if (pw_bulk_pass(w, api, order, n, &t) || pw_bulk_pass(w, api, order, n, &t))
+		return -1;
+	*ns = (double)t / (double)n;
+	return 0;
+}
+
+PW_INLINE int pw_random(struct pw_work *w, enum pw_api api, unsigned int order,
+			unsigned long ops, double *ns)
+{
+	size_t live = (size_t)(w->size >> (PW_PAGE_SHIFT + order)) / 2, i;
+	uintptr_t sum = 0;
+	struct prng r;
+	uint64_t t0;
+	int ret = 0;
+
+	if (!live)	/* --size of one order-9 block: that one */
+		live = 1;
+	/* The same slots for every allocator: the seed's stream per order. */
+	prng_init(&r, w->seed, order);
+	for (unsigned long k = 0; k < ops; k++)
+		w->picks[k] = (uint32_t)prng_below(&r, live);
+	for (i = 0; i < live; i++) {
+		w->slots[i] = pw_alloc(w, api, order);
+		if (!w->slots[i])
+			break;
+	}
+	if (i < live) {
+		while (i--)
+			pw_free(w, api, w->slots[i], order);
+		return pw_alloc_failed("random fill", order);
+	}
+
+	t0 = cli_now_ns();
+	for (unsigned long k = 0; k < ops; k++) {
+		uint32_t j = w->picks[k];
+
+		pw_free(w, api, w->slots[j], order);
+		w->slots[j] = pw_alloc(w, api, order);
+		if (!w->slots[j]) {
+			ret = pw_alloc_failed("random", order);
+			break;
+		}
+		sum += (uintptr_t)w->slots[j];
+	}
+	*ns = (double)(cli_now_ns() - t0) / (double)ops;
+	w->sum += sum;
+	for (i = 0; i < live; i++)
+		if (w->slots[i])
+			pw_free(w, api, w->slots[i], order);
+	return ret;
+}
+
+/* repeat2: one thread's half. */
+struct pw_thread {
+	struct pw_work *w;
+	enum pw_api api;
+	unsigned int order;
+	unsigned long pairs;
+	int cpu;			/* -1: unpinned */
+	atomic_uint *arrived;		/* the start line: both spin until it is 2 */
+	uint64_t t0, t1;		/* the timed loop */
+	int ret;
+};
+
+static void *pw_thread_main(void *arg)
+{
+	struct pw_thread *t = arg;
+	int (*pairs)(struct pw_work *, unsigned int, unsigned long) =
+		t->api == PW_PMM ? pw_pairs_pmm : pw_pairs_malloc;
+
+	if (t->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(t->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	t->ret = pairs(t->w, t->order, t->pairs / 16 + 1);
+	/* Spin, not a futex: both leave within a few ns of each other. */
+	atomic_fetch_add(t->arrived, 1);
+	while (atomic_load(t->arrived) < PW_REPEAT2_THREADS)
+		sched_yield();
+	t->t0 = cli_now_ns();
+	if (!t->ret)
+		t->ret = pairs(t->w, t->order, t->pairs);
+	t->t1 = cli_now_ns();
+	return NULL;
+}
+
+static int pw_repeat2(struct pw_work *w, enum pw_api api, unsigned int order,
+		      unsigned long pairs, double *ns)
+{
+	struct pw_work tw[PW_REPEAT2_THREADS];
+	struct pw_thread t[PW_REPEAT2_THREADS];
+	pthread_t tid[PW_REPEAT2_THREADS];
+	atomic_uint arrived = 0;
+	uint64_t t0 = UINT64_MAX, t1 = 0;
+	int n, ret = 0;
+
+	for (n = 0; n < PW_REPEAT2_THREADS; n++) {
+		/* A work of its own per thread: its sink is not shared. */
+		memset(&tw[n], 0, sizeof(tw[n]));
+		tw[n].pmm = w->pmm;
+		t[n] = (struct pw_thread){ &tw[n], api, order, pairs, w->cpus[n], &arrived, 0, 0, 0 };
+		if (pthread_create(&tid[n], NULL, pw_thread_main, &t[n])) {
+			fprintf(stderr, "bench peers: cannot start a repeat2 thread\n");
+			/* The started one waits at the start line: let it go. */
+			atomic_store(&arrived, PW_REPEAT2_THREADS);
+			ret = -1;
+			break;
+		}
+	}
+	while (n--) {
+		pthread_join(tid[n], NULL);
+		if (t[n].ret)
+			ret = -1;
+		t0 = t[n].t0 < t0 ? t[n].t0 : t0;
+		t1 = t[n].t1 > t1 ? t[n].t1 : t1;
+	}
+	*ns = (double)(t1 - t0) / (double)pairs;
+	return ret;
+}
+
+PW_INLINE int pw_case(struct pw_work *w, enum pw_api api, unsigned int oi, enum pw_case cs,
+		      double *ns)
+{
+	unsigned int order = pw_orders[oi];
+
+	switch (cs) {
+	case PW_REPEAT:
+		return pw_repeat(w, api, order, w->ops[oi], ns);
+	case PW_BULK:
+		return pw_bulk(w, api, order, ns);
+	case PW_RANDOM:
+		return pw_random(w, api, order, w->ops[oi], ns);
+	case PW_REPEAT2:
+		return pw_repeat2(w, api, order, w->ops[oi], ns);
+	case PW_NR_CASES:
+		break;
+	}
+	return -1;
+}
+
+PW_NOINLINE int pw_case_pmm(struct pw_work *w, unsigned int oi, enum pw_case cs, double *ns)
+{
+	return pw_case(w, PW_PMM, oi, cs, ns);
+}
+
+PW_NOINLINE int pw_case_malloc(struct pw_work *w, unsigned int oi, enum pw_case cs, double *ns)
+{
+	return pw_case(w, PW_MALLOC, oi, cs, ns);
+}
+
+/* The arrays the cases need, and repeat2's CPUs: the first two this process may use. */
+static int pw_work_init(struct pw_work *w, const struct pw_opts *o)
+{
+	unsigned long most = o->ops[0] > o->ops[1] ? o->ops[0] : o->ops[1];
+	cpu_set_t set;
+	int n = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->size = o->size;
+	w->ops = o->ops;
+	w->seed = o->seed;
+	w->slots = calloc((size_t)(o->size >> PW_PAGE_SHIFT), sizeof(*w->slots));
+	w->picks = calloc(most, sizeof(*w->picks));
+	for (int i = 0; i < PW_REPEAT2_THREADS; i++)
+		w->cpus[i] = -1;
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		for (int cpu = 0; cpu < CPU_SETSIZE && n < PW_REPEAT2_THREADS; cpu++)
+			if (CPU_ISSET(cpu, &set))
+				w->cpus[n++] = cpu;
+	if (n < PW_REPEAT2_THREADS)	/* one CPU: let the scheduler share it */
+		for (int i = 0; i < PW_REPEAT2_THREADS; i++)
+			w->cpus[i] = -1;
+	if (!w->slots || !w->picks) {
+		fprintf(stderr, "bench peers: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void pw_work_fini(struct pw_work *w)
+{
+	w->sink = w->sum;
+	free(w->slots);
+	free(w->picks);
+}
+
+/* ------------------------------------------------------------------------
+ * The child: one malloc, preloaded
+ * ------------------------------------------------------------------------ */
+
+static bool pw_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return a && b && !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* The file that defines @sym in this process's global scope, or NULL. */
+static const char *pw_sym_file(const char *sym)
+{
+	void *addr = dlsym(RTLD_DEFAULT, sym);
+	Dl_info di;
+
+	return addr && dladdr(addr, &di) && di.dli_fname ? di.dli_fname : NULL;
+}
+
+/*
+ * Did the preload take? posix_memalign and free must both resolve into
+ * @lib, which must define the allocator's own @probe too; for glibc (no
+ * @lib) into the C library itself (the file of gnu_get_libc_version), so a
+ * preload inherited from the user's environment, or a sanitizer's
+ * interceptors, are caught as well.
+ * Return: NULL, or why not.
+ */
+static const char *pw_check_preload(const struct pw_alloc *a, const char *lib, char *why,
+				    size_t len)
+{
+	const char *want = lib ? lib : pw_sym_file("gnu_get_libc_version");
+	const char *pm = pw_sym_file("posix_memalign"), *fr = pw_sym_file("free");
+
+	if (lib && !pw_sym_file(a->probe))
+		snprintf(why, len, "%s not defined: the preload of %s did not take", a->probe, lib);
+	else if (!pw_same_file(pm, want))
+		snprintf(why, len, "posix_memalign comes from %s, not %s", pm ? pm : "nowhere",
+			 want ? want : "the C library");
+	else if (!pw_same_file(fr, want))
+		snprintf(why, len, "free comes from %s, not %s", fr ? fr : "nowhere",
+			 want ? want : "the C library");
+	else
+		return NULL;
+	return why;
+}
+
+static int pw_child(const struct pw_opts *o)
+{
+	const struct pw_alloc *a = NULL;
+	struct bench_pin *pin;
+	struct pw_work w;
+	const char *skip;
+	char why[512];
+	double ns[PW_NR_ORDERS][PW_NR_CASES];
+	struct jw jw;
+	int ret = 0;
+
+	for (int k = 0; k < PW_NR_ALLOCS; k++)
+		if (pw_allocs[k].kind == PW_KIND_MALLOC && !strcmp(pw_allocs[k].name, o->child))
+			a = &pw_allocs[k];
+	if (!a || (a->libs[0] != NULL) != (o->child_lib != NULL)) {
+		fprintf(stderr, "pmm bench peers: bad --child %s\n", o->child);
+		return CLI_EXIT_USAGE;
+	}
+	jw_init(&jw, stdout);
+	jw_obj_begin(&jw, NULL);
+	jw_str(&jw, "child", a->name);
+	skip = pw_check_preload(a, o->child_lib, why, sizeof(why));
+	if (skip) {
+		jw_str(&jw, "skip", skip);
+		jw_obj_end(&jw);
+		fputc('\n', stdout);
+		return CLI_EXIT_OK;
+	}
+	jw_str(&jw, "lib", pw_sym_file("posix_memalign"));
+	if (pw_work_init(&w, o)) {
+		pw_work_fini(&w);
+		return CLI_EXIT_FAIL;
+	}
+	pin = bench_pin_begin();
+	for (unsigned int oi = 0; oi < PW_NR_ORDERS && !ret; oi++)
+		for (int cs = 0; cs < PW_NR_CASES && !ret; cs++)
+			if (o->cases & (1u << cs))
+				ret = pw_case_malloc(&w, oi, (enum pw_case)cs, &ns[oi][cs]);
+	bench_pin_end(pin);
+	if (ret) {
+		pw_work_fini(&w);
+		return CLI_EXIT_FAIL;
+	}
+	jw_arr_begin(&jw, "results");
+	for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
+		for (int cs = 0; cs < PW_NR_CASES; cs++) {
+			if (!(o->cases & (1u << cs)))
+				continue;
+			jw_obj_begin(&jw, NULL);
+			jw_u64(&jw, "order", pw_orders[oi]);
+			jw_str(&jw, "case", pw_case_names[cs]);
+			jw_double(&jw, "ns", ns[oi][cs]);
+			jw_obj_end(&jw);
+		}
+	jw_arr_end(&jw);
+	jw_u64(&jw, "sum", w.sum);	/* every address allocated: the calls happened */
+	jw_obj_end(&jw);
+	fputc('\n', stdout);
+	pw_work_fini(&w);
+	return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The parent: find the libraries, run the children, parse their lines
+ * ------------------------------------------------------------------------ */
+
+/* Where ld.so looks for a bare LD_PRELOAD name, in its order (less the cache). */
+#ifdef PMM_LIBRARY_ARCH
+#define PW_ARCH_DIRS "/usr/lib/" PMM_LIBRARY_ARCH ":/lib/" PMM_LIBRARY_ARCH ":"
+#else
+#define PW_ARCH_DIRS ""
+#endif
+#define PW_LIB_DIRS "/usr/local/lib:" PW_ARCH_DIRS "/usr/lib64:/usr/lib:/lib64:/lib"
+
+/* The first of @a's library names found, as a path in @buf; Return: @buf or NULL. */
+static const char *pw_find_lib(const struct pw_alloc *a, char *buf, size_t len)
+{
+	const char *env = getenv("LD_LIBRARY_PATH");
+
+	for (int n = 0; n < (int)ARRAY_SIZE(a->libs) && a->libs[n]; n++)
+		for (int pass = 0; pass < 2; pass++) {
+			const char *p = pass ? PW_LIB_DIRS : env ? env : "";
+
+			while (*p) {
+				size_t dl = strcspn(p, ":");
+
+				if (dl && (size_t)snprintf(buf, len, "%.*s/%s", (int)dl, p,
+							   a->libs[n]) < len &&
+				    !access(buf, R_OK))
+					return buf;
+				p += dl + (p[dl] == ':');
+			}
+		}
+	return NULL;
+}
+
+/* This environment with LD_PRELOAD=@lib (or none); Return: malloc'd, or NULL. */
+static char **pw_child_env(const char *lib, char **pre)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11))
+			env[k++] = environ[i];
+	*pre = NULL;
+	if (lib) {
+		size_t len = strlen(lib) + 12;
+
+		*pre = malloc(len);
+		if (!*pre) {
+			free(env);
+			return NULL;
+		}
+		snprintf(*pre, len, "LD_PRELOAD=%s", lib);
+		env[k++] = *pre;
+	}
+	env[k] = NULL;
+	return env;
+}
+
+/*
+ * Run @a's child for one round; its stdout (one JSON line) into @out.
+ * Return: 0, or -1 after a message (it could not run, or failed).
+ */
+static int pw_spawn(const struct pw_alloc *a, const char *lib, const struct pw_opts *o,
+		    char *out, size_t len)
+{
+	char size[32], ops[64], seed[32], cases[64] = "", *pre = NULL;
+	char *argv[16];
+	char **env;
+	posix_spawn_file_actions_t fa;
+	int fd[2], status, n = 0, err;
+	size_t got = 0;
+	pid_t pid;
+
+	for (int cs = 0; cs < PW_NR_CASES; cs++)
+		if (o->cases & (1u << cs))
+			snprintf(cases + strlen(cases), sizeof(cases) - strlen(cases), "%s%s",
+				 cases[0] ? "," : "", pw_case_names[cs]);
+	snprintf(size, sizeof(size), "--size=%llu", (unsigned long long)o->size);
+	snprintf(ops, sizeof(ops), "--ops=%lu,%lu", o->ops[0], o->ops[1]);
+	snprintf(seed, sizeof(seed), "--seed=%llu", (unsigned long long)o->seed);
+	argv[n++] = (char *)"pmm";
+	argv[n++] = (char *)"bench";
+	argv[n++] = (char *)"peers";
+	argv[n++] = (char *)"--child";
+	argv[n++] = (char *)a->name;
+	if (lib) {
+		argv[n++] = (char *)"--child-lib";
+		argv[n++] = (char *)lib;
+	}
+	argv[n++] = size;
+	argv[n++] = ops;
+	argv[n++] = seed;
+	argv[n++] = (char *)"--cases";
+	argv[n++] = cases;
+	argv[n] = NULL;
+
+	env = pw_child_env(lib, &pre);
+	if (!env || pipe(fd)) {
+		fprintf(stderr, "bench peers: cannot start the %s child: %s\n", a->name,
+			env ? strerror(errno) : "out of memory");
+		free(env);
+		free(pre);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addclose(&fa, fd[0]);
+	posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fd[1]);
+	fflush(stdout);
+	err = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd[1]);
+	free(env);
+	free(pre);
+	if (err) {
+		close(fd[0]);
+		fprintf(stderr, "bench peers: cannot start the %s child: %s\n", a->name,
+			strerror(err));
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(fd[0], out + got, len - 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == len - 1)
+			break;
+	}
+	out[got] = '\0';
+	close(fd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench peers: the %s child failed (%s %d)\n", a->name,
+			WIFEXITED(status) ? "exit" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The figures of a child's line: "ns" of each {"order":K,"case":"NAME",...}.
+ * Return: 0, 1 when the child skipped (@why says why), -1 for a line that
+ * is not the child's.
+ */
+static int pw_parse_child(const char *line, const struct pw_opts *o,
+			  double ns[PW_NR_ORDERS][PW_NR_CASES], char *why, size_t len)
+{
+	const char *p = strstr(line, "\"skip\":\"");
+
+	if (p) {
+		p += 8;
+		snprintf(why, len, "%.*s", (int)strcspn(p, "\""), p);
+		return 1;
+	}
+	for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
+		for (int cs = 0; cs < PW_NR_CASES; cs++) {
+			char key[64];
+			char *end;
+
+			if (!(o->cases & (1u << cs)))
+				continue;
+			snprintf(key, sizeof(key), "{\"order\":%u,\"case\":\"%s\",\"ns\":",
+				 pw_orders[oi], pw_case_names[cs]);
+			p = strstr(line, key);
+			if (!p)
+				return -1;
+			ns[oi][cs] = strtod(p + strlen(key), &end);
+			if (end == p + strlen(key))
+				return -1;
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The rounds
+ * ------------------------------------------------------------------------ */
+
+struct pw_state {
+	const char *lib[PW_NR_ALLOCS];		/* MALLOC: the path preloaded; NULL: none */
+	char lib_buf[PW_NR_ALLOCS][PATH_MAX];
+	char used[PW_NR_ALLOCS][PATH_MAX];	/* the file posix_memalign came from */
+	const char *skip[PW_NR_ALLOCS];		/* why a peer asked for does not run */
+	char skip_buf[PW_NR_ALLOCS][512];
+	/* ns per op, per allocator, order, case and round; NaN: not run */
+	double ns[PW_NR_ALLOCS][PW_NR_ORDERS][PW_NR_CASES][BENCH_MAX_SAMPLES];
+};
+
+static bool pw_runs(const struct pw_opts *o, const struct pw_state *s, int k)
+{
+	return (o->allocs & (1u << k)) && !s->skip[k];
+}
+
+static int pw_round_pmm(const struct pw_alloc *a, const struct pmm_config *base,
+			const struct pw_opts *o, double ns[PW_NR_ORDERS][PW_NR_CASES])
+{
+	struct pmm_config cfg = *base;
+	struct bench_pin *pin;
+	struct pw_work w;
+	int ret = 0;
+
+	if (a->configure)
+		a->configure(&cfg);
+	if (pw_work_init(&w, o)) {
+		pw_work_fini(&w);
+		return -1;
+	}
+	w.pmm = cli_create(&cfg, "bench peers");
+	if (!w.pmm) {
+		pw_work_fini(&w);
+		return -1;
+	}
+	pin = bench_pin_begin();
+	for (unsigned int oi = 0; oi < PW_NR_ORDERS && !ret; oi++)
+		for (int cs = 0; cs < PW_NR_CASES && !ret; cs++)
+			if (o->cases & (1u << cs))
+				ret = pw_case_pmm(&w, oi, (enum pw_case)cs, &ns[oi][cs]);
+	bench_pin_end(pin);
+	if (ret)
+		fprintf(stderr, "bench peers: %s failed\n", a->name);
+	pmm_destroy(w.pmm);
+	pw_work_fini(&w);
+	return ret;
+}
+
+static int pw_round_child(int k, const struct pw_opts *o, struct pw_state *s,
+			  double ns[PW_NR_ORDERS][PW_NR_CASES])
+{
+	char *out = malloc(PW_CHILD_OUT_MAX);
+	const char *lib;
+	int ret;
+
+	if (!out) {
+		fprintf(stderr, "bench peers: out of memory\n");
+		return -1;
+	}
+	ret = pw_spawn(&pw_allocs[k], s->lib[k], o, out, PW_CHILD_OUT_MAX);
+	if (!ret) {
+		ret = pw_parse_child(out, o, ns, s->skip_buf[k], sizeof(s->skip_buf[k]));
+		if (ret < 0)
+			fprintf(stderr, "bench peers: the %s child printed no results: %.200s\n",
+				pw_allocs[k].name, out);
+		if (ret > 0) {
+			s->skip[k] = s->skip_buf[k];
+			fprintf(stderr, "pmm bench peers: %s skipped: %s\n", pw_allocs[k].name,
+				s->skip[k]);
+			ret = 0;
+		}
+		lib = strstr(out, "\"lib\":\"");
+		if (lib)
+			snprintf(s->used[k], sizeof(s->used[k]), "%.*s",
+				 (int)strcspn(lib + 7, "\""), lib + 7);
+	}
+	free(out);
+	return ret;
+}
+
+/* Which peers can run: their libraries found, this build able to preload them. */
+static void pw_find_peers(const struct pw_opts *o, struct pw_state *s)
+{
+	for (int k = 0; k < PW_NR_ALLOCS; k++) {
+		const struct pw_alloc *a = &pw_allocs[k];
+
+		if (!(o->allocs & (1u << k)) || a->kind != PW_KIND_MALLOC || !a->libs[0])
+			continue;
+		s->lib[k] = o->lib[k] ? o->lib[k] :
+			    pw_find_lib(a, s->lib_buf[k], sizeof(s->lib_buf[k]));
+		if (!s->lib[k] || access(s->lib[k], R_OK)) {
+			snprintf(s->skip_buf[k], sizeof(s->skip_buf[k]), "%s not found "
+				 "(scripts/deps.sh bench installs it)",
+				 o->lib[k] ? o->lib[k] : a->libs[0]);
+			s->skip[k] = s->skip_buf[k];
+		} else if (strchr(cli_build_type(), '+')) {
+			/* A sanitizer's runtime must come first among the libraries. */
+			snprintf(s->skip_buf[k], sizeof(s->skip_buf[k]),
+				 "a %s build cannot preload a malloc", cli_build_type());
+			s->skip[k] = s->skip_buf[k];
+		}
+		if (s->skip[k])
+			fprintf(stderr, "pmm bench peers: %s skipped: %s\n", a->name, s->skip[k]);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Summaries and output
+ * ------------------------------------------------------------------------ */
+
+struct pw_row {
+	struct bench_stat st[PW_NR_ALLOCS];	/* per allocator; NaN when it did not run */
+	int best;				/* the malloc with the best median; -1: none */
+	double ratio;				/* median over rounds of pmm / best */
+};
+
+static void pw_summarize(const struct pw_opts *o, const struct pw_state *s, unsigned int oi,
+			 int cs, struct pw_row *row)
+{
+	row->best = -1;
+	row->ratio = NAN;
+	for (int k = 0; k < PW_NR_ALLOCS; k++) {
+		row->st[k] = pw_runs(o, s, k) ? bench_summary(s->ns[k][oi][cs], o->rounds) :
+			     (struct bench_stat){ NAN, NAN, NAN };
+		if (pw_allocs[k].kind == PW_KIND_MALLOC && !isnan(row->st[k].median) &&
+		    (row->best < 0 || row->st[k].median < row->st[row->best].median))
+			row->best = k;
+	}
+	if (row->best >= 0 && pw_runs(o, s, 0))
+		row->ratio = bench_ratio(s->ns[0][oi][cs], s->ns[row->best][oi][cs], o->rounds);
+}
+
+/* @v in a column of @width with @prec decimals, or "-" for NaN (not run). */
+static void pw_cell(double v, int width, int prec)
+{
+	if (isnan(v))
+		printf(" %*s", width, "-");
+	else
+		printf(" %*.*f", width, prec, v);
+}
+
+static void pw_print_text(const struct pw_opts *o, const struct pw_state *s, pmm_t *pmm)
+{
+	char size[32];
+
+	printf("peers: page-granular workloads of %s, ns per op, median of %u round%s "
+	       "(allocators interleaved, rotating); seed %llu\n",
+	       cli_format_bytes(size, sizeof(size), o->size), o->rounds, o->rounds == 1 ? "" : "s",
+	       (unsigned long long)o->seed);
+	cli_print_config(stdout, pmm);
+	for (int k = 0; k < PW_NR_ALLOCS; k++) {
+		if (!(o->allocs & (1u << k)))
+			continue;
+		if (pw_allocs[k].kind == PW_KIND_PMM)
+			printf("  %-10s in this process, pmm_alloc_pages/pmm_free_pages (%s)\n",
+			       pw_allocs[k].name, pw_allocs[k].what);
+		else if (s->skip[k])
+			printf("  %-10s skipped: %s\n", pw_allocs[k].name, s->skip[k]);
+		else
+			printf("  %-10s child process, posix_memalign/free from %s\n",
+			       pw_allocs[k].name, s->used[k][0] ? s->used[k] : "?");
+	}
+	printf("repeat2: ns per pair per thread (wall time / pairs per thread, 2 threads)\n");
+	for (int part = 0; part < 2; part++) {
+		printf("%s\n%-5s %-8s", part ? "min..max" : "median, ns per op", "order", "case");
+		for (int k = 0; k < PW_NR_ALLOCS; k++)
+			if (pw_runs(o, s, k))
+				printf(part ? " %17s" : " %10s", pw_allocs[k].name);
+		printf(part ? "\n" : " %-10s %7s\n", "best", "pmm/best");
+		for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
+			for (int cs = 0; cs < PW_NR_CASES; cs++) {
+				struct pw_row row;
+
+				if (!(o->cases & (1u << cs)))
+					continue;
+				pw_summarize(o, s, oi, cs, &row);
+				printf("%-5u %-8s", pw_orders[oi], pw_case_names[cs]);
+				for (int k = 0; k < PW_NR_ALLOCS; k++) {
+					if (!pw_runs(o, s, k))
+						continue;
+					if (part)
+						printf(" %8.1f..%-7.1f", row.st[k].min, row.st[k].max);
+					else
+						pw_cell(row.st[k].median, 10, 1);
+				}
+				if (!part) {
+					printf(" %-10s", row.best >= 0 ? pw_allocs[row.best].name : "-");
+					pw_cell(row.ratio, 8, 2);
+				}
+				printf("\n");
+			}
+	}
+}
+
+static void pw_print_json(const struct pw_opts *o, const struct pw_state *s, pmm_t *pmm)
+{
+	struct jw w;
+
+	jw_init(&w, stdout);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "bench", "peers");
+	jw_u64(&w, "rounds", o->rounds);
+	jw_u64(&w, "seed", o->seed);
+	jw_arr_begin(&w, "results");
+	for (int k = 0; k < PW_NR_ALLOCS; k++)
+		for (unsigned int oi = 0; oi < PW_NR_ORDERS && pw_runs(o, s, k); oi++)
+			for (int cs = 0; cs < PW_NR_CASES; cs++) {
+				struct bench_stat st;
+
+				if (!(o->cases & (1u << cs)))
+					continue;
+				st = bench_summary(s->ns[k][oi][cs], o->rounds);
+				jw_obj_begin(&w, NULL);
+				jw_str(&w, "alloc", pw_allocs[k].name);
+				jw_u64(&w, "order", pw_orders[oi]);
+				jw_str(&w, "case", pw_case_names[cs]);
+				jw_double(&w, "ns", st.median);
+				jw_double(&w, "min", st.min);
+				jw_double(&w, "max", st.max);
+				jw_obj_end(&w);
+			}
+	jw_arr_end(&w);
+	jw_arr_begin(&w, "rows");
+	for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
+		for (int cs = 0; cs < PW_NR_CASES; cs++) {
+			struct pw_row row;
+
+			if (!(o->cases & (1u << cs)))
+				continue;
+			pw_summarize(o, s, oi, cs, &row);
+			jw_obj_begin(&w, NULL);
+			jw_u64(&w, "order", pw_orders[oi]);
+			jw_str(&w, "case", pw_case_names[cs]);
+			jw_double(&w, "pmm", row.st[0].median);
+			if (row.best >= 0)
+				jw_str(&w, "best", pw_allocs[row.best].name);
+			else
+				jw_raw(&w, "best", NULL);
+			jw_double(&w, "best_ns", row.best >= 0 ? row.st[row.best].median : NAN);
+			jw_double(&w, "ratio", row.ratio);
+			/* The other pmm variants that ran, by name. */
+			for (int k = 1; k < PW_NR_ALLOCS; k++)
+				if (pw_allocs[k].kind == PW_KIND_PMM && pw_runs(o, s, k))
+					jw_double(&w, pw_allocs[k].name, row.st[k].median);
+			jw_obj_end(&w);
+		}
+	jw_arr_end(&w);
+	jw_arr_begin(&w, "allocs");
+	for (int k = 0; k < PW_NR_ALLOCS; k++) {
+		if (!(o->allocs & (1u << k)))
+			continue;
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "alloc", pw_allocs[k].name);
+		if (pw_allocs[k].kind == PW_KIND_PMM)
+			jw_str(&w, "where", "in-process");
+		else if (!s->skip[k])
+			jw_str(&w, "lib", s->used[k]);
+		if (s->skip[k])
+			jw_str(&w, "skipped", s->skip[k]);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_u64(&w, "size_bytes", o->size);
+	jw_arr_begin(&w, "ops");
+	for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
+		jw_u64(&w, NULL, o->ops[oi]);
+	jw_arr_end(&w);
+	jw_str(&w, "unit", "ns per op; repeat2: per pair per thread (wall time / pairs per thread)");
+	cli_json_config(&w, pmm);
+	jw_obj_end(&w);
+	fputc('\n', stdout);
+}
+
+/* ------------------------------------------------------------------------
+ * Entry point
+ * ------------------------------------------------------------------------ */
+
+int bench_peers(int argc, char **argv)
+{
+	struct pw_opts o = { .rounds = 5, .cases = (1u << PW_NR_CASES) - 1,
+			     .size = PW_DEFAULT_SIZE, .ops = { 1000000, 50000 } };
+	struct cli_progress prog;
+	struct pmm_config cfg;
+	struct pw_state *s;
+	pmm_t *probe = NULL;
+	int ret = CLI_EXIT_FAIL, parsed, nr = 0, sel[PW_NR_ALLOCS];
+
+	for (int k = 0; k < PW_NR_ALLOCS; k++)
+		if (pw_allocs[k].by_default)
+			o.allocs |= 1u << k;
+	parsed = pw_parse(argc, argv, &cfg, &o);
+	if (parsed != CLI_RUN)
+		return parsed;
+	if (o.child)
+		return pw_child(&o);
+	if (!o.seed_set)
+		o.seed = prng_mix64(cli_now_ns() ^ ((uint64_t)getpid() << 32));
+	if (cfg.page_shift != PW_PAGE_SHIFT || cfg.max_order < 9) {
+		fprintf(stderr, "pmm bench peers: needs 4 KiB pages and max_order >= 9\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (cfg.backing == PMM_BACKING_NONE) {
+		fprintf(stderr, "pmm bench peers: bulk writes each block: needs a backing\n");
+		return CLI_EXIT_USAGE;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		fprintf(stderr, "pmm bench peers: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	for (int k = 0; k < PW_NR_ALLOCS; k++)
+		for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
+			for (int cs = 0; cs < PW_NR_CASES; cs++)
+				for (unsigned int r = 0; r < BENCH_MAX_SAMPLES; r++)
+					s->ns[k][oi][cs][r] = NAN;
+	/* The configuration once, before any round: a bad one fails here. */
+	probe = cli_create(&cfg, "bench peers");
+	if (!probe)
+		goto out;
+	pw_find_peers(&o, s);
+
+	cli_progress_begin(&prog);
+	for (int k = 0; k < PW_NR_ALLOCS; k++)
+		if ((o.allocs >> k) & 1)
+			sel[nr++] = k;
+	for (unsigned int r = 0; r < o.rounds; r++) {
+		/* Round r starts at the (r mod nr)-th allocator asked for. */
+		for (int i = 0; i < nr; i++) {
+			int k = sel[(r + (unsigned int)i) % (unsigned int)nr];
+			double ns[PW_NR_ORDERS][PW_NR_CASES];
+
+			if (!pw_runs(&o, s, k))
+				continue;
+			cli_progress(&prog, "bench peers: round %u/%u, %s (%.0f s)", r + 1, o.rounds,
+				     pw_allocs[k].name, cli_progress_seconds(&prog));
+			if (pw_allocs[k].kind == PW_KIND_PMM ?
+			    pw_round_pmm(&pw_allocs[k], &cfg, &o, ns) :
+			    pw_round_child(k, &o, s, ns))
+				goto out_progress;
+			if (!pw_runs(&o, s, k))	/* the child found its preload missing */
+				continue;
+			for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
+				for (int cs = 0; cs < PW_NR_CASES; cs++)
+					if (o.cases & (1u << cs))
+						s->ns[k][oi][cs][r] = ns[oi][cs];
+		}
+	}
+	cli_progress_end(&prog);
+	if (o.json)
+		pw_print_json(&o, s, probe);
+	else
+		pw_print_text(&o, s, probe);
+	ret = CLI_EXIT_OK;
+	goto out;
+out_progress:
+	cli_progress_end(&prog);
+out:
+	pmm_destroy(probe);
+	free(s);
+	return ret;
+}
