@@ -118,17 +118,20 @@ static void pw_cfg_buddy(struct pmm_config *cfg)
 	cfg->pcp_disable = true;
 }
 
+static void pw_cfg_trylock(struct pmm_config *cfg)
+{
+	cfg->pcp_fastpath = PMM_PCP_FASTPATH_TRYLOCK;
+}
+
 /*
- * The first entry is "pmm", the rows' pmm column. Another pmm variant is
- * one entry, e.g. the pcp trylock path beside an rseq one once struct
- * pmm_config can choose it:
- *	{ .name = "pmm-trylock", .kind = PW_KIND_PMM, .by_default = true,
- *	  .what = "pcp trylock fast path", .configure = pw_cfg_trylock },
- * (the --allocs help and the README name the entries).
+ * The first entry is "pmm", the rows' pmm column; other pmm variants are
+ * one entry each (the --allocs help and the README name the entries).
  */
 static const struct pw_alloc pw_allocs[] = {
 	{ .name = "pmm", .kind = PW_KIND_PMM, .by_default = true,
 	  .what = "the instance as configured" },
+	{ .name = "pmm-trylock", .kind = PW_KIND_PMM, .by_default = true,
+	  .what = "the pcp trylock fast path instead of rseq", .configure = pw_cfg_trylock },
 	{ .name = "pmm-buddy", .kind = PW_KIND_PMM,
 	  .what = "pcp_disable: every call takes the zone lock", .configure = pw_cfg_buddy },
 	{ .name = "glibc", .kind = PW_KIND_MALLOC, .by_default = true },
@@ -166,7 +169,7 @@ enum { PW_JSON, PW_ROUNDS, PW_ALLOCS, PW_CASES, PW_SIZE, PW_OPS, PW_SEED, PW_CHI
 static const struct cli_flag pw_flags[] = {
 	{ "json", NULL, PW_JSON, "one line of JSON" },
 	{ "rounds", "N", PW_ROUNDS, "rounds, each running every allocator once (default 5)" },
-	{ "allocs", "LIST", PW_ALLOCS, "of pmm,pmm-buddy,glibc,jemalloc,mimalloc,tcmalloc\n"
+	{ "allocs", "LIST", PW_ALLOCS, "of pmm,pmm-trylock,pmm-buddy,glibc,jemalloc,mimalloc,\ntcmalloc "
 	  "(default all but pmm-buddy); NAME=PATH preloads that library" },
 	{ "cases", "LIST", PW_CASES, "of repeat,bulk,random,repeat2 (default all)" },
 	{ "size", "SIZE", PW_SIZE, "memory worth of bulk and random, a multiple of 2M\n"
@@ -220,7 +223,7 @@ static int pw_arg_allocs(const struct cli_arg *a, struct pw_opts *o)
 		int k = pw_list_index(p, nlen, names, PW_NR_ALLOCS);
 
 		if (k < 0)
-			return cli_bad_value(a, "a list of pmm, pmm-buddy, glibc, jemalloc, "
+			return cli_bad_value(a, "a list of pmm, pmm-trylock, pmm-buddy, glibc, jemalloc, "
 					     "mimalloc, tcmalloc (NAME=PATH for a library)");
 		if (nlen < len) {
 			/* The path is the rest of the value's own text. */

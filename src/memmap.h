@@ -46,9 +46,9 @@ static inline void *pfn_to_virt(const pmm_t *pmm, pmm_pfn_t pfn)
  * found from the chunk addresses alone (the granule index, else a binary
  * search over the sorted chunk table) so that a pointer into unreadable
  * memory is never read.
- * Return: the section index, or UINT64_MAX when @p is in no chunk.
+ * Return: the chunk (its base and section), or NULL when @p is in none.
  */
-static inline uint64_t memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
+static inline const struct memmap_chunk *memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
 {
 	const struct memmap_chunk *c = pmm->chunks;
 	uint64_t n = pmm->nr_chunks;
@@ -59,11 +59,11 @@ static inline uint64_t memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
 		uint32_t i;
 
 		if (g >= pmm->nr_granules)
-			return UINT64_MAX;
+			return NULL;
 		i = pmm->chunk_index[g];
 		if (c[i].base > p) {
 			if (!i)
-				return UINT64_MAX;
+				return NULL;
 			i--;
 		}
 		c += i;
@@ -78,8 +78,8 @@ static inline uint64_t memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
 	}
 	if (!n || p < c->base ||
 	    p - c->base >= (sizeof(struct pmm_page) << pmm->pfn_section_shift))
-		return UINT64_MAX;
-	return c->sec;
+		return NULL;
+	return c;
 }
 
 /*
@@ -104,11 +104,11 @@ static inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
 		if (!pmm->sections[sec].memmap)
 			return false;
 	} else {
-		uint64_t sec = memmap_chunk_find(pmm, p);
+		const struct memmap_chunk *c = memmap_chunk_find(pmm, p);
 
-		if (sec == UINT64_MAX)
+		if (!c)
 			return false;
-		base = (uintptr_t)pmm->sections[sec].memmap;
+		base = c->base;
 	}
 	if ((p - base) % sizeof(*page))
 		return false;
