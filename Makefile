@@ -58,7 +58,7 @@ bench: release
 	./build/release/pmm bench peers
 	./build/release/pmm bench scale
 
-# Draws contig_speedup.png and teardown_speedup.png from fresh runs (the
+# Draws contig_speedup.png, teardown_speedup.png and peers.png from fresh runs (the
 # teardown run takes a few minutes), beside their JSON, in build/plot/;
 # `make plot DOCS=1` (or `make plot-docs`) refreshes the ones in docs/ instead.
 PLOT_DIR = $(if $(DOCS),docs,build/plot)
@@ -66,6 +66,7 @@ plot: release
 	@scripts/deps.sh plot
 	scripts/plot_contig.sh build/release/pmm $(PLOT_DIR)
 	scripts/plot_teardown.sh build/release/pmm $(PLOT_DIR)
+	scripts/plot_peers.sh build/release/pmm $(PLOT_DIR)
 
 plot-docs:
 	$(MAKE) plot DOCS=1

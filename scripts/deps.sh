@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deps.sh [run|test|plot|bench]: make sure what the build (and, for plot, the
-# plot scripts: gnuplot, and python3 to read the JSON; for bench, the mallocs
+# plot scripts: gnuplot, python3 to read the JSON, and the mallocs; for bench, the mallocs
 # `pmm bench peers` compares pmm with: jemalloc 5.3, mimalloc 2.0 and
 # tcmalloc's minimal library, Debian's packages) needs is installed.
 # As root on Debian it installs what is missing; otherwise it prints the
@@ -27,7 +27,7 @@ if [ "$what" = plot ]; then
 	command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
 	command -v python3 >/dev/null 2>&1 || need+=(python3)
 fi
-if [ "$what" = bench ]; then
+if [ "$what" = bench ] || [ "$what" = plot ]; then	# plot_peers.sh runs bench peers
 	for pkg in libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4; do
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
 			need+=("$pkg")
