@@ -61,6 +61,14 @@ static struct pmm_page *contig_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn, pmm_pfn_t 
 	return NULL;
 }
 
+/* mm_page_free for every managed page of [pfn, pfn + nr), while it is traced. */
+static void trace_contig_range(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr)
+{
+	for (pmm_pfn_t end = pfn + nr; pfn < end; pfn++)
+		if (pfn_present(pmm, pfn))
+			trace_mm_page_free(pmm, pfn_to_page(pmm, pfn), 0);
+}
+
 /* The pre-2026 kernel loop: __free_page() on every pfn. */
 static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, bool frozen)
 {
@@ -90,8 +98,10 @@ static inline __attribute__((always_inline)) void
 free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const bool frozen)
 {
 	const pmm_pfn_t end = pfn + nr;
-	const bool traced = trace_enabled(mm_page_free);
 
+	/* The probe's events up front, so that the loop below carries no test for them. */
+	if (unlikely(trace_enabled(mm_page_free)))
+		trace_contig_range(pmm, pfn, nr);
 	while (pfn < end) {
 		pmm_pfn_t seg_end = next_section_pfn(pmm, pfn);
 		pmm_pfn_t brk = next_zone_break(pmm, pfn);
@@ -110,11 +120,7 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 			struct pmm_page *start = page;
 			pmm_pfn_t run = pfn;
 
-			while (pfn < seg_end) {
-				if (unlikely(traced))
-					trace_mm_page_free(pmm, page, 0);
-				if (unlikely(!contig_put_prepare(pmm, page, frozen)))
-					break;
+			while (pfn < seg_end && likely(contig_put_prepare(pmm, page, frozen))) {
 				pfn++;
 				page++;
 			}

@@ -26,8 +26,9 @@ void free_contig_range_common(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr_pages,
  * that was never split, or of a folio, is refused before its reference is
  * touched (freeing it as one page would lose its tails). A frozen page has
  * no reference to drop, but its count must really be 0. The caller fires
- * the mm_page_free probe: the batched loop tests for a tracer once per
- * range, not once per page.
+ * the mm_page_free probe: the batched path tests for a tracer once per
+ * range and then fires it for every page of the range, so that its
+ * per-page loop carries no test.
  */
 static inline bool contig_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
 {
