@@ -44,7 +44,7 @@ struct free_area {
  */
 #define PCP_RSEQ_SLOTS 256
 struct pcp_rseq_list {
-	uint64_t word;			/* count 0-11 | pops 12-37 | pushes 38-63: the commit */
+	uint64_t word;			/* count 0-11, pops 12-33, pushes 34-55, chunks 56-63: the commit */
 	uint32_t cap;			/* count stays below or at this: min(high, SLOTS) */
 	uint32_t pad;
 	struct pmm_page *slot[PCP_RSEQ_SLOTS];

@@ -444,8 +444,8 @@ __free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsig
 				goto buddy;
 			mt = PMM_MIGRATE_MOVABLE;
 		}
-		if (!order && pmm->pcp_rseq && !(fpi & FPI_CONTIG_CHUNK) &&
-		    likely(pcp_rseq_free(pmm, zone, page, mt)))
+		if (!order && pmm->pcp_rseq &&
+		    likely(pcp_rseq_free(pmm, zone, page, mt, fpi & FPI_CONTIG_CHUNK)))
 			return;
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
 		if (likely(pcp_trylock(zone, pcp))) {

@@ -50,12 +50,13 @@ void pcp_rseq_fold_locked(struct pmm_pcp *pcp)
 		struct pcp_rseq_list *rq = &pcp->rq[mt];
 		uint64_t w = rq->word, pops = PCP_RSEQ_POPS(w), pushes = PCP_RSEQ_PUSHES(w);
 
-		if (!(pops | pushes))
+		if (!(w & ~PCP_RSEQ_COUNT_MASK))
 			continue;
 		stat_add(&pcp->stats, pcp_alloc, pops);
 		stat_add(&pcp->stats, pgalloc, pops);
 		stat_add(&pcp->stats, pcp_free, pushes);
 		stat_add(&pcp->stats, pgfree, pushes);
+		stat_add(&pcp->stats, contig_chunks, PCP_RSEQ_CHUNKS(w));
 		rq->word = w & PCP_RSEQ_COUNT_MASK;
 	}
 }

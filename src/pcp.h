@@ -113,11 +113,11 @@ static __always_inline struct pmm_page *pcp_rseq_alloc(pmm_t *pmm, struct pmm_zo
 }
 
 static __always_inline bool pcp_rseq_free(pmm_t *pmm, struct pmm_zone *zone,
-					  struct pmm_page *page, int mt)
+					  struct pmm_page *page, int mt, bool chunk)
 {
 	page->private = 0;
 	__SetPagePcp(page);		/* refcount 0: nobody else may touch it */
-	if (likely(pcp_rseq_push(os_rseq_area(), zone, pmm->nr_cpus, mt, page)))
+	if (likely(pcp_rseq_push(os_rseq_area(), zone, pmm->nr_cpus, mt, page, chunk)))
 		return true;
 	__ClearPagePcp(page);
 	return false;

@@ -11,9 +11,10 @@
  * signalled inside it. The section reads the CPU from the thread's rseq
  * area, finds that CPU's pcp, bails out if its lock is held, and ends in
  * a single store of the list's word (the commit): count in bits 0-11,
- * pops in 12-37, pushes in 38-63, so the pcp statistics stay exact
- * without a second store. A push writes its slot (above count: nobody
- * reads it) before the commit.
+ * pops in 12-33, pushes in 34-55, the pushes that were batched contig
+ * chunks in 56-63, so the pcp statistics stay exact without a second
+ * store. A push writes its slot (above count: nobody reads it) before the
+ * commit.
  *
  * Everything else on the list runs under pcp->lock, and pcp_lock()
  * (pcp.c) makes the lock exclusive of the sections too: a section on the
@@ -39,11 +40,15 @@
 #include "os.h"
 
 #define PCP_RSEQ_COUNT_MASK 0xfffull		/* bits 0-11 */
-#define PCP_RSEQ_POP_ONE (1ull << 12)		/* pops: bits 12-37 */
-#define PCP_RSEQ_POP_FULL (1ull << 37)		/* top pop bit: fold first */
-#define PCP_RSEQ_PUSH_ONE (1ull << 38)		/* pushes: bits 38-63 */
-#define PCP_RSEQ_POPS(w) (((w) >> 12) & ((1ull << 26) - 1))
-#define PCP_RSEQ_PUSHES(w) ((w) >> 38)
+#define PCP_RSEQ_POP_ONE (1ull << 12)		/* pops: bits 12-33 */
+#define PCP_RSEQ_PUSH_ONE (1ull << 34)		/* pushes: bits 34-55 */
+#define PCP_RSEQ_CHUNK_ONE (1ull << 56)		/* contig chunks among the pushes: 56-63 */
+#define PCP_RSEQ_POPS(w) (((w) >> 12) & ((1ull << 22) - 1))
+#define PCP_RSEQ_PUSHES(w) (((w) >> 34) & ((1ull << 22) - 1))
+#define PCP_RSEQ_CHUNKS(w) ((w) >> 56)
+/* A counter's top bit set: the section bails out, so the lock holder folds it first. */
+#define PCP_RSEQ_POP_FOLD 33
+#define PCP_RSEQ_PUSH_FOLD ((1ull << 55) | (1ull << 63))
 
 _Static_assert(PCP_RSEQ_SLOTS <= PCP_RSEQ_COUNT_MASK, "count field too narrow");
 _Static_assert(offsetof(struct pmm_pcp, lock) == 0, "the sections read the lock at offset 0");
@@ -106,7 +111,7 @@ static __always_inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm
 		"jne 5f\n\t"
 		"addq %[off], %[list]\n\t"
 		"movq (%[list]), %[word]\n\t"
-		"btq $37, %[word]\n\t"			/* pops must be folded */
+		"btq %[popfold], %[word]\n\t"		/* pops must be folded */
 		"jc 5f\n\t"
 		"movq %[word], %[tmp]\n\t"
 		"andl $0xfff, %k[tmp]\n\t"
@@ -123,7 +128,7 @@ static __always_inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm
 		: [page] "=&r"(page), [cpu] "=&r"(cpu), [list] "=&r"(list), [word] "=&r"(word),
 		  [tmp] "=&r"(tmp)
 		: [rs] "r"(rs), [pcps] "r"(zone->pcp), [ncpu] "r"(nr_cpus),
-		  [stride] "i"(sizeof(struct pmm_pcp)),
+		  [stride] "i"(sizeof(struct pmm_pcp)), [popfold] "i"(PCP_RSEQ_POP_FOLD),
 		  [off] "r"(offsetof(struct pmm_pcp, rq) + (size_t)mt * sizeof(struct pcp_rseq_list))
 		: "memory", "cc");
 	return page;
@@ -131,15 +136,17 @@ static __always_inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm
 
 /*
  * pcp_rseq_push - put the prepared order-0 @page (PG_pcp already set) on
- * this CPU's @mt list of @zone.
+ * this CPU's @mt list of @zone, counting it as a contig chunk if @chunk.
  * Return: true if it is there; false (the page untouched, still the
  * caller's) when the list is full, its pushes counter must be folded, the
  * pcp is locked or the CPU has no pcp.
  */
 static __always_inline bool pcp_rseq_push(struct rseq *rs, struct pmm_zone *zone,
-					  unsigned int nr_cpus, int mt, struct pmm_page *page)
+					  unsigned int nr_cpus, int mt, struct pmm_page *page,
+					  bool chunk)
 {
 	uint64_t cpu, list, word, tmp;
+	uint64_t inc = PCP_RSEQ_PUSH_ONE + 1 + (chunk ? PCP_RSEQ_CHUNK_ONE : 0);
 	unsigned char done;
 
 	__asm__ __volatile__(
@@ -157,15 +164,14 @@ static __always_inline bool pcp_rseq_push(struct rseq *rs, struct pmm_zone *zone
 		"jne 5f\n\t"
 		"addq %[off], %[list]\n\t"
 		"movq (%[list]), %[word]\n\t"
-		"btq $63, %[word]\n\t"			/* pushes must be folded */
-		"jc 5f\n\t"
+		"testq %[fold], %[word]\n\t"		/* pushes or chunks must be folded */
+		"jnz 5f\n\t"
 		"movq %[word], %[tmp]\n\t"
 		"andl $0xfff, %k[tmp]\n\t"
 		"cmpl 8(%[list]), %k[tmp]\n\t"		/* count >= cap: full */
 		"jae 5f\n\t"
 		"movq %[page], 16(%[list],%[tmp],8)\n\t"	/* slot[count]: not yet visible */
-		"movabsq %[inc], %[tmp]\n\t"
-		"addq %[word], %[tmp]\n\t"		/* count + 1, pushes + 1 */
+		"leaq (%[word],%[inc]), %[tmp]\n\t"	/* count + 1, pushes (+ chunks) + 1 */
 		"movq %[tmp], (%[list])\n"		/* commit */
 		"2:\n\t"
 		"movb $1, %[done]\n\t"
@@ -177,7 +183,7 @@ static __always_inline bool pcp_rseq_push(struct rseq *rs, struct pmm_zone *zone
 		: [done] "=&r"(done), [cpu] "=&r"(cpu), [list] "=&r"(list), [word] "=&r"(word),
 		  [tmp] "=&r"(tmp)
 		: [rs] "r"(rs), [pcps] "r"(zone->pcp), [ncpu] "r"(nr_cpus), [page] "r"(page),
-		  [stride] "i"(sizeof(struct pmm_pcp)), [inc] "i"(PCP_RSEQ_PUSH_ONE + 1),
+		  [stride] "i"(sizeof(struct pmm_pcp)), [inc] "r"(inc), [fold] "r"(PCP_RSEQ_PUSH_FOLD),
 		  [off] "r"(offsetof(struct pmm_pcp, rq) + (size_t)mt * sizeof(struct pcp_rseq_list))
 		: "memory", "cc");
 	return done;
@@ -190,7 +196,7 @@ static inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm_zone *zo
 }
 
 static inline bool pcp_rseq_push(struct rseq *rs, struct pmm_zone *zone, unsigned int nr_cpus,
-				 int mt, struct pmm_page *page)
+				 int mt, struct pmm_page *page, bool chunk)
 {
 	return false;
 }

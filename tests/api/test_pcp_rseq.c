@@ -168,6 +168,25 @@ static void test_modes(void **state)
 	assert_int_equal(pmm_create(&cfg, &pmm), -PMM_EINVAL);
 }
 
+/* A batched contig free's order-0 chunks take the sections too, and are counted exactly. */
+static void test_contig_chunks_counted(void **state)
+{
+	struct tu_bad bad;
+	pmm_t *pmm = create(PMM_PCP_FASTPATH_AUTO, &bad);
+	uint64_t before = tu_stats(pmm).contig_chunks;
+	struct pmm_page *block = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 3);
+	pmm_pfn_t pfn;
+
+	(void)state;
+	assert_non_null(block);
+	pmm_split_page(pmm, block, 3);
+	pfn = pmm_page_to_pfn(pmm, block);
+	for (unsigned int i = 0; i < 8; i++)	/* eight one-page ranges: eight order-0 chunks */
+		pmm_free_contig_range(pmm, pfn + i, 1);
+	assert_int_equal(tu_stats(pmm).contig_chunks - before, 8);
+	tu_finish(pmm, .bad = &bad, .reports = 0);
+}
+
 static void run_churn(enum pmm_pcp_fastpath mode)
 {
 	struct tu_bad bad;
@@ -224,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_contig_chunks_counted),
 		cmocka_unit_test(test_migrating_churn),
 		cmocka_unit_test(test_migrating_churn_trylock),
 	};
