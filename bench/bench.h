@@ -103,6 +103,12 @@ int bench_teardown_short(int argc, char **argv);
 int bench_vmalloc(int argc, char **argv);	/* vmalloc.c */
 /* vmalloc.c: `pmm report`'s form, as if --short were given. */
 int bench_vmalloc_short(int argc, char **argv);
+/* pmm report's short forms of peers and scale: fewer rounds, less memory, shorter runs. */
+int bench_peers_short(int argc, char **argv);
+int bench_scale_short(int argc, char **argv);
+/* bench_with_args - run @fn with @extra flags inserted after argv[0]. */
+int bench_with_args(int (*fn)(int, char **), int argc, char **argv, const char *const *extra,
+		    int nr_extra);
 int bench_peers(int argc, char **argv);		/* peers.c */
 int bench_scale(int argc, char **argv);		/* scale.c */
 

@@ -164,3 +164,23 @@ void bench_pin_end(struct bench_pin *pin)
 	sched_setaffinity(0, sizeof(pin->saved), &pin->saved);
 	free(pin);
 }
+
+int bench_with_args(int (*fn)(int, char **), int argc, char **argv, const char *const *extra,
+		    int nr_extra)
+{
+	char **args = calloc((size_t)(argc + nr_extra + 1), sizeof(*args));
+	int ret, n = 0;
+
+	if (!args) {
+		fprintf(stderr, "pmm: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	args[n++] = argc ? argv[0] : (char *)"pmm";
+	for (int i = 0; i < nr_extra; i++)
+		args[n++] = (char *)extra[i];	/* getopt permutes, never writes the strings */
+	for (int i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	ret = fn(n, args);
+	free(args);
+	return ret;
+}

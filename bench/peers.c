@@ -1313,3 +1313,11 @@ out:
 	free(s);
 	return ret;
 }
+
+int bench_peers_short(int argc, char **argv)
+{
+	static const char *const extra[] = { "--rounds", "3", "--size", "256M",
+					     "--ops", "300000,10000" };
+
+	return bench_with_args(bench_peers, argc, argv, extra, (int)ARRAY_SIZE(extra));
+}

@@ -625,3 +625,11 @@ out:
 	free(cells);
 	return ret;
 }
+
+int bench_scale_short(int argc, char **argv)
+{
+	static const char *const extra[] = { "--seconds", "0.2", "--rounds", "1",
+					     "--cases", "pair0,pair9" };
+
+	return bench_with_args(bench_scale, argc, argv, extra, (int)ARRAY_SIZE(extra));
+}

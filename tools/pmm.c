@@ -792,6 +792,8 @@ static const struct {
 	{ "contig", bench_contig },
 	{ "teardown", bench_teardown_short },
 	{ "vmalloc", bench_vmalloc_short },
+	{ "peers", bench_peers_short },
+	{ "scale", bench_scale_short },
 };
 
 struct report_opts {
@@ -805,7 +807,7 @@ static const struct cli_flag report_flags[] = {
 	{ "json", NULL, RP_JSON, "one JSON object: each section's own --json object, its\n"
 	  "exit code and seconds" },
 	{ "sections", "LIST", RP_SECTIONS, "only these, e.g. layout,contig (default all:\n"
-	  "layout,fastpath,contig,teardown,vmalloc)" },
+	  "layout,fastpath,contig,teardown,vmalloc,peers,scale)" },
 	{ NULL, NULL, 0, NULL },
 };
 
