@@ -373,7 +373,11 @@ size_t pmm_page_size(const pmm_t *pmm);
 struct pmm_page *pmm_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn);
 /** pmm_page_to_pfn - the frame number of @page (a page of this instance). */
 pmm_pfn_t pmm_page_to_pfn(pmm_t *pmm, const struct pmm_page *page);
-/** pmm_page_address - direct-map address of the frame; NULL without backing. */
+/**
+ * pmm_page_address - direct-map address of the frame; NULL without backing.
+ * The direct map is linear: frame pfn + i lies i * pmm_page_size() bytes
+ * after frame pfn, so a contiguous range is one contiguous buffer.
+ */
 void *pmm_page_address(pmm_t *pmm, const struct pmm_page *page);
 /** pmm_virt_to_page - the page whose direct-map frame holds @addr, or NULL. */
 struct pmm_page *pmm_virt_to_page(pmm_t *pmm, const void *addr);
@@ -530,7 +534,10 @@ int pmm_alloc_contig_frozen_range(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pm
 /**
  * pmm_alloc_contig_pages - find and take @nr_pages free contiguous frames,
  * preferring node @nid (-1: the local node); only there with
- * PMM_GFP_THISNODE.
+ * PMM_GFP_THISNODE. The range starts on a multiple of @nr_pages rounded up
+ * to a power of two (as the kernel's alloc_contig_pages() tries
+ * candidates); for another alignment, pick the range and call
+ * pmm_alloc_contig_range().
  * Return: the first page (each frame refcount 1) or NULL.
  */
 struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages,
