@@ -572,96 +572,22 @@ uint64_t mu_page_tag(pmm_t *pmm, const struct pmm_page *page)
 }
 
 /* ------------------------------------------------------------------------
- * Counting metadata allocator: page-aligned zeroed blocks from mmap (as
- * the default allocator gives), tracked in an open-addressing table.
+ * Counting metadata allocator: testutil's tu_meta, one for every mm suite
  * ------------------------------------------------------------------------ */
 
-#define META_SLOTS 65536	/* power of two */
-
-static struct {
-	pthread_mutex_t lock;
-	long live, bad_frees;
-	struct {
-		void *p;	/* NULL: empty; META_TOMB: deleted */
-		size_t size;
-	} tab[META_SLOTS];
-} meta = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static char meta_tomb_byte;
-#define META_TOMB ((void *)&meta_tomb_byte)
-
-static size_t meta_hash(const void *p)
-{
-	uint64_t x = (uint64_t)(uintptr_t)p >> 12;
-
-	x *= 0x9e3779b97f4a7c15ull;
-	return (size_t)(x >> 40) & (META_SLOTS - 1);
-}
-
-static void *meta_alloc_cb(void *arg, size_t size)
-{
-	void *p;
-	size_t h;
-
-	(void)arg;
-	p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	pthread_mutex_lock(&meta.lock);
-	for (h = meta_hash(p);; h = (h + 1) & (META_SLOTS - 1))
-		if (!meta.tab[h].p || meta.tab[h].p == META_TOMB)
-			break;
-	meta.tab[h].p = p;
-	meta.tab[h].size = size;
-	meta.live++;
-	pthread_mutex_unlock(&meta.lock);
-	return p;
-}
-
-static void meta_free_cb(void *arg, void *p, size_t size)
-{
-	size_t h, n;
-
-	(void)arg;
-	pthread_mutex_lock(&meta.lock);
-	for (h = meta_hash(p), n = 0; n < META_SLOTS; h = (h + 1) & (META_SLOTS - 1), n++)
-		if (!meta.tab[h].p || meta.tab[h].p == p)
-			break;
-	if (n == META_SLOTS || meta.tab[h].p != p || meta.tab[h].size != size) {
-		meta.bad_frees++;
-		pthread_mutex_unlock(&meta.lock);
-		return;
-	}
-	meta.tab[h].p = META_TOMB;
-	meta.live--;
-	pthread_mutex_unlock(&meta.lock);
-	munmap(p, size ? size : 1);
-}
+static struct tu_meta mu_meta = TU_META_INIT;
 
 void mu_meta_install(struct pmm_config *cfg)
 {
-	cfg->meta_alloc = meta_alloc_cb;
-	cfg->meta_free = meta_free_cb;
-	cfg->meta_arg = NULL;
+	tu_meta_install(cfg, &mu_meta);
 }
 
 long mu_meta_live(void)
 {
-	long n;
-
-	pthread_mutex_lock(&meta.lock);
-	n = meta.live;
-	pthread_mutex_unlock(&meta.lock);
-	return n;
+	return tu_meta_live(&mu_meta);
 }
 
 long mu_meta_bad_frees(void)
 {
-	long n;
-
-	pthread_mutex_lock(&meta.lock);
-	n = meta.bad_frees;
-	pthread_mutex_unlock(&meta.lock);
-	return n;
+	return tu_meta_bad_frees(&mu_meta);
 }

@@ -513,23 +513,54 @@ void tu_config_log(struct pmm_config *cfg, struct tu_log *log)
 	cfg->log_arg = log;
 }
 
+static char tu_meta_tomb_byte;
+#define TU_META_TOMB ((void *)&tu_meta_tomb_byte)
+
+static size_t tu_meta_hash(const void *p)
+{
+	uint64_t x = (uint64_t)(uintptr_t)p >> 12;
+
+	return (size_t)((x * 0x9e3779b97f4a7c15ull) >> 40) & (TU_META_SLOTS - 1);
+}
+
+/* The slot holding @p, or TU_META_SLOTS. Context: m->lock held. */
+static size_t tu_meta_find(struct tu_meta *m, const void *p)
+{
+	size_t h = tu_meta_hash(p);
+
+	for (size_t n = 0; n < TU_META_SLOTS; n++, h = (h + 1) & (TU_META_SLOTS - 1)) {
+		if (m->tab[h].p == p)
+			return h;
+		if (!m->tab[h].p)
+			break;
+	}
+	return TU_META_SLOTS;
+}
+
 static void *tu_meta_alloc(void *arg, size_t size)
 {
 	struct tu_meta *m = arg;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	size_t h = TU_META_SLOTS;
 
 	if (p == MAP_FAILED)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
-	if (m->n == TU_META_TAB) {
+	for (size_t n = 0, i = tu_meta_hash(p); n < TU_META_SLOTS;
+	     n++, i = (i + 1) & (TU_META_SLOTS - 1)) {
+		if (!m->tab[i].p || m->tab[i].p == TU_META_TOMB) {
+			h = i;
+			break;
+		}
+	}
+	if (h == TU_META_SLOTS) {	/* full: the allocation fails, as the caller must handle */
 		pthread_mutex_unlock(&m->lock);
-		munmap(p, size);
+		munmap(p, size ? size : 1);
 		return NULL;
 	}
-	m->tab[m->n].p = p;
-	m->tab[m->n].size = size;
-	m->n++;
+	m->tab[h].p = p;
+	m->tab[h].size = size;
 	m->live++;
 	m->live_bytes += size;
 	m->allocs++;
@@ -540,23 +571,21 @@ static void *tu_meta_alloc(void *arg, size_t size)
 static void tu_meta_free(void *arg, void *p, size_t size)
 {
 	struct tu_meta *m = arg;
-	long i;
+	size_t h;
 
 	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->n; i++)
-		if (m->tab[i].p == p)
-			break;
-	if (i == m->n || m->tab[i].size != size) {
+	h = p ? tu_meta_find(m, p) : TU_META_SLOTS;
+	if (h == TU_META_SLOTS || m->tab[h].size != size) {
 		m->bad_frees++;
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
-	m->tab[i] = m->tab[--m->n];
+	m->tab[h].p = TU_META_TOMB;
 	m->live--;
 	m->live_bytes -= size;
 	m->frees++;
 	pthread_mutex_unlock(&m->lock);
-	munmap(p, size);
+	munmap(p, size ? size : 1);
 }
 
 void tu_meta_install(struct pmm_config *cfg, struct tu_meta *m)
@@ -582,6 +611,16 @@ void tu_meta_reset(struct tu_meta *m)
 	pthread_mutex_lock(&m->lock);
 	m->live_bytes = 0;
 	m->allocs = m->frees = m->bad_frees = 0;
-	m->n = 0;
+	memset(m->tab, 0, sizeof(m->tab));
 	pthread_mutex_unlock(&m->lock);
+}
+
+long tu_meta_bad_frees(struct tu_meta *m)
+{
+	long n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->bad_frees;
+	pthread_mutex_unlock(&m->lock);
+	return n;
 }

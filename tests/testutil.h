@@ -471,18 +471,17 @@ void tu_config_log(struct pmm_config *cfg, struct tu_log *log);
  * block with its size, so a leak, a free of a foreign pointer or a free
  * with the wrong size shows. Safe from any thread.
  */
-#define TU_META_TAB 16384
+#define TU_META_SLOTS 65536	/* open addressing; a power of two */
 struct tu_meta {
 	pthread_mutex_t lock;
 	long live;		/* blocks allocated and not freed */
 	size_t live_bytes;
 	long allocs, frees;
 	long bad_frees;		/* unknown pointer or size mismatch */
-	long n;
 	struct {
-		void *p;
+		void *p;	/* NULL: empty; tu_meta_tomb: freed */
 		size_t size;
-	} tab[TU_META_TAB];
+	} tab[TU_META_SLOTS];
 };
 #define TU_META_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
 
@@ -492,5 +491,7 @@ void tu_meta_install(struct pmm_config *cfg, struct tu_meta *m);
 long tu_meta_live(struct tu_meta *m);
 /* tu_meta_reset - nothing may be live; clear the counters and the table. */
 void tu_meta_reset(struct tu_meta *m);
+/* tu_meta_bad_frees - frees of an unknown pointer or with the wrong size so far. */
+long tu_meta_bad_frees(struct tu_meta *m);
 
 #endif /* PMM_TESTUTIL_H */
