@@ -272,7 +272,7 @@ static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm
 	/* rseq mode's order-0 arrays, counted apart from pcp->count */
 	for (int mt = 0; pmm->pcp_rseq && mt < PMM_MIGRATE_PCPTYPES; mt++) {
 		const struct pcp_rseq_list *rq = &pcp->rq[mt];
-		unsigned int n = (unsigned int)(rq->word & PCP_RSEQ_COUNT_MASK);
+		unsigned int n = pcp_rseq_count(rq);
 
 		if (n > rq->cap) {
 			violation(c, "pcp rseq list %d: count %u above its cap %u", mt, n, rq->cap);

@@ -263,11 +263,8 @@ struct pmm {
  */
 static inline void zone_lock(struct pmm_zone *zone)
 {
-	if (unlikely(!spin_trylock(&zone->lock))) {
-		PMM_BUG_ON(spin_held_by_me(&zone->lock));
-		spin_lock_slow(&zone->lock);
+	if (unlikely(spin_lock_waited(&zone->lock)))
 		stat_add(&zone->stats, zone_lock_wait, 1);
-	}
 }
 
 static inline void zone_unlock(struct pmm_zone *zone)

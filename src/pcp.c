@@ -33,14 +33,27 @@ void pcp_init(struct pmm_pcp *pcp, int batch, int high)
 	}
 }
 
+/*
+ * A page leaving a pcp (list or rseq array, already unlinked) for the
+ * buddy; @mt is the pcp list's, for the probe.
+ * Context: pcp->lock and zone->lock held.
+ */
+static void pcp_page_to_buddy_locked(struct pmm_zone *zone, struct pmm_page *page,
+				     unsigned int order, int mt)
+{
+	pmm_pfn_t pfn = page_to_pfn(zone->pmm, page);
+
+	lockdep_assert_held(&zone->lock);
+	trace_mm_page_pcpu_drain(pfn, order, mt);
+	__ClearPagePcp(page);
+	page->private = 0;
+	/* The pageblock may have changed type since the free. */
+	__free_one_page_locked(zone, page, pfn, order, get_pageblock_migratetype(zone, pfn));
+}
+
 /* ------------------------------------------------------------------------
  * Rseq mode: the order-0 arrays under the lock (pcp_rseq.h)
  * ------------------------------------------------------------------------ */
-
-static inline unsigned int rq_count(const struct pcp_rseq_list *rq)
-{
-	return (unsigned int)(rq->word & PCP_RSEQ_COUNT_MASK);
-}
 
 /* The pops and pushes the sections counted go into pcp->stats. */
 void pcp_rseq_fold_locked(struct pmm_pcp *pcp)
@@ -68,30 +81,23 @@ int pcp_frames_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
 	lockdep_assert_held(&pcp->lock);
 	if (pmm->pcp_rseq)
 		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
-			frames += (int)rq_count(&pcp->rq[mt]);
+			frames += (int)pcp_rseq_count(&pcp->rq[mt]);
 	return frames;
 }
 
 /* The oldest @n pages of the @mt array back to the buddy, in one zone-lock hold. */
 static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt, unsigned int n)
 {
-	const pmm_t *pmm = zone->pmm;
 	struct pcp_rseq_list *rq = &pcp->rq[mt];
-	unsigned int count = rq_count(rq);
+	unsigned int count = pcp_rseq_count(rq);
 
 	if (n > count)
 		n = count;
 	if (!n)
 		return;
 	zone_lock(zone);
-	for (unsigned int i = 0; i < n; i++) {
-		struct pmm_page *page = rq->slot[i];
-		pmm_pfn_t pfn = page_to_pfn(pmm, page);
-
-		trace_mm_page_pcpu_drain(pfn, 0, mt);
-		__ClearPagePcp(page);
-		__free_one_page_locked(zone, page, pfn, 0, get_pageblock_migratetype(zone, pfn));
-	}
+	for (unsigned int i = 0; i < n; i++)
+		pcp_page_to_buddy_locked(zone, rq->slot[i], 0, mt);
 	zone_unlock(zone);
 	memmove(&rq->slot[0], &rq->slot[n], (size_t)(count - n) * sizeof(rq->slot[0]));
 	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count - n);
@@ -109,7 +115,7 @@ struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp
 
 	lockdep_assert_held(&pcp->lock);
 	pcp_rseq_fold_locked(pcp);
-	count = rq_count(rq);
+	count = pcp_rseq_count(rq);
 	if (!count) {
 		unsigned int want = pcp->batch < 1 ? 1 : (unsigned int)pcp->batch;
 
@@ -146,9 +152,9 @@ void pcp_rseq_put_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, struct pmm_
 
 	lockdep_assert_held(&pcp->lock);
 	pcp_rseq_fold_locked(pcp);
-	if (rq_count(rq) >= rq->cap)
+	if (pcp_rseq_count(rq) >= rq->cap)
 		rq_drain_locked(zone, pcp, mt, pcp->batch < 1 ? 1 : (unsigned int)pcp->batch);
-	count = rq_count(rq);
+	count = pcp_rseq_count(rq);
 	page->private = 0;
 	__SetPagePcp(page);
 	rq->slot[count] = page;
@@ -229,17 +235,11 @@ void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int c
 		unsigned int order = pindex_to_order(pmm, pindex);
 		do {
 			struct pmm_page *page = container_of(list->prev, struct pmm_page, lru);
-			pmm_pfn_t pfn = page_to_pfn(pmm, page);
 
-			trace_mm_page_pcpu_drain(pfn, order, pindex % PMM_MIGRATE_PCPTYPES);
 			list_del(&page->lru);
-			__ClearPagePcp(page);
-			page->private = 0;
 			pcp->count -= 1 << order;
 			count -= 1 << order;
-			/* The pageblock may have changed type since the free. */
-			__free_one_page_locked(zone, page, pfn, order,
-					       get_pageblock_migratetype(zone, pfn));
+			pcp_page_to_buddy_locked(zone, page, order, pindex % PMM_MIGRATE_PCPTYPES);
 		} while (count > 0 && !list_empty(list));
 	}
 	zone_unlock(zone);
@@ -262,7 +262,7 @@ bool pcp_count_valid_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
 		frames += (long)n << pindex_to_order(pmm, i);
 	}
 	for (int mt = 0; pmm->pcp_rseq && mt < PMM_MIGRATE_PCPTYPES; mt++)
-		if (rq_count(&pcp->rq[mt]) > pcp->rq[mt].cap)
+		if (pcp_rseq_count(&pcp->rq[mt]) > pcp->rq[mt].cap)
 			return false;
 	return frames == pcp->count;
 }

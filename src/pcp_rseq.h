@@ -46,6 +46,12 @@
 #define PCP_RSEQ_POPS(w) (((w) >> 12) & ((1ull << 22) - 1))
 #define PCP_RSEQ_PUSHES(w) (((w) >> 34) & ((1ull << 22) - 1))
 #define PCP_RSEQ_CHUNKS(w) ((w) >> 56)
+/* Pages on an array: its count field. */
+static inline unsigned int pcp_rseq_count(const struct pcp_rseq_list *rq)
+{
+	return (unsigned int)(rq->word & PCP_RSEQ_COUNT_MASK);
+}
+
 /* A counter's top bit set: the section bails out, so the lock holder folds it first. */
 #define PCP_RSEQ_POP_FOLD 33
 #define PCP_RSEQ_PUSH_FOLD ((1ull << 55) | (1ull << 63))

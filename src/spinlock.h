@@ -55,13 +55,20 @@ static inline bool spin_trylock(pmm_spinlock_t *l)
 	return true;
 }
 
+/* spin_lock_waited - spin_lock(); Return: true if the lock was held by another thread first. */
+static inline bool spin_lock_waited(pmm_spinlock_t *l)
+{
+	if (__builtin_expect(spin_trylock(l), 1))
+		return false;
+	/* A thread spinning on a lock it holds would hang forever. */
+	PMM_BUG_ON(spin_held_by_me(l));
+	spin_lock_slow(l);
+	return true;
+}
+
 static inline void spin_lock(pmm_spinlock_t *l)
 {
-	if (__builtin_expect(!spin_trylock(l), 0)) {
-		/* A thread spinning on a lock it holds would hang forever. */
-		PMM_BUG_ON(spin_held_by_me(l));
-		spin_lock_slow(l);
-	}
+	(void)spin_lock_waited(l);
 }
 
 static inline void spin_unlock(pmm_spinlock_t *l)
