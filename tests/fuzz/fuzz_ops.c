@@ -4360,14 +4360,28 @@ static void fz_op_VMALLOC(struct fz *f, const uint8_t *p)
 		}
 	}
 	want_align = align ? align : f->psize;
-	if (huge && size >= pmd && want_align < pmd)
-		want_align = pmd;
 	guard_bytes = (uint64_t)(nr + 1) * f->psize;
 	ai = f->vm_on ? vm_slot(f, p[6]) : 0;
 	if (ai < 0)
 		return;
 	room_free = vm_room(f, guard_bytes, want_align, true, NULL);
 	room_all = vm_room(f, guard_bytes, want_align, false, NULL);
+	/*
+	 * vmalloc_huge of 2 MiB or more asks for 2 MiB alignment first and,
+	 * as the kernel's __vmalloc_node_range(), retries at the page size
+	 * when that finds no room (its failed search may have purged). Sure
+	 * of 2 MiB room, the area is 2 MiB aligned; otherwise either may
+	 * come back and whether it purged is not foreseen.
+	 */
+	if (huge && size >= pmd && want_align < pmd) {
+		if (vm_room(f, guard_bytes, pmd, false, NULL) == VM_SURE) {
+			want_align = pmd;
+			room_free = vm_room(f, guard_bytes, pmd, true, NULL);
+			room_all = VM_SURE;
+		} else {
+			room_free = VM_MAYBE;
+		}
+	}
 	snap_take(f, &before);
 	faults = stat_faults(f);
 	switch (call) {
