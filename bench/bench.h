@@ -76,8 +76,11 @@ struct bench_stat bench_summary(const double *v, unsigned int n);
 double bench_ratio(const double *a, const double *b, unsigned int n);
 
 /*
- * bench_pin_begin - pin the calling thread to the CPU it runs on, so a
- * single-threaded benchmark keeps using one CPU's pcp lists.
+ * bench_pin_begin - pin the calling thread to the lowest CPU it may use, so
+ * that a single-threaded benchmark keeps one CPU's pcp lists, and so that
+ * runs measured against each other (another binary, another allocator's
+ * process) use the same CPU: a VM's vCPUs need not be alike (here one ran
+ * the same pmm pair 1.5x slower than the other).
  * Return: the previous affinity for bench_pin_end(), or NULL when pinning
  * is unavailable (the benchmark then runs unpinned).
  */

@@ -142,15 +142,18 @@ struct bench_pin *bench_pin_begin(void)
 {
 	struct bench_pin *pin = malloc(sizeof(*pin));
 	cpu_set_t one;
-	int cpu = sched_getcpu();
+	int cpu = 0;
 
-	if (!pin || cpu < 0 || sched_getaffinity(0, sizeof(pin->saved), &pin->saved)) {
+	if (!pin || sched_getaffinity(0, sizeof(pin->saved), &pin->saved)) {
 		free(pin);
 		return NULL;
 	}
+	while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &pin->saved))
+		cpu++;
 	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), &one)) {
+	if (cpu < CPU_SETSIZE)
+		CPU_SET(cpu, &one);
+	if (cpu == CPU_SETSIZE || sched_setaffinity(0, sizeof(one), &one)) {
 		free(pin);
 		return NULL;
 	}

@@ -22,7 +22,7 @@
 void set_pageblock_migratetype_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int mt)
 {
 	lockdep_assert_held(&zone->lock);
-	__atomic_store_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pmm->pageblock_order],
+	__atomic_store_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pageblock_order],
 			 (uint8_t)mt, __ATOMIC_RELAXED);
 }
 

@@ -34,7 +34,7 @@
 
 static inline int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn_t pfn)
 {
-	return __atomic_load_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pmm->pageblock_order],
+	return __atomic_load_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pageblock_order],
 			       __ATOMIC_RELAXED);
 }
 

@@ -133,13 +133,14 @@ static void check_free_frames(struct checker *c, struct pmm_page *page, pmm_pfn_
 	for (unsigned long i = 0; i < (1UL << order); i++) {
 		const struct pmm_page *p = &page[i];
 
-		if ((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) || p->mapping ||
+		if ((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) || p->mapping || p->alloc_order ||
 		    atomic_load_explicit(&((struct pmm_page *)p)->mapcount, memory_order_relaxed) != -1 ||
 		    page_ref_count(p)) {
 			violation(c, "pfn %#llx: a free frame in use (flags %#llx, mapping %p, "
-				  "refcount %d) in block %#llx order %u", (unsigned long long)pfn + i,
+				  "refcount %d, alloc_order %u) in block %#llx order %u",
+				  (unsigned long long)pfn + i,
 				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK), p->mapping,
-				  page_ref_count(p), (unsigned long long)pfn, order);
+				  page_ref_count(p), p->alloc_order, (unsigned long long)pfn, order);
 			return;
 		}
 	}
@@ -319,11 +320,13 @@ static void check_owned_block(struct checker *c, struct pmm_page *page, pmm_pfn_
 			if (p->compound_head != ((uintptr_t)page | 1))
 				violation(c, "pfn %#llx: tail does not point to its head %#llx",
 					  (unsigned long long)pfn + i, (unsigned long long)pfn);
-		} else if (!(f & PF(PG_bad)) && ((page_flags(p) & PAGE_FLAGS_MASK) || p->mapping)) {
-			/* (a block leaked as bad is left as it was found) */
+		} else if (!(f & PF(PG_bad)) && ((page_flags(p) & PAGE_FLAGS_MASK) || p->mapping ||
+						 p->alloc_order)) {
+			/* (a block leaked as bad is left as it was found; split_page relies on alloc_order 0) */
 			violation(c, "pfn %#llx: tail of a non-compound block in use (flags %#llx, "
-				  "mapping %p)", (unsigned long long)pfn + i,
-				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK), p->mapping);
+				  "mapping %p, alloc_order %u)", (unsigned long long)pfn + i,
+				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK), p->mapping,
+				  p->alloc_order);
 		}
 		if (page_ref_count(p))
 			violation(c, "pfn %#llx: tail page has refcount %d",

@@ -20,6 +20,21 @@
 #include "pcp.h"
 
 
+/* The checks of contig_put_prepare(), in order, for a page its fast test refused. */
+bool contig_put_prepare_slow(pmm_t *pmm, struct pmm_page *page, bool frozen)
+{
+	if (unlikely(page->alloc_order || PageHead(page))) {
+		bad_page_report(pmm, page, "free_contig_range: not an order-0 page (split it first)");
+		return false;
+	}
+	if (frozen ? unlikely(page_ref_count(page)) : !page_ref_put_testzero(pmm, page)) {
+		if (frozen)
+			bad_page_report(pmm, page, "frozen range: page has references");
+		return false;
+	}
+	return free_pages_prepare_untraced(pmm, page, 0);
+}
+
 /*
  * Free a run of prepared order-0 pages as maximal aligned chunks.
  * Precondition: [pfn, pfn + nr) lies in one section, @page is pfn's page.

@@ -107,8 +107,12 @@ void pmm_split_page(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 		return;
 	}
 	page->alloc_order = 0;
+	/*
+	 * Kernel split_page(): a reference per tail. A tail's alloc_order is
+	 * already 0 (only a handed-out head's is not; pmm_check verifies it),
+	 * so the loop stores only what changes: it is bound by its stores.
+	 */
 	for (unsigned long i = 1; i < (1UL << order); i++) {
-		page[i].alloc_order = 0;
 		__SetPageOwned(&page[i]);	/* the caller owns the whole block */
 		set_page_count(&page[i], 1);
 	}

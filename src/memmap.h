@@ -26,13 +26,20 @@ static inline struct pmm_page *pfn_to_page(const pmm_t *pmm, pmm_pfn_t pfn)
 	return ms->memmap + (pfn - ms->start_pfn);
 }
 
-/* Precondition: @page is a page of this instance's memmap. */
-static inline pmm_pfn_t page_to_pfn(const pmm_t *pmm, const struct pmm_page *page)
+/* page_to_pfn() from the page's @flags word, already read (the free fast path). */
+static inline pmm_pfn_t page_to_pfn_flags(const pmm_t *pmm, const struct pmm_page *page,
+					  uint64_t flags)
 {
 	if (pmm->vmemmap)
 		return (pmm_pfn_t)(page - pmm->vmemmap) + (pmm->first_section << pmm->pfn_section_shift);
-	const struct mem_section *ms = &pmm->sections[page_section(page)];
+	const struct mem_section *ms = &pmm->sections[flags >> PAGE_SECTION_SHIFT];
 	return ms->start_pfn + (pmm_pfn_t)(page - ms->memmap);
+}
+
+/* Precondition: @page is a page of this instance's memmap. */
+static inline pmm_pfn_t page_to_pfn(const pmm_t *pmm, const struct pmm_page *page)
+{
+	return page_to_pfn_flags(pmm, page, pmm->vmemmap ? 0 : page_flags(page));
 }
 
 /* The frame's direct-map address. Precondition: a backed instance. */
@@ -48,7 +55,7 @@ static inline void *pfn_to_virt(const pmm_t *pmm, pmm_pfn_t pfn)
  * memory is never read.
  * Return: the chunk (its base and section), or NULL when @p is in none.
  */
-static inline const struct memmap_chunk *memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
+static __always_inline const struct memmap_chunk *memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
 {
 	const struct memmap_chunk *c = pmm->chunks;
 	uint64_t n = pmm->nr_chunks;
@@ -88,7 +95,7 @@ static inline const struct memmap_chunk *memmap_chunk_find(const pmm_t *pmm, uin
  * a memmap chunk by address first, and only then are its flags read.
  * Inline: every public free path runs it.
  */
-static inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
+static __always_inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
 {
 	uintptr_t p = (uintptr_t)page, base;
 

@@ -78,6 +78,7 @@ struct pmm_zone {
 	uint64_t lowmem_reserve;	/* kept from requests that could use a higher zone */
 	uint64_t nr_reserved_highatomic;	/* frames in HIGHATOMIC pageblocks; under lock */
 	pmm_pfn_t pb_base;		/* pageblock-aligned start for pageblock_mt[] */
+	unsigned int pageblock_order;	/* pmm's, here so the free path's lookup is one load */
 	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
 	size_t nr_pageblocks;
 	struct pmm_pcp *pcp;		/* [nr_cpus] */

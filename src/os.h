@@ -52,6 +52,17 @@ static inline struct rseq *os_rseq_area(void)
 	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
 }
 
+/*
+ * The area in rseq mode, which pmm_create() chose only where the C library
+ * registers one (__rseq_size is fixed at startup): no test. A thread whose
+ * own registration failed has a cpu_id above every CPU, and the sections
+ * bail out on it.
+ */
+static inline struct rseq *os_rseq_area_known(void)
+{
+	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+}
+
 /* Has the C library registered this thread's area with the kernel? */
 static inline bool os_rseq_registered(void)
 {
@@ -119,6 +130,11 @@ static inline unsigned int os_getcpu(void)
 
 /* No rseq without Linux: the pcp fast path keeps its trylock. */
 static inline struct rseq *os_rseq_area(void)
+{
+	return NULL;
+}
+
+static inline struct rseq *os_rseq_area_known(void)
 {
 	return NULL;
 }

@@ -2,8 +2,9 @@
 /*
  * page_alloc.c - the allocation and free entry points: gfp -> zonelist ->
  * watermarks -> pcp or buddy, the checks at allocation (check_new_page)
- * and at free (free_pages_prepare), and the reference-count slow path
- * every free path shares.
+ * and at free (free_pages_prepare), the order-0 pcp hit of rseq mode as a
+ * path of its own, and the reference-count slow path every free path
+ * shares.
  */
 #include "buddy.h"
 #include "fmt.h"
@@ -104,6 +105,14 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 	return true;
 }
 
+/* Kernel page_expected_state() at allocation, from the page's flags word @f. */
+static inline bool page_clean_for_alloc(const struct pmm_page *p, uint64_t f)
+{
+	return !(f & PAGE_FLAGS_CHECK_AT_PREP) &&
+	       atomic_load_explicit(&((struct pmm_page *)p)->mapcount, memory_order_relaxed) == -1 &&
+	       !p->mapping && !page_ref_count(p) && !p->alloc_order;
+}
+
 /*
  * Kernel check_new_pages(): the pages of a block leaving a free list must
  * be clean. KERNEL checks the head, which prep_new_page() writes anyway;
@@ -119,10 +128,10 @@ static inline bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned i
 	for (unsigned long i = 0; i < n; i++) {
 		struct pmm_page *p = &page[i];
 
-		if (unlikely((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) ||
-			     atomic_load_explicit(&p->mapcount, memory_order_relaxed) != -1 ||
-			     p->mapping || page_ref_count(p))) {
-			bad_page_leak(pmm, page, order, page_bad_reason(p, PAGE_FLAGS_CHECK_AT_PREP));
+		if (unlikely(!page_clean_for_alloc(p, page_flags(p)))) {
+			const char *why = page_bad_reason(p, PAGE_FLAGS_CHECK_AT_PREP);
+
+			bad_page_leak(pmm, page, order, why ? why : "nonzero alloc_order");
 			return false;
 		}
 	}
@@ -243,6 +252,108 @@ get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order, i
 	return NULL;
 }
 
+/* ------------------------------------------------------------------------
+ * The order-0 pcp hit of rseq mode, in one pass over the page
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Can an order-0 request of @gfp take the fast paths below? Rseq mode, the
+ * calling CPU's node is node 0 (no cpu_to_node), no THISNODE (node 0's
+ * zonelist may start on another node) and no page-allocation fault armed.
+ */
+static __always_inline bool pcp_fast_ok(const pmm_t *pmm, pmm_gfp_t gfp)
+{
+	return pmm->pcp_rseq && !pmm->cpu_nodes && !(gfp & PMM_GFP_THISNODE) &&
+	       likely(!pmm->fault[PMM_FAULT_PAGE_ALLOC].attr.nth);
+}
+
+/* A popped page that is bad (reported, leaked: NULL) or must be zeroed: prep_new_page(). */
+static __attribute__((noinline)) struct pmm_page *
+alloc_pcp_prep(pmm_t *pmm, struct pmm_page *page, uint64_t f, pmm_gfp_t gfp)
+{
+	__page_flags_store(page, f);
+	return prep_new_page(pmm, page, 0, gfp) ? page : NULL;
+}
+
+/*
+ * alloc_pcp_fast - the kernel's fast path (get_page_from_freelist() at the
+ * low watermark) for its common case only: the preferred zone above its
+ * mark and a page on this CPU's array. The page's checks and preparation
+ * (check_new_page, prep_new_page) read and write its flags once.
+ * Return: the page, or NULL with nothing changed (or a bad page leaked),
+ * and the caller takes the general path, which walks the zonelist.
+ */
+static __always_inline struct pmm_page *alloc_pcp_fast(pmm_t *pmm, pmm_gfp_t gfp)
+{
+	const struct zonelist *zl = zonelist_for(pmm, 0, gfp);
+	struct pmm_zone *zone = zl->zones[0];
+	struct pmm_page *page;
+	uint64_t f;
+
+	if (unlikely(!zl->nr) || !zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0))
+		return NULL;
+	page = pcp_rseq_pop(os_rseq_area_known(), zone, pmm->nr_cpus, gfp_migratetype(gfp));
+	if (unlikely(!page))
+		return NULL;
+	f = page_flags(page) & ~PF(PG_pcp);	/* popped: ours alone */
+	if (unlikely(!page_clean_for_alloc(page, f)) || unlikely(gfp & PMM_GFP_ZERO))
+		return alloc_pcp_prep(pmm, page, f, gfp);
+	__page_flags_store(page, f | PF(PG_owned));
+	set_page_count(page, 1);
+	return page;
+}
+
+/*
+ * free_pcp_fast - pmm_free_pages() of an order-0 page for its common case:
+ * the caller's reference the only one, the page clean, its pageblock of a
+ * pcp type. The checks of pmm_free_pages() and free_pages_prepare() are
+ * one test on one read of each word: the count, read first with acquire
+ * (the reference-drop rule, page_ref.h), says that nobody else holds the
+ * page, so the flags read after it are final; the flags are then written
+ * once, prepared and on the pcp together.
+ * Precondition: rseq mode, page_belongs(@page).
+ * Return: true if the page is freed: pushed, or (array full or locked)
+ * prepared and handed to free_frozen_pages(); false with nothing changed,
+ * and the caller takes the general path, which checks in order and reports.
+ */
+static __always_inline bool free_pcp_fast(pmm_t *pmm, struct pmm_page *page)
+{
+	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
+	uint64_t f = page_flags(page);
+	struct pmm_zone *zone;
+	pmm_pfn_t pfn;
+	int mt, push_mt;
+
+	if (unlikely(c != 1 || page_is_tail(page) || !page_clean_for_free(page, f)))
+		return false;
+	zone = zone_by_id(pmm, (unsigned int)((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK));
+	/*
+	 * The list is the pageblock's type, as the kernel's. The push takes it
+	 * from the page's hint (what the last general free found) and the
+	 * lookup only confirms it, so that the push does not wait for the
+	 * lookup's three dependent loads: push_mt is an opaque copy made
+	 * before the comparison (the empty asm), which the compiler cannot
+	 * replace by the looked-up value. On a mismatch the general path frees
+	 * the page and renews the hint.
+	 */
+	pfn = page_to_pfn_flags(pmm, page, f);
+	mt = page->pcp_mt;
+	push_mt = mt;
+	__asm__("" : "+r"(push_mt));
+	if (unlikely(mt >= PMM_MIGRATE_PCPTYPES || get_pageblock_migratetype(zone, pfn) != mt))
+		return false;
+	set_page_count(page, 0);
+	trace_mm_page_free(pmm, page, 0);
+	f &= ~(PF(PG_owned) | PF(PG_dirty));
+	page_prepare_clean(page, f | PF(PG_pcp));
+	if (likely(pcp_rseq_push(os_rseq_area_known(), zone, pmm->nr_cpus, push_mt, page, false)))
+		return true;
+	/* The array was full or locked: prepared, the page takes the general free path. */
+	__page_flags_store(page, f);
+	free_frozen_pages(pmm, page, 0, FPI_PREPARED);
+	return true;
+}
+
 /*
  * Kernel gfp_to_alloc_flags(): HIGH and ATOMIC_RES lower the min watermark;
  * a request that may not wait (no reclaim: NOWAIT, which GFP_ATOMIC
@@ -313,7 +424,9 @@ static inline int resolve_nid(pmm_t *pmm, int nid, pmm_gfp_t gfp)
 	return -1;
 }
 
-struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
+/* Everything but the pcp hit below: node and order checks, faults, the zonelist, the slow path. */
+static __attribute__((noinline)) struct pmm_page *
+alloc_pages_checked(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
 {
 	struct pmm_page *page;
 
@@ -345,9 +458,42 @@ struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsign
 	return page;
 }
 
+/* An order-0 request that may take the pcp hit: it, or the general path. */
+static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, int nid,
+								  pmm_gfp_t gfp)
+{
+	struct pmm_page *page = alloc_pcp_fast(pmm, gfp);
+
+	if (likely(page)) {
+		trace_mm_page_alloc(pmm, page, 0, gfp, gfp_migratetype(gfp));
+		return page;
+	}
+	return alloc_pages_checked(pmm, nid, gfp, 0);
+}
+
+/*
+ * The public entry points: the order-0 pcp hit and the general path are
+ * functions of their own, so that neither pays for the other's frame;
+ * node 0 is the calling CPU's when no cpu_to_node says otherwise
+ * (pcp_fast_ok()).
+ */
+static __always_inline struct pmm_page *alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp,
+							 unsigned int order)
+{
+	if (likely(!order) && likely(nid == PMM_NUMA_NO_NODE || nid == 0) &&
+	    pcp_fast_ok(pmm, gfp))
+		return alloc_pages_pcp(pmm, nid, gfp);
+	return alloc_pages_checked(pmm, nid, gfp, order);
+}
+
+struct pmm_page *pmm_alloc_pages_node(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
+{
+	return alloc_pages_node(pmm, nid, gfp, order);
+}
+
 struct pmm_page *pmm_alloc_pages(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order)
 {
-	return pmm_alloc_pages_node(pmm, PMM_NUMA_NO_NODE, gfp, order);
+	return alloc_pages_node(pmm, PMM_NUMA_NO_NODE, gfp, order);
 }
 
 #define BULK_CHUNK 256	/* pages popped per pcp lock hold */
@@ -444,9 +590,11 @@ __free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsig
 				goto buddy;
 			mt = PMM_MIGRATE_MOVABLE;
 		}
-		if (!order && pmm->pcp_rseq &&
-		    likely(pcp_rseq_free(pmm, zone, page, mt, fpi & FPI_CONTIG_CHUNK)))
-			return;
+		if (!order && pmm->pcp_rseq) {
+			page->pcp_mt = (uint8_t)mt;	/* free_pcp_fast()'s guess next time */
+			if (likely(pcp_rseq_free(pmm, zone, page, mt, fpi & FPI_CONTIG_CHUNK)))
+				return;
+		}
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
 		if (likely(pcp_trylock(zone, pcp))) {
 			free_pcp_commit_locked(zone, pcp, page, order, mt, fpi);
@@ -473,12 +621,14 @@ static void set_block_owned(struct pmm_page *page, unsigned int order)
 }
 
 /*
- * pmm_free_pages - Linux __free_pages(). For a non-compound block whose head
+ * free_pages_checked - pmm_free_pages() in full, the pointer check
+ * included: Linux __free_pages(). For a non-compound block whose head
  * keeps references, the tail halves are freed now and the head becomes an
  * order-0 page: alloc_order drops to 0 before the reference does, so the
  * holder whose put is last frees exactly what is left.
  */
-void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+static __attribute__((noinline)) void free_pages_checked(pmm_t *pmm, struct pmm_page *page,
+							  unsigned int order)
 {
 	uint64_t f;
 	unsigned int expected;
@@ -529,6 +679,15 @@ void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 		set_block_owned(half, order);
 		free_frozen_pages(pmm, half, order, FPI_NONE);
 	}
+}
+
+/* The order-0 pcp hit inline, the general path out of line. */
+void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
+{
+	if (likely(!order) && pmm->pcp_rseq && likely(page_belongs(pmm, page)) &&
+	    likely(free_pcp_fast(pmm, page)))
+		return;
+	free_pages_checked(pmm, page, order);
 }
 
 void pmm_get_page(pmm_t *pmm, struct pmm_page *page)

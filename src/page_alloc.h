@@ -31,11 +31,45 @@ static inline bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, 
 }
 
 /*
+ * page_clean_for_free - the free checks' common case (kernel
+ * free_page_is_bad() finding nothing), from the page's flags word @f: an
+ * order-0 page handed out (PG_owned, not a compound head, no alloc_order)
+ * with no flag, mapping or mapcount left that the free would refuse. Every
+ * fast free path asks this one question and leaves the rest, reports
+ * included, to its general path (free_pages_prepare_slow(),
+ * contig_put_prepare_slow(), pmm_free_pages()'s free_pages_checked()).
+ */
+static inline bool page_clean_for_free(const struct pmm_page *page, uint64_t f)
+{
+	return (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) == PF(PG_owned) &&
+	       !page->alloc_order &&
+	       atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) == -1 &&
+	       !page->mapping;
+}
+
+/*
+ * page_prepare_clean - free_pages_prepare()'s clean-up of such a page:
+ * store @f, its flags without PG_owned and PG_dirty (plus whatever the
+ * caller's free path sets with them), and drop the owner data, written
+ * only where it was set: a contig range's loop over 512 pages is bound by
+ * its stores, and a clean page's free then costs two (count and flags).
+ * Precondition: refcount 0; nobody else sees the page.
+ */
+static inline void page_prepare_clean(struct pmm_page *page, uint64_t f)
+{
+	__page_flags_store(page, f);
+	if (unlikely(page->private | page->index)) {
+		page->private = 0;
+		page->index = 0;
+	}
+}
+
+/*
  * free_pages_prepare - the checks and clean-up every freed block gets
  * (kernel free_pages_prepare()). The common case, a clean order-0 page, is
- * decided inline from one flags word; everything else (reports, compound
- * and high-order blocks) is out of line. A block that fails is reported and
- * leaked when the caller owns it.
+ * decided inline; everything else (reports, compound and high-order
+ * blocks) is out of line. A block that fails is reported and leaked when
+ * the caller owns it.
  * Precondition: the refcount is 0 (its last reference was just dropped, or
  * the caller checked a frozen page), so the fast path does not reread it,
  * and no other thread can see the page: its flags change with plain stores.
@@ -47,14 +81,8 @@ static inline bool free_pages_prepare_untraced(pmm_t *pmm, struct pmm_page *page
 	uint64_t f = page_flags(page);
 
 	PMM_BUG_ON_PAGE(page_ref_count(page), page);
-	if (likely(!order && (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) ==
-				     PF(PG_owned) &&
-		   atomic_load_explicit(&page->mapcount, memory_order_relaxed) == -1 &&
-		   !page->mapping)) {
-		__page_flags_store(page, f & ~(PF(PG_owned) | PF(PG_dirty)));
-		page->private = 0;
-		page->index = 0;
-		page->alloc_order = 0;
+	if (likely(!order && page_clean_for_free(page, f))) {
+		page_prepare_clean(page, f & ~(PF(PG_owned) | PF(PG_dirty)));
 		return true;
 	}
 	return free_pages_prepare_slow(pmm, page, order);

@@ -268,6 +268,7 @@ int zones_init(pmm_t *pmm)
 		pmm->managed_pages += zone->managed_pages;
 		/* Kernel init: every pageblock starts MOVABLE. */
 		zone->pb_base = pageblock_start_pfn(pmm, zone->start_pfn);
+		zone->pageblock_order = pmm->pageblock_order;
 		zone->nr_pageblocks = (size_t)((zone->end_pfn - zone->pb_base +
 						pageblock_nr_pages(pmm) - 1) >> pmm->pageblock_order);
 		zone->pageblock_mt = meta_alloc(pmm, zone->nr_pageblocks);

@@ -187,6 +187,92 @@ static void test_contig_chunks_counted(void **state)
 	tu_finish(pmm, .bad = &bad, .reports = 0);
 }
 
+/*
+ * The order-0 fast paths (pmm_alloc_pages/pmm_free_pages' pcp hit) take
+ * only their common case; everything else must reach the general path
+ * with nothing changed, so each bad input is reported once and each odd
+ * state ends as it would without them. Run in both modes.
+ */
+static void run_fast_path_fallbacks(enum pmm_pcp_fastpath mode)
+{
+	struct tu_bad bad;
+	pmm_t *pmm = create(mode, &bad);
+	struct tu_report_mark m;
+	struct pmm_stats before, after;
+	struct pmm_page *page, *block, *folio;
+	_Alignas(64) unsigned char stack_page[128];
+	unsigned char *p;
+
+	tu_bad_reset(&bad);
+	pmm_stats_get(pmm, &before);
+	/* a second reference: the first free only drops it */
+	page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+	assert_non_null(page);
+	pmm_get_page(pmm, page);
+	pmm_free_pages(pmm, page, 0);
+	assert_int_equal(pmm_page_count(page), 1);
+	pmm_free_pages(pmm, page, 0);
+	assert_int_equal(pmm_page_count(page), 0);
+	/* a double free, a wrong order, a tail, a foreign and a misaligned pointer */
+	tu_report_mark(pmm, &bad, &m);
+	pmm_free_pages(pmm, page, 0);
+	tu_assert_reports(pmm, &bad, &m, 1, "double free");
+	block = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 1);
+	assert_non_null(block);
+	tu_report_mark(pmm, &bad, &m);
+	pmm_free_pages(pmm, block, 0);
+	tu_assert_reports(pmm, &bad, &m, 1, "order 0 but block has order 1");
+	pmm_free_pages(pmm, block, 1);
+	folio = pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_COMP, 2);
+	assert_non_null(folio);
+	tu_report_mark(pmm, &bad, &m);
+	pmm_free_pages(pmm, pmm_pfn_to_page(pmm, pmm_page_to_pfn(pmm, folio) + 1), 0);
+	tu_assert_reports(pmm, &bad, &m, 1, "tail page");
+	pmm_free_pages(pmm, folio, 2);
+	memset(stack_page, 0, sizeof(stack_page));
+	tu_report_mark(pmm, &bad, &m);
+	pmm_free_pages(pmm, (struct pmm_page *)&stack_page[64], 0);
+	tu_assert_reports(pmm, &bad, &m, 1, "not managed");
+	page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+	assert_non_null(page);
+	tu_report_mark(pmm, &bad, &m);
+	pmm_free_pages(pmm, (struct pmm_page *)((char *)page + 8), 0);
+	tu_assert_reports(pmm, &bad, &m, 1, "not managed");
+	assert_int_equal(pmm_page_count(page), 1);
+	/* written, freed, and handed out again zeroed (the pcp's LIFO gives the same frame) */
+	p = pmm_page_address(pmm, page);
+	memset(p, 0xa5, 4096);
+	pmm_free_pages(pmm, page, 0);
+	page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_ZERO, 0);
+	assert_non_null(page);
+	p = pmm_page_address(pmm, page);
+	for (unsigned int i = 0; i < 4096; i++)
+		assert_int_equal(p[i], 0);
+	pmm_free_pages(pmm, page, 0);
+	/* an armed fault is honoured by order-0 requests too */
+	{
+		struct pmm_fault_attr a = { .nth = 1, .probability = 100, .times = 1 };
+
+		assert_int_equal(pmm_fault_set(pmm, PMM_FAULT_PAGE_ALLOC, &a), 0);
+		assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0));
+		page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+		assert_non_null(page);
+		pmm_free_pages(pmm, page, 0);
+	}
+	pmm_stats_get(pmm, &after);
+	/* 1 + 2 + 4 + 1 + 1 + 1 frames each way (the two order-0 pages and the zeroed one) */
+	assert_int_equal(after.pgalloc - before.pgalloc, 10);
+	assert_int_equal(after.pgfree - before.pgfree, 10);
+	tu_finish(pmm, .bad = &bad, .reports = 5);
+}
+
+static void test_fast_path_fallbacks(void **state)
+{
+	(void)state;
+	run_fast_path_fallbacks(PMM_PCP_FASTPATH_AUTO);
+	run_fast_path_fallbacks(PMM_PCP_FASTPATH_TRYLOCK);
+}
+
 static void run_churn(enum pmm_pcp_fastpath mode)
 {
 	struct tu_bad bad;
@@ -244,6 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_contig_chunks_counted),
+		cmocka_unit_test(test_fast_path_fallbacks),
 		cmocka_unit_test(test_migrating_churn),
 		cmocka_unit_test(test_migrating_churn_trylock),
 	};

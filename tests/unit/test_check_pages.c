@@ -100,6 +100,38 @@ static void test_dirty_tail_at_alloc(void **state)
 	}
 }
 
+/*
+ * pmm_split_page() leaves a tail's alloc_order as it finds it (0 on every
+ * frame but a handed-out head), so pmm_check() finds a stray one on a tail
+ * of an allocated block and on a free frame; after the split the page is
+ * refused, reported, not freed as a block it is not.
+ */
+static void test_stray_alloc_order(void **state)
+{
+	struct tu_bad bad;
+	pmm_t *pmm = create(PMM_CHECK_PAGES_KERNEL, &bad);
+	struct pmm_page *block = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 2);
+	pmm_pfn_t pfn;
+
+	(void)state;
+	assert_non_null(block);
+	block[3].alloc_order = 2;
+	assert_int_equal(pmm_check(pmm), -PMM_ECORRUPT);
+	pmm_split_page(pmm, block, 2);
+	pfn = pmm_page_to_pfn(pmm, block);
+	pmm_free_pages(pmm, &block[3], 0);	/* "order 0 but block has order 2" */
+	assert_int_equal(tu_bad_count(&bad), 1);
+	assert_int_equal(pmm_page_count(&block[3]), 1);
+	block[3].alloc_order = 0;
+	pmm_free_contig_range(pmm, pfn, 4);
+	/* and on a free frame */
+	pmm_drain_all_pages(pmm);
+	block[1].alloc_order = 1;
+	assert_int_equal(pmm_check(pmm), -PMM_ECORRUPT);
+	block[1].alloc_order = 0;
+	tu_finish(pmm, .bad = &bad, .reports = 1);
+}
+
 /* A folio's tails are read at its free in both modes: their compound links must go. */
 static void test_dirty_folio_tail(void **state)
 {
@@ -171,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_dirty_tail_at_free),
 		cmocka_unit_test(test_dirty_tail_at_alloc),
 		cmocka_unit_test(test_dirty_folio_tail),
+		cmocka_unit_test(test_stray_alloc_order),
 		cmocka_unit_test(test_no_call_reaches_a_tail),
 	};
 
