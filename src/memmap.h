@@ -90,12 +90,12 @@ static __always_inline const struct memmap_chunk *memmap_chunk_find(const pmm_t 
 }
 
 /*
- * page_belongs - is @page a managed page of this instance? Used on pointers
- * callers hand in, so it must not trust the page: the pointer is placed in
- * a memmap chunk by address first, and only then are its flags read.
- * Inline: every public free path runs it.
+ * page_placed - does @page point at a struct page of this instance's
+ * memmap? From the address alone, so a pointer into unreadable memory is
+ * never read. Always inline: the order-0 free's fast path runs it, and
+ * there the page's flags, read next anyway, refuse a PG_reserved hole.
  */
-static __always_inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
+static __always_inline bool page_placed(const pmm_t *pmm, const struct pmm_page *page)
 {
 	uintptr_t p = (uintptr_t)page, base;
 
@@ -117,9 +117,17 @@ static __always_inline bool page_belongs(const pmm_t *pmm, const struct pmm_page
 			return false;
 		base = c->base;
 	}
-	if ((p - base) % sizeof(*page))
-		return false;
-	return !PageReserved(page);
+	return !((p - base) % sizeof(*page));
+}
+
+/*
+ * page_belongs - is @page a managed page of this instance? Used on pointers
+ * callers hand in, so it must not trust the page: the pointer is placed in
+ * a memmap chunk by address first, and only then are its flags read.
+ */
+static inline bool page_belongs(const pmm_t *pmm, const struct pmm_page *page)
+{
+	return page_placed(pmm, page) && !PageReserved(page);
 }
 
 #endif /* PMM_MEMMAP_H */

@@ -311,7 +311,8 @@ static __always_inline struct pmm_page *alloc_pcp_fast(pmm_t *pmm, pmm_gfp_t gfp
  * (the reference-drop rule, page_ref.h), says that nobody else holds the
  * page, so the flags read after it are final; the flags are then written
  * once, prepared and on the pcp together.
- * Precondition: rseq mode, page_belongs(@page).
+ * Precondition: rseq mode, page_placed(@page) (a PG_reserved hole fails
+ * page_clean_for_free(), and the general path reports it).
  * Return: true if the page is freed: pushed, or (array full or locked)
  * prepared and handed to free_frozen_pages(); false with nothing changed,
  * and the caller takes the general path, which checks in order and reports.
@@ -684,7 +685,7 @@ static __attribute__((noinline)) void free_pages_checked(pmm_t *pmm, struct pmm_
 /* The order-0 pcp hit inline, the general path out of line. */
 void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
-	if (likely(!order) && pmm->pcp_rseq && likely(page_belongs(pmm, page)) &&
+	if (likely(!order) && pmm->pcp_rseq && likely(page_placed(pmm, page)) &&
 	    likely(free_pcp_fast(pmm, page)))
 		return;
 	free_pages_checked(pmm, page, order);
