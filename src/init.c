@@ -240,6 +240,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	if (!pmm)
 		return create_failed(&cfg, -PMM_ENOMEM, "the instance's own metadata");
 	pmm->cfg = cfg;
+	zone_table_init(pmm);
 	pmm->vmalloc_auto = vmalloc_auto;
 	pmm->memfd = -1;	/* teardown of a partial instance must not close fd 0 */
 	pmm->page_shift = cfg.page_shift;
@@ -252,6 +253,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	pmm->check_full = cfg.check_pages == PMM_CHECK_PAGES_FULL;
 	for (unsigned int c = 0; c < cfg.nr_cpus; c++)
 		pmm->cpu_nodes |= cfg.cpu_to_node[c] != 0;
+	pmm->pcp_fast = pmm->pcp_rseq && !pmm->cpu_nodes;
 	spin_lock_init(&pmm->log_lock);
 	spin_lock_init(&pmm->shrinker_lock);
 	spin_lock_init(&pmm->mm_list_lock);

@@ -26,6 +26,7 @@ bool shrink_slab(pmm_t *pmm, unsigned long want);
  * zone.c: nodes, zones, watermarks, zonelists
  * ------------------------------------------------------------------------ */
 
+void zone_table_init(pmm_t *pmm);
 int zones_init(pmm_t *pmm);
 void zones_exit(pmm_t *pmm);
 const char *zone_name(enum pmm_zone_type type);

@@ -188,7 +188,8 @@ static int build_chunk_table(pmm_t *pmm)
 	for (uint64_t s = 0; s < pmm->nr_sections; s++)
 		if (pmm->sections[s].memmap)
 			pmm->chunks[pmm->nr_chunks++] = (struct memmap_chunk){
-				.base = (uintptr_t)pmm->sections[s].memmap, .sec = s };
+				.base = (uintptr_t)pmm->sections[s].memmap,
+				.start_pfn = pmm->sections[s].start_pfn };
 	sort_chunks(pmm->chunks, pmm->nr_chunks);
 	return build_chunk_index(pmm);
 }

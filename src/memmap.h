@@ -53,7 +53,7 @@ static inline void *pfn_to_virt(const pmm_t *pmm, pmm_pfn_t pfn)
  * found from the chunk addresses alone (the granule index, else a binary
  * search over the sorted chunk table) so that a pointer into unreadable
  * memory is never read.
- * Return: the chunk (its base and section), or NULL when @p is in none.
+ * Return: the chunk (its base and first pfn), or NULL when @p is in none.
  */
 static __always_inline const struct memmap_chunk *memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
 {
@@ -90,34 +90,46 @@ static __always_inline const struct memmap_chunk *memmap_chunk_find(const pmm_t 
 }
 
 /*
- * page_placed - does @page point at a struct page of this instance's
+ * page_placed_pfn - does @page point at a struct page of this instance's
  * memmap? From the address alone, so a pointer into unreadable memory is
- * never read. Always inline: the order-0 free's fast path runs it, and
- * there the page's flags, read next anyway, refuse a PG_reserved hole.
+ * never read; NULL and a misaligned pointer fail the range and the offset
+ * tests like any other. If it does, *@pfn is its frame, from the same
+ * arithmetic (the order-0 free needs both). Always inline: that free runs
+ * it, and there the page's flags, read next anyway, refuse a PG_reserved
+ * hole.
  */
-static __always_inline bool page_placed(const pmm_t *pmm, const struct pmm_page *page)
+static __always_inline bool page_placed_pfn(const pmm_t *pmm, const struct pmm_page *page,
+					    pmm_pfn_t *pfn)
 {
-	uintptr_t p = (uintptr_t)page, base;
+	uintptr_t p = (uintptr_t)page, off;
 
-	if (__builtin_expect(!page || p % _Alignof(struct pmm_page), 0))
-		return false;
 	if (pmm->vmemmap) {
-		uint64_t sec;
+		uint64_t idx;
 
-		base = (uintptr_t)pmm->vmemmap;
-		if (p < base || p >= base + pmm->memmap_bytes)
+		off = p - (uintptr_t)pmm->vmemmap;
+		if (off >= pmm->memmap_bytes)	/* below the base wraps */
 			return false;
-		sec = (p - base) / sizeof(*page) >> pmm->pfn_section_shift;
-		if (!pmm->sections[sec].memmap)
+		idx = off / sizeof(*page);
+		if (!pmm->sections[idx >> pmm->pfn_section_shift].memmap)
 			return false;
+		*pfn = (pmm->first_section << pmm->pfn_section_shift) + idx;
 	} else {
 		const struct memmap_chunk *c = memmap_chunk_find(pmm, p);
 
 		if (!c)
 			return false;
-		base = c->base;
+		off = p - c->base;
+		*pfn = c->start_pfn + off / sizeof(*page);
 	}
-	return !((p - base) % sizeof(*page));
+	return !(off % sizeof(*page));
+}
+
+/* page_placed_pfn() without the pfn. */
+static __always_inline bool page_placed(const pmm_t *pmm, const struct pmm_page *page)
+{
+	pmm_pfn_t pfn;
+
+	return page_placed_pfn(pmm, page, &pfn);
 }
 
 /*

@@ -40,9 +40,11 @@ struct free_area {
 
 /*
  * In rseq mode (pcp_rseq.h) the order-0 pages of one migratetype, in
- * place of that order-0 list: slot[0..count) bottom (oldest) to top.
+ * place of that order-0 list: slot[0..count) bottom (oldest) to top. The
+ * slots make the list 2 KiB (254 of them on x86-64), so a section finds
+ * the @mt list with a shift.
  */
-#define PCP_RSEQ_SLOTS 256
+#define PCP_RSEQ_SLOTS ((int)((2048 - 16) / sizeof(struct pmm_page *)))
 struct pcp_rseq_list {
 	uint64_t word;			/* count 0-11, pops 12-33, pushes 34-55, chunks 56-63: the commit */
 	uint32_t cap;			/* count stays below or at this: min(high, SLOTS) */
@@ -174,7 +176,7 @@ struct mem_section {
 /* A present section's memmap chunk, for finding a page pointer's section by address. */
 struct memmap_chunk {
 	uintptr_t base;			/* ms->memmap */
-	uint64_t sec;			/* index in pmm->sections */
+	pmm_pfn_t start_pfn;		/* ms->start_pfn */
 };
 
 struct fault_state {
@@ -202,6 +204,7 @@ struct pmm {
 	bool pcp_rseq;			/* order-0 pcp fast path in rseq sections (pcp_rseq.h) */
 	bool check_full;		/* PMM_CHECK_PAGES_FULL: every page of a block is checked */
 	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
+	bool pcp_fast;			/* pcp_rseq && !cpu_nodes: the order-0 hit may be tried */
 
 	/* memmap.c */
 	pmm_pfn_t min_pfn, max_pfn;	/* lowest present, one past highest */
@@ -222,6 +225,9 @@ struct pmm {
 
 	/* zone.c */
 	struct pmm_node nodes[PMM_MAX_NODES];
+	/* zone_by_id(): one load, not a node's stride; every id a page's flags can hold */
+	struct pmm_zone *zone_table[PAGE_ZONE_MASK + 1];
+	struct pmm_zone *pcp_zone[NR_ZONELISTS];	/* node 0's preferred zone per zonelist, or NULL */
 	pmm_pfn_t zone_breaks[2 * PMM_MAX_REGIONS + 1];	/* sorted pfns where the zone may change */
 	unsigned int nr_zone_breaks;
 	unsigned int nr_nodes;		/* highest populated node + 1 */
@@ -278,10 +284,10 @@ static inline struct pmm_node *NODE_DATA(const pmm_t *pmm, int nid)
 	return (struct pmm_node *)&pmm->nodes[nid];
 }
 
+/* Zone @id (a page's, from its flags): the order-0 free finds it once per page. */
 static inline struct pmm_zone *zone_by_id(const pmm_t *pmm, unsigned int id)
 {
-	return (struct pmm_zone *)&pmm->nodes[id / PMM_NR_ZONE_TYPES]
-		.node_zones[id % PMM_NR_ZONE_TYPES];
+	return pmm->zone_table[id];
 }
 
 static inline struct pmm_zone *page_zone(const pmm_t *pmm, const struct pmm_page *page)

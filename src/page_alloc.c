@@ -158,15 +158,6 @@ static __always_inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, uns
 	return true;
 }
 
-int gfp_migratetype(pmm_gfp_t gfp)
-{
-	if (gfp & PMM_GFP_MOVABLE)
-		return PMM_MIGRATE_MOVABLE;
-	if (gfp & PMM_GFP_RECLAIMABLE)
-		return PMM_MIGRATE_RECLAIMABLE;
-	return PMM_MIGRATE_UNMOVABLE;
-}
-
 /* ------------------------------------------------------------------------
  * Allocation
  * ------------------------------------------------------------------------ */
@@ -263,44 +254,18 @@ get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order, i
  */
 static __always_inline bool pcp_fast_ok(const pmm_t *pmm, pmm_gfp_t gfp)
 {
-	return pmm->pcp_rseq && !pmm->cpu_nodes && !(gfp & PMM_GFP_THISNODE) &&
+	return pmm->pcp_fast && !(gfp & PMM_GFP_THISNODE) &&
 	       likely(!pmm->fault[PMM_FAULT_PAGE_ALLOC].attr.nth);
 }
 
-/* A popped page that is bad (reported, leaked: NULL) or must be zeroed: prep_new_page(). */
-static __attribute__((noinline)) struct pmm_page *
-alloc_pcp_prep(pmm_t *pmm, struct pmm_page *page, uint64_t f, pmm_gfp_t gfp)
-{
-	__page_flags_store(page, f);
-	return prep_new_page(pmm, page, 0, gfp) ? page : NULL;
-}
+/* The general free path (after the fast path's declaration). */
+static void free_pages_checked(pmm_t *pmm, struct pmm_page *page, unsigned int order);
 
-/*
- * alloc_pcp_fast - the kernel's fast path (get_page_from_freelist() at the
- * low watermark) for its common case only: the preferred zone above its
- * mark and a page on this CPU's array. The page's checks and preparation
- * (check_new_page, prep_new_page) read and write its flags once.
- * Return: the page, or NULL with nothing changed (or a bad page leaked),
- * and the caller takes the general path, which walks the zonelist.
- */
-static __always_inline struct pmm_page *alloc_pcp_fast(pmm_t *pmm, pmm_gfp_t gfp)
+/* free_pcp_fast()'s page, prepared, when the array was full or locked. */
+static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_page *page)
 {
-	const struct zonelist *zl = zonelist_for(pmm, 0, gfp);
-	struct pmm_zone *zone = zl->zones[0];
-	struct pmm_page *page;
-	uint64_t f;
-
-	if (unlikely(!zl->nr) || !zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0))
-		return NULL;
-	page = pcp_rseq_pop(os_rseq_area_known(), zone, pmm->nr_cpus, gfp_migratetype(gfp));
-	if (unlikely(!page))
-		return NULL;
-	f = page_flags(page) & ~PF(PG_pcp);	/* popped: ours alone */
-	if (unlikely(!page_clean_for_alloc(page, f)) || unlikely(gfp & PMM_GFP_ZERO))
-		return alloc_pcp_prep(pmm, page, f, gfp);
-	__page_flags_store(page, f | PF(PG_owned));
-	set_page_count(page, 1);
-	return page;
+	__ClearPagePcp(page);	/* refcount 0: ours alone */
+	free_frozen_pages(pmm, page, 0, FPI_PREPARED);
 }
 
 /*
@@ -310,23 +275,24 @@ static __always_inline struct pmm_page *alloc_pcp_fast(pmm_t *pmm, pmm_gfp_t gfp
  * one test on one read of each word: the count, read first with acquire
  * (the reference-drop rule, page_ref.h), says that nobody else holds the
  * page, so the flags read after it are final; the flags are then written
- * once, prepared and on the pcp together.
- * Precondition: rseq mode, page_placed(@page) (a PG_reserved hole fails
- * page_clean_for_free(), and the general path reports it).
- * Return: true if the page is freed: pushed, or (array full or locked)
- * prepared and handed to free_frozen_pages(); false with nothing changed,
- * and the caller takes the general path, which checks in order and reports.
+ * once, prepared and on the pcp together. Anything else goes, with nothing
+ * changed, to the general path, which checks in order and reports. Every
+ * exit is a tail call, so none of them costs the push a frame.
+ * Precondition: rseq mode, page_placed_pfn(@page) found @pfn (a
+ * PG_reserved hole fails page_clean_for_free(), and the general path
+ * reports it).
  */
-static __always_inline bool free_pcp_fast(pmm_t *pmm, struct pmm_page *page)
+static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn)
 {
 	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
 	uint64_t f = page_flags(page);
 	struct pmm_zone *zone;
-	pmm_pfn_t pfn;
 	int mt, push_mt;
 
-	if (unlikely(c != 1 || page_is_tail(page) || !page_clean_for_free(page, f)))
-		return false;
+	if (unlikely(c != 1 || page_is_tail(page) || !page_clean_for_free(page, f))) {
+		free_pages_checked(pmm, page, 0);
+		return;
+	}
 	zone = zone_by_id(pmm, (unsigned int)((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK));
 	/*
 	 * The list is the pageblock's type, as the kernel's. The push takes it
@@ -337,22 +303,18 @@ static __always_inline bool free_pcp_fast(pmm_t *pmm, struct pmm_page *page)
 	 * replace by the looked-up value. On a mismatch the general path frees
 	 * the page and renews the hint.
 	 */
-	pfn = page_to_pfn_flags(pmm, page, f);
 	mt = page->pcp_mt;
 	push_mt = mt;
 	__asm__("" : "+r"(push_mt));
-	if (unlikely(mt >= PMM_MIGRATE_PCPTYPES || get_pageblock_migratetype(zone, pfn) != mt))
-		return false;
+	if (unlikely(mt >= PMM_MIGRATE_PCPTYPES || get_pageblock_migratetype(zone, pfn) != mt)) {
+		free_pages_checked(pmm, page, 0);
+		return;
+	}
 	set_page_count(page, 0);
 	trace_mm_page_free(pmm, page, 0);
-	f &= ~(PF(PG_owned) | PF(PG_dirty));
-	page_prepare_clean(page, f | PF(PG_pcp));
-	if (likely(pcp_rseq_push(os_rseq_area_known(), zone, pmm->nr_cpus, push_mt, page, false)))
-		return true;
-	/* The array was full or locked: prepared, the page takes the general free path. */
-	__page_flags_store(page, f);
-	free_frozen_pages(pmm, page, 0, FPI_PREPARED);
-	return true;
+	page_prepare_clean(page, (f & ~(PF(PG_owned) | PF(PG_dirty))) | PF(PG_pcp));
+	if (unlikely(!pcp_rseq_push(os_rseq_area_known(), zone, pmm->nr_cpus, push_mt, page, false)))
+		free_pcp_unpushed(pmm, page);
 }
 
 /*
@@ -459,17 +421,48 @@ alloc_pages_checked(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order)
 	return page;
 }
 
-/* An order-0 request that may take the pcp hit: it, or the general path. */
-static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, int nid,
-								  pmm_gfp_t gfp)
+/*
+ * A popped page that is bad or must be zeroed: prep_new_page(). A bad one
+ * is reported and leaked, and the request takes the general path.
+ */
+static __attribute__((noinline)) struct pmm_page *
+alloc_pcp_prep(pmm_t *pmm, struct pmm_page *page, uint64_t f, pmm_gfp_t gfp)
 {
-	struct pmm_page *page = alloc_pcp_fast(pmm, gfp);
+	__page_flags_store(page, f);
+	if (!prep_new_page(pmm, page, 0, gfp))
+		return alloc_pages_checked(pmm, 0, gfp, 0);
+	trace_mm_page_alloc(pmm, page, 0, gfp, gfp_migratetype(gfp));
+	return page;
+}
 
-	if (likely(page)) {
-		trace_mm_page_alloc(pmm, page, 0, gfp, gfp_migratetype(gfp));
-		return page;
-	}
-	return alloc_pages_checked(pmm, nid, gfp, 0);
+/*
+ * alloc_pages_pcp - an order-0 request that may take the pcp hit: the
+ * kernel's fast path (get_page_from_freelist() at the low watermark) for
+ * its common case only, the preferred zone above its mark and a page on
+ * this CPU's array. The page's checks and preparation (check_new_page,
+ * prep_new_page) read and write its flags once. Anything else goes, with
+ * nothing changed, to the general path, which walks the zonelist. Every
+ * exit is a tail call, so none of them costs the hit a frame. The request's
+ * node is 0, the calling CPU's (pcp_fast_ok()).
+ */
+static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pmm_gfp_t gfp)
+{
+	struct pmm_zone *zone = pmm->pcp_zone[gfp & PMM_GFP_DMA32 ? ZONELIST_DMA32 : ZONELIST_ALL];
+	struct pmm_page *page;
+	uint64_t f;
+
+	if (unlikely(!zone) || !zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0))
+		return alloc_pages_checked(pmm, 0, gfp, 0);
+	page = pcp_rseq_pop(os_rseq_area_known(), zone, pmm->nr_cpus, gfp_migratetype(gfp));
+	if (unlikely(!page))
+		return alloc_pages_checked(pmm, 0, gfp, 0);
+	f = page_flags(page) & ~PF(PG_pcp);	/* popped: ours alone */
+	if (unlikely(!page_clean_for_alloc(page, f)) || unlikely(gfp & PMM_GFP_ZERO))
+		return alloc_pcp_prep(pmm, page, f, gfp);
+	__page_flags_store(page, f | PF(PG_owned));
+	set_page_count(page, 1);
+	trace_mm_page_alloc(pmm, page, 0, gfp, gfp_migratetype(gfp));
+	return page;
 }
 
 /*
@@ -483,7 +476,7 @@ static __always_inline struct pmm_page *alloc_pages_node(pmm_t *pmm, int nid, pm
 {
 	if (likely(!order) && likely(nid == PMM_NUMA_NO_NODE || nid == 0) &&
 	    pcp_fast_ok(pmm, gfp))
-		return alloc_pages_pcp(pmm, nid, gfp);
+		return alloc_pages_pcp(pmm, gfp);
 	return alloc_pages_checked(pmm, nid, gfp, order);
 }
 
@@ -685,10 +678,12 @@ static __attribute__((noinline)) void free_pages_checked(pmm_t *pmm, struct pmm_
 /* The order-0 pcp hit inline, the general path out of line. */
 void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
-	if (likely(!order) && pmm->pcp_rseq && likely(page_placed(pmm, page)) &&
-	    likely(free_pcp_fast(pmm, page)))
-		return;
-	free_pages_checked(pmm, page, order);
+	pmm_pfn_t pfn;
+
+	if (likely(!order) && pmm->pcp_rseq && likely(page_placed_pfn(pmm, page, &pfn)))
+		free_pcp_fast(pmm, page, pfn);
+	else
+		free_pages_checked(pmm, page, order);
 }
 
 void pmm_get_page(pmm_t *pmm, struct pmm_page *page)

@@ -26,8 +26,8 @@
  * which refills, drains and folds the counters into pcp->stats.
  *
  * x86-64 only (the sections are assembly); elsewhere, and in TSan builds
- * (which cannot see the assembly's stores), pcp_rseq_supported() is
- * false and the stubs below are never called.
+ * (which cannot see the assembly's stores), PCP_RSEQ_ARCH is 0 and the
+ * stubs below are never called.
  */
 #ifndef PMM_PCP_RSEQ_H
 #define PMM_PCP_RSEQ_H
@@ -69,6 +69,8 @@ _Static_assert(offsetof(struct pcp_rseq_list, word) == 0 &&
 #endif
 
 #if PCP_RSEQ_ARCH
+_Static_assert(sizeof(struct pcp_rseq_list) == 2048, "a power of two: the sections' index");
+
 /*
  * The critical section descriptor (struct rseq_cs: version, flags,
  * start_ip, post_commit_offset, abort_ip) and, before the abort handler,
@@ -91,7 +93,37 @@ _Static_assert(offsetof(struct pcp_rseq_list, word) == 0 &&
 	".popsection\n\t"
 
 /*
+ * The sections' common start: the descriptor armed (through @scratch),
+ * this CPU's pcp found (@list = pcps + cpu * stride; a CPU without one
+ * bails out), its lock tested, then @list moved to the @mt list and its
+ * word read into @word; a bail-out jumps to @bail. @list32 is @list's low
+ * half.
+ */
+#define PCP_RSEQ_ENTER(list, list32, word, scratch, bail)                      \
+	PCP_RSEQ_CS("3", "1", "2", "4")                                        \
+	"0:\n\t"                                                               \
+	"leaq 3b(%%rip), " scratch "\n\t"                                      \
+	"movq " scratch ", 8(%[rs])\n"		/* rs->rseq_cs */              \
+	"1:\n\t"                                                               \
+	"movl 4(%[rs]), " list32 "\n\t"		/* rs->cpu_id */               \
+	"cmpl %[ncpu], " list32 "\n\t"                                         \
+	"jae " bail "\n\t"                                                     \
+	"imulq %[stride], " list ", " list "\n\t"                              \
+	"addq %[pcps], " list "\n\t"                                           \
+	"cmpl $0, (" list ")\n\t"		/* pcp->lock held? */          \
+	"jne " bail "\n\t"                                                     \
+	"addq %[off], " list "\n\t"                                            \
+	"movq (" list "), " word "\n\t"
+
+#define PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, mt_)                             \
+	[rs] "r"(rs_), [pcps] "r"((zone_)->pcp), [ncpu] "rm"(nr_cpus_),        \
+	[stride] "i"(sizeof(struct pmm_pcp)),                                  \
+	[off] "r"(offsetof(struct pmm_pcp, rq) + (size_t)(mt_) * sizeof(struct pcp_rseq_list))
+
+/*
  * pcp_rseq_pop - the top order-0 page of this CPU's @mt list of @zone.
+ * A bail-out sets the page to NULL out of line (after the commit label,
+ * outside the section), so the hit runs straight through.
  * Return: the page (PG_pcp still set; the caller owns it now), or NULL
  * when the list is empty, its pops counter must be folded, the pcp is
  * locked or the CPU has no pcp.
@@ -100,45 +132,59 @@ static __always_inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm
 						     unsigned int nr_cpus, int mt)
 {
 	struct pmm_page *page;
-	uint64_t cpu, list, word, tmp;
+	uint64_t list, word;
 
 	__asm__ __volatile__(
-		PCP_RSEQ_CS("3", "1", "2", "4")
-		"0:\n\t"
-		"leaq 3b(%%rip), %[tmp]\n\t"
-		"movq %[tmp], 8(%[rs])\n"		/* rs->rseq_cs */
-		"1:\n\t"
-		"movl 4(%[rs]), %k[cpu]\n\t"		/* rs->cpu_id */
-		"cmpl %[ncpu], %k[cpu]\n\t"
-		"jae 5f\n\t"
-		"imulq %[stride], %[cpu], %[list]\n\t"
-		"addq %[pcps], %[list]\n\t"
-		"cmpl $0, (%[list])\n\t"		/* pcp->lock held? */
-		"jne 5f\n\t"
-		"addq %[off], %[list]\n\t"
-		"movq (%[list]), %[word]\n\t"
+		PCP_RSEQ_ENTER("%[list]", "%k[list]", "%[word]", "%[page]", "5f")
 		"btq %[popfold], %[word]\n\t"		/* pops must be folded */
 		"jc 5f\n\t"
-		"movq %[word], %[tmp]\n\t"
-		"andl $0xfff, %k[tmp]\n\t"
+		"movl %k[word], %k[page]\n\t"
+		"andl $0xfff, %k[page]\n\t"
 		"jz 5f\n\t"
-		"movq 8(%[list],%[tmp],8), %[page]\n\t"	/* slot[count - 1] */
-		"leaq 0xfff(%[word]), %[tmp]\n\t"	/* count - 1, pops + 1 */
-		"movq %[tmp], (%[list])\n"		/* commit */
+		"movq 8(%[list],%q[page],8), %[page]\n\t"	/* slot[count - 1] */
+		"addq $0xfff, %[word]\n\t"		/* count - 1, pops + 1 */
+		"movq %[word], (%[list])\n"		/* commit */
 		"2:\n\t"
-		"jmp 6f\n"
 		PCP_RSEQ_ABORT("4", "0")
+		".pushsection __rseq_failure, \"ax\"\n"
 		"5:\n\t"
-		"xorl %k[page], %k[page]\n"
-		"6:\n\t"
-		: [page] "=&r"(page), [cpu] "=&r"(cpu), [list] "=&r"(list), [word] "=&r"(word),
-		  [tmp] "=&r"(tmp)
-		: [rs] "r"(rs), [pcps] "r"(zone->pcp), [ncpu] "r"(nr_cpus),
-		  [stride] "i"(sizeof(struct pmm_pcp)), [popfold] "i"(PCP_RSEQ_POP_FOLD),
-		  [off] "r"(offsetof(struct pmm_pcp, rq) + (size_t)mt * sizeof(struct pcp_rseq_list))
+		"xorl %k[page], %k[page]\n\t"
+		"jmp 2b\n\t"
+		".popsection\n\t"
+		: [page] "=&r"(page), [list] "=&r"(list), [word] "=&r"(word)
+		: PCP_RSEQ_INPUTS(rs, zone, nr_cpus, mt), [popfold] "i"(PCP_RSEQ_POP_FOLD)
 		: "memory", "cc");
 	return page;
 }
+
+/*
+ * The push section, its increment @inc_ a constant (an immediate of
+ * movabs). It has no outputs, so a bail-out can jump straight to the
+ * caller's C label (asm goto; with outputs it would need GCC 11.5, 12.4 or
+ * 13.3, where GCC bug 113921 is fixed) and its three registers are fixed
+ * ones, clobbered.
+ */
+#define PCP_RSEQ_PUSH(rs_, zone_, nr_cpus_, mt_, page_, inc_)                  \
+	__asm__ __volatile__ goto(                                             \
+		PCP_RSEQ_ENTER("%%r10", "%%r10d", "%%r11", "%%r9", "%l[bail]") \
+		"movabsq %[fold], %%r9\n\t"                                    \
+		"testq %%r9, %%r11\n\t"	/* pushes or chunks must be folded */  \
+		"jnz %l[bail]\n\t"                                             \
+		"movl %%r11d, %%r9d\n\t"                                       \
+		"andl $0xfff, %%r9d\n\t"                                       \
+		"cmpl 8(%%r10), %%r9d\n\t"	/* count >= cap: full */       \
+		"jae %l[bail]\n\t"                                             \
+		"movq %[pg], 16(%%r10,%%r9,8)\n\t"	/* slot[count]: not yet visible */ \
+		"movabsq %[inc], %%r9\n\t"                                     \
+		"addq %%r9, %%r11\n\t"	/* count + 1, pushes (+ chunks) + 1 */ \
+		"movq %%r11, (%%r10)\n"	/* commit */                           \
+		"2:\n\t"                                                       \
+		PCP_RSEQ_ABORT("4", "0")                                       \
+		:                                                              \
+		: PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, mt_), [pg] "r"(page_), \
+		  [fold] "i"(PCP_RSEQ_PUSH_FOLD), [inc] "i"(inc_)              \
+		: "r9", "r10", "r11", "memory", "cc"                           \
+		: bail)
 
 /*
  * pcp_rseq_push - put the prepared order-0 @page (PG_pcp already set) on
@@ -151,48 +197,14 @@ static __always_inline bool pcp_rseq_push(struct rseq *rs, struct pmm_zone *zone
 					  unsigned int nr_cpus, int mt, struct pmm_page *page,
 					  bool chunk)
 {
-	uint64_t cpu, list, word, tmp;
-	uint64_t inc = PCP_RSEQ_PUSH_ONE + 1 + (chunk ? PCP_RSEQ_CHUNK_ONE : 0);
-	unsigned char done;
-
-	__asm__ __volatile__(
-		PCP_RSEQ_CS("3", "1", "2", "4")
-		"0:\n\t"
-		"leaq 3b(%%rip), %[tmp]\n\t"
-		"movq %[tmp], 8(%[rs])\n"
-		"1:\n\t"
-		"movl 4(%[rs]), %k[cpu]\n\t"
-		"cmpl %[ncpu], %k[cpu]\n\t"
-		"jae 5f\n\t"
-		"imulq %[stride], %[cpu], %[list]\n\t"
-		"addq %[pcps], %[list]\n\t"
-		"cmpl $0, (%[list])\n\t"
-		"jne 5f\n\t"
-		"addq %[off], %[list]\n\t"
-		"movq (%[list]), %[word]\n\t"
-		"testq %[fold], %[word]\n\t"		/* pushes or chunks must be folded */
-		"jnz 5f\n\t"
-		"movq %[word], %[tmp]\n\t"
-		"andl $0xfff, %k[tmp]\n\t"
-		"cmpl 8(%[list]), %k[tmp]\n\t"		/* count >= cap: full */
-		"jae 5f\n\t"
-		"movq %[page], 16(%[list],%[tmp],8)\n\t"	/* slot[count]: not yet visible */
-		"leaq (%[word],%[inc]), %[tmp]\n\t"	/* count + 1, pushes (+ chunks) + 1 */
-		"movq %[tmp], (%[list])\n"		/* commit */
-		"2:\n\t"
-		"movb $1, %[done]\n\t"
-		"jmp 6f\n"
-		PCP_RSEQ_ABORT("4", "0")
-		"5:\n\t"
-		"movb $0, %[done]\n"
-		"6:\n\t"
-		: [done] "=&r"(done), [cpu] "=&r"(cpu), [list] "=&r"(list), [word] "=&r"(word),
-		  [tmp] "=&r"(tmp)
-		: [rs] "r"(rs), [pcps] "r"(zone->pcp), [ncpu] "r"(nr_cpus), [page] "r"(page),
-		  [stride] "i"(sizeof(struct pmm_pcp)), [inc] "r"(inc), [fold] "r"(PCP_RSEQ_PUSH_FOLD),
-		  [off] "r"(offsetof(struct pmm_pcp, rq) + (size_t)mt * sizeof(struct pcp_rseq_list))
-		: "memory", "cc");
-	return done;
+	if (chunk)
+		PCP_RSEQ_PUSH(rs, zone, nr_cpus, mt, page,
+			      PCP_RSEQ_PUSH_ONE + 1 + PCP_RSEQ_CHUNK_ONE);
+	else
+		PCP_RSEQ_PUSH(rs, zone, nr_cpus, mt, page, PCP_RSEQ_PUSH_ONE + 1);
+	return true;
+bail:
+	return false;
 }
 #else
 static inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm_zone *zone,

@@ -134,7 +134,11 @@ static void setup_watermarks(pmm_t *pmm)
 	}
 }
 
-/* Preferred node first, then the others in id order; highest zone first. */
+/*
+ * Preferred node first, then the others in id order; highest zone first.
+ * Node 0's first zones are cached for the order-0 pcp hit, which starts
+ * there (alloc_pages_pcp()).
+ */
 static void build_zonelists(pmm_t *pmm)
 {
 	for (int nid = 0; nid < PMM_MAX_NODES; nid++) {
@@ -154,6 +158,8 @@ static void build_zonelists(pmm_t *pmm)
 					zl->zones[zl->nr++] = zone;
 				}
 			}
+			if (!nid)
+				pmm->pcp_zone[which] = zl->nr ? zl->zones[0] : NULL;
 		}
 	}
 }
@@ -240,6 +246,16 @@ static void find_zone_breaks(pmm_t *pmm)
 		add_zone_break(pmm, pmm->cfg.regions[i].start_pfn + pmm->cfg.regions[i].nr_pages);
 	}
 	add_zone_break(pmm, pmm->cfg.dma32_end_pfn);
+}
+
+/*
+ * zone_by_id()'s table: called first at create, before anything looks a
+ * zone up. The ids past MAX_ZONES, which no page is given, stay NULL.
+ */
+void zone_table_init(pmm_t *pmm)
+{
+	for (unsigned int id = 0; id < MAX_ZONES; id++)
+		pmm->zone_table[id] = &pmm->nodes[id / PMM_NR_ZONE_TYPES].node_zones[id % PMM_NR_ZONE_TYPES];
 }
 
 int zones_init(pmm_t *pmm)
