@@ -109,12 +109,10 @@ static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_
 	pfn = pmm_page_to_pfn(pmm, page);
 	t1 = cli_now_ns();
 	if (variant == V_FLOOR) {
-		unsigned long ok = 0;
+		struct pmm_page *end = contig_prepare_run(pmm, page, page + nr, false);
 
-		for (unsigned long i = 0; i < nr; i++)
-			ok += contig_put_prepare(pmm, &page[i], false);
 		t2 = cli_now_ns();
-		if (ok == nr)
+		if (end == page + nr)
 			free_prepared_contig_range(pmm, page, pfn, nr);
 		*loop_ns += t2 - t0;
 	} else {

@@ -105,9 +105,8 @@ static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long 
  * zone break (a chunk must not cross a zone or node: the kernel's
  * page_is_buddy() never merges across one either). The inner loop is the
  * per-page work and nothing else; it stops at a page that keeps a
- * reference or fails the checks. Loop invariant: [run, pfn) are prepared
- * pages at @start. Always inlined twice so that @frozen is a constant in
- * the inner loop.
+ * reference or fails the checks. Loop invariant: @pfn is @page's frame.
+ * Always inlined twice so that @frozen is a constant in the inner loop.
  */
 static inline __attribute__((always_inline)) void
 free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const bool frozen)
@@ -131,20 +130,15 @@ free_contig_range_batched(pmm_t *pmm, pmm_pfn_t pfn, unsigned long nr, const boo
 			seg_end = brk;
 		if (seg_end > end)
 			seg_end = end;
-		while (pfn < seg_end) {
+		for (struct pmm_page *last = page + (seg_end - pfn); page < last;) {
 			struct pmm_page *start = page;
-			pmm_pfn_t run = pfn;
 
-			while (pfn < seg_end && likely(contig_put_prepare(pmm, page, frozen))) {
-				pfn++;
+			page = contig_prepare_run(pmm, page, last, frozen);
+			if (page > start)
+				free_prepared_contig_range(pmm, start, pfn, (unsigned long)(page - start));
+			if (page < last)	/* a page that stays: it ends the run */
 				page++;
-			}
-			if (pfn > run)
-				free_prepared_contig_range(pmm, start, run, pfn - run);
-			if (pfn < seg_end) {	/* a page that stays: it ends the run */
-				pfn++;
-				page++;
-			}
+			pfn += (pmm_pfn_t)(page - start);
 		}
 	}
 }
