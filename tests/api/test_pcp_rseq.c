@@ -11,7 +11,11 @@
  *    operations, and another thread drains every CPU's lists and reads
  *    the counters (pcp locks taken off their CPU, which fence it). At the
  *    end no frame is lost or handed out twice, the pgalloc and pgfree
- *    counters match what the threads did exactly, and pmm_check() passes.
+ *    counters match what the threads did exactly, and pmm_check() passes;
+ *  - the fast paths' exits (bad input of every kind, pointers the free
+ *    must place from their address alone in both memmap models, a zone
+ *    the instance lacks, a full array) take the general path, which
+ *    reports, with exact counters, in both modes.
  * In a build where rseq cannot run (TSan) the same churn runs on the
  * trylock path. Threads record their first error rather than assert.
  */
@@ -273,6 +277,77 @@ static void test_fast_path_fallbacks(void **state)
 	run_fast_path_fallbacks(PMM_PCP_FASTPATH_TRYLOCK);
 }
 
+/*
+ * The pointers the fast free places from their address alone, in both
+ * memmap models: NULL (ignored), one struct page before the first frame,
+ * one past the last frame's section (the end of its memmap chunk), a hole
+ * inside that section (PG_reserved), a pointer off by an odd count of
+ * bytes. Each but NULL is reported, and none changes anything. Then the paths that leave the
+ * fast ones: a DMA32 request on an instance with no DMA32 zone (the
+ * cached preferred zone is NULL), and frees past the array's capacity
+ * (the prepared page taken to the general path), with exact counters.
+ */
+/* The struct page @n records after @page (struct pmm_page is opaque here). */
+static struct pmm_page *page_at(struct pmm_page *page, long n)
+{
+	return (struct pmm_page *)((char *)page + n * PMM_PAGE_META_SIZE);
+}
+
+static void run_fast_path_edges(enum pmm_pcp_fastpath mode, enum pmm_memmap_model model)
+{
+	enum { HELD_PAGES = 600 };	/* more than an array holds (254) */
+	struct tu_bad bad;
+	struct pmm_config cfg;
+	struct tu_report_mark m;
+	struct pmm_stats before, after;
+	struct pmm_page *first, *held[HELD_PAGES];
+	pmm_t *pmm;
+	const uint64_t section_pages = 1ULL << (27 - 12);	/* the default section_shift */
+	struct pmm_page *bad_ptrs[5];
+
+	tu_config(&cfg, 64, &bad);
+	cfg.cpu_fn = NULL;
+	cfg.cpu_arg = NULL;
+	cfg.nr_cpus = 0;
+	cfg.pcp_fastpath = mode;
+	cfg.memmap = model;
+	pmm = tu_create(&cfg);
+	first = pmm_pfn_to_page(pmm, TU_BASE_PFN);	/* a section's first frame */
+	assert_non_null(first);
+	bad_ptrs[0] = NULL;
+	bad_ptrs[1] = page_at(first, -1);
+	bad_ptrs[2] = page_at(first, (long)section_pages);
+	bad_ptrs[3] = page_at(first, (long)(TU_MIB(64) >> 12));	/* past the region: a hole */
+	bad_ptrs[4] = (struct pmm_page *)((char *)first + 3);
+	pmm_stats_get(pmm, &before);
+	for (unsigned int i = 0; i < 5; i++) {
+		tu_report_mark(pmm, &bad, &m);
+		pmm_free_pages(pmm, bad_ptrs[i], 0);
+		/* NULL is ignored, as free(NULL) */
+		tu_assert_reports(pmm, &bad, &m, i ? 1 : 0, i ? "not managed" : NULL);
+	}
+	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_DMA32 | PMM_GFP_NOWARN, 0));
+	for (unsigned int i = 0; i < HELD_PAGES; i++) {
+		held[i] = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+		assert_non_null(held[i]);
+	}
+	for (unsigned int i = 0; i < HELD_PAGES; i++)
+		pmm_free_pages(pmm, held[i], 0);
+	pmm_stats_get(pmm, &after);
+	assert_int_equal(after.pgalloc - before.pgalloc, HELD_PAGES);
+	assert_int_equal(after.pgfree - before.pgfree, HELD_PAGES);
+	tu_finish(pmm, .bad = &bad, .reports = 4);
+}
+
+static void test_fast_path_edges(void **state)
+{
+	(void)state;
+	run_fast_path_edges(PMM_PCP_FASTPATH_AUTO, PMM_MEMMAP_SPARSE);
+	run_fast_path_edges(PMM_PCP_FASTPATH_AUTO, PMM_MEMMAP_VMEMMAP);
+	run_fast_path_edges(PMM_PCP_FASTPATH_TRYLOCK, PMM_MEMMAP_SPARSE);
+	run_fast_path_edges(PMM_PCP_FASTPATH_TRYLOCK, PMM_MEMMAP_VMEMMAP);
+}
+
 static void run_churn(enum pmm_pcp_fastpath mode)
 {
 	struct tu_bad bad;
@@ -331,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_contig_chunks_counted),
 		cmocka_unit_test(test_fast_path_fallbacks),
+		cmocka_unit_test(test_fast_path_edges),
 		cmocka_unit_test(test_migrating_churn),
 		cmocka_unit_test(test_migrating_churn_trylock),
 	};
