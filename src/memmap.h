@@ -26,20 +26,13 @@ static inline struct pmm_page *pfn_to_page(const pmm_t *pmm, pmm_pfn_t pfn)
 	return ms->memmap + (pfn - ms->start_pfn);
 }
 
-/* page_to_pfn() from the page's @flags word, already read (the free fast path). */
-static inline pmm_pfn_t page_to_pfn_flags(const pmm_t *pmm, const struct pmm_page *page,
-					  uint64_t flags)
-{
-	if (pmm->vmemmap)
-		return (pmm_pfn_t)(page - pmm->vmemmap) + (pmm->first_section << pmm->pfn_section_shift);
-	const struct mem_section *ms = &pmm->sections[flags >> PAGE_SECTION_SHIFT];
-	return ms->start_pfn + (pmm_pfn_t)(page - ms->memmap);
-}
-
 /* Precondition: @page is a page of this instance's memmap. */
 static inline pmm_pfn_t page_to_pfn(const pmm_t *pmm, const struct pmm_page *page)
 {
-	return page_to_pfn_flags(pmm, page, pmm->vmemmap ? 0 : page_flags(page));
+	if (pmm->vmemmap)
+		return (pmm_pfn_t)(page - pmm->vmemmap) + (pmm->first_section << pmm->pfn_section_shift);
+	const struct mem_section *ms = &pmm->sections[page_section(page)];
+	return ms->start_pfn + (pmm_pfn_t)(page - ms->memmap);
 }
 
 /* The frame's direct-map address. Precondition: a backed instance. */

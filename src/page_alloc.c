@@ -258,7 +258,7 @@ static __always_inline bool pcp_fast_ok(const pmm_t *pmm, pmm_gfp_t gfp)
 	       likely(!pmm->fault[PMM_FAULT_PAGE_ALLOC].attr.nth);
 }
 
-/* The general free path (after the fast path's declaration). */
+/* The general free path, defined below with the reference-count slow path. */
 static void free_pages_checked(pmm_t *pmm, struct pmm_page *page, unsigned int order);
 
 /* free_pcp_fast()'s page, prepared, when the array was full or locked. */
