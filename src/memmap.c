@@ -133,47 +133,62 @@ static void sort_chunks(struct memmap_chunk *c, uint64_t n)
 }
 
 /*
- * The index that makes memmap_chunk_find() O(1): the address range from
- * the lowest chunk to the highest, cut in granules of one chunk's size.
- * At most one chunk starts in a granule (chunks are that size and do not
- * overlap), so "the last chunk starting at or before the granule's end",
- * or the one before it, is the only chunk a pointer there can be in.
- * Chunks spread over more than CHUNK_INDEX_MAX granules (a meta_alloc
- * that scatters them) keep the binary search.
+ * The placement table that makes page_placed_table() one load: the address
+ * range from the lowest chunk to the highest, cut in granules of 2^shift
+ * bytes, each holding the pfn bias of the chunk it lies in (pfn = bias +
+ * address / 64), or PLACE_NONE. A granule must lie in one chunk: its size
+ * divides the chunk size and every chunk's base (2 MiB for the default
+ * sections and metadata allocator, whose chunks are 2 MiB-aligned). It is
+ * at least 128 bytes, so every bias is a multiple of granule / 64 >= 2
+ * (a chunk starts at a section's first pfn, a multiple of it) and the odd
+ * PLACE_NONE is never one. Chunks too scattered for a table of at most
+ * PLACE_TABLE_MIN entries or 1/64 of their size, or not 128-byte aligned
+ * (a meta_alloc of the caller's), keep the binary search.
  */
-#define CHUNK_INDEX_MAX (1u << 16)
+#define PLACE_GRANULE_MIN_SHIFT 7
+#define PLACE_TABLE_MIN (1u << 16)
 
-static int build_chunk_index(pmm_t *pmm)
+static int build_place_table(pmm_t *pmm)
 {
-	unsigned int shift = PAGE_STRUCT_SHIFT + pmm->pfn_section_shift;
 	const struct memmap_chunk *c = pmm->chunks;
-	uint64_t n = pmm->nr_chunks, i = 0;
+	uint64_t n = pmm->nr_chunks, chunk_bytes = sizeof(struct pmm_page) << pmm->pfn_section_shift;
+	uint64_t nr, max;
+	unsigned int shift = PAGE_STRUCT_SHIFT + pmm->pfn_section_shift;
+	uintptr_t lo;
 
 	if (!n)
 		return 0;
-	pmm->chunk_lo = c[0].base & ~(((uintptr_t)1 << shift) - 1);
-	/* up to the granule the highest chunk ends in */
-	pmm->nr_granules = ((c[n - 1].base + ((uintptr_t)1 << shift) - 1 - pmm->chunk_lo) >> shift) + 1;
-	if (pmm->nr_granules > CHUNK_INDEX_MAX) {
-		pmm->nr_granules = 0;
+	for (uint64_t i = 0; i < n; i++)
+		if ((unsigned int)__builtin_ctzll(c[i].base) < shift)
+			shift = (unsigned int)__builtin_ctzll(c[i].base);
+	if (shift < PLACE_GRANULE_MIN_SHIFT)
 		return 0;
-	}
-	pmm->chunk_index = meta_alloc(pmm, pmm->nr_granules * sizeof(uint32_t));
-	if (!pmm->chunk_index)
+	lo = c[0].base;
+	nr = ((c[n - 1].base + chunk_bytes - lo) >> shift);
+	max = n * chunk_bytes / (64 * sizeof(uint64_t));
+	if (nr > (max > PLACE_TABLE_MIN ? max : PLACE_TABLE_MIN))
+		return 0;
+	pmm->place_bias = meta_alloc(pmm, nr * sizeof(uint64_t));
+	if (!pmm->place_bias)
 		return -PMM_ENOMEM;
-	for (uint64_t g = 0; g < pmm->nr_granules; g++) {
-		uintptr_t end = pmm->chunk_lo + ((uintptr_t)(g + 1) << shift) - 1;
+	for (uint64_t g = 0; g < nr; g++)
+		pmm->place_bias[g] = PLACE_NONE;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t g = (c[i].base - lo) >> shift;
 
-		while (i + 1 < n && c[i + 1].base <= end)
-			i++;
-		pmm->chunk_index[g] = (uint32_t)i;
+		for (uint64_t k = 0; k < chunk_bytes >> shift; k++)
+			pmm->place_bias[g + k] = c[i].start_pfn - (c[i].base >> PAGE_STRUCT_SHIFT);
 	}
+	pmm->place_lo = lo;
+	pmm->place_shift = shift;
+	pmm->nr_granules = nr;
 	return 0;
 }
 
 /*
- * The sparse model's chunk table: page_belongs() places a caller's pointer
- * in a chunk by address before it reads anything through it.
+ * The chunk table, in both models: a present section's memmap by address,
+ * so that a caller's pointer is placed in one before anything is read
+ * through it (page_placed_pfn()).
  */
 static int build_chunk_table(pmm_t *pmm)
 {
@@ -191,7 +206,34 @@ static int build_chunk_table(pmm_t *pmm)
 				.base = (uintptr_t)pmm->sections[s].memmap,
 				.start_pfn = pmm->sections[s].start_pfn };
 	sort_chunks(pmm->chunks, pmm->nr_chunks);
-	return build_chunk_index(pmm);
+	return build_place_table(pmm);
+}
+
+/*
+ * The binary search over the sorted chunk table, for chunks the placement
+ * table does not cover; with the table, an address outside it is in no
+ * chunk.
+ */
+bool page_placed_search(const pmm_t *pmm, uintptr_t p, pmm_pfn_t *pfn)
+{
+	const struct memmap_chunk *c = pmm->chunks;
+	uint64_t n = pmm->nr_chunks, off;
+
+	if (pmm->nr_granules || !n)
+		return false;
+	while (n > 1) {
+		uint64_t half = n / 2;
+
+		if (c[half].base <= p)
+			c += half;
+		n -= half;
+	}
+	off = p - c->base;	/* below the first chunk wraps */
+	if (off >= (sizeof(struct pmm_page) << pmm->pfn_section_shift) ||
+	    off % sizeof(struct pmm_page))
+		return false;
+	*pfn = c->start_pfn + off / sizeof(struct pmm_page);
+	return true;
 }
 
 /*
@@ -204,6 +246,7 @@ int memmap_init(pmm_t *pmm)
 	const struct pmm_config *cfg = &pmm->cfg;
 	uint64_t last_section;
 	size_t chunk = section_pages(pmm) * sizeof(struct pmm_page);
+	int err;
 
 	pmm->min_pfn = UINT64_MAX;
 	pmm->max_pfn = 0;
@@ -248,12 +291,9 @@ int memmap_init(pmm_t *pmm)
 			init_section_pages(pmm, s);
 		}
 	}
-	if (!pmm->vmemmap) {
-		int err = build_chunk_table(pmm);
-
-		if (err)
-			return err;
-	}
+	err = build_chunk_table(pmm);
+	if (err)
+		return err;
 	return backing_init(pmm);
 }
 
@@ -266,8 +306,8 @@ void memmap_exit(pmm_t *pmm)
 		for (uint64_t s = 0; s < pmm->nr_sections; s++)
 			meta_free(pmm, pmm->sections[s].memmap, chunk);
 	meta_free(pmm, pmm->vmemmap, pmm->memmap_bytes);
-	meta_free(pmm, pmm->chunk_index, pmm->nr_granules * sizeof(uint32_t));
-	pmm->chunk_index = NULL;
+	meta_free(pmm, pmm->place_bias, pmm->nr_granules * sizeof(uint64_t));
+	pmm->place_bias = NULL;
 	pmm->nr_granules = 0;
 	meta_free(pmm, pmm->chunks, pmm->nr_chunks * sizeof(*pmm->chunks));
 	meta_free(pmm, pmm->sections, pmm->nr_sections * sizeof(struct mem_section));

@@ -41,80 +41,45 @@ static inline void *pfn_to_virt(const pmm_t *pmm, pmm_pfn_t pfn)
 	return pmm->direct_map + ((pfn - pmm->min_pfn) << pmm->page_shift);
 }
 
+#define PLACE_NONE UINT64_MAX	/* a placement granule in no chunk (odd: no bias is) */
+
+/* page_placed_pfn() for chunks without a placement table (memmap.c). */
+bool page_placed_search(const pmm_t *pmm, uintptr_t p, pmm_pfn_t *pfn);
+
 /*
- * memmap_chunk_find - the present section whose memmap holds address @p,
- * found from the chunk addresses alone (the granule index, else a binary
- * search over the sorted chunk table) so that a pointer into unreadable
- * memory is never read.
- * Return: the chunk (its base and first pfn), or NULL when @p is in none.
+ * page_placed_table - does the placement table put @page at a struct page
+ * of this instance's memmap, and if so, *@pfn is its frame? From the
+ * address alone, so a pointer into unreadable memory is never read: the
+ * granule it falls in says which chunk's memmap, if any, is there, and
+ * the page must sit on a struct page boundary of it (every chunk's base
+ * is granule-aligned, at least 128 bytes, so the address's own low bits
+ * say). False for a pointer outside the table too, which only the binary
+ * search could still place (page_placed_pfn()): the order-0 free, which
+ * runs this, sends whatever it refuses to the general path, and there
+ * the page's flags, read next anyway, refuse a PG_reserved hole.
  */
-static __always_inline const struct memmap_chunk *memmap_chunk_find(const pmm_t *pmm, uintptr_t p)
+static __always_inline bool page_placed_table(const pmm_t *pmm, const struct pmm_page *page,
+					      pmm_pfn_t *pfn)
 {
-	const struct memmap_chunk *c = pmm->chunks;
-	uint64_t n = pmm->nr_chunks;
+	uintptr_t p = (uintptr_t)page;
+	uint64_t g = (p - pmm->place_lo) >> pmm->place_shift;	/* below place_lo wraps */
+	uint64_t bias;
 
-	if (likely(pmm->chunk_index)) {
-		/* below chunk_lo wraps to a huge granule */
-		uint64_t g = (p - pmm->chunk_lo) >> (pmm->pfn_section_shift + PAGE_STRUCT_SHIFT);
-		uint32_t i;
-
-		if (g >= pmm->nr_granules)
-			return NULL;
-		i = pmm->chunk_index[g];
-		if (c[i].base > p) {
-			if (!i)
-				return NULL;
-			i--;
-		}
-		c += i;
-		n = 1;
-	}
-	while (n > 1) {
-		uint64_t half = n / 2;
-
-		if (c[half].base <= p)
-			c += half;
-		n -= half;
-	}
-	if (!n || p < c->base ||
-	    p - c->base >= (sizeof(struct pmm_page) << pmm->pfn_section_shift))
-		return NULL;
-	return c;
+	if (g >= pmm->nr_granules)
+		return false;
+	bias = pmm->place_bias[g];
+	if (bias == PLACE_NONE || p % sizeof(*page))
+		return false;
+	*pfn = bias + p / sizeof(*page);
+	return true;
 }
 
-/*
- * page_placed_pfn - does @page point at a struct page of this instance's
- * memmap? From the address alone, so a pointer into unreadable memory is
- * never read; NULL and a misaligned pointer fail the range and the offset
- * tests like any other. If it does, *@pfn is its frame, from the same
- * arithmetic (the order-0 free needs both). Always inline: that free runs
- * it, and there the page's flags, read next anyway, refuse a PG_reserved
- * hole.
- */
-static __always_inline bool page_placed_pfn(const pmm_t *pmm, const struct pmm_page *page,
-					    pmm_pfn_t *pfn)
+/* page_placed_table(), and the binary search where there is no table. */
+static inline bool page_placed_pfn(const pmm_t *pmm, const struct pmm_page *page, pmm_pfn_t *pfn)
 {
-	uintptr_t p = (uintptr_t)page, off;
-
-	if (pmm->vmemmap) {
-		uint64_t idx;
-
-		off = p - (uintptr_t)pmm->vmemmap;
-		if (off >= pmm->memmap_bytes)	/* below the base wraps */
-			return false;
-		idx = off / sizeof(*page);
-		if (!pmm->sections[idx >> pmm->pfn_section_shift].memmap)
-			return false;
-		*pfn = (pmm->first_section << pmm->pfn_section_shift) + idx;
-	} else {
-		const struct memmap_chunk *c = memmap_chunk_find(pmm, p);
-
-		if (!c)
-			return false;
-		off = p - c->base;
-		*pfn = c->start_pfn + off / sizeof(*page);
-	}
-	return !(off % sizeof(*page));
+	if (likely(pmm->nr_granules))
+		return page_placed_table(pmm, page, pfn);
+	return page_placed_search(pmm, (uintptr_t)page, pfn);
 }
 
 /* page_placed_pfn() without the pfn. */

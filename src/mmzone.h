@@ -211,12 +211,13 @@ struct pmm {
 	pmm_pfn_t first_section;	/* section number of min_pfn */
 	uint64_t nr_sections;		/* table entries from first_section */
 	struct mem_section *sections;
-	struct memmap_chunk *chunks;	/* PMM_MEMMAP_SPARSE: present sections by memmap address */
+	struct memmap_chunk *chunks;	/* present sections by memmap address (both models) */
 	uint64_t nr_chunks;
-	uint32_t *chunk_index;		/* per chunk-sized granule from chunk_lo: the last chunk
-					 * starting before its end; NULL: binary search */
-	uintptr_t chunk_lo;		/* the lowest chunk's base, rounded down to a granule */
-	uint64_t nr_granules;
+	uint64_t *place_bias;		/* per granule from place_lo: pfn - address / 64 of the
+					 * memmap there, or PLACE_NONE (memmap.c) */
+	uintptr_t place_lo;		/* the lowest chunk's base */
+	uint64_t nr_granules;		/* 0: no table, the binary search places */
+	unsigned int place_shift;	/* log2 of a granule's bytes */
 	struct pmm_page *vmemmap;	/* PMM_MEMMAP_VMEMMAP: page of first_section's pfn 0 */
 	size_t memmap_bytes;		/* vmemmap reservation */
 	char *direct_map;		/* frame min_pfn's address; NULL without backing */

@@ -278,7 +278,7 @@ static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_p
  * once, prepared and on the pcp together. Anything else goes, with nothing
  * changed, to the general path, which checks in order and reports. Every
  * exit is a tail call, so none of them costs the push a frame.
- * Precondition: rseq mode, page_placed_pfn(@page) found @pfn (a
+ * Precondition: rseq mode, page_placed_table(@page) found @pfn (a
  * PG_reserved hole fails page_clean_for_free(), and the general path
  * reports it).
  */
@@ -680,7 +680,7 @@ void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
 	pmm_pfn_t pfn;
 
-	if (likely(!order) && pmm->pcp_rseq && likely(page_placed_pfn(pmm, page, &pfn)))
+	if (likely(!order) && pmm->pcp_rseq && likely(page_placed_table(pmm, page, &pfn)))
 		free_pcp_fast(pmm, page, pfn);
 	else
 		free_pages_checked(pmm, page, order);

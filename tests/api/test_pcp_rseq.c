@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define THREADS 4
 #define HELD 64
@@ -279,13 +280,18 @@ static void test_fast_path_fallbacks(void **state)
 
 /*
  * The pointers the fast free places from their address alone, in both
- * memmap models: NULL (ignored), one struct page before the first frame,
- * one past the last frame's section (the end of its memmap chunk), a hole
- * inside that section (PG_reserved), a pointer off by an odd count of
- * bytes. Each but NULL is reported, and none changes anything. Then the paths that leave the
- * fast ones: a DMA32 request on an instance with no DMA32 zone (the
- * cached preferred zone is NULL), and frees past the array's capacity
- * (the prepared page taken to the general path), with exact counters.
+ * memmap models, placed by the table and by the binary search (a metadata
+ * allocator whose blocks are only 64-byte aligned has no table): NULL
+ * (ignored), one struct page before the first frame, one past the first
+ * region's section (the end of its memmap chunk, and in vmemmap the
+ * memmap of an absent section), a hole inside that section (PG_reserved),
+ * a pointer off by an odd count of bytes, one struct page before the
+ * second region's section. Each but NULL is reported, and none changes
+ * anything; a page of the second region frees through the fast path.
+ * Then the paths that leave the fast ones: a DMA32 request on an instance
+ * with no DMA32 zone (the cached preferred zone is NULL), and frees past
+ * the array's capacity (the prepared page taken to the general path),
+ * with exact counters.
  */
 /* The struct page @n records after @page (struct pmm_page is opaque here). */
 static struct pmm_page *page_at(struct pmm_page *page, long n)
@@ -293,34 +299,66 @@ static struct pmm_page *page_at(struct pmm_page *page, long n)
 	return (struct pmm_page *)((char *)page + n * PMM_PAGE_META_SIZE);
 }
 
-static void run_fast_path_edges(enum pmm_pcp_fastpath mode, enum pmm_memmap_model model)
+/* Metadata 64 bytes into a mapping: aligned for struct pages, too little for a placement table. */
+#define META_SKEW 64
+
+static void *skewed_meta_alloc(void *arg, size_t size)
 {
-	enum { HELD_PAGES = 600 };	/* more than an array holds (254) */
+	char *p = mmap(NULL, size + 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	(void)arg;
+	return p == MAP_FAILED ? NULL : p + META_SKEW;
+}
+
+static void skewed_meta_free(void *arg, void *p, size_t size)
+{
+	(void)arg;
+	munmap((char *)p - META_SKEW, size + 4096);
+}
+
+static void run_fast_path_edges(enum pmm_pcp_fastpath mode, enum pmm_memmap_model model,
+				bool search)
+{
+	enum { HELD_PAGES = 600, NR_BAD = 6 };	/* more than an array holds (254) */
 	struct tu_bad bad;
 	struct pmm_config cfg;
 	struct tu_report_mark m;
 	struct pmm_stats before, after;
-	struct pmm_page *first, *held[HELD_PAGES];
+	struct pmm_page *first, *second, *held[HELD_PAGES], *bad_ptrs[NR_BAD];
 	pmm_t *pmm;
 	const uint64_t section_pages = 1ULL << (27 - 12);	/* the default section_shift */
-	struct pmm_page *bad_ptrs[5];
 
 	tu_config(&cfg, 64, &bad);
+	cfg.regions[1] = (struct pmm_region){ .start_pfn = TU_BASE_PFN + 3 * section_pages,
+					      .nr_pages = TU_MIB(16) >> 12 };
+	cfg.nr_regions = 2;
 	cfg.cpu_fn = NULL;
 	cfg.cpu_arg = NULL;
 	cfg.nr_cpus = 0;
 	cfg.pcp_fastpath = mode;
 	cfg.memmap = model;
+	if (search) {
+		cfg.meta_alloc = skewed_meta_alloc;
+		cfg.meta_free = skewed_meta_free;
+	}
 	pmm = tu_create(&cfg);
 	first = pmm_pfn_to_page(pmm, TU_BASE_PFN);	/* a section's first frame */
+	second = pmm_pfn_to_page(pmm, cfg.regions[1].start_pfn);
 	assert_non_null(first);
+	assert_non_null(second);
+	assert_int_equal((uintptr_t)first % 128, search ? META_SKEW : 0);
 	bad_ptrs[0] = NULL;
 	bad_ptrs[1] = page_at(first, -1);
 	bad_ptrs[2] = page_at(first, (long)section_pages);
 	bad_ptrs[3] = page_at(first, (long)(TU_MIB(64) >> 12));	/* past the region: a hole */
 	bad_ptrs[4] = (struct pmm_page *)((char *)first + 3);
+	bad_ptrs[5] = page_at(second, -1);
+	/* a page of the second region, taken from the buddy, to be freed as order 0 */
+	assert_int_equal(pmm_alloc_contig_range(pmm, cfg.regions[1].start_pfn,
+						cfg.regions[1].start_pfn + 1, PMM_GFP_KERNEL), 0);
 	pmm_stats_get(pmm, &before);
-	for (unsigned int i = 0; i < 5; i++) {
+	for (unsigned int i = 0; i < NR_BAD; i++) {
 		tu_report_mark(pmm, &bad, &m);
 		pmm_free_pages(pmm, bad_ptrs[i], 0);
 		/* NULL is ignored, as free(NULL) */
@@ -333,19 +371,22 @@ static void run_fast_path_edges(enum pmm_pcp_fastpath mode, enum pmm_memmap_mode
 	}
 	for (unsigned int i = 0; i < HELD_PAGES; i++)
 		pmm_free_pages(pmm, held[i], 0);
+	pmm_free_pages(pmm, second, 0);
 	pmm_stats_get(pmm, &after);
 	assert_int_equal(after.pgalloc - before.pgalloc, HELD_PAGES);
-	assert_int_equal(after.pgfree - before.pgfree, HELD_PAGES);
-	tu_finish(pmm, .bad = &bad, .reports = 4);
+	assert_int_equal(after.pgfree - before.pgfree, HELD_PAGES + 1);
+	tu_finish(pmm, .bad = &bad, .reports = NR_BAD - 1);
 }
 
 static void test_fast_path_edges(void **state)
 {
 	(void)state;
-	run_fast_path_edges(PMM_PCP_FASTPATH_AUTO, PMM_MEMMAP_SPARSE);
-	run_fast_path_edges(PMM_PCP_FASTPATH_AUTO, PMM_MEMMAP_VMEMMAP);
-	run_fast_path_edges(PMM_PCP_FASTPATH_TRYLOCK, PMM_MEMMAP_SPARSE);
-	run_fast_path_edges(PMM_PCP_FASTPATH_TRYLOCK, PMM_MEMMAP_VMEMMAP);
+	for (int search = 0; search < 2; search++) {
+		run_fast_path_edges(PMM_PCP_FASTPATH_AUTO, PMM_MEMMAP_SPARSE, search);
+		run_fast_path_edges(PMM_PCP_FASTPATH_AUTO, PMM_MEMMAP_VMEMMAP, search);
+		run_fast_path_edges(PMM_PCP_FASTPATH_TRYLOCK, PMM_MEMMAP_SPARSE, search);
+		run_fast_path_edges(PMM_PCP_FASTPATH_TRYLOCK, PMM_MEMMAP_VMEMMAP, search);
+	}
 }
 
 static void run_churn(enum pmm_pcp_fastpath mode)
