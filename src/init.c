@@ -250,6 +250,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	pmm->nr_cpus = cfg.nr_cpus;
 	pmm->pcp_enabled = !cfg.pcp_disable;
 	pmm->pcp_rseq = cfg.pcp_fastpath == PMM_PCP_FASTPATH_RSEQ;
+	pmm->rseq_off = os_rseq_offset();
 	pmm->check_full = cfg.check_pages == PMM_CHECK_PAGES_FULL;
 	for (unsigned int c = 0; c < cfg.nr_cpus; c++)
 		pmm->cpu_nodes |= cfg.cpu_to_node[c] != 0;

@@ -202,6 +202,7 @@ struct pmm {
 	unsigned int nr_cpus;
 	bool pcp_enabled;
 	bool pcp_rseq;			/* order-0 pcp fast path in rseq sections (pcp_rseq.h) */
+	long rseq_off;			/* the rseq area from the thread pointer (os_rseq_offset()) */
 	bool check_full;		/* PMM_CHECK_PAGES_FULL: every page of a block is checked */
 	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
 	bool pcp_fast;			/* pcp_rseq && !cpu_nodes: the order-0 hit may be tried */

@@ -53,14 +53,16 @@ static inline struct rseq *os_rseq_area(void)
 }
 
 /*
- * The area in rseq mode, which pmm_create() chose only where the C library
- * registers one (__rseq_size is fixed at startup): no test. A thread whose
- * own registration failed has a cpu_id above every CPU, and the sections
- * bail out on it.
+ * Where every thread's rseq area is from its thread pointer, fixed at
+ * startup: the rseq sections (pcp_rseq.h) address the area through the
+ * thread's segment with it, cached in pmm->rseq_off. Read without a test:
+ * pmm_create() chose rseq mode only where the C library registers areas
+ * (__rseq_size is fixed at startup too). A thread whose own registration
+ * failed has a cpu_id above every CPU, and the sections bail out on it.
  */
-static inline struct rseq *os_rseq_area_known(void)
+static inline long os_rseq_offset(void)
 {
-	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	return (long)__rseq_offset;
 }
 
 /* Has the C library registered this thread's area with the kernel? */
@@ -134,9 +136,9 @@ static inline struct rseq *os_rseq_area(void)
 	return NULL;
 }
 
-static inline struct rseq *os_rseq_area_known(void)
+static inline long os_rseq_offset(void)
 {
-	return NULL;
+	return 0;
 }
 
 static inline bool os_rseq_registered(void)

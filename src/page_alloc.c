@@ -313,7 +313,7 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	set_page_count(page, 0);
 	trace_mm_page_free(pmm, page, 0);
 	page_prepare_clean(page, (f & ~(PF(PG_owned) | PF(PG_dirty))) | PF(PG_pcp));
-	if (unlikely(!pcp_rseq_push(os_rseq_area_known(), zone, pmm->nr_cpus, push_mt, page, false)))
+	if (unlikely(!pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, push_mt, page, false)))
 		free_pcp_unpushed(pmm, page);
 }
 
@@ -453,7 +453,7 @@ static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pm
 
 	if (unlikely(!zone) || !zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
-	page = pcp_rseq_pop(os_rseq_area_known(), zone, pmm->nr_cpus, gfp_migratetype(gfp));
+	page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, gfp_migratetype(gfp));
 	if (unlikely(!page))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
 	f = page_flags(page) & ~PF(PG_pcp);	/* popped: ours alone */

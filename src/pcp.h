@@ -105,7 +105,7 @@ static inline void pcp_unlock(struct pmm_pcp *pcp)
  */
 static __always_inline struct pmm_page *pcp_rseq_alloc(pmm_t *pmm, struct pmm_zone *zone, int mt)
 {
-	struct pmm_page *page = pcp_rseq_pop(os_rseq_area_known(), zone, pmm->nr_cpus, mt);
+	struct pmm_page *page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, mt);
 
 	if (likely(page))
 		__ClearPagePcp(page);	/* popped: ours alone */
@@ -117,7 +117,7 @@ static __always_inline bool pcp_rseq_free(pmm_t *pmm, struct pmm_zone *zone,
 {
 	PMM_BUG_ON_PAGE(page->private, page);	/* free_pages_prepare() cleared it */
 	__SetPagePcp(page);		/* refcount 0: nobody else may touch it */
-	if (likely(pcp_rseq_push(os_rseq_area_known(), zone, pmm->nr_cpus, mt, page, chunk)))
+	if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, mt, page, chunk)))
 		return true;
 	__ClearPagePcp(page);
 	return false;

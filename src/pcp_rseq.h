@@ -103,9 +103,9 @@ _Static_assert(sizeof(struct pcp_rseq_list) == 2048, "a power of two: the sectio
 	PCP_RSEQ_CS("3", "1", "2", "4")                                        \
 	"0:\n\t"                                                               \
 	"leaq 3b(%%rip), " scratch "\n\t"                                      \
-	"movq " scratch ", 8(%[rs])\n"		/* rs->rseq_cs */              \
+	"movq " scratch ", %%fs:8(%[rs])\n"	/* rseq_cs */                  \
 	"1:\n\t"                                                               \
-	"movl 4(%[rs]), " list32 "\n\t"		/* rs->cpu_id */               \
+	"movl %%fs:4(%[rs]), " list32 "\n\t"	/* cpu_id */                   \
 	"cmpl %[ncpu], " list32 "\n\t"                                         \
 	"jae " bail "\n\t"                                                     \
 	"imulq %[stride], " list ", " list "\n\t"                              \
@@ -128,7 +128,7 @@ _Static_assert(sizeof(struct pcp_rseq_list) == 2048, "a power of two: the sectio
  * when the list is empty, its pops counter must be folded, the pcp is
  * locked or the CPU has no pcp.
  */
-static __always_inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm_zone *zone,
+static __always_inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *zone,
 						     unsigned int nr_cpus, int mt)
 {
 	struct pmm_page *page;
@@ -193,7 +193,7 @@ static __always_inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm
  * caller's) when the list is full, its pushes counter must be folded, the
  * pcp is locked or the CPU has no pcp.
  */
-static __always_inline bool pcp_rseq_push(struct rseq *rs, struct pmm_zone *zone,
+static __always_inline bool pcp_rseq_push(long rs, struct pmm_zone *zone,
 					  unsigned int nr_cpus, int mt, struct pmm_page *page,
 					  bool chunk)
 {
@@ -207,13 +207,13 @@ bail:
 	return false;
 }
 #else
-static inline struct pmm_page *pcp_rseq_pop(struct rseq *rs, struct pmm_zone *zone,
+static inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *zone,
 					    unsigned int nr_cpus, int mt)
 {
 	return NULL;
 }
 
-static inline bool pcp_rseq_push(struct rseq *rs, struct pmm_zone *zone, unsigned int nr_cpus,
+static inline bool pcp_rseq_push(long rs, struct pmm_zone *zone, unsigned int nr_cpus,
 				 int mt, struct pmm_page *page, bool chunk)
 {
 	return false;
