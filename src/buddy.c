@@ -43,13 +43,14 @@ static void set_pageblock_range_mt(struct pmm_zone *zone, pmm_pfn_t pfn,
  * (docs/design.md section 10, what the tests assert). Nothing is lost: the whole pageblock is a free
  * block that high-order requests, atomic ones included, can take.
  */
-/* Written under zone->lock, read without it by zone_watermark_ok(). */
+/* Written under zone->lock, read without it by zone_watermark_ok() and, folded, the pcp hit. */
 static void account_highatomic_locked(struct pmm_zone *zone, int64_t nr)
 {
 	int64_t v = (int64_t)zone->nr_reserved_highatomic + nr;
 
 	lockdep_assert_held(&zone->lock);
 	__atomic_store_n(&zone->nr_reserved_highatomic, v > 0 ? (uint64_t)v : 0, __ATOMIC_RELAXED);
+	zone_fast_mark_update(zone);
 }
 
 static int release_free_highatomic_locked(struct pmm_zone *zone, pmm_pfn_t pfn, unsigned int order)

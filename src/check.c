@@ -242,6 +242,15 @@ static void check_buddy_lists(struct checker *c, struct pmm_zone *zone)
 	else if (!free_area_counts_valid_locked(zone))
 		violation(c, "zone %u: free_area counters disagree with the lists", zone->id);
 	c->listed += frames;
+	for (unsigned int zl = 0; zl < NR_ZONELISTS; zl++) {
+		uint64_t mark = zone->wmark[WMARK_LOW] + zone->nr_reserved_highatomic +
+				(zl == ZONELIST_ALL ? zone->lowmem_reserve : 0);
+
+		if (zone->fast_mark[zl] != mark)
+			violation(c, "zone %u: pcp hit's mark %llu for zonelist %u, its parts say %llu",
+				  zone->id, (unsigned long long)zone->fast_mark[zl], zl,
+				  (unsigned long long)mark);
+	}
 }
 
 static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm_pcp *pcp)

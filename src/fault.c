@@ -65,6 +65,7 @@ int pmm_fault_set(pmm_t *pmm, enum pmm_fault_kind kind, const struct pmm_fault_a
 		return -PMM_EINVAL;
 	fault_init(&pmm->fault[kind], attr);
 	pmm->cfg.fault[kind] = *attr;
+	pcp_fast_update(pmm);
 	return 0;
 }
 

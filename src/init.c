@@ -254,7 +254,6 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	pmm->check_full = cfg.check_pages == PMM_CHECK_PAGES_FULL;
 	for (unsigned int c = 0; c < cfg.nr_cpus; c++)
 		pmm->cpu_nodes |= cfg.cpu_to_node[c] != 0;
-	pmm->pcp_fast = pmm->pcp_rseq && !pmm->cpu_nodes;
 	spin_lock_init(&pmm->log_lock);
 	spin_lock_init(&pmm->shrinker_lock);
 	spin_lock_init(&pmm->mm_list_lock);
@@ -264,6 +263,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	kpage_init(pmm);
 	fault_init(&pmm->fault[PMM_FAULT_PAGE_ALLOC], &cfg.fault[PMM_FAULT_PAGE_ALLOC]);
 	fault_init(&pmm->fault[PMM_FAULT_META_ALLOC], &cfg.fault[PMM_FAULT_META_ALLOC]);
+	pcp_fast_update(pmm);
 	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].calls, atomic_load(&meta_fault.calls));
 	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].failed, atomic_load(&meta_fault.failed));
 

@@ -36,6 +36,8 @@ const char *zone_name(enum pmm_zone_type type);
  * ------------------------------------------------------------------------ */
 
 void fault_init(struct fault_state *fs, const struct pmm_fault_attr *attr);
+/* page_alloc.c: pmm->pcp_fast from the mode, the CPUs' nodes and the page-allocation fault. */
+void pcp_fast_update(pmm_t *pmm);
 bool should_fail_alloc_page(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order);
 void *meta_alloc_cfg(const struct pmm_config *cfg, struct fault_state *fs, size_t size);
 void meta_free_cfg(const struct pmm_config *cfg, void *p, size_t size);

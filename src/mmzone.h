@@ -79,6 +79,8 @@ struct pmm_zone {
 	uint64_t wmark[3];		/* WMARK_MIN/LOW/HIGH, frames */
 	uint64_t lowmem_reserve;	/* kept from requests that could use a higher zone */
 	uint64_t nr_reserved_highatomic;	/* frames in HIGHATOMIC pageblocks; under lock */
+	/* The order-0 pcp hit's mark per zonelist (zone_fast_mark_update()) */
+	uint64_t fast_mark[2];
 	pmm_pfn_t pb_base;		/* pageblock-aligned start for pageblock_mt[] */
 	unsigned int pageblock_order;	/* pmm's, here so the free path's lookup is one load */
 	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
@@ -205,7 +207,7 @@ struct pmm {
 	long rseq_off;			/* the rseq area from the thread pointer (os_rseq_offset()) */
 	bool check_full;		/* PMM_CHECK_PAGES_FULL: every page of a block is checked */
 	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
-	bool pcp_fast;			/* pcp_rseq && !cpu_nodes: the order-0 hit may be tried */
+	bool pcp_fast;			/* the order-0 rseq hit may be tried (pcp_fast_update()) */
 
 	/* memmap.c */
 	pmm_pfn_t min_pfn, max_pfn;	/* lowest present, one past highest */
@@ -312,6 +314,24 @@ static inline bool zone_iter(const pmm_t *pmm, unsigned int id, struct pmm_zone 
 #define for_each_populated_zone(pmm, zone)                                     \
 	for_each_zone(pmm, zone)                                               \
 		if (!(zone)->populated) {} else
+
+/*
+ * zone_fast_mark_update - what the order-0 pcp hit compares the zone's
+ * free frames with, for requests of each zonelist: zone_watermark_ok() at
+ * WMARK_LOW for one frame without reserve flags, folded into one number
+ * (the low mark, the lowmem reserve for requests that could use a higher
+ * zone, the highatomic reserve they may not use). Kept where its parts
+ * change: the watermark setup at create and the highatomic accounting,
+ * under the zone lock; the hit reads it without.
+ */
+static inline void zone_fast_mark_update(struct pmm_zone *zone)
+{
+	uint64_t m = zone->wmark[WMARK_LOW] +
+		     __atomic_load_n(&zone->nr_reserved_highatomic, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&zone->fast_mark[ZONELIST_DMA32], m, __ATOMIC_RELAXED);
+	__atomic_store_n(&zone->fast_mark[ZONELIST_ALL], m + zone->lowmem_reserve, __ATOMIC_RELAXED);
+}
 
 /* Precondition: 0 <= @nid < PMM_MAX_NODES. */
 static inline const struct zonelist *zonelist_for(const pmm_t *pmm, int nid, pmm_gfp_t gfp)

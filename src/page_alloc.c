@@ -248,14 +248,21 @@ get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order, i
  * ------------------------------------------------------------------------ */
 
 /*
- * Can an order-0 request of @gfp take the fast paths below? Rseq mode, the
- * calling CPU's node is node 0 (no cpu_to_node), no THISNODE (node 0's
- * zonelist may start on another node) and no page-allocation fault armed.
+ * pcp_fast_update - may order-0 requests try the hit below? Rseq mode, the
+ * calling CPU's node is node 0 (no cpu_to_node) and no page-allocation
+ * fault armed: pmm_create() and pmm_fault_set() (which is not thread safe)
+ * keep the flag, so that the hit tests one byte for all three.
  */
+void pcp_fast_update(pmm_t *pmm)
+{
+	pmm->pcp_fast = pmm->pcp_rseq && !pmm->cpu_nodes &&
+			!pmm->fault[PMM_FAULT_PAGE_ALLOC].attr.nth;
+}
+
+/* Can an order-0 request of @gfp take it? Not with THISNODE: node 0's zonelist may start elsewhere. */
 static __always_inline bool pcp_fast_ok(const pmm_t *pmm, pmm_gfp_t gfp)
 {
-	return pmm->pcp_fast && !(gfp & PMM_GFP_THISNODE) &&
-	       likely(!pmm->fault[PMM_FAULT_PAGE_ALLOC].attr.nth);
+	return pmm->pcp_fast && !(gfp & PMM_GFP_THISNODE);
 }
 
 /* The general free path, defined below with the reference-count slow path. */
@@ -447,11 +454,15 @@ alloc_pcp_prep(pmm_t *pmm, struct pmm_page *page, uint64_t f, pmm_gfp_t gfp)
  */
 static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pmm_gfp_t gfp)
 {
-	struct pmm_zone *zone = pmm->pcp_zone[gfp & PMM_GFP_DMA32 ? ZONELIST_DMA32 : ZONELIST_ALL];
+	unsigned int zl = gfp & PMM_GFP_DMA32 ? ZONELIST_DMA32 : ZONELIST_ALL;
+	struct pmm_zone *zone = pmm->pcp_zone[zl];
 	struct pmm_page *page;
 	uint64_t f;
 
-	if (unlikely(!zone) || !zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0))
+	/* zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0), folded (zone_fast_mark_update()) */
+	if (unlikely(!zone) ||
+	    atomic_load_explicit(&zone->free_pages, memory_order_relaxed) <=
+		    (int64_t)__atomic_load_n(&zone->fast_mark[zl], __ATOMIC_RELAXED))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
 	page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, gfp_migratetype(gfp));
 	if (unlikely(!page))

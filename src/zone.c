@@ -132,6 +132,8 @@ static void setup_watermarks(pmm_t *pmm)
 		if (dma->populated && normal->populated)
 			dma->lowmem_reserve = normal->managed_pages / LOWMEM_RESERVE_RATIO;
 	}
+	for_each_populated_zone(pmm, zone)
+		zone_fast_mark_update(zone);
 }
 
 /*
