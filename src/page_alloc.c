@@ -284,7 +284,10 @@ static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_p
  * page, so the flags read after it are final; the flags are then written
  * once, prepared and on the pcp together. Anything else goes, with nothing
  * changed, to the general path, which checks in order and reports. Every
- * exit is a tail call, so none of them costs the push a frame.
+ * exit is a tail call, so none of them costs the push a frame. A tail
+ * page needs no test of its own: it has no reference and no PG_owned
+ * (nothing through pmm.h gives it either, docs/design.md section 5), so
+ * the count and the flags refuse it, as in contig_put_prepare().
  * Precondition: rseq mode, page_placed_table(@page) found @pfn (a
  * PG_reserved hole fails page_clean_for_free(), and the general path
  * reports it).
@@ -296,7 +299,7 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	struct pmm_zone *zone;
 	int mt, push_mt;
 
-	if (unlikely(c != 1 || page_is_tail(page) || !page_clean_for_free(page, f))) {
+	if (unlikely(c != 1 || !page_clean_for_free(page, f))) {
 		free_pages_checked(pmm, page, 0);
 		return;
 	}
