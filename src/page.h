@@ -42,9 +42,7 @@ struct pmm_page {
 	atomic_int mapcount;		/* mappings - 1; -1 = unmapped */
 	atomic_int refcount;		/* references; 0 when free, frozen or a tail */
 	uint8_t alloc_order;		/* PG_owned head: order of the block handed out */
-	uint8_t pcp_mt;			/* rseq mode: its pageblock's pcp type at the last
-					 * general order-0 free (a hint, checked before use) */
-	uint8_t reserved0[6];		/* room for memcg-like owner data */
+	uint8_t reserved0[7];		/* room for memcg-like owner data */
 };
 
 _Static_assert(sizeof(struct pmm_page) == PMM_PAGE_META_SIZE, "struct pmm_page must be 64 bytes");

@@ -277,54 +277,77 @@ static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_p
 
 /*
  * free_pcp_fast - pmm_free_pages() of an order-0 page for its common case:
- * the caller's reference the only one, the page clean, its pageblock of a
- * pcp type. The checks of pmm_free_pages() and free_pages_prepare() are
- * one test on one read of each word: the count, read first with acquire
- * (the reference-drop rule, page_ref.h), says that nobody else holds the
- * page, so the flags read after it are final; the flags are then written
- * once, prepared and on the pcp together. Anything else goes, with nothing
- * changed, to the general path, which checks in order and reports. Every
- * exit is a tail call, so none of them costs the push a frame. A tail
- * page needs no test of its own: it has no reference and no PG_owned
- * (nothing through pmm.h gives it either, docs/design.md section 5), so
- * the count and the flags refuse it, as in contig_put_prepare().
+ * the caller's reference the only one, the page clean, in the zone node
+ * 0's allocations start in, its pageblock of a pcp type. The checks of
+ * pmm_free_pages() and free_pages_prepare() are one test on one read of
+ * each word: the count, read first with acquire (the reference-drop rule,
+ * page_ref.h), says that nobody else holds the page, so the flags read
+ * after it are final; the flags are then written once, prepared and on
+ * the pcp together. Anything else goes, with nothing changed, to the
+ * general path, which checks in order and reports. Every exit is a tail
+ * call, so none of them costs the push a frame. A tail page needs no test
+ * of its own: it has no reference and no PG_owned (nothing through pmm.h
+ * gives it either, docs/design.md section 5), so the count and the flags
+ * refuse it, as in contig_put_prepare().
+ *
+ * The list is found from the page's address alone: the zone is the one
+ * allocations take from (pmm->pcp_zone[]), the type is its pageblock's
+ * (as the kernel's), looked up by @pfn. So the push never waits for the
+ * page's record, which a free of a cold page misses in the cache: only the
+ * branches that check it do, and they are predicted, so the next frees'
+ * misses overlap this one's. The zone id in the flags confirms the zone.
  * Precondition: rseq mode, page_placed_table(@page) found @pfn (a
  * PG_reserved hole fails page_clean_for_free(), and the general path
  * reports it).
  */
 static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn)
 {
+	struct pmm_zone *zone = pmm->pcp_zone[ZONELIST_ALL];
 	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
 	uint64_t f = page_flags(page);
-	struct pmm_zone *zone;
-	int mt, push_mt;
+	uint64_t pb;
+	int mt;
 
-	if (unlikely(c != 1 || !page_clean_for_free(page, f))) {
-		free_pages_checked(pmm, page, 0);
-		return;
-	}
-	zone = zone_by_id(pmm, (unsigned int)((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK));
-	/*
-	 * The list is the pageblock's type, as the kernel's. The push takes it
-	 * from the page's hint (what the last general free found) and the
-	 * lookup only confirms it, so that the push does not wait for the
-	 * lookup's three dependent loads: push_mt is an opaque copy made
-	 * before the comparison (the empty asm), which the compiler cannot
-	 * replace by the looked-up value. On a mismatch the general path frees
-	 * the page and renews the hint.
-	 */
-	mt = page->pcp_mt;
-	push_mt = mt;
-	__asm__("" : "+r"(push_mt));
-	if (unlikely(mt >= PMM_MIGRATE_PCPTYPES || get_pageblock_migratetype(zone, pfn) != mt)) {
-		free_pages_checked(pmm, page, 0);
-		return;
-	}
+	if (unlikely(!zone))
+		goto general;
+	pb = (pfn - zone->pb_base) >> zone->pageblock_order;	/* below the zone wraps */
+	if (unlikely(pb >= zone->nr_pageblocks))
+		goto general;
+	mt = __atomic_load_n(&zone->pageblock_mt[pb], __ATOMIC_RELAXED);
+	if (unlikely(c != 1 || !page_clean_for_free(page, f) ||
+		     ((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK) != zone->id ||
+		     mt >= PMM_MIGRATE_PCPTYPES))
+		goto general;
 	set_page_count(page, 0);
 	trace_mm_page_free(pmm, page, 0);
 	page_prepare_clean(page, (f & ~(PF(PG_owned) | PF(PG_dirty))) | PF(PG_pcp));
-	if (unlikely(!pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, push_mt, page, false)))
-		free_pcp_unpushed(pmm, page);
+	/*
+	 * One push per type, each with its list a constant: the branch is
+	 * predicted, so the push's address waits for no load at all, where
+	 * with the type as data it waited for the pageblock lookup, and the
+	 * next allocation's pop, which reads the word the push writes, with it.
+	 */
+	switch (mt) {
+	case PMM_MIGRATE_UNMOVABLE:
+		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, PMM_MIGRATE_UNMOVABLE,
+					 page, false)))
+			return;
+		break;
+	case PMM_MIGRATE_MOVABLE:
+		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, PMM_MIGRATE_MOVABLE,
+					 page, false)))
+			return;
+		break;
+	default:
+		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, PMM_MIGRATE_RECLAIMABLE,
+					 page, false)))
+			return;
+		break;
+	}
+	free_pcp_unpushed(pmm, page);
+	return;
+general:
+	free_pages_checked(pmm, page, 0);
 }
 
 /*
@@ -599,7 +622,6 @@ __free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsig
 			mt = PMM_MIGRATE_MOVABLE;
 		}
 		if (!order && pmm->pcp_rseq) {
-			page->pcp_mt = (uint8_t)mt;	/* free_pcp_fast()'s guess next time */
 			if (likely(pcp_rseq_free(pmm, zone, page, mt, fpi & FPI_CONTIG_CHUNK)))
 				return;
 		}
