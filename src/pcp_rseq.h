@@ -52,9 +52,14 @@ static inline unsigned int pcp_rseq_count(const struct pcp_rseq_list *rq)
 	return (unsigned int)(rq->word & PCP_RSEQ_COUNT_MASK);
 }
 
-/* A counter's top bit set: the section bails out, so the lock holder folds it first. */
+/*
+ * A counter's top bit set: the section bails out, so the lock holder folds
+ * it first. A push tests the counters it adds to: the pushes' (one bit),
+ * and a contig chunk's push the chunks' too.
+ */
 #define PCP_RSEQ_POP_FOLD 33
-#define PCP_RSEQ_PUSH_FOLD ((1ull << 55) | (1ull << 63))
+#define PCP_RSEQ_PUSH_FOLD 55
+#define PCP_RSEQ_CHUNK_FOLD ((1ull << 55) | (1ull << 63))
 
 _Static_assert(PCP_RSEQ_SLOTS <= PCP_RSEQ_COUNT_MASK, "count field too narrow");
 _Static_assert(offsetof(struct pmm_pcp, lock) == 0, "the sections read the lock at offset 0");
@@ -118,7 +123,7 @@ _Static_assert(sizeof(struct pcp_rseq_list) == 2048, "a power of two: the sectio
 #define PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, mt_)                             \
 	[rs] "r"(rs_), [pcps] "r"((zone_)->pcp), [ncpu] "rm"(nr_cpus_),        \
 	[stride] "i"(sizeof(struct pmm_pcp)),                                  \
-	[off] "r"(offsetof(struct pmm_pcp, rq) + (size_t)(mt_) * sizeof(struct pcp_rseq_list))
+	[off] "re"(offsetof(struct pmm_pcp, rq) + (size_t)(mt_) * sizeof(struct pcp_rseq_list))
 
 /*
  * pcp_rseq_pop - the top order-0 page of this CPU's @mt list of @zone.
@@ -159,17 +164,16 @@ static __always_inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *z
 
 /*
  * The push section, its increment @inc_ a constant (an immediate of
- * movabs). It has no outputs, so a bail-out can jump straight to the
+ * movabs) and @fold_test_ the instructions that test the counters it adds
+ * to (one bit test for a page, two bits for a chunk). It has no outputs, so a bail-out can jump straight to the
  * caller's C label (asm goto; with outputs it would need GCC 11.5, 12.4 or
  * 13.3, where GCC bug 113921 is fixed) and its three registers are fixed
  * ones, clobbered.
  */
-#define PCP_RSEQ_PUSH(rs_, zone_, nr_cpus_, mt_, page_, inc_)                  \
+#define PCP_RSEQ_PUSH(rs_, zone_, nr_cpus_, mt_, page_, inc_, fold_test_)      \
 	__asm__ __volatile__ goto(                                             \
 		PCP_RSEQ_ENTER("%%r10", "%%r10d", "%%r11", "%%r9", "%l[bail]") \
-		"movabsq %[fold], %%r9\n\t"                                    \
-		"testq %%r9, %%r11\n\t"	/* pushes or chunks must be folded */  \
-		"jnz %l[bail]\n\t"                                             \
+		fold_test_	/* pushes (or chunks) must be folded */        \
 		"movl %%r11d, %%r9d\n\t"                                       \
 		"andl $0xfff, %%r9d\n\t"                                       \
 		"cmpl 8(%%r10), %%r9d\n\t"	/* count >= cap: full */       \
@@ -182,7 +186,8 @@ static __always_inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *z
 		PCP_RSEQ_ABORT("4", "0")                                       \
 		:                                                              \
 		: PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, mt_), [pg] "r"(page_), \
-		  [fold] "i"(PCP_RSEQ_PUSH_FOLD), [inc] "i"(inc_)              \
+		  [pushfold] "i"(PCP_RSEQ_PUSH_FOLD),                          \
+		  [chunkfold] "i"(PCP_RSEQ_CHUNK_FOLD), [inc] "i"(inc_)        \
 		: "r9", "r10", "r11", "memory", "cc"                           \
 		: bail)
 
@@ -199,9 +204,14 @@ static __always_inline bool pcp_rseq_push(long rs, struct pmm_zone *zone,
 {
 	if (chunk)
 		PCP_RSEQ_PUSH(rs, zone, nr_cpus, mt, page,
-			      PCP_RSEQ_PUSH_ONE + 1 + PCP_RSEQ_CHUNK_ONE);
+			      PCP_RSEQ_PUSH_ONE + 1 + PCP_RSEQ_CHUNK_ONE,
+			      "movabsq %[chunkfold], %%r9\n\t"
+			      "testq %%r9, %%r11\n\t"
+			      "jnz %l[bail]\n\t");
 	else
-		PCP_RSEQ_PUSH(rs, zone, nr_cpus, mt, page, PCP_RSEQ_PUSH_ONE + 1);
+		PCP_RSEQ_PUSH(rs, zone, nr_cpus, mt, page, PCP_RSEQ_PUSH_ONE + 1,
+			      "btq %[pushfold], %%r11\n\t"
+			      "jc %l[bail]\n\t");
 	return true;
 bail:
 	return false;

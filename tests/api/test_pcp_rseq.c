@@ -389,6 +389,48 @@ static void test_fast_path_edges(void **state)
 	}
 }
 
+/*
+ * More pairs on one CPU than a list word's pops and pushes counters hold
+ * (22 bits each): the sections must bail out when a counter reaches its
+ * top bit, so that the lock holder folds the word (both counters: in a
+ * pair either bail suffices) before a carry corrupts the next field, and
+ * the statistics stay exact. With both tests pointed at
+ * bits nothing sets, pgalloc reads 1000.
+ */
+static void test_counter_fold(void **state)
+{
+	const unsigned long pairs = (1UL << 22) + 1000;
+	struct tu_bad bad;
+	pmm_t *pmm = create(PMM_PCP_FASTPATH_AUTO, &bad);
+	struct pmm_stats before, after;
+	cpu_set_t old, one;
+
+	(void)state;
+	if (pmm_get_config(pmm)->pcp_fastpath != PMM_PCP_FASTPATH_RSEQ) {
+		print_message("no rseq mode here: the words' counters are not used\n");
+		tu_finish(pmm, .bad = &bad, .reports = 0);
+		return;
+	}
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	pmm_stats_get(pmm, &before);
+	for (unsigned long i = 0; i < pairs; i++) {
+		struct pmm_page *page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+
+		assert_non_null(page);
+		pmm_free_pages(pmm, page, 0);
+	}
+	pmm_stats_get(pmm, &after);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	assert_int_equal(after.pgalloc - before.pgalloc, pairs);
+	assert_int_equal(after.pgfree - before.pgfree, pairs);
+	assert_int_equal(after.pcp_alloc - before.pcp_alloc, pairs);
+	assert_int_equal(after.pcp_free - before.pcp_free, pairs);
+	tu_finish(pmm, .bad = &bad, .reports = 0);
+}
+
 static void run_churn(enum pmm_pcp_fastpath mode)
 {
 	struct tu_bad bad;
@@ -448,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_contig_chunks_counted),
 		cmocka_unit_test(test_fast_path_fallbacks),
 		cmocka_unit_test(test_fast_path_edges),
+		cmocka_unit_test(test_counter_fold),
 		cmocka_unit_test(test_migrating_churn),
 		cmocka_unit_test(test_migrating_churn_trylock),
 	};
