@@ -71,6 +71,8 @@ struct pmm_zone {
 
 	struct pmm *pmm PMM_ALIGNED;	/* back pointer */
 	unsigned int id;		/* nid * PMM_NR_ZONE_TYPES + type; stored in page flags */
+	uint32_t owned_flags;		/* the low flags word of a clean allocated page here:
+					 * PG_owned and the id (free_pcp_fast()) */
 	int nid;			/* node */
 	enum pmm_zone_type type;
 	bool populated;			/* has managed frames */

@@ -297,8 +297,8 @@ static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_p
  * branches that check it do, and they are predicted, so the next frees'
  * misses overlap this one's. The zone id in the flags confirms the zone.
  * Precondition: rseq mode, page_placed_table(@page) found @pfn (a
- * PG_reserved hole fails page_clean_for_free(), and the general path
- * reports it).
+ * PG_reserved hole fails the flags test, and the general path reports
+ * it).
  */
 static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn)
 {
@@ -314,12 +314,18 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	if (unlikely(pb >= zone->nr_pageblocks))
 		goto general;
 	mt = __atomic_load_n(&zone->pageblock_mt[pb], __ATOMIC_RELAXED);
-	if (unlikely(c != 1 || !page_clean_for_free(page, f) ||
-		     ((f >> PAGE_ZONE_SHIFT) & PAGE_ZONE_MASK) != zone->id ||
-		     mt >= PMM_MIGRATE_PCPTYPES))
+	/* page_clean_for_free() with the zone id in the same test of the flags */
+	if (unlikely(c != 1 ||
+		     ((uint32_t)f & (uint32_t)(PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head) |
+					       PAGE_ZONE_MASK << PAGE_ZONE_SHIFT)) != zone->owned_flags ||
+		     page->alloc_order ||
+		     atomic_load_explicit(&page->mapcount, memory_order_relaxed) != -1 ||
+		     page->mapping || mt >= PMM_MIGRATE_PCPTYPES))
+		goto general;
+	/* The general path fires the probe where the kernel has it. */
+	if (trace_enabled(mm_page_free))
 		goto general;
 	set_page_count(page, 0);
-	trace_mm_page_free(pmm, page, 0);
 	page_prepare_clean(page, (f & ~(PF(PG_owned) | PF(PG_dirty))) | PF(PG_pcp));
 	/*
 	 * One push per type, each with its list a constant: the branch is
@@ -485,8 +491,12 @@ static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pm
 	struct pmm_page *page;
 	uint64_t f;
 
-	/* zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0), folded (zone_fast_mark_update()) */
-	if (unlikely(!zone) ||
+	/*
+	 * zone_watermark_ok(zone, 1, WMARK_LOW, gfp, 0), folded
+	 * (zone_fast_mark_update()); while the probe is traced, the general
+	 * path takes the request and fires it.
+	 */
+	if (unlikely(!zone) || trace_enabled(mm_page_alloc) ||
 	    atomic_load_explicit(&zone->free_pages, memory_order_relaxed) <=
 		    (int64_t)__atomic_load_n(&zone->fast_mark[zl], __ATOMIC_RELAXED))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
@@ -498,7 +508,6 @@ static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pm
 		return alloc_pcp_prep(pmm, page, f, gfp);
 	__page_flags_store(page, f | PF(PG_owned));
 	set_page_count(page, 1);
-	trace_mm_page_alloc(pmm, page, 0, gfp, gfp_migratetype(gfp));
 	return page;
 }
 

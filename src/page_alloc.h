@@ -47,9 +47,10 @@ static inline bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, 
  * free_page_is_bad() finding nothing), from the page's flags word @f: an
  * order-0 page handed out (PG_owned, not a compound head, no alloc_order)
  * with no flag, mapping or mapcount left that the free would refuse. Every
- * fast free path asks this one question and leaves the rest, reports
- * included, to its general path (free_pages_prepare_slow(),
- * contig_put_prepare_slow(), pmm_free_pages()'s free_pages_checked()).
+ * fast free path asks this one question (free_pcp_fast() with the zone id
+ * in the same test of the flags) and leaves the rest, reports included, to
+ * its general path (free_pages_prepare_slow(), contig_put_prepare_slow(),
+ * pmm_free_pages()'s free_pages_checked()).
  */
 static inline bool page_clean_for_free(const struct pmm_page *page, uint64_t f)
 {

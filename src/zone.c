@@ -270,6 +270,7 @@ int zones_init(pmm_t *pmm)
 	for_each_zone(pmm, zone) {
 		zone->pmm = pmm;
 		zone->id = zone_id;
+		zone->owned_flags = (uint32_t)(PF(PG_owned) | (uint64_t)zone_id << PAGE_ZONE_SHIFT);
 		zone->nid = (int)(zone_id / PMM_NR_ZONE_TYPES);
 		zone->type = (enum pmm_zone_type)(zone_id % PMM_NR_ZONE_TYPES);
 		spin_lock_init(&zone->lock);
