@@ -35,19 +35,21 @@ bool contig_put_prepare_slow(pmm_t *pmm, struct pmm_page *page, bool frozen);
  *
  * The common case, a clean order-0 page whose reference is the caller's
  * only one, is decided from one read of each word: the count, read first
- * with acquire (the reference-drop rule, page_ref.h), says that nobody
- * else holds the page, so the flags read after it are final. This loop
+ * with acquire together with the mapcount beside it (page->counts; the
+ * reference-drop rule, page_ref.h), says that nobody else holds the page,
+ * so the flags read after it are final. This loop
  * runs 512 times per order-9 range and is bound by its loads and stores;
  * anything else takes the slow path, which checks in the documented order.
  */
 static inline bool contig_put_prepare(pmm_t *pmm, struct pmm_page *page, const bool frozen)
 {
-	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
+	uint64_t counts = page_counts_acquire(page);
 	uint64_t f = page_flags(page);
 
-	if (likely(c == !frozen && page_clean_for_free(page, f))) {
+	/* the count and the mapcount (unmapped) in one read */
+	if (likely(counts == PAGE_COUNTS(-1, !frozen) && page_flags_clean_for_free(page, f))) {
 		if (!frozen)
-			set_page_count(page, 0);
+			set_page_count_unmapped(page, 0);
 		page_prepare_clean(page, f & ~(PF(PG_owned) | PF(PG_dirty)));
 		return true;
 	}

@@ -39,13 +39,27 @@ struct pmm_page {
 	void *mapping;			/* owner (anon_vma | PAGE_MAPPING_ANON); NULL when free */
 	uint64_t index;			/* virtual page index (anon), or owner data */
 	uint64_t private;		/* order when free; swap entry (PG_swapcache); table data */
-	atomic_int mapcount;		/* mappings - 1; -1 = unmapped */
-	atomic_int refcount;		/* references; 0 when free, frozen or a tail */
+	union {
+		struct {
+			atomic_int mapcount;	/* mappings - 1; -1 = unmapped */
+			atomic_int refcount;	/* references; 0 when free, frozen or a tail */
+		};
+		_Atomic uint64_t counts;	/* both, for the free checks' one read */
+	};
 	uint8_t alloc_order;		/* PG_owned head: order of the block handed out */
 	uint8_t reserved0[7];		/* room for memcg-like owner data */
 };
 
 _Static_assert(sizeof(struct pmm_page) == PMM_PAGE_META_SIZE, "struct pmm_page must be 64 bytes");
+
+/* What page->counts reads for a @mapcount and a @refcount. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PAGE_COUNTS(mapcount, refcount)                                        \
+	((uint64_t)(uint32_t)(mapcount) | (uint64_t)(uint32_t)(refcount) << 32)
+#else
+#define PAGE_COUNTS(mapcount, refcount)                                        \
+	((uint64_t)(uint32_t)(mapcount) << 32 | (uint64_t)(uint32_t)(refcount))
+#endif
 #define PAGE_STRUCT_SHIFT 6		/* log2(sizeof(struct pmm_page)) */
 _Static_assert(sizeof(struct pmm_page) == 1u << PAGE_STRUCT_SHIFT, "PAGE_STRUCT_SHIFT");
 

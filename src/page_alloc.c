@@ -105,12 +105,16 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 	return true;
 }
 
-/* Kernel page_expected_state() at allocation, from the page's flags word @f. */
+/*
+ * Kernel page_expected_state() at allocation, from the page's flags word @f:
+ * no reference and unmapped (both counts in one read), no owner, no order.
+ */
 static inline bool page_clean_for_alloc(const struct pmm_page *p, uint64_t f)
 {
 	return !(f & PAGE_FLAGS_CHECK_AT_PREP) &&
-	       atomic_load_explicit(&((struct pmm_page *)p)->mapcount, memory_order_relaxed) == -1 &&
-	       !p->mapping && !page_ref_count(p) && !p->alloc_order;
+	       atomic_load_explicit(&((struct pmm_page *)p)->counts, memory_order_relaxed) ==
+		       PAGE_COUNTS(-1, 0) &&
+	       !p->mapping && !p->alloc_order;
 }
 
 /*
@@ -280,9 +284,10 @@ static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_p
  * the caller's reference the only one, the page clean, in the zone node
  * 0's allocations start in, its pageblock of a pcp type. The checks of
  * pmm_free_pages() and free_pages_prepare() are one test on one read of
- * each word: the count, read first with acquire (the reference-drop rule,
- * page_ref.h), says that nobody else holds the page, so the flags read
- * after it are final; the flags are then written once, prepared and on
+ * each word: the count, read first with acquire together with the
+ * mapcount beside it (page->counts; the reference-drop rule, page_ref.h),
+ * says that nobody else holds the page, so the flags read after it are
+ * final; the flags are then written once, prepared and on
  * the pcp together. Anything else goes, with nothing changed, to the
  * general path, which checks in order and reports. Every exit is a tail
  * call, so none of them costs the push a frame. A tail page needs no test
@@ -303,7 +308,7 @@ static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_p
 static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn)
 {
 	struct pmm_zone *zone = pmm->pcp_zone[ZONELIST_ALL];
-	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
+	uint64_t counts = page_counts_acquire(page);
 	uint64_t f = page_flags(page);
 	uint64_t pb;
 	int mt;
@@ -314,18 +319,19 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	if (unlikely(pb >= zone->nr_pageblocks))
 		goto general;
 	mt = __atomic_load_n(&zone->pageblock_mt[pb], __ATOMIC_RELAXED);
-	/* page_clean_for_free() with the zone id in the same test of the flags */
-	if (unlikely(c != 1 ||
+	/*
+	 * One reference, unmapped (both counts in one read), and
+	 * page_clean_for_free() with the zone id in the same test of the flags
+	 */
+	if (unlikely(counts != PAGE_COUNTS(-1, 1) ||
 		     ((uint32_t)f & (uint32_t)(PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head) |
 					       PAGE_ZONE_MASK << PAGE_ZONE_SHIFT)) != zone->owned_flags ||
-		     page->alloc_order ||
-		     atomic_load_explicit(&page->mapcount, memory_order_relaxed) != -1 ||
-		     page->mapping || mt >= PMM_MIGRATE_PCPTYPES))
+		     page->alloc_order || page->mapping || mt >= PMM_MIGRATE_PCPTYPES))
 		goto general;
 	/* The general path fires the probe where the kernel has it. */
 	if (trace_enabled(mm_page_free))
 		goto general;
-	set_page_count(page, 0);
+	set_page_count_unmapped(page, 0);
 	page_prepare_clean(page, (f & ~(PF(PG_owned) | PF(PG_dirty))) | PF(PG_pcp));
 	/*
 	 * One push per type, each with its list a constant: the branch is
@@ -507,7 +513,7 @@ static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pm
 	if (unlikely(!page_clean_for_alloc(page, f)) || unlikely(gfp & PMM_GFP_ZERO))
 		return alloc_pcp_prep(pmm, page, f, gfp);
 	__page_flags_store(page, f | PF(PG_owned));
-	set_page_count(page, 1);
+	set_page_count_unmapped(page, 1);
 	return page;
 }
 

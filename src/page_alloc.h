@@ -52,12 +52,16 @@ static inline bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, 
  * its general path (free_pages_prepare_slow(), contig_put_prepare_slow(),
  * pmm_free_pages()'s free_pages_checked()).
  */
-static inline bool page_clean_for_free(const struct pmm_page *page, uint64_t f)
+static inline bool page_flags_clean_for_free(const struct pmm_page *page, uint64_t f)
 {
 	return (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) == PF(PG_owned) &&
-	       !page->alloc_order &&
-	       atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) == -1 &&
-	       !page->mapping;
+	       !page->alloc_order && !page->mapping;
+}
+
+static inline bool page_clean_for_free(const struct pmm_page *page, uint64_t f)
+{
+	return page_flags_clean_for_free(page, f) &&
+	       atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) == -1;
 }
 
 /*

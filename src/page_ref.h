@@ -41,6 +41,37 @@ static inline void set_page_count(struct pmm_page *page, int v)
 	atomic_store_explicit(&page->refcount, v, memory_order_relaxed);
 }
 
+/*
+ * page_counts_acquire - page->counts (the mapcount and the reference
+ * together), read with acquire for the reference, as the reference-drop
+ * rule above asks: one 8-byte load, which the hardware orders as it
+ * orders the reference's own. TSan pairs acquires with releases by
+ * address, so in its builds the reference is read on its own first.
+ */
+static inline uint64_t page_counts_acquire(const struct pmm_page *page)
+{
+#if defined(__SANITIZE_THREAD__)
+	int ref = atomic_load_explicit(&((struct pmm_page *)page)->refcount, memory_order_acquire);
+
+	return PAGE_COUNTS(atomic_load_explicit(&((struct pmm_page *)page)->mapcount,
+						memory_order_relaxed), ref);
+#else
+	return atomic_load_explicit(&((struct pmm_page *)page)->counts, memory_order_acquire);
+#endif
+}
+
+/*
+ * set_page_count() of an unmapped page, with its mapcount (-1) in the same
+ * 8-byte store: the fast paths read both counts in one load
+ * (page->counts), and a load wider than the store before it waits for that
+ * store to reach the cache instead of taking its value from the store
+ * buffer, which in a repeated alloc+free is the next call's first read.
+ */
+static inline void set_page_count_unmapped(struct pmm_page *page, int v)
+{
+	atomic_store_explicit(&page->counts, PAGE_COUNTS(-1, v), memory_order_relaxed);
+}
+
 /* A holder's get (the rule above): the caller already holds a reference. */
 static inline void page_ref_add(struct pmm_page *page, int nr)
 {
