@@ -110,8 +110,14 @@ void pmm_split_page(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 	/*
 	 * Kernel split_page(): a reference per tail. A tail's alloc_order is
 	 * already 0 (only a handed-out head's is not; pmm_check verifies it),
-	 * so the loop stores only what changes: it is bound by its stores.
+	 * so the loop stores only what changes: it is bound by its stores and
+	 * unrolled so that its own bookkeeping is a quarter of them (the
+	 * contig benchmark's whole loop 0.97; under ASan its checks make it a
+	 * loop GCC does not unroll, and says so).
 	 */
+#if !defined(__SANITIZE_ADDRESS__)
+#pragma GCC unroll 4
+#endif
 	for (unsigned long i = 1; i < (1UL << order); i++) {
 		__SetPageOwned(&page[i]);	/* the caller owns the whole block */
 		set_page_count(&page[i], 1);
