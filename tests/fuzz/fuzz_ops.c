@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAX_H 64		/* handles the model tracks at once */
 #define MAX_BULK 48		/* pages per alloc_pages_bulk call */
@@ -79,42 +80,70 @@ struct layout {
 	pmm_pfn_t dma32_end;	/* 0: the default (4 GiB) */
 	unsigned int nr;
 	struct pmm_region r[3];
+	bool skew_meta;		/* metadata 64 bytes into each mapping: no placement table */
 };
 
 static const struct layout layouts[FZ_NR_LAYOUTS] = {
 	/* DMA32 only, first frame 0 (no __ffs(0)), end not aligned. */
-	{ "pfn0", 12, 22, 10, 9, 0, 1, { { 0, 3000, 0 } } },
+	{ "pfn0", 12, 22, 10, 9, 0, 1, { { 0, 3000, 0 } }, false },
 	/* Normal; a partial section, an absent section, a partial one again. */
-	{ "hole", 12, 22, 10, 9, 0, 2, { { 0x100000, 1500, 0 }, { 0x100000 + 3172, 1800, 0 } } },
+	{ "hole", 12, 22, 10, 9, 0, 2,
+	  { { 0x100000, 1500, 0 }, { 0x100000 + 3172, 1800, 0 } }, false },
 	/* One region split between DMA32 and Normal at an unaligned pfn. */
-	{ "two-zones", 12, 22, 9, 7, 0x1000 + 1000, 1, { { 0x1000, 4096, 0 } } },
+	{ "two-zones", 12, 22, 9, 7, 0x1000 + 1000, 1, { { 0x1000, 4096, 0 } }, false },
 	/* 256-frame sections: almost every range crosses one; a two-section hole. */
 	{ "small-sections", 12, 20, 8, 5, 0, 2,
-	  { { 0x300 + 7, 2000, 0 }, { 0x300 + 7 + 2000 + 600, 700, 0 } } },
+	  { { 0x300 + 7, 2000, 0 }, { 0x300 + 7 + 2000 + 600, 700, 0 } }, false },
 	/* Two nodes, each with a DMA32 zone, a hole between them. */
-	{ "two-nodes", 12, 22, 10, 9, 0, 2, { { 0x40000, 1357, 0 }, { 0x40000 + 2048, 2048, 1 } } },
+	{ "two-nodes", 12, 22, 10, 9, 0, 2,
+	  { { 0x40000, 1357, 0 }, { 0x40000 + 2048, 2048, 1 } }, false },
 	/* max_order == pageblock_order == 3, 64-frame sections. */
-	{ "tiny-order", 12, 18, 3, 3, 0, 1, { { 5, 900, 0 } } },
+	{ "tiny-order", 12, 18, 3, 3, 0, 1, { { 5, 900, 0 } }, false },
 	/* pageblock_order == max_order == 10. */
-	{ "pb-max", 12, 22, 10, 10, 0, 1, { { 0x100000 + 512, 3617, 0 } } },
+	{ "pb-max", 12, 22, 10, 10, 0, 1, { { 0x100000 + 512, 3617, 0 } }, false },
 	/* 64 KiB pages: 64-frame sections, the direct map and zone limits scale. */
-	{ "64k-pages", 16, 22, 6, 4, 0, 1, { { 0x30 + 5, 600, 0 } } },
+	{ "64k-pages", 16, 22, 6, 4, 0, 1, { { 0x30 + 5, 600, 0 } }, false },
 	/*
 	 * DMA32 ends 24 frames below 4 GiB: inside a max-order block and a
 	 * section, so a range or a merge near the end of DMA32 must stop at it.
 	 */
-	{ "dma32-24", 12, 22, 10, 9, 0x100000 - 24, 1, { { 0x100000 - 2048, 4096, 0 } } },
+	{ "dma32-24", 12, 22, 10, 9, 0x100000 - 24, 1,
+	  { { 0x100000 - 2048, 4096, 0 } }, false },
 	/*
 	 * Node 0, node 1, node 0 again, adjacent, neither boundary max_order
 	 * aligned (regions of 40000, 30000 and 25536 frames scaled by 1/16):
 	 * node 0's zone spans node 1's region, and sections hold two nodes.
 	 */
 	{ "nodes-interleaved", 12, 22, 10, 9, 0, 3,
-	  { { 0, 2500, 0 }, { 2500, 1875, 1 }, { 2500 + 1875, 1596, 0 } } },
+	  { { 0, 2500, 0 }, { 2500, 1875, 1 }, { 2500 + 1875, 1596, 0 } }, false },
 	/* Two nodes meeting mid-section, in Normal: buddies must not merge across. */
 	{ "nodes-adjacent", 12, 22, 10, 9, 0, 2,
-	  { { 0x100000, 2000, 0 }, { 0x100000 + 2000, 2100, 1 } } },
+	  { { 0x100000, 2000, 0 }, { 0x100000 + 2000, 2100, 1 } }, false },
+	/*
+	 * "hole" with a metadata allocator whose blocks are only 64-byte
+	 * aligned: caller pointers are placed by the binary search over the
+	 * memmap chunks, not the placement table.
+	 */
+	{ "skewed-meta", 12, 22, 10, 9, 0, 2,
+	  { { 0x100000, 1500, 0 }, { 0x100000 + 3172, 1800, 0 } }, true },
 };
+
+#define FZ_META_SKEW 64
+
+static void *skewed_meta_alloc(void *arg, size_t size)
+{
+	char *p = mmap(NULL, size + 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	(void)arg;
+	return p == MAP_FAILED ? NULL : p + FZ_META_SKEW;
+}
+
+static void skewed_meta_free(void *arg, void *p, size_t size)
+{
+	(void)arg;
+	munmap((char *)p - FZ_META_SKEW, size + 4096);
+}
 
 /* ------------------------------------------------------------------------
  * The model
@@ -6023,6 +6052,10 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 			hi = cfg.regions[i].start_pfn + cfg.regions[i].nr_pages;
 	}
 	cfg.memmap = (knobs & 1) ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
+	if (f->lay->skew_meta) {
+		cfg.meta_alloc = skewed_meta_alloc;
+		cfg.meta_free = skewed_meta_free;
+	}
 	f->psize = (size_t)1 << cfg.page_shift;
 	switch ((knobs >> 1 & 1) | (knobs >> 6 & 2)) {
 	case 0:

@@ -6,7 +6,8 @@
  * Input format (every byte string is valid; missing bytes read as 0):
  *   byte 0      layout: FZ_NR_LAYOUTS small instances (holes, pfn 0, small
  *               sections, two zones, two nodes, tiny max_order, 64 KiB pages,
- *               zone and node boundaries inside max-order blocks), the
+ *               zone and node boundaries inside max-order blocks, metadata
+ *               too unaligned for the memmap's placement table), the
  *               whole byte modulo the count; bit 7 also gives the
  *               instance a small vmalloc window (FZ_VM_SMALL_PAGES, a
  *               lazy purge every FZ_VM_SMALL_LAZY pages) instead of the
@@ -30,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FZ_NR_LAYOUTS 11
+#define FZ_NR_LAYOUTS 12
 #define FZ_REC 8
 #define FZ_MAX_OPS 200
 #define FZ_VM_SMALL_PAGES 1024
