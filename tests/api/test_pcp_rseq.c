@@ -21,11 +21,11 @@
  */
 #define _GNU_SOURCE
 #include "testutil.h"
+#include "common/skewed_meta.h"
 
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define THREADS 4
 #define HELD 64
@@ -299,24 +299,6 @@ static struct pmm_page *page_at(struct pmm_page *page, long n)
 	return (struct pmm_page *)((char *)page + n * PMM_PAGE_META_SIZE);
 }
 
-/* Metadata 64 bytes into a mapping: aligned for struct pages, too little for a placement table. */
-#define META_SKEW 64
-
-static void *skewed_meta_alloc(void *arg, size_t size)
-{
-	char *p = mmap(NULL, size + 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	(void)arg;
-	return p == MAP_FAILED ? NULL : p + META_SKEW;
-}
-
-static void skewed_meta_free(void *arg, void *p, size_t size)
-{
-	(void)arg;
-	munmap((char *)p - META_SKEW, size + 4096);
-}
-
 static void run_fast_path_edges(enum pmm_pcp_fastpath mode, enum pmm_memmap_model model,
 				bool search)
 {
@@ -338,16 +320,14 @@ static void run_fast_path_edges(enum pmm_pcp_fastpath mode, enum pmm_memmap_mode
 	cfg.nr_cpus = 0;
 	cfg.pcp_fastpath = mode;
 	cfg.memmap = model;
-	if (search) {
-		cfg.meta_alloc = skewed_meta_alloc;
-		cfg.meta_free = skewed_meta_free;
-	}
+	if (search)
+		skewed_meta_install(&cfg);
 	pmm = tu_create(&cfg);
 	first = pmm_pfn_to_page(pmm, TU_BASE_PFN);	/* a section's first frame */
 	second = pmm_pfn_to_page(pmm, cfg.regions[1].start_pfn);
 	assert_non_null(first);
 	assert_non_null(second);
-	assert_int_equal((uintptr_t)first % 128, search ? META_SKEW : 0);
+	assert_int_equal((uintptr_t)first % 128, search ? SKEWED_META_OFFSET : 0);
 	bad_ptrs[0] = NULL;
 	bad_ptrs[1] = page_at(first, -1);
 	bad_ptrs[2] = page_at(first, (long)section_pages);

@@ -23,13 +23,13 @@
 #include "pmm.h"
 #include "common/contig.h"
 #include "common/pattern.h"
+#include "common/skewed_meta.h"
 
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define MAX_H 64		/* handles the model tracks at once */
 #define MAX_BULK 48		/* pages per alloc_pages_bulk call */
@@ -127,23 +127,6 @@ static const struct layout layouts[FZ_NR_LAYOUTS] = {
 	{ "skewed-meta", 12, 22, 10, 9, 0, 2,
 	  { { 0x100000, 1500, 0 }, { 0x100000 + 3172, 1800, 0 } }, true },
 };
-
-#define FZ_META_SKEW 64
-
-static void *skewed_meta_alloc(void *arg, size_t size)
-{
-	char *p = mmap(NULL, size + 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	(void)arg;
-	return p == MAP_FAILED ? NULL : p + FZ_META_SKEW;
-}
-
-static void skewed_meta_free(void *arg, void *p, size_t size)
-{
-	(void)arg;
-	munmap((char *)p - FZ_META_SKEW, size + 4096);
-}
 
 /* ------------------------------------------------------------------------
  * The model
@@ -6052,10 +6035,8 @@ static int setup(struct fz *f, uint8_t lay, uint8_t knobs)
 			hi = cfg.regions[i].start_pfn + cfg.regions[i].nr_pages;
 	}
 	cfg.memmap = (knobs & 1) ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
-	if (f->lay->skew_meta) {
-		cfg.meta_alloc = skewed_meta_alloc;
-		cfg.meta_free = skewed_meta_free;
-	}
+	if (f->lay->skew_meta)
+		skewed_meta_install(&cfg);
 	f->psize = (size_t)1 << cfg.page_shift;
 	switch ((knobs >> 1 & 1) | (knobs >> 6 & 2)) {
 	case 0:
