@@ -133,14 +133,14 @@ static void check_free_frames(struct checker *c, struct pmm_page *page, pmm_pfn_
 	for (unsigned long i = 0; i < (1UL << order); i++) {
 		const struct pmm_page *p = &page[i];
 
-		if ((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) || p->mapping || p->alloc_order ||
+		if ((page_flags(p) & PAGE_FLAGS_CHECK_AT_PREP) || p->mapping ||
 		    atomic_load_explicit(&((struct pmm_page *)p)->mapcount, memory_order_relaxed) != -1 ||
 		    page_ref_count(p)) {
 			violation(c, "pfn %#llx: a free frame in use (flags %#llx, mapping %p, "
 				  "refcount %d, alloc_order %u) in block %#llx order %u",
 				  (unsigned long long)pfn + i,
 				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK), p->mapping,
-				  page_ref_count(p), p->alloc_order, (unsigned long long)pfn, order);
+				  page_ref_count(p), page_alloc_order(p), (unsigned long long)pfn, order);
 			return;
 		}
 	}
@@ -329,13 +329,12 @@ static void check_owned_block(struct checker *c, struct pmm_page *page, pmm_pfn_
 			if (p->compound_head != ((uintptr_t)page | 1))
 				violation(c, "pfn %#llx: tail does not point to its head %#llx",
 					  (unsigned long long)pfn + i, (unsigned long long)pfn);
-		} else if (!(f & PF(PG_bad)) && ((page_flags(p) & PAGE_FLAGS_MASK) || p->mapping ||
-						 p->alloc_order)) {
+		} else if (!(f & PF(PG_bad)) && ((page_flags(p) & PAGE_FLAGS_MASK) || p->mapping)) {
 			/* (a block leaked as bad is left as it was found; split_page relies on alloc_order 0) */
 			violation(c, "pfn %#llx: tail of a non-compound block in use (flags %#llx, "
 				  "mapping %p, alloc_order %u)", (unsigned long long)pfn + i,
 				  (unsigned long long)(page_flags(p) & PAGE_FLAGS_MASK), p->mapping,
-				  p->alloc_order);
+				  page_alloc_order(p));
 		}
 		if (page_ref_count(p))
 			violation(c, "pfn %#llx: tail page has refcount %d",
@@ -389,7 +388,7 @@ static void classify_frames(struct checker *c)
 			pfn++;
 			continue;
 		}
-		unsigned int order = page->alloc_order;
+		unsigned int order = page_alloc_order(page);
 		pmm_pfn_t last = pfn + (1UL << order) - 1;
 
 		if (order > pmm->max_order || (pfn & ((1UL << order) - 1)) ||
@@ -590,7 +589,7 @@ static void check_frames_against_mms(struct checker *c)
 		page = pfn_to_page(pmm, pfn);
 		tables += PageTable(page);
 		if (PageBad(page)) {		/* leaked as bad: it keeps whatever it had */
-			pfn += 1UL << page->alloc_order;
+			pfn += 1UL << page_alloc_order(page);
 			continue;
 		}
 		if (PageOwned(page) && folio_test_anon((struct pmm_folio *)page)) {

@@ -23,7 +23,7 @@
 /* The checks of contig_put_prepare(), in order, for a page its fast test refused. */
 bool contig_put_prepare_slow(pmm_t *pmm, struct pmm_page *page, bool frozen)
 {
-	if (unlikely(page->alloc_order || PageHead(page))) {
+	if (unlikely(page_alloc_order(page) || PageHead(page))) {
 		bad_page_report(pmm, page, "free_contig_range: not an order-0 page (split it first)");
 		return false;
 	}

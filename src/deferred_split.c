@@ -222,7 +222,6 @@ static void split_page_of_folio(struct pmm_folio *folio, unsigned long i, unsign
 	if (i) {
 		page->compound_head = 0;
 		page->tail_word = 0;
-		page->alloc_order = 0;
 		__SetPageOwned(page);	/* no other thread reads a tail's flags */
 		if (cached)
 			__SetPageSwapCache(page);
@@ -297,7 +296,7 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	spin_lock(&lruvec->lock);
 	lruvec_del_folio_locked(lruvec, folio, nr);
 	ClearPageHead(&folio->page);
-	folio->page.alloc_order = 0;
+	clear_page_alloc_order(&folio->page);
 	/* Page 1 and 2's mapping/index words held the folio's counters and queue link: theirs again. */
 	for (unsigned long i = 0, index = folio->page.index; i < nr; i++)
 		split_page_of_folio(folio, i, maps[i], av, av->model, swap, index);

@@ -102,11 +102,17 @@ void pmm_split_page(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 		return;
 	}
 	if (unlikely(!(f & PF(PG_owned)) || page_ref_count(page) <= 0 ||
-		     page->alloc_order != order)) {
+		     page_alloc_order(page) != order)) {
 		bad_page_report(pmm, page, "pmm_split_page: not an allocated block of that order");
 		return;
 	}
-	page->alloc_order = 0;
+	/*
+	 * A block of order > 0 that is not a folio is on no LRU and in no
+	 * rmap, so no other thread changes its head's flags: a plain store.
+	 * (An order-0 page may be a mapped folio's: nothing to clear.)
+	 */
+	if (order)
+		__set_page_alloc_order(page, 0);
 	/*
 	 * Kernel split_page(): a reference per tail. A tail's alloc_order is
 	 * already 0 (only a handed-out head's is not; pmm_check verifies it),

@@ -239,7 +239,7 @@ static bool gather_run_ok(pmm_t *pmm, struct pmm_page *page, unsigned long nr)
 	 * freeing it as one (order 0) would lose its other frames. Refused as
 	 * free_contig_range() refuses it.
 	 */
-	if (unlikely(folio->page.alloc_order && !PageHead(&folio->page))) {
+	if (unlikely(page_alloc_order(&folio->page) && !PageHead(&folio->page))) {
 		bad_page_report(pmm, page, "pmm_gather_add: a block of order > 0 that is not a "
 				"folio (split it first, or free it with pmm_free_pages)");
 		return false;

@@ -167,10 +167,8 @@ int take_isolated_range(struct pmm_zone *zone, pmm_pfn_t start, pmm_pfn_t end,
 
 		del_page_from_free_list_locked(zone, page, o);
 		account_freepages_locked(zone, -(1L << o));
-		for (unsigned long i = 0; i < (1UL << o); i++) {
-			page[i].alloc_order = 0;
+		for (unsigned long i = 0; i < (1UL << o); i++)
 			__SetPageOwned(&page[i]);	/* off the free lists, under zone->lock */
-		}
 		pfn += (pmm_pfn_t)1 << o;
 	}
 	stat_add(&zone->stats, pgalloc, *outer_end - first);

@@ -21,8 +21,15 @@
 #include "list.h"
 #include "pmm.h"	/* PMM_PAGE_META_SIZE */
 
-/* page->flags: PG_* bits (page_flags.h) | zone id << 24 | section << 32. */
-#define PAGE_FLAGS_MASK ((1ULL << 24) - 1)
+/*
+ * page->flags: PG_* bits (page_flags.h) | alloc order << 16 | zone id << 24
+ * | section << 32. The order of a block handed out (page_alloc_order())
+ * sits among the bits the free and allocation checks mask, so that
+ * "order 0 and clean" is one test of the word they read anyway.
+ */
+#define PAGE_FLAGS_MASK ((1ULL << 24) - 1)	/* PG_* bits and the order */
+#define PAGE_ORDER_SHIFT 16
+#define PAGE_ORDER_FIELD (0xffULL << PAGE_ORDER_SHIFT)
 #define PAGE_ZONE_SHIFT 24
 #define PAGE_ZONE_MASK 0xffULL
 #define PAGE_SECTION_SHIFT 32
@@ -46,8 +53,7 @@ struct pmm_page {
 		};
 		_Atomic uint64_t counts;	/* both, for the free checks' one read */
 	};
-	uint8_t alloc_order;		/* PG_owned head: order of the block handed out */
-	uint8_t reserved0[7];		/* room for memcg-like owner data */
+	uint64_t reserved0;		/* room for memcg-like owner data */
 };
 
 _Static_assert(sizeof(struct pmm_page) == PMM_PAGE_META_SIZE, "struct pmm_page must be 64 bytes");
@@ -115,6 +121,28 @@ _Static_assert(sizeof(struct pmm_folio) == 3 * sizeof(struct pmm_page), "folio o
 static inline uint64_t page_flags(const struct pmm_page *page)
 {
 	return atomic_load_explicit(&((struct pmm_page *)page)->flags, memory_order_relaxed);
+}
+
+/*
+ * The order of the block a PG_owned head was handed out as (0 for every
+ * other page; a compound head's order is its folio's).
+ */
+static inline unsigned int page_alloc_order(const struct pmm_page *page)
+{
+	return (unsigned int)((page_flags(page) & PAGE_ORDER_FIELD) >> PAGE_ORDER_SHIFT);
+}
+
+/* Set it with a plain read-modify-write: the page is the caller's alone (page_flags.h). */
+static inline void __set_page_alloc_order(struct pmm_page *page, unsigned int order)
+{
+	atomic_store_explicit(&page->flags, (page_flags(page) & ~PAGE_ORDER_FIELD) |
+				  (uint64_t)order << PAGE_ORDER_SHIFT, memory_order_relaxed);
+}
+
+/* Clear it atomically: for a page other threads may change flags of (a split folio's). */
+static inline void clear_page_alloc_order(struct pmm_page *page)
+{
+	atomic_fetch_and_explicit(&page->flags, ~PAGE_ORDER_FIELD, memory_order_relaxed);
 }
 
 /* The zone id page_zone() looks up; set at boot for every managed frame. */

@@ -50,6 +50,8 @@ static const char *page_bad_reason(const struct pmm_page *page, uint64_t bad_fla
 		return "nonzero refcount";
 	if (page_flags(page) & (PF(PG_buddy) | PF(PG_pcp)))
 		return "page is already free";
+	if (page_flags(page) & bad_flags & PAGE_ORDER_FIELD)
+		return "nonzero alloc_order";
 	if (page_flags(page) & bad_flags)
 		return "page flags set that must be clear";
 	return NULL;
@@ -98,10 +100,10 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 		}
 	}
 	/* refcount 0: nobody else sees the page */
-	__page_flags_store(page, page_flags(page) & ~(PF(PG_owned) | PF(PG_head) | PF(PG_dirty)));
+	__page_flags_store(page, page_flags(page) &
+				 ~(PF(PG_owned) | PF(PG_head) | PF(PG_dirty) | PAGE_ORDER_FIELD));
 	page->private = 0;
 	page->index = 0;
-	page->alloc_order = 0;
 	return true;
 }
 
@@ -114,7 +116,7 @@ static inline bool page_clean_for_alloc(const struct pmm_page *p, uint64_t f)
 	return !(f & PAGE_FLAGS_CHECK_AT_PREP) &&
 	       atomic_load_explicit(&((struct pmm_page *)p)->counts, memory_order_relaxed) ==
 		       PAGE_COUNTS(-1, 0) &&
-	       !p->mapping && !p->alloc_order;
+	       !p->mapping;
 }
 
 /*
@@ -135,7 +137,7 @@ static inline bool check_new_pages(pmm_t *pmm, struct pmm_page *page, unsigned i
 		if (unlikely(!page_clean_for_alloc(p, page_flags(p)))) {
 			const char *why = page_bad_reason(p, PAGE_FLAGS_CHECK_AT_PREP);
 
-			bad_page_leak(pmm, page, order, why ? why : "nonzero alloc_order");
+			bad_page_leak(pmm, page, order, why ? why : "page not clean");
 			return false;
 		}
 	}
@@ -152,8 +154,8 @@ static __always_inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, uns
 {
 	if (unlikely(!check_new_pages(pmm, page, order)))
 		return false;
-	page->alloc_order = (uint8_t)order;
-	__SetPageOwned(page);		/* just taken off a free list: ours alone */
+	/* just taken off a free list: ours alone (and its order field 0, checked) */
+	__page_flags_store(page, page_flags(page) | PF(PG_owned) | (uint64_t)order << PAGE_ORDER_SHIFT);
 	set_page_count(page, 1);
 	if ((gfp & PMM_GFP_COMP) && order)
 		prep_compound_page(page, order);
@@ -325,8 +327,9 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	 */
 	if (unlikely(counts != PAGE_COUNTS(-1, 1) ||
 		     ((uint32_t)f & (uint32_t)(PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head) |
-					       PAGE_ZONE_MASK << PAGE_ZONE_SHIFT)) != zone->owned_flags ||
-		     page->alloc_order || page->mapping || mt >= PMM_MIGRATE_PCPTYPES))
+					       PAGE_ORDER_FIELD | PAGE_ZONE_MASK << PAGE_ZONE_SHIFT)) !=
+			     zone->owned_flags ||
+		     page->mapping || mt >= PMM_MIGRATE_PCPTYPES))
 		goto general;
 	/* The general path fires the probe where the kernel has it. */
 	if (trace_enabled(mm_page_free))
@@ -661,8 +664,8 @@ void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, un
 /* Mark the 2^@order block at @page as handed out, so it can be freed. */
 static void set_block_owned(struct pmm_page *page, unsigned int order)
 {
-	page->alloc_order = (uint8_t)order;
-	__SetPageOwned(page);		/* a tail half being freed: no reference, nobody else */
+	/* a tail half being freed: no reference, nobody else; its order field 0 */
+	__page_flags_store(page, page_flags(page) | PF(PG_owned) | (uint64_t)order << PAGE_ORDER_SHIFT);
 }
 
 /*
@@ -693,7 +696,8 @@ static __attribute__((noinline)) void free_pages_checked(pmm_t *pmm, struct pmm_
 				"pmm_free_pages: page not allocated");
 		return;
 	}
-	expected = (f & PF(PG_head)) ? folio_order((struct pmm_folio *)page) : page->alloc_order;
+	expected = (f & PF(PG_head)) ? folio_order((struct pmm_folio *)page) :
+					 (unsigned int)((f & PAGE_ORDER_FIELD) >> PAGE_ORDER_SHIFT);
 	if (unlikely(order != expected)) {
 		char why[80];
 
@@ -712,9 +716,9 @@ static __attribute__((noinline)) void free_pages_checked(pmm_t *pmm, struct pmm_
 			free_frozen_pages(pmm, page, order, FPI_NONE);
 		return;
 	}
-	page->alloc_order = 0;
+	clear_page_alloc_order(page);	/* other holders may read it: atomic */
 	if (page_ref_put_testzero(pmm, page)) {
-		page->alloc_order = (uint8_t)order;
+		__set_page_alloc_order(page, order);
 		free_frozen_pages(pmm, page, order, FPI_NONE);
 		return;
 	}
@@ -761,7 +765,7 @@ static void put_page_refs(pmm_t *pmm, struct pmm_page *page, int refs)
 	if (page_flags(head) & PF(PG_head))
 		free_frozen_pages(pmm, head, folio_order((struct pmm_folio *)head), FPI_NONE);
 	else
-		free_frozen_pages(pmm, head, head->alloc_order, FPI_NONE);
+		free_frozen_pages(pmm, head, page_alloc_order(head), FPI_NONE);
 }
 
 void pmm_put_page(pmm_t *pmm, struct pmm_page *page)

@@ -54,8 +54,9 @@ static inline bool page_valid_for_free(pmm_t *pmm, const struct pmm_page *page, 
  */
 static inline bool page_flags_clean_for_free(const struct pmm_page *page, uint64_t f)
 {
-	return (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head))) == PF(PG_owned) &&
-	       !page->alloc_order && !page->mapping;
+	return (f & (PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head) | PAGE_ORDER_FIELD)) ==
+		       PF(PG_owned) &&
+	       !page->mapping;
 }
 
 static inline bool page_clean_for_free(const struct pmm_page *page, uint64_t f)

@@ -56,7 +56,7 @@ enum pageflags {
 #undef PG_ENUM
 	NR_PAGEFLAGS,
 };
-_Static_assert(NR_PAGEFLAGS <= 24, "page flags share the word with the zone id");
+_Static_assert(NR_PAGEFLAGS <= PAGE_ORDER_SHIFT, "page flags share the word with the order");
 
 #define PF(bit) (1ULL << (bit))
 

@@ -115,7 +115,7 @@ void bad_pfn_report(pmm_t *pmm, pmm_pfn_t pfn, const char *reason)
 void bad_page_leak(pmm_t *pmm, struct pmm_page *page, unsigned int order, const char *reason)
 {
 	report_bad(pmm, page_to_pfn(pmm, page), reason, page);
-	page->alloc_order = (uint8_t)order;
+	__set_page_alloc_order(page, order);
 	/* The caller owns the block and is freeing it: no other thread sees it. */
 	__SetPageBad(page);
 	__SetPageOwned(page);
@@ -174,6 +174,6 @@ void dump_page(const struct pmm_page *page, const char *why)
 		 (const void *)page, why, page_flag_names(page_flags(page), names, sizeof(names)),
 		 page_zone_id(page), (unsigned long long)page_section(page), page_ref_count(page),
 		 atomic_load_explicit(&((struct pmm_page *)page)->mapcount, memory_order_relaxed) + 1,
-		 page->mapping, (unsigned long long)page->private, page->alloc_order);
+		 page->mapping, (unsigned long long)page->private, page_alloc_order(page));
 	pmm_os_log(line);
 }

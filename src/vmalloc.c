@@ -445,7 +445,7 @@ void *pmm_vmap(pmm_t *pmm, struct pmm_page **pages, unsigned int count, unsigned
 			return NULL;
 		}
 		/* ... and an order-0 page: one reference must not stand for a whole block. */
-		if ((flags & PMM_VMAP_PUT_PAGES) && page->alloc_order) {
+		if ((flags & PMM_VMAP_PUT_PAGES) && page_alloc_order(page)) {
 			bad_page_report(pmm, page, "pmm_vmap(PMM_VMAP_PUT_PAGES) of a block of order "
 					"> 0 that was never split: split it first");
 			return NULL;

@@ -115,20 +115,20 @@ static void test_stray_alloc_order(void **state)
 
 	(void)state;
 	assert_non_null(block);
-	block[3].alloc_order = 2;
+	__set_page_alloc_order(&block[3], 2);
 	assert_int_equal(pmm_check(pmm), -PMM_ECORRUPT);
 	pmm_split_page(pmm, block, 2);
 	pfn = pmm_page_to_pfn(pmm, block);
 	pmm_free_pages(pmm, &block[3], 0);	/* "order 0 but block has order 2" */
 	assert_int_equal(tu_bad_count(&bad), 1);
 	assert_int_equal(pmm_page_count(&block[3]), 1);
-	block[3].alloc_order = 0;
+	__set_page_alloc_order(&block[3], 0);
 	pmm_free_contig_range(pmm, pfn, 4);
 	/* and on a free frame */
 	pmm_drain_all_pages(pmm);
-	block[1].alloc_order = 1;
+	__set_page_alloc_order(&block[1], 1);
 	assert_int_equal(pmm_check(pmm), -PMM_ECORRUPT);
-	block[1].alloc_order = 0;
+	__set_page_alloc_order(&block[1], 0);
 	tu_finish(pmm, .bad = &bad, .reports = 1);
 }
 
@@ -174,7 +174,7 @@ static void test_no_call_reaches_a_tail(void **state)
 		assert_int_equal(page_flags(tail) & PAGE_FLAGS_MASK, 0);       \
 		assert_null(tail->mapping);                                    \
 		assert_int_equal(atomic_load(&tail->mapcount), -1);            \
-		assert_int_equal(tail->alloc_order, 0);                        \
+		assert_int_equal(page_alloc_order(tail), 0);                       \
 	} while (0)
 	REFUSED(pmm_get_page(pmm, tail));
 	REFUSED(pmm_put_page(pmm, tail));
