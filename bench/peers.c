@@ -29,17 +29,21 @@
  *
  * pmm runs in this process on a fresh instance each round (default
  * config, --mem 2 x SIZE: the watermarks must leave SIZE allocatable).
- * Each malloc runs in a child process: this binary re-executes itself
- * (/proc/self/exe, `bench peers --child NAME`) with LD_PRELOAD set to the
- * library (none for glibc); the child checks that the preload took effect
- * (posix_memalign and free resolve into that library, which also defines
- * the allocator's own symbol: mallctl, mi_version, tc_version), runs the
- * same cases and prints one JSON line, which the parent parses. A library
+ * Each malloc runs in a child process, a fresh one for each row: this
+ * binary re-executes itself (/proc/self/exe, `bench peers --child NAME`)
+ * with LD_PRELOAD set to the library (none for glibc); the child checks
+ * that the preload took effect (posix_memalign and free resolve into that
+ * library, which also defines the allocator's own symbol: mallctl,
+ * mi_version, tc_version), says so in one JSON line, then runs the case
+ * the parent sends it over a pipe and answers with its figure. A library
  * not installed, or a preload that did not take, skips that peer with a
- * note on stderr. Each round runs every allocator once, in an order that
- * rotates per round; the figures are medians over the rounds (min, max),
- * and each row's ratio is the median over rounds of pmm / the peer with
- * the best median (both ran in the same round).
+ * note on stderr. Each row of a round runs on every allocator back to
+ * back, in an order that rotates per round, so that the figures a row
+ * pairs are taken a fraction of a second apart (this VM changes speed
+ * from minute to minute; with a whole child's run between them they were
+ * seconds apart). The figures are medians over
+ * the rounds (min, max), and each row's ratio is the median over rounds
+ * of pmm / the peer with the best median (the two from the same round).
  *
  * The allocators are a table (pw_allocs): a pmm variant (another pcp fast
  * path, say) is one more entry with a configure function for its instance.
@@ -52,10 +56,12 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -81,7 +87,6 @@ extern char **environ;
 #define PW_DEFAULT_SIZE (1ull << 30)
 #define PW_MIN_MEM (64ull << 20)
 #define PW_REPEAT2_THREADS 2
-#define PW_CHILD_OUT_MAX (64u << 10)	/* a child's JSON line is ~2 KiB */
 
 /* ------------------------------------------------------------------------
  * Orders, cases, allocators
@@ -170,7 +175,7 @@ enum { PW_JSON, PW_ROUNDS, PW_ALLOCS, PW_CASES, PW_SIZE, PW_OPS, PW_SEED, PW_CHI
 
 static const struct cli_flag pw_flags[] = {
 	{ "json", NULL, PW_JSON, "one line of JSON" },
-	{ "rounds", "N", PW_ROUNDS, "rounds, each running every allocator once (default 5)" },
+	{ "rounds", "N", PW_ROUNDS, "rounds, each running every row on every allocator (default 5)" },
 	{ "allocs", "LIST", PW_ALLOCS, "of pmm,pmm-trylock,pmm-buddy,glibc,jemalloc,mimalloc,\ntcmalloc "
 	  "(default all but pmm-buddy); NAME=PATH preloads that library" },
 	{ "cases", "LIST", PW_CASES, "of repeat,bulk,random,repeat2 (default all)" },
@@ -705,16 +710,21 @@ static const char *pw_check_preload(const struct pw_alloc *a, const char *lib, c
 	return why;
 }
 
+/*
+ * The child: after the preload check, one line, {"child":NAME,"lib":PATH}
+ * (or {"child":NAME,"skip":WHY}, and exit), then one command per line on
+ * stdin: "run OI CS" runs that case and answers "ns X" (or "fail");
+ * "quit" (or end of input) answers {"sum":N}, every block's address
+ * summed (the calls happened), and exits.
+ */
 static int pw_child(const struct pw_opts *o)
 {
 	const struct pw_alloc *a = NULL;
 	struct bench_pin *pin;
 	struct pw_work w;
 	const char *skip;
-	char why[512];
-	double ns[PW_NR_ORDERS][PW_NR_CASES];
-	struct jw jw;
-	int ret = 0;
+	char why[512], cmd[64];
+	int ret = CLI_EXIT_OK;
 
 	for (int k = 0; k < PW_NR_ALLOCS; k++)
 		if (pw_allocs[k].kind == PW_KIND_MALLOC && !strcmp(pw_allocs[k].name, o->child))
@@ -723,48 +733,54 @@ static int pw_child(const struct pw_opts *o)
 		fprintf(stderr, "pmm bench peers: bad --child %s\n", o->child);
 		return CLI_EXIT_USAGE;
 	}
-	jw_init(&jw, stdout);
-	jw_obj_begin(&jw, NULL);
-	jw_str(&jw, "child", a->name);
 	skip = pw_check_preload(a, o->child_lib, why, sizeof(why));
 	if (skip) {
+		struct jw jw;
+
+		jw_init(&jw, stdout);
+		jw_obj_begin(&jw, NULL);
+		jw_str(&jw, "child", a->name);
 		jw_str(&jw, "skip", skip);
 		jw_obj_end(&jw);
 		fputc('\n', stdout);
 		return CLI_EXIT_OK;
 	}
-	jw_str(&jw, "lib", pw_sym_file("posix_memalign"));
 	if (pw_work_init(&w, o)) {
 		pw_work_fini(&w);
 		return CLI_EXIT_FAIL;
 	}
-	pin = bench_pin_begin();
-	for (unsigned int oi = 0; oi < PW_NR_ORDERS && !ret; oi++)
-		for (int cs = 0; cs < PW_NR_CASES && !ret; cs++)
-			if (o->cases & (1u << cs))
-				ret = pw_case_malloc(&w, oi, (enum pw_case)cs, &ns[oi][cs]);
-	bench_pin_end(pin);
-	if (ret) {
-		pw_work_fini(&w);
-		return CLI_EXIT_FAIL;
+	{
+		struct jw jw;
+
+		jw_init(&jw, stdout);
+		jw_obj_begin(&jw, NULL);
+		jw_str(&jw, "child", a->name);
+		jw_str(&jw, "lib", pw_sym_file("posix_memalign"));
+		jw_obj_end(&jw);
+		fputc('\n', stdout);
+		fflush(stdout);
 	}
-	jw_arr_begin(&jw, "results");
-	for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
-		for (int cs = 0; cs < PW_NR_CASES; cs++) {
-			if (!(o->cases & (1u << cs)))
-				continue;
-			jw_obj_begin(&jw, NULL);
-			jw_u64(&jw, "order", pw_orders[oi]);
-			jw_str(&jw, "case", pw_case_names[cs]);
-			jw_double(&jw, "ns", ns[oi][cs]);
-			jw_obj_end(&jw);
+	pin = bench_pin_begin();
+	while (fgets(cmd, sizeof(cmd), stdin)) {
+		unsigned int oi;
+		int cs;
+		double ns;
+
+		if (sscanf(cmd, "run %u %d", &oi, &cs) != 2)
+			break;
+		if (oi >= PW_NR_ORDERS || cs < 0 || cs >= PW_NR_CASES ||
+		    pw_case_malloc(&w, oi, (enum pw_case)cs, &ns)) {
+			ret = CLI_EXIT_FAIL;
+			puts("fail");
+			break;
 		}
-	jw_arr_end(&jw);
-	jw_u64(&jw, "sum", w.sum);	/* every address allocated: the calls happened */
-	jw_obj_end(&jw);
-	fputc('\n', stdout);
+		printf("ns %.17g\n", ns);
+		fflush(stdout);
+	}
+	bench_pin_end(pin);
+	printf("{\"sum\":%llu}\n", (unsigned long long)w.sum);
 	pw_work_fini(&w);
-	return CLI_EXIT_OK;
+	return ret;
 }
 
 /* ------------------------------------------------------------------------
@@ -831,126 +847,6 @@ static char **pw_child_env(const char *lib, char **pre)
 	return env;
 }
 
-/*
- * Run @a's child for one round; its stdout (one JSON line) into @out.
- * Return: 0, or -1 after a message (it could not run, or failed).
- */
-static int pw_spawn(const struct pw_alloc *a, const char *lib, const struct pw_opts *o,
-		    char *out, size_t len)
-{
-	char size[32], ops[64], seed[32], cases[64] = "", *pre = NULL;
-	char *argv[16];
-	char **env;
-	posix_spawn_file_actions_t fa;
-	int fd[2], status, n = 0, err;
-	size_t got = 0;
-	pid_t pid;
-
-	for (int cs = 0; cs < PW_NR_CASES; cs++)
-		if (o->cases & (1u << cs))
-			snprintf(cases + strlen(cases), sizeof(cases) - strlen(cases), "%s%s",
-				 cases[0] ? "," : "", pw_case_names[cs]);
-	snprintf(size, sizeof(size), "--size=%llu", (unsigned long long)o->size);
-	snprintf(ops, sizeof(ops), "--ops=%lu,%lu", o->ops[0], o->ops[1]);
-	snprintf(seed, sizeof(seed), "--seed=%llu", (unsigned long long)o->seed);
-	argv[n++] = (char *)"pmm";
-	argv[n++] = (char *)"bench";
-	argv[n++] = (char *)"peers";
-	argv[n++] = (char *)"--child";
-	argv[n++] = (char *)a->name;
-	if (lib) {
-		argv[n++] = (char *)"--child-lib";
-		argv[n++] = (char *)lib;
-	}
-	argv[n++] = size;
-	argv[n++] = ops;
-	argv[n++] = seed;
-	argv[n++] = (char *)"--cases";
-	argv[n++] = cases;
-	argv[n] = NULL;
-
-	env = pw_child_env(lib, &pre);
-	if (!env || pipe(fd)) {
-		fprintf(stderr, "bench peers: cannot start the %s child: %s\n", a->name,
-			env ? strerror(errno) : "out of memory");
-		free(env);
-		free(pre);
-		return -1;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addclose(&fa, fd[0]);
-	posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addclose(&fa, fd[1]);
-	fflush(stdout);
-	err = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fd[1]);
-	free(env);
-	free(pre);
-	if (err) {
-		close(fd[0]);
-		fprintf(stderr, "bench peers: cannot start the %s child: %s\n", a->name,
-			strerror(err));
-		return -1;
-	}
-	for (;;) {
-		ssize_t r = read(fd[0], out + got, len - 1 - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (got == len - 1)
-			break;
-	}
-	out[got] = '\0';
-	close(fd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "bench peers: the %s child failed (%s %d)\n", a->name,
-			WIFEXITED(status) ? "exit" : "signal",
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The figures of a child's line: "ns" of each {"order":K,"case":"NAME",...}.
- * Return: 0, 1 when the child skipped (@why says why), -1 for a line that
- * is not the child's.
- */
-static int pw_parse_child(const char *line, const struct pw_opts *o,
-			  double ns[PW_NR_ORDERS][PW_NR_CASES], char *why, size_t len)
-{
-	const char *p = strstr(line, "\"skip\":\"");
-
-	if (p) {
-		p += 8;
-		snprintf(why, len, "%.*s", (int)strcspn(p, "\""), p);
-		return 1;
-	}
-	for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
-		for (int cs = 0; cs < PW_NR_CASES; cs++) {
-			char key[64];
-			char *end;
-
-			if (!(o->cases & (1u << cs)))
-				continue;
-			snprintf(key, sizeof(key), "{\"order\":%u,\"case\":\"%s\",\"ns\":",
-				 pw_orders[oi], pw_case_names[cs]);
-			p = strstr(line, key);
-			if (!p)
-				return -1;
-			ns[oi][cs] = strtod(p + strlen(key), &end);
-			if (end == p + strlen(key))
-				return -1;
-		}
-	return 0;
-}
-
 /* ------------------------------------------------------------------------
  * The rounds
  * ------------------------------------------------------------------------ */
@@ -970,68 +866,294 @@ static bool pw_runs(const struct pw_opts *o, const struct pw_state *s, int k)
 	return (o->allocs & (1u << k)) && !s->skip[k];
 }
 
-static int pw_round_pmm(const struct pw_alloc *a, const struct pmm_config *base,
-			const struct pw_opts *o, double ns[PW_NR_ORDERS][PW_NR_CASES])
+/*
+ * One allocator's part of a round: a pmm variant's instance in this
+ * process, or a malloc's child, started before the round's first row and
+ * stopped after its last.
+ */
+struct pw_runner {
+	int k;				/* its pw_allocs entry; -1: not started */
+	struct pw_work w;		/* PMM: the work and the instance */
+	pid_t pid;			/* MALLOC: the child */
+	int to;				/* the child's stdin */
+	FILE *from;			/* the child's stdout */
+};
+
+/*
+ * Start the child of peer @k: this binary again (/proc/self/exe) with
+ * LD_PRELOAD set, talking over two pipes; its first line says whether the
+ * preload took. Return: 0 running, 1 skipped (s->skip[k] says why), -1
+ * after a message.
+ */
+static int pw_child_start(int k, const struct pw_opts *o, struct pw_state *s,
+			  struct pw_runner *r)
+{
+	const struct pw_alloc *a = &pw_allocs[k];
+	const char *lib = s->lib[k];
+	char size[32], ops[64], seed[32], *pre = NULL, line[PATH_MAX + 512];
+	char *argv[16];
+	char **env;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t dfl;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, n = 0, err;
+	const char *p;
+
+	snprintf(size, sizeof(size), "--size=%llu", (unsigned long long)o->size);
+	snprintf(ops, sizeof(ops), "--ops=%lu,%lu", o->ops[0], o->ops[1]);
+	snprintf(seed, sizeof(seed), "--seed=%llu", (unsigned long long)o->seed);
+	argv[n++] = (char *)"pmm";
+	argv[n++] = (char *)"bench";
+	argv[n++] = (char *)"peers";
+	argv[n++] = (char *)"--child";
+	argv[n++] = (char *)a->name;
+	if (lib) {
+		argv[n++] = (char *)"--child-lib";
+		argv[n++] = (char *)lib;
+	}
+	argv[n++] = size;
+	argv[n++] = ops;
+	argv[n++] = seed;
+	argv[n] = NULL;
+
+	/* close-on-exec: no child inherits another's pipes (dup2 clears it on 0 and 1) */
+	env = pw_child_env(lib, &pre);
+	if (!env || pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) {
+		fprintf(stderr, "bench peers: cannot start the %s child: %s\n", a->name,
+			env ? strerror(errno) : "out of memory");
+		goto fail_fds;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	/* the parent ignores SIGPIPE while it runs children; they get the default */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	fflush(stdout);
+	err = posix_spawn(&r->pid, "/proc/self/exe", &fa, &attr, argv, env);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err) {
+		fprintf(stderr, "bench peers: cannot start the %s child: %s\n", a->name,
+			strerror(err));
+		goto fail_fds;
+	}
+	close(in[0]);
+	close(out[1]);
+	free(env);
+	free(pre);
+	r->k = k;
+	r->to = in[1];
+	r->from = fdopen(out[0], "r");
+	if (!r->from) {
+		close(out[0]);
+		fprintf(stderr, "bench peers: the %s child: %s\n", a->name, strerror(errno));
+		return -1;
+	}
+	if (!fgets(line, sizeof(line), r->from)) {
+		fprintf(stderr, "bench peers: the %s child printed nothing\n", a->name);
+		return -1;
+	}
+	p = strstr(line, "\"skip\":\"");
+	if (p) {
+		snprintf(s->skip_buf[k], sizeof(s->skip_buf[k]), "%.*s",
+			 (int)strcspn(p + 8, "\""), p + 8);
+		s->skip[k] = s->skip_buf[k];
+		fprintf(stderr, "pmm bench peers: %s skipped: %s\n", a->name, s->skip[k]);
+		return 1;
+	}
+	p = strstr(line, "\"lib\":\"");
+	if (!p) {
+		fprintf(stderr, "bench peers: the %s child: %.200s\n", a->name, line);
+		return -1;
+	}
+	snprintf(s->used[k], sizeof(s->used[k]), "%.*s", (int)strcspn(p + 7, "\""), p + 7);
+	return 0;
+
+fail_fds:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	free(env);
+	free(pre);
+	return -1;
+}
+
+/* One case on @r's child. Return: 0 with *@ns, or -1 after a message. */
+static int pw_child_run(struct pw_runner *r, unsigned int oi, int cs, double *ns)
+{
+	const char *name = pw_allocs[r->k].name;
+	char line[128];
+	int len = snprintf(line, sizeof(line), "run %u %d\n", oi, cs);
+	char *end;
+
+	if (write(r->to, line, (size_t)len) != len || !fgets(line, sizeof(line), r->from) ||
+	    strncmp(line, "ns ", 3)) {
+		fprintf(stderr, "bench peers: the %s child failed at order %u %s\n", name,
+			pw_orders[oi], pw_case_names[cs]);
+		return -1;
+	}
+	*ns = strtod(line + 3, &end);
+	return end == line + 3 ? -1 : 0;
+}
+
+/* Tell @r's child to quit and reap it. Return: 0, or -1 when it failed. */
+static int pw_child_stop(struct pw_runner *r)
+{
+	const char *name = pw_allocs[r->k].name;
+	char line[128];
+	int status;
+
+	if (r->to >= 0) {
+		/* a child that is gone fails the write: its status below says why */
+		ssize_t w = write(r->to, "quit\n", 5);
+
+		(void)w;
+		close(r->to);
+	}
+	if (r->from) {
+		while (fgets(line, sizeof(line), r->from))
+			;	/* the sum, or what a failing child printed */
+		fclose(r->from);
+	}
+	while (waitpid(r->pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			fprintf(stderr, "bench peers: the %s child: %s\n", name, strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench peers: the %s child failed (%s %d)\n", name,
+			WIFEXITED(status) ? "exit" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}
+
+/* A pmm variant's instance for a round (default config as given, --mem 2 x SIZE). */
+static int pw_pmm_start(int k, const struct pmm_config *base, const struct pw_opts *o,
+			struct pw_runner *r)
 {
 	struct pmm_config cfg = *base;
-	struct bench_pin *pin;
-	struct pw_work w;
+
+	if (pw_allocs[k].configure)
+		pw_allocs[k].configure(&cfg);
+	r->k = k;
+	if (pw_work_init(&r->w, o))
+		return -1;
+	r->w.pmm = cli_create(&cfg, "bench peers");
+	return r->w.pmm ? 0 : -1;
+}
+
+/*
+ * Start the runners of @kind among a round's allocators: pmm's instances,
+ * or one child per malloc (a child whose preload did not take is reaped
+ * and skipped from then on). Return: 0, or -1 after a message.
+ */
+static int pw_start_kind(struct pw_runner *run, const int *sel, int nr, enum pw_kind kind,
+			 const struct pmm_config *cfg, const struct pw_opts *o, struct pw_state *s)
+{
 	int ret = 0;
 
-	if (a->configure)
-		a->configure(&cfg);
-	if (pw_work_init(&w, o)) {
-		pw_work_fini(&w);
-		return -1;
+	for (int i = 0; i < nr && !ret; i++) {
+		int k = sel[i];
+
+		if (pw_allocs[k].kind != kind || !pw_runs(o, s, k))
+			continue;
+		if (kind == PW_KIND_PMM) {
+			ret = pw_pmm_start(k, cfg, o, &run[i]);
+		} else {
+			ret = pw_child_start(k, o, s, &run[i]);
+			if (ret > 0) {
+				ret = pw_child_stop(&run[i]);
+				run[i].k = -1;
+			}
+		}
 	}
-	w.pmm = cli_create(&cfg, "bench peers");
-	if (!w.pmm) {
-		pw_work_fini(&w);
-		return -1;
+	return ret ? -1 : 0;
+}
+
+/* Stop the runners of @kind (or, for -1, all). Return: 0, or -1 when one of them had failed. */
+static int pw_stop_kind(struct pw_runner *run, int nr, int kind)
+{
+	int ret = 0;
+
+	for (int i = 0; i < nr; i++) {
+		struct pw_runner *r = &run[i];
+
+		if (r->k < 0 || (kind >= 0 && pw_allocs[r->k].kind != (enum pw_kind)kind))
+			continue;
+		if (pw_allocs[r->k].kind == PW_KIND_PMM) {
+			pmm_destroy(r->w.pmm);
+			pw_work_fini(&r->w);
+		} else if (pw_child_stop(r)) {
+			ret = -1;
+		}
+		*r = (struct pw_runner){ .k = -1, .to = -1 };
 	}
-	pin = bench_pin_begin();
-	for (unsigned int oi = 0; oi < PW_NR_ORDERS && !ret; oi++)
-		for (int cs = 0; cs < PW_NR_CASES && !ret; cs++)
-			if (o->cases & (1u << cs))
-				ret = pw_case_pmm(&w, oi, (enum pw_case)cs, &ns[oi][cs]);
-	bench_pin_end(pin);
-	if (ret)
-		fprintf(stderr, "bench peers: %s failed\n", a->name);
-	pmm_destroy(w.pmm);
-	pw_work_fini(&w);
 	return ret;
 }
 
-static int pw_round_child(int k, const struct pw_opts *o, struct pw_state *s,
-			  double ns[PW_NR_ORDERS][PW_NR_CASES])
+/*
+ * Round @r: pmm's instances live for the round, as before; each row
+ * starts a child per malloc, runs on every allocator back to back, in an
+ * order that rotates per round, and stops the children. So the figures a
+ * row's ratio pairs are taken a fraction of a second apart (this VM
+ * changes speed from minute to minute), and no malloc's heap outlives its
+ * row (with every child's heap resident at once, this machine's page
+ * faults cost twice as much). The children start before the parent pins
+ * itself, so that they inherit every CPU (repeat2 needs two).
+ */
+static int pw_round(unsigned int r, const int *sel, int nr, const struct pmm_config *cfg,
+		    const struct pw_opts *o, struct pw_state *s, struct cli_progress *prog)
 {
-	char *out = malloc(PW_CHILD_OUT_MAX);
-	const char *lib;
+	struct pw_runner run[PW_NR_ALLOCS];
 	int ret;
 
-	if (!out) {
-		fprintf(stderr, "bench peers: out of memory\n");
-		return -1;
-	}
-	ret = pw_spawn(&pw_allocs[k], s->lib[k], o, out, PW_CHILD_OUT_MAX);
-	if (!ret) {
-		ret = pw_parse_child(out, o, ns, s->skip_buf[k], sizeof(s->skip_buf[k]));
-		if (ret < 0)
-			fprintf(stderr, "bench peers: the %s child printed no results: %.200s\n",
-				pw_allocs[k].name, out);
-		if (ret > 0) {
-			s->skip[k] = s->skip_buf[k];
-			fprintf(stderr, "pmm bench peers: %s skipped: %s\n", pw_allocs[k].name,
-				s->skip[k]);
-			ret = 0;
+	for (int i = 0; i < nr; i++)
+		run[i] = (struct pw_runner){ .k = -1, .to = -1 };
+	ret = pw_start_kind(run, sel, nr, PW_KIND_PMM, cfg, o, s);
+	for (unsigned int oi = 0; oi < PW_NR_ORDERS && !ret; oi++)
+		for (int cs = 0; cs < PW_NR_CASES && !ret; cs++) {
+			struct bench_pin *pin;
+
+			if (!(o->cases & (1u << cs)))
+				continue;
+			cli_progress(prog, "bench peers: round %u/%u, order %u %s (%.0f s)", r + 1,
+				     o->rounds, pw_orders[oi], pw_case_names[cs],
+				     cli_progress_seconds(prog));
+			ret = pw_start_kind(run, sel, nr, PW_KIND_MALLOC, cfg, o, s);
+			pin = bench_pin_begin();
+			for (int i = 0; i < nr && !ret; i++) {
+				struct pw_runner *rn = &run[(r + (unsigned int)i) % (unsigned int)nr];
+				double ns;
+
+				if (rn->k < 0)
+					continue;
+				if (pw_allocs[rn->k].kind == PW_KIND_PMM) {
+					ret = pw_case_pmm(&rn->w, oi, (enum pw_case)cs, &ns);
+					if (ret)
+						fprintf(stderr, "bench peers: %s failed\n",
+							pw_allocs[rn->k].name);
+				} else {
+					ret = pw_child_run(rn, oi, cs, &ns);
+				}
+				if (!ret)
+					s->ns[rn->k][oi][cs][r] = ns;
+			}
+			bench_pin_end(pin);
+			if (pw_stop_kind(run, nr, PW_KIND_MALLOC))
+				ret = -1;
 		}
-		lib = strstr(out, "\"lib\":\"");
-		if (lib)
-			snprintf(s->used[k], sizeof(s->used[k]), "%.*s",
-				 (int)strcspn(lib + 7, "\""), lib + 7);
-	}
-	free(out);
-	return ret;
+	if (pw_stop_kind(run, nr, -1))
+		ret = -1;
+	return ret ? -1 : 0;
 }
 
 /* Which peers can run: their libraries found, this build able to preload them. */
@@ -1239,6 +1361,8 @@ int bench_peers(int argc, char **argv)
 	struct pmm_config cfg;
 	struct pw_state *s;
 	pmm_t *probe = NULL;
+	struct sigaction old_pipe;
+	bool pipe_ignored = false;
 	int ret = CLI_EXIT_FAIL, parsed, nr = 0, sel[PW_NR_ALLOCS];
 
 	for (int k = 0; k < PW_NR_ALLOCS; k++)
@@ -1279,28 +1403,11 @@ int bench_peers(int argc, char **argv)
 	for (int k = 0; k < PW_NR_ALLOCS; k++)
 		if ((o.allocs >> k) & 1)
 			sel[nr++] = k;
-	for (unsigned int r = 0; r < o.rounds; r++) {
-		/* Round r starts at the (r mod nr)-th allocator asked for. */
-		for (int i = 0; i < nr; i++) {
-			int k = sel[(r + (unsigned int)i) % (unsigned int)nr];
-			double ns[PW_NR_ORDERS][PW_NR_CASES];
-
-			if (!pw_runs(&o, s, k))
-				continue;
-			cli_progress(&prog, "bench peers: round %u/%u, %s (%.0f s)", r + 1, o.rounds,
-				     pw_allocs[k].name, cli_progress_seconds(&prog));
-			if (pw_allocs[k].kind == PW_KIND_PMM ?
-			    pw_round_pmm(&pw_allocs[k], &cfg, &o, ns) :
-			    pw_round_child(k, &o, s, ns))
-				goto out_progress;
-			if (!pw_runs(&o, s, k))	/* the child found its preload missing */
-				continue;
-			for (unsigned int oi = 0; oi < PW_NR_ORDERS; oi++)
-				for (int cs = 0; cs < PW_NR_CASES; cs++)
-					if (o.cases & (1u << cs))
-						s->ns[k][oi][cs][r] = ns[oi][cs];
-		}
-	}
+	/* a child that died fails the parent's write, and is reported; restored at the end */
+	pipe_ignored = !sigaction(SIGPIPE, &(struct sigaction){ .sa_handler = SIG_IGN }, &old_pipe);
+	for (unsigned int r = 0; r < o.rounds; r++)
+		if (pw_round(r, sel, nr, &cfg, &o, s, &prog))
+			goto out_progress;
 	cli_progress_end(&prog);
 	if (o.json)
 		pw_print_json(&o, s, probe);
@@ -1311,6 +1418,8 @@ int bench_peers(int argc, char **argv)
 out_progress:
 	cli_progress_end(&prog);
 out:
+	if (pipe_ignored)
+		sigaction(SIGPIPE, &old_pipe, NULL);
 	pmm_destroy(probe);
 	free(s);
 	return ret;
