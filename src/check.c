@@ -279,25 +279,27 @@ static void check_pcp_lists(struct checker *c, struct pmm_zone *zone, struct pmm
 				frames += 1 << order;
 		}
 	}
-	/* rseq mode's order-0 arrays, counted apart from pcp->count */
-	for (int mt = 0; pmm->pcp_rseq && mt < PMM_MIGRATE_PCPTYPES; mt++) {
-		const struct pcp_rseq_list *rq = &pcp->rq[mt];
-		unsigned int n = pcp_rseq_count(rq);
+	/* rseq mode's arrays (order 0, pageblock_order), counted apart from pcp->count */
+	for (int oi = 0; pmm->pcp_rseq && oi < PCP_RSEQ_NR_ORDERS; oi++)
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
+			const struct pcp_rseq_list *rq = &pcp->rq[oi][mt];
+			unsigned int n = pcp_rseq_count(rq), order = pcp_rseq_order(pmm, oi);
 
-		if (n > rq->cap) {
-			violation(c, "pcp rseq list %d: count %u above its cap %u", mt, n, rq->cap);
-			continue;
-		}
-		for (unsigned int i = 0; i < n; i++) {
-			struct pmm_page *page = rq->slot[i];
-			pmm_pfn_t pfn;
+			if (n > rq->cap) {
+				violation(c, "pcp rseq list %d/%d: count %u above its cap %u", oi, mt,
+					  n, rq->cap);
+				continue;
+			}
+			for (unsigned int i = 0; i < n; i++) {
+				struct pmm_page *page = rq->slot[i];
+				pmm_pfn_t pfn;
 
-			if (!PagePcp(page))
-				violation(c, "pcp rseq list: page without PG_pcp");
-			if (check_free_block(c, zone, page, 0, "pcp rseq list", &pfn))
-				rframes++;
+				if (!PagePcp(page))
+					violation(c, "pcp rseq list: page without PG_pcp");
+				if (check_free_block(c, zone, page, order, "pcp rseq list", &pfn))
+					rframes += 1 << order;
+			}
 		}
-	}
 	if (frames != pcp->count)
 		violation(c, "pcp count %d, lists hold %d", pcp->count, frames);
 	else if (!pcp_count_valid_locked(pmm, pcp))

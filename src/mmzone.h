@@ -32,6 +32,7 @@
 #define NR_PCP_ORDERS 5			/* orders 0..3 and pageblock_order */
 #define PCP_MAX_LOW_ORDER 3		/* PAGE_ALLOC_COSTLY_ORDER */
 #define NR_PCP_LISTS (NR_PCP_ORDERS * PMM_MIGRATE_PCPTYPES)
+#define PCP_RSEQ_NR_ORDERS 2		/* rseq mode's arrays: order 0, pageblock_order */
 
 struct free_area {
 	struct pmm_list free_list[PMM_MIGRATE_TYPES];	/* per migratetype */
@@ -39,15 +40,15 @@ struct free_area {
 };
 
 /*
- * In rseq mode (pcp_rseq.h) the order-0 pages of one migratetype, in
- * place of that order-0 list: slot[0..count) bottom (oldest) to top. The
- * slots make the list 2 KiB (254 of them on x86-64), so a section finds
- * the @mt list with a shift.
+ * In rseq mode (pcp_rseq.h) the order-0 pages, or the pageblock_order
+ * blocks, of one migratetype, in place of that pcp list: slot[0..count)
+ * bottom (oldest) to top. The slots make the list 2 KiB (254 of them on
+ * x86-64), so a section finds the @mt list with a shift.
  */
 #define PCP_RSEQ_SLOTS ((int)((2048 - 16) / sizeof(struct pmm_page *)))
 struct pcp_rseq_list {
 	uint64_t word;			/* count 0-11, pops 12-33, pushes 34-55, chunks 56-63: the commit */
-	uint32_t cap;			/* count stays below or at this: min(high, SLOTS) */
+	uint32_t cap;			/* count stays below or at this (pcp_init()) */
 	uint32_t pad;
 	struct pmm_page *slot[PCP_RSEQ_SLOTS];
 };
@@ -60,7 +61,8 @@ struct pmm_pcp {
 	unsigned int drain_rr;		/* next list to drain from */
 	struct pmm_list lists[NR_PCP_LISTS];	/* [order index][migratetype] */
 	struct pmm_stats stats;		/* under lock */
-	struct pcp_rseq_list rq[PMM_MIGRATE_PCPTYPES];	/* rseq mode's order-0 pages */
+	/* rseq mode's order-0 pages [0] and pageblock_order blocks [1] (pcp_rseq_oi()) */
+	struct pcp_rseq_list rq[PCP_RSEQ_NR_ORDERS][PMM_MIGRATE_PCPTYPES];
 } PMM_ALIGNED;
 
 struct pmm_zone {

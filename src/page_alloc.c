@@ -200,11 +200,13 @@ static inline bool zone_watermark_ok(const struct pmm_zone *zone, unsigned long 
 static inline __attribute__((always_inline)) struct pmm_page *
 rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order, int mt, unsigned int alloc_flags)
 {
-	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0) {
+	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0 &&
+	    pcp_takes_order(pmm, zone, order)) {
 		struct pmm_pcp *pcp;
 
-		if (!order && pmm->pcp_rseq) {
-			struct pmm_page *page = pcp_rseq_alloc(pmm, zone, mt);
+		if (pmm->pcp_rseq && pcp_rseq_oi(pmm, order) >= 0) {
+			struct pmm_page *page = !order ? pcp_rseq_alloc(pmm, zone, 0, mt) :
+							 pcp_rseq_alloc(pmm, zone, 1, mt);
 
 			if (likely(page))
 				return page;
@@ -344,17 +346,17 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	 */
 	switch (mt) {
 	case PMM_MIGRATE_UNMOVABLE:
-		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, PMM_MIGRATE_UNMOVABLE,
+		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_UNMOVABLE,
 					 page, false)))
 			return;
 		break;
 	case PMM_MIGRATE_MOVABLE:
-		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, PMM_MIGRATE_MOVABLE,
+		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_MOVABLE,
 					 page, false)))
 			return;
 		break;
 	default:
-		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, PMM_MIGRATE_RECLAIMABLE,
+		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_RECLAIMABLE,
 					 page, false)))
 			return;
 		break;
@@ -509,7 +511,7 @@ static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pm
 	    atomic_load_explicit(&zone->free_pages, memory_order_relaxed) <=
 		    (int64_t)__atomic_load_n(&zone->fast_mark[zl], __ATOMIC_RELAXED))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
-	page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, gfp_migratetype(gfp));
+	page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, 0, gfp_migratetype(gfp));
 	if (unlikely(!page))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
 	f = page_flags(page) & ~PF(PG_pcp);	/* popped: ours alone */
@@ -631,7 +633,8 @@ __free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsig
 		return;
 	zone = page_zone(pmm, page);
 	pfn = page_to_pfn(pmm, page);
-	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0) {
+	if (likely(pmm->pcp_enabled) && pcp_order_index(pmm, order) >= 0 &&
+	    pcp_takes_order(pmm, zone, order)) {
 		int mt = get_pageblock_migratetype(zone, pfn);
 
 		if (unlikely(mt >= PMM_MIGRATE_PCPTYPES)) {
@@ -639,8 +642,11 @@ __free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsig
 				goto buddy;
 			mt = PMM_MIGRATE_MOVABLE;
 		}
-		if (!order && pmm->pcp_rseq) {
-			if (likely(pcp_rseq_free(pmm, zone, page, mt, fpi & FPI_CONTIG_CHUNK)))
+		if (pmm->pcp_rseq && pcp_rseq_oi(pmm, order) >= 0) {
+			bool chunk = fpi & FPI_CONTIG_CHUNK;
+
+			if (likely(!order ? pcp_rseq_free(pmm, zone, page, 0, mt, chunk) :
+					    pcp_rseq_free(pmm, zone, page, 1, mt, chunk)))
 				return;
 		}
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);

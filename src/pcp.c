@@ -18,7 +18,23 @@
 #include "pcp.h"
 #include "trace.h"
 
-void pcp_init(struct pmm_pcp *pcp, int batch, int high)
+/*
+ * An rseq array's capacity: high's worth of frames in blocks of @order.
+ * Order 0 gets at least one slot; a pcp whose high is below one block of
+ * pageblock_order gets none (pcp_takes_order() then keeps such blocks off
+ * the pcp). Each array is a pool of its own, apart from pcp->count: in
+ * rseq mode a pcp may hold up to its lists' high plus every array's cap.
+ */
+static uint32_t pcp_rseq_cap(int high, unsigned int order)
+{
+	int n = high >> order;
+
+	if (n < 1)
+		return order ? 0 : 1;
+	return n > PCP_RSEQ_SLOTS ? PCP_RSEQ_SLOTS : (uint32_t)n;
+}
+
+void pcp_init(struct pmm_pcp *pcp, unsigned int pageblock_order, int batch, int high)
 {
 	spin_lock_init(&pcp->lock);
 	pcp->count = 0;
@@ -26,11 +42,11 @@ void pcp_init(struct pmm_pcp *pcp, int batch, int high)
 	pcp->high = high;
 	for (int i = 0; i < NR_PCP_LISTS; i++)
 		list_init(&pcp->lists[i]);
-	for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
-		pcp->rq[mt].word = 0;
-		pcp->rq[mt].cap = high < PCP_RSEQ_SLOTS ? (uint32_t)(high > 1 ? high : 1)
-							: PCP_RSEQ_SLOTS;
-	}
+	for (int oi = 0; oi < PCP_RSEQ_NR_ORDERS; oi++)
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
+			pcp->rq[oi][mt].word = 0;
+			pcp->rq[oi][mt].cap = pcp_rseq_cap(high, oi ? pageblock_order : 0);
+		}
 }
 
 /*
@@ -52,26 +68,36 @@ static void pcp_page_to_buddy_locked(struct pmm_zone *zone, struct pmm_page *pag
 }
 
 /* ------------------------------------------------------------------------
- * Rseq mode: the order-0 arrays under the lock (pcp_rseq.h)
+ * Rseq mode: the arrays under the lock (pcp_rseq.h)
  * ------------------------------------------------------------------------ */
 
-/* The pops and pushes the sections counted go into pcp->stats. */
-void pcp_rseq_fold_locked(struct pmm_pcp *pcp)
+/* Blocks per refill or drain step of array @oi: batch frames' worth, at least one. */
+static unsigned int rq_batch(const struct pmm_zone *zone, const struct pmm_pcp *pcp, int oi)
+{
+	int n = pcp->batch >> pcp_rseq_order(zone->pmm, oi);
+
+	return n < 1 ? 1 : (unsigned int)n;
+}
+
+/* The pops and pushes the sections counted go into pcp->stats (pages: blocks << order). */
+void pcp_rseq_fold_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
 {
 	lockdep_assert_held(&pcp->lock);
-	for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
-		struct pcp_rseq_list *rq = &pcp->rq[mt];
-		uint64_t w = rq->word, pops = PCP_RSEQ_POPS(w), pushes = PCP_RSEQ_PUSHES(w);
+	for (int oi = 0; oi < PCP_RSEQ_NR_ORDERS; oi++)
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
+			struct pcp_rseq_list *rq = &pcp->rq[oi][mt];
+			uint64_t w = rq->word, pops = PCP_RSEQ_POPS(w), pushes = PCP_RSEQ_PUSHES(w);
+			unsigned int order = pcp_rseq_order(pmm, oi);
 
-		if (!(w & ~PCP_RSEQ_COUNT_MASK))
-			continue;
-		stat_add(&pcp->stats, pcp_alloc, pops);
-		stat_add(&pcp->stats, pgalloc, pops);
-		stat_add(&pcp->stats, pcp_free, pushes);
-		stat_add(&pcp->stats, pgfree, pushes);
-		stat_add(&pcp->stats, contig_chunks, PCP_RSEQ_CHUNKS(w));
-		rq->word = w & PCP_RSEQ_COUNT_MASK;
-	}
+			if (!(w & ~PCP_RSEQ_COUNT_MASK))
+				continue;
+			stat_add(&pcp->stats, pcp_alloc, pops);
+			stat_add(&pcp->stats, pgalloc, pops << order);
+			stat_add(&pcp->stats, pcp_free, pushes);
+			stat_add(&pcp->stats, pgfree, pushes << order);
+			stat_add(&pcp->stats, contig_chunks, PCP_RSEQ_CHUNKS(w));
+			rq->word = w & PCP_RSEQ_COUNT_MASK;
+		}
 }
 
 int pcp_frames_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
@@ -80,15 +106,18 @@ int pcp_frames_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
 
 	lockdep_assert_held(&pcp->lock);
 	if (pmm->pcp_rseq)
-		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
-			frames += (int)pcp_rseq_count(&pcp->rq[mt]);
+		for (int oi = 0; oi < PCP_RSEQ_NR_ORDERS; oi++)
+			for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
+				frames += (int)pcp_rseq_count(&pcp->rq[oi][mt]) <<
+					  pcp_rseq_order(pmm, oi);
 	return frames;
 }
 
-/* The oldest @n pages of the @mt array back to the buddy, in one zone-lock hold. */
-static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt, unsigned int n)
+/* The oldest @n blocks of the @oi, @mt array back to the buddy, in one zone-lock hold. */
+static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int oi, int mt,
+			    unsigned int n)
 {
-	struct pcp_rseq_list *rq = &pcp->rq[mt];
+	struct pcp_rseq_list *rq = &pcp->rq[oi][mt];
 	unsigned int count = pcp_rseq_count(rq);
 
 	if (n > count)
@@ -97,7 +126,7 @@ static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt, 
 		return;
 	zone_lock(zone);
 	for (unsigned int i = 0; i < n; i++)
-		pcp_page_to_buddy_locked(zone, rq->slot[i], 0, mt);
+		pcp_page_to_buddy_locked(zone, rq->slot[i], pcp_rseq_order(zone->pmm, oi), mt);
 	zone_unlock(zone);
 	memmove(&rq->slot[0], &rq->slot[n], (size_t)(count - n) * sizeof(rq->slot[0]));
 	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count - n);
@@ -105,25 +134,27 @@ static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt, 
 
 /*
  * The rseq section found the array empty (or its counter due): fold,
- * refill with batch pages in one zone-lock hold, pop the top one.
+ * refill with batch frames' worth in one zone-lock hold, pop the top one.
  */
-struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt)
+struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int oi, int mt)
 {
-	struct pcp_rseq_list *rq = &pcp->rq[mt];
-	unsigned int count;
+	struct pcp_rseq_list *rq = &pcp->rq[oi][mt];
+	unsigned int order = pcp_rseq_order(zone->pmm, oi), count;
 	struct pmm_page *page;
 
 	lockdep_assert_held(&pcp->lock);
-	pcp_rseq_fold_locked(pcp);
+	pcp_rseq_fold_locked(zone->pmm, pcp);
 	count = pcp_rseq_count(rq);
+	if (!rq->cap)		/* (pcp_takes_order() sends such blocks to the buddy) */
+		return NULL;
 	if (!count) {
-		unsigned int want = pcp->batch < 1 ? 1 : (unsigned int)pcp->batch;
+		unsigned int want = rq_batch(zone, pcp, oi);
 
 		if (want > rq->cap)
 			want = rq->cap;
 		zone_lock(zone);
-		while (count < want && (page = __rmqueue_locked(zone, 0, mt, 0))) {
-			page->private = 0;
+		while (count < want && (page = __rmqueue_locked(zone, order, mt, 0))) {
+			page->private = order;
 			__SetPagePcp(page);
 			rq->slot[want - 1 - count++] = page;	/* the first taken on top */
 		}
@@ -138,30 +169,32 @@ struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp
 	page = rq->slot[count - 1];
 	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count - 1);
 	__ClearPagePcp(page);
+	page->private = 0;
 	stat_add(&pcp->stats, pcp_alloc, 1);
-	stat_add(&pcp->stats, pgalloc, 1);
+	stat_add(&pcp->stats, pgalloc, 1UL << order);
 	return page;
 }
 
 /* The section found the array full (or bailed): drain a batch, then push. */
 void pcp_rseq_put_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, struct pmm_page *page,
-			 int mt, unsigned int fpi)
+			 int oi, int mt, unsigned int fpi)
 {
-	struct pcp_rseq_list *rq = &pcp->rq[mt];
+	struct pcp_rseq_list *rq = &pcp->rq[oi][mt];
 	unsigned int count;
 
 	lockdep_assert_held(&pcp->lock);
-	pcp_rseq_fold_locked(pcp);
+	PMM_BUG_ON(!rq->cap);	/* pcp_takes_order() sends such blocks to the buddy */
+	pcp_rseq_fold_locked(zone->pmm, pcp);
+	stat_add(&pcp->stats, pcp_free, 1);
+	stat_add(&pcp->stats, pgfree, 1UL << pcp_rseq_order(zone->pmm, oi));
+	stat_add(&pcp->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
 	if (pcp_rseq_count(rq) >= rq->cap)
-		rq_drain_locked(zone, pcp, mt, pcp->batch < 1 ? 1 : (unsigned int)pcp->batch);
+		rq_drain_locked(zone, pcp, oi, mt, rq_batch(zone, pcp, oi));
 	count = pcp_rseq_count(rq);
-	page->private = 0;
+	page->private = pcp_rseq_order(zone->pmm, oi);
 	__SetPagePcp(page);
 	rq->slot[count] = page;
 	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count + 1);
-	stat_add(&pcp->stats, pcp_free, 1);
-	stat_add(&pcp->stats, pgfree, 1);
-	stat_add(&pcp->stats, contig_chunks, !!(fpi & FPI_CONTIG_CHUNK));
 }
 
 /*
@@ -261,9 +294,10 @@ bool pcp_count_valid_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
 			return false;
 		frames += (long)n << pindex_to_order(pmm, i);
 	}
-	for (int mt = 0; pmm->pcp_rseq && mt < PMM_MIGRATE_PCPTYPES; mt++)
-		if (pcp_rseq_count(&pcp->rq[mt]) > pcp->rq[mt].cap)
-			return false;
+	for (int oi = 0; pmm->pcp_rseq && oi < PCP_RSEQ_NR_ORDERS; oi++)
+		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
+			if (pcp_rseq_count(&pcp->rq[oi][mt]) > pcp->rq[oi][mt].cap)
+				return false;
 	return frames == pcp->count;
 }
 
@@ -272,9 +306,10 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
 	lockdep_assert_held(&pcp->lock);
 	free_pcppages_bulk_locked(zone, pcp, pcp->count);
 	if (zone->pmm->pcp_rseq) {
-		pcp_rseq_fold_locked(pcp);
-		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
-			rq_drain_locked(zone, pcp, mt, PCP_RSEQ_SLOTS);
+		pcp_rseq_fold_locked(zone->pmm, pcp);
+		for (int oi = 0; oi < PCP_RSEQ_NR_ORDERS; oi++)
+			for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++)
+				rq_drain_locked(zone, pcp, oi, mt, PCP_RSEQ_SLOTS);
 	}
 }
 

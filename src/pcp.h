@@ -16,17 +16,17 @@
 #include "page_flags.h"
 #include "pcp_rseq.h"
 
-void pcp_init(struct pmm_pcp *pcp, int batch, int high);
+void pcp_init(struct pmm_pcp *pcp, unsigned int pageblock_order, int batch, int high);
 /* Context for the _locked functions: pcp->lock held; they take zone->lock. */
 void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned int order, int mt,
 			 struct pmm_list *list);
 void free_pcppages_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int count);
 void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp);
-/* Rseq mode's order-0 arrays under the lock (pcp.c): take, put, fold the counters. */
-struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int mt);
+/* Rseq mode's arrays under the lock (pcp.c): take, put, fold the counters. */
+struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int oi, int mt);
 void pcp_rseq_put_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, struct pmm_page *page,
-			 int mt, unsigned int fpi);
-void pcp_rseq_fold_locked(struct pmm_pcp *pcp);
+			 int oi, int mt, unsigned int fpi);
+void pcp_rseq_fold_locked(const pmm_t *pmm, struct pmm_pcp *pcp);
 /* Frames on the pcp: the lists and, in rseq mode, the arrays. */
 int pcp_frames_locked(const pmm_t *pmm, struct pmm_pcp *pcp);
 void pcp_rseq_exclude(struct pmm_zone *zone, struct pmm_pcp *pcp, bool count);
@@ -46,6 +46,38 @@ static inline int pcp_order_index(const pmm_t *pmm, unsigned int order)
 static inline int order_to_pindex(const pmm_t *pmm, unsigned int order, int mt)
 {
 	return pcp_order_index(pmm, order) * PMM_MIGRATE_PCPTYPES + mt;
+}
+
+/*
+ * Which rseq array (pcp->rq[oi]) a cached @order uses in rseq mode: 0 for
+ * order 0, 1 for pageblock_order (the contig chunks, THP-sized blocks), -1
+ * for the other cached orders, which keep their locked lists.
+ */
+static inline int pcp_rseq_oi(const pmm_t *pmm, unsigned int order)
+{
+	if (!order)
+		return 0;
+	return order == pmm->pageblock_order ? 1 : -1;
+}
+
+static inline unsigned int pcp_rseq_order(const pmm_t *pmm, int oi)
+{
+	return oi ? pmm->pageblock_order : 0;
+}
+
+/*
+ * Whether @zone's pcps take a cached @order at all: every cached order,
+ * but in rseq mode a pageblock_order block only where high holds one
+ * (pcp_init() gives its arrays no room otherwise). Such a block goes to
+ * and from the buddy directly, with neither a pcp count nor a pcp lock,
+ * where on a list it would be refilled for each allocation and drained
+ * at each free.
+ */
+static inline bool pcp_takes_order(const pmm_t *pmm, const struct pmm_zone *zone,
+				   unsigned int order)
+{
+	return !order || !pmm->pcp_rseq || order != pmm->pageblock_order ||
+	       (zone->pcp_high >> order) > 0;
 }
 
 /* The calling thread's CPU, 0..nr_cpus-1: a hint (the thread may migrate). */
@@ -99,27 +131,35 @@ static inline void pcp_unlock(struct pmm_pcp *pcp)
 }
 
 /*
- * pcp_rseq_alloc / pcp_rseq_free - the order-0 fast paths of rseq mode.
- * Return: the page or NULL; true if the page is on a list. On NULL or
+ * pcp_rseq_alloc / pcp_rseq_free - the fast paths of rseq mode, for the
+ * order of array @oi (pcp_rseq_oi()).
+ * Return: the block or NULL; true if the block is on a list. On NULL or
  * false the caller takes the trylock path.
  */
-static __always_inline struct pmm_page *pcp_rseq_alloc(pmm_t *pmm, struct pmm_zone *zone, int mt)
+static __always_inline struct pmm_page *pcp_rseq_alloc(pmm_t *pmm, struct pmm_zone *zone, int oi,
+						       int mt)
 {
-	struct pmm_page *page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, mt);
+	struct pmm_page *page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, oi, mt);
 
-	if (likely(page))
+	if (likely(page)) {
 		__ClearPagePcp(page);	/* popped: ours alone */
+		if (oi)
+			page->private = 0;	/* a block listed with its order, as on a list */
+	}
 	return page;
 }
 
 static __always_inline bool pcp_rseq_free(pmm_t *pmm, struct pmm_zone *zone,
-					  struct pmm_page *page, int mt, bool chunk)
+					  struct pmm_page *page, int oi, int mt, bool chunk)
 {
 	PMM_BUG_ON_PAGE(page->private, page);	/* free_pages_prepare() cleared it */
 	__SetPagePcp(page);		/* refcount 0: nobody else may touch it */
-	if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, mt, page, chunk)))
+	if (oi)
+		page->private = pcp_rseq_order(pmm, oi);
+	if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, oi, mt, page, chunk)))
 		return true;
 	__ClearPagePcp(page);
+	page->private = 0;
 	return false;
 }
 
@@ -141,8 +181,8 @@ static inline struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, str
 	struct pmm_page *page;
 
 	lockdep_assert_held(&pcp->lock);
-	if (!order && zone->pmm->pcp_rseq)
-		return pcp_rseq_take_locked(zone, pcp, mt);
+	if (zone->pmm->pcp_rseq && pcp_rseq_oi(zone->pmm, order) >= 0)
+		return pcp_rseq_take_locked(zone, pcp, pcp_rseq_oi(zone->pmm, order), mt);
 	list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
 	if (unlikely(list_empty(list))) {
 		rmqueue_bulk_locked(zone, pcp, order, mt, list);
@@ -169,8 +209,8 @@ static inline void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp 
 					  unsigned int fpi)
 {
 	lockdep_assert_held(&pcp->lock);
-	if (!order && zone->pmm->pcp_rseq) {
-		pcp_rseq_put_locked(zone, pcp, page, mt, fpi);
+	if (zone->pmm->pcp_rseq && pcp_rseq_oi(zone->pmm, order) >= 0) {
+		pcp_rseq_put_locked(zone, pcp, page, pcp_rseq_oi(zone->pmm, order), mt, fpi);
 		return;
 	}
 	page->private = order;

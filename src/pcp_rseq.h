@@ -4,8 +4,9 @@
  * restartable sequences (rseq), as tcmalloc's per-CPU caches.
  *
  * In rseq mode (pmm->pcp_rseq, chosen at create) each pcp keeps its
- * order-0 pages, per migratetype, in an array (struct pcp_rseq_list) in
- * place of the order-0 lists. Allocation pops the top slot, free pushes
+ * order-0 pages, and its pageblock_order blocks, per migratetype, in an
+ * array (struct pcp_rseq_list) in place of those lists (the array index
+ * @oi: pcp_rseq_oi()). Allocation pops the top slot, free pushes
  * one, each in a critical section the kernel restarts (at the abort
  * handler, which retries) if the thread is preempted, migrated or
  * signalled inside it. The section reads the CPU from the thread's rseq
@@ -120,13 +121,16 @@ _Static_assert(sizeof(struct pcp_rseq_list) == 2048, "a power of two: the sectio
 	"addq %[off], " list "\n\t"                                            \
 	"movq (" list "), " word "\n\t"
 
-#define PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, mt_)                             \
+#define PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, oi_, mt_)                        \
 	[rs] "r"(rs_), [pcps] "r"((zone_)->pcp), [ncpu] "rm"(nr_cpus_),        \
 	[stride] "i"(sizeof(struct pmm_pcp)),                                  \
-	[off] "re"(offsetof(struct pmm_pcp, rq) + (size_t)(mt_) * sizeof(struct pcp_rseq_list))
+	[off] "re"(offsetof(struct pmm_pcp, rq) +                              \
+		   ((size_t)(oi_) * PMM_MIGRATE_PCPTYPES + (size_t)(mt_)) *     \
+			   sizeof(struct pcp_rseq_list))
 
 /*
- * pcp_rseq_pop - the top order-0 page of this CPU's @mt list of @zone.
+ * pcp_rseq_pop - the top page (@oi 0) or block (@oi 1) of this CPU's @mt
+ * list of @zone.
  * A bail-out sets the page to NULL out of line (after the commit label,
  * outside the section), so the hit runs straight through.
  * Return: the page (PG_pcp still set; the caller owns it now), or NULL
@@ -134,7 +138,7 @@ _Static_assert(sizeof(struct pcp_rseq_list) == 2048, "a power of two: the sectio
  * locked or the CPU has no pcp.
  */
 static __always_inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *zone,
-						     unsigned int nr_cpus, int mt)
+						     unsigned int nr_cpus, int oi, int mt)
 {
 	struct pmm_page *page;
 	uint64_t list, word;
@@ -157,7 +161,7 @@ static __always_inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *z
 		"jmp 2b\n\t"
 		".popsection\n\t"
 		: [page] "=&r"(page), [list] "=&r"(list), [word] "=&r"(word)
-		: PCP_RSEQ_INPUTS(rs, zone, nr_cpus, mt), [popfold] "i"(PCP_RSEQ_POP_FOLD)
+		: PCP_RSEQ_INPUTS(rs, zone, nr_cpus, oi, mt), [popfold] "i"(PCP_RSEQ_POP_FOLD)
 		: "memory", "cc");
 	return page;
 }
@@ -170,7 +174,7 @@ static __always_inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *z
  * 13.3, where GCC bug 113921 is fixed) and its three registers are fixed
  * ones, clobbered.
  */
-#define PCP_RSEQ_PUSH(rs_, zone_, nr_cpus_, mt_, page_, inc_, fold_test_)      \
+#define PCP_RSEQ_PUSH(rs_, zone_, nr_cpus_, oi_, mt_, page_, inc_, fold_test_) \
 	__asm__ __volatile__ goto(                                             \
 		PCP_RSEQ_ENTER("%%r10", "%%r10d", "%%r11", "%%r9", "%l[bail]") \
 		fold_test_	/* pushes (or chunks) must be folded */        \
@@ -185,31 +189,32 @@ static __always_inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *z
 		"2:\n\t"                                                       \
 		PCP_RSEQ_ABORT("4", "0")                                       \
 		:                                                              \
-		: PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, mt_), [pg] "r"(page_), \
+		: PCP_RSEQ_INPUTS(rs_, zone_, nr_cpus_, oi_, mt_), [pg] "r"(page_), \
 		  [pushfold] "i"(PCP_RSEQ_PUSH_FOLD),                          \
 		  [chunkfold] "i"(PCP_RSEQ_CHUNK_FOLD), [inc] "i"(inc_)        \
 		: "r9", "r10", "r11", "memory", "cc"                           \
 		: bail)
 
 /*
- * pcp_rseq_push - put the prepared order-0 @page (PG_pcp already set) on
- * this CPU's @mt list of @zone, counting it as a contig chunk if @chunk.
+ * pcp_rseq_push - put the prepared @page (PG_pcp already set; a block of
+ * pageblock_order for @oi 1) on this CPU's @mt list of @zone, counting it
+ * as a contig chunk if @chunk.
  * Return: true if it is there; false (the page untouched, still the
  * caller's) when the list is full, its pushes counter must be folded, the
  * pcp is locked or the CPU has no pcp.
  */
 static __always_inline bool pcp_rseq_push(long rs, struct pmm_zone *zone,
-					  unsigned int nr_cpus, int mt, struct pmm_page *page,
-					  bool chunk)
+					  unsigned int nr_cpus, int oi, int mt,
+					  struct pmm_page *page, bool chunk)
 {
 	if (chunk)
-		PCP_RSEQ_PUSH(rs, zone, nr_cpus, mt, page,
+		PCP_RSEQ_PUSH(rs, zone, nr_cpus, oi, mt, page,
 			      PCP_RSEQ_PUSH_ONE + 1 + PCP_RSEQ_CHUNK_ONE,
 			      "movabsq %[chunkfold], %%r9\n\t"
 			      "testq %%r9, %%r11\n\t"
 			      "jnz %l[bail]\n\t");
 	else
-		PCP_RSEQ_PUSH(rs, zone, nr_cpus, mt, page, PCP_RSEQ_PUSH_ONE + 1,
+		PCP_RSEQ_PUSH(rs, zone, nr_cpus, oi, mt, page, PCP_RSEQ_PUSH_ONE + 1,
 			      "btq %[pushfold], %%r11\n\t"
 			      "jc %l[bail]\n\t");
 	return true;
@@ -218,13 +223,13 @@ bail:
 }
 #else
 static inline struct pmm_page *pcp_rseq_pop(long rs, struct pmm_zone *zone,
-					    unsigned int nr_cpus, int mt)
+					    unsigned int nr_cpus, int oi, int mt)
 {
 	return NULL;
 }
 
 static inline bool pcp_rseq_push(long rs, struct pmm_zone *zone, unsigned int nr_cpus,
-				 int mt, struct pmm_page *page, bool chunk)
+				 int oi, int mt, struct pmm_page *page, bool chunk)
 {
 	return false;
 }

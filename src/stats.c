@@ -35,7 +35,7 @@ void pmm_stats_get(pmm_t *pmm, struct pmm_stats *out)
 			struct pmm_pcp *pcp = &zone->pcp[c];
 
 			pcp_lock_snapshot(zone, pcp);
-			pcp_rseq_fold_locked(pcp);	/* the rseq sections' counts */
+			pcp_rseq_fold_locked(pmm, pcp);	/* the rseq sections' counts */
 			stats_add(out, &pcp->stats, false);
 			pcp_unlock(pcp);
 		}

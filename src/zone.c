@@ -307,7 +307,7 @@ int zones_init(pmm_t *pmm)
 						   : zone_highsize(pmm, zone, zone->pcp_batch);
 		pcp_clamp(pmm, zone);
 		for (unsigned int c = 0; c < pmm->nr_cpus; c++)
-			pcp_init(&zone->pcp[c], zone->pcp_batch, zone->pcp_high);
+			pcp_init(&zone->pcp[c], pmm->pageblock_order, zone->pcp_batch, zone->pcp_high);
 		if (!largest || zone->managed_pages > largest->managed_pages)
 			largest = zone;
 	}

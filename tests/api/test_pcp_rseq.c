@@ -6,12 +6,15 @@
  *  - AUTO resolves to RSEQ on an instance without cpu_fn (x86-64 glibc,
  *    not TSan), TRYLOCK asks for the trylock path, RSEQ with a cpu_fn is
  *    -PMM_ENOTSUP, a bad value -PMM_EINVAL;
- *  - threads churn order-0..3 pages with a byte pattern in each frame
+ *  - threads churn order-0..3 pages and pageblock_order blocks with a byte
+ *    pattern in each frame
  *    while each moves itself to a random CPU (sched_setaffinity) every few
  *    operations, and another thread drains every CPU's lists and reads
  *    the counters (pcp locks taken off their CPU, which fence it). At the
  *    end no frame is lost or handed out twice, the pgalloc and pgfree
  *    counters match what the threads did exactly, and pmm_check() passes;
+ *  - pageblock_order blocks (whole and as a contig chunk) take the sections
+ *    too, with exact counters;
  *  - the fast paths' exits (bad input of every kind, pointers the free
  *    must place from their address alone in both memmap models, a zone
  *    the instance lacks, a full array) take the general path, which
@@ -33,6 +36,7 @@
 
 struct churn {
 	pmm_t *pmm;
+	unsigned int pb_order;		/* pageblock_order: the rseq mode's block arrays */
 	unsigned int id;
 	uint64_t seed;
 	atomic_bool *stop;
@@ -97,8 +101,15 @@ static void *churn_thread(void *arg)
 			c->freed += 1ull << held[slot].order;
 			held[slot].page = NULL;
 		}
-		/* mostly order 0, which rseq serves; some 1..3 through the locked lists */
-		held[slot].order = prng_below(&r, 4) ? 0 : (unsigned int)prng_below(&r, 4);
+		/*
+		 * mostly order 0, which rseq serves; some 1..3 through the
+		 * locked lists; one in 32 a pageblock_order block (rseq too)
+		 */
+		{
+			unsigned int pick = (unsigned int)prng_below(&r, 64);
+
+			held[slot].order = pick >= 16 ? 0 : pick >= 2 ? pick & 3 : c->pb_order;
+		}
 		held[slot].tag = prng_next(&r);
 		held[slot].page = pmm_alloc_pages(c->pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN,
 						  held[slot].order);
@@ -133,16 +144,43 @@ static void *drainer_thread(void *arg)
 	return NULL;
 }
 
-static pmm_t *create(enum pmm_pcp_fastpath mode, struct tu_bad *bad)
+/* Pin the calling thread to the CPU it runs on; *@old gets its affinity back later. */
+static void stay_on_this_cpu(cpu_set_t *old)
+{
+	cpu_set_t one;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(*old), old), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+}
+
+static pmm_t *create_sized(enum pmm_pcp_fastpath mode, struct tu_bad *bad, unsigned int mib,
+			   unsigned int pcp_high)
 {
 	struct pmm_config cfg;
 
-	tu_config(&cfg, 64, bad);
+	tu_config(&cfg, mib, bad);
 	cfg.cpu_fn = NULL;		/* the real CPU picks the pcp, as rseq needs */
 	cfg.cpu_arg = NULL;
 	cfg.nr_cpus = 0;		/* every CPU online */
 	cfg.pcp_fastpath = mode;
+	cfg.pcp_high = pcp_high;
 	return tu_create(&cfg);
+}
+
+static pmm_t *create(enum pmm_pcp_fastpath mode, struct tu_bad *bad)
+{
+	return create_sized(mode, bad, 64, 0);
+}
+
+/*
+ * Room on each pcp for two pageblock_order blocks, on up to 14 CPUs (high
+ * is at most zone / 8 / CPUs; with more, less room, and none past ~30).
+ */
+static pmm_t *create_blocks(enum pmm_pcp_fastpath mode, struct tu_bad *bad)
+{
+	return create_sized(mode, bad, 512, 1100);
 }
 
 static void test_modes(void **state)
@@ -383,7 +421,7 @@ static void test_counter_fold(void **state)
 	struct tu_bad bad;
 	pmm_t *pmm = create(PMM_PCP_FASTPATH_AUTO, &bad);
 	struct pmm_stats before, after;
-	cpu_set_t old, one;
+	cpu_set_t old;
 
 	(void)state;
 	if (pmm_get_config(pmm)->pcp_fastpath != PMM_PCP_FASTPATH_RSEQ) {
@@ -391,10 +429,7 @@ static void test_counter_fold(void **state)
 		tu_finish(pmm, .bad = &bad, .reports = 0);
 		return;
 	}
-	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	stay_on_this_cpu(&old);
 	pmm_stats_get(pmm, &before);
 	for (unsigned long i = 0; i < pairs; i++) {
 		struct pmm_page *page = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
@@ -411,10 +446,69 @@ static void test_counter_fold(void **state)
 	tu_finish(pmm, .bad = &bad, .reports = 0);
 }
 
+/*
+ * pageblock_order blocks in rseq mode: allocated and freed whole, and
+ * freed as one contig chunk after split_page, on one CPU. Every one is
+ * served by the pcp (its array holds two), so the block counters are
+ * exact: a pop or push is one pcp_alloc or pcp_free and 2^order frames.
+ * The same in trylock mode through the locked list. (Where high is below
+ * one block, rseq mode sends them to the buddy: no pcp counts at all.)
+ */
+static void run_block_pairs(enum pmm_pcp_fastpath mode, unsigned int pcp_high)
+{
+	const unsigned long pairs = 3000;
+	struct tu_bad bad;
+	pmm_t *pmm = create_sized(mode, &bad, 512, pcp_high);
+	unsigned int order = pmm_get_config(pmm)->pageblock_order;
+	unsigned long nr = 1UL << order;
+	/* on a machine with so many CPUs that high drops below a block, rseq mode keeps them off the pcp */
+	unsigned long via_pcp = pmm_get_config(pmm)->pcp_fastpath == PMM_PCP_FASTPATH_RSEQ &&
+					!(pmm_get_config(pmm)->pcp_high >> order) ? 0 : pairs;
+	struct pmm_stats before, after;
+	cpu_set_t old;
+
+	stay_on_this_cpu(&old);
+	pmm_stats_get(pmm, &before);
+	for (unsigned long i = 0; i < pairs; i++) {
+		struct pmm_page *block = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
+
+		assert_non_null(block);
+		if (i & 1) {
+			pmm_free_pages(pmm, block, order);
+		} else {
+			pmm_split_page(pmm, block, order);
+			pmm_free_contig_range(pmm, pmm_page_to_pfn(pmm, block), nr);
+		}
+	}
+	pmm_stats_get(pmm, &after);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	print_message("%s: %lu blocks of order %u each way, %lu through the pcp\n",
+		      pmm_get_config(pmm)->pcp_fastpath == PMM_PCP_FASTPATH_RSEQ ? "rseq" : "trylock",
+		      pairs, order, via_pcp);
+	assert_int_equal(after.pgalloc - before.pgalloc, pairs * nr);
+	assert_int_equal(after.pgfree - before.pgfree, pairs * nr);
+	assert_int_equal(after.pcp_alloc - before.pcp_alloc, via_pcp);
+	assert_int_equal(after.pcp_free - before.pcp_free, via_pcp);
+	assert_int_equal(after.contig_chunks - before.contig_chunks, pairs / 2);
+	tu_finish(pmm, .bad = &bad, .reports = 0);
+}
+
+/* Both block tests in either mode: the mode is the test's initial state. */
+static void test_block_pairs(void **state)
+{
+	run_block_pairs(*(const enum pmm_pcp_fastpath *)*state, 1100);
+}
+
+/* A high below one block: rseq mode keeps the blocks off the pcp, trylock mode lists them. */
+static void test_block_pairs_no_room(void **state)
+{
+	run_block_pairs(*(const enum pmm_pcp_fastpath *)*state, 256);
+}
+
 static void run_churn(enum pmm_pcp_fastpath mode)
 {
 	struct tu_bad bad;
-	pmm_t *pmm = create(mode, &bad);
+	pmm_t *pmm = create_blocks(mode, &bad);
 	struct churn c[THREADS + 1];
 	pthread_t t[THREADS + 1];
 	atomic_bool stop = false;
@@ -423,7 +517,8 @@ static void run_churn(enum pmm_pcp_fastpath mode)
 
 	pmm_stats_get(pmm, &before);
 	for (unsigned int i = 0; i <= THREADS; i++) {
-		c[i] = (struct churn){ .pmm = pmm, .id = i, .seed = seed, .stop = &stop };
+		c[i] = (struct churn){ .pmm = pmm, .pb_order = pmm_get_config(pmm)->pageblock_order,
+				       .id = i, .seed = seed, .stop = &stop };
 		assert_int_equal(pthread_create(&t[i], NULL, i < THREADS ? churn_thread :
 						drainer_thread, &c[i]), 0);
 	}
@@ -453,26 +548,26 @@ static void run_churn(enum pmm_pcp_fastpath mode)
 
 static void test_migrating_churn(void **state)
 {
-	(void)state;
-	run_churn(PMM_PCP_FASTPATH_AUTO);
-}
-
-static void test_migrating_churn_trylock(void **state)
-{
-	(void)state;
-	run_churn(PMM_PCP_FASTPATH_TRYLOCK);
+	run_churn(*(const enum pmm_pcp_fastpath *)*state);
 }
 
 int main(void)
 {
+	static enum pmm_pcp_fastpath auto_mode = PMM_PCP_FASTPATH_AUTO,
+				     trylock_mode = PMM_PCP_FASTPATH_TRYLOCK;
+#define IN_MODE(name, fn, mode) { name, fn, NULL, NULL, &mode }
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_contig_chunks_counted),
 		cmocka_unit_test(test_fast_path_fallbacks),
 		cmocka_unit_test(test_fast_path_edges),
 		cmocka_unit_test(test_counter_fold),
-		cmocka_unit_test(test_migrating_churn),
-		cmocka_unit_test(test_migrating_churn_trylock),
+		IN_MODE("test_block_pairs", test_block_pairs, auto_mode),
+		IN_MODE("test_block_pairs_trylock", test_block_pairs, trylock_mode),
+		IN_MODE("test_block_pairs_no_room", test_block_pairs_no_room, auto_mode),
+		IN_MODE("test_block_pairs_no_room_trylock", test_block_pairs_no_room, trylock_mode),
+		IN_MODE("test_migrating_churn", test_migrating_churn, auto_mode),
+		IN_MODE("test_migrating_churn_trylock", test_migrating_churn, trylock_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
