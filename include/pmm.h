@@ -167,8 +167,10 @@ enum pmm_check_pages {
 };
 
 /*
- * How the order-0 pcp alloc and free reach this CPU's lists. Both paths
- * are in every build and every instance picks one at create.
+ * How the pcp alloc and free of order-0 pages and pageblock_order blocks
+ * reach this CPU's lists (the other cached orders always take the
+ * trylock). Both paths are in every build and every instance picks one at
+ * create.
  */
 enum pmm_pcp_fastpath {
 	PMM_PCP_FASTPATH_AUTO,		/* RSEQ where it can run, else TRYLOCK */
