@@ -154,8 +154,7 @@ static __always_inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, uns
 {
 	if (unlikely(!check_new_pages(pmm, page, order)))
 		return false;
-	/* just taken off a free list: ours alone (and its order field 0, checked) */
-	__page_flags_store(page, page_flags(page) | PF(PG_owned) | (uint64_t)order << PAGE_ORDER_SHIFT);
+	__set_page_owned_order(page, order);	/* just off a free list, checked: ours alone */
 	set_page_count(page, 1);
 	if ((gfp & PMM_GFP_COMP) && order)
 		prep_compound_page(page, order);
@@ -204,9 +203,10 @@ rmqueue(pmm_t *pmm, struct pmm_zone *zone, unsigned int order, int mt, unsigned 
 	    pcp_takes_order(pmm, zone, order)) {
 		struct pmm_pcp *pcp;
 
-		if (pmm->pcp_rseq && pcp_rseq_oi(pmm, order) >= 0) {
-			struct pmm_page *page = !order ? pcp_rseq_alloc(pmm, zone, 0, mt) :
-							 pcp_rseq_alloc(pmm, zone, 1, mt);
+		int oi = pmm->pcp_rseq ? pcp_rseq_oi(pmm, order) : -1;
+
+		if (oi >= 0) {
+			struct pmm_page *page = pcp_rseq_alloc(pmm, zone, oi, mt);
 
 			if (likely(page))
 				return page;
@@ -642,13 +642,10 @@ __free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, unsig
 				goto buddy;
 			mt = PMM_MIGRATE_MOVABLE;
 		}
-		if (pmm->pcp_rseq && pcp_rseq_oi(pmm, order) >= 0) {
-			bool chunk = fpi & FPI_CONTIG_CHUNK;
+		int oi = pmm->pcp_rseq ? pcp_rseq_oi(pmm, order) : -1;
 
-			if (likely(!order ? pcp_rseq_free(pmm, zone, page, 0, mt, chunk) :
-					    pcp_rseq_free(pmm, zone, page, 1, mt, chunk)))
-				return;
-		}
+		if (oi >= 0 && likely(pcp_rseq_free(pmm, zone, page, oi, mt, fpi & FPI_CONTIG_CHUNK)))
+			return;
 		struct pmm_pcp *pcp = this_cpu_pcp(pmm, zone);
 		if (likely(pcp_trylock(zone, pcp))) {
 			free_pcp_commit_locked(zone, pcp, page, order, mt, fpi);
@@ -670,8 +667,7 @@ void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order, un
 /* Mark the 2^@order block at @page as handed out, so it can be freed. */
 static void set_block_owned(struct pmm_page *page, unsigned int order)
 {
-	/* a tail half being freed: no reference, nobody else; its order field 0 */
-	__page_flags_store(page, page_flags(page) | PF(PG_owned) | (uint64_t)order << PAGE_ORDER_SHIFT);
+	__set_page_owned_order(page, order);	/* a tail half being freed: nobody else's */
 }
 
 /*

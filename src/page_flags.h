@@ -80,6 +80,16 @@ static inline void __page_flags_store(struct pmm_page *page, uint64_t f)
 	atomic_store_explicit(&page->flags, f, memory_order_relaxed);
 }
 
+/*
+ * Mark a block handed out: PG_owned and its order in one plain store.
+ * Precondition: the page is the caller's alone and its order field is 0.
+ */
+static inline void __set_page_owned_order(struct pmm_page *page, unsigned int order)
+{
+	__page_flags_store(page, page_flags(page) | PF(PG_owned) |
+				 (uint64_t)order << PAGE_ORDER_SHIFT);
+}
+
 #define PG_OPS(lname, Name, what)                                              \
 	static inline bool Page##Name(const struct pmm_page *page)             \
 	{                                                                      \

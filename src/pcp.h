@@ -177,12 +177,13 @@ static inline int numa_node_id(const pmm_t *pmm)
 static inline struct pmm_page *rmqueue_pcplist_locked(struct pmm_zone *zone, struct pmm_pcp *pcp,
 						      unsigned int order, int mt)
 {
+	int oi = zone->pmm->pcp_rseq ? pcp_rseq_oi(zone->pmm, order) : -1;
 	struct pmm_list *list;
 	struct pmm_page *page;
 
 	lockdep_assert_held(&pcp->lock);
-	if (zone->pmm->pcp_rseq && pcp_rseq_oi(zone->pmm, order) >= 0)
-		return pcp_rseq_take_locked(zone, pcp, pcp_rseq_oi(zone->pmm, order), mt);
+	if (oi >= 0)
+		return pcp_rseq_take_locked(zone, pcp, oi, mt);
 	list = &pcp->lists[order_to_pindex(zone->pmm, order, mt)];
 	if (unlikely(list_empty(list))) {
 		rmqueue_bulk_locked(zone, pcp, order, mt, list);
@@ -208,9 +209,11 @@ static inline void free_pcp_commit_locked(struct pmm_zone *zone, struct pmm_pcp 
 					  struct pmm_page *page, unsigned int order, int mt,
 					  unsigned int fpi)
 {
+	int oi = zone->pmm->pcp_rseq ? pcp_rseq_oi(zone->pmm, order) : -1;
+
 	lockdep_assert_held(&pcp->lock);
-	if (zone->pmm->pcp_rseq && pcp_rseq_oi(zone->pmm, order) >= 0) {
-		pcp_rseq_put_locked(zone, pcp, page, pcp_rseq_oi(zone->pmm, order), mt, fpi);
+	if (oi >= 0) {
+		pcp_rseq_put_locked(zone, pcp, page, oi, mt, fpi);
 		return;
 	}
 	page->private = order;
