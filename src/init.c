@@ -263,7 +263,6 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 	kpage_init(pmm);
 	fault_init(&pmm->fault[PMM_FAULT_PAGE_ALLOC], &cfg.fault[PMM_FAULT_PAGE_ALLOC]);
 	fault_init(&pmm->fault[PMM_FAULT_META_ALLOC], &cfg.fault[PMM_FAULT_META_ALLOC]);
-	pcp_fast_update(pmm);
 	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].calls, atomic_load(&meta_fault.calls));
 	atomic_store(&pmm->fault[PMM_FAULT_META_ALLOC].failed, atomic_load(&meta_fault.failed));
 
@@ -272,6 +271,7 @@ int pmm_create(const struct pmm_config *cfg_in, pmm_t **out)
 		err = zones_init(pmm);
 	if (!err)
 		err = lru_init(pmm);
+	pcp_fast_update(pmm);	/* after zones_init(): the preferred zones */
 	if (err) {
 		pmm_destroy(pmm);
 		return create_failed(&cfg, err, err == -PMM_EBACKING ?

@@ -47,9 +47,10 @@ struct free_area {
  */
 #define PCP_RSEQ_SLOTS ((int)((2048 - 16) / sizeof(struct pmm_page *)))
 struct pcp_rseq_list {
-	uint64_t word;			/* count 0-11, pops 12-33, pushes 34-55, chunks 56-63: the commit */
+	uint64_t word;			/* count 0-11, pushes 12-55, chunks 56-63: the commit */
 	uint32_t cap;			/* count stays below or at this (pcp_init()) */
-	uint32_t pad;
+	uint32_t base;			/* count at the last write under the lock: pops are
+					 * pushes - (count - base) (pcp_rseq_fold_locked()) */
 	struct pmm_page *slot[PCP_RSEQ_SLOTS];
 };
 
@@ -88,6 +89,8 @@ struct pmm_zone {
 	pmm_pfn_t pb_base;		/* pageblock-aligned start for pageblock_mt[] */
 	unsigned int pageblock_order;	/* pmm's, here so the free path's lookup is one load */
 	uint8_t *pageblock_mt;		/* migratetype per pageblock, under lock */
+	uintptr_t pageblock_mt_pfn;	/* its address less pb_base's pageblock number, so
+					 * that pfn's byte is at this + (pfn >> pageblock_order) */
 	size_t nr_pageblocks;
 	struct pmm_pcp *pcp;		/* [nr_cpus] */
 	int pcp_batch, pcp_high;	/* every CPU's pcp starts with these */
@@ -212,6 +215,7 @@ struct pmm {
 	bool check_full;		/* PMM_CHECK_PAGES_FULL: every page of a block is checked */
 	bool cpu_nodes;			/* some cpu_to_node[] entry is not node 0 */
 	bool pcp_fast;			/* the order-0 rseq hit may be tried (pcp_fast_update()) */
+	bool pcp_free_fast;		/* and the order-0 rseq free: rseq mode, pcp_zone[ALL] */
 
 	/* memmap.c */
 	pmm_pfn_t min_pfn, max_pfn;	/* lowest present, one past highest */

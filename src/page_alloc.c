@@ -265,12 +265,16 @@ void pcp_fast_update(pmm_t *pmm)
 {
 	pmm->pcp_fast = pmm->pcp_rseq && !pmm->cpu_nodes &&
 			!pmm->fault[PMM_FAULT_PAGE_ALLOC].attr.nth;
+	pmm->pcp_free_fast = pmm->pcp_rseq && pmm->pcp_zone[ZONELIST_ALL];
 }
 
-/* Can an order-0 request of @gfp take it? Not with THISNODE: node 0's zonelist may start elsewhere. */
+/*
+ * Can an order-0 request of @gfp take it? Not with THISNODE (node 0's
+ * zonelist may start elsewhere), nor with ZERO (prep_new_page() zeroes).
+ */
 static __always_inline bool pcp_fast_ok(const pmm_t *pmm, pmm_gfp_t gfp)
 {
-	return pmm->pcp_fast && !(gfp & PMM_GFP_THISNODE);
+	return pmm->pcp_fast && !(gfp & (PMM_GFP_THISNODE | PMM_GFP_ZERO));
 }
 
 /* The general free path, defined below with the reference-count slow path. */
@@ -305,24 +309,17 @@ static __attribute__((noinline)) void free_pcp_unpushed(pmm_t *pmm, struct pmm_p
  * page's record, which a free of a cold page misses in the cache: only the
  * branches that check it do, and they are predicted, so the next frees'
  * misses overlap this one's. The zone id in the flags confirms the zone.
- * Precondition: rseq mode, page_placed_table(@page) found @pfn (a
+ * Precondition: pcp_free_fast, page_placed_table(@page) found @pfn (a
  * PG_reserved hole fails the flags test, and the general path reports
  * it).
  */
 static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm_pfn_t pfn)
 {
-	struct pmm_zone *zone = pmm->pcp_zone[ZONELIST_ALL];
+	struct pmm_zone *zone = pmm->pcp_zone[ZONELIST_ALL];	/* not NULL: pcp_free_fast */
 	uint64_t counts = page_counts_acquire(page);
 	uint64_t f = page_flags(page);
-	uint64_t pb;
 	int mt;
 
-	if (unlikely(!zone))
-		goto general;
-	pb = (pfn - zone->pb_base) >> zone->pageblock_order;	/* below the zone wraps */
-	if (unlikely(pb >= zone->nr_pageblocks))
-		goto general;
-	mt = __atomic_load_n(&zone->pageblock_mt[pb], __ATOMIC_RELAXED);
 	/*
 	 * One reference, unmapped (both counts in one read), and
 	 * page_clean_for_free() with the zone id in the same test of the flags
@@ -331,7 +328,11 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 		     ((uint32_t)f & (uint32_t)(PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head) |
 					       PAGE_ORDER_FIELD | PAGE_ZONE_MASK << PAGE_ZONE_SHIFT)) !=
 			     zone->owned_flags ||
-		     page->mapping || mt >= PMM_MIGRATE_PCPTYPES))
+		     page->mapping))
+		goto general;
+	/* The page is @zone's (its flags said so): @pfn lies in it. */
+	mt = get_pageblock_migratetype(zone, pfn);
+	if (unlikely(mt >= PMM_MIGRATE_PCPTYPES))
 		goto general;
 	/* The general path fires the probe where the kernel has it. */
 	if (trace_enabled(mm_page_free))
@@ -344,23 +345,15 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	 * with the type as data it waited for the pageblock lookup, and the
 	 * next allocation's pop, which reads the word the push writes, with it.
 	 */
-	switch (mt) {
-	case PMM_MIGRATE_UNMOVABLE:
-		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_UNMOVABLE,
-					 page, false)))
-			return;
-		break;
-	case PMM_MIGRATE_MOVABLE:
-		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_MOVABLE,
-					 page, false)))
-			return;
-		break;
-	default:
-		if (likely(pcp_rseq_push(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_RECLAIMABLE,
-					 page, false)))
-			return;
-		break;
-	}
+	if (likely(mt == PMM_MIGRATE_UNMOVABLE))
+		PCP_RSEQ_PUSH_CONST(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_UNMOVABLE, page);
+	else if (mt == PMM_MIGRATE_MOVABLE)
+		PCP_RSEQ_PUSH_CONST(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_MOVABLE, page);
+	else
+		PCP_RSEQ_PUSH_CONST(pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_RECLAIMABLE,
+				    page);
+	return;
+bail:
 	free_pcp_unpushed(pmm, page);
 	return;
 general:
@@ -495,9 +488,10 @@ alloc_pcp_prep(pmm_t *pmm, struct pmm_page *page, uint64_t f, pmm_gfp_t gfp)
  * exit is a tail call, so none of them costs the hit a frame. The request's
  * node is 0, the calling CPU's (pcp_fast_ok()).
  */
+_Static_assert(PMM_GFP_DMA32 == 1 && ZONELIST_DMA32 == 1 && ZONELIST_ALL == 0, "the zonelist's index");
 static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pmm_gfp_t gfp)
 {
-	unsigned int zl = gfp & PMM_GFP_DMA32 ? ZONELIST_DMA32 : ZONELIST_ALL;
+	size_t zl = gfp & PMM_GFP_DMA32;	/* ZONELIST_DMA32 or ZONELIST_ALL */
 	struct pmm_zone *zone = pmm->pcp_zone[zl];
 	struct pmm_page *page;
 	uint64_t f;
@@ -511,13 +505,25 @@ static __attribute__((noinline)) struct pmm_page *alloc_pages_pcp(pmm_t *pmm, pm
 	    atomic_load_explicit(&zone->free_pages, memory_order_relaxed) <=
 		    (int64_t)__atomic_load_n(&zone->fast_mark[zl], __ATOMIC_RELAXED))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
-	page = pcp_rseq_pop(pmm->rseq_off, zone, pmm->nr_cpus, 0, gfp_migratetype(gfp));
+	/*
+	 * One pop per type, each with its list a constant, as free_pcp_fast()'s
+	 * pushes; the unmovable one (GFP_KERNEL's) straight through.
+	 */
+	if (likely(!(gfp & (PMM_GFP_MOVABLE | PMM_GFP_RECLAIMABLE))))	/* gfp_migratetype() */
+		PCP_RSEQ_POP_CONST(page, pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_UNMOVABLE);
+	else if (gfp_migratetype(gfp) == PMM_MIGRATE_MOVABLE)
+		PCP_RSEQ_POP_CONST(page, pmm->rseq_off, zone, pmm->nr_cpus, 0, PMM_MIGRATE_MOVABLE);
+	else
+		PCP_RSEQ_POP_CONST(page, pmm->rseq_off, zone, pmm->nr_cpus, 0,
+				   PMM_MIGRATE_RECLAIMABLE);
 	if (unlikely(!page))
 		return alloc_pages_checked(pmm, 0, gfp, 0);
-	f = page_flags(page) & ~PF(PG_pcp);	/* popped: ours alone */
-	if (unlikely(!page_clean_for_alloc(page, f)) || unlikely(gfp & PMM_GFP_ZERO))
-		return alloc_pcp_prep(pmm, page, f, gfp);
-	__page_flags_store(page, f | PF(PG_owned));
+	f = page_flags(page);	/* popped: ours alone */
+	PMM_BUG_ON_PAGE(!(f & PF(PG_pcp)), page);
+	if (unlikely(!page_clean_for_alloc(page, f)))	/* PG_pcp is not checked at prep */
+		return alloc_pcp_prep(pmm, page, f & ~PF(PG_pcp), gfp);
+	/* PG_pcp set, PG_owned clear (checked): one XOR swaps them */
+	__page_flags_store(page, f ^ (PF(PG_pcp) | PF(PG_owned)));
 	set_page_count_unmapped(page, 1);
 	return page;
 }
@@ -737,7 +743,7 @@ void pmm_free_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order)
 {
 	pmm_pfn_t pfn;
 
-	if (likely(!order) && pmm->pcp_rseq && likely(page_placed_table(pmm, page, &pfn)))
+	if (likely(!order) && pmm->pcp_free_fast && likely(page_placed_table(pmm, page, &pfn)))
 		free_pcp_fast(pmm, page, pfn);
 	else
 		free_pages_checked(pmm, page, order);

@@ -21,16 +21,14 @@ void free_frozen_pages(pmm_t *pmm, struct pmm_page *page, unsigned int order,
 		       unsigned int fpi);
 /*
  * Kernel gfp_migratetype(): MOVABLE, else RECLAIMABLE, else UNMOVABLE
- * (MOVABLE wins if a caller sets both). A table, not two tests: the
- * order-0 hit finds its list from it.
+ * (MOVABLE wins if a caller sets both). Tests, not a table: the order-0
+ * hit branches on them to a pop whose list is a constant.
  */
 static inline int gfp_migratetype(pmm_gfp_t gfp)
 {
-	static const unsigned char mt[4] = { PMM_MIGRATE_UNMOVABLE, PMM_MIGRATE_MOVABLE,
-					     PMM_MIGRATE_RECLAIMABLE, PMM_MIGRATE_MOVABLE };
-
-	_Static_assert(PMM_GFP_RECLAIMABLE == PMM_GFP_MOVABLE << 1, "the table's index");
-	return mt[(gfp / PMM_GFP_MOVABLE) & 3];
+	if (gfp & PMM_GFP_MOVABLE)
+		return PMM_MIGRATE_MOVABLE;
+	return gfp & PMM_GFP_RECLAIMABLE ? PMM_MIGRATE_RECLAIMABLE : PMM_MIGRATE_UNMOVABLE;
 }
 
 /* A page pointer handed in by a caller: ours and managed? Reported if not. */

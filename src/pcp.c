@@ -45,6 +45,7 @@ void pcp_init(struct pmm_pcp *pcp, unsigned int pageblock_order, int batch, int 
 	for (int oi = 0; oi < PCP_RSEQ_NR_ORDERS; oi++)
 		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
 			pcp->rq[oi][mt].word = 0;
+			pcp->rq[oi][mt].base = 0;
 			pcp->rq[oi][mt].cap = pcp_rseq_cap(high, oi ? pageblock_order : 0);
 		}
 }
@@ -79,24 +80,40 @@ static unsigned int rq_batch(const struct pmm_zone *zone, const struct pmm_pcp *
 	return n < 1 ? 1 : (unsigned int)n;
 }
 
-/* The pops and pushes the sections counted go into pcp->stats (pages: blocks << order). */
+/*
+ * A locked write of the list's count, the counters clear: the base the
+ * next fold counts the pops from is this count.
+ * Context: pcp->lock held, the list folded (pcp_rseq_fold_locked()).
+ */
+static void rq_set_count_locked(struct pcp_rseq_list *rq, unsigned int count)
+{
+	rq->word = count;
+	rq->base = count;
+}
+
+/*
+ * The pushes the sections counted, and the pops they imply (what the
+ * count lost since base beyond the pushes), go into pcp->stats (pages:
+ * blocks << order); the list starts counting again from its count.
+ */
 void pcp_rseq_fold_locked(const pmm_t *pmm, struct pmm_pcp *pcp)
 {
 	lockdep_assert_held(&pcp->lock);
 	for (int oi = 0; oi < PCP_RSEQ_NR_ORDERS; oi++)
 		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
 			struct pcp_rseq_list *rq = &pcp->rq[oi][mt];
-			uint64_t w = rq->word, pops = PCP_RSEQ_POPS(w), pushes = PCP_RSEQ_PUSHES(w);
+			uint64_t w = rq->word, pushes = PCP_RSEQ_PUSHES(w);
+			uint64_t count = w & PCP_RSEQ_COUNT_MASK, pops = pushes + rq->base - count;
 			unsigned int order = pcp_rseq_order(pmm, oi);
 
-			if (!(w & ~PCP_RSEQ_COUNT_MASK))
+			if (!pushes && count == rq->base)
 				continue;
 			stat_add(&pcp->stats, pcp_alloc, pops);
 			stat_add(&pcp->stats, pgalloc, pops << order);
 			stat_add(&pcp->stats, pcp_free, pushes);
 			stat_add(&pcp->stats, pgfree, pushes << order);
 			stat_add(&pcp->stats, contig_chunks, PCP_RSEQ_CHUNKS(w));
-			rq->word = w & PCP_RSEQ_COUNT_MASK;
+			rq_set_count_locked(rq, (unsigned int)count);
 		}
 }
 
@@ -129,7 +146,7 @@ static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int oi, 
 		pcp_page_to_buddy_locked(zone, rq->slot[i], pcp_rseq_order(zone->pmm, oi), mt);
 	zone_unlock(zone);
 	memmove(&rq->slot[0], &rq->slot[n], (size_t)(count - n) * sizeof(rq->slot[0]));
-	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count - n);
+	rq_set_count_locked(rq, count - n);
 }
 
 /*
@@ -167,7 +184,7 @@ struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp
 			return NULL;
 	}
 	page = rq->slot[count - 1];
-	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count - 1);
+	rq_set_count_locked(rq, count - 1);
 	__ClearPagePcp(page);
 	page->private = 0;
 	stat_add(&pcp->stats, pcp_alloc, 1);
@@ -194,7 +211,7 @@ void pcp_rseq_put_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, struct pmm_
 	page->private = pcp_rseq_order(zone->pmm, oi);
 	__SetPagePcp(page);
 	rq->slot[count] = page;
-	rq->word = (rq->word & ~PCP_RSEQ_COUNT_MASK) | (count + 1);
+	rq_set_count_locked(rq, count + 1);
 }
 
 /*

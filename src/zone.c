@@ -294,6 +294,8 @@ int zones_init(pmm_t *pmm)
 		if (!zone->pageblock_mt)
 			return -PMM_ENOMEM;
 		memset(zone->pageblock_mt, PMM_MIGRATE_MOVABLE, zone->nr_pageblocks);
+		zone->pageblock_mt_pfn = (uintptr_t)zone->pageblock_mt -
+					 (uintptr_t)(zone->pb_base >> pmm->pageblock_order);
 
 		zone->pcp = meta_alloc(pmm, pmm->nr_cpus * sizeof(struct pmm_pcp));
 		if (!zone->pcp)
