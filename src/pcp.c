@@ -19,18 +19,22 @@
 #include "trace.h"
 
 /*
- * An rseq array's capacity: high's worth of frames in blocks of @order.
- * Order 0 gets at least one slot; a pcp whose high is below one block of
- * pageblock_order gets none (pcp_takes_order() then keeps such blocks off
- * the pcp). Each array is a pool of its own, apart from pcp->count: in
- * rseq mode a pcp may hold up to its lists' high plus every array's cap.
+ * An rseq array's capacity: high's worth of frames in blocks of @order,
+ * and room for one refill (as a kernel list, which a refill may take past
+ * high). Order 0 gets at least one slot; a pcp whose high is below one
+ * block of pageblock_order gets none (pcp_takes_order() then keeps such
+ * blocks off the pcp). Each array is a pool of its own, apart from
+ * pcp->count: in rseq mode a pcp may hold up to its lists' high plus every
+ * array's cap.
  */
-static uint32_t pcp_rseq_cap(int high, unsigned int order)
+static uint32_t pcp_rseq_cap(int batch, int high, unsigned int order)
 {
 	int n = high >> order;
 
 	if (n < 1)
 		return order ? 0 : 1;
+	if (n < pcp_refill_blocks(batch, order))
+		n = pcp_refill_blocks(batch, order);
 	return n > PCP_RSEQ_SLOTS ? PCP_RSEQ_SLOTS : (uint32_t)n;
 }
 
@@ -46,7 +50,7 @@ void pcp_init(struct pmm_pcp *pcp, unsigned int pageblock_order, int batch, int 
 		for (int mt = 0; mt < PMM_MIGRATE_PCPTYPES; mt++) {
 			pcp->rq[oi][mt].word = 0;
 			pcp->rq[oi][mt].base = 0;
-			pcp->rq[oi][mt].cap = pcp_rseq_cap(high, oi ? pageblock_order : 0);
+			pcp->rq[oi][mt].cap = pcp_rseq_cap(batch, high, oi ? pageblock_order : 0);
 		}
 }
 
@@ -72,7 +76,7 @@ static void pcp_page_to_buddy_locked(struct pmm_zone *zone, struct pmm_page *pag
  * Rseq mode: the arrays under the lock (pcp_rseq.h)
  * ------------------------------------------------------------------------ */
 
-/* Blocks per refill or drain step of array @oi: batch frames' worth, at least one. */
+/* Blocks per drain step of array @oi: batch frames' worth, at least one. */
 static unsigned int rq_batch(const struct pmm_zone *zone, const struct pmm_pcp *pcp, int oi)
 {
 	int n = pcp->batch >> pcp_rseq_order(zone->pmm, oi);
@@ -151,7 +155,8 @@ static void rq_drain_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int oi, 
 
 /*
  * The rseq section found the array empty (or its counter due): fold,
- * refill with batch frames' worth in one zone-lock hold, pop the top one.
+ * refill with a refill's worth (pcp_refill_blocks()) in one zone-lock hold,
+ * pop the top one.
  */
 struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, int oi, int mt)
 {
@@ -165,7 +170,7 @@ struct pmm_page *pcp_rseq_take_locked(struct pmm_zone *zone, struct pmm_pcp *pcp
 	if (!rq->cap)		/* (pcp_takes_order() sends such blocks to the buddy) */
 		return NULL;
 	if (!count) {
-		unsigned int want = rq_batch(zone, pcp, oi);
+		unsigned int want = (unsigned int)pcp_refill_blocks(pcp->batch, order);
 
 		if (want > rq->cap)
 			want = rq->cap;
@@ -331,7 +336,7 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
 }
 
 /*
- * Refill an empty list with batch frames' worth of blocks, one zone-lock
+ * Refill an empty list with pcp_refill_blocks() blocks, one zone-lock
  * hold. Never from the highatomic reserve (kernel rmqueue_bulk() calls
  * __rmqueue() without ALLOC_HIGHATOMIC): the list is shared by every
  * request of its migratetype, so reserved blocks would leak to ordinary
@@ -340,11 +345,9 @@ void drain_pcp_locked(struct pmm_zone *zone, struct pmm_pcp *pcp)
 void rmqueue_bulk_locked(struct pmm_zone *zone, struct pmm_pcp *pcp, unsigned int order, int mt,
 			 struct pmm_list *list)
 {
-	int n = pcp->batch >> order;
+	int n = pcp_refill_blocks(pcp->batch, order);
 
 	lockdep_assert_held(&pcp->lock);
-	if (n < 1)
-		n = 1;
 	zone_lock(zone);
 	for (int i = 0; i < n; i++) {
 		struct pmm_page *page = __rmqueue_locked(zone, order, mt, 0);

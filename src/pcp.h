@@ -73,6 +73,20 @@ static inline unsigned int pcp_rseq_order(const pmm_t *pmm, int oi)
  * where on a list it would be refilled for each allocation and drained
  * at each free.
  */
+/*
+ * Kernel nr_pcp_alloc() without its order-0 scaling: the blocks of @order
+ * a refill takes, batch frames' worth but at least two when batch > 1
+ * ("batch can be 1 for small zones ... which should never store free
+ * pages"), so that an order-9 list, whose batch is below one block,
+ * still serves every other allocation without the zone lock.
+ */
+static inline int pcp_refill_blocks(int batch, unsigned int order)
+{
+	if (batch <= 1)
+		return 1;
+	return (batch >> order) > 2 ? batch >> order : 2;
+}
+
 static inline bool pcp_takes_order(const pmm_t *pmm, const struct pmm_zone *zone,
 				   unsigned int order)
 {

@@ -505,6 +505,41 @@ static void test_block_pairs_no_room(void **state)
 	run_block_pairs(*(const enum pmm_pcp_fastpath *)*state, 256);
 }
 
+/*
+ * A pageblock_order refill takes two blocks (kernel nr_pcp_alloc(): batch
+ * frames' worth, at least two when batch > 1), so the allocation after the
+ * one that refilled is served by the pcp: one refill for two blocks, in
+ * both modes, with high below two blocks' worth.
+ */
+static void test_block_refill_takes_two(void **state)
+{
+	struct tu_bad bad;
+	pmm_t *pmm = create_sized(*(const enum pmm_pcp_fastpath *)*state, &bad, 512, 600);
+	unsigned int order = pmm_get_config(pmm)->pageblock_order;
+	struct pmm_page *block[2];
+	struct pmm_stats before, after;
+	cpu_set_t old;
+
+	if (!(pmm_get_config(pmm)->pcp_high >> order) || pmm_get_config(pmm)->pcp_batch < 2) {
+		print_message("skipped: high %u, batch %u (too many CPUs for a block on each pcp)\n",
+			      pmm_get_config(pmm)->pcp_high, pmm_get_config(pmm)->pcp_batch);
+		tu_finish(pmm, .bad = &bad, .reports = 0);
+		return;
+	}
+	stay_on_this_cpu(&old);
+	pmm_drain_all_pages(pmm);
+	pmm_stats_get(pmm, &before);
+	for (int i = 0; i < 2; i++)
+		assert_non_null(block[i] = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order));
+	pmm_stats_get(pmm, &after);
+	assert_int_equal(after.pcp_refill - before.pcp_refill, 1);
+	assert_int_equal(after.pcp_alloc - before.pcp_alloc, 2);
+	for (int i = 0; i < 2; i++)
+		pmm_free_pages(pmm, block[i], order);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	tu_finish(pmm, .bad = &bad, .reports = 0);
+}
+
 static void run_churn(enum pmm_pcp_fastpath mode)
 {
 	struct tu_bad bad;
@@ -566,6 +601,9 @@ int main(void)
 		IN_MODE("test_block_pairs_trylock", test_block_pairs, trylock_mode),
 		IN_MODE("test_block_pairs_no_room", test_block_pairs_no_room, auto_mode),
 		IN_MODE("test_block_pairs_no_room_trylock", test_block_pairs_no_room, trylock_mode),
+		IN_MODE("test_block_refill_takes_two", test_block_refill_takes_two, auto_mode),
+		IN_MODE("test_block_refill_takes_two_trylock", test_block_refill_takes_two,
+			trylock_mode),
 		IN_MODE("test_migrating_churn", test_migrating_churn, auto_mode),
 		IN_MODE("test_migrating_churn_trylock", test_migrating_churn, trylock_mode),
 	};
