@@ -107,3 +107,33 @@ void meta_free(pmm_t *pmm, void *p, size_t size)
 {
 	meta_free_cfg(&pmm->cfg, p, size);
 }
+
+/*
+ * meta_alloc_colored - metadata that the fast paths read next to the
+ * caller's stores into page data: the memmap and the pcps. Allocations of
+ * a page or more start page-aligned, so such a record would sit at the
+ * same offset within 4 KiB as the first byte of a page: the record of
+ * every frame whose pfn is a multiple of 64 (the head of every block of
+ * order 6 and up), the lock word of CPU 0's pcp. The core compares the
+ * low 12 address bits of a load with the stores before it first (4K
+ * aliasing), so a load of such a record waits behind a store to a page's
+ * first byte that is still fetching its line: a loop that allocates and
+ * writes each block's first bytes, as a buffer pool writes its headers,
+ * ran one block per cache miss. META_COLOR bytes in, the records of the
+ * heads of blocks of order 2 and up and every pcp's lock lie apart from a
+ * page's start, and stay 128-byte aligned (the placement table's need).
+ */
+#define META_COLOR 128
+
+void *meta_alloc_colored(pmm_t *pmm, size_t size)
+{
+	char *p = meta_alloc(pmm, size + META_COLOR);
+
+	return p ? p + META_COLOR : NULL;
+}
+
+void meta_free_colored(pmm_t *pmm, void *p, size_t size)
+{
+	if (p)
+		meta_free(pmm, (char *)p - META_COLOR, size + META_COLOR);
+}

@@ -43,6 +43,9 @@ void *meta_alloc_cfg(const struct pmm_config *cfg, struct fault_state *fs, size_
 void meta_free_cfg(const struct pmm_config *cfg, void *p, size_t size);
 void *meta_alloc(pmm_t *pmm, size_t size);	/* zeroed; NULL on failure */
 void meta_free(pmm_t *pmm, void *p, size_t size);
+/* The same, the block starting 128 bytes in: off 4 KiB boundaries (fault.c). */
+void *meta_alloc_colored(pmm_t *pmm, size_t size);
+void meta_free_colored(pmm_t *pmm, void *p, size_t size);
 
 /* ------------------------------------------------------------------------
  * report.c: the log and bad-page reports

@@ -16,6 +16,11 @@
  * The direct map (backed instances) maps frame min_pfn at direct_map and
  * every later frame linearly after it, holes included, so
  * pmm_page_address() is one shift and one add.
+ *
+ * Each memmap allocation (a chunk, or the vmemmap) is colored
+ * (meta_alloc_colored()): its records begin 128 bytes in, so that a block's
+ * head record and the block's first byte are not at one offset within
+ * 4 KiB.
  */
 #include "internal.h"
 #include "memmap.h"
@@ -137,13 +142,14 @@ static void sort_chunks(struct memmap_chunk *c, uint64_t n)
  * range from the lowest chunk to the highest, cut in granules of 2^shift
  * bytes, each holding the pfn bias of the chunk it lies in (pfn = bias +
  * address / 64), or PLACE_NONE. A granule must lie in one chunk: its size
- * divides the chunk size and every chunk's base (2 MiB for the default
- * sections and metadata allocator, whose chunks are 2 MiB-aligned). It is
- * at least 128 bytes, so every bias is a multiple of granule / 64 >= 2
- * (a chunk starts at a section's first pfn, a multiple of it) and the odd
- * PLACE_NONE is never one. Chunks too scattered for a table of at most
- * PLACE_TABLE_MIN entries or 1/64 of their size, or not 128-byte aligned
- * (a meta_alloc of the caller's), keep the binary search.
+ * divides the chunk size and every chunk's distance from the lowest (2 MiB
+ * for the default sections and metadata allocator, whose chunks lie 128
+ * bytes into 2 MiB-aligned mappings: meta_alloc_colored()). Every chunk's
+ * base is 128-byte aligned, so every bias (a section's first pfn, even,
+ * less base / 64) is even and the odd PLACE_NONE is never one. Chunks too
+ * scattered for a table of at most PLACE_TABLE_MIN entries or 1/64 of
+ * their size, or not 128-byte aligned (a meta_alloc of the caller's), keep
+ * the binary search.
  */
 #define PLACE_GRANULE_MIN_SHIFT 7
 #define PLACE_TABLE_MIN (1u << 16)
@@ -158,12 +164,15 @@ static int build_place_table(pmm_t *pmm)
 
 	if (!n)
 		return 0;
-	for (uint64_t i = 0; i < n; i++)
-		if ((unsigned int)__builtin_ctzll(c[i].base) < shift)
-			shift = (unsigned int)__builtin_ctzll(c[i].base);
+	lo = c[0].base;
+	for (uint64_t i = 0; i < n; i++) {
+		if ((unsigned int)__builtin_ctzll(c[i].base) < PLACE_GRANULE_MIN_SHIFT)
+			return 0;
+		if (i && (unsigned int)__builtin_ctzll(c[i].base - lo) < shift)
+			shift = (unsigned int)__builtin_ctzll(c[i].base - lo);
+	}
 	if (shift < PLACE_GRANULE_MIN_SHIFT)
 		return 0;
-	lo = c[0].base;
 	nr = ((c[n - 1].base + chunk_bytes - lo) >> shift);
 	max = n * chunk_bytes / (64 * sizeof(uint64_t));
 	if (nr > (max > PLACE_TABLE_MIN ? max : PLACE_TABLE_MIN))
@@ -267,7 +276,7 @@ int memmap_init(pmm_t *pmm)
 
 	if (cfg->memmap == PMM_MEMMAP_VMEMMAP) {
 		pmm->memmap_bytes = pmm->nr_sections * chunk;
-		pmm->vmemmap = meta_alloc(pmm, pmm->memmap_bytes);
+		pmm->vmemmap = meta_alloc_colored(pmm, pmm->memmap_bytes);
 		if (!pmm->vmemmap)
 			return -PMM_ENOMEM;
 	}
@@ -286,7 +295,7 @@ int memmap_init(pmm_t *pmm)
 			ms->start_pfn = (s + pmm->first_section) << pmm->pfn_section_shift;
 			if (pmm->vmemmap)
 				ms->memmap = pmm->vmemmap + s * section_pages(pmm);
-			else if (!(ms->memmap = meta_alloc(pmm, chunk)))
+			else if (!(ms->memmap = meta_alloc_colored(pmm, chunk)))
 				return -PMM_ENOMEM;
 			init_section_pages(pmm, s);
 		}
@@ -304,8 +313,8 @@ void memmap_exit(pmm_t *pmm)
 	backing_exit(pmm);
 	if (pmm->sections && !pmm->vmemmap)
 		for (uint64_t s = 0; s < pmm->nr_sections; s++)
-			meta_free(pmm, pmm->sections[s].memmap, chunk);
-	meta_free(pmm, pmm->vmemmap, pmm->memmap_bytes);
+			meta_free_colored(pmm, pmm->sections[s].memmap, chunk);
+	meta_free_colored(pmm, pmm->vmemmap, pmm->memmap_bytes);
 	meta_free(pmm, pmm->place_bias, pmm->nr_granules * sizeof(uint64_t));
 	pmm->place_bias = NULL;
 	pmm->nr_granules = 0;

@@ -297,7 +297,7 @@ int zones_init(pmm_t *pmm)
 		zone->pageblock_mt_pfn = (uintptr_t)zone->pageblock_mt -
 					 (uintptr_t)(zone->pb_base >> pmm->pageblock_order);
 
-		zone->pcp = meta_alloc(pmm, pmm->nr_cpus * sizeof(struct pmm_pcp));
+		zone->pcp = meta_alloc_colored(pmm, pmm->nr_cpus * sizeof(struct pmm_pcp));
 		if (!zone->pcp)
 			return -PMM_ENOMEM;
 	}
@@ -327,7 +327,7 @@ void zones_exit(pmm_t *pmm)
 
 	for_each_zone(pmm, zone) {
 		meta_free(pmm, zone->pageblock_mt, zone->nr_pageblocks);
-		meta_free(pmm, zone->pcp, pmm->nr_cpus * sizeof(struct pmm_pcp));
+		meta_free_colored(pmm, zone->pcp, pmm->nr_cpus * sizeof(struct pmm_pcp));
 	}
 }
 

@@ -94,6 +94,34 @@ static void test_roundtrip(void **state)
 }
 
 /*
+ * The memmap is colored (meta_alloc_colored()): the record of a block of
+ * order 2 and up never sits at its first byte's offset within 4 KiB, in
+ * both memmap models, where the default metadata allocator's mappings are
+ * page-aligned.
+ */
+static void test_head_record_off_data_offset(void **state)
+{
+	(void)state;
+	for (int model = 0; model < 2; model++) {
+		struct pmm_config cfg;
+		pmm_t *pmm;
+
+		tu_config(&cfg, 64, NULL);
+		cfg.memmap = model ? PMM_MEMMAP_VMEMMAP : PMM_MEMMAP_SPARSE;
+		pmm = tu_create(&cfg);
+		for (unsigned int order = 2; order <= 9; order++) {
+			struct pmm_page *p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, order);
+
+			assert_non_null(p);
+			assert_int_not_equal((uintptr_t)p % 4096,
+					     (uintptr_t)pmm_page_address(pmm, p) % 4096);
+			pmm_free_pages(pmm, p, order);
+		}
+		tu_finish(pmm);
+	}
+}
+
+/*
  * dma32_end_pfn in the middle of the memory: DMA32 requests stay below it;
  * Normal requests use Normal first and then fall back to DMA32.
  */
@@ -440,6 +468,7 @@ int main(int argc, char **argv)
 		TU_MEMMAP_TESTS(test_roundtrip),
 		TU_TEST(test_zone_dma32_fallback),
 		TU_TEST(test_node_fallback),
+		cmocka_unit_test(test_head_record_off_data_offset),
 		cmocka_unit_test(test_watermarks),
 		cmocka_unit_test(test_shrinker_no_hang),
 		cmocka_unit_test(test_shrinker_unregister),
