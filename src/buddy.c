@@ -22,8 +22,7 @@
 void set_pageblock_migratetype_locked(struct pmm_zone *zone, pmm_pfn_t pfn, int mt)
 {
 	lockdep_assert_held(&zone->lock);
-	__atomic_store_n(&zone->pageblock_mt[(pfn - zone->pb_base) >> zone->pageblock_order],
-			 (uint8_t)mt, __ATOMIC_RELAXED);
+	__atomic_store_n(pageblock_mt_byte(zone, pfn), (uint8_t)mt, __ATOMIC_RELAXED);
 }
 
 /* Every pageblock of the 2^order block at @pfn (order >= pageblock_order). */

@@ -32,12 +32,15 @@
 #define FPI_PREPARED (1u << 0)	/* free_pages_prepare() already ran */
 #define FPI_CONTIG_CHUNK (1u << 1)	/* a chunk of the batched contig path (counted) */
 
-/* Precondition: @pfn lies in @zone (pb_base is pageblock-aligned). */
+/* @pfn's pageblock byte. Precondition: @pfn lies in @zone (pb_base is pageblock-aligned). */
+static inline uint8_t *pageblock_mt_byte(const struct pmm_zone *zone, pmm_pfn_t pfn)
+{
+	return (uint8_t *)(zone->pageblock_mt_pfn + (uintptr_t)(pfn >> zone->pageblock_order));
+}
+
 static inline int get_pageblock_migratetype(const struct pmm_zone *zone, pmm_pfn_t pfn)
 {
-	return __atomic_load_n((const uint8_t *)(zone->pageblock_mt_pfn +
-						 (uintptr_t)(pfn >> zone->pageblock_order)),
-			       __ATOMIC_RELAXED);
+	return __atomic_load_n(pageblock_mt_byte(zone, pfn), __ATOMIC_RELAXED);
 }
 
 /* Is @buddy the free head of an order-@order block of @zone? */

@@ -36,7 +36,7 @@ const char *zone_name(enum pmm_zone_type type);
  * ------------------------------------------------------------------------ */
 
 void fault_init(struct fault_state *fs, const struct pmm_fault_attr *attr);
-/* page_alloc.c: pmm->pcp_fast from the mode, the CPUs' nodes and the page-allocation fault. */
+/* page_alloc.c: pmm->pcp_fast (mode, CPUs' nodes, page-allocation fault), pcp_free_fast. */
 void pcp_fast_update(pmm_t *pmm);
 bool should_fail_alloc_page(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order);
 void *meta_alloc_cfg(const struct pmm_config *cfg, struct fault_state *fs, size_t size);

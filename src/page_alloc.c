@@ -259,7 +259,8 @@ get_page_from_freelist(pmm_t *pmm, int nid, pmm_gfp_t gfp, unsigned int order, i
  * pcp_fast_update - may order-0 requests try the hit below? Rseq mode, the
  * calling CPU's node is node 0 (no cpu_to_node) and no page-allocation
  * fault armed: pmm_create() and pmm_fault_set() (which is not thread safe)
- * keep the flag, so that the hit tests one byte for all three.
+ * keep the flag, so that the hit tests one byte for all three. The free's
+ * own byte says rseq mode and a preferred zone to push to.
  */
 void pcp_fast_update(pmm_t *pmm)
 {
