@@ -20,9 +20,15 @@
  *           dropping what it pops, with no allocation or free: what the
  *           rings alone cost (the CPUs exchanging their cache lines).
  *   pair9   order-9 alloc+free pairs (pageblock order: the pcp serves it)
+ *   pair0_solo  pair0 with every thread on an instance of its own: nothing
+ *           of the library is shared between the threads, so its scaling
+ *           is what the CPUs give this code (pair0's ceiling: on a VM,
+ *           how much of a second vCPU the host gives), and pair0's
+ *           scaling against it is what sharing one instance costs.
  * An op is one page (block) allocated and freed. Every (round, case,
- * thread count) runs on a fresh instance (the default config: nr_cpus =
- * CPUs online, so the pcp lists are per CPU; instance flags given apply),
+ * thread count) runs on a fresh instance (pair0_solo: one per thread; the
+ * default config: nr_cpus = CPUs online, so the pcp lists are per CPU;
+ * instance flags given apply),
  * for --seconds: the threads warm up (1000 pairs each), start together, and
  * stop when the main thread says so; a thread's time is from the common
  * start to its own stop, the run's from the first start to the last stop.
@@ -32,7 +38,8 @@
  * rounds of the per-round ratio), and the library's contention counters
  * from pmm_stats_get() per million ops (summed over the rounds):
  * pcp_lock_miss (a pcp trylock that failed, so the call took the zone
- * path) and zone_lock_wait (a zone lock acquisition that had to wait).
+ * path) and zone_lock_wait (a zone lock acquisition that had to wait),
+ * summed over the run's instances.
  *
  * Everything here is the public API (include/pmm.h).
  */
@@ -59,7 +66,7 @@
 #define SC_WARMUP_PAIRS 1000
 #define SC_CACHELINE 64
 
-enum sc_case { SC_PAIR0, SC_CROSS0, SC_CROSS0_RING, SC_PAIR9, SC_NR_CASES };
+enum sc_case { SC_PAIR0, SC_CROSS0, SC_CROSS0_RING, SC_PAIR9, SC_PAIR0_SOLO, SC_NR_CASES };
 
 static const struct {
 	const char *name;	/* JSON "case" and --cases */
@@ -69,6 +76,7 @@ static const struct {
 	[SC_CROSS0] = { "cross0", 0 },
 	[SC_CROSS0_RING] = { "cross0_ring", 0 },
 	[SC_PAIR9] = { "pair9", 9 },
+	[SC_PAIR0_SOLO] = { "pair0_solo", 0 },
 };
 
 struct sc_opts {
@@ -136,7 +144,6 @@ static struct pmm_page *sc_ring_pop(struct sc_ring *r)
  * ------------------------------------------------------------------------ */
 
 struct sc_run {
-	pmm_t *pmm;
 	enum sc_case cs;
 	unsigned int nr_threads;
 	atomic_uint ready;		/* threads warmed up and at the start line */
@@ -149,6 +156,7 @@ struct sc_run {
 
 struct sc_thread {
 	struct sc_run *run;
+	pmm_t *pmm;			/* the run's instance, or pair0_solo's own */
 	unsigned int idx;
 	int cpu;			/* -1: unpinned */
 	uint64_t t0, t1;		/* from the start to this thread's stop */
@@ -176,13 +184,13 @@ static void sc_pairs(struct sc_thread *t)
 	uint64_t n = 0;
 
 	while (!sc_stopped(run, n)) {
-		struct pmm_page *page = pmm_alloc_pages(run->pmm, PMM_GFP_KERNEL, order);
+		struct pmm_page *page = pmm_alloc_pages(t->pmm, PMM_GFP_KERNEL, order);
 
 		if (!page) {
 			sc_fail(run, "pair");
 			break;
 		}
-		pmm_free_pages(run->pmm, page, order);
+		pmm_free_pages(t->pmm, page, order);
 		n++;
 	}
 	t->t1 = cli_now_ns();
@@ -190,14 +198,14 @@ static void sc_pairs(struct sc_thread *t)
 }
 
 /* Free what the predecessor pushed (cross0_ring: drop it); Return: how many. */
-static unsigned int sc_drain(struct sc_run *run, struct sc_ring *in, unsigned int most)
+static unsigned int sc_drain(struct sc_thread *t, struct sc_ring *in, unsigned int most)
 {
 	struct pmm_page *page;
 	unsigned int n = 0;
 
 	while (n < most && (page = sc_ring_pop(in))) {
-		if (run->cs == SC_CROSS0)
-			pmm_free_pages(run->pmm, page, 0);
+		if (t->run->cs == SC_CROSS0)
+			pmm_free_pages(t->pmm, page, 0);
 		n++;
 	}
 	return n;
@@ -209,11 +217,11 @@ static void sc_cross(struct sc_thread *t)
 	unsigned int pred = (t->idx + run->nr_threads - 1) % run->nr_threads;
 	struct sc_ring *out = &run->rings[t->idx], *in = &run->rings[pred];
 	bool ring_only = run->cs == SC_CROSS0_RING;
-	struct pmm_page *own = ring_only ? pmm_alloc_pages(run->pmm, PMM_GFP_KERNEL, 0) : NULL;
+	struct pmm_page *own = ring_only ? pmm_alloc_pages(t->pmm, PMM_GFP_KERNEL, 0) : NULL;
 	uint64_t n = 0;
 
 	while (!sc_stopped(run, n) && (own || !ring_only)) {
-		struct pmm_page *page = own ? own : pmm_alloc_pages(run->pmm, PMM_GFP_KERNEL, 0);
+		struct pmm_page *page = own ? own : pmm_alloc_pages(t->pmm, PMM_GFP_KERNEL, 0);
 
 		if (!page) {
 			sc_fail(run, "cross");
@@ -221,10 +229,10 @@ static void sc_cross(struct sc_thread *t)
 		}
 		/* Full: the successor is behind; free our own incoming meanwhile. */
 		while (!sc_ring_push(out, page))
-			if (!sc_drain(run, in, SC_RING))
+			if (!sc_drain(t, in, SC_RING))
 				sched_yield();
 		if (!(++n % SC_CROSS_BATCH))
-			sc_drain(run, in, SC_RING);
+			sc_drain(t, in, SC_RING);
 	}
 	t->t1 = cli_now_ns();
 	t->ops = n;
@@ -233,14 +241,14 @@ static void sc_cross(struct sc_thread *t)
 	for (;;) {
 		bool pred_done = atomic_load_explicit(&run->done[pred], memory_order_acquire);
 
-		sc_drain(run, in, SC_RING);
-		if (pred_done && !sc_drain(run, in, SC_RING))
+		sc_drain(t, in, SC_RING);
+		if (pred_done && !sc_drain(t, in, SC_RING))
 			break;
 		sched_yield();
 	}
 	if (ring_only && !own)
 		sc_fail(run, "cross0_ring");
-	pmm_free_pages(run->pmm, own, 0);	/* NULL is ignored */
+	pmm_free_pages(t->pmm, own, 0);	/* NULL is ignored */
 }
 
 static void *sc_thread_main(void *arg)
@@ -257,13 +265,13 @@ static void *sc_thread_main(void *arg)
 		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
 	for (int i = 0; i < SC_WARMUP_PAIRS; i++) {
-		struct pmm_page *page = pmm_alloc_pages(run->pmm, PMM_GFP_KERNEL, order);
+		struct pmm_page *page = pmm_alloc_pages(t->pmm, PMM_GFP_KERNEL, order);
 
 		if (!page) {
 			sc_fail(run, "warm-up");
 			break;
 		}
-		pmm_free_pages(run->pmm, page, order);
+		pmm_free_pages(t->pmm, page, order);
 	}
 	atomic_fetch_add(&run->ready, 1);
 	while (!atomic_load(&run->go))
@@ -291,8 +299,22 @@ static void sc_sleep(double seconds)
 		;
 }
 
+/* The contention counters summed over @nr instances. */
+static void sc_stats(pmm_t *const *pmms, unsigned int nr, uint64_t *miss, uint64_t *wait)
+{
+	*miss = *wait = 0;
+	for (unsigned int i = 0; i < nr; i++) {
+		struct pmm_stats st;
+
+		pmm_stats_get(pmms[i], &st);
+		*miss += st.pcp_lock_miss;
+		*wait += st.zone_lock_wait;
+	}
+}
+
 /*
- * Run @cs on @nr threads for @seconds on a fresh instance of @cfg.
+ * Run @cs on @nr threads for @seconds on a fresh instance of @cfg (one per
+ * thread for pair0_solo).
  * Return: 0, or -1 after a message.
  */
 static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned int nr,
@@ -300,8 +322,10 @@ static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned in
 {
 	struct sc_thread *t = calloc(nr, sizeof(*t));
 	pthread_t *tid = calloc(nr, sizeof(*tid));
+	unsigned int nr_pmms = cs == SC_PAIR0_SOLO ? nr : 1, created = 0;
+	pmm_t **pmms = calloc(nr_pmms, sizeof(*pmms));
 	struct sc_run run;
-	struct pmm_stats before, after;
+	uint64_t miss0 = 0, wait0 = 0, miss1, wait1;
 	uint64_t t0 = UINT64_MAX, t1 = 0, ops = 0;
 	unsigned int started = 0;
 	int ret = -1;
@@ -327,15 +351,18 @@ static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned in
 			for (unsigned int i = 0; i < nr; i++)
 				atomic_init(&run.done[i], false);
 	}
-	if (!t || !tid || ((cs == SC_CROSS0 || cs == SC_CROSS0_RING) && (!run.rings || !run.done))) {
+	if (!t || !tid || !pmms ||
+	    ((cs == SC_CROSS0 || cs == SC_CROSS0_RING) && (!run.rings || !run.done))) {
 		fprintf(stderr, "bench scale: out of memory\n");
 		goto out;
 	}
-	run.pmm = cli_create(cfg, "bench scale");
-	if (!run.pmm)
-		goto out;
+	for (; created < nr_pmms; created++) {
+		pmms[created] = cli_create(cfg, "bench scale");
+		if (!pmms[created])
+			goto out;
+	}
 	for (; started < nr; started++) {
-		t[started] = (struct sc_thread){ &run, started,
+		t[started] = (struct sc_thread){ &run, pmms[started % nr_pmms], started,
 						 nr_cpus ? cpus[started % nr_cpus] : -1, 0, 0, 0 };
 		if (pthread_create(&tid[started], NULL, sc_thread_main, &t[started])) {
 			fprintf(stderr, "bench scale: cannot start thread %u\n", started);
@@ -346,7 +373,7 @@ static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned in
 	if (started == nr) {
 		while (atomic_load(&run.ready) < nr)
 			sched_yield();
-		pmm_stats_get(run.pmm, &before);
+		sc_stats(pmms, nr_pmms, &miss0, &wait0);
 		atomic_store(&run.go, true);
 		sc_sleep(seconds);
 	} else {
@@ -357,7 +384,7 @@ static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned in
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	if (!atomic_load(&run.failed)) {
-		pmm_stats_get(run.pmm, &after);
+		sc_stats(pmms, nr_pmms, &miss1, &wait1);
 		for (unsigned int i = 0; i < nr; i++) {
 			t0 = t[i].t0 < t0 ? t[i].t0 : t0;
 			t1 = t[i].t1 > t1 ? t[i].t1 : t1;
@@ -365,20 +392,25 @@ static int sc_run_one(const struct pmm_config *cfg, enum sc_case cs, unsigned in
 		}
 		out->ops = ops;
 		out->ops_per_s = (double)ops * 1e9 / (double)(t1 - t0);
-		out->pcp_lock_miss = after.pcp_lock_miss - before.pcp_lock_miss;
-		out->zone_lock_wait = after.zone_lock_wait - before.zone_lock_wait;
+		out->pcp_lock_miss = miss1 - miss0;
+		out->zone_lock_wait = wait1 - wait0;
 		ret = 0;
 	}
 	/* Every page came back (cross0's rings drained): the pcp lists drained,
-	 * the zone counts them all free again. */
-	pmm_drain_all_pages(run.pmm);
-	if (ret == 0 && pmm_free_frames(run.pmm) + pmm_leaked_frames(run.pmm) !=
-			pmm_managed_frames(run.pmm)) {
-		fprintf(stderr, "bench scale: %s on %u threads lost frames\n", sc_cases[cs].name, nr);
-		ret = -1;
+	 * the zones count them all free again. */
+	for (unsigned int i = 0; i < nr_pmms; i++) {
+		pmm_drain_all_pages(pmms[i]);
+		if (ret == 0 && pmm_free_frames(pmms[i]) + pmm_leaked_frames(pmms[i]) !=
+				pmm_managed_frames(pmms[i])) {
+			fprintf(stderr, "bench scale: %s on %u threads lost frames\n",
+				sc_cases[cs].name, nr);
+			ret = -1;
+		}
 	}
-	pmm_destroy(run.pmm);
 out:
+	for (unsigned int i = 0; i < created; i++)
+		pmm_destroy(pmms[i]);
+	free(pmms);
 	free(run.rings);
 	free(run.done);
 	free(tid);
@@ -395,8 +427,8 @@ enum { SC_JSON, SC_SECONDS, SC_ROUNDS, SC_CASES, SC_THREADS };
 static const struct cli_flag sc_flags[] = {
 	{ "json", NULL, SC_JSON, "one line of JSON" },
 	{ "seconds", "S", SC_SECONDS, "each run's time, may be fractional (default 0.5)" },
-	{ "rounds", "N", SC_ROUNDS, "rounds of every case and thread count (default 3)" },
-	{ "cases", "LIST", SC_CASES, "of pair0,cross0,cross0_ring,pair9 (default all)" },
+	{ "rounds", "N", SC_ROUNDS, "rounds of every case and thread count (default 5)" },
+	{ "cases", "LIST", SC_CASES, "of pair0,cross0,cross0_ring,pair9,pair0_solo (default all)" },
 	{ "threads", "LIST", SC_THREADS, "thread counts, e.g. 1,2,4 (default 1..CPUs, 2 x CPUs)" },
 	{ NULL, NULL, 0, NULL },
 };
@@ -427,7 +459,8 @@ static int sc_apply(const struct cli_arg *a, void *ctx)
 				if (strlen(sc_cases[k].name) == len && !strncmp(sc_cases[k].name, p, len))
 					break;
 			if (k == SC_NR_CASES)
-				return cli_bad_value(a, "a list of pair0, cross0, cross0_ring, pair9");
+				return cli_bad_value(a, "a list of pair0, cross0, cross0_ring, pair9, "
+							"pair0_solo");
 			o->cases |= 1u << k;
 			p += len + (p[len] == ',');
 		}
@@ -458,9 +491,10 @@ static const struct cli_cmd sc_cmd = {
 		"on a fresh default instance per run (pcp lists per CPU): pair0 (order-0\n"
 		"alloc+free pairs), cross0 (order-0 pages freed by the next thread, through a\n"
 		"ring per pair of threads), cross0_ring (its rings alone, no allocation: the\n"
-		"floor), pair9 (order-9 pairs). Per case and thread count: ops/s (an op: one\n"
-		"block allocated and freed; median over rounds), the scaling against 1 thread,\n"
-		"and pcp_lock_miss and zone_lock_wait per million ops.\n",
+		"floor), pair9 (order-9 pairs), pair0_solo (pair0 with an instance per thread:\n"
+		"what the CPUs give when nothing is shared). Per case and thread count: ops/s\n"
+		"(an op: one block allocated and freed; median over rounds), the scaling\n"
+		"against 1 thread, and pcp_lock_miss and zone_lock_wait per million ops.\n",
 	.flags = sc_flags,
 	.apply = sc_apply,
 };
@@ -557,7 +591,7 @@ static void sc_print(const struct sc_opts *o, struct sc_cell *cells, pmm_t *pmm,
 
 int bench_scale(int argc, char **argv)
 {
-	struct sc_opts o = { .seconds = 0.5, .rounds = 3, .cases = (1u << SC_NR_CASES) - 1 };
+	struct sc_opts o = { .seconds = 0.5, .rounds = 5, .cases = (1u << SC_NR_CASES) - 1 };
 	int cpus[SC_MAX_THREADS];
 	unsigned int nr_cpus = 0;
 	struct cli_progress prog;
@@ -629,7 +663,7 @@ out:
 int bench_scale_short(int argc, char **argv)
 {
 	static const char *const extra[] = { "--seconds", "0.2", "--rounds", "1",
-					     "--cases", "pair0,pair9" };
+					     "--cases", "pair0,pair9,pair0_solo" };
 
 	return bench_with_args(bench_scale, argc, argv, extra, (int)ARRAY_SIZE(extra));
 }
