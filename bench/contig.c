@@ -89,18 +89,6 @@ static double max_of(const double *v, unsigned int n)
 }
 
 /*
- * The floor's loop, in a function of its own so that it compiles as the
- * library's does (inlined into the iteration below, GCC rematerialized a
- * constant inside it for want of a register: one instruction more per
- * page than the loop it is the floor of).
- */
-static __attribute__((noinline)) struct pmm_page *
-floor_prepare_run(pmm_t *pmm, struct pmm_page *page, struct pmm_page *last)
-{
-	return contig_prepare_run(pmm, page, last, false);
-}
-
-/*
  * One iteration of one variant: alloc order-k, split, free. Returns the
  * free step's ns in *free_ns and the whole iteration's in *loop_ns.
  * The floor's timed part is only what every path must do per page
@@ -122,7 +110,7 @@ static int contig_iteration(pmm_t *pmm, int variant, unsigned int order, uint64_
 	pfn = pmm_page_to_pfn(pmm, page);
 	t1 = cli_now_ns();
 	if (variant == V_FLOOR) {
-		struct pmm_page *end = floor_prepare_run(pmm, page, page + nr);
+		struct pmm_page *end = contig_prepare_run(pmm, page, page + nr, false);
 
 		t2 = cli_now_ns();
 		if (end == page + nr)

@@ -99,6 +99,34 @@ static void free_contig_range_per_page(pmm_t *pmm, pmm_pfn_t pfn, unsigned long 
 	}
 }
 
+/* contig_prepare_run()'s loop, with @frozen a constant in it. */
+static __always_inline struct pmm_page *prepare_run(pmm_t *pmm, struct pmm_page *page,
+						    struct pmm_page *last, const bool frozen)
+{
+	while (page < last && likely(contig_put_prepare(pmm, page, frozen)))
+		page++;
+	return page;
+}
+
+/* One function per kind of page, so that each loop is laid out straight. */
+static __attribute__((noinline)) struct pmm_page *
+prepare_run_owned(pmm_t *pmm, struct pmm_page *page, struct pmm_page *last)
+{
+	return prepare_run(pmm, page, last, false);
+}
+
+static __attribute__((noinline)) struct pmm_page *
+prepare_run_frozen(pmm_t *pmm, struct pmm_page *page, struct pmm_page *last)
+{
+	return prepare_run(pmm, page, last, true);
+}
+
+struct pmm_page *contig_prepare_run(pmm_t *pmm, struct pmm_page *page, struct pmm_page *last,
+				    bool frozen)
+{
+	return frozen ? prepare_run_frozen(pmm, page, last) : prepare_run_owned(pmm, page, last);
+}
+
 /*
  * The 2026 loop, one segment at a time: a segment ends at a section
  * boundary (the memmap is only known contiguous inside a section) and at a
