@@ -110,13 +110,16 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 /*
  * Kernel page_expected_state() at allocation, from the page's flags word @f:
  * no reference and unmapped (both counts in one read), no owner, no order.
+ * Each test is likely to pass on its own, so that the pcp hit's clean page
+ * runs straight through them (with the whole expression unlikely to fail,
+ * GCC put the clean page's path out of line, behind a taken branch).
  */
 static inline bool page_clean_for_alloc(const struct pmm_page *p, uint64_t f)
 {
-	return !(f & PAGE_FLAGS_CHECK_AT_PREP) &&
-	       atomic_load_explicit(&((struct pmm_page *)p)->counts, memory_order_relaxed) ==
-		       PAGE_COUNTS(-1, 0) &&
-	       !p->mapping;
+	return likely(!(f & PAGE_FLAGS_CHECK_AT_PREP)) &&
+	       likely(atomic_load_explicit(&((struct pmm_page *)p)->counts, memory_order_relaxed) ==
+		      PAGE_COUNTS(-1, 0)) &&
+	       likely(!p->mapping);
 }
 
 /*
