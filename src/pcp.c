@@ -29,12 +29,12 @@
  */
 static uint32_t pcp_rseq_cap(int batch, int high, unsigned int order)
 {
-	int n = high >> order;
+	int n = high >> order, refill = pcp_refill_blocks(batch, order);
 
 	if (n < 1)
 		return order ? 0 : 1;
-	if (n < pcp_refill_blocks(batch, order))
-		n = pcp_refill_blocks(batch, order);
+	if (n < refill)
+		n = refill;
 	return n > PCP_RSEQ_SLOTS ? PCP_RSEQ_SLOTS : (uint32_t)n;
 }
 

@@ -66,14 +66,6 @@ static inline unsigned int pcp_rseq_order(const pmm_t *pmm, int oi)
 }
 
 /*
- * Whether @zone's pcps take a cached @order at all: every cached order,
- * but in rseq mode a pageblock_order block only where high holds one
- * (pcp_init() gives its arrays no room otherwise). Such a block goes to
- * and from the buddy directly, with neither a pcp count nor a pcp lock,
- * where on a list it would be refilled for each allocation and drained
- * at each free.
- */
-/*
  * Kernel nr_pcp_alloc() without its order-0 scaling: the blocks of @order
  * a refill takes, batch frames' worth but at least two when batch > 1
  * ("batch can be 1 for small zones ... which should never store free
@@ -87,6 +79,14 @@ static inline int pcp_refill_blocks(int batch, unsigned int order)
 	return (batch >> order) > 2 ? batch >> order : 2;
 }
 
+/*
+ * Whether @zone's pcps take a cached @order at all: every cached order,
+ * but in rseq mode a pageblock_order block only where high holds one
+ * (pcp_init() gives its arrays no room otherwise). Such a block goes to
+ * and from the buddy directly, with neither a pcp count nor a pcp lock,
+ * where on a list it would be refilled for each allocation and drained
+ * at each free.
+ */
 static inline bool pcp_takes_order(const pmm_t *pmm, const struct pmm_zone *zone,
 				   unsigned int order)
 {
