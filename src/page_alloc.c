@@ -327,11 +327,12 @@ static __always_inline void free_pcp_fast(pmm_t *pmm, struct pmm_page *page, pmm
 	/*
 	 * One reference, unmapped (both counts in one read), and
 	 * page_clean_for_free() with the zone id in the same test of the flags
+	 * (owned_flags lies inside the mask: the XOR leaves no bit outside it)
 	 */
 	if (unlikely(counts != PAGE_COUNTS(-1, 1) ||
-		     ((uint32_t)f & (uint32_t)(PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head) |
-					       PAGE_ORDER_FIELD | PAGE_ZONE_MASK << PAGE_ZONE_SHIFT)) !=
-			     zone->owned_flags ||
+		     (((uint32_t)f ^ zone->owned_flags) &
+		      (uint32_t)(PAGE_FLAGS_CHECK_AT_FREE | PF(PG_owned) | PF(PG_head) |
+				 PAGE_ORDER_FIELD | PAGE_ZONE_MASK << PAGE_ZONE_SHIFT)) ||
 		     page->mapping))
 		goto general;
 	/* The page is @zone's (its flags said so): @pfn lies in it. */

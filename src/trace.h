@@ -55,9 +55,20 @@ PMM_TRACE_EVENTS(X)
  * Is a tracer attached to probe @name? A plain load on purpose: only the
  * kernel writes the semaphore (uprobes' reference counter), never a
  * thread of the program, and a plain load is one the compiler may hoist
- * out of a loop (the batched contig free tests it once per page).
+ * out of a loop (the batched contig free tests it once per page). The
+ * empty asm keeps it a load and a register test: the `cmpw $0` of a
+ * RIP-relative address that GCC emits otherwise cannot be micro-fused
+ * (an immediate and a RIP-relative operand), one micro-op more on the
+ * pcp hits, which are bound by micro-ops.
  */
-#define trace_enabled(name) unlikely(pmm_##name##_semaphore)
+static __always_inline unsigned int trace_semaphore(const unsigned short *sem)
+{
+	unsigned int v = *sem;
+
+	__asm__("" : "+r"(v));
+	return v;
+}
+#define trace_enabled(name) unlikely(trace_semaphore(&pmm_##name##_semaphore))
 #else
 #define trace_enabled(name) false
 #endif
