@@ -47,6 +47,11 @@
  *
  * The allocators are a table (pw_allocs): a pmm variant (another pcp fast
  * path, say) is one more entry with a configure function for its instance.
+ * Two entries are floors, not allocators (not in the default --allocs, and
+ * never a row's best): "floor" does only the memory traffic of pmm's
+ * order-0 hit, and "floor-pad" the same with an op as long in micro-ops
+ * as pmm's pair (below, "The floors"); they run order 0's repeat and
+ * random.
  *
  * Everything here is the public API (include/pmm.h).
  */
@@ -66,6 +71,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,6 +113,7 @@ static const char *const pw_case_names[PW_NR_CASES] = {
 enum pw_kind {
 	PW_KIND_PMM,	/* in this process, on an instance of its own */
 	PW_KIND_MALLOC,	/* posix_memalign/free in a child process */
+	PW_KIND_FLOOR,	/* in this process, a record array: order 0's repeat and random only */
 };
 
 struct pw_alloc {
@@ -118,6 +125,7 @@ struct pw_alloc {
 					 * found is preloaded; none: no preload (glibc) */
 	const char *probe;		/* MALLOC with libs: a symbol only that library defines */
 	void (*configure)(struct pmm_config *cfg);	/* PMM: the variant's instance; NULL: as given */
+	bool pad;			/* FLOOR: each free adds PW_FLOOR_PAD NOPs */
 };
 
 static void pw_cfg_buddy(struct pmm_config *cfg)
@@ -148,6 +156,10 @@ static const struct pw_alloc pw_allocs[] = {
 	  .libs = { "libmimalloc.so.2", "libmimalloc.so" }, .probe = "mi_version" },
 	{ .name = "tcmalloc", .kind = PW_KIND_MALLOC, .by_default = true,
 	  .libs = { "libtcmalloc_minimal.so.4" }, .probe = "tc_version" },
+	{ .name = "floor", .kind = PW_KIND_FLOOR,
+	  .what = "each op reads and writes its block's 64-byte record and a LIFO stack, nothing else" },
+	{ .name = "floor-pad", .kind = PW_KIND_FLOOR, .pad = true,
+	  .what = "floor, each free with 96 NOPs: an op about as long as pmm's pair" },
 };
 
 enum { PW_NR_ALLOCS = ARRAY_SIZE(pw_allocs) };
@@ -176,8 +188,8 @@ enum { PW_JSON, PW_ROUNDS, PW_ALLOCS, PW_CASES, PW_SIZE, PW_OPS, PW_SEED, PW_CHI
 static const struct cli_flag pw_flags[] = {
 	{ "json", NULL, PW_JSON, "one line of JSON" },
 	{ "rounds", "N", PW_ROUNDS, "rounds, each running every row on every allocator (default 5)" },
-	{ "allocs", "LIST", PW_ALLOCS, "of pmm,pmm-trylock,pmm-buddy,glibc,jemalloc,mimalloc,\ntcmalloc "
-	  "(default all but pmm-buddy); NAME=PATH preloads that library" },
+	{ "allocs", "LIST", PW_ALLOCS, "of pmm,pmm-trylock,pmm-buddy,glibc,jemalloc,mimalloc,\ntcmalloc, "
+	  "floor,floor-pad (default all but pmm-buddy and the floors);\nNAME=PATH preloads that library" },
 	{ "cases", "LIST", PW_CASES, "of repeat,bulk,random,repeat2 (default all)" },
 	{ "size", "SIZE", PW_SIZE, "memory worth of bulk and random, a multiple of 2M\n"
 	  "(default 1G)" },
@@ -231,7 +243,8 @@ static int pw_arg_allocs(const struct cli_arg *a, struct pw_opts *o)
 
 		if (k < 0)
 			return cli_bad_value(a, "a list of pmm, pmm-trylock, pmm-buddy, glibc, jemalloc, "
-					     "mimalloc, tcmalloc (NAME=PATH for a library)");
+					     "mimalloc, tcmalloc, floor, floor-pad (NAME=PATH for a "
+					     "library)");
 		if (nlen < len) {
 			/* The path is the rest of the value's own text. */
 			if (pw_allocs[k].kind != PW_KIND_MALLOC || !pw_allocs[k].libs[0])
@@ -347,19 +360,153 @@ static int pw_parse(int argc, char **argv, struct pmm_config *cfg, struct pw_opt
 }
 
 /* ------------------------------------------------------------------------
- * The workloads, written once for both APIs
+ * The floors
+ * ------------------------------------------------------------------------ */
+
+/*
+ * What order 0's repeat and random cost with nothing but the memory
+ * traffic of pmm's hit: a block is a 64-byte record of an array with one
+ * per 4 KiB frame of 2 x SIZE (pmm's memmap for --mem 2 x SIZE, on THP as
+ * pmm's is), alloc pops the top of a LIFO stack of free records (pmm's
+ * pcp array) and free pushes one, each reading the record's counts, flags
+ * and mapping and writing the counts and flags, as pmm's hit checks and
+ * prepares the page. No placement check, zone, watermark, pageblock, CPU
+ * or critical section. floor-pad adds PW_FLOOR_PAD NOPs to each free: the
+ * same memory traffic in an op about as long as pmm's pair, so that as few
+ * of the ops' record misses fit in the core's reorder buffer at once
+ * (docs/benchmarks.md, the peers section's order-0 random).
+ */
+struct pw_rec {
+	uint64_t flags;
+	uint64_t unused0[2];
+	const void *mapping;			/* at 24, as struct pmm_page's */
+	uint64_t unused1[2];
+	uint64_t counts;			/* at 48, as struct pmm_page's */
+	uint64_t unused2;
+};
+_Static_assert(sizeof(struct pw_rec) == 64, "a record is a struct pmm_page's size");
+
+#define PW_REC_FREE 0xffffffffull		/* mapcount -1, no reference */
+#define PW_REC_HELD 0x1ffffffffull		/* mapcount -1, one reference */
+#define PW_REC_FLAGS_FREE 0x4ull
+#define PW_REC_FLAGS_HELD 0x2ull
+
+struct pw_floor {
+	struct pw_rec *recs;			/* the records, THP-advised */
+	size_t nr;
+	struct pw_rec **stack;			/* the free records; [top - 1] is next */
+	size_t top;
+	bool pad;
+	unsigned long bad;			/* ops that found a record not as left */
+};
+
+/*
+ * floor-pad's NOPs: a micro-op and a reorder-buffer entry each, and no
+ * register, port or memory; 96 of them with the floor's ~25 instructions
+ * are about pmm's order-0 pair's 131, and its repeat reads about pmm's.
+ */
+#define PW_FLOOR_PAD 96
+#if defined(__x86_64__)
+#define PW_NOP1 "nopl 0x0(%%rax,%%rax,1)\n\t"
+#define PW_NOP8 PW_NOP1 PW_NOP1 PW_NOP1 PW_NOP1 PW_NOP1 PW_NOP1 PW_NOP1 PW_NOP1
+#define PW_NOP32 PW_NOP8 PW_NOP8 PW_NOP8 PW_NOP8
+_Static_assert(PW_FLOOR_PAD == 3 * 32, "PW_NOP32 three times");
+PW_INLINE void pw_floor_pad(void)
+{
+	__asm__ __volatile__(PW_NOP32 PW_NOP32 PW_NOP32 : :);
+}
+#define PW_FLOOR_PAD_ARCH 1
+#else
+PW_INLINE void pw_floor_pad(void)
+{
+}
+#define PW_FLOOR_PAD_ARCH 0
+#endif
+
+PW_INLINE void *pw_floor_alloc(struct pw_floor *f)
+{
+	struct pw_rec *r;
+
+	if (!f->top)
+		return NULL;
+	r = f->stack[--f->top];
+	if (r->counts != PW_REC_FREE || r->flags != PW_REC_FLAGS_FREE || r->mapping) {
+		f->bad++;
+		return NULL;
+	}
+	r->counts = PW_REC_HELD;
+	r->flags = PW_REC_FLAGS_HELD;
+	return r;
+}
+
+PW_INLINE void pw_floor_free(struct pw_floor *f, void *b)
+{
+	struct pw_rec *r = b;
+
+	if (r->counts != PW_REC_HELD || r->flags != PW_REC_FLAGS_HELD || r->mapping ||
+	    f->top == f->nr) {
+		f->bad++;
+		return;
+	}
+	r->counts = PW_REC_FREE;
+	r->flags = PW_REC_FLAGS_FREE;
+	f->stack[f->top++] = r;
+	if (f->pad)
+		pw_floor_pad();
+}
+
+/* A floor of @frames records, all free, the lowest on top (as a buddy hands out). */
+static struct pw_floor *pw_floor_create(size_t frames, bool pad)
+{
+	struct pw_floor *f = calloc(1, sizeof(*f));
+	size_t bytes = frames * sizeof(struct pw_rec);
+
+	if (!f)
+		return NULL;
+	f->nr = frames;
+	f->pad = pad;
+	f->recs = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	f->stack = malloc(frames * sizeof(*f->stack));
+	if (f->recs == MAP_FAILED || !f->stack) {
+		if (f->recs != MAP_FAILED)
+			munmap(f->recs, bytes);
+		free(f->stack);
+		free(f);
+		return NULL;
+	}
+	(void)madvise(f->recs, bytes, MADV_HUGEPAGE);
+	for (size_t i = 0; i < frames; i++) {
+		f->recs[i] = (struct pw_rec){ .flags = PW_REC_FLAGS_FREE, .counts = PW_REC_FREE };
+		f->stack[frames - 1 - i] = &f->recs[i];
+	}
+	f->top = frames;
+	return f;
+}
+
+static void pw_floor_destroy(struct pw_floor *f)
+{
+	if (!f)
+		return;
+	munmap(f->recs, f->nr * sizeof(struct pw_rec));
+	free(f->stack);
+	free(f);
+}
+
+/* ------------------------------------------------------------------------
+ * The workloads, written once for every API
  * ------------------------------------------------------------------------ */
 
 /*
  * Each workload is an always-inline function of a constant @api, and
- * pw_case_pmm() / pw_case_malloc() instantiate it: the compiler keeps one
- * branch of every `api ==` test, so each allocator's loop calls it
- * directly, with no dispatch that the other does not pay.
+ * pw_case_pmm() / pw_case_malloc() / pw_case_floor() instantiate it: the
+ * compiler keeps one branch of every `api ==` test, so each allocator's
+ * loop calls it directly, with no dispatch that the others do not pay.
  */
-enum pw_api { PW_PMM, PW_MALLOC };
+enum pw_api { PW_PMM, PW_MALLOC, PW_FLOOR };
 
 struct pw_work {
 	pmm_t *pmm;				/* PW_PMM: the instance */
+	struct pw_floor *floor;			/* PW_FLOOR: the records */
 	uint64_t size;				/* --size */
 	const unsigned long *ops;		/* --ops, per order index */
 	uint64_t seed;
@@ -377,6 +524,8 @@ PW_INLINE void *pw_alloc(struct pw_work *w, enum pw_api api, unsigned int order)
 
 	if (api == PW_PMM)
 		return pmm_alloc_pages(w->pmm, PMM_GFP_KERNEL, order);
+	if (api == PW_FLOOR)
+		return pw_floor_alloc(w->floor);
 	return posix_memalign(&p, bytes, bytes) ? NULL : p;
 }
 
@@ -384,6 +533,8 @@ PW_INLINE void pw_free(struct pw_work *w, enum pw_api api, void *b, unsigned int
 {
 	if (api == PW_PMM)
 		pmm_free_pages(w->pmm, b, order);
+	else if (api == PW_FLOOR)
+		pw_floor_free(w->floor, b);
 	else
 		free(b);
 }
@@ -596,11 +747,19 @@ static int pw_repeat2(struct pw_work *w, enum pw_api api, unsigned int order,
 	return ret;
 }
 
+/* Does @api run row (@oi, @cs)? A floor: order 0's repeat and random. */
+static bool pw_api_runs(enum pw_api api, unsigned int oi, enum pw_case cs)
+{
+	return api != PW_FLOOR || (pw_orders[oi] == 0 && (cs == PW_REPEAT || cs == PW_RANDOM));
+}
+
 PW_INLINE int pw_case(struct pw_work *w, enum pw_api api, unsigned int oi, enum pw_case cs,
 		      double *ns)
 {
 	unsigned int order = pw_orders[oi];
 
+	if (!pw_api_runs(api, oi, cs))
+		return -1;
 	switch (cs) {
 	case PW_REPEAT:
 		return pw_repeat(w, api, order, w->ops[oi], ns);
@@ -624,6 +783,19 @@ PW_NOINLINE int pw_case_pmm(struct pw_work *w, unsigned int oi, enum pw_case cs,
 PW_NOINLINE int pw_case_malloc(struct pw_work *w, unsigned int oi, enum pw_case cs, double *ns)
 {
 	return pw_case(w, PW_MALLOC, oi, cs, ns);
+}
+
+/* A floor's row; one whose records were not as left (a bug here) fails. */
+PW_NOINLINE int pw_case_floor(struct pw_work *w, unsigned int oi, enum pw_case cs, double *ns)
+{
+	int ret = pw_case(w, PW_FLOOR, oi, cs, ns);
+
+	if (!ret && w->floor->bad) {
+		fprintf(stderr, "bench peers: the floor found %lu records not as it left them\n",
+			w->floor->bad);
+		ret = -1;
+	}
+	return ret;
 }
 
 /* The arrays the cases need, and repeat2's CPUs: the first two this process may use. */
@@ -1036,6 +1208,25 @@ static int pw_child_stop(struct pw_runner *r)
 	return 0;
 }
 
+/* A floor for a round: a record per frame of pmm's instance. */
+static int pw_floor_start(int k, const struct pmm_config *cfg, const struct pw_opts *o,
+			  struct pw_runner *r)
+{
+	uint64_t frames = 0;
+
+	for (unsigned int i = 0; i < cfg->nr_regions; i++)
+		frames += cfg->regions[i].nr_pages;
+	r->k = k;
+	if (pw_work_init(&r->w, o))
+		return -1;
+	r->w.floor = pw_floor_create((size_t)frames, pw_allocs[k].pad);
+	if (!r->w.floor) {
+		fprintf(stderr, "bench peers: %s: out of memory\n", pw_allocs[k].name);
+		return -1;
+	}
+	return 0;
+}
+
 /* A pmm variant's instance for a round (default config as given, --mem 2 x SIZE). */
 static int pw_pmm_start(int k, const struct pmm_config *base, const struct pw_opts *o,
 			struct pw_runner *r)
@@ -1068,6 +1259,8 @@ static int pw_start_kind(struct pw_runner *run, const int *sel, int nr, enum pw_
 			continue;
 		if (kind == PW_KIND_PMM) {
 			ret = pw_pmm_start(k, cfg, o, &run[i]);
+		} else if (kind == PW_KIND_FLOOR) {
+			ret = pw_floor_start(k, cfg, o, &run[i]);
 		} else {
 			ret = pw_child_start(k, o, s, &run[i]);
 			if (ret > 0) {
@@ -1091,6 +1284,9 @@ static int pw_stop_kind(struct pw_runner *run, int nr, int kind)
 			continue;
 		if (pw_allocs[r->k].kind == PW_KIND_PMM) {
 			pmm_destroy(r->w.pmm);
+			pw_work_fini(&r->w);
+		} else if (pw_allocs[r->k].kind == PW_KIND_FLOOR) {
+			pw_floor_destroy(r->w.floor);
 			pw_work_fini(&r->w);
 		} else if (pw_child_stop(r)) {
 			ret = -1;
@@ -1119,6 +1315,8 @@ static int pw_round(unsigned int r, const int *sel, int nr, const struct pmm_con
 	for (int i = 0; i < nr; i++)
 		run[i] = (struct pw_runner){ .k = -1, .to = -1 };
 	ret = pw_start_kind(run, sel, nr, PW_KIND_PMM, cfg, o, s);
+	if (!ret)
+		ret = pw_start_kind(run, sel, nr, PW_KIND_FLOOR, cfg, o, s);
 	for (unsigned int oi = 0; oi < PW_NR_ORDERS && !ret; oi++)
 		for (int cs = 0; cs < PW_NR_CASES && !ret; cs++) {
 			struct bench_pin *pin;
@@ -1136,7 +1334,11 @@ static int pw_round(unsigned int r, const int *sel, int nr, const struct pmm_con
 
 				if (rn->k < 0)
 					continue;
-				if (pw_allocs[rn->k].kind == PW_KIND_PMM) {
+				if (pw_allocs[rn->k].kind == PW_KIND_FLOOR) {
+					if (!pw_api_runs(PW_FLOOR, oi, (enum pw_case)cs))
+						continue;	/* its cell stays NaN: "-" */
+					ret = pw_case_floor(&rn->w, oi, (enum pw_case)cs, &ns);
+				} else if (pw_allocs[rn->k].kind == PW_KIND_PMM) {
 					ret = pw_case_pmm(&rn->w, oi, (enum pw_case)cs, &ns);
 					if (ret)
 						fprintf(stderr, "bench peers: %s failed\n",
@@ -1156,11 +1358,20 @@ static int pw_round(unsigned int r, const int *sel, int nr, const struct pmm_con
 	return ret ? -1 : 0;
 }
 
-/* Which peers can run: their libraries found, this build able to preload them. */
+/*
+ * Which peers can run: their libraries found, this build able to preload
+ * them; and floor-pad, whose moves are x86-64 assembly.
+ */
 static void pw_find_peers(const struct pw_opts *o, struct pw_state *s)
 {
 	for (int k = 0; k < PW_NR_ALLOCS; k++) {
 		const struct pw_alloc *a = &pw_allocs[k];
+
+		if ((o->allocs & (1u << k)) && a->pad && !PW_FLOOR_PAD_ARCH) {
+			s->skip[k] = "its NOPs are x86-64 assembly";
+			fprintf(stderr, "pmm bench peers: %s skipped: %s\n", a->name, s->skip[k]);
+			continue;
+		}
 
 		if (!(o->allocs & (1u << k)) || a->kind != PW_KIND_MALLOC || !a->libs[0])
 			continue;
@@ -1232,6 +1443,9 @@ static void pw_print_text(const struct pw_opts *o, const struct pw_state *s, pmm
 		if (pw_allocs[k].kind == PW_KIND_PMM)
 			printf("  %-10s in this process, pmm_alloc_pages/pmm_free_pages (%s)\n",
 			       pw_allocs[k].name, pw_allocs[k].what);
+		else if (pw_allocs[k].kind == PW_KIND_FLOOR)
+			printf("  %-10s in this process, not an allocator: %s; order 0 repeat "
+			       "and random only\n", pw_allocs[k].name, pw_allocs[k].what);
 		else if (s->skip[k])
 			printf("  %-10s skipped: %s\n", pw_allocs[k].name, s->skip[k]);
 		else
@@ -1256,7 +1470,9 @@ static void pw_print_text(const struct pw_opts *o, const struct pw_state *s, pmm
 				for (int k = 0; k < PW_NR_ALLOCS; k++) {
 					if (!pw_runs(o, s, k))
 						continue;
-					if (part)
+					if (part && isnan(row.st[k].min))
+						printf(" %17s", "-");
+					else if (part)
 						printf(" %8.1f..%-7.1f", row.st[k].min, row.st[k].max);
 					else
 						pw_cell(row.st[k].median, 10, 1);
@@ -1285,7 +1501,9 @@ static void pw_print_json(const struct pw_opts *o, const struct pw_state *s, pmm
 			for (int cs = 0; cs < PW_NR_CASES; cs++) {
 				struct bench_stat st;
 
-				if (!(o->cases & (1u << cs)))
+				if (!(o->cases & (1u << cs)) ||
+				    (pw_allocs[k].kind == PW_KIND_FLOOR &&
+				     !pw_api_runs(PW_FLOOR, oi, (enum pw_case)cs)))
 					continue;
 				st = bench_summary(s->ns[k][oi][cs], o->rounds);
 				jw_obj_begin(&w, NULL);
@@ -1316,9 +1534,11 @@ static void pw_print_json(const struct pw_opts *o, const struct pw_state *s, pmm
 				jw_raw(&w, "best", NULL);
 			jw_double(&w, "best_ns", row.best >= 0 ? row.st[row.best].median : NAN);
 			jw_double(&w, "ratio", row.ratio);
-			/* The other pmm variants that ran, by name. */
+			/* The other pmm variants and the floors that ran, by name. */
 			for (int k = 1; k < PW_NR_ALLOCS; k++)
-				if (pw_allocs[k].kind == PW_KIND_PMM && pw_runs(o, s, k))
+				if (pw_allocs[k].kind != PW_KIND_MALLOC && pw_runs(o, s, k) &&
+				    pw_api_runs(pw_allocs[k].kind == PW_KIND_FLOOR ? PW_FLOOR : PW_PMM,
+						oi, (enum pw_case)cs))
 					jw_double(&w, pw_allocs[k].name, row.st[k].median);
 			jw_obj_end(&w);
 		}
@@ -1329,7 +1549,7 @@ static void pw_print_json(const struct pw_opts *o, const struct pw_state *s, pmm
 			continue;
 		jw_obj_begin(&w, NULL);
 		jw_str(&w, "alloc", pw_allocs[k].name);
-		if (pw_allocs[k].kind == PW_KIND_PMM)
+		if (pw_allocs[k].kind != PW_KIND_MALLOC)
 			jw_str(&w, "where", "in-process");
 		else if (!s->skip[k])
 			jw_str(&w, "lib", s->used[k]);
