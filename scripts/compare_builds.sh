@@ -19,14 +19,11 @@ out=build/compare
 mkdir -p "$out"
 
 build() {
-	local rev=$1 dir=$out/src-$1
+	local rev=$1 dir
+
 	[ -x "$out/pmm-$rev" ] && return
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	git archive "$rev" | tar -x -C "$dir"
-	cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DPMM_TESTS=OFF >/dev/null
-	cmake --build "$dir/build" -j "$(nproc)" --target pmm_cli >/dev/null
-	cp "$dir/build/pmm" "$out/pmm-$rev"
+	dir=$(scripts/build_rev.sh "$rev" pmm_cli)
+	cp "$dir/pmm" "$out/pmm-$rev"
 }
 
 # field JSON KEY [CASE]: the number after "KEY": (inside CASE's object if given).

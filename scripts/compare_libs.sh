@@ -25,17 +25,18 @@ if ! git diff --quiet "$old" "$new" -- include/; then
 fi
 
 build() {
-	local rev=$1 dir=$out/src-$1
+	local rev=$1 dir
+
 	[ -f "$out/libpmm-$rev.so" ] && return
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	git archive "$rev" | tar -x -C "$dir"
-	cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DPMM_TESTS=OFF >/dev/null
-	cmake --build "$dir/build" -j "$(nproc)" --target pmm_shared >/dev/null
-	cp -L "$dir/build/libpmm.so" "$out/libpmm-$rev.so"
+	dir=$(scripts/build_rev.sh "$rev" pmm_shared)
+	cp -L "$dir/libpmm.so" "$out/libpmm-$rev.so"
 }
 
 build "$old"
 build "$new"
-cc -O2 -Wall -Wextra -I "$out/src-$new/include" -o "$out/compare_libs" scripts/compare_libs.c -ldl
+# The harness against the revisions' pmm.h (the same in both, checked above).
+inc=$(mktemp -d)
+trap 'rm -rf "$inc"' EXIT
+git archive "$new" include | tar -x -C "$inc"
+cc -O2 -Wall -Wextra -I "$inc/include" -o "$out/compare_libs" scripts/compare_libs.c -ldl
 "$out/compare_libs" --rounds "$rounds" --cases "$cases" "$out/libpmm-$old.so" "$out/libpmm-$new.so"
