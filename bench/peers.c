@@ -753,6 +753,12 @@ static bool pw_api_runs(enum pw_api api, unsigned int oi, enum pw_case cs)
 	return api != PW_FLOOR || (pw_orders[oi] == 0 && (cs == PW_REPEAT || cs == PW_RANDOM));
 }
 
+/* Does allocator @k (a pw_allocs index) run row (@oi, @cs)? */
+static bool pw_alloc_runs(int k, unsigned int oi, enum pw_case cs)
+{
+	return pw_allocs[k].kind != PW_KIND_FLOOR || pw_api_runs(PW_FLOOR, oi, cs);
+}
+
 PW_INLINE int pw_case(struct pw_work *w, enum pw_api api, unsigned int oi, enum pw_case cs,
 		      double *ns)
 {
@@ -1335,7 +1341,7 @@ static int pw_round(unsigned int r, const int *sel, int nr, const struct pmm_con
 				if (rn->k < 0)
 					continue;
 				if (pw_allocs[rn->k].kind == PW_KIND_FLOOR) {
-					if (!pw_api_runs(PW_FLOOR, oi, (enum pw_case)cs))
+					if (!pw_alloc_runs(rn->k, oi, (enum pw_case)cs))
 						continue;	/* its cell stays NaN: "-" */
 					ret = pw_case_floor(&rn->w, oi, (enum pw_case)cs, &ns);
 				} else if (pw_allocs[rn->k].kind == PW_KIND_PMM) {
@@ -1501,9 +1507,7 @@ static void pw_print_json(const struct pw_opts *o, const struct pw_state *s, pmm
 			for (int cs = 0; cs < PW_NR_CASES; cs++) {
 				struct bench_stat st;
 
-				if (!(o->cases & (1u << cs)) ||
-				    (pw_allocs[k].kind == PW_KIND_FLOOR &&
-				     !pw_api_runs(PW_FLOOR, oi, (enum pw_case)cs)))
+				if (!(o->cases & (1u << cs)) || !pw_alloc_runs(k, oi, (enum pw_case)cs))
 					continue;
 				st = bench_summary(s->ns[k][oi][cs], o->rounds);
 				jw_obj_begin(&w, NULL);
@@ -1537,8 +1541,7 @@ static void pw_print_json(const struct pw_opts *o, const struct pw_state *s, pmm
 			/* The other pmm variants and the floors that ran, by name. */
 			for (int k = 1; k < PW_NR_ALLOCS; k++)
 				if (pw_allocs[k].kind != PW_KIND_MALLOC && pw_runs(o, s, k) &&
-				    pw_api_runs(pw_allocs[k].kind == PW_KIND_FLOOR ? PW_FLOOR : PW_PMM,
-						oi, (enum pw_case)cs))
+				    pw_alloc_runs(k, oi, (enum pw_case)cs))
 					jw_double(&w, pw_allocs[k].name, row.st[k].median);
 			jw_obj_end(&w);
 		}
