@@ -53,9 +53,13 @@ unsigned int pmm_os_online_cpus(void);
  * pmm_os_thread_marker() returns an address unique to the calling thread
  * (any thread-local object's): debug builds assert lock ownership with it,
  * and an address space's reclaim recognises its own thread.
+ * pmm_os_thread_flags() returns the calling thread's own word, zero when the
+ * thread starts, that only pmm reads and writes (the kernel's
+ * current->flags: pmm keeps PF_MEMALLOC there while the thread reclaims).
  */
 void pmm_os_yield(void);
 const void *pmm_os_thread_marker(void);
+unsigned long *pmm_os_thread_flags(void);
 
 /* Monotonic time in nanoseconds: timeouts, rate limits and timed statistics. */
 uint64_t pmm_os_now_ns(void);

@@ -334,23 +334,34 @@ const struct pmm_config *pmm_get_config(const pmm_t *pmm)
  * deferred_split_shrinker); the registered ones run after it, in
  * registration order with no lock held: the list is copied under the lock,
  * so a shrinker may register or unregister others.
+ *
+ * A thread reclaims once at a time, as the kernel's direct reclaim runs
+ * under PF_MEMALLOC: an allocation a shrinker makes (from this instance or
+ * any other) does not reclaim again, else a shrinker that allocates when
+ * memory is short would recurse until its stack overflowed.
  */
 bool shrink_slab(pmm_t *pmm, unsigned long want)
 {
 	struct pmm_shrinker list[PMM_MAX_SHRINKERS];
+	unsigned long *tflags = pmm_os_thread_flags();
+	unsigned long freed;
 	unsigned int n;
-	unsigned long freed = deferred_split_shrink(pmm, want);
 
-	if (freed >= want)
-		return true;
-	spin_lock(&pmm->shrinker_lock);
-	n = pmm->nr_shrinkers;
-	memcpy(list, pmm->shrinkers, n * sizeof(list[0]));
-	spin_unlock(&pmm->shrinker_lock);
-	for (unsigned int i = 0; i < n && freed < want; i++) {
-		gstat_add(pmm, shrinker_calls, 1);
-		freed += list[i].fn(list[i].arg, pmm, want - freed);
+	if (*tflags & PF_MEMALLOC)
+		return false;
+	*tflags |= PF_MEMALLOC;
+	freed = deferred_split_shrink(pmm, want);
+	if (freed < want) {
+		spin_lock(&pmm->shrinker_lock);
+		n = pmm->nr_shrinkers;
+		memcpy(list, pmm->shrinkers, n * sizeof(list[0]));
+		spin_unlock(&pmm->shrinker_lock);
+		for (unsigned int i = 0; i < n && freed < want; i++) {
+			gstat_add(pmm, shrinker_calls, 1);
+			freed += list[i].fn(list[i].arg, pmm, want - freed);
+		}
 	}
+	*tflags &= ~PF_MEMALLOC;
 	return freed > 0;
 }
 

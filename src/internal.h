@@ -19,6 +19,8 @@
  * init.c: instance create/destroy, config resolution, the shrinker registry
  * ------------------------------------------------------------------------ */
 
+/* pmm_os_thread_flags(): the thread is reclaiming; its allocations do not reclaim. */
+#define PF_MEMALLOC 0x1UL
 /* Call the shrinkers until @want pages are freed (kernel shrink_slab()); no lock held. */
 bool shrink_slab(pmm_t *pmm, unsigned long want);
 

@@ -194,3 +194,10 @@ const void *pmm_os_thread_marker(void)
 {
 	return &thread_marker;
 }
+
+static _Thread_local unsigned long thread_flags;
+
+unsigned long *pmm_os_thread_flags(void)
+{
+	return &thread_flags;
+}

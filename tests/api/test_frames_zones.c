@@ -361,6 +361,90 @@ static void test_shrinker_no_hang(void **state)
 	tu_finish(pmm);
 }
 
+/*
+ * A shrinker that allocates (here from the same exhausted instance): its
+ * allocation fails without reclaiming again (the kernel's PF_MEMALLOC),
+ * where it used to recurse until the stack overflowed; the next
+ * allocation of the thread reclaims again, and a shrinker that frees while
+ * it allocates still makes the outer allocation succeed.
+ */
+struct alloc_shrink_ctx {
+	int calls, depth, max_depth;
+	struct tu_list *give;		/* pages to free at the next call */
+	struct pmm_page *got;		/* what its own allocation returned */
+};
+
+static unsigned long alloc_shrink_cb(void *arg, pmm_t *pmm, unsigned long nr)
+{
+	struct alloc_shrink_ctx *c = arg;
+	struct pmm_page *p;
+	unsigned long freed = 0;
+
+	(void)nr;
+	c->calls++;
+	if (++c->depth > c->max_depth)
+		c->max_depth = c->depth;
+	while (c->give && c->give->n) {
+		struct tu_alloc a = tu_list_take(c->give, c->give->n - 1);
+
+		pmm_free_pages(pmm, a.page, 0);
+		freed++;
+	}
+	p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0);
+	if (p && !c->got)
+		c->got = p;
+	else if (p)
+		pmm_free_pages(pmm, p, 0);
+	c->depth--;
+	return freed;
+}
+
+static void test_shrinker_that_allocates(void **state)
+{
+	struct pmm_config cfg;
+	struct tu_list l = { 0 }, spare = { 0 };
+	struct alloc_shrink_ctx c = { 0 };
+	struct pmm_page *p;
+	pmm_t *pmm;
+
+	(void)state;
+	tu_config(&cfg, 16, NULL);
+	cfg.backing = PMM_BACKING_NONE;
+	cfg.pcp_disable = true;
+	pmm = tu_create(&cfg);
+	assert_int_equal(pmm_register_shrinker(pmm, alloc_shrink_cb, &c), 0);
+	tu_fill_exhaust(pmm, &l, PMM_GFP_NOWAIT, 0);
+
+	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0));
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.max_depth, 1);
+	assert_null(c.got);
+	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0));
+	assert_int_equal(c.calls, 2);		/* the thread reclaims again */
+
+	/* It frees a page, then takes it itself: the outer allocation fails, nothing is lost. */
+	tu_list_push(&spare, tu_list_take(&l, l.n - 1).page, 0, TU_PAGES, 0);
+	c.give = &spare;
+	assert_null(pmm_alloc_pages(pmm, PMM_GFP_KERNEL | PMM_GFP_NOWARN, 0));
+	assert_non_null(c.got);
+	assert_int_equal(c.max_depth, 1);
+	tu_list_push(&l, c.got, 0, TU_PAGES, 0);
+	c.got = NULL;
+
+	/* With two to give, one is left for the outer allocation. */
+	for (int i = 0; i < 2; i++)
+		tu_list_push(&spare, tu_list_take(&l, l.n - 1).page, 0, TU_PAGES, 0);
+	p = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+	assert_non_null(p);
+	tu_list_push(&l, p, 0, TU_PAGES, 0);
+	if (c.got)
+		tu_list_push(&l, c.got, 0, TU_PAGES, 0);
+	assert_int_equal(pmm_unregister_shrinker(pmm, alloc_shrink_cb, &c), 0);
+	tu_free_all(pmm, &spare);
+	tu_free_all(pmm, &l);
+	tu_finish(pmm);
+}
+
 /* An unregistered shrinker is not called again; unknown ones are refused. */
 static void test_shrinker_unregister(void **state)
 {
@@ -471,6 +555,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_head_record_off_data_offset),
 		cmocka_unit_test(test_watermarks),
 		cmocka_unit_test(test_shrinker_no_hang),
+		cmocka_unit_test(test_shrinker_that_allocates),
 		cmocka_unit_test(test_shrinker_unregister),
 		cmocka_unit_test(test_local_node),
 		cmocka_unit_test(test_callbacks_may_reenter),

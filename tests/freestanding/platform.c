@@ -95,6 +95,13 @@ const void *pmm_os_thread_marker(void)
 	return &marker;
 }
 
+static _Thread_local unsigned long thread_flags;
+
+unsigned long *pmm_os_thread_flags(void)
+{
+	return &thread_flags;
+}
+
 uint64_t pmm_os_now_ns(void)
 {
 	struct timespec ts;
