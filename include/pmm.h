@@ -373,12 +373,19 @@ size_t pmm_page_size(const pmm_t *pmm);
 
 /** pmm_pfn_to_page - the frame's page, or NULL if @pfn is not managed. */
 struct pmm_page *pmm_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn);
-/** pmm_page_to_pfn - the frame number of @page (a page of this instance). */
+/**
+ * pmm_page_to_pfn - the frame number of @page, or (pmm_pfn_t)-1 with a
+ * bad-page report (pfn (pmm_pfn_t)-1) when @page is not a managed page of
+ * this instance (placed by address first: a pointer into unreadable memory
+ * is not read).
+ */
 pmm_pfn_t pmm_page_to_pfn(pmm_t *pmm, const struct pmm_page *page);
 /**
- * pmm_page_address - direct-map address of the frame; NULL without backing.
- * The direct map is linear: frame pfn + i lies i * pmm_page_size() bytes
- * after frame pfn, so a contiguous range is one contiguous buffer.
+ * pmm_page_address - direct-map address of the frame; NULL without backing,
+ * for NULL, and (with a report, as pmm_page_to_pfn()) for a page that is
+ * not this instance's. The direct map is linear: frame pfn + i lies
+ * i * pmm_page_size() bytes after frame pfn, so a contiguous range is one
+ * contiguous buffer.
  */
 void *pmm_page_address(pmm_t *pmm, const struct pmm_page *page);
 /** pmm_virt_to_page - the page whose direct-map frame holds @addr, or NULL. */
@@ -551,9 +558,18 @@ struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages,
 
 /** pmm_folio_alloc - a compound page of 2^@order frames, refcount 1. */
 struct pmm_folio *pmm_folio_alloc(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order);
-/** pmm_page_folio - the folio a page belongs to (its own folio if order 0). */
+/**
+ * pmm_page_folio - the folio a page belongs to (its own folio if order 0).
+ * This, pmm_folio_order() and pmm_folio_ref_count() take no instance, so
+ * they cannot place the pointer: like the kernel's page_folio(), they read
+ * it, and must be given a page of a live instance (pmm_folio_info() is the
+ * checked query).
+ */
 struct pmm_folio *pmm_page_folio(const struct pmm_page *page);
-/** pmm_folio_page - page @n of the folio; NULL when @n >= 2^order. */
+/**
+ * pmm_folio_page - page @n of the folio; NULL when @n >= 2^order, and (with
+ * a report) when @folio is not a folio head of this instance.
+ */
 struct pmm_page *pmm_folio_page(pmm_t *pmm, struct pmm_folio *folio, unsigned long n);
 /** pmm_folio_order - the folio's order. */
 unsigned int pmm_folio_order(const struct pmm_folio *folio);

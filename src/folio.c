@@ -194,8 +194,13 @@ struct pmm_folio *pmm_page_folio(const struct pmm_page *page)
 
 struct pmm_page *pmm_folio_page(pmm_t *pmm, struct pmm_folio *folio, unsigned long n)
 {
-	(void)pmm;
-	if (!folio || n >= (1UL << folio_order(folio)))
+	if (!folio)
+		return NULL;
+	if (!page_belongs(pmm, &folio->page) || page_is_tail(&folio->page)) {
+		report_foreign_page(pmm, "pmm_folio_page: not a folio of this instance");
+		return NULL;
+	}
+	if (n >= (1UL << folio_order(folio)))
 		return NULL;
 	return &folio->page + n;
 }

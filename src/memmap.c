@@ -334,16 +334,37 @@ struct pmm_page *pmm_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn)
 	return pfn_managed(pmm, pfn) ? pfn_to_page(pmm, pfn) : NULL;
 }
 
+/*
+ * The frame of a page a caller handed in: placed by address before
+ * anything is read, so a foreign pointer, even into unreadable memory, is
+ * reported (as @what) rather than followed. Return: false if it is not.
+ */
+static bool caller_page_pfn(pmm_t *pmm, const struct pmm_page *page, pmm_pfn_t *pfn,
+			    const char *what)
+{
+	if (likely(page_placed_pfn(pmm, page, pfn) && !PageReserved(page)))
+		return true;
+	report_foreign_page(pmm, what);
+	return false;
+}
+
 pmm_pfn_t pmm_page_to_pfn(pmm_t *pmm, const struct pmm_page *page)
 {
-	return page_to_pfn(pmm, page);
+	pmm_pfn_t pfn;
+
+	if (!caller_page_pfn(pmm, page, &pfn, "pmm_page_to_pfn: page not managed by this instance"))
+		return (pmm_pfn_t)-1;
+	return pfn;
 }
 
 void *pmm_page_address(pmm_t *pmm, const struct pmm_page *page)
 {
-	if (!pmm->direct_map || !page)
+	pmm_pfn_t pfn;
+
+	if (!pmm->direct_map || !page ||
+	    !caller_page_pfn(pmm, page, &pfn, "pmm_page_address: page not managed by this instance"))
 		return NULL;
-	return pmm->direct_map + ((page_to_pfn(pmm, page) - pmm->min_pfn) << pmm->page_shift);
+	return pmm->direct_map + ((pfn - pmm->min_pfn) << pmm->page_shift);
 }
 
 struct pmm_page *pmm_virt_to_page(pmm_t *pmm, const void *addr)

@@ -20,9 +20,13 @@
 static void every_call_refuses(pmm_t *pmm, struct tu_bad *bad, struct pmm_page *page)
 {
 	struct pmm_page *array[3] = { page, page, NULL };
+	struct pmm_page *own = pmm_alloc_pages(pmm, PMM_GFP_KERNEL, 0);
+	bool direct_map = own && pmm_page_address(pmm, own);
+	struct pmm_folio_info info;
 	struct tu_buddy before;
 	unsigned long reports;
 
+	pmm_free_pages(pmm, own, 0);
 	tu_buddy_snap(pmm, &before);
 	reports = tu_bad_count(bad);
 	pmm_free_pages(pmm, page, 0);
@@ -33,6 +37,13 @@ static void every_call_refuses(pmm_t *pmm, struct tu_bad *bad, struct pmm_page *
 	pmm_folio_put(pmm, (struct pmm_folio *)page);
 	pmm_folio_get(pmm, (struct pmm_folio *)page);
 	assert_int_equal(tu_bad_count(bad) - reports, 7);
+	/* the queries that take an instance report it too (the address only where there is a map) */
+	assert_true(pmm_page_to_pfn(pmm, page) == (pmm_pfn_t)-1);
+	assert_null(pmm_folio_page(pmm, (struct pmm_folio *)page, 0));
+	assert_null(pmm_page_address(pmm, page));
+	assert_int_equal(tu_bad_count(bad) - reports, 9 + direct_map);
+	assert_int_equal(pmm_folio_info(pmm, page, &info), -PMM_EINVAL);	/* an error, no report */
+	reports += 2 + direct_map;
 	pmm_free_pages_bulk(pmm, array, 3);
 	assert_true(tu_bad_count(bad) - reports >= 8);
 	tu_buddy_assert_fresh(pmm, &before);
