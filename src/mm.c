@@ -880,19 +880,38 @@ int pmm_mm_fork(pmm_mm_t *parent, pmm_mm_t **out)
  * Swap cache, statistics
  * ------------------------------------------------------------------------ */
 
+/*
+ * Add the folio of every present PTE of [start, end) below the level-@level
+ * @table to the swap cache, skipping what no table maps (as zap_level()
+ * does): the walk costs what is mapped, not the range's length.
+ * Context: mm->lock held.
+ */
+static int swapcache_add_level(struct pmm_mm *mm, struct pmm_page *table, int level,
+			       uint64_t start, uint64_t end)
+{
+	pte_t *entries = table_entries(mm->pmm, table);
+	int err = 0;
+
+	for (uint64_t addr = start, next; addr < end && !err; addr = next) {
+		pte_t e = entries[pt_index(addr, level)];
+
+		next = pt_entry_end(addr, level, end);
+		if (level == 0 && pte_present(e))
+			err = swap_cache_add(mm->pmm, page_folio(pfn_to_page(mm->pmm, pte_pfn(e))));
+		else if (level > 0 && e)
+			err = swapcache_add_level(mm, entry_table(mm->pmm, e), level - 1, addr, next);
+	}
+	return err;
+}
+
 int pmm_mm_swapcache_add(pmm_mm_t *mm, uint64_t addr, uint64_t len)
 {
-	int err = 0;
+	int err;
 
 	if (!mm_valid(mm) || !range_valid(addr, len))
 		return -PMM_EINVAL;
 	spin_lock(&mm->lock);
-	for (uint64_t a = addr; a < addr + len && !err; a += PAGE_4K) {
-		pte_t *pte = present_pte(mm, a);
-
-		if (pte)
-			err = swap_cache_add(mm->pmm, page_folio(pfn_to_page(mm->pmm, pte_pfn(*pte))));
-	}
+	err = swapcache_add_level(mm, mm->pgd, PT_LEVELS - 1, addr, addr + len);
 	spin_unlock(&mm->lock);
 	return err;
 }

@@ -74,7 +74,8 @@ static void assert_lru_is_mapped(pmm_t *pmm, pmm_mm_t *const *mms, size_t n,
 /*
  * Every folio of the range once, with one more reference per page; a
  * second call changes nothing; a range covering part of a folio adds the
- * whole folio; unfaulted pages add nothing.
+ * whole folio; unfaulted pages add nothing; a range of the whole address
+ * space adds every folio mapped.
  */
 static void test_swapcache_add_counts(void **state)
 {
@@ -121,6 +122,14 @@ static void test_swapcache_add_counts(void **state)
 				 folios + 1);
 		/* cached folios still count only their mapped pages as RSS */
 		assert_int_equal(mu_stats(mm).rss_anon, 100 + 32);
+		/*
+		 * The whole user address space: the walk skips what no table
+		 * maps (it used to visit all 2^35 of its pages under the mm
+		 * lock), and the new folio at the very top is added as well.
+		 */
+		mu_map(mm, MU_USER_END - MU_PAGES(16), MU_PAGES(16), 4, RWP);
+		assert_int_equal(pmm_mm_swapcache_add(mm, 0, MU_USER_END), 0);
+		assert_int_equal(pmm_swapcache_nr(e.pmm), folios + 3);
 		pmm_mm_destroy(mm);
 		mu_finish(&e);
 	}
