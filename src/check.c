@@ -15,9 +15,10 @@
  *     marked and counted, RSS), counts the PTEs mapping each frame, and
  *     checks every anonymous folio's mapcounts against those counts in its
  *     mapcount model, its refcount against its mappings, and its LRU,
- *     deferred split and swap cache membership against those structures.
- * Address spaces are locked first (mm, then the lruvec, queue and swap
- * cache locks), then pcp and zone locks: the allocator's own order.
+ *     LRU add batch, deferred split and swap cache membership against
+ *     those structures.
+ * Address spaces are locked first (mm, then the lruvec, queue, swap cache
+ * and add batch locks), then pcp and zone locks: the allocator's own order.
  */
 #include "buddy.h"
 #include "deferred_split.h"
@@ -36,7 +37,7 @@
 
 #define MAX_REPORTS 20
 
-enum { MARK_LRU = 1, MARK_DEFERRED = 2 };
+enum { MARK_LRU = 1, MARK_DEFERRED = 2, MARK_BATCH = 4 };
 
 struct checker {
 	pmm_t *pmm;
@@ -47,7 +48,7 @@ struct checker {
 	uint64_t free, allocated, frozen, leaked, managed, listed;
 	/* with address spaces: per frame of [min_pfn, max_pfn) */
 	uint32_t *ptes;		/* PTEs of every mm mapping the frame */
-	uint8_t *marks;		/* MARK_*: listed on an LRU list / a deferred split queue */
+	uint8_t *marks;		/* MARK_*: on an LRU list / a deferred split queue / in an add batch */
 	uint64_t table_pages;	/* PG_table frames the mms' tables use */
 };
 
@@ -518,6 +519,31 @@ static void check_lru_and_queues(struct checker *c)
 			c->marks[page_to_pfn(pmm, &folio->page) - pmm->min_pfn] |= MARK_DEFERRED;
 		}
 	}
+	for (unsigned int cpu = 0; cpu < pmm->nr_cpus; cpu++) {
+		const struct lru_batch *b = &pmm->lru_batches[cpu];
+
+		if (b->nr > LRU_BATCH) {
+			violation(c, "cpu %u LRU add batch holds %u folios, more than %d", cpu, b->nr,
+				  LRU_BATCH);
+			continue;
+		}
+		for (unsigned int i = 0; i < b->nr; i++) {
+			struct pmm_folio *folio = b->folios[i];
+			uint8_t *mark;
+
+			if (!page_belongs(pmm, &folio->page) || page_is_tail(&folio->page) ||
+			    !folio_test_lru_batch(folio) || folio_ref_count(folio) <= 0) {
+				violation(c, "cpu %u LRU add batch: entry %p is not a live PG_lru_batch folio",
+					  cpu, (void *)folio);
+				continue;
+			}
+			mark = &c->marks[page_to_pfn(pmm, &folio->page) - pmm->min_pfn];
+			if (*mark & MARK_BATCH)
+				violation(c, "folio %#llx is in LRU add batches twice",
+					  (unsigned long long)page_to_pfn(pmm, &folio->page));
+			*mark |= MARK_BATCH;
+		}
+	}
 }
 
 /* One anonymous folio (or a frame some PTE maps) against the PTE counts and the lists. */
@@ -560,6 +586,10 @@ static void check_anon_folio(struct checker *c, struct pmm_folio *folio, pmm_pfn
 	if (folio_test_lru(folio) != !!(mark & MARK_LRU))
 		violation(c, "folio %#llx: PG_lru %d but %son an LRU list", (unsigned long long)pfn,
 			  folio_test_lru(folio), mark & MARK_LRU ? "" : "not ");
+	if (folio_test_lru_batch(folio) != !!(mark & MARK_BATCH))
+		violation(c, "folio %#llx: PG_lru_batch %d but %sin an LRU add batch",
+			  (unsigned long long)pfn, folio_test_lru_batch(folio),
+			  mark & MARK_BATCH ? "" : "not ");
 	if (folio_test_deferred(folio) != !!(mark & MARK_DEFERRED))
 		violation(c, "folio %#llx: PG_deferred %d but %son a deferred split queue",
 			  (unsigned long long)pfn, folio_test_deferred(folio),
@@ -604,8 +634,9 @@ static void check_frames_against_mms(struct checker *c)
 		if (c->ptes[pfn - pmm->min_pfn])
 			violation(c, "pfn %#llx: mapped by a PTE but not an anonymous folio",
 				  (unsigned long long)pfn);
-		if (c->marks[pfn - pmm->min_pfn] || PageLRU(page) || PageDeferred(page))
-			violation(c, "pfn %#llx: on an LRU list or split queue, not an anonymous folio",
+		if (c->marks[pfn - pmm->min_pfn] || PageLRU(page) || PageDeferred(page) ||
+		    PageLRUBatch(page))
+			violation(c, "pfn %#llx: on an LRU list, a split queue or in an add batch, not an anonymous folio",
 				  (unsigned long long)pfn);
 		pfn++;
 	}
@@ -654,6 +685,8 @@ static void lock_mm_side(pmm_t *pmm, bool lock)
 		lock ? spin_lock(&node->split_queue.lock) : spin_unlock(&node->split_queue.lock);
 	}
 	lock ? spin_lock(&pmm->swap_cache.lock) : spin_unlock(&pmm->swap_cache.lock);
+	for (unsigned int cpu = 0; cpu < pmm->nr_cpus; cpu++)	/* lru_add() holds one inside an mm's */
+		lock ? spin_lock(&pmm->lru_batches[cpu].lock) : spin_unlock(&pmm->lru_batches[cpu].lock);
 	if (!lock)
 		spin_unlock(&pmm->mm_list_lock);
 }

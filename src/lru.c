@@ -75,6 +75,7 @@ static void lru_add_folios(pmm_t *pmm, struct pmm_folio **folios, unsigned int n
 			locked = lruvec;
 		}
 		lruvec_add_folio_locked(lruvec, folios[i], folio_nr_pages(folios[i]));
+		folio_clear_lru_batch(folios[i]);	/* listed before unflagged: never neither */
 	}
 	if (locked)
 		spin_unlock(&locked->lock);
@@ -112,6 +113,7 @@ void lru_add(pmm_t *pmm, struct pmm_folio *folio)
 	unsigned int nr = 0;
 
 	folio_ref_add(folio, 1);	/* a holder's get: the caller maps the folio */
+	folio_set_lru_batch(folio);
 	spin_lock(&b->lock);
 	b->folios[b->nr++] = folio;
 	/* A full batch is emptied before the lock drops: another thread of this CPU may add next. */
@@ -138,6 +140,42 @@ void pmm_lru_add_drain(pmm_t *pmm)
 	lru_add_drain_all(pmm);
 }
 
+bool folio_free_refused_slow(pmm_t *pmm, struct pmm_folio *folio)
+{
+	uint64_t f = page_flags(&folio->page);
+	int held = folio_mapcount(folio);	/* one reference per PTE (mm.c) */
+
+	held = held > 0 ? held : 0;
+	if (f & PF(PG_swapcache))
+		held += (int)folio_nr_pages(folio);
+	held += !!(f & PF(PG_deferred)) + !!(f & PF(PG_lru_batch));
+	if (!held)
+		return false;
+	atomic_fetch_add_explicit(&folio->page.refcount, held, memory_order_relaxed);
+	bad_page_report(pmm, &folio->page,
+			"refcount underflow: the last reference went while PTEs, the swap cache, "
+			"the split queue or an LRU add batch hold references (restored)");
+	return true;
+}
+
+bool folio_release_prepare(pmm_t *pmm, struct pmm_folio *folio)
+{
+	if (folio_free_refused(pmm, folio))
+		return false;
+	if (folio_test_lru(folio)) {
+		struct lruvec *lruvec = folio_lruvec(pmm, folio);
+
+		spin_lock(&lruvec->lock);
+		lruvec_del_folio_locked(lruvec, folio, folio_nr_pages(folio));
+		spin_unlock(&lruvec->lock);
+	}
+	if (folio_test_anon(folio)) {
+		folio->page.mapping = NULL;
+		folio->page.index = 0;
+	}
+	return true;
+}
+
 /*
  * A folio whose last reference just went: nobody else can see it, so its
  * anonymous owner is cleared with plain stores before the free checks
@@ -152,6 +190,31 @@ static void free_released_folio(pmm_t *pmm, struct pmm_folio *folio)
 	}
 	trace_mm_page_free_batched(pmm, &folio->page);
 	free_frozen_pages(pmm, &folio->page, folio_order(folio), FPI_NONE);
+}
+
+/*
+ * A holder drops its @nr references: true if they were the last. The
+ * holder's references are real (PTEs it unmapped, its batch's, its
+ * queue's), so finding fewer left means an earlier put dropped some it did
+ * not hold: reported, and what is left is taken as the holder's last, as
+ * per-page puts would have found it (page_ref_sub_testzero() would report
+ * and keep the folio allocated for good).
+ */
+static bool holder_put_testzero(pmm_t *pmm, struct pmm_folio *folio, int nr)
+{
+	int c = atomic_load_explicit(&folio->page.refcount, memory_order_acquire);
+
+	if (likely(c == nr)) {
+		atomic_store_explicit(&folio->page.refcount, 0, memory_order_relaxed);
+		return true;
+	}
+	if (likely(c > nr) || c <= 0 ||
+	    !atomic_compare_exchange_strong_explicit(&folio->page.refcount, &c, 0,
+						     memory_order_acq_rel, memory_order_acquire))
+		return page_ref_sub_testzero_slow(pmm, &folio->page, nr, c);
+	bad_page_report(pmm, &folio->page,
+			"refcount underflow: a holder drops more references than are left");
+	return true;
 }
 
 void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *refs,
@@ -170,7 +233,8 @@ void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *ref
 			spin_unlock(&locked->lock);
 			locked = NULL;
 		}
-		if (!folio_ref_sub_testzero(pmm, folio, refs ? refs[i] : 1))
+		if (!holder_put_testzero(pmm, folio, refs ? refs[i] : 1) ||
+		    unlikely(folio_free_refused(pmm, folio)))
 			continue;
 		if (folio_test_lru(folio)) {
 			struct lruvec *lruvec = folio_lruvec(pmm, folio);

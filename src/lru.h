@@ -16,6 +16,7 @@
 
 #include "mmzone.h"
 #include "page_flags.h"
+#include "rmap.h"
 
 #define SWAP_CLUSTER_MAX 32	/* folios per lruvec lock hold on release */
 #define FOLIOS_PUT_MAX 512	/* folios released per call (kernel: freed in groups of 512) */
@@ -38,6 +39,39 @@ void lru_add_drain_all(pmm_t *pmm);
  */
 void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *refs,
 		     unsigned int nr);
+
+/* The holders folio_free_refused() counts, besides the PTEs. */
+#define FOLIO_HOLDER_FLAGS (PF(PG_swapcache) | PF(PG_deferred) | PF(PG_lru_batch))
+
+bool folio_free_refused_slow(pmm_t *pmm, struct pmm_folio *folio);
+
+/*
+ * folio_free_refused - @folio's count just reached zero: refuse to free it
+ * while something that keeps references of its own still has it: a PTE
+ * (one each), the swap cache (one per page), the deferred split queue or
+ * an LRU add batch (one each). Such a zero means some put dropped
+ * references it did not hold, where the kernel would free a folio still in
+ * use (and later link a free page into an LRU list, at the batch's drain).
+ * The folio is reported and its holders get their references back, so
+ * that the last of them frees it: nothing is lost and no list is broken.
+ * Return: true if refused.
+ */
+static inline bool folio_free_refused(pmm_t *pmm, struct pmm_folio *folio)
+{
+	if (likely(!(page_flags(&folio->page) & FOLIO_HOLDER_FLAGS) && folio_mapcount(folio) <= 0))
+		return false;
+	return folio_free_refused_slow(pmm, folio);
+}
+
+/*
+ * folio_release_prepare - what the kernel's __folio_put() does before the
+ * free, for a folio whose last reference a call other than
+ * folios_put_refs() dropped (pmm_put_page(), pmm_free_pages(), a contig or
+ * bulk free): refuse it as above, else take it off its LRU list and clear
+ * its anonymous owner. Return: false if refused.
+ * Context: refcount 0; no lruvec lock held.
+ */
+bool folio_release_prepare(pmm_t *pmm, struct pmm_folio *folio);
 
 static inline struct lruvec *folio_lruvec(const pmm_t *pmm, const struct pmm_folio *folio)
 {

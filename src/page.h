@@ -22,14 +22,14 @@
 #include "pmm.h"	/* PMM_PAGE_META_SIZE */
 
 /*
- * page->flags: PG_* bits (page_flags.h) | alloc order << 16 | zone id << 24
+ * page->flags: PG_* bits (page_flags.h) | alloc order << 18 | zone id << 24
  * | section << 32. The order of a block handed out (page_alloc_order())
  * sits among the bits the free and allocation checks mask, so that
  * "order 0 and clean" is one test of the word they read anyway.
  */
 #define PAGE_FLAGS_MASK ((1ULL << 24) - 1)	/* PG_* bits and the order */
-#define PAGE_ORDER_SHIFT 16
-#define PAGE_ORDER_FIELD (0xffULL << PAGE_ORDER_SHIFT)
+#define PAGE_ORDER_SHIFT 18
+#define PAGE_ORDER_FIELD (0x3fULL << PAGE_ORDER_SHIFT)	/* orders up to PMM_MAX_ORDER_LIMIT */
 #define PAGE_ZONE_SHIFT 24
 #define PAGE_ZONE_MASK 0xffULL
 #define PAGE_SECTION_SHIFT 32

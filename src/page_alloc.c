@@ -9,6 +9,7 @@
 #include "buddy.h"
 #include "fmt.h"
 #include "internal.h"
+#include "lru.h"
 #include "page_alloc.h"
 #include "pcp.h"
 
@@ -73,6 +74,20 @@ bool free_pages_prepare_slow(pmm_t *pmm, struct pmm_page *page, unsigned int ord
 							     : "freeing a page that is not allocated",
 			   page);
 		return false;
+	}
+	/*
+	 * An anonymous folio (every folio an LRU list, a batch, the swap
+	 * cache or a split queue has is one) whose last reference a call
+	 * other than folios_put_refs() dropped: what __folio_put() does
+	 * first, where the kernel's own __free_pages() of an LRU folio would
+	 * leak it as bad and leave it listed (lru.h). The checks below then
+	 * see a released folio; on any other page, those flags and a mapcount
+	 * are stray writes, reported and leaked.
+	 */
+	if (folio_test_anon((struct pmm_folio *)page)) {
+		if (!folio_release_prepare(pmm, (struct pmm_folio *)page))
+			return false;
+		f = page_flags(page);
 	}
 	why = page_bad_reason(page, PAGE_FLAGS_CHECK_AT_FREE);
 	if (unlikely(why)) {

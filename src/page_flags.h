@@ -48,7 +48,8 @@
 	X(dirty, Dirty, "written since it was last clean")                     \
 	X(private, Private, "page->private holds owner data")                  \
 	X(table, Table, "a page-table page of an address space")              \
-	X(deferred, Deferred, "on its node's deferred split queue")
+	X(deferred, Deferred, "on its node's deferred split queue")            \
+	X(lru_batch, LRUBatch, "in a per-CPU LRU add batch (which holds a reference)")
 
 enum pageflags {
 #define PG_ENUM(lname, Name, what) PG_##lname,
@@ -57,6 +58,7 @@ enum pageflags {
 	NR_PAGEFLAGS,
 };
 _Static_assert(NR_PAGEFLAGS <= PAGE_ORDER_SHIFT, "page flags share the word with the order");
+_Static_assert(PMM_MAX_ORDER_LIMIT <= (PAGE_ORDER_FIELD >> PAGE_ORDER_SHIFT), "the order field");
 
 #define PF(bit) (1ULL << (bit))
 
@@ -65,7 +67,7 @@ _Static_assert(NR_PAGEFLAGS <= PAGE_ORDER_SHIFT, "page flags share the word with
 	(PF(PG_buddy) | PF(PG_pcp) | PF(PG_bad) | PF(PG_reserved) |            \
 	 PF(PG_lru) | PF(PG_locked) | PF(PG_swapcache) | PF(PG_mlocked) |      \
 	 PF(PG_active) | PF(PG_private) | PF(PG_isolated) | PF(PG_table) |     \
-	 PF(PG_deferred))
+	 PF(PG_deferred) | PF(PG_lru_batch))
 /* Flags that must be clear on a free page being handed out. */
 #define PAGE_FLAGS_CHECK_AT_PREP (PAGE_FLAGS_MASK & ~PF(PG_buddy) & ~PF(PG_pcp))
 

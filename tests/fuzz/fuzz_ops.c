@@ -5040,6 +5040,52 @@ static enum fz_bad_result fz_bad_FOLIO_OVERPUT(struct fz *f, const uint8_t *p, s
 	return FZ_BAD_UNCHANGED;
 }
 
+/*
+ * Every reference of a folio an mm maps, dropped by puts when nothing but
+ * its holders (PTEs, swap cache, split queue) has one: the put that
+ * reaches zero is reported and refused, the holders keep theirs (lru.h).
+ */
+static enum fz_bad_result fz_bad_MM_OVERPUT(struct fz *f, const uint8_t *p, struct snap *before)
+{
+	struct fz_mm *m = mm_pick(f, p[1]);
+	struct pmm_folio_info info;
+	struct pmm_page *page = NULL;
+	int holders;
+
+	for (uint32_t k = 0, v0 = ((uint32_t)p[2] << 8 | p[3]) % WIN_PAGES; m && k < WIN_PAGES; k++) {
+		uint32_t v = (v0 + k) % WIN_PAGES;
+
+		if ((m->vp[v] & VP_MAPPED) && (page = pmm_mm_lookup(m->mm, va(v))))
+			break;
+	}
+	if (!page)
+		return FZ_BAD_NOT_ISSUED;
+	pmm_lru_add_drain(f->pmm);	/* the batches' references: pmm_folio_info() does not show them */
+	if (pmm_folio_info(f->pmm, page, &info)) {
+		fz_fail(f, "pmm_folio_info refused a mapped page");
+		return FZ_BAD_STOPPED;
+	}
+	holders = info.mapcount + (info.swapcache ? 1 << info.order : 0) + info.deferred_split;
+	if (info.refcount != holders)
+		return FZ_BAD_NOT_ISSUED;
+	vlog(f, "%d puts on folio %#llx (order %u, %d mappings)", holders,
+	     (unsigned long long)pfn_of(f, page) & ~((1ull << info.order) - 1), info.order,
+	     info.mapcount);
+	snap_take(f, before);
+	for (int i = 0; i < holders; i++) {
+		if (p[4] & 1)
+			pmm_folio_put(f->pmm, pmm_page_folio(page));
+		else
+			pmm_put_page(f->pmm, page);
+	}
+	if (pmm_folio_ref_count(pmm_page_folio(page)) != holders) {
+		fz_fail(f, "after %d puts refused at zero the folio has %d references", holders,
+			pmm_folio_ref_count(pmm_page_folio(page)));
+		return FZ_BAD_STOPPED;
+	}
+	return FZ_BAD_UNCHANGED;
+}
+
 /* free_contig_frozen_range on referenced pages (@frozen_call), free_contig_range on frozen ones. */
 static enum fz_bad_result wrong_range_call(struct fz *f, const uint8_t *p, struct snap *before,
 					   bool frozen_call)

@@ -122,7 +122,8 @@ enum fz_op {
 	X(VFREE_TWICE)	/* pmm_vfree (or vunmap) of an area, then again */     \
 	X(VUNMAP_VMALLOC) /* pmm_vunmap of a pmm_vmalloc() area */             \
 	X(VFREE_FOREIGN) /* pmm_vfree / vunmap of a pointer outside the window (NULL: ignored) */ \
-	X(VMAP_BAD_PAGE) /* pmm_vmap of a free, frozen, foreign or NULL page; no pages; a bad flag */
+	X(VMAP_BAD_PAGE) /* pmm_vmap of a free, frozen, foreign or NULL page; no pages; a bad flag */ \
+	X(MM_OVERPUT)	/* every reference of a mapped folio dropped by puts */
 
 enum fz_bad {
 #define FZ_BAD_ENUM(name) FZ_BAD_##name,
