@@ -402,7 +402,11 @@ int pmm_page_count(const struct pmm_page *page);
  * (PMM_MAPCOUNT_FOLIO), the folio's total, as mainline's page_mapcount().
  */
 int pmm_page_mapcount(const struct pmm_page *page);
-/** pmm_page_nid / pmm_page_zone - where the frame lives. */
+/**
+ * pmm_page_nid / pmm_page_zone - where the frame lives; for a page that is
+ * not this instance's, -1 / PMM_NR_ZONE_TYPES with a report (as
+ * pmm_page_to_pfn()).
+ */
 int pmm_page_nid(pmm_t *pmm, const struct pmm_page *page);
 enum pmm_zone_type pmm_page_zone(pmm_t *pmm, const struct pmm_page *page);
 
@@ -560,8 +564,8 @@ struct pmm_page *pmm_alloc_contig_pages(pmm_t *pmm, unsigned long nr_pages,
 struct pmm_folio *pmm_folio_alloc(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order);
 /**
  * pmm_page_folio - the folio a page belongs to (its own folio if order 0).
- * This, pmm_folio_order() and pmm_folio_ref_count() take no instance, so
- * they cannot place the pointer: like the kernel's page_folio(), they read
+ * This, pmm_folio_order(), pmm_folio_ref_count(), pmm_page_count() and
+ * pmm_page_mapcount() take no instance, so they cannot place the pointer: like the kernel's page_folio(), they read
  * it, and must be given a page of a live instance (pmm_folio_info() is the
  * checked query).
  */

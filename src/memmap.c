@@ -397,10 +397,18 @@ int pmm_page_mapcount(const struct pmm_page *page)
 
 int pmm_page_nid(pmm_t *pmm, const struct pmm_page *page)
 {
+	pmm_pfn_t pfn;
+
+	if (!caller_page_pfn(pmm, page, &pfn, "pmm_page_nid: page not managed by this instance"))
+		return -1;
 	return page_zone(pmm, page)->nid;
 }
 
 enum pmm_zone_type pmm_page_zone(pmm_t *pmm, const struct pmm_page *page)
 {
+	pmm_pfn_t pfn;
+
+	if (!caller_page_pfn(pmm, page, &pfn, "pmm_page_zone: page not managed by this instance"))
+		return PMM_NR_ZONE_TYPES;
 	return page_zone(pmm, page)->type;
 }

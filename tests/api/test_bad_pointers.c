@@ -40,10 +40,12 @@ static void every_call_refuses(pmm_t *pmm, struct tu_bad *bad, struct pmm_page *
 	/* the queries that take an instance report it too (the address only where there is a map) */
 	assert_true(pmm_page_to_pfn(pmm, page) == (pmm_pfn_t)-1);
 	assert_null(pmm_folio_page(pmm, (struct pmm_folio *)page, 0));
+	assert_int_equal(pmm_page_nid(pmm, page), -1);
+	assert_int_equal(pmm_page_zone(pmm, page), PMM_NR_ZONE_TYPES);
 	assert_null(pmm_page_address(pmm, page));
-	assert_int_equal(tu_bad_count(bad) - reports, 9 + direct_map);
+	assert_int_equal(tu_bad_count(bad) - reports, 11 + direct_map);
 	assert_int_equal(pmm_folio_info(pmm, page, &info), -PMM_EINVAL);	/* an error, no report */
-	reports += 2 + direct_map;
+	reports += 4 + direct_map;
 	pmm_free_pages_bulk(pmm, array, 3);
 	assert_true(tu_bad_count(bad) - reports >= 8);
 	tu_buddy_assert_fresh(pmm, &before);
