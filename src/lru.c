@@ -192,31 +192,6 @@ static void free_released_folio(pmm_t *pmm, struct pmm_folio *folio)
 	free_frozen_pages(pmm, &folio->page, folio_order(folio), FPI_NONE);
 }
 
-/*
- * A holder drops its @nr references: true if they were the last. The
- * holder's references are real (PTEs it unmapped, its batch's, its
- * queue's), so finding fewer left means an earlier put dropped some it did
- * not hold: reported, and what is left is taken as the holder's last, as
- * per-page puts would have found it (page_ref_sub_testzero() would report
- * and keep the folio allocated for good).
- */
-static bool holder_put_testzero(pmm_t *pmm, struct pmm_folio *folio, int nr)
-{
-	int c = atomic_load_explicit(&folio->page.refcount, memory_order_acquire);
-
-	if (likely(c == nr)) {
-		atomic_store_explicit(&folio->page.refcount, 0, memory_order_relaxed);
-		return true;
-	}
-	if (likely(c > nr) || c <= 0 ||
-	    !atomic_compare_exchange_strong_explicit(&folio->page.refcount, &c, 0,
-						     memory_order_acq_rel, memory_order_acquire))
-		return page_ref_sub_testzero_slow(pmm, &folio->page, nr, c);
-	bad_page_report(pmm, &folio->page,
-			"refcount underflow: a holder drops more references than are left");
-	return true;
-}
-
 void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *refs,
 		     unsigned int nr)
 {
@@ -233,7 +208,7 @@ void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *ref
 			spin_unlock(&locked->lock);
 			locked = NULL;
 		}
-		if (!holder_put_testzero(pmm, folio, refs ? refs[i] : 1) ||
+		if (!folio_ref_drop_held(pmm, folio, refs ? refs[i] : 1) ||
 		    unlikely(folio_free_refused(pmm, folio)))
 			continue;
 		if (folio_test_lru(folio)) {

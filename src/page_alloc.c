@@ -37,6 +37,19 @@ bool page_ref_sub_testzero_slow(pmm_t *pmm, struct pmm_page *page, int nr, int c
 	return false;
 }
 
+bool page_ref_drop_held_slow(pmm_t *pmm, struct pmm_page *page, int nr, int c)
+{
+	while (c > 0 && c < nr) {
+		if (atomic_compare_exchange_weak_explicit(&page->refcount, &c, 0, memory_order_acq_rel,
+							  memory_order_acquire)) {
+			bad_page_report(pmm, page,
+					"refcount underflow: a holder drops more references than are left");
+			return true;
+		}
+	}
+	return page_ref_sub_testzero_slow(pmm, page, nr, c);
+}
+
 /* ------------------------------------------------------------------------
  * Checks at free and at allocation
  * ------------------------------------------------------------------------ */

@@ -113,4 +113,25 @@ static inline bool folio_ref_sub_testzero(pmm_t *pmm, struct pmm_folio *folio, i
 	return page_ref_sub_testzero(pmm, &folio->page, nr);
 }
 
+bool page_ref_drop_held_slow(pmm_t *pmm, struct pmm_page *page, int nr, int seen);
+
+/*
+ * folio_ref_drop_held - page_ref_sub_testzero() for a holder whose @nr
+ * references are certainly real (a teardown's PTEs, an add batch's, a
+ * queue's: folios_put_refs()). Finding fewer left means an earlier put
+ * dropped some it did not hold: reported, and what is left is taken as
+ * the holder's last, as per-page puts would have found it (where the
+ * plain drop would report and keep the folio allocated for good).
+ */
+static inline bool folio_ref_drop_held(pmm_t *pmm, struct pmm_folio *folio, int nr)
+{
+	int c = atomic_load_explicit(&folio->page.refcount, memory_order_acquire);
+
+	if (__builtin_expect(c == nr, 1)) {
+		atomic_store_explicit(&folio->page.refcount, 0, memory_order_relaxed);
+		return true;
+	}
+	return page_ref_drop_held_slow(pmm, &folio->page, nr, c);
+}
+
 #endif /* PMM_PAGE_REF_H */
