@@ -565,9 +565,9 @@ struct pmm_folio *pmm_folio_alloc(pmm_t *pmm, pmm_gfp_t gfp, unsigned int order)
 /**
  * pmm_page_folio - the folio a page belongs to (its own folio if order 0).
  * This, pmm_folio_order(), pmm_folio_ref_count(), pmm_page_count() and
- * pmm_page_mapcount() take no instance, so they cannot place the pointer: like the kernel's page_folio(), they read
- * it, and must be given a page of a live instance (pmm_folio_info() is the
- * checked query).
+ * pmm_page_mapcount() take no instance, so they cannot place the pointer:
+ * like the kernel's page_folio(), they read it, and must be given a page of
+ * a live instance (pmm_folio_info() is the checked query).
  */
 struct pmm_folio *pmm_page_folio(const struct pmm_page *page);
 /**
