@@ -631,7 +631,9 @@ typedef unsigned long (*pmm_shrink_fn)(void *arg, pmm_t *pmm, unsigned long nr_t
  * reclaim. The deferred split queue's own shrinker runs first; then the
  * registered ones, in registration order, until the request's worth
  * (32 << order pages) is freed, with no pmm lock held (but for an
- * address-space call's own mm lock: see the top of this file).
+ * address-space call's own mm lock: see the top of this file). A
+ * shrinker may allocate: the thread's allocations do not reclaim again
+ * while it reclaims (the kernel's PF_MEMALLOC).
  * Return: 0, -PMM_EINVAL for a NULL @fn, or -PMM_ENOMEM when all
  * PMM_MAX_SHRINKERS slots are taken.
  */
