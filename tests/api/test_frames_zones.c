@@ -301,6 +301,17 @@ static void test_watermarks(void **state)
 	tu_finish(pmm);
 }
 
+/* The shrinker tests' instance: 16 MiB, no backing, no pcp lists (frees reach the buddy). */
+static pmm_t *shrinker_instance(void)
+{
+	struct pmm_config cfg;
+
+	tu_config(&cfg, 16, NULL);
+	cfg.backing = PMM_BACKING_NONE;
+	cfg.pcp_disable = true;
+	return tu_create(&cfg);
+}
+
 struct shrink_ctx {
 	unsigned long calls;
 	struct tu_list *give;	/* pages the shrinker may free */
@@ -328,17 +339,13 @@ static unsigned long shrink_cb(void *arg, pmm_t *pmm, unsigned long nr_to_scan)
  */
 static void test_shrinker_no_hang(void **state)
 {
-	struct pmm_config cfg;
 	struct tu_list l = { 0 }, spare = { 0 };
 	struct shrink_ctx c = { 0 };
 	pmm_t *pmm;
 	struct pmm_page *p;
 
 	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.backing = PMM_BACKING_NONE;
-	cfg.pcp_disable = true;
-	pmm = tu_create(&cfg);
+	pmm = shrinker_instance();
 	assert_int_equal(pmm_register_shrinker(pmm, shrink_cb, &c), 0);
 	tu_fill_exhaust(pmm, &l, PMM_GFP_NOWAIT, 0);
 	assert_int_equal(c.calls, 0);
@@ -401,17 +408,13 @@ static unsigned long alloc_shrink_cb(void *arg, pmm_t *pmm, unsigned long nr)
 
 static void test_shrinker_that_allocates(void **state)
 {
-	struct pmm_config cfg;
 	struct tu_list l = { 0 }, spare = { 0 };
 	struct alloc_shrink_ctx c = { 0 };
 	struct pmm_page *p;
 	pmm_t *pmm;
 
 	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.backing = PMM_BACKING_NONE;
-	cfg.pcp_disable = true;
-	pmm = tu_create(&cfg);
+	pmm = shrinker_instance();
 	assert_int_equal(pmm_register_shrinker(pmm, alloc_shrink_cb, &c), 0);
 	tu_fill_exhaust(pmm, &l, PMM_GFP_NOWAIT, 0);
 
@@ -448,16 +451,12 @@ static void test_shrinker_that_allocates(void **state)
 /* An unregistered shrinker is not called again; unknown ones are refused. */
 static void test_shrinker_unregister(void **state)
 {
-	struct pmm_config cfg;
 	struct tu_list l = { 0 };
 	struct shrink_ctx a = { 0 }, b = { 0 };
 	pmm_t *pmm;
 
 	(void)state;
-	tu_config(&cfg, 16, NULL);
-	cfg.backing = PMM_BACKING_NONE;
-	cfg.pcp_disable = true;
-	pmm = tu_create(&cfg);
+	pmm = shrinker_instance();
 	assert_int_equal(pmm_register_shrinker(pmm, shrink_cb, &a), 0);
 	assert_int_equal(pmm_register_shrinker(pmm, shrink_cb, &b), 0);
 	assert_int_equal(pmm_unregister_shrinker(pmm, shrink_cb, &a), 0);
