@@ -91,7 +91,8 @@ enum stress_workload {
 	X(mm_create, WL_MM) X(mm_map, WL_MM) X(mm_map_populate, WL_MM)         \
 	X(mm_map_overlap, WL_MM) X(mm_read, WL_MM) X(mm_write, WL_MM)          \
 	X(mm_refused, WL_MM) X(mm_fork, WL_MM) X(mm_fork_to_other, WL_MM)      \
-	X(mm_cow_check, WL_MM) X(mm_unmap, WL_MM) X(mm_swapcache_add, WL_MM)   \
+	X(mm_cow_check, WL_MM) X(mm_unmap, WL_MM) X(mm_unmap_pinned, WL_MM)    \
+	X(mm_swapcache_add, WL_MM)                                             \
 	X(mm_split_scan, WL_MM) X(mm_lru_drain, WL_MM) X(mm_stats_check, WL_MM) \
 	X(mm_handoff, WL_MM) X(mm_adopt, WL_MM) X(mm_destroy, WL_MM)           \
 	X(vmalloc, WL_VM) X(vzalloc, WL_VM) X(vmalloc_node, WL_VM)             \
@@ -1321,6 +1322,7 @@ static void mm_cow_check(struct sthread *t)
 static void mm_unmap(struct sthread *t, struct smm *m)
 {
 	unsigned long max = 2ul << t->s->pageblock_order, start, n;
+	struct pmm_page *pinned = NULL;
 	int err;
 
 	if (rnd_below(t, 10) == 0) {
@@ -1330,14 +1332,31 @@ static void mm_unmap(struct sthread *t, struct smm *m)
 		/* Mostly small and unaligned: inside large folios. */
 		n = pick_mm_range(t, m, rnd_below(t, 2) ? 8 : max, 1, &start);
 	}
+	/*
+	 * Sometimes a page of the range is pinned across the unmap (a
+	 * reference of our own, pmm_get_page), then put: that put may be the
+	 * folio's last, which takes it off its LRU list.
+	 */
+	if (rnd_below(t, 4) == 0 &&
+	    (pinned = pmm_mm_lookup(m->mm, smm_addr(m, start + rnd_below(t, n)))))
+		pmm_get_page(t->s->pmm, pinned);
 	err = pmm_mm_unmap(m->mm, smm_addr(m, start), n << MM_PAGE_SHIFT);
 	if (err) {
+		if (pinned)
+			pmm_put_page(t->s->pmm, pinned);
 		mm_fail(t, m, "pmm_mm_unmap(%#llx, %lu pages): %s (%d)", U(smm_addr(m, start)), n,
 			pmm_strerror(err), err);
 		return;
 	}
 	smm_clear(m, start, n);
 	t->counts[OP_mm_unmap]++;
+	if (pinned) {
+		if (pmm_page_count(pinned) < 1)
+			mm_fail(t, m, "a page pinned across the unmap of %#llx lost our reference",
+				U(smm_addr(m, start)));
+		pmm_put_page(t->s->pmm, pinned);
+		t->counts[OP_mm_unmap_pinned]++;
+	}
 	/* Gone: no page, and a fault finds no VMA. */
 	start += rnd_below(t, n);
 	if (pmm_mm_lookup(m->mm, smm_addr(m, start)))
