@@ -765,6 +765,14 @@ int pmm_mm_access(pmm_mm_t *mm, uint64_t addr, bool write, void **ptr);
 
 /** pmm_mm_lookup - the page mapped at @addr, or NULL; never faults. */
 struct pmm_page *pmm_mm_lookup(pmm_mm_t *mm, uint64_t addr);
+/**
+ * pmm_mm_get_page - the page mapped at @addr with a reference on its folio,
+ * taken under the mm's lock (the kernel's get_user_pages()), or NULL; never
+ * faults. The reference keeps the folio, whole, past an unmap or the mm's
+ * exit; drop it with pmm_put_page(). pmm_mm_lookup() then pmm_get_page() is
+ * not the same: another thread's reclaim may split the folio between them.
+ */
+struct pmm_page *pmm_mm_get_page(pmm_mm_t *mm, uint64_t addr);
 
 /**
  * pmm_mm_fork - a child sharing every anonymous folio read-only (both

@@ -328,7 +328,7 @@ static int alloc_contig_frozen(pmm_t *pmm, pmm_pfn_t start, pmm_pfn_t end, pmm_g
 	free_contig_range_common(pmm, outer_start, start - outer_start, true);
 	free_contig_range_common(pmm, end, outer_end - end, true);
 	if ((gfp & PMM_GFP_ZERO) && pmm->direct_map)
-		memset(pmm_page_address(pmm, pfn_to_page(pmm, start)), 0,
+		memset(pfn_to_virt(pmm, start), 0,
 		       (size_t)(end - start) << pmm->page_shift);
 	return 0;
 }

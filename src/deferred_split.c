@@ -124,8 +124,7 @@ void deferred_split_unqueue(pmm_t *pmm, struct pmm_folio *folio)
 	if (!queued)
 		return;
 	/* The caller holds the gather's references and its mm's anon_vma one: never the last. */
-	if (folio_ref_sub_testzero(pmm, folio, 1))
-		PMM_BUG_ON_PAGE(1, &folio->page);
+	folio_ref_drop_not_last(pmm, folio, 1);
 	anon_vma_put(pmm, folio_anon_vma(folio));
 }
 
@@ -278,7 +277,7 @@ static long split_folio(pmm_t *pmm, struct pmm_folio *folio)
 	requeued = unqueue_folio_locked(ds, folio);
 	spin_unlock(&ds->lock);
 	if (requeued) {
-		(void)folio_ref_sub_testzero(pmm, folio, 1);
+		folio_ref_drop_not_last(pmm, folio, 1);
 		atomic_fetch_sub_explicit(&av->refcount, 1, memory_order_relaxed);	/* never the last */
 	}
 	total = count_mappings(pmm, av, folio, maps);

@@ -161,7 +161,7 @@ void *pmm_alloc_pages_exact(pmm_t *pmm, size_t size, pmm_gfp_t gfp)
 	if (!pmm->direct_map || !size)
 		return NULL;
 	page = pmm_alloc_pages_exact_pfn(pmm, nr, gfp);
-	return page ? pmm_page_address(pmm, page) : NULL;
+	return page ? pfn_to_virt(pmm, page_to_pfn(pmm, page)) : NULL;
 }
 
 void pmm_free_pages_exact(pmm_t *pmm, void *addr, size_t size)

@@ -192,6 +192,14 @@ static void free_released_folio(pmm_t *pmm, struct pmm_folio *folio)
 	free_frozen_pages(pmm, &folio->page, folio_order(folio), FPI_NONE);
 }
 
+static void unlock_lruvec(struct lruvec **locked)
+{
+	if (*locked) {
+		spin_unlock(&(*locked)->lock);
+		*locked = NULL;
+	}
+}
+
 void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *refs,
 		     unsigned int nr)
 {
@@ -203,14 +211,26 @@ void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *ref
 	for (unsigned int i = 0; i < nr; i++) {
 		struct pmm_folio *folio = folios[i];
 
+		int drop = refs ? refs[i] : 1, seen;
+
 		/* Bound the lock hold on a long run of folios of one lruvec. */
-		if (locked && ++lock_batch == SWAP_CLUSTER_MAX) {
-			spin_unlock(&locked->lock);
-			locked = NULL;
+		if (locked && ++lock_batch == SWAP_CLUSTER_MAX)
+			unlock_lruvec(&locked);
+		/*
+		 * folio_ref_drop_held() and folio_free_refused() in halves: their
+		 * slow paths may report, and a report's callbacks run with no pmm
+		 * lock held, so the lruvec lock goes first.
+		 */
+		if (unlikely(!folio_ref_drop_all(folio, drop, &seen))) {
+			unlock_lruvec(&locked);
+			if (!page_ref_drop_held_slow(pmm, &folio->page, drop, seen))
+				continue;
 		}
-		if (!folio_ref_drop_held(pmm, folio, refs ? refs[i] : 1) ||
-		    unlikely(folio_free_refused(pmm, folio)))
-			continue;
+		if (unlikely(folio_has_holders(folio))) {
+			unlock_lruvec(&locked);
+			if (folio_free_refused_slow(pmm, folio))
+				continue;
+		}
 		if (folio_test_lru(folio)) {
 			struct lruvec *lruvec = folio_lruvec(pmm, folio);
 
@@ -225,8 +245,7 @@ void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *ref
 		}
 		to_free[nr_free++] = folio;
 	}
-	if (locked)
-		spin_unlock(&locked->lock);
+	unlock_lruvec(&locked);
 	for (unsigned int i = 0; i < nr_free; i++)
 		free_released_folio(pmm, to_free[i]);
 }

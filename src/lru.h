@@ -56,11 +56,14 @@ bool folio_free_refused_slow(pmm_t *pmm, struct pmm_folio *folio);
  * that the last of them frees it: nothing is lost and no list is broken.
  * Return: true if refused.
  */
+static inline bool folio_has_holders(const struct pmm_folio *folio)
+{
+	return (page_flags(&folio->page) & FOLIO_HOLDER_FLAGS) || folio_mapcount(folio) > 0;
+}
+
 static inline bool folio_free_refused(pmm_t *pmm, struct pmm_folio *folio)
 {
-	if (likely(!(page_flags(&folio->page) & FOLIO_HOLDER_FLAGS) && folio_mapcount(folio) <= 0))
-		return false;
-	return folio_free_refused_slow(pmm, folio);
+	return unlikely(folio_has_holders(folio)) && folio_free_refused_slow(pmm, folio);
 }
 
 /*

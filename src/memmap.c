@@ -14,8 +14,9 @@
  * span and populates present sections only.
  *
  * The direct map (backed instances) maps frame min_pfn at direct_map and
- * every later frame linearly after it, holes included, so
- * pmm_page_address() is one shift and one add.
+ * every later frame linearly after it, holes included, so a frame's
+ * address is one shift and one add (pfn_to_virt(); pmm_page_address()
+ * places the caller's pointer first).
  *
  * Each memmap allocation (a chunk, or the vmemmap) is colored
  * (meta_alloc_colored()): its records begin 128 bytes in, so that a block's

@@ -700,7 +700,8 @@ int pmm_mm_access(pmm_mm_t *mm, uint64_t addr, bool write, void **ptr)
 	return err;
 }
 
-struct pmm_page *pmm_mm_lookup(pmm_mm_t *mm, uint64_t addr)
+/* The page mapped at @addr, with a reference on its folio if @get. */
+static struct pmm_page *lookup_page(struct pmm_mm *mm, uint64_t addr, bool get)
 {
 	struct pmm_page *page = NULL;
 	pte_t *pte;
@@ -709,10 +710,29 @@ struct pmm_page *pmm_mm_lookup(pmm_mm_t *mm, uint64_t addr)
 		return NULL;
 	spin_lock(&mm->lock);
 	pte = present_pte(mm, addr & ~(PAGE_4K - 1));
-	if (pte)
+	if (pte) {
 		page = pfn_to_page(mm->pmm, pte_pfn(*pte));
+		/*
+		 * A holder's get (the PTE holds one), made under the mm lock:
+		 * the deferred split, which trylocks every mm of the folio's
+		 * family, cannot split the folio under it, and once the
+		 * reference is there its count check refuses to.
+		 */
+		if (get)
+			folio_ref_add(page_folio(page), 1);
+	}
 	spin_unlock(&mm->lock);
 	return page;
+}
+
+struct pmm_page *pmm_mm_lookup(pmm_mm_t *mm, uint64_t addr)
+{
+	return lookup_page(mm, addr, false);
+}
+
+struct pmm_page *pmm_mm_get_page(pmm_mm_t *mm, uint64_t addr)
+{
+	return lookup_page(mm, addr, true);
 }
 
 /* ------------------------------------------------------------------------

@@ -50,6 +50,19 @@ bool page_ref_drop_held_slow(pmm_t *pmm, struct pmm_page *page, int nr, int c)
 	return page_ref_sub_testzero_slow(pmm, page, nr, c);
 }
 
+void folio_ref_drop_not_last(pmm_t *pmm, struct pmm_folio *folio, int nr)
+{
+	_Atomic int *ref = &folio->page.refcount;
+	int c = atomic_load_explicit(ref, memory_order_relaxed);
+
+	while (!atomic_compare_exchange_weak_explicit(ref, &c, c > nr ? c - nr : c > 1 ? 1 : c,
+						      memory_order_acq_rel, memory_order_relaxed))
+		;
+	if (unlikely(c <= nr))
+		bad_page_report(pmm, &folio->page,
+				"refcount underflow: a holder finds no reference left for its caller");
+}
+
 /* ------------------------------------------------------------------------
  * Checks at free and at allocation
  * ------------------------------------------------------------------------ */
@@ -190,7 +203,7 @@ static __always_inline bool prep_new_page(pmm_t *pmm, struct pmm_page *page, uns
 	if ((gfp & PMM_GFP_COMP) && order)
 		prep_compound_page(page, order);
 	if ((gfp & PMM_GFP_ZERO) && pmm->direct_map)
-		memset(pmm_page_address(pmm, page), 0, (size_t)1 << (pmm->page_shift + order));
+		memset(pfn_to_virt(pmm, page_to_pfn(pmm, page)), 0, (size_t)1 << (pmm->page_shift + order));
 	return true;
 }
 

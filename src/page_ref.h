@@ -113,17 +113,16 @@ static inline bool folio_ref_sub_testzero(pmm_t *pmm, struct pmm_folio *folio, i
 	return page_ref_sub_testzero(pmm, &folio->page, nr);
 }
 
-bool page_ref_drop_held_slow(pmm_t *pmm, struct pmm_page *page, int nr, int seen);
-
 /*
- * folio_ref_drop_held - page_ref_sub_testzero() for a holder whose @nr
- * references are certainly real (a teardown's PTEs, an add batch's, a
- * queue's: folios_put_refs()). Finding fewer left means an earlier put
- * dropped some it did not hold: reported, and what is left is taken as
- * the holder's last, as per-page puts would have found it (where the
- * plain drop would report and keep the folio allocated for good).
+ * The drops of a holder whose references are certainly real: a teardown's
+ * PTEs (the public gather's too: what its caller handed over), an add
+ * batch's, a queue's (folios_put_refs() and the callers below).
+ *
+ * folio_ref_drop_all - the common case: @nr is every reference there is,
+ * and 0 is stored (the reference-drop rule above). Return: true if so;
+ * else nothing changed and *@seen is the count read.
  */
-static inline bool folio_ref_drop_held(pmm_t *pmm, struct pmm_folio *folio, int nr)
+static inline bool folio_ref_drop_all(struct pmm_folio *folio, int nr, int *seen)
 {
 	int c = atomic_load_explicit(&folio->page.refcount, memory_order_acquire);
 
@@ -131,7 +130,26 @@ static inline bool folio_ref_drop_held(pmm_t *pmm, struct pmm_folio *folio, int 
 		atomic_store_explicit(&folio->page.refcount, 0, memory_order_relaxed);
 		return true;
 	}
-	return page_ref_drop_held_slow(pmm, &folio->page, nr, c);
+	*seen = c;
+	return false;
 }
+
+/*
+ * page_ref_drop_held_slow - the rest of that drop, from the count @seen.
+ * Finding fewer than @nr left means an earlier put dropped some it did not
+ * hold: reported, and what is left is taken as the holder's last, as
+ * per-page puts would have found it (page_ref_sub_testzero() would report
+ * and keep the folio allocated for good). Return: true if it was the last.
+ */
+bool page_ref_drop_held_slow(pmm_t *pmm, struct pmm_page *page, int nr, int seen);
+
+/*
+ * folio_ref_drop_not_last - a holder (the swap cache, the split queue)
+ * drops its @nr references while its caller holds one of its own, so they
+ * are never the last. Finding no more than @nr left means a put dropped
+ * references it did not hold: reported, and all but one dropped, so that
+ * the caller's own drop (folios_put_refs()) is the last.
+ */
+void folio_ref_drop_not_last(pmm_t *pmm, struct pmm_folio *folio, int nr);
 
 #endif /* PMM_PAGE_REF_H */

@@ -222,7 +222,7 @@ static void vm_show_area(pmm_t *pmm, FILE *f, const struct vmap_area *va, bool j
 	bool first = true;
 
 	for (unsigned int i = 0; i < vm->nr_pages; i++)
-		per_node[pmm_page_nid(pmm, vm->pages[i])]++;
+		per_node[page_zone(pmm, vm->pages[i])->nid]++;
 	if (json) {
 		fprintf(f, "{\"start\":%llu,\"end\":%llu,\"size\":%llu,\"caller\":\"",
 			(unsigned long long)va->va_start, (unsigned long long)va->va_end,

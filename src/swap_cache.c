@@ -120,7 +120,6 @@ void swap_cache_del(pmm_t *pmm, struct pmm_folio *folio)
 {
 	struct swap_cache *sc = &pmm->swap_cache;
 	unsigned long nr = folio_nr_pages(folio);
-	bool last;
 
 	spin_lock(&sc->lock);
 	for (unsigned long i = 0; i < nr; i++) {
@@ -137,9 +136,7 @@ void swap_cache_del(pmm_t *pmm, struct pmm_folio *folio)
 	spin_unlock(&sc->lock);
 	gstat_add(pmm, swapcache_del, nr);
 	/* The caller holds a reference too, so these are never the last. */
-	last = folio_ref_sub_testzero(pmm, folio, (int)nr);
-	PMM_BUG_ON_PAGE(last, &folio->page);
-	(void)last;
+	folio_ref_drop_not_last(pmm, folio, (int)nr);
 }
 
 void swap_cache_split(pmm_t *pmm, struct pmm_folio *folio, unsigned long nr,

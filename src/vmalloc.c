@@ -148,7 +148,7 @@ static void vm_account_pages(pmm_t *pmm, const struct vm_struct *vm, int sign)
 	struct vmap_state *vs = pmm->vmap;
 
 	for (unsigned int i = 0; i < vm->nr_pages; i++)
-		per_node[pmm_page_nid(pmm, vm->pages[i])]++;
+		per_node[page_zone(pmm, vm->pages[i])->nid]++;
 	for (int nid = 0; nid < PMM_MAX_NODES; nid++)
 		if (per_node[nid])
 			atomic_fetch_add_explicit(&vs->nr_vmalloc_pages[nid], sign * per_node[nid],

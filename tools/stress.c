@@ -1334,12 +1334,11 @@ static void mm_unmap(struct sthread *t, struct smm *m)
 	}
 	/*
 	 * Sometimes a page of the range is pinned across the unmap (a
-	 * reference of our own, pmm_get_page), then put: that put may be the
-	 * folio's last, which takes it off its LRU list.
+	 * reference of our own, pmm_mm_get_page), then put: that put may be
+	 * the folio's last, which takes it off its LRU list.
 	 */
-	if (rnd_below(t, 4) == 0 &&
-	    (pinned = pmm_mm_lookup(m->mm, smm_addr(m, start + rnd_below(t, n)))))
-		pmm_get_page(t->s->pmm, pinned);
+	if (rnd_below(t, 4) == 0)
+		pinned = pmm_mm_get_page(m->mm, smm_addr(m, start + rnd_below(t, n)));
 	err = pmm_mm_unmap(m->mm, smm_addr(m, start), n << MM_PAGE_SHIFT);
 	if (err) {
 		if (pinned)

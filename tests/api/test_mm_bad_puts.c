@@ -13,10 +13,11 @@
  *    the LRU by the batch's drain while it sat on a free list.
  *  - The same put made before the holders' own: the holder that drops the
  *    last references finds fewer than it has; reported once, and the
- *    folio is freed all the same.
- *  - A caller that holds a reference of its own (pmm_get_page) and drops it
- *    after the folio was unmapped frees it with any of the puts, the LRU
- *    membership included (kernel __folio_put()), with no report.
+ *    folio is freed all the same. The report's callback runs with no LRU
+ *    lock held.
+ *  - A caller that holds a reference of its own (pmm_mm_get_page) and
+ *    drops it after the folio was unmapped frees it with any of the puts,
+ *    the LRU membership included (kernel __folio_put()), with no report.
  * Every scenario ends with mu_finish(): pmm_check() passes, no report
  * beyond the expected, and buddyinfo equals the fresh instance's, so no
  * frame was lost.
@@ -156,39 +157,112 @@ static void test_overput_while_held(void **state)
 
 /*
  * One put too many on a mapped folio, after the batch's drain: the
- * teardown finds fewer references than its PTEs had. In every gather mode
- * that is one report and the folio is freed (per page: the put after the
- * one that freed it; by runs: the run's put takes what is left).
+ * teardown finds fewer references than its holders had. In every gather
+ * mode that is one report and the folio is freed (per page: the put after
+ * the one that freed it; by runs: the run's put takes what is left). With
+ * the swap cache or the split queue holding it too, their drop, made
+ * before the teardown's own, finds too few as well (it used to reach zero
+ * there: a debug assertion, and in release a free folio left on the LRU).
  */
+static void overput_before_teardown(enum put_kind kind, enum pmm_gather_mode mode,
+				    enum holder holder)
+{
+	const unsigned int order = holder == SWAP_CACHE ? 0 : 3;
+	uint64_t len = MU_PAGES(1) << order;
+	struct mu_env e;
+	pmm_mm_t *mm;
+	struct pmm_page *page;
+
+	print_message("%s, %s, held by the %s\n", mu_mode_name(mode), put_names[kind],
+		      holder_names[holder]);
+	mu_env(&e, 64);
+	mm = mu_mm(e.pmm, mode, PMM_MAPCOUNT_PER_PAGE);
+	mu_map(mm, MU_BASE, len, order, RWP);
+	if (holder == SWAP_CACHE)
+		assert_int_equal(pmm_mm_swapcache_add(mm, MU_BASE, len), 0);
+	if (holder == SPLIT_QUEUE)
+		mu_unmap(mm, MU_BASE, len - MU_PAGE);	/* one page left mapped: queued */
+	pmm_lru_add_drain(e.pmm);
+	page = pmm_mm_lookup(mm, MU_BASE + len - MU_PAGE);
+	assert_non_null(page);
+	put_one(e.pmm, kind, mode, page);
+	assert_int_equal(mu_reports(&e), 0);
+	if (holder == PTES) {
+		pmm_mm_destroy(mm);
+	} else {
+		mu_unmap(mm, MU_BASE + len - MU_PAGE, MU_PAGE);	/* the last mapping */
+		pmm_mm_destroy(mm);
+	}
+	expect_one_report(&e, UNDERFLOW);
+	mu_finish(&e);
+}
+
 static void test_overput_before_teardown(void **state)
 {
 	(void)state;
 	for (int m = 0; m < PMM_NR_GATHER_MODES; m++)
-		for (int k = 0; k < NR_PUT_KINDS; k++) {
-			const unsigned int order = 3;
-			struct mu_env e;
-			pmm_mm_t *mm;
-			struct pmm_page *page;
-
-			print_message("%s, %s\n", mu_mode_name(mu_modes[m]), put_names[k]);
-			mu_env(&e, 64);
-			mm = mu_mm(e.pmm, mu_modes[m], PMM_MAPCOUNT_PER_PAGE);
-			mu_map(mm, MU_BASE, MU_PAGES(1) << order, order, RWP);
-			pmm_lru_add_drain(e.pmm);
-			page = pmm_mm_lookup(mm, MU_BASE);
-			assert_non_null(page);
-			put_one(e.pmm, (enum put_kind)k, mu_modes[m], page);
-			assert_int_equal(mu_reports(&e), 0);
-			pmm_mm_destroy(mm);
-			expect_one_report(&e, UNDERFLOW);
-			mu_finish(&e);
-		}
+		for (int k = 0; k < NR_PUT_KINDS; k++)
+			for (int h = 0; h < NR_HOLDERS; h++)
+				overput_before_teardown((enum put_kind)k, mu_modes[m], (enum holder)h);
 }
 
 /*
- * A reference of the caller's own, taken while the folio was mapped and
- * dropped after the unmap, frees it (off the LRU) with no report, whether
- * the fault's batch was drained before the unmap or by it, with each put.
+ * The report of a refused put, made from inside a teardown's release of
+ * several folios, runs with no LRU lock held: its callback may read the
+ * node's LRU and drain (it used to run under the lruvec lock taken for
+ * the folio before: a self-deadlock).
+ */
+struct reenter_ctx {
+	struct mu_env *e;
+	unsigned long calls;
+};
+
+static void reenter_bad_page(void *arg, pmm_pfn_t pfn, const char *reason)
+{
+	struct reenter_ctx *r = arg;
+	struct pmm_node_info ni;
+
+	tu_bad_page_cb(&r->e->bad, pfn, reason);
+	r->calls++;
+	assert_int_equal(pmm_node_info(r->e->pmm, 0, &ni), 0);
+	pmm_drain_all_pages(r->e->pmm);
+}
+
+static void test_refused_report_unlocked(void **state)
+{
+	struct pmm_config cfg;
+	struct reenter_ctx r = { 0 };
+	struct mu_env e;
+	pmm_mm_t *a, *b;
+	struct pmm_page *page;
+
+	(void)state;
+	mu_config(&e, &cfg, 64);
+	r.e = &e;
+	cfg.bad_page_fn = reenter_bad_page;
+	cfg.bad_page_arg = &r;
+	mu_start(&e, &cfg);
+	a = mu_mm(e.pmm, PMM_GATHER_RANGES, PMM_MAPCOUNT_PER_PAGE);
+	b = mu_mm(e.pmm, PMM_GATHER_RANGES, PMM_MAPCOUNT_PER_PAGE);
+	mu_map(a, MU_BASE, MU_PAGE, 0, RWP);	/* folio A: this CPU's batch, entry 0 */
+	mu_map(b, MU_BASE, MU_PAGE, 0, RWP);	/* folio B: entry 1 */
+	page = pmm_mm_lookup(b, MU_BASE);
+	assert_non_null(page);
+	pmm_put_page(e.pmm, page);		/* one too many on B */
+	/* A's PTE goes, then the drain: A's last put (the lruvec lock taken), then B's refused */
+	pmm_mm_destroy(a);
+	assert_int_equal(r.calls, 1);
+	expect_one_report(&e, UNDERFLOW);
+	assert_int_equal(pmm_page_count(page), 1);	/* b's PTE's */
+	pmm_mm_destroy(b);
+	mu_finish(&e);
+}
+
+/*
+ * A reference of the caller's own (pmm_mm_get_page), taken while the
+ * folio was mapped and dropped after the unmap, frees it (off the LRU)
+ * with no report, whether the fault's batch was drained before the unmap
+ * or by it, with each put.
  */
 static void test_own_reference_outlives_the_mapping(void **state)
 {
@@ -211,9 +285,9 @@ static void test_own_reference_outlives_the_mapping(void **state)
 				mu_map(mm, MU_BASE, len, order, RWP);
 				if (drained)
 					pmm_lru_add_drain(e.pmm);
-				page = pmm_mm_lookup(mm, MU_BASE);
+				page = pmm_mm_get_page(mm, MU_BASE);
 				assert_non_null(page);
-				pmm_get_page(e.pmm, page);
+				assert_ptr_equal(page, pmm_mm_lookup(mm, MU_BASE));
 				mu_unmap(mm, MU_BASE, len);	/* drains the batch first */
 				assert_int_equal(pmm_folio_ref_count(pmm_page_folio(page)), 1);
 				put_one(e.pmm, (enum put_kind)k, PMM_GATHER_PER_PAGE, page);
@@ -230,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_overput_in_lru_batch),
 		cmocka_unit_test(test_overput_while_held),
 		cmocka_unit_test(test_overput_before_teardown),
+		cmocka_unit_test(test_refused_report_unlocked),
 		cmocka_unit_test(test_own_reference_outlives_the_mapping),
 	};
 

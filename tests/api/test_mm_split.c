@@ -392,6 +392,45 @@ static void test_scan_limit(void **state)
 	mu_finish(&e);
 }
 
+/*
+ * A page pinned with pmm_mm_get_page keeps its folio whole: the scan
+ * leaves a queued folio alone while the pin is there (its count is more
+ * than the mappings and the queue make), and splits it once the pin is
+ * put. Bad input takes no reference: NULL mm, an address past 2^47,
+ * nothing mapped.
+ */
+static void test_pinned_folio_not_split(void **state)
+{
+	struct mu_env e;
+	pmm_mm_t *mm;
+	struct pmm_page *pin;
+	const uint64_t b = MU_BASE;
+
+	(void)state;
+	mu_env(&e, 64);
+	mm = mu_mm(e.pmm, PMM_GATHER_RANGES, PMM_MAPCOUNT_PER_PAGE);
+	populate(mm, b, 8, 3);
+	assert_null(pmm_mm_get_page(NULL, b));
+	assert_null(pmm_mm_get_page(mm, MU_USER_END));
+	assert_null(pmm_mm_get_page(mm, UINT64_MAX));
+	assert_null(pmm_mm_get_page(mm, b + MU_PAGES(8)));	/* outside the VMA */
+	mu_unmap(mm, b, MU_PAGES(2));
+	assert_int_equal(mu_deferred(e.pmm), 1);
+	assert_null(pmm_mm_get_page(mm, b));		/* unmapped now */
+	pmm_lru_add_drain(e.pmm);
+	pin = pmm_mm_get_page(mm, b + MU_PAGES(5) + 123);
+	assert_ptr_equal(pin, pmm_mm_lookup(mm, b + MU_PAGES(5)));
+	assert_int_equal(pmm_page_count(pin), 6 + 1 + 1);	/* PTEs, the queue, the pin */
+	assert_int_equal(pmm_deferred_split_scan(e.pmm, 100), 0);
+	assert_int_equal(mu_order_at(mm, b + MU_PAGES(5)), 3);
+	pmm_put_page(e.pmm, pin);
+	assert_int_equal(pmm_deferred_split_scan(e.pmm, 100), 2);
+	assert_int_equal(mu_order_at(mm, b + MU_PAGES(5)), 0);
+	assert_tags(mm, b + MU_PAGES(2), b + MU_PAGES(8));
+	pmm_mm_destroy(mm);
+	mu_finish(&e);
+}
+
 /* ------------------------------------------------------------------------
  * 5. After fork
  * ------------------------------------------------------------------------ */
@@ -591,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_models_partial_after_fork),
 		cmocka_unit_test(test_shrinker_reaches_deferred_split),
 		cmocka_unit_test(test_fault_reclaims_own_queued_folios),
+		cmocka_unit_test(test_pinned_folio_not_split),
 	};
 
 	tu_seed();

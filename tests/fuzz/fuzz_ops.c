@@ -5538,8 +5538,9 @@ static enum fz_bad_result fz_bad_MM_OUT_OF_RANGE(struct fz *f, const uint8_t *p,
 		return refused(f, rc, -PMM_EINVAL, "an access past 2^47");
 	default:
 		if (pmm_mm_lookup(m->mm, end + (uint64_t)p[2] * VPAGE) ||
-		    pmm_mm_lookup(m->mm, UINT64_MAX - p[3])) {
-			fz_fail(f, "pmm_mm_lookup past 2^47 found a page");
+		    pmm_mm_lookup(m->mm, UINT64_MAX - p[3]) ||
+		    pmm_mm_get_page(m->mm, end + (uint64_t)p[4] * VPAGE)) {
+			fz_fail(f, "pmm_mm_lookup or pmm_mm_get_page past 2^47 found a page");
 			return FZ_BAD_STOPPED;
 		}
 		return FZ_BAD_REFUSED;
@@ -5732,8 +5733,8 @@ static enum fz_bad_result fz_bad_MM_NULL(struct fz *f, const uint8_t *p, struct 
 			return refused(f, rc, -PMM_EINVAL, "mm_create(NULL)");
 		return refused(f, pmm_mm_create(f->pmm, NULL, NULL), -PMM_EINVAL, "mm_create(pmm, NULL, NULL)");
 	case 8:
-		if (pmm_mm_lookup(NULL, va(0))) {
-			fz_fail(f, "lookup(NULL) found a page");
+		if (pmm_mm_lookup(NULL, va(0)) || pmm_mm_get_page(NULL, va(0))) {
+			fz_fail(f, "lookup(NULL) or get_page(NULL) found a page");
 			return FZ_BAD_STOPPED;
 		}
 		if (!m)
