@@ -217,9 +217,9 @@ void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *ref
 		if (locked && ++lock_batch == SWAP_CLUSTER_MAX)
 			unlock_lruvec(&locked);
 		/*
-		 * folio_ref_drop_held() and folio_free_refused() in halves: their
-		 * slow paths may report, and a report's callbacks run with no pmm
-		 * lock held, so the lruvec lock goes first.
+		 * The holder's drop and folio_free_refused(), each in halves:
+		 * their slow paths may report, and a report's callbacks run with
+		 * no pmm lock held, so the lruvec lock goes first.
 		 */
 		if (unlikely(!folio_ref_drop_all(folio, drop, &seen))) {
 			unlock_lruvec(&locked);

@@ -108,11 +108,6 @@ static inline bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page)
 	return page_ref_sub_testzero(pmm, page, 1);
 }
 
-static inline bool folio_ref_sub_testzero(pmm_t *pmm, struct pmm_folio *folio, int nr)
-{
-	return page_ref_sub_testzero(pmm, &folio->page, nr);
-}
-
 /*
  * The drops of a holder whose references are certainly real: a teardown's
  * PTEs (the public gather's too: what its caller handed over), an add
