@@ -104,44 +104,67 @@ static void test_overput_in_lru_batch(void **state)
 			}
 }
 
+/* Who else holds the scenarios' folio, besides its PTEs. */
+enum holder { PTES, SWAP_CACHE, SPLIT_QUEUE, NR_HOLDERS };
+static const char *const holder_names[NR_HOLDERS] = { "PTEs", "swap cache", "split queue" };
+
+/*
+ * The scenarios' folio: an instance, an mm of @mode, an order-@order folio
+ * mapped at MU_BASE and also held by @holder (for SPLIT_QUEUE its first
+ * @unmapped pages are unmapped, which queues it), the add batch drained.
+ * Return: the folio's last page.
+ */
+static struct pmm_page *held_folio(struct mu_env *e, pmm_mm_t **mm, enum put_kind kind,
+				   enum pmm_gather_mode mode, enum holder holder,
+				   unsigned int order, uint64_t unmapped)
+{
+	uint64_t len = MU_PAGES(1) << order;
+	struct pmm_page *page;
+
+	print_message("%s, %s, order %u, held by the %s\n", mu_mode_name(mode), put_names[kind],
+		      order, holder_names[holder]);
+	mu_env(e, 64);
+	*mm = mu_mm(e->pmm, mode, PMM_MAPCOUNT_PER_PAGE);
+	mu_map(*mm, MU_BASE, len, order, RWP);
+	if (holder == SWAP_CACHE)
+		assert_int_equal(pmm_mm_swapcache_add(*mm, MU_BASE, len), 0);
+	if (holder == SPLIT_QUEUE)
+		mu_unmap(*mm, MU_BASE, MU_PAGES(unmapped));
+	pmm_lru_add_drain(e->pmm);
+	page = pmm_mm_lookup(*mm, MU_BASE + len - MU_PAGE);
+	assert_non_null(page);
+	return page;
+}
+
+/* Each scenario in every gather mode, with each kind of put and each holder. */
+static void each_case(void (*scenario)(enum put_kind, enum pmm_gather_mode, enum holder))
+{
+	for (int m = 0; m < PMM_NR_GATHER_MODES; m++)
+		for (int k = 0; k < NR_PUT_KINDS; k++)
+			for (int h = 0; h < NR_HOLDERS; h++)
+				scenario((enum put_kind)k, mu_modes[m], (enum holder)h);
+}
+
 /*
  * Every reference of a mapped folio dropped by puts: the last of them is
  * refused while the PTEs (and, in the variants, the swap cache or the
  * deferred split queue) hold theirs, and the teardown frees the folio.
  */
-enum holder { PTES, SWAP_CACHE, SPLIT_QUEUE, NR_HOLDERS };
-static const char *const holder_names[NR_HOLDERS] = { "PTEs", "swap cache", "split queue" };
-
 static void overput_held(enum put_kind kind, enum pmm_gather_mode mode, enum holder holder)
 {
-	const unsigned int order = 3;
-	uint64_t len = MU_PAGES(1) << order;
+	const uint64_t last = MU_BASE + MU_PAGES(7);
 	struct mu_env e;
 	pmm_mm_t *mm;
-	struct pmm_page *page;
-	struct pmm_folio *folio;
-	int refs;
+	struct pmm_page *page = held_folio(&e, &mm, kind, mode, holder, 3, 4);
+	struct pmm_folio *folio = pmm_page_folio(page);
+	int refs = pmm_folio_ref_count(folio);
 
-	print_message("%s, %s, held by the %s\n", mu_mode_name(mode), put_names[kind],
-		      holder_names[holder]);
-	mu_env(&e, 64);
-	mm = mu_mm(e.pmm, mode, PMM_MAPCOUNT_PER_PAGE);
-	mu_map(mm, MU_BASE, len, order, RWP);
-	if (holder == SWAP_CACHE)
-		assert_int_equal(pmm_mm_swapcache_add(mm, MU_BASE, len), 0);
-	if (holder == SPLIT_QUEUE)
-		mu_unmap(mm, MU_BASE, len / 2);	/* partly mapped: queued */
-	pmm_lru_add_drain(e.pmm);
-	page = pmm_mm_lookup(mm, MU_BASE + len - MU_PAGE);
-	assert_non_null(page);
-	folio = pmm_page_folio(page);
-	refs = pmm_folio_ref_count(folio);
 	assert_int_equal(refs, (holder == SPLIT_QUEUE ? 4 + 1 : 8) + (holder == SWAP_CACHE ? 8 : 0));
 	for (int i = 0; i < refs; i++)
 		put_one(e.pmm, kind, mode, page);
 	expect_one_report(&e, UNDERFLOW);
 	assert_int_equal(pmm_folio_ref_count(folio), refs);	/* the holders' again */
-	assert_int_equal(mu_read_tag(mm, MU_BASE + len - MU_PAGE), 0);	/* still mapped, readable */
+	assert_int_equal(mu_read_tag(mm, last), 0);		/* still mapped, readable */
 	pmm_mm_destroy(mm);
 	mu_finish(&e);
 }
@@ -149,10 +172,7 @@ static void overput_held(enum put_kind kind, enum pmm_gather_mode mode, enum hol
 static void test_overput_while_held(void **state)
 {
 	(void)state;
-	for (int m = 0; m < PMM_NR_GATHER_MODES; m++)
-		for (int k = 0; k < NR_PUT_KINDS; k++)
-			for (int h = 0; h < NR_HOLDERS; h++)
-				overput_held((enum put_kind)k, mu_modes[m], (enum holder)h);
+	each_case(overput_held);
 }
 
 /*
@@ -168,31 +188,16 @@ static void overput_before_teardown(enum put_kind kind, enum pmm_gather_mode mod
 				    enum holder holder)
 {
 	const unsigned int order = holder == SWAP_CACHE ? 0 : 3;
-	uint64_t len = MU_PAGES(1) << order;
 	struct mu_env e;
 	pmm_mm_t *mm;
-	struct pmm_page *page;
+	/* the split queue's folio keeps one page mapped */
+	struct pmm_page *page = held_folio(&e, &mm, kind, mode, holder, order, (1u << order) - 1);
 
-	print_message("%s, %s, held by the %s\n", mu_mode_name(mode), put_names[kind],
-		      holder_names[holder]);
-	mu_env(&e, 64);
-	mm = mu_mm(e.pmm, mode, PMM_MAPCOUNT_PER_PAGE);
-	mu_map(mm, MU_BASE, len, order, RWP);
-	if (holder == SWAP_CACHE)
-		assert_int_equal(pmm_mm_swapcache_add(mm, MU_BASE, len), 0);
-	if (holder == SPLIT_QUEUE)
-		mu_unmap(mm, MU_BASE, len - MU_PAGE);	/* one page left mapped: queued */
-	pmm_lru_add_drain(e.pmm);
-	page = pmm_mm_lookup(mm, MU_BASE + len - MU_PAGE);
-	assert_non_null(page);
 	put_one(e.pmm, kind, mode, page);
 	assert_int_equal(mu_reports(&e), 0);
-	if (holder == PTES) {
-		pmm_mm_destroy(mm);
-	} else {
-		mu_unmap(mm, MU_BASE + len - MU_PAGE, MU_PAGE);	/* the last mapping */
-		pmm_mm_destroy(mm);
-	}
+	if (holder != PTES)
+		mu_unmap(mm, MU_BASE + MU_PAGES((1u << order) - 1), MU_PAGE);	/* the last mapping */
+	pmm_mm_destroy(mm);
 	expect_one_report(&e, UNDERFLOW);
 	mu_finish(&e);
 }
@@ -200,10 +205,7 @@ static void overput_before_teardown(enum put_kind kind, enum pmm_gather_mode mod
 static void test_overput_before_teardown(void **state)
 {
 	(void)state;
-	for (int m = 0; m < PMM_NR_GATHER_MODES; m++)
-		for (int k = 0; k < NR_PUT_KINDS; k++)
-			for (int h = 0; h < NR_HOLDERS; h++)
-				overput_before_teardown((enum put_kind)k, mu_modes[m], (enum holder)h);
+	each_case(overput_before_teardown);
 }
 
 /*
