@@ -221,7 +221,7 @@ void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *ref
 		 * their slow paths may report, and a report's callbacks run with
 		 * no pmm lock held, so the lruvec lock goes first.
 		 */
-		if (unlikely(!folio_ref_drop_all(folio, drop, &seen))) {
+		if (unlikely(!page_ref_drop_all(&folio->page, drop, &seen))) {
 			unlock_lruvec(&locked);
 			if (!page_ref_drop_held_slow(pmm, &folio->page, drop, seen))
 				continue;

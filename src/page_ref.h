@@ -91,8 +91,12 @@ static inline void folio_ref_add(struct pmm_folio *folio, int nr)
 /* The shared and the underflow cases of page_ref_sub_testzero() (page_alloc.c). */
 bool page_ref_sub_testzero_slow(pmm_t *pmm, struct pmm_page *page, int nr, int seen);
 
-/* page_ref_sub_testzero - drop @nr references; true if they were the last. */
-static inline bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr)
+/*
+ * page_ref_drop_all - the common case of every drop: @nr is every
+ * reference there is, and 0 is stored (the rule above). Return: true if
+ * so; else nothing changed and *@seen is the count read, for the slow path.
+ */
+static inline bool page_ref_drop_all(struct pmm_page *page, int nr, int *seen)
 {
 	int c = atomic_load_explicit(&page->refcount, memory_order_acquire);
 
@@ -100,6 +104,17 @@ static inline bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int 
 		atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 		return true;
 	}
+	*seen = c;
+	return false;
+}
+
+/* page_ref_sub_testzero - drop @nr references; true if they were the last. */
+static inline bool page_ref_sub_testzero(pmm_t *pmm, struct pmm_page *page, int nr)
+{
+	int c;
+
+	if (__builtin_expect(page_ref_drop_all(page, nr, &c), 1))
+		return true;
 	return page_ref_sub_testzero_slow(pmm, page, nr, c);
 }
 
@@ -113,24 +128,8 @@ static inline bool page_ref_put_testzero(pmm_t *pmm, struct pmm_page *page)
  * PTEs (the public gather's too: what its caller handed over), an add
  * batch's, a queue's (folios_put_refs() and the callers below).
  *
- * folio_ref_drop_all - the common case: @nr is every reference there is,
- * and 0 is stored (the reference-drop rule above). Return: true if so;
- * else nothing changed and *@seen is the count read.
- */
-static inline bool folio_ref_drop_all(struct pmm_folio *folio, int nr, int *seen)
-{
-	int c = atomic_load_explicit(&folio->page.refcount, memory_order_acquire);
-
-	if (__builtin_expect(c == nr, 1)) {
-		atomic_store_explicit(&folio->page.refcount, 0, memory_order_relaxed);
-		return true;
-	}
-	*seen = c;
-	return false;
-}
-
-/*
- * page_ref_drop_held_slow - the rest of that drop, from the count @seen.
+ * page_ref_drop_held_slow - page_ref_drop_all()'s rest for such a holder,
+ * from the count @seen.
  * Finding fewer than @nr left means an earlier put dropped some it did not
  * hold: reported, and what is left is taken as the holder's last, as
  * per-page puts would have found it (page_ref_sub_testzero() would report
