@@ -26,6 +26,7 @@
 #include "internal.h"
 #include "memmap.h"
 #include "os.h"
+#include "page_alloc.h"
 #include "page_ref.h"
 #include "rmap.h"
 
@@ -335,37 +336,20 @@ struct pmm_page *pmm_pfn_to_page(pmm_t *pmm, pmm_pfn_t pfn)
 	return pfn_managed(pmm, pfn) ? pfn_to_page(pmm, pfn) : NULL;
 }
 
-/*
- * The frame of a page a caller handed in: placed by address before
- * anything is read, so a foreign pointer, even into unreadable memory, is
- * reported (as @what) rather than followed. Return: false if it is not.
- */
-static bool caller_page_pfn(pmm_t *pmm, const struct pmm_page *page, pmm_pfn_t *pfn,
-			    const char *what)
-{
-	if (likely(page_placed_pfn(pmm, page, pfn) && !PageReserved(page)))
-		return true;
-	report_foreign_page(pmm, what);
-	return false;
-}
-
+/* The page queries below place a caller's pointer before they read it (page_valid_for_free()). */
 pmm_pfn_t pmm_page_to_pfn(pmm_t *pmm, const struct pmm_page *page)
 {
-	pmm_pfn_t pfn;
-
-	if (!caller_page_pfn(pmm, page, &pfn, "pmm_page_to_pfn: page not managed by this instance"))
+	if (!page_valid_for_free(pmm, page, "pmm_page_to_pfn: page not managed by this instance"))
 		return (pmm_pfn_t)-1;
-	return pfn;
+	return page_to_pfn(pmm, page);
 }
 
 void *pmm_page_address(pmm_t *pmm, const struct pmm_page *page)
 {
-	pmm_pfn_t pfn;
-
 	if (!pmm->direct_map || !page ||
-	    !caller_page_pfn(pmm, page, &pfn, "pmm_page_address: page not managed by this instance"))
+	    !page_valid_for_free(pmm, page, "pmm_page_address: page not managed by this instance"))
 		return NULL;
-	return pmm->direct_map + ((pfn - pmm->min_pfn) << pmm->page_shift);
+	return pfn_to_virt(pmm, page_to_pfn(pmm, page));
 }
 
 struct pmm_page *pmm_virt_to_page(pmm_t *pmm, const void *addr)
@@ -398,18 +382,14 @@ int pmm_page_mapcount(const struct pmm_page *page)
 
 int pmm_page_nid(pmm_t *pmm, const struct pmm_page *page)
 {
-	pmm_pfn_t pfn;
-
-	if (!caller_page_pfn(pmm, page, &pfn, "pmm_page_nid: page not managed by this instance"))
+	if (!page_valid_for_free(pmm, page, "pmm_page_nid: page not managed by this instance"))
 		return -1;
 	return page_zone(pmm, page)->nid;
 }
 
 enum pmm_zone_type pmm_page_zone(pmm_t *pmm, const struct pmm_page *page)
 {
-	pmm_pfn_t pfn;
-
-	if (!caller_page_pfn(pmm, page, &pfn, "pmm_page_zone: page not managed by this instance"))
+	if (!page_valid_for_free(pmm, page, "pmm_page_zone: page not managed by this instance"))
 		return PMM_NR_ZONE_TYPES;
 	return page_zone(pmm, page)->type;
 }
