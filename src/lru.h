@@ -45,6 +45,12 @@ void folios_put_refs(pmm_t *pmm, struct pmm_folio *const *folios, const int *ref
 
 bool folio_free_refused_slow(pmm_t *pmm, struct pmm_folio *folio);
 
+/* Does anything but the counted puts hold references on @folio? */
+static inline bool folio_has_holders(const struct pmm_folio *folio)
+{
+	return (page_flags(&folio->page) & FOLIO_HOLDER_FLAGS) || folio_mapcount(folio) > 0;
+}
+
 /*
  * folio_free_refused - @folio's count just reached zero: refuse to free it
  * while something that keeps references of its own still has it: a PTE
@@ -56,11 +62,6 @@ bool folio_free_refused_slow(pmm_t *pmm, struct pmm_folio *folio);
  * that the last of them frees it: nothing is lost and no list is broken.
  * Return: true if refused.
  */
-static inline bool folio_has_holders(const struct pmm_folio *folio)
-{
-	return (page_flags(&folio->page) & FOLIO_HOLDER_FLAGS) || folio_mapcount(folio) > 0;
-}
-
 static inline bool folio_free_refused(pmm_t *pmm, struct pmm_folio *folio)
 {
 	return unlikely(folio_has_holders(folio)) && folio_free_refused_slow(pmm, folio);
