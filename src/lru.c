@@ -158,6 +158,19 @@ bool folio_free_refused_slow(pmm_t *pmm, struct pmm_folio *folio)
 	return true;
 }
 
+/*
+ * A folio whose last reference just went: nobody else can see it, so its
+ * anonymous owner is cleared with plain stores before the free checks
+ * (kernel free_pages_prepare() clears an anon ->mapping the same way).
+ */
+static void folio_clear_anon_owner(struct pmm_folio *folio)
+{
+	if (folio_test_anon(folio)) {
+		folio->page.mapping = NULL;
+		folio->page.index = 0;
+	}
+}
+
 bool folio_release_prepare(pmm_t *pmm, struct pmm_folio *folio)
 {
 	if (folio_free_refused(pmm, folio))
@@ -169,25 +182,15 @@ bool folio_release_prepare(pmm_t *pmm, struct pmm_folio *folio)
 		lruvec_del_folio_locked(lruvec, folio, folio_nr_pages(folio));
 		spin_unlock(&lruvec->lock);
 	}
-	if (folio_test_anon(folio)) {
-		folio->page.mapping = NULL;
-		folio->page.index = 0;
-	}
+	folio_clear_anon_owner(folio);
 	return true;
 }
 
-/*
- * A folio whose last reference just went: nobody else can see it, so its
- * anonymous owner is cleared with plain stores before the free checks
- * (kernel free_pages_prepare() clears an anon ->mapping the same way).
- */
+/* folios_put_refs()' free of a folio it took off its LRU list. */
 static void free_released_folio(pmm_t *pmm, struct pmm_folio *folio)
 {
 	PMM_BUG_ON_PAGE(folio_test_deferred(folio) || folio_test_swapcache(folio), &folio->page);
-	if (folio_test_anon(folio)) {
-		folio->page.mapping = NULL;
-		folio->page.index = 0;
-	}
+	folio_clear_anon_owner(folio);
 	trace_mm_page_free_batched(pmm, &folio->page);
 	free_frozen_pages(pmm, &folio->page, folio_order(folio), FPI_NONE);
 }
